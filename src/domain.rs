@@ -1,0 +1,142 @@
+//! Pure 2FA rules: policy, TOTP, one-time codes, backup codes, trust, lockout,
+//! enforcement and the login decision. No SQL, no terminal, no clock reads, no I/O.
+
+pub mod backup;
+pub mod contact;
+pub mod enforcement;
+pub mod lockout;
+pub mod login;
+pub mod otp;
+pub mod password;
+pub mod policy;
+pub mod totp;
+pub mod trust;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+/// Every instant in the domain: UTC, whole seconds.
+pub type Time = DateTime<Utc>;
+
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &[$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text.trim().to_ascii_lowercase().as_str() {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// The accepted spellings, for error messages: `a|b|c`.
+            pub fn choices() -> String {
+                [$($text),+].join("|")
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use text_enum;
+
+text_enum!(
+    /// What a user may do in the console and what enforcement applies to.
+    Role { Admin => "admin", Member => "member" }
+);
+text_enum!(
+    /// Whether an account can log in at all.
+    UserStatus { Active => "active", Disabled => "disabled" }
+);
+text_enum!(
+    /// The kinds of second factor.
+    FactorKind { Totp => "totp", Sms => "sms", Email => "email" }
+);
+text_enum!(
+    /// A factor is pending until its first code is confirmed.
+    FactorStatus { Pending => "pending", Active => "active", Disabled => "disabled" }
+);
+text_enum!(
+    /// What a login attempt is for; `export` is a step-up action.
+    Action { Login => "login", Export => "export" }
+);
+
+impl FactorKind {
+    /// The words a support agent uses for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            FactorKind::Totp => "authenticator app",
+            FactorKind::Sms => "SMS code",
+            FactorKind::Email => "email code",
+        }
+    }
+}
+
+/// "in 3 min", "2 days ago": a coarse, readable distance from `now` to `at`.
+pub fn relative(at: Time, now: Time) -> String {
+    let delta = at - now;
+    let text = span(delta.abs());
+    if delta >= TimeDelta::zero() {
+        format!("in {text}")
+    } else {
+        format!("{text} ago")
+    }
+}
+
+/// "45 s", "3 min", "2 h", "4 days": the largest unit that fits, rounded down.
+pub fn span(delta: TimeDelta) -> String {
+    let s = delta.num_seconds().abs();
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7_199 => format!("{} min", s / 60),
+        7_200..=172_799 => format!("{} h", s / 3_600),
+        _ => format!("{} days", s / 86_400),
+    }
+}
+
+/// An instant as support staff read it: `2026-11-21 09:30:00 UTC`.
+pub fn stamp(at: Time) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Time {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    #[test]
+    fn relative_reads_both_ways() {
+        let now = t("2026-11-21T12:00:00Z");
+        assert_eq!(relative(now + TimeDelta::seconds(45), now), "in 45 s");
+        assert_eq!(relative(now - TimeDelta::days(2), now), "2 days ago");
+        assert_eq!(relative(now + TimeDelta::minutes(15), now), "in 15 min");
+        assert_eq!(relative(now - TimeDelta::hours(5), now), "5 h ago");
+        assert_eq!(relative(now, now), "in 0 s");
+    }
+
+    #[test]
+    fn text_enums_round_trip() {
+        for kind in FactorKind::ALL {
+            assert_eq!(FactorKind::parse(kind.as_str()), Some(*kind));
+        }
+        assert_eq!(Role::parse(" ADMIN "), Some(Role::Admin));
+        assert_eq!(Role::parse("root"), None);
+        assert_eq!(Role::choices(), "admin|member");
+    }
+}

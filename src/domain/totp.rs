@@ -1,0 +1,354 @@
+//! RFC 6238 TOTP through totp-rs: codes, the ±skew window with per-factor drift,
+//! replay refusal, the clock-skew search, resync and the otpauth URI.
+
+use chrono::TimeDelta;
+use totp_rs::{Algorithm, Totp};
+
+use super::Time;
+
+/// Seconds per step.
+pub const STEP: i64 = 30;
+/// Digits per code.
+pub const DIGITS: usize = 6;
+/// Secret length in bytes: 160 bits, as RFC 4226 recommends.
+pub const SECRET_LEN: usize = 20;
+/// How far the skew search and resync look either side of now: ±10 minutes.
+pub const SEARCH_STEPS: i64 = 20;
+
+/// The step number that contains `at`.
+pub fn step_of(at: Time) -> i64 {
+    at.timestamp().div_euclid(STEP)
+}
+
+/// Seconds until the code shown at `at` changes.
+pub fn seconds_left(at: Time) -> i64 {
+    STEP - at.timestamp().rem_euclid(STEP)
+}
+
+fn engine(secret: &[u8], algorithm: Algorithm, digits: usize, step: u64) -> Totp {
+    totp_rs::Builder::new()
+        .with_algorithm(algorithm)
+        .with_digits(u8::try_from(digits).unwrap_or(6))
+        .with_skew(0)
+        .with_step_duration(step)
+        .with_secret(secret.to_vec())
+        .build_noncompliant()
+}
+
+/// The code an authenticator shows during `step`.
+pub fn code_at_step(secret: &[u8], step: i64) -> String {
+    let engine = engine(secret, Algorithm::SHA1, DIGITS, 30);
+    let seconds = u64::try_from(step.max(0)).unwrap_or(0) * 30;
+    engine.generate(seconds).to_string()
+}
+
+/// The code an authenticator with a correct clock shows at `at`.
+pub fn code_at(secret: &[u8], at: Time) -> String {
+    code_at_step(secret, step_of(at))
+}
+
+/// A code and a step compared in constant time.
+fn matches(secret: &[u8], code: &str, step: i64) -> bool {
+    let expected = code_at_step(secret, step);
+    expected.len() == code.len()
+        && expected
+            .bytes()
+            .zip(code.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// The outcome of checking one code against a TOTP factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Valid; `step` must be remembered so it cannot be used again.
+    Accepted { step: i64 },
+    /// It matches a step that was already used (or an older one).
+    Replayed { step: i64 },
+    /// No match in the window. `offset` is the step, relative to now, that the
+    /// code matches within ±[`SEARCH_STEPS`], kept as evidence of a skewed clock.
+    Invalid { offset: Option<i64> },
+}
+
+/// The factor's state that a check depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FactorState {
+    /// Learned by resync: the phone runs this many steps ahead (+) or behind (−).
+    pub drift: i64,
+    /// The last step accepted, to refuse replays.
+    pub last_step: Option<i64>,
+}
+
+/// Check `code` at `now`: the drift-adjusted step first, then ±`skew` steps.
+pub fn check(secret: &[u8], code: &str, now: Time, skew: u32, state: FactorState) -> Check {
+    let centre = step_of(now) + state.drift;
+    let skew = i64::from(skew);
+    let window = std::iter::once(0).chain((1..=skew).flat_map(|d| [-d, d]));
+    for delta in window {
+        let step = centre + delta;
+        if matches(secret, code, step) {
+            return match state.last_step {
+                Some(last) if step <= last => Check::Replayed { step },
+                _ => Check::Accepted { step },
+            };
+        }
+    }
+    Check::Invalid {
+        offset: find_offset(secret, code, now, SEARCH_STEPS),
+    }
+}
+
+/// The step offset from now (nearest first, earlier before later) at which
+/// `code` was or will be valid, within ±`range` steps. Consumes nothing.
+pub fn find_offset(secret: &[u8], code: &str, now: Time, range: i64) -> Option<i64> {
+    let now_step = step_of(now);
+    std::iter::once(0)
+        .chain((1..=range).flat_map(|d| [-d, d]))
+        .find(|&d| matches(secret, code, now_step + d))
+}
+
+/// The drift, in steps, for which two codes read one after the other from
+/// the phone are consecutive, within ±`range` steps of now.
+pub fn resync(secret: &[u8], first: &str, second: &str, now: Time, range: i64) -> Option<i64> {
+    let now_step = step_of(now);
+    std::iter::once(0)
+        .chain((1..=range).flat_map(|d| [-d, d]))
+        .find(|&d| {
+            matches(secret, first, now_step + d) && matches(secret, second, now_step + d + 1)
+        })
+}
+
+/// What a clock that is `offset_steps` off looks like in seconds.
+pub fn offset_span(offset_steps: i64) -> TimeDelta {
+    TimeDelta::seconds(offset_steps * STEP)
+}
+
+/// The base32 form of a secret (RFC 4648, no padding), as apps expect.
+pub fn secret_base32(secret: &[u8]) -> String {
+    base32::encode(base32::Alphabet::Rfc4648 { padding: false }, secret)
+}
+
+/// `ABCD EFGH …`: the secret in groups of four, for typing by hand.
+pub fn grouped(secret_b32: &str) -> String {
+    secret_b32
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The key URI apps scan, with every parameter spelled out:
+/// `otpauth://totp/ISSUER:EMAIL?secret=…&issuer=…&algorithm=SHA1&digits=6&period=30`.
+pub fn otpauth_uri(issuer: &str, account: &str, secret: &[u8]) -> String {
+    let issuer = percent_encode(issuer);
+    format!(
+        "otpauth://totp/{issuer}:{}?secret={}&issuer={issuer}&algorithm=SHA1&digits={DIGITS}&period={STEP}",
+        percent_encode(account),
+        secret_base32(secret),
+    )
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters and `@`.
+fn percent_encode(text: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+
+    fn at(secs: i64) -> Time {
+        DateTime::from_timestamp(secs, 0).unwrap()
+    }
+
+    const SEED20: &[u8] = b"12345678901234567890";
+    const SEED32: &[u8] = b"12345678901234567890123456789012";
+    const SEED64: &[u8] = b"1234567890123456789012345678901234567890123456789012345678901234";
+
+    /// RFC 6238 Appendix B: every time, every algorithm, 8 digits.
+    #[test]
+    fn rfc6238_appendix_b_vectors() {
+        let rows: &[(u64, &str, &str, &str)] = &[
+            (59, "94287082", "46119246", "90693936"),
+            (1_111_111_109, "07081804", "68084774", "25091201"),
+            (1_111_111_111, "14050471", "67062674", "99943326"),
+            (1_234_567_890, "89005924", "91819424", "93441116"),
+            (2_000_000_000, "69279037", "90698825", "38618901"),
+            (20_000_000_000, "65353130", "77737706", "47863826"),
+        ];
+        for &(time, sha1, sha256, sha512) in rows {
+            for (algorithm, seed, want) in [
+                (Algorithm::SHA1, SEED20, sha1),
+                (Algorithm::SHA256, SEED32, sha256),
+                (Algorithm::SHA512, SEED64, sha512),
+            ] {
+                let got = engine(seed, algorithm, 8, 30).generate(time).to_string();
+                assert_eq!(got, want, "{algorithm:?} at {time}");
+            }
+        }
+    }
+
+    /// RFC 4226 Appendix D: HOTP is TOTP with a one-second step.
+    #[test]
+    fn rfc4226_hotp_vectors() {
+        let want = [
+            "755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583",
+            "399871", "520489",
+        ];
+        let hotp = engine(SEED20, Algorithm::SHA1, 6, 1);
+        for (counter, code) in want.iter().enumerate() {
+            assert_eq!(
+                hotp.generate(counter as u64).to_string(),
+                *code,
+                "counter {counter}"
+            );
+        }
+    }
+
+    #[test]
+    fn our_six_digit_codes_agree_with_the_rfc_seed() {
+        // The RFC's 8-digit SHA1 code at 59 s is 94287082; 6 digits keeps the tail.
+        assert_eq!(code_at(SEED20, at(59)), "287082");
+        assert_eq!(step_of(at(59)), 1);
+        assert_eq!(seconds_left(at(59)), 1);
+        assert_eq!(seconds_left(at(60)), 30);
+    }
+
+    #[test]
+    fn skew_window_is_plus_minus_one_step() {
+        let now = at(1_700_000_000);
+        let s = step_of(now);
+        let st = FactorState::default();
+        for d in [-1, 0, 1] {
+            let code = code_at_step(SEED20, s + d);
+            assert_eq!(
+                check(SEED20, &code, now, 1, st),
+                Check::Accepted { step: s + d },
+                "{d}"
+            );
+        }
+        for d in [-2, 2] {
+            let code = code_at_step(SEED20, s + d);
+            assert_eq!(
+                check(SEED20, &code, now, 1, st),
+                Check::Invalid { offset: Some(d) }
+            );
+        }
+        let previous = code_at_step(SEED20, s - 1);
+        assert_eq!(
+            check(SEED20, &previous, now, 0, st),
+            Check::Invalid { offset: Some(-1) }
+        );
+    }
+
+    #[test]
+    fn a_used_step_and_older_ones_are_replays() {
+        let now = at(1_700_000_000);
+        let s = step_of(now);
+        let code = code_at(SEED20, now);
+        let used = FactorState {
+            drift: 0,
+            last_step: Some(s),
+        };
+        assert_eq!(
+            check(SEED20, &code, now, 1, used),
+            Check::Replayed { step: s }
+        );
+        let older = code_at_step(SEED20, s - 1);
+        assert_eq!(
+            check(SEED20, &older, now, 1, used),
+            Check::Replayed { step: s - 1 }
+        );
+        let newer = code_at_step(SEED20, s + 1);
+        assert_eq!(
+            check(SEED20, &newer, now, 1, used),
+            Check::Accepted { step: s + 1 }
+        );
+    }
+
+    #[test]
+    fn drift_moves_the_window() {
+        let now = at(1_700_000_000);
+        let s = step_of(now);
+        // The phone runs three steps (90 s) slow.
+        let slow = code_at_step(SEED20, s - 3);
+        let plain = FactorState::default();
+        assert_eq!(
+            check(SEED20, &slow, now, 1, plain),
+            Check::Invalid { offset: Some(-3) }
+        );
+        let drifted = FactorState {
+            drift: -3,
+            last_step: None,
+        };
+        assert_eq!(
+            check(SEED20, &slow, now, 1, drifted),
+            Check::Accepted { step: s - 3 }
+        );
+    }
+
+    #[test]
+    fn skew_search_boundaries() {
+        let now = at(1_700_000_015);
+        let s = step_of(now);
+        for d in [0, 1, -1, 3, -3, 20, -20] {
+            let code = code_at_step(SEED20, s + d);
+            assert_eq!(
+                find_offset(SEED20, &code, now, SEARCH_STEPS),
+                Some(d),
+                "{d}"
+            );
+        }
+        for d in [21, -21] {
+            let code = code_at_step(SEED20, s + d);
+            let found = find_offset(SEED20, &code, now, SEARCH_STEPS);
+            // Six digits can collide by chance; it must not be found at `d`.
+            assert_ne!(found, Some(d));
+        }
+        assert_eq!(offset_span(-3), TimeDelta::seconds(-90));
+    }
+
+    #[test]
+    fn resync_finds_consecutive_codes() {
+        let now = at(1_700_000_000);
+        let s = step_of(now);
+        for d in [-10, -3, 0, 4, 20] {
+            let a = code_at_step(SEED20, s + d);
+            let b = code_at_step(SEED20, s + d + 1);
+            assert_eq!(resync(SEED20, &a, &b, now, SEARCH_STEPS), Some(d), "{d}");
+        }
+        let a = code_at_step(SEED20, s);
+        let c = code_at_step(SEED20, s + 2);
+        assert_eq!(resync(SEED20, &a, &c, now, SEARCH_STEPS), None);
+        let far = code_at_step(SEED20, s + 40);
+        let far2 = code_at_step(SEED20, s + 41);
+        assert_eq!(resync(SEED20, &far, &far2, now, SEARCH_STEPS), None);
+    }
+
+    #[test]
+    fn uri_spells_out_every_parameter() {
+        let uri = otpauth_uri("factordesk", "alice@example.com", SEED20);
+        assert_eq!(
+            uri,
+            "otpauth://totp/factordesk:alice@example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=factordesk&algorithm=SHA1&digits=6&period=30"
+        );
+        let spaced = otpauth_uri("Acme Co", "a+b@example.com", SEED20);
+        assert!(spaced.starts_with("otpauth://totp/Acme%20Co:a%2Bb@example.com?"));
+        assert!(spaced.contains("&issuer=Acme%20Co&"));
+        let b32 = secret_base32(SEED20);
+        let back = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, &b32).unwrap();
+        assert_eq!(back, SEED20);
+        assert_eq!(grouped("GEZDGNBVGY"), "GEZD GNBV GY");
+    }
+}

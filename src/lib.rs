@@ -1,0 +1,6 @@
+//! factordesk: a terminal help desk for two-factor authentication.
+//! The library holds every layer; `main.rs` only parses arguments and dispatches.
+
+pub mod clock;
+pub mod domain;
+pub mod rng;

@@ -1,0 +1,3 @@
+//! The `factordesk` binary: parse arguments, install error reporting, dispatch.
+
+fn main() {}
