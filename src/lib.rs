@@ -2,5 +2,8 @@
 //! The library holds every layer; `main.rs` only parses arguments and dispatches.
 
 pub mod clock;
+pub mod crypto;
 pub mod domain;
+pub mod keyfile;
 pub mod rng;
+pub mod store;

@@ -1,0 +1,235 @@
+-- factordesk schema. This file is the truth: a list of migration steps, each
+-- applied once in order and recorded in PRAGMA user_version. A shipped step is
+-- never edited; a change is a new step appended at the end.
+-- Times are INTEGER Unix seconds (UTC). Secrets are sealed or keyed-hashed
+-- with a key that is not in this file.
+
+-- step 1: the whole schema
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE users (
+    id              INTEGER PRIMARY KEY,
+    email           TEXT    NOT NULL COLLATE NOCASE UNIQUE,
+    name            TEXT    NOT NULL DEFAULT '',
+    role            TEXT    NOT NULL CHECK (role IN ('admin', 'member')),
+    status          TEXT    NOT NULL CHECK (status IN ('active', 'disabled')),
+    password_hash   TEXT,
+    phone           TEXT,
+    phone_verified  INTEGER NOT NULL DEFAULT 0 CHECK (phone_verified IN (0, 1)),
+    every_login     INTEGER NOT NULL DEFAULT 0 CHECK (every_login IN (0, 1)),
+    failures        INTEGER NOT NULL DEFAULT 0,
+    failure_window  INTEGER,
+    locked_until    INTEGER,
+    created_at      INTEGER NOT NULL,
+    last_login_at   INTEGER,
+    -- Maintained by triggers below, so the console's filters and counts are
+    -- answered from indexes at any size.
+    active_factors  INTEGER NOT NULL DEFAULT 0,
+    factor_kinds    TEXT    NOT NULL DEFAULT '',
+    codes_total     INTEGER NOT NULL DEFAULT 0,
+    codes_left      INTEGER NOT NULL DEFAULT 0,
+    devices_trusted INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX users_locked_until ON users (locked_until) WHERE locked_until IS NOT NULL;
+CREATE INDEX users_status ON users (status, email);
+CREATE INDEX users_active_factors ON users (active_factors, created_at);
+CREATE INDEX users_codes_left ON users (codes_total, codes_left);
+CREATE INDEX users_created_at ON users (created_at);
+
+CREATE VIRTUAL TABLE users_fts USING fts5 (
+    email, name,
+    content = 'users', content_rowid = 'id', tokenize = 'trigram'
+);
+CREATE TRIGGER users_fts_insert AFTER INSERT ON users BEGIN
+    INSERT INTO users_fts (rowid, email, name) VALUES (new.id, new.email, new.name);
+END;
+CREATE TRIGGER users_fts_delete AFTER DELETE ON users BEGIN
+    INSERT INTO users_fts (users_fts, rowid, email, name) VALUES ('delete', old.id, old.email, old.name);
+END;
+CREATE TRIGGER users_fts_update AFTER UPDATE OF email, name ON users BEGIN
+    INSERT INTO users_fts (users_fts, rowid, email, name) VALUES ('delete', old.id, old.email, old.name);
+    INSERT INTO users_fts (rowid, email, name) VALUES (new.id, new.email, new.name);
+END;
+
+CREATE TABLE factors (
+    id            INTEGER PRIMARY KEY,
+    user_id       INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    kind          TEXT    NOT NULL CHECK (kind IN ('totp', 'sms', 'email')),
+    status        TEXT    NOT NULL CHECK (status IN ('pending', 'active', 'disabled')),
+    label         TEXT    NOT NULL,
+    -- E.164 phone for sms, address for email; NULL for totp.
+    destination   TEXT,
+    -- TOTP secret sealed with the AEAD key; NULL for sms and email.
+    secret        BLOB,
+    drift_steps   INTEGER NOT NULL DEFAULT 0,
+    last_step     INTEGER,
+    last_used_at  INTEGER,
+    last_used_ip  TEXT,
+    created_at    INTEGER NOT NULL,
+    confirmed_at  INTEGER
+) STRICT;
+CREATE INDEX factors_user ON factors (user_id, status);
+
+CREATE TABLE backup_codes (
+    id          INTEGER PRIMARY KEY,
+    user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    position    INTEGER NOT NULL CHECK (position BETWEEN 1 AND 10),
+    -- HMAC-SHA256 of the canonical code under the key.
+    code_mac    BLOB    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    used_at     INTEGER,
+    used_ip     TEXT,
+    UNIQUE (user_id, code_mac)
+) STRICT;
+
+CREATE TABLE devices (
+    id             INTEGER PRIMARY KEY,
+    user_id        INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    -- HMAC of the device token the browser keeps; the token itself is not stored.
+    token_mac      BLOB    NOT NULL UNIQUE,
+    label          TEXT    NOT NULL,
+    last_ip        TEXT    NOT NULL,
+    first_seen_at  INTEGER NOT NULL,
+    last_seen_at   INTEGER NOT NULL,
+    trusted_until  INTEGER NOT NULL,
+    revoked_at     INTEGER,
+    revoked_reason TEXT
+) STRICT;
+CREATE INDEX devices_user ON devices (user_id, trusted_until);
+
+CREATE TABLE challenges (
+    id            INTEGER PRIMARY KEY,
+    user_id       INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    factor_id     INTEGER REFERENCES factors (id) ON DELETE CASCADE,
+    purpose       TEXT    NOT NULL CHECK (purpose IN ('login', 'export', 'enrol')),
+    device_id     INTEGER REFERENCES devices (id) ON DELETE SET NULL,
+    ip            TEXT    NOT NULL,
+    -- HMAC of the current SMS/email code; NULL for totp.
+    code_mac      BLOB,
+    expires_at    INTEGER NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    max_attempts  INTEGER NOT NULL,
+    resends       INTEGER NOT NULL DEFAULT 0,
+    last_sent_at  INTEGER NOT NULL,
+    state         TEXT    NOT NULL CHECK (state IN ('open', 'accepted', 'failed', 'cancelled')),
+    created_at    INTEGER NOT NULL,
+    closed_at     INTEGER
+) STRICT;
+CREATE INDEX challenges_user ON challenges (user_id, id);
+CREATE INDEX challenges_factor ON challenges (factor_id);
+CREATE INDEX challenges_device ON challenges (device_id);
+
+-- The simulated SMS gateway and mailbox: what was sent, where, and how it went.
+CREATE TABLE deliveries (
+    id            INTEGER PRIMARY KEY,
+    user_id       INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    challenge_id  INTEGER REFERENCES challenges (id) ON DELETE SET NULL,
+    factor_id     INTEGER REFERENCES factors (id) ON DELETE SET NULL,
+    channel       TEXT    NOT NULL CHECK (channel IN ('sms', 'email')),
+    destination   TEXT    NOT NULL,
+    -- The message text, sealed: it holds a live code.
+    body          BLOB    NOT NULL,
+    code_mac      BLOB,
+    status        TEXT    NOT NULL CHECK (status IN ('queued', 'sent', 'delivered', 'failed')),
+    reason        TEXT,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX deliveries_user ON deliveries (user_id, id);
+CREATE INDEX deliveries_challenge ON deliveries (challenge_id);
+CREATE INDEX deliveries_factor ON deliveries (factor_id);
+CREATE INDEX deliveries_failed ON deliveries (created_at) WHERE status = 'failed';
+
+-- Every second-factor attempt, with what the doctor needs and never the code.
+CREATE TABLE attempts (
+    id              INTEGER PRIMARY KEY,
+    user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    challenge_id    INTEGER REFERENCES challenges (id) ON DELETE SET NULL,
+    factor_id       INTEGER REFERENCES factors (id) ON DELETE SET NULL,
+    kind            TEXT    NOT NULL CHECK (kind IN ('totp', 'sms', 'email', 'backup')),
+    outcome         TEXT    NOT NULL CHECK (outcome IN ('accepted', 'invalid', 'expired', 'replayed', 'locked')),
+    ip              TEXT    NOT NULL,
+    at              INTEGER NOT NULL,
+    -- A wrong TOTP code: the step, relative to now, it would have matched (±20).
+    matched_offset  INTEGER,
+    -- A replayed TOTP code: when and from where its step was first used.
+    first_used_at   INTEGER,
+    first_used_ip   TEXT
+) STRICT;
+CREATE INDEX attempts_user ON attempts (user_id, at);
+CREATE INDEX attempts_challenge ON attempts (challenge_id);
+CREATE INDEX attempts_factor ON attempts (factor_id);
+
+CREATE TABLE audit (
+    id          INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    actor       TEXT    NOT NULL,
+    user_id     INTEGER REFERENCES users (id),
+    kind        TEXT    NOT NULL,
+    detail      TEXT    NOT NULL,
+    ip          TEXT
+) STRICT;
+CREATE INDEX audit_user ON audit (user_id, id);
+CREATE INDEX audit_kind ON audit (kind, id);
+CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit BEGIN
+    SELECT RAISE (ABORT, 'the audit trail is append-only');
+END;
+CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit BEGIN
+    SELECT RAISE (ABORT, 'the audit trail is append-only');
+END;
+
+CREATE TABLE policy (
+    key         TEXT PRIMARY KEY,
+    value       TEXT    NOT NULL,
+    changed_at  INTEGER NOT NULL
+) STRICT;
+
+-- Maintained per-user counters.
+CREATE TRIGGER factors_count_insert AFTER INSERT ON factors BEGIN
+    UPDATE users SET
+        active_factors = (SELECT count(*) FROM factors WHERE user_id = new.user_id AND status = 'active'),
+        factor_kinds = (SELECT coalesce(group_concat(kind, ','), '') FROM
+            (SELECT DISTINCT kind FROM factors WHERE user_id = new.user_id AND status = 'active' ORDER BY kind))
+    WHERE id = new.user_id;
+END;
+CREATE TRIGGER factors_count_update AFTER UPDATE OF status ON factors BEGIN
+    UPDATE users SET
+        active_factors = (SELECT count(*) FROM factors WHERE user_id = new.user_id AND status = 'active'),
+        factor_kinds = (SELECT coalesce(group_concat(kind, ','), '') FROM
+            (SELECT DISTINCT kind FROM factors WHERE user_id = new.user_id AND status = 'active' ORDER BY kind))
+    WHERE id = new.user_id;
+END;
+CREATE TRIGGER factors_count_delete AFTER DELETE ON factors BEGIN
+    UPDATE users SET
+        active_factors = (SELECT count(*) FROM factors WHERE user_id = old.user_id AND status = 'active'),
+        factor_kinds = (SELECT coalesce(group_concat(kind, ','), '') FROM
+            (SELECT DISTINCT kind FROM factors WHERE user_id = old.user_id AND status = 'active' ORDER BY kind))
+    WHERE id = old.user_id;
+END;
+CREATE TRIGGER codes_count_insert AFTER INSERT ON backup_codes BEGIN
+    UPDATE users SET codes_total = codes_total + 1,
+        codes_left = codes_left + (new.used_at IS NULL)
+    WHERE id = new.user_id;
+END;
+CREATE TRIGGER codes_count_use AFTER UPDATE OF used_at ON backup_codes
+    WHEN old.used_at IS NULL AND new.used_at IS NOT NULL BEGIN
+    UPDATE users SET codes_left = codes_left - 1 WHERE id = new.user_id;
+END;
+CREATE TRIGGER codes_count_delete AFTER DELETE ON backup_codes BEGIN
+    UPDATE users SET codes_total = codes_total - 1,
+        codes_left = codes_left - (old.used_at IS NULL)
+    WHERE id = old.user_id;
+END;
+CREATE TRIGGER devices_count_insert AFTER INSERT ON devices WHEN new.revoked_at IS NULL BEGIN
+    UPDATE users SET devices_trusted = devices_trusted + 1 WHERE id = new.user_id;
+END;
+CREATE TRIGGER devices_count_revoke AFTER UPDATE OF revoked_at ON devices
+    WHEN old.revoked_at IS NULL AND new.revoked_at IS NOT NULL BEGIN
+    UPDATE users SET devices_trusted = devices_trusted - 1 WHERE id = new.user_id;
+END;
+CREATE TRIGGER devices_count_delete AFTER DELETE ON devices WHEN old.revoked_at IS NULL BEGIN
+    UPDATE users SET devices_trusted = devices_trusted - 1 WHERE id = old.user_id;
+END;

@@ -1,0 +1,102 @@
+//! The `attempts` table: every second-factor attempt and its outcome, with the
+//! evidence the doctor reads (the step a wrong code matched; a replay's origin).
+
+use rusqlite::{Connection, Row, params};
+
+use super::{StoreError, opt_time, parse_col, secs, time};
+use crate::domain::{Time, text_enum};
+
+text_enum!(
+    /// What was typed: a code from a factor, or a backup code.
+    AttemptKind { Totp => "totp", Sms => "sms", Email => "email", Backup => "backup" }
+);
+text_enum!(
+    /// How an attempt went.
+    AttemptOutcome {
+        Accepted => "accepted",
+        Invalid => "invalid",
+        Expired => "expired",
+        Replayed => "replayed",
+        Locked => "locked",
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub challenge_id: Option<i64>,
+    pub factor_id: Option<i64>,
+    pub kind: AttemptKind,
+    pub outcome: AttemptOutcome,
+    pub ip: String,
+    pub at: Time,
+    pub matched_offset: Option<i64>,
+    pub first_used_at: Option<Time>,
+    pub first_used_ip: Option<String>,
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<AttemptRow> {
+    Ok(AttemptRow {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        challenge_id: r.get(2)?,
+        factor_id: r.get(3)?,
+        kind: parse_col(r, 4, AttemptKind::parse)?,
+        outcome: parse_col(r, 5, AttemptOutcome::parse)?,
+        ip: r.get(6)?,
+        at: time(r.get(7)?),
+        matched_offset: r.get(8)?,
+        first_used_at: opt_time(r.get(9)?),
+        first_used_ip: r.get(10)?,
+    })
+}
+
+pub struct NewAttempt<'a> {
+    pub user_id: i64,
+    pub challenge_id: Option<i64>,
+    pub factor_id: Option<i64>,
+    pub kind: AttemptKind,
+    pub outcome: AttemptOutcome,
+    pub ip: &'a str,
+    pub at: Time,
+    pub matched_offset: Option<i64>,
+    pub first_used: Option<(Time, Option<&'a str>)>,
+}
+
+pub fn insert(conn: &Connection, a: &NewAttempt<'_>) -> Result<i64, StoreError> {
+    conn.execute(
+        "INSERT INTO attempts (user_id, challenge_id, factor_id, kind, outcome, ip, at,
+             matched_offset, first_used_at, first_used_ip)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            a.user_id,
+            a.challenge_id,
+            a.factor_id,
+            a.kind.as_str(),
+            a.outcome.as_str(),
+            a.ip,
+            secs(a.at),
+            a.matched_offset,
+            a.first_used.map(|(t, _)| secs(t)),
+            a.first_used.and_then(|(_, ip)| ip)
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// A user's attempts since `since`, newest first.
+pub fn for_user_since(
+    conn: &Connection,
+    user_id: i64,
+    since: Time,
+    limit: u32,
+) -> Result<Vec<AttemptRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, user_id, challenge_id, factor_id, kind, outcome, ip, at, matched_offset,
+                first_used_at, first_used_ip
+         FROM attempts WHERE user_id = ?1 AND at >= ?2 ORDER BY at DESC, id DESC LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![user_id, secs(since), limit], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,143 @@
+//! The `deliveries` table: the simulated SMS gateway and mailbox, newest
+//! first, with status, failure reason and the sealed message text.
+
+use rusqlite::{Connection, Row, params};
+
+use super::{StoreError, parse_col, secs, time};
+use crate::domain::{Time, text_enum};
+
+text_enum!(
+    /// The channel a message went over.
+    Channel { Sms => "sms", Email => "email" }
+);
+text_enum!(
+    /// How far a message got.
+    Status { Queued => "queued", Sent => "sent", Delivered => "delivered", Failed => "failed" }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub user_email: String,
+    pub challenge_id: Option<i64>,
+    pub factor_id: Option<i64>,
+    pub channel: Channel,
+    pub destination: String,
+    pub body: Vec<u8>,
+    pub code_mac: Option<Vec<u8>>,
+    pub status: Status,
+    pub reason: Option<String>,
+    pub created_at: Time,
+    pub updated_at: Time,
+    /// The challenge's current code hash, expiry and state, to tell whether
+    /// this message holds the code that works now.
+    pub live: Option<(Option<Vec<u8>>, Time, String)>,
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<DeliveryRow> {
+    let live_expiry: Option<i64> = r.get(14)?;
+    Ok(DeliveryRow {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        user_email: r.get(2)?,
+        challenge_id: r.get(3)?,
+        factor_id: r.get(4)?,
+        channel: parse_col(r, 5, Channel::parse)?,
+        destination: r.get(6)?,
+        body: r.get(7)?,
+        code_mac: r.get(8)?,
+        status: parse_col(r, 9, Status::parse)?,
+        reason: r.get(10)?,
+        created_at: time(r.get(11)?),
+        updated_at: time(r.get(12)?),
+        live: match live_expiry {
+            Some(expiry) => Some((r.get(13)?, time(expiry), r.get(15)?)),
+            None => None,
+        },
+    })
+}
+
+pub struct NewDelivery<'a> {
+    pub user_id: i64,
+    pub challenge_id: Option<i64>,
+    pub factor_id: Option<i64>,
+    pub channel: Channel,
+    pub destination: &'a str,
+    pub body: &'a [u8],
+    pub code_mac: Option<&'a [u8]>,
+    pub status: Status,
+    pub reason: Option<&'a str>,
+    pub at: Time,
+}
+
+pub fn insert(conn: &Connection, d: &NewDelivery<'_>) -> Result<i64, StoreError> {
+    conn.execute(
+        "INSERT INTO deliveries (user_id, challenge_id, factor_id, channel, destination, body,
+             code_mac, status, reason, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+        params![
+            d.user_id,
+            d.challenge_id,
+            d.factor_id,
+            d.channel.as_str(),
+            d.destination,
+            d.body,
+            d.code_mac,
+            d.status.as_str(),
+            d.reason,
+            secs(d.at)
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Newest first; `before` pages back through older messages.
+pub fn list(
+    conn: &Connection,
+    user_id: Option<i64>,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<Vec<DeliveryRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.id, d.user_id, u.email, d.challenge_id, d.factor_id, d.channel, d.destination,
+                d.body, d.code_mac, d.status, d.reason, d.created_at, d.updated_at,
+                c.code_mac, c.expires_at, c.state
+         FROM deliveries d
+         JOIN users u ON u.id = d.user_id
+         LEFT JOIN challenges c ON c.id = d.challenge_id
+         WHERE (?1 IS NULL OR d.user_id = ?1) AND (?2 IS NULL OR d.id < ?2)
+         ORDER BY d.id DESC LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![user_id, before, limit], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Failed deliveries since `since`.
+pub fn failed_since(conn: &Connection, since: Time) -> Result<u64, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM deliveries WHERE status = 'failed' AND created_at >= ?1",
+        )?
+        .query_row([secs(since)], |r| r.get(0))?)
+}
+
+/// The user ids with a failed delivery since `since`, most recent first.
+pub fn failed_users_since(
+    conn: &Connection,
+    since: Time,
+    limit: u32,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.user_id, max(d.reason) FROM deliveries d
+         WHERE d.status = 'failed' AND d.created_at >= ?1
+         GROUP BY d.user_id ORDER BY max(d.id) DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![secs(since), limit], |r| {
+        Ok((
+            r.get(0)?,
+            r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

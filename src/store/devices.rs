@@ -1,0 +1,132 @@
+//! The `devices` table: remembered computers, keyed by a hash of the token the
+//! browser keeps, with last IP, first/last seen, trust expiry and revocation.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{StoreError, opt_time, secs, time};
+use crate::domain::Time;
+use crate::domain::trust::Device;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub label: String,
+    pub last_ip: String,
+    pub first_seen_at: Time,
+    pub last_seen_at: Time,
+    pub trusted_until: Time,
+    pub revoked_at: Option<Time>,
+    pub revoked_reason: Option<String>,
+}
+
+impl DeviceRow {
+    pub fn as_domain(&self) -> Device {
+        Device {
+            id: self.id,
+            user_id: self.user_id,
+            label: self.label.clone(),
+            last_ip: self.last_ip.clone(),
+            trusted_until: self.trusted_until,
+            revoked_at: self.revoked_at,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, user_id, label, last_ip, first_seen_at, last_seen_at, trusted_until, \
+     revoked_at, revoked_reason";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<DeviceRow> {
+    Ok(DeviceRow {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        label: r.get(2)?,
+        last_ip: r.get(3)?,
+        first_seen_at: time(r.get(4)?),
+        last_seen_at: time(r.get(5)?),
+        trusted_until: time(r.get(6)?),
+        revoked_at: opt_time(r.get(7)?),
+        revoked_reason: r.get(8)?,
+    })
+}
+
+pub fn insert(
+    conn: &Connection,
+    user_id: i64,
+    token_mac: &[u8; 32],
+    label: &str,
+    ip: &str,
+    at: Time,
+    trusted_until: Time,
+) -> Result<i64, StoreError> {
+    conn.execute(
+        "INSERT INTO devices (user_id, token_mac, label, last_ip, first_seen_at, last_seen_at, trusted_until)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+        params![user_id, token_mac.as_slice(), label, ip, secs(at), secs(trusted_until)],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn by_token(conn: &Connection, token_mac: &[u8; 32]) -> Result<Option<DeviceRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM devices WHERE token_mac = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([token_mac.as_slice()], from_row)
+        .optional()?)
+}
+
+pub fn by_id(conn: &Connection, id: i64) -> Result<Option<DeviceRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM devices WHERE id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], from_row)
+        .optional()?)
+}
+
+/// Newest first.
+pub fn for_user(conn: &Connection, user_id: i64) -> Result<Vec<DeviceRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM devices WHERE user_id = ?1 ORDER BY last_seen_at DESC, id DESC"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([user_id], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Seen again: from `ip` at `at`.
+pub fn touch(conn: &Connection, id: i64, ip: &str, at: Time) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE devices SET last_ip = ?2, last_seen_at = ?3 WHERE id = ?1",
+        params![id, ip, secs(at)],
+    )?;
+    Ok(())
+}
+
+/// Trusted again until `until` (the user ticked "remember this computer").
+/// A revoked device stays revoked: remembering it again makes a new one.
+pub fn retrust(conn: &Connection, id: i64, until: Time) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE devices SET trusted_until = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        params![id, secs(until)],
+    )?;
+    Ok(())
+}
+
+pub fn revoke(conn: &Connection, id: i64, at: Time, reason: &str) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE devices SET revoked_at = ?2, revoked_reason = ?3 WHERE id = ?1 AND revoked_at IS NULL",
+        params![id, secs(at), reason],
+    )? == 1)
+}
+
+pub fn revoke_all(
+    conn: &Connection,
+    user_id: i64,
+    at: Time,
+    reason: &str,
+) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "UPDATE devices SET revoked_at = ?2, revoked_reason = ?3 WHERE user_id = ?1 AND revoked_at IS NULL",
+        params![user_id, secs(at), reason],
+    )?)
+}
