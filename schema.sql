@@ -107,8 +107,10 @@ CREATE TABLE challenges (
     purpose       TEXT    NOT NULL CHECK (purpose IN ('login', 'export', 'enrol')),
     device_id     INTEGER REFERENCES devices (id) ON DELETE SET NULL,
     ip            TEXT    NOT NULL,
-    -- HMAC of the current SMS/email code; NULL for totp.
+    -- HMAC of the current SMS/email code, and the code sealed (so `keep`
+    -- mode can send the same code again); NULL for totp.
     code_mac      BLOB,
+    code_sealed   BLOB,
     expires_at    INTEGER NOT NULL,
     attempts      INTEGER NOT NULL DEFAULT 0,
     max_attempts  INTEGER NOT NULL,

@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod crypto;
+pub mod desk;
 pub mod domain;
 pub mod keyfile;
 pub mod rng;

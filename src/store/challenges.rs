@@ -24,6 +24,7 @@ pub struct ChallengeRow {
     pub device_id: Option<i64>,
     pub ip: String,
     pub code_mac: Option<Vec<u8>>,
+    pub code_sealed: Option<Vec<u8>>,
     pub expires_at: Time,
     pub attempts: u32,
     pub max_attempts: u32,
@@ -34,8 +35,8 @@ pub struct ChallengeRow {
     pub closed_at: Option<Time>,
 }
 
-const COLUMNS: &str = "id, user_id, factor_id, purpose, device_id, ip, code_mac, expires_at, \
-     attempts, max_attempts, resends, last_sent_at, state, created_at, closed_at";
+const COLUMNS: &str = "id, user_id, factor_id, purpose, device_id, ip, code_mac, code_sealed, \
+     expires_at, attempts, max_attempts, resends, last_sent_at, state, created_at, closed_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<ChallengeRow> {
     Ok(ChallengeRow {
@@ -46,14 +47,15 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ChallengeRow> {
         device_id: r.get(4)?,
         ip: r.get(5)?,
         code_mac: r.get(6)?,
-        expires_at: time(r.get(7)?),
-        attempts: r.get(8)?,
-        max_attempts: r.get(9)?,
-        resends: r.get(10)?,
-        last_sent_at: time(r.get(11)?),
-        state: parse_col(r, 12, State::parse)?,
-        created_at: time(r.get(13)?),
-        closed_at: opt_time(r.get(14)?),
+        code_sealed: r.get(7)?,
+        expires_at: time(r.get(8)?),
+        attempts: r.get(9)?,
+        max_attempts: r.get(10)?,
+        resends: r.get(11)?,
+        last_sent_at: time(r.get(12)?),
+        state: parse_col(r, 13, State::parse)?,
+        created_at: time(r.get(14)?),
+        closed_at: opt_time(r.get(15)?),
     })
 }
 
@@ -64,6 +66,7 @@ pub struct NewChallenge<'a> {
     pub device_id: Option<i64>,
     pub ip: &'a str,
     pub code_mac: Option<&'a [u8]>,
+    pub code_sealed: Option<&'a [u8]>,
     pub expires_at: Time,
     pub max_attempts: u32,
     pub at: Time,
@@ -71,9 +74,9 @@ pub struct NewChallenge<'a> {
 
 pub fn insert(conn: &Connection, c: &NewChallenge<'_>) -> Result<i64, StoreError> {
     conn.execute(
-        "INSERT INTO challenges (user_id, factor_id, purpose, device_id, ip, code_mac, expires_at,
-             max_attempts, last_sent_at, state, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'open', ?9)",
+        "INSERT INTO challenges (user_id, factor_id, purpose, device_id, ip, code_mac, code_sealed,
+             expires_at, max_attempts, last_sent_at, state, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'open', ?10)",
         params![
             c.user_id,
             c.factor_id,
@@ -81,6 +84,7 @@ pub fn insert(conn: &Connection, c: &NewChallenge<'_>) -> Result<i64, StoreError
             c.device_id,
             c.ip,
             c.code_mac,
+            c.code_sealed,
             secs(c.expires_at),
             c.max_attempts,
             secs(c.at)
@@ -141,20 +145,25 @@ pub fn close(conn: &Connection, id: i64, state: State, at: Time) -> Result<(), S
     Ok(())
 }
 
-/// A resend: a new code hash and expiry (replace mode) or the same (keep).
+/// A resend: with a new code (hash, sealed copy, expiry) or the same one.
 pub fn resent(
     conn: &Connection,
     id: i64,
-    code_mac: Option<&[u8]>,
-    expires_at: Time,
+    new_code: Option<(&[u8], &[u8], Time)>,
     at: Time,
 ) -> Result<(), StoreError> {
-    conn.execute(
-        "UPDATE challenges SET resends = resends + 1, last_sent_at = ?2,
-             code_mac = coalesce(?3, code_mac), expires_at = ?4
-         WHERE id = ?1",
-        params![id, secs(at), code_mac, secs(expires_at)],
-    )?;
+    match new_code {
+        Some((mac, sealed, expires_at)) => conn.execute(
+            "UPDATE challenges SET resends = resends + 1, last_sent_at = ?2,
+                 code_mac = ?3, code_sealed = ?4, expires_at = ?5
+             WHERE id = ?1",
+            params![id, secs(at), mac, sealed, secs(expires_at)],
+        )?,
+        None => conn.execute(
+            "UPDATE challenges SET resends = resends + 1, last_sent_at = ?2 WHERE id = ?1",
+            params![id, secs(at)],
+        )?,
+    };
     Ok(())
 }
 

@@ -102,12 +102,17 @@ pub fn touch(conn: &Connection, id: i64, ip: &str, at: Time) -> Result<(), Store
     Ok(())
 }
 
-/// Trusted again until `until` (the user ticked "remember this computer").
-/// A revoked device stays revoked: remembering it again makes a new one.
-pub fn retrust(conn: &Connection, id: i64, until: Time) -> Result<(), StoreError> {
+/// A new token for a device the user chose to remember again (the old
+/// token stops working), trusted until `until`.
+pub fn rotate(
+    conn: &Connection,
+    id: i64,
+    token_mac: &[u8; 32],
+    until: Time,
+) -> Result<(), StoreError> {
     conn.execute(
-        "UPDATE devices SET trusted_until = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-        params![id, secs(until)],
+        "UPDATE devices SET token_mac = ?2, trusted_until = ?3 WHERE id = ?1",
+        params![id, token_mac.as_slice(), secs(until)],
     )?;
     Ok(())
 }

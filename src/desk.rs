@@ -1,0 +1,309 @@
+//! The use cases both front ends call. Each runs in one transaction and
+//! writes one audit event; `desk` holds the clock, the RNG and the key.
+
+pub mod codes;
+pub mod devices;
+pub mod factors;
+pub mod gateway;
+pub mod login;
+pub mod records;
+pub mod settings;
+pub mod users;
+pub mod views;
+
+use std::path::Path;
+
+use chrono::TimeDelta;
+use rusqlite::Connection;
+use thiserror::Error;
+
+use crate::clock::Clock;
+use crate::crypto::{CryptoError, Key};
+use crate::domain::Time;
+use crate::domain::contact::ContactError;
+use crate::domain::login::ChoiceError;
+use crate::domain::otp::NotACode;
+use crate::domain::password::{Hasher, PasswordError};
+use crate::domain::policy::{Policy, PolicyError};
+use crate::keyfile::{self, KeyFileError};
+use crate::rng::Rng;
+use crate::store::{self, Store, StoreError, users::UserRow};
+
+/// Everything a use case can refuse with. Each message is one sentence that
+/// names the fix; `exit_code` is what the CLI returns.
+#[derive(Debug, Error)]
+pub enum DeskError {
+    #[error(
+        "no user {0}: check the spelling, or find them with `factordesk user list --search TERM`"
+    )]
+    UnknownUser(String),
+    #[error("a user with email {0} already exists: pick another address, or edit that user")]
+    DuplicateEmail(String),
+    #[error("{email} has no factor {id}: run `factordesk factor list {email}` for the ids")]
+    UnknownFactor { email: String, id: i64 },
+    #[error("no challenge {0}: start one with `factordesk login start EMAIL`")]
+    UnknownChallenge(i64),
+    #[error("{email} has no device {id}: run `factordesk device list {email}` for the ids")]
+    UnknownDevice { email: String, id: i64 },
+    #[error("a reason is required to {0}: pass --reason \"...\" (it goes in the audit trail)")]
+    ReasonRequired(&'static str),
+    /// A request that cannot be done as asked; the text says what to do.
+    #[error("{0}")]
+    Refused(String),
+    /// A code or login was rejected (exit code 3).
+    #[error("{0}")]
+    Denied(String),
+    #[error(transparent)]
+    Contact(#[from] ContactError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error(transparent)]
+    Code(#[from] NotACode),
+    #[error(transparent)]
+    Choice(#[from] ChoiceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error(
+        "the key does not match this database: use the key file that was created with it (--key-file or FACTORDESK_KEY_FILE)"
+    )]
+    WrongKey,
+}
+
+impl From<rusqlite::Error> for DeskError {
+    fn from(e: rusqlite::Error) -> Self {
+        DeskError::Store(store::classify(e))
+    }
+}
+
+impl DeskError {
+    /// 3 when a login or code was rejected, 1 for every other error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            DeskError::Denied(_) => 3,
+            _ => 1,
+        }
+    }
+}
+
+pub type Result<T, E = DeskError> = std::result::Result<T, E>;
+
+/// How the database was made, recorded in `meta`.
+pub const ORIGIN_DEMO: &str = "demo";
+pub const ORIGIN_INIT: &str = "init";
+
+/// The help desk over one database.
+pub struct Desk {
+    store: Store,
+    key: Key,
+    clock: Clock,
+    rng: Rng,
+    hasher: Hasher,
+    actor: String,
+}
+
+impl std::fmt::Debug for Desk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Desk")
+            .field("store", &self.store)
+            .field("actor", &self.actor)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one use case gets: its transaction, the key, the RNG, the time,
+/// the policy, and the audit trail.
+pub struct Ctx<'a> {
+    pub conn: &'a Connection,
+    pub key: &'a Key,
+    pub rng: &'a mut Rng,
+    pub hasher: &'a mut Hasher,
+    pub now: Time,
+    pub actor: &'a str,
+    pub policy: Policy,
+}
+
+impl Ctx<'_> {
+    /// Append one event to the audit trail.
+    pub fn audit(
+        &self,
+        user_id: Option<i64>,
+        kind: &str,
+        detail: &str,
+        ip: Option<&str>,
+    ) -> Result<()> {
+        store::audit::insert(
+            self.conn,
+            &store::audit::NewEvent {
+                at: self.now,
+                actor: self.actor,
+                user_id,
+                kind,
+                detail,
+                ip,
+            },
+        )?;
+        Ok(())
+    }
+
+    pub fn user(&self, email: &str) -> Result<UserRow> {
+        user_by_email(self.conn, email)
+    }
+}
+
+pub(crate) fn user_by_email(conn: &Connection, email: &str) -> Result<UserRow> {
+    store::users::by_email(conn, email)?
+        .ok_or_else(|| DeskError::UnknownUser(email.trim().to_owned()))
+}
+
+/// A reason for a destructive action: required, trimmed, one line.
+pub(crate) fn reason(text: &str, action: &'static str) -> Result<String> {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() {
+        return Err(DeskError::ReasonRequired(action));
+    }
+    Ok(text)
+}
+
+impl Desk {
+    /// Create a new database and its key (a 0600 file beside it, unless
+    /// `FACTORDESK_KEY` is set). Nothing is left behind if either fails.
+    pub fn create(
+        db: &Path,
+        key: &keyfile::Source,
+        clock: Clock,
+        mut rng: Rng,
+        origin: &str,
+    ) -> Result<Desk> {
+        let mut store = Store::create(db)?;
+        let key = match key.create(&mut rng) {
+            Ok(k) => k,
+            Err(e) => {
+                drop(store);
+                store::remove_database_files(db);
+                return Err(e.into());
+            }
+        };
+        let now = clock.now();
+        store.write(|tx| -> Result<()> {
+            store::meta::set(tx, "key_check", &key.check_value())?;
+            store::meta::set(tx, "origin", origin)?;
+            store::meta::set(tx, "created_at", &now.to_rfc3339())?;
+            Ok(())
+        })?;
+        Ok(Desk::assemble(store, key, clock, rng))
+    }
+
+    /// Open an existing database with its key. Refuses, untouched, a file
+    /// that is not factordesk's, is newer, or whose key is missing or wrong.
+    pub fn open(db: &Path, key: &keyfile::Source, clock: Clock, rng: Rng) -> Result<Desk> {
+        Store::probe(db)?;
+        let key = key.load()?;
+        let store = Store::open(db)?;
+        let check = store::meta::get(store.conn(), "key_check")?;
+        if check.as_deref() != Some(key.check_value().as_str()) {
+            return Err(DeskError::WrongKey);
+        }
+        Ok(Desk::assemble(store, key, clock, rng))
+    }
+
+    /// An in-memory desk for tests and benchmarks.
+    pub fn in_memory(key: Key, clock: Clock, rng: Rng) -> Result<Desk> {
+        let mut store = Store::in_memory()?;
+        store.write(|tx| -> Result<()> {
+            store::meta::set(tx, "key_check", &key.check_value())?;
+            Ok(())
+        })?;
+        Ok(Desk::assemble(store, key, clock, rng))
+    }
+
+    fn assemble(store: Store, key: Key, clock: Clock, rng: Rng) -> Desk {
+        Desk {
+            store,
+            key,
+            clock,
+            rng,
+            hasher: Hasher::new(),
+            actor: "admin".to_owned(),
+        }
+    }
+
+    /// Who the audit trail names for what this desk does.
+    pub fn set_actor(&mut self, actor: &str) {
+        let actor = actor.trim();
+        if !actor.is_empty() {
+            actor.clone_into(&mut self.actor);
+        }
+    }
+
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    pub fn now(&self) -> Time {
+        self.clock.now()
+    }
+
+    /// Move this desk's clock (the simulator's +30 s, +5 min, +1 day …).
+    pub fn advance_clock(&mut self, by: TimeDelta) {
+        self.clock.advance(by);
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// How this database was made (`demo` or `init`).
+    pub fn origin(&self) -> Result<Option<String>> {
+        Ok(store::meta::get(self.store.conn(), "origin")?)
+    }
+
+    pub fn policy(&self) -> Result<Policy> {
+        Ok(store::policy::load(self.store.conn())?.0)
+    }
+
+    /// Run a use case in one transaction.
+    pub(crate) fn run<T>(&mut self, f: impl FnOnce(&mut Ctx<'_>) -> Result<T>) -> Result<T> {
+        let now = self.clock.now();
+        let Desk {
+            store,
+            key,
+            rng,
+            hasher,
+            actor,
+            ..
+        } = self;
+        store.write(|tx| {
+            let (policy, _) = store::policy::load(tx)?;
+            let mut cx = Ctx {
+                conn: tx,
+                key,
+                rng,
+                hasher,
+                now,
+                actor,
+                policy,
+            };
+            f(&mut cx)
+        })
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        self.store.conn()
+    }
+
+    pub(crate) fn key(&self) -> &Key {
+        &self.key
+    }
+
+    /// Hash a new password (argon2id, 15–40 ms). The console calls its own
+    /// hasher on a worker thread instead and passes the result in.
+    pub fn hash_password(&mut self, password: &str) -> Result<String> {
+        Ok(self.hasher.hash(password, &mut self.rng)?)
+    }
+}

@@ -1,0 +1,121 @@
+//! Backup-code use cases: generate a batch (shown once, the old batch dies),
+//! export it to a 0600 text file, and report which are left.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::login::backup_code_mac;
+use super::views::{CodeStatus, CodeUse};
+use super::{Desk, DeskError, Result, user_by_email};
+use crate::domain::backup;
+use crate::domain::policy::Policy;
+use crate::store;
+
+pub(crate) fn status_of(conn: &Connection, policy: &Policy, user_id: i64) -> Result<CodeStatus> {
+    let rows = store::codes::for_user(conn, user_id)?;
+    let total = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+    let remaining = u32::try_from(rows.iter().filter(|r| r.used_at.is_none()).count()).unwrap_or(0);
+    Ok(CodeStatus {
+        remaining,
+        total,
+        low: total > 0 && remaining <= policy.backup_low,
+        generated_at: rows.first().map(|r| r.created_at),
+        codes: rows
+            .into_iter()
+            .map(|r| CodeUse {
+                position: r.position,
+                used_at: r.used_at,
+                used_ip: r.used_ip,
+            })
+            .collect(),
+    })
+}
+
+/// The text of an exported batch.
+pub fn export_text(issuer: &str, email: &str, codes: &[String]) -> String {
+    let mut text = format!(
+        "{issuer} backup codes for {email}\n\nEach code works once. Keep them somewhere safe, like a password manager.\n\n"
+    );
+    for (i, code) in codes.iter().enumerate() {
+        let _ = writeln!(text, "{:>2}. {code}", i + 1);
+    }
+    text
+}
+
+/// Write an exported batch to a new file only its owner can read (0600).
+pub fn write_export(path: &Path, text: &str) -> Result<()> {
+    let mut file = crate::keyfile::create_private(path).map_err(|e| {
+        DeskError::Refused(if e.kind() == std::io::ErrorKind::AlreadyExists {
+            format!("{} already exists: choose another --out file; backup codes are never written over a file", path.display())
+        } else {
+            format!("cannot write {}: {e}; choose a writable --out location", path.display())
+        })
+    })?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| DeskError::Refused(format!("cannot write {}: {e}", path.display())))
+}
+
+impl Desk {
+    /// A new batch of ten; the old batch stops working. The codes are
+    /// returned once and only their keyed hashes are kept.
+    pub fn generate_codes(&mut self, email: &str) -> Result<Vec<String>> {
+        self.run(|cx| {
+            let u = cx.user(email)?;
+            let codes = backup::generate(cx.rng);
+            let macs: Vec<[u8; 32]> = codes
+                .iter()
+                .filter_map(|c| backup::normalize(c))
+                .map(|c| backup_code_mac(cx.key, &c))
+                .collect();
+            let replaced = store::codes::replace_batch(cx.conn, u.id, &macs, cx.now)?;
+            let detail = if replaced > 0 {
+                format!(
+                    "generated {} backup codes; the previous {replaced} no longer work",
+                    codes.len()
+                )
+            } else {
+                format!("generated {} backup codes", codes.len())
+            };
+            cx.audit(Some(u.id), "codes.generate", &detail, None)?;
+            Ok(codes)
+        })
+    }
+
+    pub fn code_status(&self, email: &str) -> Result<CodeStatus> {
+        let u = user_by_email(self.conn(), email)?;
+        status_of(self.conn(), &self.policy()?, u.id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_are_private_and_never_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("codes.txt");
+        let text = export_text(
+            "factordesk",
+            "a@example.com",
+            &["aaaa-bbbb-cccc-dddd".to_owned()],
+        );
+        write_export(&path, &text).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        let err = write_export(&path, "other").unwrap_err();
+        assert!(err.to_string().contains("never written over"), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
+}

@@ -1,0 +1,415 @@
+//! Factor use cases: enrol TOTP (pending until its first code), add SMS or
+//! email (pending until the code sent confirms it), confirm, disable/enable, remove.
+
+use rusqlite::Connection;
+
+use super::gateway::masked;
+use super::login::{self, Issue};
+use super::views::{ContactEnrolment, FactorView, TotpEnrolment};
+use super::{Ctx, Desk, DeskError, Result, user_by_email};
+use crate::crypto::Key;
+use crate::domain::contact::{Email, Phone};
+use crate::domain::totp::{self, Check, FactorState};
+use crate::domain::{FactorKind, FactorStatus, otp};
+use crate::store::challenges::{self, Purpose, State};
+use crate::store::factors::{self as rows, FactorRow, NewFactor};
+use crate::store::users::UserRow;
+use crate::store::{self};
+
+/// The AEAD context a user's TOTP secret is sealed under.
+fn totp_context(user_id: i64) -> String {
+    format!("totp:{user_id}")
+}
+
+/// Open a TOTP factor's secret.
+pub(crate) fn secret_of(key: &Key, f: &FactorRow) -> Result<Vec<u8>> {
+    let sealed = f.secret.as_deref().ok_or_else(|| {
+        DeskError::Refused(format!(
+            "factor {} has no secret; remove it and enrol again",
+            f.id
+        ))
+    })?;
+    Ok(key.open(&totp_context(f.user_id), sealed)?)
+}
+
+pub(crate) fn view(f: &FactorRow) -> FactorView {
+    FactorView {
+        id: f.id,
+        kind: f.kind,
+        status: f.status,
+        label: f.label.clone(),
+        destination: f.destination.as_deref().map(|d| masked(f.kind, d)),
+        created_at: f.created_at,
+        confirmed_at: f.confirmed_at,
+        last_used_at: f.last_used_at,
+        last_used_ip: f.last_used_ip.clone(),
+        drift_steps: f.drift,
+    }
+}
+
+pub(crate) fn views(conn: &Connection, user_id: i64) -> Result<Vec<FactorView>> {
+    Ok(rows::for_user(conn, user_id)?.iter().map(view).collect())
+}
+
+/// A user's factor by id, or a clear error.
+pub(crate) fn factor_of(conn: &Connection, u: &UserRow, id: i64) -> Result<FactorRow> {
+    rows::by_id(conn, id)?
+        .filter(|f| f.user_id == u.id)
+        .ok_or_else(|| DeskError::UnknownFactor {
+            email: u.email.clone(),
+            id,
+        })
+}
+
+fn require_allowed(cx: &Ctx<'_>, kind: FactorKind) -> Result<()> {
+    if cx.policy.allows_kind(kind) {
+        return Ok(());
+    }
+    let allowed = cx.policy.get("factors").unwrap_or_default();
+    Err(DeskError::Refused(format!(
+        "{} factors are not allowed by policy (factors={allowed}): an admin can allow them with `factordesk policy set factors {allowed},{kind}`",
+        kind.label()
+    )))
+}
+
+fn require_sms_country(cx: &Ctx<'_>, phone: &Phone) -> Result<()> {
+    if cx.policy.allows_country(phone.calling_code()) {
+        return Ok(());
+    }
+    Err(DeskError::Refused(format!(
+        "SMS cannot be sent to +{} numbers (allowed country calling codes: {}): use an authenticator app or email, or an admin can run `factordesk policy set sms_countries {},{}`",
+        phone.calling_code(),
+        cx.policy.countries_text(),
+        cx.policy.get("sms_countries").unwrap_or_default(),
+        phone.calling_code()
+    )))
+}
+
+/// Point the user's SMS factor at a new number: pending, with a code sent.
+pub(crate) fn repoint_sms(cx: &mut Ctx<'_>, u: &UserRow, phone: &Phone) -> Result<Option<String>> {
+    let Some(f) = rows::for_user(cx.conn, u.id)?
+        .into_iter()
+        .find(|f| f.kind == FactorKind::Sms)
+    else {
+        return Ok(None);
+    };
+    require_sms_country(cx, phone)?;
+    let label = format!("SMS to {}", phone.masked());
+    rows::set_destination(cx.conn, f.id, &phone.e164(), &label)?;
+    let f = rows::by_id(cx.conn, f.id)?.ok_or(DeskError::UnknownFactor {
+        email: u.email.clone(),
+        id: f.id,
+    })?;
+    let issued = login::issue(
+        cx,
+        &Issue {
+            user_id: u.id,
+            factor: &f,
+            purpose: Purpose::Enrol,
+            device_id: None,
+            ip: "127.0.0.1",
+        },
+    )?;
+    Ok(Some(format!(
+        "SMS factor {} pending again: confirmation code sent (challenge {})",
+        f.id, issued.challenge_id
+    )))
+}
+
+impl Desk {
+    /// Start a TOTP enrolment: a fresh 160-bit secret, sealed; the factor
+    /// stays pending until `confirm_factor` gets a code from the app.
+    pub fn enrol_totp(&mut self, email: &str) -> Result<TotpEnrolment> {
+        self.run(|cx| {
+            require_allowed(cx, FactorKind::Totp)?;
+            let u = cx.user(email)?;
+            // An unconfirmed enrolment is replaced, not piled up.
+            let existing = rows::for_user(cx.conn, u.id)?;
+            for f in existing
+                .iter()
+                .filter(|f| f.kind == FactorKind::Totp && f.status == FactorStatus::Pending)
+            {
+                rows::delete(cx.conn, f.id)?;
+            }
+            let active_apps = existing
+                .iter()
+                .filter(|f| f.kind == FactorKind::Totp && f.status != FactorStatus::Pending)
+                .count();
+            let label = match active_apps {
+                0 => "Authenticator app".to_owned(),
+                n => format!("Authenticator app {}", n + 1),
+            };
+            let secret: [u8; totp::SECRET_LEN] = cx.rng.bytes();
+            let sealed = cx.key.seal(cx.rng, &totp_context(u.id), &secret);
+            let id = rows::insert(
+                cx.conn,
+                &NewFactor {
+                    user_id: u.id,
+                    kind: FactorKind::Totp,
+                    status: FactorStatus::Pending,
+                    label: &label,
+                    destination: None,
+                    secret: Some(&sealed),
+                    created_at: cx.now,
+                },
+            )?;
+            cx.audit(
+                Some(u.id),
+                "factor.enrol",
+                &format!("authenticator app enrolment started (factor {id}, pending)"),
+                None,
+            )?;
+            Ok(TotpEnrolment {
+                factor_id: id,
+                secret: totp::secret_base32(&secret),
+                uri: totp::otpauth_uri(&cx.policy.totp_issuer, &u.email, &secret),
+                issuer: cx.policy.totp_issuer.clone(),
+                account: u.email.clone(),
+            })
+        })
+    }
+
+    /// Add an SMS factor: the number must be E.164 in an allowed country; a
+    /// code goes to it and the factor is pending until that code is confirmed.
+    pub fn add_sms(&mut self, email: &str, phone: &str) -> Result<ContactEnrolment> {
+        let phone = Phone::parse(phone)?;
+        self.run(|cx| {
+            require_allowed(cx, FactorKind::Sms)?;
+            require_sms_country(cx, &phone)?;
+            let u = cx.user(email)?;
+            if let Some(f) = rows::for_user(cx.conn, u.id)?.iter().find(|f| f.kind == FactorKind::Sms) {
+                return Err(DeskError::Refused(format!(
+                    "{} already has an SMS factor ({}): change the number with `factordesk user edit {} --phone NUMBER`, or remove factor {} first",
+                    u.email, f.label, u.email, f.id
+                )));
+            }
+            store::users::set_phone(cx.conn, u.id, Some(&phone.e164()), false)?;
+            let label = format!("SMS to {}", phone.masked());
+            add_contact(cx, &u, FactorKind::Sms, &phone.e164(), &label)
+        })
+    }
+
+    /// Add an email factor (to the account's address unless another is given).
+    pub fn add_email(&mut self, email: &str, address: Option<&str>) -> Result<ContactEnrolment> {
+        let address = address.map(Email::parse).transpose()?;
+        self.run(|cx| {
+            require_allowed(cx, FactorKind::Email)?;
+            let u = cx.user(email)?;
+            if let Some(f) = rows::for_user(cx.conn, u.id)?.iter().find(|f| f.kind == FactorKind::Email) {
+                return Err(DeskError::Refused(format!(
+                    "{} already has an email factor ({}): remove factor {} first to use another address",
+                    u.email, f.label, f.id
+                )));
+            }
+            let address = match address {
+                Some(a) => a,
+                None => Email::parse(&u.email)?,
+            };
+            let label = format!("Email to {}", address.masked());
+            add_contact(cx, &u, FactorKind::Email, address.as_str(), &label)
+        })
+    }
+
+    /// Confirm a pending factor with its first code: from the app for TOTP,
+    /// from the message sent for SMS and email. A wrong code is exit 3.
+    pub fn confirm_factor(
+        &mut self,
+        email: &str,
+        factor_id: i64,
+        code: &str,
+    ) -> Result<FactorView> {
+        let code = otp::parse_digits(code)?;
+        // A wrong code is answered after committing, so its attempt counts.
+        self.run(|cx| -> Result<Result<FactorView>> {
+            let u = cx.user(email)?;
+            let f = factor_of(cx.conn, &u, factor_id)?;
+            if f.status != FactorStatus::Pending {
+                return Err(DeskError::Refused(format!("factor {factor_id} is already {}, not pending", f.status)));
+            }
+            let step = match f.kind {
+                FactorKind::Totp => {
+                    let secret = secret_of(cx.key, &f)?;
+                    match totp::check(&secret, &code, cx.now, cx.policy.totp_skew, FactorState::default()) {
+                        Check::Accepted { step } => Some(step),
+                        Check::Replayed { .. } | Check::Invalid { .. } => {
+                            return Ok(Err(DeskError::Denied(
+                                "that code does not match the new secret: check the phone sets its time automatically, then type the code the app shows now".to_owned(),
+                            )));
+                        }
+                    }
+                }
+                FactorKind::Sms | FactorKind::Email => {
+                    if let Err(denied) = confirm_contact(cx, &u, &f, &code)? {
+                        return Ok(Err(denied));
+                    }
+                    None
+                }
+            };
+            rows::confirm(cx.conn, f.id, cx.now, step)?;
+            if f.kind == FactorKind::Sms {
+                store::users::set_phone(cx.conn, u.id, f.destination.as_deref(), true)?;
+            }
+            cx.audit(Some(u.id), "factor.confirm", &format!("{} confirmed (factor {})", f.label, f.id), None)?;
+            let f = factor_of(cx.conn, &u, factor_id)?;
+            Ok(Ok(view(&f)))
+        })?
+    }
+
+    pub fn factors(&self, email: &str) -> Result<Vec<FactorView>> {
+        let u = user_by_email(self.conn(), email)?;
+        views(self.conn(), u.id)
+    }
+
+    /// Disable (kept, but not usable) or enable again a confirmed factor.
+    pub fn set_factor_enabled(
+        &mut self,
+        email: &str,
+        factor_id: i64,
+        enabled: bool,
+    ) -> Result<FactorView> {
+        self.run(|cx| {
+            let u = cx.user(email)?;
+            let f = factor_of(cx.conn, &u, factor_id)?;
+            let (from, to, kind) = if enabled {
+                (
+                    FactorStatus::Disabled,
+                    FactorStatus::Active,
+                    "factor.enable",
+                )
+            } else {
+                (
+                    FactorStatus::Active,
+                    FactorStatus::Disabled,
+                    "factor.disable",
+                )
+            };
+            if f.status != from {
+                return Err(DeskError::Refused(format!(
+                    "factor {factor_id} is {}, so it cannot be {}",
+                    f.status,
+                    if enabled {
+                        "enabled (only a disabled factor can)"
+                    } else {
+                        "disabled (only an active factor can)"
+                    }
+                )));
+            }
+            rows::set_status(cx.conn, f.id, to)?;
+            cx.audit(
+                Some(u.id),
+                kind,
+                &format!("{} {to} (factor {})", f.label, f.id),
+                None,
+            )?;
+            Ok(view(&factor_of(cx.conn, &u, factor_id)?))
+        })
+    }
+
+    /// Remove a factor for good (its challenges go with it).
+    pub fn remove_factor(&mut self, email: &str, factor_id: i64) -> Result<FactorView> {
+        self.run(|cx| {
+            let u = cx.user(email)?;
+            let f = factor_of(cx.conn, &u, factor_id)?;
+            rows::delete(cx.conn, f.id)?;
+            if f.kind == FactorKind::Sms {
+                store::users::set_phone(cx.conn, u.id, u.phone.as_deref(), false)?;
+            }
+            cx.audit(
+                Some(u.id),
+                "factor.remove",
+                &format!("{} removed (factor {}, was {})", f.label, f.id, f.status),
+                None,
+            )?;
+            Ok(view(&f))
+        })
+    }
+}
+
+fn add_contact(
+    cx: &mut Ctx<'_>,
+    u: &UserRow,
+    kind: FactorKind,
+    destination: &str,
+    label: &str,
+) -> Result<ContactEnrolment> {
+    let id = rows::insert(
+        cx.conn,
+        &NewFactor {
+            user_id: u.id,
+            kind,
+            status: FactorStatus::Pending,
+            label,
+            destination: Some(destination),
+            secret: None,
+            created_at: cx.now,
+        },
+    )?;
+    let f = factor_of(cx.conn, u, id)?;
+    let issued = login::issue(
+        cx,
+        &Issue {
+            user_id: u.id,
+            factor: &f,
+            purpose: Purpose::Enrol,
+            device_id: None,
+            ip: "127.0.0.1",
+        },
+    )?;
+    let delivery = issued
+        .delivery
+        .ok_or_else(|| DeskError::Refused("no message was sent".to_owned()))?;
+    cx.audit(
+        Some(u.id),
+        "factor.enrol",
+        &format!(
+            "{label} enrolment started (factor {id}, pending); confirmation code {}",
+            delivery.status
+        ),
+        None,
+    )?;
+    Ok(ContactEnrolment {
+        factor_id: id,
+        kind,
+        destination: masked(kind, destination),
+        challenge_id: issued.challenge_id,
+        expires_at: issued.expires_at,
+        delivery,
+    })
+}
+
+/// Check an SMS/email confirmation code against the open enrolment challenge.
+/// The inner error is a rejection to report after the attempt is committed.
+fn confirm_contact(cx: &mut Ctx<'_>, u: &UserRow, f: &FactorRow, code: &str) -> Result<Result<()>> {
+    let c = challenges::open_enrolment(cx.conn, f.id)?.ok_or_else(|| {
+        DeskError::Refused(format!(
+            "no confirmation code is waiting for factor {}: remove it and add it again to send a new one",
+            f.id
+        ))
+    })?;
+    if otp::is_expired(c.expires_at, cx.now) {
+        return Ok(Err(DeskError::Denied(format!(
+            "the confirmation code expired {}: send another with `factordesk login resend {}`",
+            crate::domain::relative(c.expires_at, cx.now),
+            c.id
+        ))));
+    }
+    let mac = login::code_mac(cx.key, u.id, code);
+    if c.code_mac
+        .as_deref()
+        .is_some_and(|m| crate::crypto::same(m, &mac))
+    {
+        challenges::close(cx.conn, c.id, State::Accepted, cx.now)?;
+        return Ok(Ok(()));
+    }
+    let attempts = c.attempts + 1;
+    challenges::record_attempt(cx.conn, c.id, attempts)?;
+    let left = otp::attempts_left(c.max_attempts, attempts);
+    if left == 0 {
+        challenges::close(cx.conn, c.id, State::Failed, cx.now)?;
+    }
+    Ok(Err(DeskError::Denied(format!(
+        "that is not the code sent to {} ({left} attempt(s) left): check the newest message in `factordesk outbox --user {}`",
+        masked(f.kind, f.destination.as_deref().unwrap_or_default()),
+        u.email
+    ))))
+}

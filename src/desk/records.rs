@@ -1,0 +1,113 @@
+//! Read-only records: the outbox (the simulated phone and inbox, opened with
+//! the key) and the audit trail, newest first with keyset paging.
+
+use rusqlite::Connection;
+
+use super::views::{AuditView, DeliveryView};
+use super::{Desk, Result, user_by_email};
+use crate::crypto::same;
+use crate::domain::otp;
+use crate::store::{self, audit, deliveries};
+
+pub(crate) fn audit_for(
+    conn: &Connection,
+    user_id: Option<i64>,
+    kind: Option<&str>,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<Vec<AuditView>> {
+    let rows = audit::list(
+        conn,
+        &audit::Query {
+            user_id,
+            kind,
+            before,
+            limit,
+        },
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|r| AuditView {
+            id: r.id,
+            at: r.at,
+            actor: r.actor,
+            user: r.user_email,
+            kind: r.kind,
+            detail: r.detail,
+            ip: r.ip,
+        })
+        .collect())
+}
+
+/// Which outbox messages or audit events to list.
+#[derive(Debug, Clone, Default)]
+pub struct RecordQuery {
+    pub user: Option<String>,
+    pub kind: Option<String>,
+    /// Keyset paging: the smallest id of the previous page.
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+impl Desk {
+    /// The simulated SMS and email outbox, newest first.
+    pub fn outbox(&self, q: &RecordQuery) -> Result<Vec<DeliveryView>> {
+        let conn = self.conn();
+        let now = self.now();
+        let user_id = q
+            .user
+            .as_deref()
+            .map(|e| user_by_email(conn, e))
+            .transpose()?
+            .map(|u| u.id);
+        let rows = deliveries::list(conn, user_id, q.before, q.limit.max(1))?;
+        Ok(rows
+            .into_iter()
+            .map(|d| {
+                let text = self
+                    .key()
+                    .open("outbox", &d.body)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .unwrap_or_else(|| "(sealed with another key)".to_owned());
+                let valid_now = d.status != deliveries::Status::Failed
+                    && match (&d.code_mac, &d.live) {
+                        (Some(mine), Some((Some(current), expires, state))) => {
+                            state == "open"
+                                && same(mine, current)
+                                && !otp::is_expired(*expires, now)
+                        }
+                        _ => false,
+                    };
+                DeliveryView {
+                    id: d.id,
+                    at: d.created_at,
+                    user: d.user_email,
+                    channel: d.channel,
+                    destination: d.destination,
+                    text,
+                    status: d.status,
+                    reason: d.reason,
+                    challenge_id: d.challenge_id,
+                    valid_now,
+                }
+            })
+            .collect())
+    }
+
+    /// The audit trail, newest first; `kind` may be a prefix ending in `.`.
+    pub fn audit(&self, q: &RecordQuery) -> Result<Vec<AuditView>> {
+        let conn = self.conn();
+        let user_id = q
+            .user
+            .as_deref()
+            .map(|e| user_by_email(conn, e))
+            .transpose()?
+            .map(|u| u.id);
+        audit_for(conn, user_id, q.kind.as_deref(), q.before, q.limit.max(1))
+    }
+
+    pub fn audit_count(&self) -> Result<u64> {
+        Ok(store::audit::count(self.conn())?)
+    }
+}

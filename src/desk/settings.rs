@@ -1,0 +1,59 @@
+//! Policy use cases: show every setting with its value, default and meaning;
+//! set one (validated, audited; an enforcement change restarts grace).
+
+use std::fmt::Write as _;
+
+use super::views::PolicyItem;
+use super::{Desk, Result};
+use crate::domain::policy::{Policy, SETTINGS};
+use crate::store;
+
+impl Desk {
+    pub fn policy_items(&self) -> Result<Vec<PolicyItem>> {
+        let policy = self.policy()?;
+        let defaults = Policy::default();
+        SETTINGS
+            .iter()
+            .map(|s| {
+                Ok(PolicyItem {
+                    key: s.key,
+                    value: policy.get(s.key).unwrap_or_default(),
+                    default: defaults.get(s.key).unwrap_or_default(),
+                    meaning: s.meaning,
+                    form: s.form,
+                    changed_at: store::policy::changed_at(self.conn(), s.key)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Set one policy value; returns the item as it now stands.
+    pub fn set_policy(&mut self, key: &str, value: &str) -> Result<PolicyItem> {
+        let key = key.trim().to_ascii_lowercase();
+        self.run(|cx| {
+            let before = cx.policy.get(&key).unwrap_or_default();
+            let mut next = cx.policy.clone();
+            next.set(&key, value)?;
+            let normalized = next.get(&key).unwrap_or_default();
+            store::policy::set(cx.conn, &key, &normalized, cx.now)?;
+            let mut detail = format!("{key}: {before} -> {normalized}");
+            if key == "enforce" && before != normalized {
+                let _ = write!(
+                    detail,
+                    " (users without a factor have {} day(s) from now to enrol)",
+                    next.grace_days
+                );
+            }
+            cx.audit(None, "policy.set", &detail, None)?;
+            let setting = Policy::setting(&key).map_or(("", ""), |s| (s.meaning, s.form));
+            Ok(PolicyItem {
+                key: Policy::setting(&key).map_or("", |s| s.key),
+                value: normalized,
+                default: Policy::default().get(&key).unwrap_or_default(),
+                meaning: setting.0,
+                form: setting.1,
+                changed_at: Some(cx.now),
+            })
+        })
+    }
+}

@@ -1,0 +1,369 @@
+//! User use cases: add, show, list, edit, password, disable/enable, unlock
+//! and reset 2FA (with a reason), each one transaction with one audit event.
+
+use std::fmt::Write as _;
+
+use rusqlite::Connection;
+
+use super::views::{LockView, Profile, UserDetail, UserSummary};
+use super::{
+    Ctx, Desk, DeskError, Result, codes, devices, factors, reason, records, user_by_email,
+};
+use crate::domain::contact::{Email, Phone};
+use crate::domain::enforcement::{self, Standing};
+use crate::domain::policy::Policy;
+use crate::domain::{FactorKind, Role, Time, UserStatus};
+use crate::store::users::{Filter, FilterContext, NewUser as NewUserRow, Query, UserRow};
+use crate::store::{self, challenges};
+
+/// A user to add. The password, if any, arrives already hashed.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub role: Option<Role>,
+    pub phone: Option<String>,
+    pub password_hash: Option<String>,
+}
+
+/// Fields to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct Edit {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub every_login: Option<bool>,
+    /// A new phone: unverified until its code is confirmed, and the SMS
+    /// factor (if any) goes back to pending with a code sent to it.
+    pub phone: Option<String>,
+}
+
+/// Which users to list.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub search: Option<String>,
+    pub filter: Option<Filter>,
+    /// Keyset paging: the last email of the previous page.
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+pub(crate) fn summary(u: &UserRow, now: Time) -> UserSummary {
+    UserSummary {
+        id: u.id,
+        email: u.email.clone(),
+        name: u.name.clone(),
+        role: u.role,
+        status: u.status,
+        factor_kinds: u
+            .factor_kinds
+            .split(',')
+            .filter_map(FactorKind::parse)
+            .collect(),
+        codes_left: u.codes_left,
+        codes_total: u.codes_total,
+        devices: u.devices_trusted,
+        last_login_at: u.last_login_at,
+        locked_until: u.lock.locked_until.filter(|_| u.lock.is_locked(now)),
+    }
+}
+
+fn profile(u: &UserRow) -> Profile {
+    Profile {
+        id: u.id,
+        email: u.email.clone(),
+        name: u.name.clone(),
+        role: u.role,
+        status: u.status,
+        phone: u.phone.clone(),
+        phone_verified: u.phone_verified,
+        every_login: u.every_login,
+        created_at: u.created_at,
+        last_login_at: u.last_login_at,
+    }
+}
+
+/// Where `u` stands against enforcement at `now`.
+pub(crate) fn standing(
+    conn: &Connection,
+    policy: &Policy,
+    u: &UserRow,
+    now: Time,
+) -> Result<Standing> {
+    let changed = store::policy::changed_at(conn, "enforce")?;
+    Ok(enforcement::standing(
+        policy,
+        u.role,
+        u.created_at,
+        changed,
+        u.active_factors > 0,
+        now,
+    ))
+}
+
+/// The filter context: who is in grace, and the low-codes mark.
+pub(crate) fn filter_context(
+    conn: &Connection,
+    policy: &Policy,
+    now: Time,
+) -> Result<FilterContext> {
+    let changed = store::policy::changed_at(conn, "enforce")?;
+    let grace = chrono::TimeDelta::days(i64::from(policy.grace_days));
+    let grace_cutoff = match policy.enforce {
+        crate::domain::policy::Enforce::Off => None,
+        // A recent enforcement change puts everyone back in grace.
+        _ if changed.is_some_and(|c| now < c + grace) => Some(store::time(0)),
+        _ => Some(now - grace),
+    };
+    Ok(FilterContext {
+        now,
+        grace_cutoff,
+        enforce_members: policy.enforce == crate::domain::policy::Enforce::All,
+        backup_low: policy.backup_low,
+    })
+}
+
+impl Desk {
+    pub fn add_user(&mut self, new: &NewUser) -> Result<UserSummary> {
+        let email = Email::parse(&new.email)?;
+        let phone = new.phone.as_deref().map(Phone::parse).transpose()?;
+        let name = new.name.trim().to_owned();
+        if name.chars().count() > 100 {
+            return Err(DeskError::Refused(
+                "the name is too long: use at most 100 characters".to_owned(),
+            ));
+        }
+        let role = new.role.unwrap_or(Role::Member);
+        let e164 = phone.as_ref().map(Phone::e164);
+        self.run(|cx| {
+            let row = NewUserRow {
+                email: email.as_str(),
+                name: &name,
+                role,
+                phone: e164.as_deref(),
+                password_hash: new.password_hash.as_deref(),
+                created_at: cx.now,
+            };
+            let id = store::users::insert(cx.conn, &row)?
+                .ok_or_else(|| DeskError::DuplicateEmail(email.to_string()))?;
+            let detail = format!(
+                "added {role} {email}{}{}",
+                phone
+                    .as_ref()
+                    .map(|p| format!(", phone {}", p.masked()))
+                    .unwrap_or_default(),
+                if new.password_hash.is_some() {
+                    ", password set"
+                } else {
+                    ""
+                }
+            );
+            cx.audit(Some(id), "user.add", &detail, None)?;
+            let u = store::users::by_id(cx.conn, id)?
+                .ok_or_else(|| DeskError::UnknownUser(email.to_string()))?;
+            Ok(summary(&u, cx.now))
+        })
+    }
+
+    /// Everything the user screen shows.
+    pub fn user(&self, email: &str) -> Result<UserDetail> {
+        let conn = self.conn();
+        let now = self.now();
+        let policy = self.policy()?;
+        let u = user_by_email(conn, email)?;
+        let standing = standing(conn, &policy, &u, now)?;
+        Ok(UserDetail {
+            profile: profile(&u),
+            standing: standing.sentence(now),
+            enrol_by: match standing {
+                Standing::InGrace { until } => Some(until),
+                _ => None,
+            },
+            grace_over: standing.blocks_login(),
+            lock: LockView {
+                locked: u.lock.is_locked(now),
+                locked_until: u.lock.locked_until.filter(|_| u.lock.is_locked(now)),
+                failures: u.lock.failures,
+                failures_left: u.lock.failures_left(&policy, now),
+            },
+            factors: factors::views(conn, u.id)?,
+            devices: devices::views(conn, u.id, now)?,
+            codes: codes::status_of(conn, &policy, u.id)?,
+            activity: records::audit_for(conn, Some(u.id), None, None, 10)?,
+        })
+    }
+
+    pub fn user_summary(&self, email: &str) -> Result<UserSummary> {
+        Ok(summary(&user_by_email(self.conn(), email)?, self.now()))
+    }
+
+    /// One page of users, ordered by email.
+    pub fn list_users(&self, q: &ListQuery) -> Result<Vec<UserSummary>> {
+        let now = self.now();
+        let policy = self.policy()?;
+        let ctx = filter_context(self.conn(), &policy, now)?;
+        let rows = store::users::list(
+            self.conn(),
+            &Query {
+                search: q.search.as_deref(),
+                filter: q.filter,
+                after: q.after.as_deref(),
+                limit: q.limit,
+            },
+            &ctx,
+        )?;
+        Ok(rows.iter().map(|u| summary(u, now)).collect())
+    }
+
+    pub fn edit_user(&mut self, email: &str, edit: &Edit) -> Result<UserSummary> {
+        let phone = edit.phone.as_deref().map(Phone::parse).transpose()?;
+        self.run(|cx| {
+            let u = cx.user(email)?;
+            let mut changes = Vec::new();
+            let name = edit.name.as_deref().map_or(u.name.as_str(), str::trim);
+            if name != u.name {
+                changes.push(format!("name \"{}\" -> \"{name}\"", u.name));
+            }
+            let role = edit.role.unwrap_or(u.role);
+            if role != u.role {
+                changes.push(format!("role {} -> {role}", u.role));
+            }
+            let every = edit.every_login.unwrap_or(u.every_login);
+            if every != u.every_login {
+                changes.push(format!("ask on every login {} -> {every}", u.every_login));
+            }
+            store::users::set_profile(cx.conn, u.id, name, role, every)?;
+            if let Some(phone) = phone
+                .as_ref()
+                .filter(|p| u.phone.as_deref() != Some(p.e164().as_str()))
+            {
+                changes.push(format!("phone -> {} (unverified)", phone.masked()));
+                store::users::set_phone(cx.conn, u.id, Some(&phone.e164()), false)?;
+                if let Some(note) = factors::repoint_sms(cx, &u, phone)? {
+                    changes.push(note);
+                }
+            }
+            if changes.is_empty() {
+                return Err(DeskError::Refused(format!(
+                    "nothing to change for {}: pass --name, --role, --phone or --every-login",
+                    u.email
+                )));
+            }
+            cx.audit(Some(u.id), "user.edit", &changes.join("; "), None)?;
+            let u = cx.user(email)?;
+            Ok(summary(&u, cx.now))
+        })
+    }
+
+    /// Store a new password hash (made by [`Desk::hash_password`] or a worker).
+    pub fn set_password(&mut self, email: &str, password_hash: &str) -> Result<()> {
+        self.run(|cx| {
+            let u = cx.user(email)?;
+            store::users::set_password_hash(cx.conn, u.id, password_hash)?;
+            cx.audit(Some(u.id), "user.password", "password set", None)
+        })
+    }
+
+    /// The stored hash, for checking a password off the UI thread.
+    pub fn password_hash(&self, email: &str) -> Result<Option<String>> {
+        Ok(user_by_email(self.conn(), email)?.password_hash)
+    }
+
+    pub fn set_user_status(
+        &mut self,
+        email: &str,
+        status: UserStatus,
+        why: &str,
+    ) -> Result<UserSummary> {
+        let action = match status {
+            UserStatus::Disabled => "disable an account",
+            UserStatus::Active => "enable an account",
+        };
+        let why = reason(why, action)?;
+        self.run(|cx| {
+            let u = cx.user(email)?;
+            if u.status == status {
+                return Err(DeskError::Refused(format!(
+                    "{} is already {status}",
+                    u.email
+                )));
+            }
+            store::users::set_status(cx.conn, u.id, status)?;
+            let mut detail = format!("{status}: {why}");
+            if status == UserStatus::Disabled {
+                let n = challenges::cancel_open(cx.conn, u.id, cx.now)?;
+                if n > 0 {
+                    let _ = write!(detail, " ({n} open challenge(s) cancelled)");
+                }
+            }
+            let kind = match status {
+                UserStatus::Disabled => "user.disable",
+                UserStatus::Active => "user.enable",
+            };
+            cx.audit(Some(u.id), kind, &detail, None)?;
+            let u = cx.user(email)?;
+            Ok(summary(&u, cx.now))
+        })
+    }
+
+    /// Clear a 2FA lock (and the failure count) at once.
+    pub fn unlock(&mut self, email: &str, why: &str) -> Result<UserSummary> {
+        let why = reason(why, "unlock 2FA")?;
+        self.run(|cx| {
+            let u = cx.user(email)?;
+            let was = if u.lock.is_locked(cx.now) {
+                format!("locked after {} failures", u.lock.failures)
+            } else if u.lock.failures > 0 {
+                format!("not locked, {} recent failure(s) cleared", u.lock.failures)
+            } else {
+                "not locked".to_owned()
+            };
+            store::users::set_lock(cx.conn, u.id, &crate::domain::lockout::Lock::cleared())?;
+            cx.audit(Some(u.id), "user.unlock", &format!("{was}: {why}"), None)?;
+            let u = cx.user(email)?;
+            Ok(summary(&u, cx.now))
+        })
+    }
+
+    /// Remove every factor and backup code, revoke every device, clear the
+    /// lock and cancel open challenges. The user must enrol again.
+    pub fn reset_2fa(&mut self, email: &str, why: &str) -> Result<ResetReport> {
+        let why = reason(why, "reset 2FA")?;
+        self.run(|cx| {
+            let u = cx.user(email)?;
+            let cancelled = challenges::cancel_open(cx.conn, u.id, cx.now)?;
+            let factors = store::factors::delete_for_user(cx.conn, u.id)?;
+            let codes = store::codes::delete_for_user(cx.conn, u.id)?;
+            let devices = store::devices::revoke_all(cx.conn, u.id, cx.now, &format!("2FA reset: {why}"))?;
+            store::users::set_lock(cx.conn, u.id, &crate::domain::lockout::Lock::cleared())?;
+            store::users::set_phone(cx.conn, u.id, u.phone.as_deref(), false)?;
+            let report = ResetReport {
+                factors_removed: factors,
+                codes_removed: codes,
+                devices_revoked: devices,
+                challenges_cancelled: cancelled,
+            };
+            cx.audit(
+                Some(u.id),
+                "user.reset_2fa",
+                &format!(
+                    "{why} ({factors} factor(s) removed, {codes} backup code(s) removed, {devices} device(s) revoked)"
+                ),
+                None,
+            )?;
+            Ok(report)
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ResetReport {
+    pub factors_removed: usize,
+    pub codes_removed: usize,
+    pub devices_revoked: usize,
+    pub challenges_cancelled: usize,
+}
+
+/// Used by `run` closures that need the user by id.
+pub(crate) fn by_id(cx: &Ctx<'_>, id: i64) -> Result<UserRow> {
+    store::users::by_id(cx.conn, id)?.ok_or_else(|| DeskError::UnknownUser(format!("#{id}")))
+}

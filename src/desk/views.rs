@@ -1,0 +1,261 @@
+//! What use cases return: plain, serialisable views. Their field names are
+//! the CLI's `--json` contract, so they change only by adding fields.
+
+use serde::Serialize;
+
+use crate::domain::login::Outcome;
+use crate::domain::{Action, FactorKind, FactorStatus, Role, Time, UserStatus, text_enum};
+use crate::store::deliveries::{Channel, Status};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserSummary {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub status: UserStatus,
+    pub factor_kinds: Vec<FactorKind>,
+    pub codes_left: u32,
+    pub codes_total: u32,
+    pub devices: u32,
+    pub last_login_at: Option<Time>,
+    /// Set while 2FA is locked.
+    pub locked_until: Option<Time>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Profile {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub status: UserStatus,
+    pub phone: Option<String>,
+    pub phone_verified: bool,
+    pub every_login: bool,
+    pub created_at: Time,
+    pub last_login_at: Option<Time>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockView {
+    pub locked: bool,
+    pub locked_until: Option<Time>,
+    /// Consecutive failures in the current window.
+    pub failures: u32,
+    pub failures_left: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FactorView {
+    pub id: i64,
+    pub kind: FactorKind,
+    pub status: FactorStatus,
+    pub label: String,
+    /// Masked phone or address for SMS and email.
+    pub destination: Option<String>,
+    pub created_at: Time,
+    pub confirmed_at: Option<Time>,
+    pub last_used_at: Option<Time>,
+    pub last_used_ip: Option<String>,
+    /// Learned by resync: the phone runs this many 30 s steps off.
+    pub drift_steps: i64,
+}
+
+text_enum!(
+    /// Where a remembered device stands now.
+    DeviceState { Trusted => "trusted", Expired => "expired", Revoked => "revoked" }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceView {
+    pub id: i64,
+    pub label: String,
+    pub state: DeviceState,
+    pub last_ip: String,
+    pub first_seen_at: Time,
+    pub last_seen_at: Time,
+    pub trusted_until: Time,
+    pub revoked_at: Option<Time>,
+    pub revoked_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodeUse {
+    pub position: u32,
+    pub used_at: Option<Time>,
+    pub used_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodeStatus {
+    pub remaining: u32,
+    pub total: u32,
+    /// At or below the policy's warning level (and generated at all).
+    pub low: bool,
+    pub generated_at: Option<Time>,
+    pub codes: Vec<CodeUse>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditView {
+    pub id: i64,
+    pub at: Time,
+    pub actor: String,
+    pub user: Option<String>,
+    pub kind: String,
+    pub detail: String,
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserDetail {
+    pub profile: Profile,
+    /// Where the user stands against enforcement, as a sentence.
+    pub standing: String,
+    /// When enrolment is due, while in grace.
+    pub enrol_by: Option<Time>,
+    pub grace_over: bool,
+    pub lock: LockView,
+    pub factors: Vec<FactorView>,
+    pub devices: Vec<DeviceView>,
+    pub codes: CodeStatus,
+    pub activity: Vec<AuditView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TotpEnrolment {
+    pub factor_id: i64,
+    /// Base32, no padding.
+    pub secret: String,
+    pub uri: String,
+    pub issuer: String,
+    pub account: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveryOutcome {
+    pub delivery_id: i64,
+    pub channel: Channel,
+    pub destination: String,
+    pub status: Status,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactEnrolment {
+    pub factor_id: i64,
+    pub kind: FactorKind,
+    pub destination: String,
+    /// Resend with `login resend CHALLENGE_ID` if it does not arrive.
+    pub challenge_id: i64,
+    pub expires_at: Time,
+    pub delivery: DeliveryOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FactorBrief {
+    pub id: i64,
+    pub kind: FactorKind,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoginStart {
+    pub user: String,
+    pub action: Action,
+    pub decision: Outcome,
+    pub reasons: Vec<String>,
+    pub challenge_id: Option<i64>,
+    pub factor: Option<FactorBrief>,
+    pub expires_at: Option<Time>,
+    pub attempts_left: Option<u32>,
+    pub delivery: Option<DeliveryOutcome>,
+}
+
+text_enum!(
+    /// How a typed code went.
+    VerifyResult {
+        Accepted => "accepted",
+        Invalid => "invalid",
+        Expired => "expired",
+        Replayed => "replayed",
+        Locked => "locked",
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyOutcome {
+    pub challenge_id: i64,
+    pub result: VerifyResult,
+    /// One sentence: why, and what now.
+    pub message: String,
+    pub attempts_left: u32,
+    /// Which kind of code it was: `totp`, `sms`, `email` or `backup`.
+    pub used: Option<String>,
+    pub backup_codes_left: Option<u32>,
+    /// The new "remember this computer" token, when asked for.
+    pub device_token: Option<String>,
+    pub trusted_until: Option<Time>,
+    pub locked_until: Option<Time>,
+}
+
+text_enum!(
+    /// How "Request another code" went.
+    ResendResult { Sent => "sent", Cooldown => "cooldown", Limit => "limit" }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResendOutcome {
+    pub challenge_id: i64,
+    pub result: ResendResult,
+    pub message: String,
+    pub retry_after_s: Option<i64>,
+    pub resends_left: u32,
+    /// True when the same code was sent again (`keep` mode).
+    pub same_code: bool,
+    pub expires_at: Time,
+    pub delivery: Option<DeliveryOutcome>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveryView {
+    pub id: i64,
+    pub at: Time,
+    pub user: String,
+    pub channel: Channel,
+    pub destination: String,
+    pub text: String,
+    pub status: Status,
+    pub reason: Option<String>,
+    pub challenge_id: Option<i64>,
+    /// This message holds the code that works right now.
+    pub valid_now: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyItem {
+    pub key: &'static str,
+    pub value: String,
+    pub default: String,
+    pub meaning: &'static str,
+    pub form: &'static str,
+    pub changed_at: Option<Time>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChallengeView {
+    pub id: i64,
+    pub user: String,
+    pub purpose: String,
+    pub factor: Option<FactorBrief>,
+    pub state: String,
+    pub ip: String,
+    pub created_at: Time,
+    pub expires_at: Time,
+    pub expired: bool,
+    pub attempts_left: u32,
+    pub resends_left: u32,
+    /// When "Request another code" works again (`None`: now, or never).
+    pub resend_ready_at: Option<Time>,
+}
