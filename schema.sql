@@ -140,7 +140,8 @@ CREATE TABLE deliveries (
     created_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX deliveries_user ON deliveries (user_id, id);
+CREATE INDEX deliveries_at ON deliveries (created_at);
+CREATE INDEX deliveries_user ON deliveries (user_id, created_at);
 CREATE INDEX deliveries_challenge ON deliveries (challenge_id);
 CREATE INDEX deliveries_factor ON deliveries (factor_id);
 CREATE INDEX deliveries_failed ON deliveries (created_at) WHERE status = 'failed';
@@ -174,8 +175,9 @@ CREATE TABLE audit (
     detail      TEXT    NOT NULL,
     ip          TEXT
 ) STRICT;
-CREATE INDEX audit_user ON audit (user_id, id);
-CREATE INDEX audit_kind ON audit (kind, id);
+CREATE INDEX audit_at ON audit (at);
+CREATE INDEX audit_user ON audit (user_id, at);
+CREATE INDEX audit_kind ON audit (kind, at);
 CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit BEGIN
     SELECT RAISE (ABORT, 'the audit trail is append-only');
 END;

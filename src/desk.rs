@@ -173,15 +173,21 @@ pub(crate) fn reason(text: &str, action: &'static str) -> Result<String> {
 impl Desk {
     /// Create a new database and its key (a 0600 file beside it, unless
     /// `FACTORDESK_KEY` is set). Nothing is left behind if either fails.
+    ///
+    /// The key always comes from the OS, even when `rng` is seeded (the demo):
+    /// a seed makes the data reproducible, never the key.
     pub fn create(
         db: &Path,
         key: &keyfile::Source,
         clock: Clock,
-        mut rng: Rng,
+        rng: Rng,
         origin: &str,
     ) -> Result<Desk> {
+        let mut key_rng = Rng::from_os().map_err(|e| {
+            DeskError::Refused(format!("the operating system's random source failed: {e}"))
+        })?;
         let mut store = Store::create(db)?;
-        let key = match key.create(&mut rng) {
+        let key = match key.create(&mut key_rng) {
             Ok(k) => k,
             Err(e) => {
                 drop(store);

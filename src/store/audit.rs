@@ -56,6 +56,7 @@ pub fn insert(conn: &Connection, e: &NewEvent<'_>) -> Result<i64, StoreError> {
 }
 
 /// Which events to list: all, one user's, one kind (or kind prefix `login.`).
+/// Newest first by time; `before` is the id of the last event already shown.
 #[derive(Debug, Clone, Default)]
 pub struct Query<'a> {
     pub user_id: Option<i64>,
@@ -77,8 +78,8 @@ pub fn list(conn: &Connection, q: &Query<'_>) -> Result<Vec<AuditRow>, StoreErro
          FROM audit a LEFT JOIN users u ON u.id = a.user_id
          WHERE (?1 IS NULL OR a.user_id = ?1)
            AND (?2 IS NULL OR a.kind LIKE ?2)
-           AND (?3 IS NULL OR a.id < ?3)
-         ORDER BY a.id DESC LIMIT ?4",
+           AND (?3 IS NULL OR (a.at, a.id) < (SELECT at, id FROM audit WHERE id = ?3))
+         ORDER BY a.at DESC, a.id DESC LIMIT ?4",
     )?;
     let rows = stmt.query_map(
         params![q.user_id, kind_pattern, q.before, q.limit],

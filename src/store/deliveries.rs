@@ -92,7 +92,8 @@ pub fn insert(conn: &Connection, d: &NewDelivery<'_>) -> Result<i64, StoreError>
     Ok(conn.last_insert_rowid())
 }
 
-/// Newest first; `before` pages back through older messages.
+/// Newest first by time; `before` (the id of the last message shown) pages
+/// back through older ones.
 pub fn list(
     conn: &Connection,
     user_id: Option<i64>,
@@ -106,8 +107,9 @@ pub fn list(
          FROM deliveries d
          JOIN users u ON u.id = d.user_id
          LEFT JOIN challenges c ON c.id = d.challenge_id
-         WHERE (?1 IS NULL OR d.user_id = ?1) AND (?2 IS NULL OR d.id < ?2)
-         ORDER BY d.id DESC LIMIT ?3",
+         WHERE (?1 IS NULL OR d.user_id = ?1)
+           AND (?2 IS NULL OR (d.created_at, d.id) < (SELECT created_at, id FROM deliveries WHERE id = ?2))
+         ORDER BY d.created_at DESC, d.id DESC LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![user_id, before, limit], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -131,7 +133,7 @@ pub fn failed_users_since(
     let mut stmt = conn.prepare_cached(
         "SELECT d.user_id, max(d.reason) FROM deliveries d
          WHERE d.status = 'failed' AND d.created_at >= ?1
-         GROUP BY d.user_id ORDER BY max(d.id) DESC LIMIT ?2",
+         GROUP BY d.user_id ORDER BY max(d.created_at) DESC LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![secs(since), limit], |r| {
         Ok((

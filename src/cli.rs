@@ -1,0 +1,341 @@
+//! The command line: clap types for every use case, and the dispatch that
+//! opens the desk, calls it, prints the result, and picks the exit code.
+
+mod commands;
+mod out;
+mod secret_input;
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use commands::run;
+pub(crate) use commands::{emit, key_source, open_console_if_terminal};
+pub(crate) use out::json;
+
+/// Exit codes: 0 ok, 1 error, 2 usage, 3 denied (a login or code rejected).
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const ERROR: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const DENIED: i32 = 3;
+}
+
+/// A terminal help desk for two-factor authentication.
+///
+/// With no command it opens the console on --db.
+#[derive(Debug, Parser)]
+#[command(name = "factordesk", version, about, long_about = None)]
+#[command(after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 denied (a login or code rejected).")]
+pub struct Cli {
+    /// The database file.
+    #[arg(
+        long,
+        global = true,
+        env = "FACTORDESK_DB",
+        default_value = "factordesk.db"
+    )]
+    pub db: PathBuf,
+
+    /// The key file that seals the database's secrets [default: DB.key beside it].
+    #[arg(long, global = true, env = "FACTORDESK_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+
+    /// A fixed clock for this command (RFC 3339, e.g. 2026-11-21T09:00:00Z).
+    #[arg(long, global = true, value_parser = parse_now)]
+    pub now: Option<DateTime<Utc>>,
+
+    /// Who the audit trail names as doing this.
+    #[arg(long, global = true, env = "FACTORDESK_ACTOR", default_value = "admin")]
+    pub actor: String,
+
+    /// Print stable JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.to_utc())
+        .map_err(|_| "expected an RFC 3339 time like 2026-11-21T09:00:00Z".to_owned())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an empty database and its key file.
+    Init,
+    /// Create the demo database (deterministic for a --seed and --now) and open it.
+    Demo(DemoArgs),
+    /// Add, find, show and manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Enrol, confirm and manage second factors.
+    #[command(subcommand)]
+    Factor(FactorCommand),
+    /// Backup codes.
+    #[command(subcommand)]
+    Codes(CodesCommand),
+    /// Trusted devices ("remember this computer").
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Simulate a login: start, verify a code, request another code.
+    #[command(subcommand)]
+    Login(LoginCommand),
+    /// The simulated SMS and email outbox, newest first.
+    Outbox(OutboxArgs),
+    /// The audit trail, newest first.
+    Audit(AuditArgs),
+    /// Show or change the 2FA policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seed for secrets, codes and tokens: the same seed and --now give the same database.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Only create the database; do not open the console.
+    #[arg(long)]
+    pub no_open: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Member,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FilterArg {
+    Locked,
+    #[value(name = "no-2fa")]
+    No2fa,
+    Grace,
+    LowCodes,
+    Disabled,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user.
+    Add {
+        email: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long, value_enum, default_value = "member")]
+        role: RoleArg,
+        /// E.164 phone number, e.g. +14155550123.
+        #[arg(long)]
+        phone: Option<String>,
+        /// Read the password from stdin (never from the command line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users, ordered by email (keyset paging with --after).
+    List {
+        /// Part of an email or name.
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long, value_enum)]
+        filter: Option<FilterArg>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Start after this email (the last one of the previous page).
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// Everything about one user.
+    Show { email: String },
+    /// Change name, role, phone or the "ask on every login" flag.
+    Edit {
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, value_enum)]
+        role: Option<RoleArg>,
+        /// A new phone: unverified until a code sent to it is confirmed.
+        #[arg(long)]
+        phone: Option<String>,
+        /// Ask for a second factor on every login, even on a trusted device.
+        #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
+        every_login: Option<bool>,
+    },
+    /// Set the password (read from stdin).
+    Password {
+        email: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Disable an account.
+    Disable {
+        email: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        email: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Release a 2FA lockout now.
+    Unlock {
+        email: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Remove all factors and backup codes and revoke all devices.
+    #[command(name = "reset-2fa")]
+    Reset2fa {
+        email: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FactorCommand {
+    /// Start an authenticator-app enrolment: prints the secret, URI and QR code.
+    AddTotp { email: String },
+    /// Add an SMS factor: a code is sent to PHONE to confirm it.
+    AddSms { email: String, phone: String },
+    /// Add an email factor: a code is sent to ADDRESS (default: the account's).
+    AddEmail {
+        email: String,
+        address: Option<String>,
+    },
+    /// Confirm a pending factor with its first code.
+    Confirm {
+        email: String,
+        factor_id: i64,
+        code: String,
+    },
+    /// List a user's factors.
+    List { email: String },
+    /// Disable a factor (kept, but not usable).
+    Disable { email: String, factor_id: i64 },
+    /// Enable a disabled factor.
+    Enable { email: String, factor_id: i64 },
+    /// Remove a factor for good.
+    Remove { email: String, factor_id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CodesCommand {
+    /// Generate 10 backup codes (shown once; the old batch stops working).
+    Generate {
+        email: String,
+        /// Also write them to this new file (mode 0600).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// How many backup codes are left, and when each was used.
+    Status { email: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// A user's remembered computers.
+    List { email: String },
+    /// Revoke one remembered computer, or all of them.
+    Revoke {
+        email: String,
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        device_id: Option<i64>,
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ActionArg {
+    Login,
+    Export,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LoginCommand {
+    /// Start a login: password, then allowed, challenged or denied, with reasons.
+    Start {
+        email: String,
+        /// Read the password from stdin.
+        #[arg(
+            long,
+            conflicts_with = "assume_password",
+            required_unless_present = "assume_password"
+        )]
+        password_stdin: bool,
+        /// Skip the password step (simulation).
+        #[arg(long)]
+        assume_password: bool,
+        /// The device token a browser kept from `login verify --remember`.
+        #[arg(long)]
+        device: Option<String>,
+        /// A known device by id (from `device list`), instead of its token.
+        #[arg(long, conflicts_with = "device")]
+        device_id: Option<i64>,
+        /// The address the login comes from [default: 127.0.0.1].
+        #[arg(long)]
+        ip: Option<String>,
+        #[arg(long, value_enum, default_value = "login")]
+        action: ActionArg,
+        /// Challenge this factor instead of the default one.
+        #[arg(long)]
+        factor: Option<i64>,
+    },
+    /// Enter a code (from the app, the SMS/email, or a backup code).
+    Verify {
+        challenge_id: i64,
+        code: String,
+        /// Remember this computer (prints a device token for `login start --device`).
+        #[arg(long)]
+        remember: bool,
+        /// What to call the remembered computer.
+        #[arg(long, requires = "remember", default_value = "Unnamed browser")]
+        device_label: String,
+    },
+    /// "Request another code".
+    Resend { challenge_id: i64 },
+    /// A challenge's state: expiry, attempts and resends left.
+    Show { challenge_id: i64 },
+}
+
+#[derive(Debug, Args)]
+pub struct OutboxArgs {
+    #[arg(long)]
+    pub user: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    /// Older than this message id (paging).
+    #[arg(long)]
+    pub before: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[arg(long)]
+    pub user: Option<String>,
+    /// An event kind (`login.verify`) or a prefix ending in a dot (`login.`).
+    #[arg(long)]
+    pub kind: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Older than this event id (paging).
+    #[arg(long)]
+    pub before: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Every setting with its value, default and meaning.
+    Show,
+    /// Change one setting.
+    Set { key: String, value: String },
+}

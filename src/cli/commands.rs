@@ -1,0 +1,594 @@
+//! The CLI handlers: open the desk, call one use case, print the result, and
+//! return the exit code. Errors are one line on stderr.
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal as _, Write as _};
+
+use super::out::{self, json};
+use super::secret_input::read_password;
+use super::{
+    ActionArg, Cli, CodesCommand, Command, DeviceCommand, FactorCommand, FilterArg, LoginCommand,
+    PolicyCommand, RoleArg, UserCommand, exit,
+};
+use crate::clock::Clock;
+use crate::desk::devices::Which;
+use crate::desk::login::{DeviceRef, LoginRequest, PasswordInput};
+use crate::desk::records::RecordQuery;
+use crate::desk::users::{Edit, ListQuery, NewUser};
+use crate::desk::views::{ResendResult, VerifyResult};
+use crate::desk::{Desk, DeskError, Result};
+use crate::domain::login::Outcome;
+use crate::domain::{Action, Role, UserStatus};
+use crate::keyfile::{self, KEY_ENV};
+use crate::rng::Rng;
+use crate::store::users::Filter;
+
+/// Run a parsed command line; returns the process exit code.
+pub fn run(cli: &Cli) -> i32 {
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// Print, ignoring a closed pipe (`factordesk user list | head`).
+pub(crate) fn emit(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = stdout.write_all(b"\n");
+    }
+    let _ = stdout.flush();
+}
+
+fn clock(cli: &Cli) -> Clock {
+    cli.now.map_or_else(Clock::system, Clock::fixed)
+}
+
+pub(crate) fn key_source(cli: &Cli) -> keyfile::Source {
+    let file = cli
+        .key_file
+        .clone()
+        .unwrap_or_else(|| keyfile::default_path(&cli.db));
+    keyfile::Source::resolve(file, std::env::var(KEY_ENV).ok())
+}
+
+fn os_rng() -> Result<Rng> {
+    Rng::from_os().map_err(|e| {
+        DeskError::Refused(format!("the operating system's random source failed: {e}"))
+    })
+}
+
+pub(crate) fn open(cli: &Cli) -> Result<Desk> {
+    let mut desk = Desk::open(&cli.db, &key_source(cli), clock(cli), os_rng()?)?;
+    desk.set_actor(&cli.actor);
+    Ok(desk)
+}
+
+fn password(prompt: &str) -> Result<String> {
+    read_password(prompt)
+        .map_err(|e| DeskError::Refused(format!("cannot read the password from stdin: {e}")))
+}
+
+fn role(r: RoleArg) -> Role {
+    match r {
+        RoleArg::Admin => Role::Admin,
+        RoleArg::Member => Role::Member,
+    }
+}
+
+fn dispatch(cli: &Cli) -> Result<i32> {
+    let Some(command) = &cli.command else {
+        return open_console_if_terminal(cli);
+    };
+    match command {
+        Command::Init => init(cli),
+        Command::Demo(args) => crate::demo::command(cli, args.seed, args.no_open),
+        Command::User(c) => user(cli, c),
+        Command::Factor(c) => factor(cli, c),
+        Command::Codes(c) => codes(cli, c),
+        Command::Device(c) => device(cli, c),
+        Command::Login(c) => login(cli, c),
+        Command::Outbox(a) => {
+            let desk = open(cli)?;
+            let list = desk.outbox(&RecordQuery {
+                user: a.user.clone(),
+                kind: None,
+                before: a.before,
+                limit: a.limit,
+            })?;
+            emit(&if cli.json {
+                json(&list)
+            } else {
+                out::outbox(&list)
+            });
+            Ok(exit::OK)
+        }
+        Command::Audit(a) => {
+            let desk = open(cli)?;
+            let list = desk.audit(&RecordQuery {
+                user: a.user.clone(),
+                kind: a.kind.clone(),
+                before: a.before,
+                limit: a.limit,
+            })?;
+            emit(&if cli.json {
+                json(&list)
+            } else {
+                out::audit(&list, "")
+            });
+            Ok(exit::OK)
+        }
+        Command::Policy(c) => policy(cli, c),
+    }
+}
+
+/// The console needs a terminal; without one, say so and show the commands.
+pub(crate) fn open_console_if_terminal(cli: &Cli) -> Result<i32> {
+    use clap::CommandFactory as _;
+    if !std::io::stdout().is_terminal() {
+        return Err(DeskError::Refused(
+            "the console needs a terminal: run factordesk in one, or use a command (factordesk --help)".to_owned(),
+        ));
+    }
+    let _ = cli;
+    let _ = Cli::command().print_help();
+    Ok(exit::USAGE)
+}
+
+fn init(cli: &Cli) -> Result<i32> {
+    let key = key_source(cli);
+    let desk = Desk::create(
+        &cli.db,
+        &key,
+        clock(cli),
+        os_rng()?,
+        crate::desk::ORIGIN_INIT,
+    )?;
+    drop(desk);
+    let key_note = match key.path() {
+        Some(p) => format!(
+            "key file {} (mode 0600): keep it with the database, and back it up apart from it",
+            p.display()
+        ),
+        None => format!("key from {KEY_ENV}"),
+    };
+    if cli.json {
+        emit(&json(&serde_json::json!({
+            "db": cli.db.display().to_string(),
+            "key_file": key.path().map(|p| p.display().to_string()),
+        })));
+    } else {
+        emit(&format!(
+            "Created {} (mode 0600)\nand its {key_note}.",
+            cli.db.display()
+        ));
+    }
+    Ok(exit::OK)
+}
+
+fn user(cli: &Cli, c: &UserCommand) -> Result<i32> {
+    match c {
+        UserCommand::Add {
+            email,
+            name,
+            role: r,
+            phone,
+            password_stdin,
+        } => {
+            let mut desk = open(cli)?;
+            let password_hash = if *password_stdin {
+                Some(desk.hash_password(&password("Password")?)?)
+            } else {
+                None
+            };
+            let u = desk.add_user(&NewUser {
+                email: email.clone(),
+                name: name.clone(),
+                role: Some(role(*r)),
+                phone: phone.clone(),
+                password_hash,
+            })?;
+            emit(&if cli.json {
+                json(&u)
+            } else {
+                format!("Added {} ({}).", u.email, u.role)
+            });
+        }
+        UserCommand::List {
+            search,
+            filter,
+            limit,
+            after,
+        } => user_list(cli, search.clone(), *filter, *limit, after.clone())?,
+        UserCommand::Show { email } => {
+            let desk = open(cli)?;
+            let d = desk.user(email)?;
+            emit(&if cli.json { json(&d) } else { out::user(&d) });
+        }
+        UserCommand::Edit {
+            email,
+            name,
+            role: r,
+            phone,
+            every_login,
+        } => {
+            let mut desk = open(cli)?;
+            let u = desk.edit_user(
+                email,
+                &Edit {
+                    name: name.clone(),
+                    role: r.map(role),
+                    every_login: *every_login,
+                    phone: phone.clone(),
+                },
+            )?;
+            emit(&if cli.json {
+                json(&u)
+            } else {
+                format!("Updated {}.", u.email)
+            });
+        }
+        UserCommand::Password { email, .. } => {
+            let mut desk = open(cli)?;
+            let hash = desk.hash_password(&password("New password")?)?;
+            desk.set_password(email, &hash)?;
+            emit(&if cli.json {
+                json(&serde_json::json!({"email": email, "password": "set"}))
+            } else {
+                format!("Password set for {email}.")
+            });
+        }
+        UserCommand::Disable { .. }
+        | UserCommand::Enable { .. }
+        | UserCommand::Unlock { .. }
+        | UserCommand::Reset2fa { .. } => user_admin(cli, c)?,
+    }
+    Ok(exit::OK)
+}
+
+/// The user actions that need a reason: disable, enable, unlock, reset 2FA.
+fn user_admin(cli: &Cli, c: &UserCommand) -> Result<()> {
+    let mut desk = open(cli)?;
+    match c {
+        UserCommand::Disable { email, reason } | UserCommand::Enable { email, reason } => {
+            let status = if matches!(c, UserCommand::Disable { .. }) {
+                UserStatus::Disabled
+            } else {
+                UserStatus::Active
+            };
+            let u = desk.set_user_status(email, status, reason)?;
+            emit(&if cli.json {
+                json(&u)
+            } else {
+                format!("{} is now {}.", u.email, u.status)
+            });
+        }
+        UserCommand::Unlock { email, reason } => {
+            let u = desk.unlock(email, reason)?;
+            emit(&if cli.json {
+                json(&u)
+            } else {
+                format!("2FA unlocked for {}.", u.email)
+            });
+        }
+        UserCommand::Reset2fa { email, reason } => {
+            let r = desk.reset_2fa(email, reason)?;
+            emit(&if cli.json {
+                json(&r)
+            } else {
+                format!(
+                    "2FA reset for {email}: {} factor(s) and {} backup code(s) removed, {} device(s) revoked. They must enrol again.",
+                    r.factors_removed, r.codes_removed, r.devices_revoked
+                )
+            });
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn user_list(
+    cli: &Cli,
+    search: Option<String>,
+    filter: Option<FilterArg>,
+    limit: u32,
+    after: Option<String>,
+) -> Result<()> {
+    let desk = open(cli)?;
+    let limit = limit.clamp(1, 10_000);
+    let list = desk.list_users(&ListQuery {
+        search,
+        filter: filter.map(|f| match f {
+            FilterArg::Locked => Filter::Locked,
+            FilterArg::No2fa => Filter::NoFactor,
+            FilterArg::Grace => Filter::InGrace,
+            FilterArg::LowCodes => Filter::LowCodes,
+            FilterArg::Disabled => Filter::Disabled,
+        }),
+        after,
+        limit,
+    })?;
+    emit(&if cli.json {
+        json(&list)
+    } else {
+        out::users(&list, limit)
+    });
+    Ok(())
+}
+
+fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
+    let mut desk = open(cli)?;
+    match c {
+        FactorCommand::AddTotp { email } => {
+            let e = desk.enrol_totp(email)?;
+            if cli.json {
+                emit(&json(&e));
+            } else {
+                emit(&out::totp_enrolment(&e, &qr_for_terminal(&e.uri)));
+            }
+        }
+        FactorCommand::AddSms { email, phone } => {
+            let e = desk.add_sms(email, phone)?;
+            emit(&if cli.json {
+                json(&e)
+            } else {
+                out::contact_enrolment(email, &e)
+            });
+        }
+        FactorCommand::AddEmail { email, address } => {
+            let e = desk.add_email(email, address.as_deref())?;
+            emit(&if cli.json {
+                json(&e)
+            } else {
+                out::contact_enrolment(email, &e)
+            });
+        }
+        FactorCommand::Confirm {
+            email,
+            factor_id,
+            code,
+        } => {
+            let f = desk.confirm_factor(email, *factor_id, code)?;
+            emit(&if cli.json {
+                json(&f)
+            } else {
+                format!("{} is active (factor {}).", f.label, f.id)
+            });
+        }
+        FactorCommand::List { email } => {
+            let list = desk.factors(email)?;
+            emit(&if cli.json {
+                json(&list)
+            } else {
+                out::factors(&list, "")
+            });
+        }
+        FactorCommand::Disable { email, factor_id }
+        | FactorCommand::Enable { email, factor_id } => {
+            let enable = matches!(c, FactorCommand::Enable { .. });
+            let f = desk.set_factor_enabled(email, *factor_id, enable)?;
+            emit(&if cli.json {
+                json(&f)
+            } else {
+                format!("{} is now {} (factor {}).", f.label, f.status, f.id)
+            });
+        }
+        FactorCommand::Remove { email, factor_id } => {
+            let f = desk.remove_factor(email, *factor_id)?;
+            emit(&if cli.json {
+                json(&f)
+            } else {
+                format!("Removed {} (factor {}).", f.label, f.id)
+            });
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// The QR code in explicit black-on-white at a terminal (so it scans on dark
+/// themes too), or plain glyphs when piped or when `NO_COLOR` is set.
+fn qr_for_terminal(uri: &str) -> String {
+    let Some(modules) = crate::qr::Modules::encode(uri) else {
+        return "(the URI is too long for a QR code; type the secret instead)\n".to_owned();
+    };
+    let colour = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let mut text = String::new();
+    for line in modules.half_blocks() {
+        if colour {
+            let _ = writeln!(text, "\x1b[30;107m{line}\x1b[0m");
+        } else {
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
+    text
+}
+
+fn codes(cli: &Cli, c: &CodesCommand) -> Result<i32> {
+    let mut desk = open(cli)?;
+    match c {
+        CodesCommand::Generate { email, out: file } => {
+            // Check the file can be made before the old batch is killed.
+            if let Some(path) = file.as_ref().filter(|p| p.exists()) {
+                return Err(DeskError::Refused(format!(
+                    "{} already exists: choose another --out file; backup codes are never written over a file",
+                    path.display()
+                )));
+            }
+            let list = desk.generate_codes(email)?;
+            if let Some(path) = file {
+                let issuer = desk.policy()?.totp_issuer;
+                crate::desk::codes::write_export(
+                    path,
+                    &crate::desk::codes::export_text(&issuer, email, &list),
+                )?;
+            }
+            if cli.json {
+                emit(&json(
+                    &serde_json::json!({ "email": email, "codes": list, "file": file }),
+                ));
+            } else {
+                emit(&out::generated_codes(email, &list, file.as_deref()));
+            }
+        }
+        CodesCommand::Status { email } => {
+            let s = desk.code_status(email)?;
+            emit(&if cli.json {
+                json(&s)
+            } else {
+                out::codes(&s, "")
+            });
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn device(cli: &Cli, c: &DeviceCommand) -> Result<i32> {
+    let mut desk = open(cli)?;
+    match c {
+        DeviceCommand::List { email } => {
+            let list = desk.devices(email)?;
+            emit(&if cli.json {
+                json(&list)
+            } else {
+                out::devices(&list, "")
+            });
+        }
+        DeviceCommand::Revoke {
+            email,
+            device_id,
+            all,
+            reason,
+        } => {
+            let which = match (device_id, all) {
+                (Some(id), false) => Which::One(*id),
+                _ => Which::All,
+            };
+            let n = desk.revoke_devices(email, which, reason)?;
+            emit(&if cli.json {
+                json(&serde_json::json!({ "email": email, "revoked": n }))
+            } else {
+                format!("Revoked {n} device(s) for {email}; their next login will be challenged.")
+            });
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn login(cli: &Cli, c: &LoginCommand) -> Result<i32> {
+    let mut desk = open(cli)?;
+    match c {
+        LoginCommand::Start {
+            email,
+            password_stdin,
+            device,
+            device_id,
+            ip,
+            action,
+            factor,
+            ..
+        } => {
+            let password = if *password_stdin {
+                PasswordInput::Plain(password("Password")?)
+            } else {
+                PasswordInput::Assume
+            };
+            let s = desk.start_login(&LoginRequest {
+                email: email.clone(),
+                password,
+                device: device
+                    .clone()
+                    .map(DeviceRef::Token)
+                    .or(device_id.map(DeviceRef::Id)),
+                ip: ip.clone(),
+                action: match action {
+                    ActionArg::Login => Action::Login,
+                    ActionArg::Export => Action::Export,
+                },
+                factor: *factor,
+            })?;
+            if cli.json {
+                emit(&json(&s));
+            } else {
+                emit(&out::login_start(&s));
+            }
+            Ok(if s.decision == Outcome::Denied {
+                exit::DENIED
+            } else {
+                exit::OK
+            })
+        }
+        LoginCommand::Verify {
+            challenge_id,
+            code,
+            remember,
+            device_label,
+        } => {
+            let v = desk.verify(
+                *challenge_id,
+                code,
+                remember.then_some(device_label.as_str()),
+            )?;
+            if cli.json {
+                emit(&json(&v));
+            } else {
+                emit(&out::verify(&v));
+            }
+            Ok(if v.result == VerifyResult::Accepted {
+                exit::OK
+            } else {
+                exit::DENIED
+            })
+        }
+        LoginCommand::Resend { challenge_id } => {
+            let r = desk.resend(*challenge_id)?;
+            emit(&if cli.json {
+                json(&r)
+            } else {
+                format!("{}: {}", r.result.as_str().to_uppercase(), r.message)
+            });
+            Ok(if r.result == ResendResult::Sent {
+                exit::OK
+            } else {
+                exit::DENIED
+            })
+        }
+        LoginCommand::Show { challenge_id } => {
+            let v = desk.challenge(*challenge_id)?;
+            if cli.json {
+                emit(&json(&v));
+            } else {
+                emit(&out::challenge(&v));
+            }
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn policy(cli: &Cli, c: &PolicyCommand) -> Result<i32> {
+    let mut desk = open(cli)?;
+    match c {
+        PolicyCommand::Show => {
+            let items = desk.policy_items()?;
+            emit(&if cli.json {
+                json(&items)
+            } else {
+                out::policy(&items)
+            });
+        }
+        PolicyCommand::Set { key, value } => {
+            let item = desk.set_policy(key, value)?;
+            emit(&if cli.json {
+                json(&item)
+            } else {
+                format!("{} = {}", item.key, item.value)
+            });
+        }
+    }
+    Ok(exit::OK)
+}
