@@ -728,6 +728,33 @@ fn the_tenth_failure_one_second_inside_the_window_locks() {
     assert_eq!(tenth.result, VerifyResult::Locked, "{tenth:?}");
 }
 
+#[test]
+fn the_lock_view_counts_only_failures_in_the_current_window() {
+    let mut d = desk_with(ALICE);
+    let fid = with_totp(&mut d, ALICE);
+    fail_n(&mut d, fid, 10);
+    let lock = d.user(ALICE).unwrap().lock;
+    assert!(lock.locked);
+    assert_eq!((lock.failures, lock.failures_left), (10, 0));
+    // Released: nothing counts against the user any more.
+    d.advance_clock(mins(15));
+    let lock = d.user(ALICE).unwrap().lock;
+    assert!(!lock.locked);
+    assert_eq!((lock.failures, lock.failures_left), (0, 10), "{lock:?}");
+
+    let mut d = desk_with(ALICE);
+    let fid = with_totp(&mut d, ALICE);
+    let first = d.now();
+    fail_n(&mut d, fid, 4);
+    d.advance_clock(first + mins(15) - secs(1) - d.now());
+    let lock = d.user(ALICE).unwrap().lock;
+    assert_eq!((lock.failures, lock.failures_left), (4, 6), "{lock:?}");
+    // The window has run out: the four no longer count.
+    d.advance_clock(secs(1));
+    let lock = d.user(ALICE).unwrap().lock;
+    assert_eq!((lock.failures, lock.failures_left), (0, 10), "{lock:?}");
+}
+
 // -------------------------------------------------------- 7. trusted devices
 
 /// Alice with an authenticator, signed in once from `HOME_IP` with
