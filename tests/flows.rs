@@ -404,6 +404,96 @@ fn sms_only_goes_to_allowed_country_codes() {
     assert_eq!(s.delivery.unwrap().status, Status::Delivered);
 }
 
+#[test]
+fn a_new_phone_number_must_be_confirmed_again() {
+    let mut d = desk_with(ALICE);
+    let fid = with_sms(&mut d, ALICE);
+    let before = outbox(&d, ALICE).len();
+    // Not to a country SMS cannot reach: refused, nothing changed.
+    let err = d
+        .edit_user(
+            ALICE,
+            &Edit {
+                phone: Some(UK_PHONE.to_owned()),
+                ..Edit::default()
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("+44"), "{err}");
+    let u = d.user(ALICE).unwrap();
+    assert_eq!(u.profile.phone.as_deref(), Some(US_PHONE));
+    assert!(u.profile.phone_verified);
+    assert_eq!(u.factors[0].status, FactorStatus::Active);
+
+    let new_phone = "+12125550199";
+    d.edit_user(
+        ALICE,
+        &Edit {
+            phone: Some(new_phone.to_owned()),
+            ..Edit::default()
+        },
+    )
+    .unwrap();
+    let u = d.user(ALICE).unwrap();
+    assert_eq!(u.profile.phone.as_deref(), Some(new_phone));
+    assert!(!u.profile.phone_verified);
+    assert_eq!(u.factors[0].status, FactorStatus::Pending);
+    assert_eq!(u.factors[0].destination.as_deref(), Some("+1 ******0199"));
+    let msgs = outbox(&d, ALICE);
+    assert_eq!(msgs.len(), before + 1);
+    assert_eq!(msgs[0].destination, "+1 ******0199");
+    assert!(msgs[0].text.contains("to confirm this phone number"));
+    let code = six_digits(&msgs[0].text);
+    d.confirm_factor(ALICE, fid, &code).unwrap();
+    let u = d.user(ALICE).unwrap();
+    assert!(u.profile.phone_verified);
+    assert_eq!(u.factors[0].status, FactorStatus::Active);
+}
+
+#[test]
+fn a_code_only_works_at_its_own_challenge_and_for_its_own_user() {
+    let mut d = desk_with(ALICE);
+    let e = d.add_sms(ALICE, US_PHONE).unwrap();
+    let enrol_code = newest_code(&d, ALICE);
+    d.confirm_factor(ALICE, e.factor_id, &enrol_code).unwrap();
+    let a = challenge(&mut d, ALICE);
+    let code_a = newest_code(&d, ALICE);
+    let b = challenge(&mut d, ALICE);
+    let code_b = newest_code(&d, ALICE);
+    assert_ne!(code_a, code_b);
+    for wrong in [&enrol_code, &code_a] {
+        if wrong != &code_b {
+            assert_eq!(verify(&mut d, b, wrong).result, VerifyResult::Invalid);
+        }
+    }
+    assert_eq!(verify(&mut d, b, &code_b).result, VerifyResult::Accepted);
+    assert_eq!(verify(&mut d, a, &code_a).result, VerifyResult::Accepted);
+
+    // Bob's backup codes are not Alice's.
+    add_user(&mut d, BOB);
+    let bobs = d.generate_codes(BOB).unwrap();
+    let id = challenge(&mut d, ALICE);
+    assert_eq!(verify(&mut d, id, &bobs[0]).result, VerifyResult::Invalid);
+    assert_eq!(d.code_status(BOB).unwrap().remaining, 10);
+}
+
+#[test]
+fn an_undeliverable_email_address_fails_with_a_reason() {
+    let mut d = desk_with(ALICE);
+    let e = d
+        .add_email(ALICE, Some("alice@mail.example.invalid"))
+        .unwrap();
+    assert_eq!(e.delivery.status, Status::Failed);
+    assert!(
+        e.delivery
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("mail.example.invalid")
+    );
+    assert!(!outbox(&d, ALICE)[0].valid_now);
+}
+
 // ------------------------------------------------------ 3. code lifetimes
 
 #[test]
@@ -812,6 +902,30 @@ fn trust_ends_at_exactly_fourteen_days() {
     let s = start(&mut d, &login_with_token(ALICE, &token, HOME_IP));
     assert_eq!(s.decision, Outcome::Challenge, "{s:?}");
     assert!(has_reason(&s, "expired"), "{s:?}");
+}
+
+#[test]
+fn remembering_a_known_computer_again_rotates_its_token() {
+    let (mut d, fid, token) = remembered();
+    d.advance_clock(days(1));
+    let s = start(&mut d, &login_with_token(ALICE, &token, NEW_IP));
+    assert_eq!(s.decision, Outcome::Challenge, "{s:?}");
+    let code = totp_now(&d, ALICE, fid);
+    let out = d
+        .verify(s.challenge_id.unwrap(), &code, Some("Firefox on macOS"))
+        .unwrap();
+    assert_eq!(out.result, VerifyResult::Accepted, "{out:?}");
+    let fresh = out.device_token.unwrap();
+    assert_ne!(fresh, token);
+    let devices = d.devices(ALICE).unwrap();
+    assert_eq!(devices.len(), 1, "the same computer, not a second one");
+    assert_eq!(devices[0].last_ip, NEW_IP);
+    assert_eq!(devices[0].trusted_until, d.now() + days(14));
+    // The old token is dead; the new one is trusted from the new address.
+    let s = start(&mut d, &login_with_token(ALICE, &token, NEW_IP));
+    assert_eq!(s.decision, Outcome::Challenge, "{s:?}");
+    let s = start(&mut d, &login_with_token(ALICE, &fresh, NEW_IP));
+    assert_eq!(s.decision, Outcome::Allowed, "{s:?}");
 }
 
 #[test]
