@@ -699,6 +699,34 @@ fn there_is_nothing_to_resend_for_an_authenticator() {
     assert!(matches!(err, DeskError::Refused(_)), "{err:?}");
 }
 
+#[test]
+fn nothing_is_resent_through_a_disabled_factor() {
+    let mut d = desk_with(ALICE);
+    let sms = with_sms(&mut d, ALICE);
+    with_totp(&mut d, ALICE);
+    let id = start(
+        &mut d,
+        &LoginRequest {
+            factor: Some(sms),
+            ..login(ALICE)
+        },
+    )
+    .challenge_id
+    .unwrap();
+    d.set_factor_enabled(ALICE, sms, false).unwrap();
+    d.advance_clock(secs(30));
+    let sent = outbox(&d, ALICE).len();
+    let err = d.resend(id).unwrap_err();
+    assert!(matches!(err, DeskError::Refused(_)), "{err:?}");
+    assert!(err.to_string().contains("start a new login"), "{err}");
+    assert_eq!(outbox(&d, ALICE).len(), sent, "no message sent");
+    // Enabled again, the challenge can be resent and completed.
+    d.set_factor_enabled(ALICE, sms, true).unwrap();
+    assert_eq!(d.resend(id).unwrap().result, ResendResult::Sent);
+    let code = newest_code(&d, ALICE);
+    assert_eq!(verify(&mut d, id, &code).result, VerifyResult::Accepted);
+}
+
 // --------------------------------------------------------------- 6. lockout
 
 #[test]
