@@ -232,14 +232,17 @@ impl Desk {
                     match totp::check(&secret, &code, cx.now, cx.policy.totp_skew, FactorState::default()) {
                         Check::Accepted { step } => Some(step),
                         Check::Replayed { .. } | Check::Invalid { .. } => {
-                            return Ok(Err(DeskError::Denied(
+                            let denied = DeskError::Denied(
                                 "that code does not match the new secret: check the phone sets its time automatically, then type the code the app shows now".to_owned(),
-                            )));
+                            );
+                            audit_rejected(cx, &u, &f, &denied)?;
+                            return Ok(Err(denied));
                         }
                     }
                 }
                 FactorKind::Sms | FactorKind::Email => {
                     if let Err(denied) = confirm_contact(cx, &u, &f, &code)? {
+                        audit_rejected(cx, &u, &f, &denied)?;
                         return Ok(Err(denied));
                     }
                     None
@@ -375,6 +378,17 @@ fn add_contact(
         expires_at: issued.expires_at,
         delivery,
     })
+}
+
+/// A rejected confirmation is a use case too: it is committed (an SMS or
+/// email attempt counts), so it gets its audit event.
+fn audit_rejected(cx: &Ctx<'_>, u: &UserRow, f: &FactorRow, denied: &DeskError) -> Result<()> {
+    cx.audit(
+        Some(u.id),
+        "factor.confirm",
+        &format!("{} not confirmed (factor {}): {denied}", f.label, f.id),
+        None,
+    )
 }
 
 /// Check an SMS/email confirmation code against the open enrolment challenge.

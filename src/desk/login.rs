@@ -379,6 +379,14 @@ impl Desk {
                     "authenticator codes come from the app, so there is nothing to resend: type the code the app shows now".to_owned(),
                 ));
             }
+            // Like `verify`: a login or export challenge completes only on an
+            // active factor, so no code goes out through a disabled one.
+            if c.purpose != Purpose::Enrol && f.status != FactorStatus::Active {
+                return Err(DeskError::Refused(format!(
+                    "{} is {} now, so no code can be sent for this challenge: start a new login",
+                    f.label, f.status
+                )));
+            }
             let ttl = cx.policy.code_ttl(f.kind);
             let state = ResendState { resends: c.resends, last_sent_at: c.last_sent_at, expires_at: c.expires_at };
             let decision = otp::resend(state, &cx.policy, ttl, cx.now);

@@ -35,7 +35,11 @@ impl Desk {
             let mut next = cx.policy.clone();
             next.set(&key, value)?;
             let normalized = next.get(&key).unwrap_or_default();
-            store::policy::set(cx.conn, &key, &normalized, cx.now)?;
+            // Only a change is stored: its time is when grace restarts, so
+            // setting a value it already has must not move it.
+            if normalized != before {
+                store::policy::set(cx.conn, &key, &normalized, cx.now)?;
+            }
             let mut detail = format!("{key}: {before} -> {normalized}");
             if key == "enforce" && before != normalized {
                 let _ = write!(
@@ -52,7 +56,7 @@ impl Desk {
                 default: Policy::default().get(&key).unwrap_or_default(),
                 meaning: setting.0,
                 form: setting.1,
-                changed_at: Some(cx.now),
+                changed_at: store::policy::changed_at(cx.conn, &key)?,
             })
         })
     }

@@ -171,6 +171,15 @@ impl Desk {
         let policy = self.policy()?;
         let u = user_by_email(conn, email)?;
         let standing = standing(conn, &policy, &u, now)?;
+        let locked = u.lock.is_locked(now);
+        let failures_left = u.lock.failures_left(&policy, now);
+        // The stored count outlives its window and a released lock; only
+        // failures that still count are shown (fewer left means they count).
+        let failures = if locked || failures_left < policy.lockout_threshold {
+            u.lock.failures
+        } else {
+            0
+        };
         Ok(UserDetail {
             profile: profile(&u),
             standing: standing.sentence(now),
@@ -180,10 +189,10 @@ impl Desk {
             },
             grace_over: standing.blocks_login(),
             lock: LockView {
-                locked: u.lock.is_locked(now),
-                locked_until: u.lock.locked_until.filter(|_| u.lock.is_locked(now)),
-                failures: u.lock.failures,
-                failures_left: u.lock.failures_left(&policy, now),
+                locked,
+                locked_until: u.lock.locked_until.filter(|_| locked),
+                failures,
+                failures_left,
             },
             factors: factors::views(conn, u.id)?,
             devices: devices::views(conn, u.id, now)?,
