@@ -72,6 +72,7 @@ CREATE TABLE factors (
     confirmed_at  INTEGER
 ) STRICT;
 CREATE INDEX factors_user ON factors (user_id, status);
+CREATE INDEX factors_pending ON factors (created_at) WHERE status = 'pending';
 
 CREATE TABLE backup_codes (
     id          INTEGER PRIMARY KEY,

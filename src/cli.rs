@@ -92,6 +92,34 @@ pub enum Command {
     /// Show or change the 2FA policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Print a console screen as text (the same database and --now give the same bytes).
+    Render(RenderArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// overview, users, user, simulator, outbox, audit or policy.
+    pub screen: String,
+    /// The user for the user and simulator screens.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Width×height in cells.
+    #[arg(long, default_value = "100x30", value_parser = parse_size)]
+    pub size: (u16, u16),
+    /// Keep colours and emphasis as ANSI escape codes.
+    #[arg(long)]
+    pub ansi: bool,
+}
+
+fn parse_size(text: &str) -> Result<(u16, u16), String> {
+    let bad = || "expected WIDTHxHEIGHT, like 100x30 (each 1-1000)".to_owned();
+    let (w, h) = text.trim().split_once(['x', 'X', '×']).ok_or_else(bad)?;
+    let w: u16 = w.trim().parse().map_err(|_| bad())?;
+    let h: u16 = h.trim().parse().map_err(|_| bad())?;
+    if !(1..=1000).contains(&w) || !(1..=1000).contains(&h) {
+        return Err(bad());
+    }
+    Ok((w, h))
 }
 
 #[derive(Debug, Args)]
@@ -218,11 +246,27 @@ pub enum FactorCommand {
     /// List a user's factors.
     List { email: String },
     /// Disable a factor (kept, but not usable).
-    Disable { email: String, factor_id: i64 },
+    Disable {
+        email: String,
+        factor_id: i64,
+        /// Why, for the audit trail.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Enable a disabled factor.
-    Enable { email: String, factor_id: i64 },
+    Enable {
+        email: String,
+        factor_id: i64,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Remove a factor for good.
-    Remove { email: String, factor_id: i64 },
+    Remove {
+        email: String,
+        factor_id: i64,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

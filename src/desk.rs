@@ -6,6 +6,7 @@ pub mod devices;
 pub mod factors;
 pub mod gateway;
 pub mod login;
+pub mod overview;
 pub mod records;
 pub mod settings;
 pub mod users;

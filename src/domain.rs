@@ -107,6 +107,11 @@ pub fn span(delta: TimeDelta) -> String {
     }
 }
 
+/// An instant in lists: `2026-11-21 09:30` (UTC).
+pub fn short(at: Time) -> String {
+    at.format("%Y-%m-%d %H:%M").to_string()
+}
+
 /// An instant as support staff read it: `2026-11-21 09:30:00 UTC`.
 pub fn stamp(at: Time) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()

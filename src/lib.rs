@@ -11,3 +11,4 @@ pub mod keyfile;
 pub mod qr;
 pub mod rng;
 pub mod store;
+pub mod tui;

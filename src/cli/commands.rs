@@ -123,20 +123,44 @@ fn dispatch(cli: &Cli) -> Result<i32> {
             Ok(exit::OK)
         }
         Command::Policy(c) => policy(cli, c),
+        Command::Render(args) => render(cli, args),
     }
 }
 
-/// The console needs a terminal; without one, say so and show the commands.
+/// The console needs a terminal; without one, say so.
 pub(crate) fn open_console_if_terminal(cli: &Cli) -> Result<i32> {
-    use clap::CommandFactory as _;
-    if !std::io::stdout().is_terminal() {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(DeskError::Refused(
             "the console needs a terminal: run factordesk in one, or use a command (factordesk --help)".to_owned(),
         ));
     }
-    let _ = cli;
-    let _ = Cli::command().print_help();
-    Ok(exit::USAGE)
+    crate::tui::run(open(cli)?)?;
+    Ok(exit::OK)
+}
+
+fn render(cli: &Cli, args: &super::RenderArgs) -> Result<i32> {
+    use crate::tui::render::{self as r, ScreenName};
+    let screen = ScreenName::parse(&args.screen).ok_or_else(|| {
+        DeskError::Refused(format!(
+            "there is no `{}` screen: use one of {}",
+            args.screen,
+            ScreenName::NAMES
+        ))
+    })?;
+    let theme = if args.ansi {
+        crate::tui::theme::Theme::colored()
+    } else {
+        crate::tui::theme::Theme { color: false }
+    };
+    let app = r::app_on(open(cli)?, screen, args.user.as_deref(), theme)?;
+    let (w, h) = args.size;
+    let buf = r::buffer(&app, w, h);
+    emit(&if args.ansi {
+        r::ansi(&buf)
+    } else {
+        r::text(&buf)
+    });
+    Ok(exit::OK)
 }
 
 fn init(cli: &Cli) -> Result<i32> {
@@ -367,18 +391,30 @@ fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
                 out::factors(&list, "")
             });
         }
-        FactorCommand::Disable { email, factor_id }
-        | FactorCommand::Enable { email, factor_id } => {
+        FactorCommand::Disable {
+            email,
+            factor_id,
+            reason,
+        }
+        | FactorCommand::Enable {
+            email,
+            factor_id,
+            reason,
+        } => {
             let enable = matches!(c, FactorCommand::Enable { .. });
-            let f = desk.set_factor_enabled(email, *factor_id, enable)?;
+            let f = desk.set_factor_enabled_because(email, *factor_id, enable, reason)?;
             emit(&if cli.json {
                 json(&f)
             } else {
                 format!("{} is now {} (factor {}).", f.label, f.status, f.id)
             });
         }
-        FactorCommand::Remove { email, factor_id } => {
-            let f = desk.remove_factor(email, *factor_id)?;
+        FactorCommand::Remove {
+            email,
+            factor_id,
+            reason,
+        } => {
+            let f = desk.remove_factor_because(email, *factor_id, reason)?;
             emit(&if cli.json {
                 json(&f)
             } else {

@@ -11,10 +11,7 @@ use crate::desk::views::{
 };
 use crate::domain::Time;
 
-/// `2026-11-21 09:00`
-pub fn short(t: Time) -> String {
-    t.format("%Y-%m-%d %H:%M").to_string()
-}
+pub use crate::domain::short;
 
 pub fn opt_short(t: Option<Time>) -> String {
     t.map_or_else(|| "-".to_owned(), short)

@@ -63,6 +63,11 @@ impl Desk {
     /// A new batch of ten; the old batch stops working. The codes are
     /// returned once and only their keyed hashes are kept.
     pub fn generate_codes(&mut self, email: &str) -> Result<Vec<String>> {
+        self.generate_codes_because(email, "")
+    }
+
+    /// As [`Desk::generate_codes`], with a reason for the audit trail.
+    pub fn generate_codes_because(&mut self, email: &str, why: &str) -> Result<Vec<String>> {
         self.run(|cx| {
             let u = cx.user(email)?;
             let codes = backup::generate(cx.rng);
@@ -80,6 +85,7 @@ impl Desk {
             } else {
                 format!("generated {} backup codes", codes.len())
             };
+            let detail = format!("{detail}{}", super::factors::because(why));
             cx.audit(Some(u.id), "codes.generate", &detail, None)?;
             Ok(codes)
         })

@@ -270,6 +270,17 @@ impl Desk {
         factor_id: i64,
         enabled: bool,
     ) -> Result<FactorView> {
+        self.set_factor_enabled_because(email, factor_id, enabled, "")
+    }
+
+    /// As [`Desk::set_factor_enabled`], with a reason for the audit trail.
+    pub fn set_factor_enabled_because(
+        &mut self,
+        email: &str,
+        factor_id: i64,
+        enabled: bool,
+        why: &str,
+    ) -> Result<FactorView> {
         self.run(|cx| {
             let u = cx.user(email)?;
             let f = factor_of(cx.conn, &u, factor_id)?;
@@ -301,15 +312,25 @@ impl Desk {
             cx.audit(
                 Some(u.id),
                 kind,
-                &format!("{} {to} (factor {})", f.label, f.id),
+                &format!("{} {to} (factor {}){}", f.label, f.id, because(why)),
                 None,
             )?;
             Ok(view(&factor_of(cx.conn, &u, factor_id)?))
         })
     }
 
-    /// Remove a factor for good (its challenges go with it).
+    /// Remove a factor for good.
     pub fn remove_factor(&mut self, email: &str, factor_id: i64) -> Result<FactorView> {
+        self.remove_factor_because(email, factor_id, "")
+    }
+
+    /// As [`Desk::remove_factor`], with a reason for the audit trail.
+    pub fn remove_factor_because(
+        &mut self,
+        email: &str,
+        factor_id: i64,
+        why: &str,
+    ) -> Result<FactorView> {
         self.run(|cx| {
             let u = cx.user(email)?;
             let f = factor_of(cx.conn, &u, factor_id)?;
@@ -320,11 +341,27 @@ impl Desk {
             cx.audit(
                 Some(u.id),
                 "factor.remove",
-                &format!("{} removed (factor {}, was {})", f.label, f.id, f.status),
+                &format!(
+                    "{} removed (factor {}, was {}){}",
+                    f.label,
+                    f.id,
+                    f.status,
+                    because(why)
+                ),
                 None,
             )?;
             Ok(view(&f))
         })
+    }
+}
+
+/// `: REASON` for an audit detail, when a reason was given.
+pub(crate) fn because(why: &str) -> String {
+    let why = why.split_whitespace().collect::<Vec<_>>().join(" ");
+    if why.is_empty() {
+        String::new()
+    } else {
+        format!(": {why}")
     }
 }
 

@@ -151,3 +151,29 @@ pub fn delete(conn: &Connection, id: i64) -> Result<(), StoreError> {
 pub fn delete_for_user(conn: &Connection, user_id: i64) -> Result<usize, StoreError> {
     Ok(conn.execute("DELETE FROM factors WHERE user_id = ?1", [user_id])?)
 }
+
+/// Pending enrolments, oldest first: (user id, factor id, kind, started).
+pub fn pending(
+    conn: &Connection,
+    limit: u32,
+) -> Result<Vec<(i64, i64, FactorKind, Time)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT user_id, id, kind, created_at FROM factors WHERE status = 'pending'
+         ORDER BY created_at LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            parse_col(r, 2, FactorKind::parse)?,
+            time(r.get(3)?),
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn count_pending(conn: &Connection) -> Result<u64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM factors WHERE status = 'pending'")?
+        .query_row([], |r| r.get(0))?)
+}

@@ -346,3 +346,23 @@ pub fn low_codes(conn: &Connection, low: u32, limit: u32) -> Result<Vec<UserRow>
     let rows = stmt.query_map(params![low, limit], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// How many active users have no active factor and were created at or
+/// before `cutoff`.
+pub fn count_without_factor_before(
+    conn: &Connection,
+    cutoff: Time,
+    admins_only: bool,
+) -> Result<u64, StoreError> {
+    let role = if admins_only {
+        " AND role = 'admin'"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT count(*) FROM users WHERE active_factors = 0 AND created_at <= ?1 AND status = 'active'{role}"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([secs(cutoff)], |r| r.get(0))?)
+}

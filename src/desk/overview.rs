@@ -1,0 +1,204 @@
+//! The overview: 2FA coverage and the users who need attention now (locked,
+//! past grace with no factor, pending enrolments, failed deliveries, codes).
+
+use chrono::TimeDelta;
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::{Desk, Result};
+use crate::domain::policy::{Enforce, Policy};
+use crate::domain::{Time, relative, text_enum};
+use crate::store::users::{Counts, UserRow};
+use crate::store::{self};
+
+text_enum!(
+    /// Why a user is on the needs-attention list, most urgent first.
+    Concern {
+        Locked => "locked",
+        GraceOver => "grace_over",
+        Pending => "pending",
+        FailedDelivery => "failed_delivery",
+        CodesOut => "codes_out",
+        CodesLow => "codes_low",
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attention {
+    pub email: String,
+    pub name: String,
+    pub concern: Concern,
+    /// One line: what is wrong, with its time.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Overview {
+    pub now: Time,
+    pub users: u64,
+    pub active: u64,
+    pub disabled: u64,
+    pub with_factor: u64,
+    pub without_factor: u64,
+    /// Share of users with an active factor, in percent (rounded down).
+    pub coverage_pct: u64,
+    pub locked: u64,
+    pub grace_over: u64,
+    pub pending: u64,
+    pub low_codes: u64,
+    pub failed_deliveries_24h: u64,
+    pub audit_events: u64,
+    pub attention: Vec<Attention>,
+}
+
+/// Enough rows for any screen; each concern contributes at most this many.
+const PER_CONCERN: u32 = 25;
+
+/// When grace ended for users without a factor: `None` if it has not ended
+/// for anyone (enforcement off, or changed within the grace period).
+struct Grace {
+    cutoff: Option<Time>,
+    changed: Option<Time>,
+    span: TimeDelta,
+    admins_only: bool,
+}
+
+impl Grace {
+    fn of(conn: &Connection, policy: &Policy, now: Time) -> Result<Grace> {
+        let span = TimeDelta::days(i64::from(policy.grace_days));
+        let changed = store::policy::changed_at(conn, "enforce")?;
+        let cutoff = match policy.enforce {
+            Enforce::Off => None,
+            _ if changed.is_some_and(|c| now < c + span) => None,
+            _ => Some(now - span),
+        };
+        Ok(Grace {
+            cutoff,
+            changed,
+            span,
+            admins_only: policy.enforce == Enforce::Admins,
+        })
+    }
+}
+
+fn attention(
+    conn: &Connection,
+    policy: &Policy,
+    grace: &Grace,
+    now: Time,
+) -> Result<Vec<Attention>> {
+    let mut out = Vec::new();
+    let mut push = |u: &UserRow, concern, detail: String| {
+        out.push(Attention {
+            email: u.email.clone(),
+            name: u.name.clone(),
+            concern,
+            detail,
+        });
+    };
+    for u in store::users::locked(conn, now, PER_CONCERN)? {
+        let until = u.lock.locked_until.unwrap_or(now);
+        push(
+            &u,
+            Concern::Locked,
+            format!(
+                "2FA locked after {} failures; releases {}",
+                u.lock.failures,
+                relative(until, now)
+            ),
+        );
+    }
+    if let Some(cutoff) = grace.cutoff {
+        for u in store::users::without_factor_before(conn, cutoff, grace.admins_only, PER_CONCERN)?
+        {
+            let ended = u.created_at.max(grace.changed.unwrap_or(u.created_at)) + grace.span;
+            push(
+                &u,
+                Concern::GraceOver,
+                format!("no second factor; grace ended {}", relative(ended, now)),
+            );
+        }
+    }
+    for (user_id, _, kind, started) in store::factors::pending(conn, PER_CONCERN)? {
+        if let Some(u) = store::users::by_id(conn, user_id)? {
+            push(
+                &u,
+                Concern::Pending,
+                format!(
+                    "{} enrolment started {}, never confirmed",
+                    kind.label(),
+                    relative(started, now)
+                ),
+            );
+        }
+    }
+    for (user_id, reason) in
+        store::deliveries::failed_users_since(conn, now - TimeDelta::hours(24), PER_CONCERN)?
+    {
+        if let Some(u) = store::users::by_id(conn, user_id)? {
+            push(
+                &u,
+                Concern::FailedDelivery,
+                format!("message failed: {reason}"),
+            );
+        }
+    }
+    for u in store::users::low_codes(conn, policy.backup_low, PER_CONCERN)? {
+        let (concern, detail) = if u.codes_left == 0 {
+            (
+                Concern::CodesOut,
+                format!("all {} backup codes used", u.codes_total),
+            )
+        } else {
+            (
+                Concern::CodesLow,
+                format!(
+                    "only {} of {} backup codes left",
+                    u.codes_left, u.codes_total
+                ),
+            )
+        };
+        push(&u, concern, detail);
+    }
+    Ok(out)
+}
+
+impl Desk {
+    pub fn overview(&self) -> Result<Overview> {
+        let conn = self.conn();
+        let now = self.now();
+        let policy = self.policy()?;
+        let Counts {
+            total,
+            active,
+            disabled,
+            with_factor,
+            without_factor,
+            locked,
+            low_codes,
+        } = store::users::counts(conn, now, policy.backup_low)?;
+        let grace = Grace::of(conn, &policy, now)?;
+        Ok(Overview {
+            now,
+            users: total,
+            active,
+            disabled,
+            with_factor,
+            without_factor,
+            coverage_pct: (with_factor * 100).checked_div(total).unwrap_or(0),
+            locked,
+            grace_over: match grace.cutoff {
+                Some(c) => store::users::count_without_factor_before(conn, c, grace.admins_only)?,
+                None => 0,
+            },
+            pending: store::factors::count_pending(conn)?,
+            low_codes,
+            failed_deliveries_24h: store::deliveries::failed_since(
+                conn,
+                now - TimeDelta::hours(24),
+            )?,
+            audit_events: store::audit::count(conn)?,
+            attention: attention(conn, &policy, &grace, now)?,
+        })
+    }
+}

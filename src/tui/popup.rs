@@ -1,0 +1,847 @@
+//! Popups: key help, messages, confirm-with-reason, one-field forms, the QR
+//! enrolment, freshly generated backup codes, and the user picker. A popup
+//! takes keys before the screen under it.
+
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::KeyCode;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
+
+use super::input::Input;
+use super::keys::{Action, Binding, GLOBAL, ch, named};
+use super::theme::Theme;
+use super::widgets::{QrView, bar, cut, draw_row, panel};
+use super::worker::{Done, Job};
+use super::{App, Tone, strings};
+use crate::desk::devices::Which;
+use crate::desk::users::ListQuery;
+use crate::desk::views::{TotpEnrolment, UserSummary};
+use crate::domain::{Time, UserStatus, totp};
+use crate::qr::Modules;
+
+/// A destructive action waiting for its confirmation and reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    ToggleFactor {
+        email: String,
+        id: i64,
+        enable: bool,
+    },
+    RemoveFactor {
+        email: String,
+        id: i64,
+    },
+    RevokeDevice {
+        email: String,
+        id: Option<i64>,
+    },
+    RegenerateCodes {
+        email: String,
+    },
+    Unlock {
+        email: String,
+    },
+    SetStatus {
+        email: String,
+        disable: bool,
+    },
+    Reset2fa {
+        email: String,
+    },
+}
+
+/// What a one-field form is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purpose {
+    AddSms { email: String },
+    AddEmail { email: String },
+    ConfirmFactor { email: String, id: i64 },
+    SetPassword { email: String },
+    PolicyValue { key: String },
+    SimIp,
+}
+
+#[derive(Debug)]
+pub enum Popup {
+    Help,
+    Message {
+        title: String,
+        lines: Vec<String>,
+        tone: Tone,
+    },
+    Confirm {
+        title: String,
+        lines: Vec<String>,
+        reason: Input,
+        then: Pending,
+        error: Option<String>,
+    },
+    Input {
+        title: String,
+        lines: Vec<String>,
+        input: Input,
+        masked: bool,
+        then: Purpose,
+        error: Option<String>,
+    },
+    Qr {
+        email: String,
+        enrolment: TotpEnrolment,
+        modules: Option<Modules>,
+        code: Input,
+        error: Option<String>,
+    },
+    Codes {
+        email: String,
+        codes: Vec<String>,
+        path: Option<Input>,
+        saved: Option<String>,
+        error: Option<String>,
+    },
+    PickUser {
+        query: Input,
+        results: Vec<UserSummary>,
+        selected: usize,
+    },
+}
+
+const CLOSE_KEYS: &[Binding] = &[named(KeyCode::Esc, None, Action::Cancel, "close", true)];
+const CODES_KEYS: &[Binding] = &[
+    ch('w', Action::SaveCodes, "save to a 0600 .txt file", true),
+    named(KeyCode::Esc, None, Action::Cancel, "close", true),
+];
+
+impl Popup {
+    pub fn confirm(title: &str, lines: Vec<String>, then: Pending) -> Popup {
+        Popup::Confirm {
+            title: title.to_owned(),
+            lines,
+            reason: Input::default(),
+            then,
+            error: None,
+        }
+    }
+
+    pub fn input(title: &str, lines: Vec<String>, value: &str, then: Purpose) -> Popup {
+        Popup::Input {
+            title: title.to_owned(),
+            lines,
+            input: Input::new(value),
+            masked: false,
+            then,
+            error: None,
+        }
+    }
+
+    pub fn secret(title: &str, lines: Vec<String>, then: Purpose) -> Popup {
+        Popup::Input {
+            title: title.to_owned(),
+            lines,
+            input: Input::default(),
+            masked: true,
+            then,
+            error: None,
+        }
+    }
+
+    pub fn qr(email: &str, enrolment: TotpEnrolment) -> Popup {
+        let modules = Modules::encode(&enrolment.uri);
+        Popup::Qr {
+            email: email.to_owned(),
+            enrolment,
+            modules,
+            code: Input::default(),
+            error: None,
+        }
+    }
+
+    pub fn message(title: &str, lines: Vec<String>, tone: Tone) -> Popup {
+        Popup::Message {
+            title: title.to_owned(),
+            lines,
+            tone,
+        }
+    }
+
+    /// Does a text field have the keys?
+    pub fn typing(&self) -> bool {
+        match self {
+            Popup::Help | Popup::Message { .. } => false,
+            Popup::Codes { path, .. } => path.is_some(),
+            Popup::Confirm { .. }
+            | Popup::Input { .. }
+            | Popup::Qr { .. }
+            | Popup::PickUser { .. } => true,
+        }
+    }
+
+    pub fn bindings(&self) -> &'static [Binding] {
+        match self {
+            Popup::Codes { .. } => CODES_KEYS,
+            _ => CLOSE_KEYS,
+        }
+    }
+
+    /// Shows a countdown (the authenticator's code).
+    pub fn ticking(&self) -> bool {
+        matches!(self, Popup::Qr { .. })
+    }
+}
+
+fn edit(input: &mut Input, action: Action) -> bool {
+    match action {
+        Action::Type(c) => input.insert(c),
+        Action::Erase => input.backspace(),
+        Action::EraseForward => input.delete(),
+        Action::CursorLeft => input.left(),
+        Action::CursorRight => input.right(),
+        Action::CursorHome => input.home(),
+        Action::CursorEnd => input.end(),
+        _ => return false,
+    }
+    true
+}
+
+impl App {
+    pub(crate) fn popup_action(&mut self, action: Action) {
+        let Some(mut popup) = self.popup.take() else {
+            return;
+        };
+        let keep = match &mut popup {
+            Popup::Help | Popup::Message { .. } => !matches!(
+                action,
+                Action::Cancel | Action::Submit | Action::Back | Action::Quit | Action::Help
+            ),
+            Popup::Confirm {
+                reason,
+                then,
+                error,
+                ..
+            } => self.confirm_key(action, reason, then, error),
+            Popup::Input {
+                input, then, error, ..
+            } => self.input_key(action, input, then, error),
+            Popup::Qr {
+                email,
+                enrolment,
+                code,
+                error,
+                ..
+            } => self.qr_key(action, email, enrolment.factor_id, code, error),
+            Popup::Codes {
+                email,
+                codes,
+                path,
+                saved,
+                error,
+            } => self.codes_key(action, email, codes, path, saved, error),
+            Popup::PickUser {
+                query,
+                results,
+                selected,
+            } => self.pick_key(action, query, results, selected),
+        };
+        // A handler may have opened the next popup in this one's place.
+        if keep && self.popup.is_none() {
+            self.popup = Some(popup);
+        }
+    }
+
+    fn confirm_key(
+        &mut self,
+        action: Action,
+        reason: &mut Input,
+        then: &Pending,
+        error: &mut Option<String>,
+    ) -> bool {
+        if edit(reason, action) {
+            return true;
+        }
+        match action {
+            Action::Submit if reason.text().trim().is_empty() => {
+                *error = Some(strings::REASON_NEEDED.to_owned());
+                true
+            }
+            Action::Submit => {
+                self.run_pending(then, reason.text());
+                false
+            }
+            _ => action != Action::Cancel,
+        }
+    }
+
+    fn input_key(
+        &mut self,
+        action: Action,
+        input: &mut Input,
+        then: &Purpose,
+        error: &mut Option<String>,
+    ) -> bool {
+        if edit(input, action) {
+            return true;
+        }
+        if action != Action::Submit {
+            return action != Action::Cancel;
+        }
+        match self.run_purpose(then, input.text()) {
+            Ok(()) => false,
+            Err(e) => {
+                *error = Some(e);
+                true
+            }
+        }
+    }
+
+    fn qr_key(
+        &mut self,
+        action: Action,
+        email: &str,
+        factor_id: i64,
+        code: &mut Input,
+        error: &mut Option<String>,
+    ) -> bool {
+        if edit(code, action) {
+            return true;
+        }
+        if action != Action::Submit {
+            return action != Action::Cancel;
+        }
+        match self.desk.confirm_factor(email, factor_id, code.text()) {
+            Ok(f) => {
+                self.say(Tone::Ok, format!("{} confirmed for {email}.", f.label));
+                self.after_enrolment(email);
+                self.refresh();
+                false
+            }
+            Err(e) => {
+                *error = Some(e.to_string());
+                code.clear();
+                true
+            }
+        }
+    }
+
+    fn codes_key(
+        &mut self,
+        action: Action,
+        email: &str,
+        codes: &[String],
+        path: &mut Option<Input>,
+        saved: &mut Option<String>,
+        error: &mut Option<String>,
+    ) -> bool {
+        let Some(p) = path else {
+            if action == Action::SaveCodes {
+                let local = email.split('@').next().unwrap_or("user");
+                *path = Some(Input::new(&format!("backup-codes-{local}.txt")));
+                return true;
+            }
+            return !matches!(action, Action::Cancel | Action::Submit | Action::Back);
+        };
+        if edit(p, action) {
+            return true;
+        }
+        match action {
+            Action::Submit => {
+                let file = std::path::PathBuf::from(p.text());
+                let issuer = self
+                    .desk
+                    .policy()
+                    .map(|p| p.totp_issuer)
+                    .unwrap_or_default();
+                let text = crate::desk::codes::export_text(&issuer, email, codes);
+                match crate::desk::codes::write_export(&file, &text) {
+                    Ok(()) => {
+                        *saved = Some(format!("Saved to {} (mode 0600).", file.display()));
+                        *error = None;
+                        *path = None;
+                    }
+                    Err(e) => *error = Some(e.to_string()),
+                }
+            }
+            Action::Cancel => *path = None,
+            _ => {}
+        }
+        true
+    }
+
+    fn pick_key(
+        &mut self,
+        action: Action,
+        query: &mut Input,
+        results: &mut Vec<UserSummary>,
+        selected: &mut usize,
+    ) -> bool {
+        if edit(query, action) {
+            let q = ListQuery {
+                search: Some(query.text().to_owned()),
+                limit: 50,
+                ..ListQuery::default()
+            };
+            *results = self.desk.list_users(&q).unwrap_or_default();
+            *selected = 0;
+            return true;
+        }
+        match action {
+            Action::Up => *selected = selected.saturating_sub(1),
+            Action::Down => *selected = (*selected + 1).min(results.len().saturating_sub(1)),
+            Action::Submit => {
+                if let Some(email) = results.get(*selected).map(|u| u.email.clone()) {
+                    self.sim.choose_user(&self.desk, &email);
+                    self.refresh();
+                }
+                return false;
+            }
+            _ => return action != Action::Cancel,
+        }
+        true
+    }
+
+    /// A new authenticator is confirmed: if the user has no backup codes,
+    /// make them now and show them once.
+    fn after_enrolment(&mut self, email: &str) {
+        let has_codes = self.desk.code_status(email).is_ok_and(|s| s.total > 0);
+        if !has_codes {
+            self.run_pending(
+                &Pending::RegenerateCodes {
+                    email: email.to_owned(),
+                },
+                "",
+            );
+        }
+    }
+
+    /// Carry out a confirmed destructive action.
+    pub(crate) fn run_pending(&mut self, pending: &Pending, why: &str) {
+        let result = match pending {
+            Pending::ToggleFactor { email, id, enable } => self
+                .desk
+                .set_factor_enabled_because(email, *id, *enable, why)
+                .map(|f| format!("{} is now {}.", f.label, f.status)),
+            Pending::RemoveFactor { email, id } => self
+                .desk
+                .remove_factor_because(email, *id, why)
+                .map(|f| format!("Removed {}.", f.label)),
+            Pending::RevokeDevice { email, id } => self
+                .desk
+                .revoke_devices(email, id.map_or(Which::All, Which::One), why)
+                .map(|n| format!("Revoked {n} device(s); the next login from them is challenged.")),
+            Pending::RegenerateCodes { email } => {
+                match self.desk.generate_codes_because(email, why) {
+                    Ok(codes) => {
+                        self.popup = Some(Popup::Codes {
+                            email: email.clone(),
+                            codes,
+                            path: None,
+                            saved: None,
+                            error: None,
+                        });
+                        self.refresh();
+                        return;
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Pending::Unlock { email } => self
+                .desk
+                .unlock(email, why)
+                .map(|_| format!("2FA unlocked for {email}.")),
+            Pending::SetStatus { email, disable } => {
+                let status = if *disable {
+                    UserStatus::Disabled
+                } else {
+                    UserStatus::Active
+                };
+                self.desk
+                    .set_user_status(email, status, why)
+                    .map(|u| format!("{} is now {}.", u.email, u.status))
+            }
+            Pending::Reset2fa { email } => self.desk.reset_2fa(email, why).map(|r| {
+                format!(
+                    "2FA reset: {} factor(s) and {} code(s) removed, {} device(s) revoked.",
+                    r.factors_removed, r.codes_removed, r.devices_revoked
+                )
+            }),
+        };
+        match result {
+            Ok(text) => self.say(Tone::Ok, text),
+            Err(e) => self.fail(&e),
+        }
+        self.refresh();
+    }
+
+    /// Carry out a one-field form; an error keeps the form open.
+    fn run_purpose(&mut self, purpose: &Purpose, value: &str) -> Result<(), String> {
+        match purpose.clone() {
+            Purpose::AddSms { email } => {
+                let e = self
+                    .desk
+                    .add_sms(&email, value)
+                    .map_err(|e| e.to_string())?;
+                self.refresh();
+                self.popup = Some(self.confirm_popup(
+                    &email,
+                    e.factor_id,
+                    crate::domain::FactorKind::Sms,
+                    &format!("SMS to {}", e.destination),
+                ));
+                Ok(())
+            }
+            Purpose::AddEmail { email } => {
+                let address = Some(value).filter(|v| !v.trim().is_empty());
+                let e = self
+                    .desk
+                    .add_email(&email, address)
+                    .map_err(|e| e.to_string())?;
+                self.refresh();
+                self.popup = Some(self.confirm_popup(
+                    &email,
+                    e.factor_id,
+                    crate::domain::FactorKind::Email,
+                    &format!("Email to {}", e.destination),
+                ));
+                Ok(())
+            }
+            Purpose::ConfirmFactor { email, id } => {
+                let f = self
+                    .desk
+                    .confirm_factor(&email, id, value)
+                    .map_err(|e| e.to_string())?;
+                self.say(Tone::Ok, format!("{} confirmed.", f.label));
+                self.refresh();
+                Ok(())
+            }
+            Purpose::SetPassword { email } => {
+                crate::domain::password::validate(value).map_err(|e| e.to_string())?;
+                self.worker.submit(Job::HashPassword {
+                    email,
+                    password: value.to_owned(),
+                });
+                self.say(Tone::Info, "Hashing the password…");
+                Ok(())
+            }
+            Purpose::PolicyValue { key } => {
+                let item = self
+                    .desk
+                    .set_policy(&key, value)
+                    .map_err(|e| e.to_string())?;
+                self.say(Tone::Ok, format!("{} = {}", item.key, item.value));
+                self.refresh();
+                Ok(())
+            }
+            Purpose::SimIp => {
+                self.sim.set_ip(value).map_err(|e| e.clone())?;
+                self.refresh();
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) fn worker_done(&mut self, done: Done) {
+        match done {
+            Done::Hashed {
+                email,
+                result: Ok(hash),
+            } => match self.desk.set_password(&email, &hash) {
+                Ok(()) => self.say(Tone::Ok, format!("Password set for {email}.")),
+                Err(e) => self.fail(&e),
+            },
+            Done::Hashed { result: Err(e), .. } => self.say(Tone::Error, e),
+        }
+        self.refresh();
+    }
+}
+
+/// A centred area `w`×`h`, clamped to `area`.
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    area.centered(
+        Constraint::Length(w.min(area.width)),
+        Constraint::Length(h.min(area.height)),
+    )
+}
+
+fn frame(buf: &mut Buffer, area: Rect, title: &str, theme: Theme) -> Rect {
+    Clear.render(area, buf);
+    let block = panel(title, theme, true);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    inner
+}
+
+fn text_height(lines: &[Line<'_>], width: u16) -> u16 {
+    let w = usize::from(width.max(1));
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(w)).sum();
+    u16::try_from(rows).unwrap_or(u16::MAX)
+}
+
+/// Draw the popup over `area` (the whole screen).
+pub fn render(app: &App, popup: &Popup, now: Time, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme;
+    match popup {
+        Popup::Help => render_help(app, area, buf),
+        Popup::Message { title, lines, tone } => {
+            let style = match tone {
+                Tone::Error => theme.bad(),
+                Tone::Ok => theme.ok(),
+                Tone::Info => theme.text(),
+            };
+            let body: Vec<Line> = lines
+                .iter()
+                .map(|l| Line::styled(l.clone(), style))
+                .collect();
+            let w = 70.min(area.width.saturating_sub(4));
+            let h = text_height(&body, w - 2) + 3;
+            let inner = frame(buf, centered(area, w, h), title, theme);
+            Paragraph::new(body)
+                .wrap(Wrap { trim: false })
+                .render(inner, buf);
+        }
+        Popup::Confirm {
+            title,
+            lines,
+            reason,
+            error,
+            ..
+        } => {
+            let mut body: Vec<Line> = lines.iter().map(|l| Line::from(l.clone())).collect();
+            body.push(Line::default());
+            body.push(Line::styled(strings::REASON_PROMPT, theme.dim()));
+            body.push(reason.line(false, true));
+            if let Some(e) = error {
+                body.push(Line::styled(e.clone(), theme.bad()));
+            }
+            body.push(Line::styled("Enter confirm · Esc cancel", theme.dim()));
+            field_popup(body, title, theme, area, buf);
+        }
+        Popup::Input {
+            title,
+            lines,
+            input,
+            masked,
+            error,
+            ..
+        } => {
+            let mut body: Vec<Line> = lines.iter().map(|l| Line::from(l.clone())).collect();
+            body.push(input.line(*masked, true));
+            if let Some(e) = error {
+                body.push(Line::styled(e.clone(), theme.bad()));
+            }
+            body.push(Line::styled("Enter confirm · Esc cancel", theme.dim()));
+            field_popup(body, title, theme, area, buf);
+        }
+        Popup::Qr {
+            enrolment,
+            modules,
+            code,
+            error,
+            ..
+        } => render_qr(
+            app,
+            enrolment,
+            modules.as_ref(),
+            code,
+            error.as_deref(),
+            now,
+            area,
+            buf,
+        ),
+        Popup::Codes {
+            email,
+            codes,
+            path,
+            saved,
+            error,
+        } => render_codes(
+            theme,
+            email,
+            codes,
+            path.as_ref(),
+            saved.as_deref(),
+            error.as_deref(),
+            area,
+            buf,
+        ),
+        Popup::PickUser {
+            query,
+            results,
+            selected,
+        } => render_pick(theme, query, results, *selected, area, buf),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_codes(
+    theme: Theme,
+    email: &str,
+    codes: &[String],
+    path: Option<&Input>,
+    saved: Option<&str>,
+    error: Option<&str>,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let mut body = vec![
+        Line::from(format!("Backup codes for {email}:")),
+        Line::default(),
+    ];
+    for (i, c) in codes.iter().enumerate() {
+        body.push(Line::from(vec![
+            Span::styled(format!("  {:>2}. ", i + 1), theme.dim()),
+            Span::styled(c.clone(), theme.heading()),
+        ]));
+    }
+    body.push(Line::default());
+    body.push(Line::styled(strings::CODES_ONCE, theme.warn()));
+    if let Some(p) = path {
+        body.push(Line::styled("Save to file:", theme.dim()));
+        body.push(p.line(false, true));
+    }
+    if let Some(s) = saved {
+        body.push(Line::styled(s.to_owned(), theme.ok()));
+    }
+    if let Some(e) = error {
+        body.push(Line::styled(e.to_owned(), theme.bad()));
+    }
+    field_popup(body, "New backup codes", theme, area, buf);
+}
+
+fn render_pick(
+    theme: Theme,
+    query: &Input,
+    results: &[UserSummary],
+    selected: usize,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let rect = centered(area, 60, 16);
+    let inner = frame(buf, rect, "Pick a user", theme);
+    let [q, list] = Layout::vertical([Constraint::Length(2), Constraint::Fill(1)]).areas(inner);
+    let mut line = vec![Span::styled("Search: ", theme.dim())];
+    line.extend(query.line(false, true).spans);
+    Paragraph::new(Line::from(line)).render(q, buf);
+    for (row, i) in
+        super::widgets::window(results.len(), selected, usize::from(list.height)).enumerate()
+    {
+        let u = &results[i];
+        let text = format!(" {} {}", cut(&u.email, 34), cut(&u.name, 20));
+        draw_row(buf, list, row, &Line::from(text), i == selected, theme);
+    }
+}
+
+fn field_popup(body: Vec<Line<'static>>, title: &str, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let w = 72.min(area.width.saturating_sub(4));
+    let h = (text_height(&body, w - 2) + 2).min(area.height);
+    let inner = frame(buf, centered(area, w, h), title, theme);
+    Paragraph::new(body)
+        .wrap(Wrap { trim: false })
+        .render(inner, buf);
+}
+
+fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme;
+    let mut lines = Vec::new();
+    let screen = app.bindings_under_popup();
+    for (title, list) in [("This screen", screen), ("Everywhere", GLOBAL)] {
+        lines.push(Line::styled(title, theme.heading()));
+        for b in list.iter().filter(|b| !b.help.is_empty()) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<10}", b.key()), theme.key()),
+                Span::raw(b.help),
+            ]));
+        }
+    }
+    lines.push(Line::from(vec![
+        Span::styled("  Ctrl-C    ", theme.key()),
+        Span::raw("quit from anywhere"),
+    ]));
+    let w = 64.min(area.width.saturating_sub(2));
+    let h = (u16::try_from(lines.len()).unwrap_or(u16::MAX) + 2).min(area.height);
+    let inner = frame(buf, centered(area, w, h), strings::HELP_TITLE, theme);
+    Paragraph::new(lines).render(inner, buf);
+}
+
+/// The lines under the QR code: the secret, the account, the code field.
+fn qr_lines(
+    theme: Theme,
+    e: &TotpEnrolment,
+    code: &Input,
+    error: Option<&str>,
+    now: Time,
+) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled("Secret  ", theme.dim()),
+            Span::styled(totp::grouped(&e.secret), theme.heading()),
+        ]),
+        Line::from(vec![
+            Span::styled("Account ", theme.dim()),
+            Span::raw(format!("{} ({})", e.account, e.issuer)),
+        ]),
+    ];
+    if !theme.color {
+        lines.push(Line::styled(strings::QR_NO_COLOR, theme.dim()));
+    }
+    let mut entry = vec![Span::styled("First code: ", theme.dim())];
+    entry.extend(code.line(false, true).spans);
+    lines.push(Line::from(entry));
+    if let Some(err) = error {
+        lines.push(Line::styled(err.to_owned(), theme.bad()));
+    }
+    let left = totp::seconds_left(now);
+    let step = chrono::TimeDelta::seconds(totp::STEP);
+    lines.push(Line::styled(
+        format!(
+            "The app's code changes in {left} s {}",
+            bar(chrono::TimeDelta::seconds(left), step, 10)
+        ),
+        theme.dim(),
+    ));
+    lines.push(Line::styled(
+        "Enter confirm · Esc cancel (the enrolment stays pending)",
+        theme.dim(),
+    ));
+    lines
+}
+
+/// The QR code if it fits in `area` with `below` rows of text under it.
+fn qr_fits(modules: Option<&Modules>, area: Rect, below: u16) -> Option<(&Modules, u16, u16)> {
+    let m = modules?;
+    let (w, h) = m.cells();
+    let (w, h) = (u16::try_from(w).ok()?, u16::try_from(h).ok()?);
+    (w + 4 <= area.width && h + below + 3 <= area.height).then_some((m, w, h))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_qr(
+    app: &App,
+    e: &TotpEnrolment,
+    modules: Option<&Modules>,
+    code: &Input,
+    error: Option<&str>,
+    now: Time,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let theme = app.theme;
+    let tail = qr_lines(theme, e, code, error, now);
+    let fits = qr_fits(modules, area, u16::try_from(tail.len()).unwrap_or(u16::MAX));
+    let mut lines: Vec<Line> = Vec::new();
+    if fits.is_none() {
+        lines.push(Line::styled(strings::QR_TOO_SMALL, theme.warn()));
+        lines.push(Line::from(format!("URI {}", e.uri)));
+    }
+    lines.extend(tail);
+    let (w, qr_h) = fits.map_or((70, 0), |(_, w, h)| (w.max(60) + 2, h + 1));
+    let h = qr_h + text_height(&lines, w.saturating_sub(2)) + 2;
+    let inner = frame(buf, centered(area, w, h), "Enrol authenticator app", theme);
+    let [qr_area, text_area] =
+        Layout::vertical([Constraint::Length(qr_h), Constraint::Fill(1)]).areas(inner);
+    if let Some((m, qw, _)) = fits {
+        let x = qr_area.x + qr_area.width.saturating_sub(qw) / 2;
+        (&QrView { modules: m, theme }).render(Rect { x, ..qr_area }, buf);
+    }
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(text_area, buf);
+}

@@ -1,0 +1,134 @@
+//! Policy: every setting with its value, default and meaning; Enter edits the
+//! selected one (validated, and audited by the desk).
+
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::KeyCode;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use crate::desk::views::PolicyItem;
+use crate::desk::{Desk, Result};
+use crate::domain::stamp;
+use crate::tui::App;
+use crate::tui::keys::{Action, Binding, ch, named};
+use crate::tui::popup::{Popup, Purpose};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{cut, draw_row, panel, window};
+
+pub const KEYS: &[Binding] = &[
+    named(
+        KeyCode::Enter,
+        None,
+        Action::Edit,
+        "change the selected setting",
+        true,
+    ),
+    ch('e', Action::Edit, "change the selected setting", false),
+];
+
+#[derive(Debug, Default)]
+pub struct PolicyScreen {
+    pub items: Vec<PolicyItem>,
+    pub selected: usize,
+}
+
+impl PolicyScreen {
+    pub fn reload(&mut self, desk: &Desk) -> Result<()> {
+        self.items = desk.policy_items()?;
+        self.selected = self.selected.min(self.items.len().saturating_sub(1));
+        Ok(())
+    }
+}
+
+impl App {
+    pub(crate) fn policy_action(&mut self, action: Action) {
+        match action {
+            Action::Edit | Action::Open => {
+                if let Some(item) = self.policy.items.get(self.policy.selected) {
+                    self.popup = Some(Popup::input(
+                        &format!("Policy: {}", item.key),
+                        vec![
+                            format!("{}.", capitalise(item.meaning)),
+                            format!("Accepted: {}. Default: {}.", item.form, item.default),
+                        ],
+                        &item.value.clone(),
+                        Purpose::PolicyValue {
+                            key: item.key.to_owned(),
+                        },
+                    ));
+                }
+            }
+            _ => {
+                self.policy.selected =
+                    super::step(self.policy.selected, self.policy.items.len(), action, 10);
+            }
+        }
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+        .unwrap_or_default()
+}
+
+pub fn render(s: &PolicyScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let [list, detail] = Layout::vertical([Constraint::Fill(1), Constraint::Length(5)]).areas(area);
+    let block = panel("Policy", theme, true);
+    let inner = block.inner(list);
+    block.render(list, buf);
+    let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+    let w = usize::from(inner.width);
+    let meaning_w = w.saturating_sub(1 + 18 + 16);
+    buf.set_line(
+        head.x,
+        head.y,
+        &Line::styled(
+            format!(" {:<18}{:<16}{}", "SETTING", "VALUE", "MEANING"),
+            theme.dim(),
+        ),
+        head.width,
+    );
+    for (row, i) in window(s.items.len(), s.selected, usize::from(body.height)).enumerate() {
+        let p = &s.items[i];
+        let changed = p.value != p.default;
+        let line = Line::from(vec![
+            Span::raw(format!(" {:<18}", p.key)),
+            Span::styled(
+                format!("{:<16}", cut(&p.value, 15)),
+                if changed { theme.warn() } else { theme.text() },
+            ),
+            Span::styled(cut(p.meaning, meaning_w), theme.dim()),
+        ]);
+        draw_row(buf, body, row, &line, i == s.selected, theme);
+    }
+    let block = panel("Setting", theme, false);
+    let inner = block.inner(detail);
+    block.render(detail, buf);
+    if let Some(p) = s.items.get(s.selected) {
+        let lines = vec![
+            Line::from(vec![
+                Span::styled(format!("{} = ", p.key), theme.dim()),
+                Span::styled(p.value.clone(), theme.heading()),
+            ]),
+            Line::styled(
+                format!(
+                    "{}. Accepted: {}. Default: {}.{}",
+                    capitalise(p.meaning),
+                    p.form,
+                    p.default,
+                    p.changed_at
+                        .map(|t| format!(" Changed {}.", stamp(t)))
+                        .unwrap_or_default()
+                ),
+                theme.dim(),
+            ),
+        ];
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .render(inner, buf);
+    }
+}

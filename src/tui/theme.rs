@@ -1,0 +1,104 @@
+//! Colours and emphasis for the console. With `NO_COLOR` set, no colour is
+//! used at all: emphasis falls back to bold, reversed and dim.
+
+use ratatui::style::{Color, Modifier, Style};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Theme {
+    /// Colour unless `NO_COLOR` is set to anything non-empty.
+    pub fn from_env() -> Self {
+        Self {
+            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+
+    pub fn colored() -> Self {
+        Self { color: true }
+    }
+
+    fn fg(self, c: Color) -> Style {
+        if self.color {
+            Style::new().fg(c)
+        } else {
+            Style::new()
+        }
+    }
+
+    pub fn text(self) -> Style {
+        Style::new()
+    }
+
+    pub fn title(self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn heading(self) -> Style {
+        Style::new().add_modifier(Modifier::BOLD)
+    }
+
+    pub fn dim(self) -> Style {
+        if self.color {
+            Style::new().fg(Color::DarkGray)
+        } else {
+            Style::new().add_modifier(Modifier::DIM)
+        }
+    }
+
+    pub fn key(self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn ok(self) -> Style {
+        self.fg(Color::Green)
+    }
+
+    pub fn warn(self) -> Style {
+        self.fg(Color::Yellow)
+    }
+
+    pub fn bad(self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn selected(self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+
+    pub fn tab(self) -> Style {
+        self.dim()
+    }
+
+    pub fn tab_active(self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    }
+
+    pub fn border(self) -> Style {
+        self.fg(Color::DarkGray)
+    }
+
+    pub fn border_focus(self) -> Style {
+        self.fg(Color::Cyan)
+    }
+
+    pub fn bar(self) -> Style {
+        if self.color {
+            Style::new().bg(Color::Black).fg(Color::White)
+        } else {
+            Style::new()
+        }
+    }
+
+    /// A QR module pair: dark ink on a light background, whatever the
+    /// terminal's theme (without colour: the terminal's own).
+    pub fn qr(self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Black).bg(Color::White)
+        } else {
+            Style::new()
+        }
+    }
+}

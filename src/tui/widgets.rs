@@ -1,0 +1,202 @@
+//! Drawing helpers shared by the screens: panels, a scrolling window over a
+//! list, truncation, countdowns, key hints and the QR code widget.
+
+use std::ops::Range;
+
+use chrono::TimeDelta;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Widget};
+
+use super::keys::Binding;
+use super::theme::Theme;
+use crate::qr::{Modules, half_block};
+
+/// A bordered panel with a title; the focused one is highlighted.
+pub fn panel(title: &str, theme: Theme, focused: bool) -> Block<'static> {
+    Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(if focused {
+            theme.border_focus()
+        } else {
+            theme.border()
+        })
+        .title(Span::styled(
+            format!(" {title} "),
+            if focused {
+                theme.title()
+            } else {
+                theme.heading()
+            },
+        ))
+}
+
+/// The rows to draw so `selected` stays visible in `height` rows.
+pub fn window(len: usize, selected: usize, height: usize) -> Range<usize> {
+    if height == 0 || len == 0 {
+        return 0..0;
+    }
+    let start = (selected + 1)
+        .saturating_sub(height)
+        .min(len.saturating_sub(height));
+    start..(start + height).min(len)
+}
+
+/// `text` cut to `width` characters, ending in `…` when cut.
+pub fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out: String = text.chars().take(width - 1).collect();
+    out.push('…');
+    out
+}
+
+/// `4:05`, or `-` when over.
+pub fn mmss(d: TimeDelta) -> String {
+    let s = d.num_seconds();
+    if s <= 0 {
+        return "0:00".to_owned();
+    }
+    if s >= 3_600 {
+        return format!("{}:{:02}:{:02}", s / 3_600, s % 3_600 / 60, s % 60);
+    }
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+/// A bar of `width` cells, filled in proportion to `left` of `total`.
+pub fn bar(left: TimeDelta, total: TimeDelta, width: usize) -> String {
+    let total = total.num_seconds().max(1);
+    let left = left.num_seconds().clamp(0, total);
+    let filled = usize::try_from(left * i64::try_from(width).unwrap_or(0) / total).unwrap_or(0);
+    format!(
+        "{}{}",
+        "█".repeat(filled),
+        "░".repeat(width.saturating_sub(filled))
+    )
+}
+
+/// `t enrol TOTP  s add SMS  …`: the bar-worthy keys of a screen.
+pub fn hints(bindings: &[Binding], theme: Theme) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    for b in bindings.iter().filter(|b| b.bar) {
+        spans.push(Span::styled(b.key(), theme.key()));
+        spans.push(Span::raw(format!(" {}  ", b.help)));
+    }
+    spans
+}
+
+/// A line of `label: value` with the label dimmed.
+pub fn field(label: &str, value: impl Into<String>, theme: Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{label}: "), theme.dim()),
+        Span::raw(value.into()),
+    ])
+}
+
+pub fn styled_field(
+    label: &str,
+    value: impl Into<String>,
+    style: Style,
+    theme: Theme,
+) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{label}: "), theme.dim()),
+        Span::styled(value.into(), style),
+    ])
+}
+
+/// The QR code drawn with half blocks in its own explicit colours.
+pub struct QrView<'a> {
+    pub modules: &'a Modules,
+    pub theme: Theme,
+}
+
+impl Widget for &QrView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let (w, h) = self.modules.cells();
+        let style = self.theme.qr();
+        for row in 0..h.min(usize::from(area.height)) {
+            for col in 0..w.min(usize::from(area.width)) {
+                let glyph = half_block(
+                    self.modules.is_dark(col, row * 2),
+                    self.modules.is_dark(col, row * 2 + 1),
+                );
+                let (x, y) = (
+                    area.x + u16::try_from(col).unwrap_or(0),
+                    area.y + u16::try_from(row).unwrap_or(0),
+                );
+                if let Some(cell) = buf.cell_mut((x, y)) {
+                    cell.set_char(glyph).set_style(style);
+                }
+            }
+        }
+    }
+}
+
+/// Draw `line` as row `row` of `area`; a selected row is highlighted edge to edge.
+pub fn draw_row(
+    buf: &mut Buffer,
+    area: Rect,
+    row: usize,
+    line: &Line<'_>,
+    selected: bool,
+    theme: Theme,
+) {
+    let Ok(offset) = u16::try_from(row) else {
+        return;
+    };
+    if offset >= area.height {
+        return;
+    }
+    let y = area.y + offset;
+    buf.set_line(area.x, y, line, area.width);
+    if selected {
+        buf.set_style(
+            Rect {
+                x: area.x,
+                y,
+                width: area.width,
+                height: 1,
+            },
+            theme.selected(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_keeps_the_selection_visible() {
+        assert_eq!(window(100, 0, 10), 0..10);
+        assert_eq!(window(100, 9, 10), 0..10);
+        assert_eq!(window(100, 10, 10), 1..11);
+        assert_eq!(window(100, 99, 10), 90..100);
+        assert_eq!(window(5, 4, 10), 0..5);
+        assert_eq!(window(0, 0, 10), 0..0);
+    }
+
+    #[test]
+    fn cutting_and_clocks() {
+        assert_eq!(cut("alice@example.com", 8), "alice@e…");
+        assert_eq!(cut("short", 8), "short");
+        assert_eq!(mmss(TimeDelta::seconds(245)), "4:05");
+        assert_eq!(mmss(TimeDelta::seconds(-3)), "0:00");
+        assert_eq!(mmss(TimeDelta::seconds(3_725)), "1:02:05");
+        assert_eq!(
+            bar(TimeDelta::seconds(150), TimeDelta::seconds(300), 10),
+            "█████░░░░░"
+        );
+        assert_eq!(
+            bar(TimeDelta::seconds(0), TimeDelta::seconds(300), 4),
+            "░░░░"
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! Work too slow for the UI thread (argon2id password hashing, 15–40 ms)
+//! runs here. Tests use the inline worker, which is deterministic.
+
+use std::sync::mpsc::{self, Receiver, Sender};
+
+use crate::domain::password::Hasher;
+use crate::rng::Rng;
+
+#[derive(Debug)]
+pub enum Job {
+    HashPassword { email: String, password: String },
+}
+
+#[derive(Debug)]
+pub enum Done {
+    Hashed {
+        email: String,
+        result: Result<String, String>,
+    },
+}
+
+fn work(hasher: &mut Hasher, rng: &mut Rng, job: Job) -> Done {
+    match job {
+        Job::HashPassword { email, password } => Done::Hashed {
+            email,
+            result: hasher.hash(&password, rng).map_err(|e| e.to_string()),
+        },
+    }
+}
+
+/// A background thread with its own hasher (one reused buffer), or, in
+/// tests, the same work done at once.
+pub struct Worker {
+    tx: Option<Sender<Job>>,
+    rx: Receiver<Done>,
+    inline: Option<(Hasher, Rng, Sender<Done>)>,
+    pending: usize,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("pending", &self.pending)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Worker {
+    pub fn spawn() -> Worker {
+        let (job_tx, job_rx) = mpsc::channel::<Job>();
+        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        std::thread::spawn(move || {
+            let mut hasher = Hasher::new();
+            let Ok(mut rng) = Rng::from_os() else { return };
+            while let Ok(job) = job_rx.recv() {
+                if done_tx.send(work(&mut hasher, &mut rng, job)).is_err() {
+                    return;
+                }
+            }
+        });
+        Worker {
+            tx: Some(job_tx),
+            rx: done_rx,
+            inline: None,
+            pending: 0,
+        }
+    }
+
+    /// Deterministic: the job runs when submitted, with a seeded RNG.
+    pub fn inline(seed: u64) -> Worker {
+        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        Worker {
+            tx: None,
+            rx: done_rx,
+            inline: Some((Hasher::new(), Rng::seeded(seed), done_tx)),
+            pending: 0,
+        }
+    }
+
+    pub fn submit(&mut self, job: Job) {
+        self.pending += 1;
+        if let Some((hasher, rng, tx)) = &mut self.inline {
+            let _ = tx.send(work(hasher, rng, job));
+        } else if let Some(tx) = &self.tx {
+            let _ = tx.send(job);
+        }
+    }
+
+    pub fn busy(&self) -> bool {
+        self.pending > 0
+    }
+
+    pub fn try_recv(&mut self) -> Option<Done> {
+        let done = self.rx.try_recv().ok()?;
+        self.pending = self.pending.saturating_sub(1);
+        Some(done)
+    }
+}
