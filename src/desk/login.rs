@@ -910,10 +910,19 @@ fn reject(
     cx.audit(
         Some(u.id),
         "login.verify",
-        &format!(
-            "challenge {}: {} {} code ({} failure(s) in a row)",
-            c.id, out.result, kind, lock.failures
-        ),
+        &match out.locked_until {
+            Some(until) => format!(
+                "challenge {}: {} {kind} code, failure {} in a row: 2FA locked until {}",
+                c.id,
+                result,
+                lock.failures,
+                crate::domain::stamp(until)
+            ),
+            None => format!(
+                "challenge {}: {} {kind} code ({} failure(s) in a row)",
+                c.id, out.result, lock.failures
+            ),
+        },
         Some(&c.ip),
     )?;
     Ok(out)

@@ -9,15 +9,17 @@ pub struct Input {
     text: String,
     /// Cursor position in characters.
     cursor: usize,
-    limit: usize,
 }
+
+/// The longest text a field takes, in characters.
+pub const MAX_CHARS: usize = 256;
 
 impl Input {
     pub fn new(text: &str) -> Self {
+        let text: String = text.chars().take(MAX_CHARS).collect();
         Self {
-            text: text.to_owned(),
             cursor: text.chars().count(),
-            limit: 256,
+            text,
         }
     }
 
@@ -37,7 +39,7 @@ impl Input {
     }
 
     pub fn insert(&mut self, c: char) {
-        if c.is_control() || self.text.chars().count() >= self.limit.max(1) {
+        if c.is_control() || self.text.chars().count() >= MAX_CHARS {
             return;
         }
         let at = self.byte_at(self.cursor);
@@ -110,6 +112,19 @@ impl Input {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_field_takes_long_text() {
+        let mut i = Input::default();
+        for c in "frank@example.com".chars() {
+            i.insert(c);
+        }
+        assert_eq!(i.text(), "frank@example.com");
+        for _ in 0..300 {
+            i.insert('x');
+        }
+        assert_eq!(i.text().chars().count(), MAX_CHARS);
+    }
 
     #[test]
     fn editing() {

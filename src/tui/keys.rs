@@ -218,7 +218,7 @@ pub const GLOBAL: &[Binding] = &[
     named(KeyCode::Right, Some("→"), Action::Right, "right", false),
     named(KeyCode::Enter, None, Action::Open, "open", false),
     named(KeyCode::Esc, None, Action::Back, "back", false),
-    ch('?', Action::Help, "keys of this screen", true),
+    ch('?', Action::Help, "help", true),
     ch('q', Action::Quit, "quit", true),
 ];
 

@@ -804,18 +804,37 @@ fn qr_lines(
     lines
 }
 
-/// The QR code if it fits in `area` with `below` rows of text under it.
-fn qr_fits(modules: Option<&Modules>, area: Rect, below: u16) -> Option<(&Modules, u16, u16)> {
-    let m = modules?;
-    let (w, h) = m.cells();
-    let (w, h) = (u16::try_from(w).ok()?, u16::try_from(h).ok()?);
-    (w + 4 <= area.width && h + below + 3 <= area.height).then_some((m, w, h))
+/// Where the QR code goes: beside the text, above it, or nowhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QrPlace {
+    Beside,
+    Above,
+    None,
+}
+
+/// Text column width beside the code.
+const QR_TEXT_W: u16 = 44;
+
+fn qr_place(modules: Option<&Modules>, area: Rect, text_rows: u16) -> (QrPlace, u16, u16) {
+    let Some((w, h)) = modules.map(Modules::cells) else {
+        return (QrPlace::None, 0, 0);
+    };
+    let (Ok(w), Ok(h)) = (u16::try_from(w), u16::try_from(h)) else {
+        return (QrPlace::None, 0, 0);
+    };
+    if w + QR_TEXT_W + 3 <= area.width && h + 2 <= area.height {
+        (QrPlace::Beside, w, h)
+    } else if w + 2 <= area.width && h + text_rows + 3 <= area.height {
+        (QrPlace::Above, w, h)
+    } else {
+        (QrPlace::None, w, h)
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
 fn render_qr(
     app: &App,
-    e: &TotpEnrolment,
+    enrolment: &TotpEnrolment,
     modules: Option<&Modules>,
     code: &Input,
     error: Option<&str>,
@@ -824,22 +843,58 @@ fn render_qr(
     buf: &mut Buffer,
 ) {
     let theme = app.theme;
-    let tail = qr_lines(theme, e, code, error, now);
-    let fits = qr_fits(modules, area, u16::try_from(tail.len()).unwrap_or(u16::MAX));
+    let tail = qr_lines(theme, enrolment, code, error, now);
+    let tail_rows = text_height(&tail, 70);
+    let (place, qw, qh) = qr_place(modules, area, tail_rows);
     let mut lines: Vec<Line> = Vec::new();
-    if fits.is_none() {
+    if place == QrPlace::None {
         lines.push(Line::styled(strings::QR_TOO_SMALL, theme.warn()));
-        lines.push(Line::from(format!("URI {}", e.uri)));
+        lines.push(Line::from(format!("URI {}", enrolment.uri)));
+    } else {
+        lines.push(Line::from(
+            "Scan the code with the authenticator app, then type the first code it shows.",
+        ));
     }
     lines.extend(tail);
-    let (w, qr_h) = fits.map_or((70, 0), |(_, w, h)| (w.max(60) + 2, h + 1));
-    let h = qr_h + text_height(&lines, w.saturating_sub(2)) + 2;
-    let inner = frame(buf, centered(area, w, h), "Enrol authenticator app", theme);
-    let [qr_area, text_area] =
-        Layout::vertical([Constraint::Length(qr_h), Constraint::Fill(1)]).areas(inner);
-    if let Some((m, qw, _)) = fits {
-        let x = qr_area.x + qr_area.width.saturating_sub(qw) / 2;
-        (&QrView { modules: m, theme }).render(Rect { x, ..qr_area }, buf);
+    let title = "Enrol authenticator app";
+    let (qr_area, text_area) = match place {
+        QrPlace::Beside => {
+            let height = qh.max(text_height(&lines, QR_TEXT_W)) + 2;
+            let inner = frame(
+                buf,
+                centered(area, qw + QR_TEXT_W + 3, height),
+                title,
+                theme,
+            );
+            let [qr, gap, text] = Layout::horizontal([
+                Constraint::Length(qw),
+                Constraint::Length(1),
+                Constraint::Fill(1),
+            ])
+            .areas(inner);
+            let _ = gap;
+            (Some(qr), text)
+        }
+        QrPlace::Above => {
+            let width = qw.max(60) + 2;
+            let height = qh + 1 + text_height(&lines, width - 2) + 2;
+            let inner = frame(buf, centered(area, width, height), title, theme);
+            let [qr, text] =
+                Layout::vertical([Constraint::Length(qh + 1), Constraint::Fill(1)]).areas(inner);
+            let x = qr.x + qr.width.saturating_sub(qw) / 2;
+            (Some(Rect { x, width: qw, ..qr }), text)
+        }
+        QrPlace::None => {
+            let width = 72.min(area.width.saturating_sub(2));
+            let height = text_height(&lines, width - 2) + 2;
+            (
+                None,
+                frame(buf, centered(area, width, height), title, theme),
+            )
+        }
+    };
+    if let (Some(area), Some(modules)) = (qr_area, modules) {
+        (&QrView { modules, theme }).render(area, buf);
     }
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })

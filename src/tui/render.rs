@@ -11,7 +11,7 @@ use super::keys::Action;
 use super::{App, Mode, Tab, Tone, popup, screens, strings};
 use crate::desk::{Desk, DeskError, Result};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::hints;
+use crate::tui::widgets::{self, hints};
 use crate::tui::worker::Worker;
 
 /// The smallest console that fits.
@@ -61,7 +61,13 @@ impl Widget for &App {
 impl App {
     fn render_tabs(&self, area: Rect, buf: &mut Buffer) {
         let theme = self.theme;
-        let mut spans = vec![Span::styled(format!(" {} ", strings::APP), theme.title())];
+        // The name goes first when there is room for it and the breadcrumb.
+        let room_for_name = area.width >= 100 || self.user.is_none();
+        let mut spans = if room_for_name {
+            vec![Span::styled(format!(" {} ", strings::APP), theme.title())]
+        } else {
+            vec![Span::raw(" ")]
+        };
         for (i, tab) in Tab::ALL.iter().enumerate() {
             let style = if *tab == self.tab && self.user.is_none() {
                 theme.tab_active()
@@ -71,9 +77,16 @@ impl App {
             spans.push(Span::styled(format!(" {} {} ", i + 1, tab.title()), style));
         }
         if let Some(u) = &self.user {
-            spans.push(Span::styled(format!(" › {} ", u.email), theme.tab_active()));
+            let used = Line::from(spans.clone()).width();
+            let room = usize::from(area.width).saturating_sub(used + 4);
+            spans.push(Span::styled(
+                format!(" › {} ", widgets::cut(&u.email, room)),
+                theme.tab_active(),
+            ));
         }
-        buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+        let tabs = Line::from(spans);
+        let used = u16::try_from(tabs.width()).unwrap_or(u16::MAX);
+        buf.set_line(area.x, area.y, &tabs, area.width);
         let offset = self.desk.clock().offset();
         let clock = format!(
             "{}{} ",
@@ -89,7 +102,7 @@ impl App {
             }
         );
         let width = u16::try_from(clock.chars().count()).unwrap_or(0);
-        if area.width > width + 60 {
+        if used.saturating_add(width) < area.width {
             buf.set_string(
                 area.right() - width,
                 area.y,
@@ -119,15 +132,40 @@ impl App {
                 theme.dim(),
             ))
         } else {
-            let mut spans = vec![Span::raw(" ")];
-            spans.extend(hints(self.bindings(), theme));
-            if self.popup.is_none() {
-                spans.extend(hints(
+            // The screen's keys, and `? keys  q quit` kept on the right.
+            let right = if self.popup.is_none() {
+                Line::from(hints(
                     &super::keys::GLOBAL[super::keys::GLOBAL.len() - 2..],
                     theme,
-                ));
+                ))
+            } else {
+                Line::default()
+            };
+            let room = area
+                .width
+                .saturating_sub(u16::try_from(right.width()).unwrap_or(0) + 1);
+            // Whole hints only, as many as fit.
+            let mut left = vec![Span::raw(" ")];
+            let mut width = 1;
+            for pair in hints(self.bindings(), theme).chunks(2) {
+                let w: usize = pair.iter().map(Span::width).sum();
+                if width + w > usize::from(room) {
+                    break;
+                }
+                width += w;
+                left.extend(pair.iter().cloned());
             }
-            Line::from(spans)
+            buf.set_line(
+                area.x,
+                area.y,
+                &Line::from(left).patch_style(theme.bar()),
+                room,
+            );
+            let x = area
+                .right()
+                .saturating_sub(u16::try_from(right.width()).unwrap_or(0));
+            buf.set_line(x, area.y, &right.patch_style(theme.bar()), area.width);
+            return;
         };
         buf.set_line(area.x, area.y, &line.patch_style(theme.bar()), area.width);
     }
@@ -152,7 +190,7 @@ fn too_small(theme: Theme, area: Rect, buf: &mut Buffer) {
     let lines = vec![
         Line::styled(strings::TOO_SMALL, theme.bad()),
         Line::from(format!(
-            "It is {}×{}. {}",
+            "This one is {}×{}; {}",
             area.width,
             area.height,
             strings::TOO_SMALL_FIX

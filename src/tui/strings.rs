@@ -3,7 +3,7 @@
 pub const APP: &str = "factordesk";
 pub const TOO_SMALL: &str = "The terminal is too small";
 pub const TOO_SMALL_FIX: &str =
-    "factordesk needs at least 80×24. Enlarge the window (or the font smaller).";
+    "factordesk needs at least 80×24: enlarge the window or make the font smaller.";
 pub const HELP_TITLE: &str = "Keys";
 pub const TYPING_HINT: &str = "Enter confirm  Esc cancel  ←/→ move";
 pub const NO_ATTENTION: &str =

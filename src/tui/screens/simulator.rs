@@ -414,8 +414,7 @@ impl App {
                 } else {
                     Tone::Error
                 };
-                self.sim
-                    .log(now, tone, format!("Code {}: {}", v.result, v.message));
+                self.sim.log(now, tone, v.message.clone());
                 self.sim.entering = v.result != VerifyResult::Accepted
                     && v.attempts_left > 0
                     && v.result != VerifyResult::Locked
@@ -473,7 +472,7 @@ pub fn render(
     render_app(s, theme, now, app, buf);
     render_phone(s, theme, now, phone, buf);
     let offset_text = if offset.is_zero() {
-        "real".to_owned()
+        "not moved".to_owned()
     } else {
         format!(
             "{}{}",
@@ -528,10 +527,6 @@ fn render_setup(s: &SimScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
             Span::raw(computer),
             Span::styled(" at IP ", theme.dim()),
             Span::raw(s.ip.clone()),
-            Span::styled(
-                "   (u user · d computer · i IP · a action · Space remember)",
-                theme.dim(),
-            ),
         ]),
     ];
     Paragraph::new(lines).render(inner, buf);

@@ -21,13 +21,13 @@ pub const KEYS: &[Binding] = &[
         KeyCode::Left,
         Some("←/→"),
         Action::Left,
-        "factors/devices/activity",
+        "switch panel",
         true,
     ),
     named(KeyCode::Right, None, Action::Right, "", false),
     ch('h', Action::Left, "", false),
-    ch('l', Action::Simulate, "simulate a login", true),
-    ch('t', Action::EnrolTotp, "enrol authenticator app", true),
+    ch('l', Action::Simulate, "simulate login", true),
+    ch('t', Action::EnrolTotp, "enrol app", true),
     ch('s', Action::AddSms, "add SMS factor", false),
     ch('m', Action::AddEmail, "add email factor", false),
     ch(
@@ -554,9 +554,12 @@ fn render_factors(s: &UserScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
             FactorStatus::Pending => theme.warn(),
             FactorStatus::Disabled => theme.dim(),
         };
-        let used = match (&f.last_used_at, &f.last_used_ip) {
-            (Some(t), _) => format!("used {}", t.format("%m-%d %H:%M")),
-            _ => "never used".to_owned(),
+        // Narrow panels drop the word "used" and the time of day first.
+        let used = match (&f.last_used_at, w >= 48) {
+            (Some(t), true) => format!("used {}", t.format("%m-%d %H:%M")),
+            (Some(t), false) => t.format("%m-%d").to_string(),
+            (None, true) => "never used".to_owned(),
+            (None, false) => "unused".to_owned(),
         };
         let drift = if f.drift_steps == 0 {
             String::new()
@@ -602,11 +605,17 @@ fn render_devices(s: &UserScreen, theme: Theme, now: Time, area: Rect, buf: &mut
             ),
             DeviceState::Revoked => ("revoked".to_owned(), theme.dim()),
         };
-        let label_w = w.saturating_sub(state.len() + d.last_ip.len() + 4);
+        // The label matters most; the IP goes when there is no room for both.
+        let show_ip = w >= state.len() + d.last_ip.len() + 4 + 16;
+        let ip = if show_ip {
+            format!("{} ", d.last_ip)
+        } else {
+            String::new()
+        };
+        let label_w = w.saturating_sub(state.len() + ip.len() + 3);
         let line = Line::from(vec![
             Span::raw(format!(" {:<label_w$} ", cut(&d.label, label_w))),
-            Span::styled(d.last_ip.clone(), theme.dim()),
-            Span::raw(" "),
+            Span::styled(ip, theme.dim()),
             Span::styled(state, style),
         ]);
         draw_row(buf, inner, row, &line, focused && i == s.device, theme);
