@@ -1347,3 +1347,55 @@ fn policy_keep_mode_resends_the_same_code_and_bad_values_are_refused() {
     let (code, v) = fd.verify(at(131), &c, &first);
     assert_eq!((code, v["result"].as_str()), (0, Some("accepted")), "{v:#}");
 }
+
+#[test]
+fn setting_enforce_to_its_current_value_does_not_reopen_grace() {
+    let fd = Fd::new();
+    let x = "xavier@example.com";
+    fd.add_user(t0(), x, &[]);
+    // In grace for 7 days without a factor, then refused.
+    let (code, s) = fd.start(at(DAY), x, &[]);
+    assert_eq!(
+        (code, s["decision"].as_str()),
+        (0, Some("allowed")),
+        "{s:#}"
+    );
+    let (code, s) = fd.start(at(8 * DAY), x, &[]);
+    assert_eq!((code, s["decision"].as_str()), (3, Some("denied")), "{s:#}");
+    assert!(reasons(&s).contains("grace period ended"), "{s:#}");
+
+    // Setting the value it already has is not an enforcement change.
+    let item = fd.ok(at(8 * DAY + 1), &["policy", "set", "enforce", "all"]);
+    assert_eq!(item["value"], "all");
+    assert!(item["changed_at"].is_null(), "never changed: {item:#}");
+    let (code, s) = fd.start(at(8 * DAY + 2), x, &[]);
+    assert_eq!((code, s["decision"].as_str()), (3, Some("denied")), "{s:#}");
+    assert!(
+        fd.ok(at(8 * DAY + 2), &["user", "list", "--filter", "grace"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // A real change restarts grace: admins only, then everyone again.
+    fd.ok(at(8 * DAY + 3), &["policy", "set", "enforce", "admins"]);
+    let (code, s) = fd.start(at(8 * DAY + 4), x, &[]);
+    assert_eq!(
+        (code, s["decision"].as_str()),
+        (0, Some("allowed")),
+        "{s:#}"
+    );
+    let item = fd.ok(at(8 * DAY + 5), &["policy", "set", "enforce", "all"]);
+    assert_eq!(time_of(&item["changed_at"]), at(8 * DAY + 5));
+    let (code, s) = fd.start(at(8 * DAY + 6), x, &[]);
+    assert_eq!(
+        (code, s["decision"].as_str()),
+        (0, Some("allowed")),
+        "{s:#}"
+    );
+    assert!(reasons(&s).contains("enrolment is required by"), "{s:#}");
+    let again = fd.ok(at(9 * DAY), &["policy", "set", "enforce", "all"]);
+    assert_eq!(again["changed_at"], item["changed_at"], "{again:#}");
+    let (code, _) = fd.start(at(8 * DAY + 5 + 7 * DAY), x, &[]);
+    assert_eq!(code, 3, "grace counts from the real change");
+}

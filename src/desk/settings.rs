@@ -35,8 +35,16 @@ impl Desk {
             let mut next = cx.policy.clone();
             next.set(&key, value)?;
             let normalized = next.get(&key).unwrap_or_default();
-            store::policy::set(cx.conn, &key, &normalized, cx.now)?;
+            // Setting the value a key already has is not a change: its
+            // `changed_at` (which restarts enrolment grace for `enforce`) stays.
+            let changed = normalized != before;
+            if changed {
+                store::policy::set(cx.conn, &key, &normalized, cx.now)?;
+            }
             let mut detail = format!("{key}: {before} -> {normalized}");
+            if !changed {
+                detail.push_str(" (unchanged)");
+            }
             if key == "enforce" && before != normalized {
                 let _ = write!(
                     detail,
@@ -52,7 +60,11 @@ impl Desk {
                 default: Policy::default().get(&key).unwrap_or_default(),
                 meaning: setting.0,
                 form: setting.1,
-                changed_at: Some(cx.now),
+                changed_at: if changed {
+                    Some(cx.now)
+                } else {
+                    store::policy::changed_at(cx.conn, &key)?
+                },
             })
         })
     }
