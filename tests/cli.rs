@@ -1399,3 +1399,302 @@ fn setting_enforce_to_its_current_value_does_not_reopen_grace() {
     let (code, _) = fd.start(at(8 * DAY + 5 + 7 * DAY), x, &[]);
     assert_eq!(code, 3, "grace counts from the real change");
 }
+
+// ---------------------------------------------------------------------------
+// More flows: passwords, step-up, every-login, clock skew, email codes,
+// resend limit, disable and reset, paging, the audit actor.
+
+#[test]
+fn passwords_from_stdin_are_checked_and_can_be_changed() {
+    let fd = Fd::new();
+    let p = "pat@example.com";
+    let out = fd.run_stdin(
+        t0(),
+        &["user", "add", p, "--password-stdin"],
+        "correct horse\r\n",
+    );
+    assert!(out.ok().stdout.contains("Added pat@example.com"));
+    let start = |t: i64, pw: &str| {
+        let out = fd.run_stdin(
+            at(t),
+            &["--json", "login", "start", p, "--password-stdin"],
+            pw,
+        );
+        (out.code, out.json())
+    };
+    let (code, s) = start(10, "correct horse\n");
+    assert_eq!(
+        (code, s["decision"].as_str()),
+        (0, Some("allowed")),
+        "{s:#}"
+    );
+    assert!(reasons(&s).contains("Password correct"), "{s:#}");
+    let (code, s) = start(11, "Correct horse\n");
+    assert_eq!((code, s["decision"].as_str()), (3, Some("denied")), "{s:#}");
+    assert!(reasons(&s).contains("password is incorrect"), "{s:#}");
+
+    fd.run_stdin(
+        at(20),
+        &["user", "password", p, "--password-stdin"],
+        "battery staple",
+    )
+    .ok();
+    let (code, _) = start(21, "correct horse\n");
+    assert_eq!(code, 3, "the old password no longer works");
+    let (code, _) = start(22, "battery staple\n");
+    assert_eq!(code, 0);
+    let trail = fd.ok(at(23), &["audit", "--user", p]).to_string();
+    assert!(!trail.contains("correct horse") && !trail.contains("battery"));
+}
+
+#[test]
+fn step_up_and_every_login_challenge_even_on_a_trusted_device() {
+    let fd = Fd::new();
+    let g = "gina@example.com";
+    let ip = "192.0.2.10";
+    fd.add_user(t0(), g, &[]);
+    let (_, secret) = fd.enrol_totp(at(10), g);
+    let (_, s) = fd.start(at(60), g, &["--ip", ip]);
+    let c = s["challenge_id"].as_i64().unwrap().to_string();
+    let (code, v) = fd.json(
+        at(61),
+        &[
+            "login",
+            "verify",
+            &c,
+            &totp::code_at(&secret, at(61)),
+            "--remember",
+        ],
+    );
+    assert_eq!(code, 0, "{v:#}");
+    let token = v["device_token"].as_str().unwrap().to_owned();
+
+    let (code, s) = fd.start(at(DAY), g, &["--device", &token, "--ip", ip]);
+    assert_eq!(
+        (code, s["decision"].as_str()),
+        (0, Some("allowed")),
+        "{s:#}"
+    );
+    // An export needs a code even here; the code approves the export.
+    let (code, s) = fd.start(
+        at(DAY + 10),
+        g,
+        &["--device", &token, "--ip", ip, "--action", "export"],
+    );
+    assert_eq!(
+        (code, s["decision"].as_str()),
+        (0, Some("challenge")),
+        "{s:#}"
+    );
+    assert!(reasons(&s).contains("export"), "{s:#}");
+    let c = s["challenge_id"].as_i64().unwrap().to_string();
+    let (code, v) = fd.verify(at(DAY + 11), &c, &totp::code_at(&secret, at(DAY + 11)));
+    assert_eq!(code, 0, "{v:#}");
+    assert!(
+        v["message"].as_str().unwrap().contains("export approved"),
+        "{v:#}"
+    );
+
+    // "Ask on every login" overrides the remembered device.
+    fd.ok(at(DAY + 20), &["user", "edit", g, "--every-login", "true"]);
+    let (code, s) = fd.start(at(DAY + 30), g, &["--device", &token, "--ip", ip]);
+    assert_eq!(
+        (code, s["decision"].as_str()),
+        (0, Some("challenge")),
+        "{s:#}"
+    );
+    assert!(reasons(&s).contains("every login"), "{s:#}");
+    fd.ok(at(DAY + 40), &["user", "edit", g, "--every-login", "false"]);
+    let (code, s) = fd.start(at(DAY + 50), g, &["--device", &token, "--ip", ip]);
+    assert_eq!(
+        (code, s["decision"].as_str()),
+        (0, Some("allowed")),
+        "{s:#}"
+    );
+}
+
+#[test]
+fn a_code_from_a_slow_phone_says_how_slow() {
+    let fd = Fd::new();
+    let h = "hana@example.com";
+    fd.add_user(t0(), h, &[]);
+    let (_, secret) = fd.enrol_totp(at(10), h);
+    let c = fd.challenge(at(300), h);
+    // Two steps (60 s) behind: outside the ±1 step window.
+    let (code, v) = fd.verify(at(300), &c, &totp::code_at(&secret, at(240)));
+    assert_eq!((code, v["result"].as_str()), (3, Some("invalid")), "{v:#}");
+    let msg = v["message"].as_str().unwrap();
+    assert!(msg.contains("slow"), "{msg}");
+    assert!(msg.contains("4 attempt(s) left"), "{msg}");
+    // One step behind is still accepted.
+    let (code, v) = fd.verify(at(301), &c, &totp::code_at(&secret, at(271)));
+    assert_eq!((code, v["result"].as_str()), (0, Some("accepted")), "{v:#}");
+}
+
+#[test]
+fn email_codes_last_ten_minutes_and_resends_run_out() {
+    let fd = Fd::new();
+    let i = "ivan@example.com";
+    fd.add_user(t0(), i, &[]);
+    let e = fd.ok(at(1), &["factor", "add-email", i]);
+    assert_eq!(e["delivery"]["status"], "sent", "{e:#}");
+    assert_eq!(time_of(&e["expires_at"]), at(1 + 10 * MINUTE));
+    let id = e["factor_id"].as_i64().unwrap().to_string();
+    fd.ok(
+        at(2),
+        &["factor", "confirm", i, &id, &fd.outbox_code(at(2), i)],
+    );
+
+    let c = fd.challenge(at(100), i);
+    let code1 = fd.outbox_code(at(100), i);
+    let m = fd.newest_message(at(100), i);
+    assert!(m["text"].as_str().unwrap().contains("10 minutes"), "{m:#}");
+    for (n, t) in [(2, 130), (1, 160), (0, 190)] {
+        let (code, r) = fd.json(at(t), &["login", "resend", &c]);
+        assert_eq!((code, r["result"].as_str()), (0, Some("sent")), "{r:#}");
+        assert_eq!(r["resends_left"], n);
+    }
+    let (code, r) = fd.json(at(220), &["login", "resend", &c]);
+    assert_eq!((code, r["result"].as_str()), (3, Some("limit")), "{r:#}");
+    let last = fd.outbox_code(at(220), i);
+    let (code, _) = fd.verify(at(221), &c, &code1);
+    assert_eq!(code, 3, "the first code was replaced");
+    // Valid until 10 minutes after the last send, not after the first.
+    let (code, v) = fd.verify(at(190 + 10 * MINUTE - 1), &c, &last);
+    assert_eq!((code, v["result"].as_str()), (0, Some("accepted")), "{v:#}");
+    assert_eq!(v["used"], "email");
+}
+
+#[test]
+fn disable_cancels_open_challenges_and_reset_clears_every_factor() {
+    let fd = Fd::new();
+    let j = "jo@example.com";
+    fd.add_user(t0(), j, &["--phone", "+14155550123"]);
+    let (_, secret) = fd.enrol_totp(at(10), j);
+    fd.ok(at(20), &["codes", "generate", j]);
+    let (_, s) = fd.start(at(60), j, &[]);
+    let c = s["challenge_id"].as_i64().unwrap().to_string();
+    let (_, v) = fd.json(
+        at(61),
+        &[
+            "login",
+            "verify",
+            &c,
+            &totp::code_at(&secret, at(61)),
+            "--remember",
+        ],
+    );
+    let token = v["device_token"].as_str().unwrap().to_owned();
+
+    let open = fd.challenge(at(100), j);
+    let u = fd.ok(
+        at(110),
+        &["user", "disable", j, "--reason", "left the company"],
+    );
+    assert_eq!(u["status"], "disabled");
+    assert_eq!(fd.challenge_view(at(111), &open)["state"], "cancelled");
+    let out = fd.run(
+        at(112),
+        &["login", "verify", &open, &totp::code_at(&secret, at(112))],
+    );
+    assert!(out.error().contains("cancelled"), "{out:?}");
+    let (code, s) = fd.start(at(113), j, &["--device", &token]);
+    assert_eq!((code, s["decision"].as_str()), (3, Some("denied")), "{s:#}");
+    assert!(reasons(&s).contains("disabled"), "{s:#}");
+    let listed = fd.ok(at(114), &["user", "list", "--filter", "disabled"]);
+    assert_eq!(listed[0]["email"], j, "{listed:#}");
+
+    fd.ok(at(120), &["user", "enable", j, "--reason", "rehired"]);
+    let r = fd.ok(at(130), &["user", "reset-2fa", j, "--reason", "lost phone"]);
+    assert_eq!(r["factors_removed"], 1, "{r:#}");
+    assert_eq!(r["codes_removed"], 10);
+    assert_eq!(r["devices_revoked"], 1);
+    let u = fd.ok(at(131), &["user", "show", j]);
+    assert!(u["factors"].as_array().unwrap().is_empty(), "{u:#}");
+    assert_eq!(u["codes"]["total"], 0);
+    assert_eq!(u["devices"][0]["state"], "revoked");
+    // Without a factor, the user is back in enrolment grace.
+    let (code, s) = fd.start(at(140), j, &["--device", &token]);
+    assert_eq!(
+        (code, s["decision"].as_str()),
+        (0, Some("allowed")),
+        "{s:#}"
+    );
+    assert!(reasons(&s).contains("No second factor yet"), "{s:#}");
+}
+
+#[test]
+fn user_list_pages_by_email_and_searches() {
+    let fd = Fd::new();
+    for (e, n) in [
+        ("dan@example.com", "Dan Brown"),
+        ("amy@example.com", "Amy Pond"),
+        ("cat@example.org", "Cat Grant"),
+        ("bob@example.com", "Bob Ross"),
+        ("eve@example.net", "Eve Moneypenny"),
+    ] {
+        fd.add_user(t0(), e, &["--name", n]);
+    }
+    let emails = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["email"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let page1 = fd.ok(at(1), &["user", "list", "--limit", "2"]);
+    assert_eq!(emails(&page1), ["amy@example.com", "bob@example.com"]);
+    let page2 = fd.ok(
+        at(1),
+        &["user", "list", "--limit", "2", "--after", "bob@example.com"],
+    );
+    assert_eq!(emails(&page2), ["cat@example.org", "dan@example.com"]);
+    let page3 = fd.ok(
+        at(1),
+        &["user", "list", "--limit", "2", "--after", "dan@example.com"],
+    );
+    assert_eq!(emails(&page3), ["eve@example.net"]);
+    let found = fd.ok(at(1), &["user", "list", "--search", "moneyp"]);
+    assert_eq!(emails(&found), ["eve@example.net"]);
+    let found = fd.ok(at(1), &["user", "list", "--search", "example.com"]);
+    assert_eq!(found.as_array().unwrap().len(), 3);
+    let found = fd.ok(at(1), &["user", "list", "--search", "ca"]);
+    assert_eq!(emails(&found), ["cat@example.org"]);
+    let found = fd.ok(
+        at(1),
+        &["user", "list", "--search", "\"; DROP TABLE users; --"],
+    );
+    assert!(found.as_array().unwrap().is_empty());
+    assert_eq!(fd.ok(at(2), &["user", "list"]).as_array().unwrap().len(), 5);
+    let no2fa = fd.ok(at(2), &["user", "list", "--filter", "no-2fa"]);
+    assert_eq!(no2fa.as_array().unwrap().len(), 5);
+    let grace = fd.ok(at(2), &["user", "list", "--filter", "grace"]);
+    assert_eq!(grace.as_array().unwrap().len(), 5);
+    let grace = fd.ok(at(8 * DAY), &["user", "list", "--filter", "grace"]);
+    assert!(grace.as_array().unwrap().is_empty());
+}
+
+#[test]
+fn the_audit_trail_names_the_actor() {
+    let fd = Fd::new();
+    fd.ok(
+        t0(),
+        &["--actor", "helpdesk-kim", "user", "add", "k@example.com"],
+    );
+    let out = fd.run(
+        at(1),
+        &[
+            "--actor",
+            "helpdesk-kim",
+            "user",
+            "show",
+            "nobody@example.com",
+        ],
+    );
+    out.error();
+    let trail = fd.ok(at(2), &["audit", "--user", "k@example.com"]);
+    assert_eq!(trail.as_array().unwrap().len(), 1, "{trail:#}");
+    assert_eq!(trail[0]["actor"], "helpdesk-kim");
+    assert_eq!(trail[0]["kind"], "user.add");
+    assert_eq!(time_of(&trail[0]["at"]), t0());
+}
