@@ -1698,3 +1698,38 @@ fn the_audit_trail_names_the_actor() {
     assert_eq!(trail[0]["kind"], "user.add");
     assert_eq!(time_of(&trail[0]["at"]), t0());
 }
+
+#[test]
+fn names_are_checked_the_same_on_add_and_edit() {
+    let fd = Fd::new();
+    let k = "kim@example.com";
+    fd.add_user(t0(), k, &["--name", "Kim"]);
+    let audit = fd.audit_count(at(1));
+    let long = "x".repeat(101);
+    for args in [
+        &["user", "add", "long@example.com", "--name", &long][..],
+        &["user", "edit", k, "--name", &long],
+    ] {
+        let out = fd.run(at(2), args);
+        assert!(out.error().contains("at most 100 characters"), "{out:?}");
+    }
+    // A line break would split the user table and the one-line audit entry.
+    for args in [
+        &["user", "add", "lines@example.com", "--name", "Kim\nAdmin"][..],
+        &["user", "edit", k, "--name", "Kim\nAdmin"],
+        &["user", "edit", k, "--name", "Kim\u{1b}[31m"],
+    ] {
+        let out = fd.run(at(3), args);
+        assert!(out.error().contains("control character"), "{out:?}");
+    }
+    assert_eq!(fd.audit_count(at(4)), audit);
+    assert_eq!(fd.ok(at(4), &["user", "show", k])["profile"]["name"], "Kim");
+    let exactly = "y".repeat(100);
+    let u = fd.ok(
+        at(5),
+        &["user", "edit", k, "--name", &format!("  {exactly} ")],
+    );
+    assert_eq!(u["name"], exactly.as_str());
+    let out = fd.run(at(6), &["user", "list"]).ok();
+    assert_eq!(out.stdout.lines().count(), 2, "{out:?}");
+}
