@@ -414,6 +414,13 @@ fn sms_login_expiry_resend_cooldown_and_replaced_code() {
     let (code, v) = fd.verify(at(100 + 5 * MINUTE), &first, &code1);
     assert_eq!((code, v["result"].as_str()), (3, Some("expired")), "{v:#}");
     assert_eq!(fd.challenge_view(at(400), &first)["expired"], true);
+    // After expiry, "Request another code" sends a fresh one that works.
+    let (code, r) = fd.json(at(401), &["login", "resend", &first]);
+    assert_eq!((code, r["result"].as_str()), (0, Some("sent")), "{r:#}");
+    assert_eq!(time_of(&r["expires_at"]), at(401 + 5 * MINUTE));
+    let fresh = fd.outbox_code(at(401), bob);
+    let (code, v) = fd.verify(at(402), &first, &fresh);
+    assert_eq!((code, v["result"].as_str()), (0, Some("accepted")), "{v:#}");
 
     // "Request another code" at once: 30 s cooldown, then a new code.
     let (code, s) = fd.start(at(1_000), bob, &[]);
@@ -1019,6 +1026,24 @@ fn init_where_nothing_can_be_made_leaves_nothing() {
     );
     assert!(out.error().contains("choose a writable"), "{out:?}");
 
+    // A directory without write permission (meaningless for root, who may
+    // write anywhere: then only the cases above apply).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let ro = fd.path("ro");
+        std::fs::create_dir(&ro).unwrap();
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+        if std::fs::write(ro.join("probe"), "x").is_err() {
+            let db = ro.join("fd.db").display().to_string();
+            let out = exec(fd.dir.path(), &["--db", &db, "--now", T0, "init"], None);
+            assert!(out.error().contains("choose a writable"), "{out:?}");
+            assert_eq!(std::fs::read_dir(&ro).unwrap().count(), 0);
+        }
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::remove_dir_all(&ro).unwrap();
+    }
+
     // The database could be made but the key file cannot: neither is left.
     let db = fd.path("fd.db").display().to_string();
     let key = fd.path("no/such/dir/fd.key").display().to_string();
@@ -1534,21 +1559,24 @@ fn a_code_from_a_slow_phone_says_how_slow() {
 #[test]
 fn email_codes_last_ten_minutes_and_resends_run_out() {
     let fd = Fd::new();
-    let i = "ivan@example.com";
-    fd.add_user(t0(), i, &[]);
-    let e = fd.ok(at(1), &["factor", "add-email", i]);
-    assert_eq!(e["delivery"]["status"], "sent", "{e:#}");
-    assert_eq!(time_of(&e["expires_at"]), at(1 + 10 * MINUTE));
-    let id = e["factor_id"].as_i64().unwrap().to_string();
+    let ivan = "ivan@example.com";
+    fd.add_user(t0(), ivan, &[]);
+    let enrol = fd.ok(at(1), &["factor", "add-email", ivan]);
+    assert_eq!(enrol["delivery"]["status"], "sent", "{enrol:#}");
+    assert_eq!(time_of(&enrol["expires_at"]), at(1 + 10 * MINUTE));
+    let id = enrol["factor_id"].as_i64().unwrap().to_string();
     fd.ok(
         at(2),
-        &["factor", "confirm", i, &id, &fd.outbox_code(at(2), i)],
+        &["factor", "confirm", ivan, &id, &fd.outbox_code(at(2), ivan)],
     );
 
-    let c = fd.challenge(at(100), i);
-    let code1 = fd.outbox_code(at(100), i);
-    let m = fd.newest_message(at(100), i);
-    assert!(m["text"].as_str().unwrap().contains("10 minutes"), "{m:#}");
+    let c = fd.challenge(at(100), ivan);
+    let code1 = fd.outbox_code(at(100), ivan);
+    let msg = fd.newest_message(at(100), ivan);
+    assert!(
+        msg["text"].as_str().unwrap().contains("10 minutes"),
+        "{msg:#}"
+    );
     for (n, t) in [(2, 130), (1, 160), (0, 190)] {
         let (code, r) = fd.json(at(t), &["login", "resend", &c]);
         assert_eq!((code, r["result"].as_str()), (0, Some("sent")), "{r:#}");
@@ -1556,7 +1584,7 @@ fn email_codes_last_ten_minutes_and_resends_run_out() {
     }
     let (code, r) = fd.json(at(220), &["login", "resend", &c]);
     assert_eq!((code, r["result"].as_str()), (3, Some("limit")), "{r:#}");
-    let last = fd.outbox_code(at(220), i);
+    let last = fd.outbox_code(at(220), ivan);
     let (code, _) = fd.verify(at(221), &c, &code1);
     assert_eq!(code, 3, "the first code was replaced");
     // Valid until 10 minutes after the last send, not after the first.
@@ -1568,11 +1596,11 @@ fn email_codes_last_ten_minutes_and_resends_run_out() {
 #[test]
 fn disable_cancels_open_challenges_and_reset_clears_every_factor() {
     let fd = Fd::new();
-    let j = "jo@example.com";
-    fd.add_user(t0(), j, &["--phone", "+14155550123"]);
-    let (_, secret) = fd.enrol_totp(at(10), j);
-    fd.ok(at(20), &["codes", "generate", j]);
-    let (_, s) = fd.start(at(60), j, &[]);
+    let jo = "jo@example.com";
+    fd.add_user(t0(), jo, &["--phone", "+14155550123"]);
+    let (_, secret) = fd.enrol_totp(at(10), jo);
+    fd.ok(at(20), &["codes", "generate", jo]);
+    let (_, s) = fd.start(at(60), jo, &[]);
     let c = s["challenge_id"].as_i64().unwrap().to_string();
     let (_, v) = fd.json(
         at(61),
@@ -1586,35 +1614,38 @@ fn disable_cancels_open_challenges_and_reset_clears_every_factor() {
     );
     let token = v["device_token"].as_str().unwrap().to_owned();
 
-    let open = fd.challenge(at(100), j);
-    let u = fd.ok(
+    let open = fd.challenge(at(100), jo);
+    let user = fd.ok(
         at(110),
-        &["user", "disable", j, "--reason", "left the company"],
+        &["user", "disable", jo, "--reason", "left the company"],
     );
-    assert_eq!(u["status"], "disabled");
+    assert_eq!(user["status"], "disabled");
     assert_eq!(fd.challenge_view(at(111), &open)["state"], "cancelled");
     let out = fd.run(
         at(112),
         &["login", "verify", &open, &totp::code_at(&secret, at(112))],
     );
     assert!(out.error().contains("cancelled"), "{out:?}");
-    let (code, s) = fd.start(at(113), j, &["--device", &token]);
+    let (code, s) = fd.start(at(113), jo, &["--device", &token]);
     assert_eq!((code, s["decision"].as_str()), (3, Some("denied")), "{s:#}");
     assert!(reasons(&s).contains("disabled"), "{s:#}");
     let listed = fd.ok(at(114), &["user", "list", "--filter", "disabled"]);
-    assert_eq!(listed[0]["email"], j, "{listed:#}");
+    assert_eq!(listed[0]["email"], jo, "{listed:#}");
 
-    fd.ok(at(120), &["user", "enable", j, "--reason", "rehired"]);
-    let r = fd.ok(at(130), &["user", "reset-2fa", j, "--reason", "lost phone"]);
-    assert_eq!(r["factors_removed"], 1, "{r:#}");
-    assert_eq!(r["codes_removed"], 10);
-    assert_eq!(r["devices_revoked"], 1);
-    let u = fd.ok(at(131), &["user", "show", j]);
-    assert!(u["factors"].as_array().unwrap().is_empty(), "{u:#}");
-    assert_eq!(u["codes"]["total"], 0);
-    assert_eq!(u["devices"][0]["state"], "revoked");
+    fd.ok(at(120), &["user", "enable", jo, "--reason", "rehired"]);
+    let report = fd.ok(
+        at(130),
+        &["user", "reset-2fa", jo, "--reason", "lost phone"],
+    );
+    assert_eq!(report["factors_removed"], 1, "{report:#}");
+    assert_eq!(report["codes_removed"], 10);
+    assert_eq!(report["devices_revoked"], 1);
+    let user = fd.ok(at(131), &["user", "show", jo]);
+    assert!(user["factors"].as_array().unwrap().is_empty(), "{user:#}");
+    assert_eq!(user["codes"]["total"], 0);
+    assert_eq!(user["devices"][0]["state"], "revoked");
     // Without a factor, the user is back in enrolment grace.
-    let (code, s) = fd.start(at(140), j, &["--device", &token]);
+    let (code, s) = fd.start(at(140), jo, &["--device", &token]);
     assert_eq!(
         (code, s["decision"].as_str()),
         (0, Some("allowed")),
