@@ -1439,6 +1439,14 @@ fn passwords_from_stdin_are_checked_and_can_be_changed() {
         "correct horse\r\n",
     );
     assert!(out.ok().stdout.contains("Added pat@example.com"));
+    let audit = fd.audit_count(at(1));
+    let out = fd.run_stdin(
+        at(1),
+        &["user", "add", "short@example.com", "--password-stdin"],
+        "2short\n",
+    );
+    assert!(out.error().contains("at least 8"), "{out:?}");
+    assert_eq!(fd.audit_count(at(1)), audit);
     let start = |t: i64, pw: &str| {
         let out = fd.run_stdin(
             at(t),
@@ -1763,4 +1771,47 @@ fn names_are_checked_the_same_on_add_and_edit() {
     assert_eq!(u["name"], exactly.as_str());
     let out = fd.run(at(6), &["user", "list"]).ok();
     assert_eq!(out.stdout.lines().count(), 2, "{out:?}");
+}
+
+#[test]
+fn actor_reason_and_device_label_cannot_smuggle_lines_into_the_records() {
+    let fd = Fd::new();
+    let m = "mo@example.com";
+    fd.add_user(t0(), m, &[]);
+    let (_, secret) = fd.enrol_totp(at(10), m);
+    let audit = fd.audit_count(at(11));
+
+    // A line break in --actor would forge a row of the audit table.
+    let forged = "kim\n99  2026-11-21 09:00  admin";
+    let out = fd.run(
+        at(12),
+        &["--actor", forged, "user", "edit", m, "--name", "Mo"],
+    );
+    assert!(out.error().contains("--actor"), "{out:?}");
+    let out = fd.run(
+        at(12),
+        &["user", "disable", m, "--reason", "left\u{1b}[2Jthe company"],
+    );
+    assert!(out.error().contains("control character"), "{out:?}");
+    assert_eq!(fd.audit_count(at(13)), audit);
+
+    // A browser's label is shown to the help desk: control characters go.
+    let c = fd.challenge(at(60), m);
+    let (code, v) = fd.json(
+        at(61),
+        &[
+            "login",
+            "verify",
+            &c,
+            &totp::code_at(&secret, at(61)),
+            "--remember",
+            "--device-label",
+            "Evil\n\u{1b}[31mBrowser",
+        ],
+    );
+    assert_eq!(code, 0, "{v:#}");
+    let devices = fd.ok(at(62), &["device", "list", m]);
+    assert_eq!(devices[0]["label"], "Evil[31mBrowser", "{devices:#}");
+    let table = fd.run(at(63), &["device", "list", m]).ok();
+    assert_eq!(table.stdout.lines().count(), 2, "{table:?}");
 }

@@ -63,6 +63,13 @@ fn os_rng() -> Result<Rng> {
 }
 
 pub(crate) fn open(cli: &Cli) -> Result<Desk> {
+    // The actor is written into every audit event: a line break or escape
+    // would forge rows of the audit table.
+    if cli.actor.chars().any(char::is_control) {
+        return Err(DeskError::Refused(
+            "--actor cannot contain a control character such as a line break: name who is acting in one line".to_owned(),
+        ));
+    }
     let mut desk = Desk::open(&cli.db, &key_source(cli), clock(cli), os_rng()?)?;
     desk.set_actor(&cli.actor);
     Ok(desk)
