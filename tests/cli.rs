@@ -1815,3 +1815,52 @@ fn actor_reason_and_device_label_cannot_smuggle_lines_into_the_records() {
     let table = fd.run(at(63), &["device", "list", m]).ok();
     assert_eq!(table.stdout.lines().count(), 2, "{table:?}");
 }
+
+/// `n` wrong codes on fresh challenges (five at most per challenge) from `t`.
+fn fail_n(fd: &Fd, email: &str, secret: &[u8], n: u32, mut t: i64) -> i64 {
+    let mut left = n;
+    while left > 0 {
+        let c = fd.challenge(at(t), email);
+        for _ in 0..left.min(5) {
+            t += 1;
+            let (code, v) = fd.verify(at(t), &c, &wrong_code(secret, at(t)));
+            assert_eq!((code, v["result"].as_str()), (3, Some("invalid")), "{v:#}");
+            left -= 1;
+        }
+        t += 1;
+    }
+    t
+}
+
+#[test]
+fn failures_reset_on_success_and_when_the_window_passes() {
+    let fd = Fd::new();
+    let n = "nia@example.com";
+    fd.add_user(t0(), n, &[]);
+    let (_, secret) = fd.enrol_totp(at(10), n);
+
+    // Nine failures, then the right code: the count starts again.
+    let t = fail_n(&fd, n, &secret, 9, 100);
+    let lock = &fd.ok(at(t), &["user", "show", n])["lock"];
+    assert_eq!(
+        (lock["failures"].as_u64(), lock["failures_left"].as_u64()),
+        (Some(9), Some(1))
+    );
+    let c = fd.challenge(at(t + 30), n);
+    let (code, _) = fd.verify(at(t + 31), &c, &totp::code_at(&secret, at(t + 31)));
+    assert_eq!(code, 0);
+    assert_eq!(
+        fd.ok(at(t + 32), &["user", "show", n])["lock"]["failures"],
+        0
+    );
+    let t = fail_n(&fd, n, &secret, 9, t + 60);
+    assert!(fd.locked_emails(at(t)).is_empty());
+
+    // Later, nine more, but the tenth comes after their 15-minute window: no lock.
+    let start = t + 15 * MINUTE + 100;
+    let t = fail_n(&fd, n, &secret, 9, start);
+    assert!(t < start + 15 * MINUTE);
+    let t = fail_n(&fd, n, &secret, 1, start + 15 * MINUTE + 1);
+    assert!(fd.locked_emails(at(t)).is_empty());
+    assert_eq!(fd.ok(at(t), &["user", "show", n])["lock"]["failures"], 1);
+}
