@@ -58,6 +58,35 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// Report a command line that did not parse; returns the exit code. Help and
+/// version print as clap prints them; a usage error is one `error: ...` line
+/// on stderr (exit 2), like every other error.
+pub fn usage_error(e: &clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    use std::io::Write as _;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return e.exit_code();
+    }
+    let _ = writeln!(std::io::stderr(), "{}", one_line(&e.render().to_string()));
+    e.exit_code()
+}
+
+/// clap's multi-line error text as one line: lines joined with spaces,
+/// paragraphs with "; ".
+fn one_line(text: &str) -> String {
+    text.split("\n\n")
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text.trim())
         .map(|t| t.to_utc())

@@ -168,6 +168,12 @@ pub(crate) fn reason(text: &str, action: &'static str) -> Result<String> {
     if text.is_empty() {
         return Err(DeskError::ReasonRequired(action));
     }
+    if text.chars().any(char::is_control) {
+        return Err(DeskError::Refused(
+            "the reason cannot contain a control character: write it as one line of text"
+                .to_owned(),
+        ));
+    }
     Ok(text)
 }
 

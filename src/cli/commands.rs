@@ -63,6 +63,13 @@ fn os_rng() -> Result<Rng> {
 }
 
 pub(crate) fn open(cli: &Cli) -> Result<Desk> {
+    // The actor is written into every audit event: a line break or escape
+    // would forge rows of the audit table.
+    if cli.actor.chars().any(char::is_control) {
+        return Err(DeskError::Refused(
+            "--actor cannot contain a control character such as a line break: name who is acting in one line".to_owned(),
+        ));
+    }
     let mut desk = Desk::open(&cli.db, &key_source(cli), clock(cli), os_rng()?)?;
     desk.set_actor(&cli.actor);
     Ok(desk)
@@ -449,18 +456,27 @@ fn codes(cli: &Cli, c: &CodesCommand) -> Result<i32> {
     let mut desk = open(cli)?;
     match c {
         CodesCommand::Generate { email, out: file } => {
-            // Check the file can be made before the old batch is killed.
-            if let Some(path) = file.as_ref().filter(|p| p.exists()) {
-                return Err(DeskError::Refused(format!(
-                    "{} already exists: choose another --out file; backup codes are never written over a file",
-                    path.display()
-                )));
-            }
-            let list = desk.generate_codes(email)?;
-            if let Some(path) = file {
-                let issuer = desk.policy()?.totp_issuer;
-                crate::desk::codes::write_export(
+            // Make the file before the old batch is killed: if it cannot be
+            // made (it exists, or its directory is missing or read-only),
+            // nothing changes and the old codes keep working.
+            let issuer = desk.policy()?.totp_issuer;
+            let export = match file {
+                Some(path) => Some((path, crate::desk::codes::create_export(path)?)),
+                None => None,
+            };
+            let list = match desk.generate_codes(email) {
+                Ok(list) => list,
+                Err(e) => {
+                    if let Some((path, _)) = export {
+                        let _ = std::fs::remove_file(path);
+                    }
+                    return Err(e);
+                }
+            };
+            if let Some((path, f)) = export {
+                crate::desk::codes::fill_export(
                     path,
+                    f,
                     &crate::desk::codes::export_text(&issuer, email, &list),
                 )?;
             }

@@ -45,15 +45,25 @@ pub fn export_text(issuer: &str, email: &str, codes: &[String]) -> String {
     text
 }
 
-/// Write an exported batch to a new file only its owner can read (0600).
-pub fn write_export(path: &Path, text: &str) -> Result<()> {
-    let mut file = crate::keyfile::create_private(path).map_err(|e| {
+/// Create the new, empty file (0600) an exported batch will go to. Done
+/// before a batch is generated, so a file that cannot be made changes nothing.
+pub fn create_export(path: &Path) -> Result<std::fs::File> {
+    crate::keyfile::create_private(path).map_err(|e| {
         DeskError::Refused(if e.kind() == std::io::ErrorKind::AlreadyExists {
             format!("{} already exists: choose another --out file; backup codes are never written over a file", path.display())
         } else {
             format!("cannot write {}: {e}; choose a writable --out location", path.display())
         })
-    })?;
+    })
+}
+
+/// Write an exported batch to a new file only its owner can read (0600).
+pub fn write_export(path: &Path, text: &str) -> Result<()> {
+    fill_export(path, create_export(path)?, text)
+}
+
+/// Write an exported batch into a file made by [`create_export`].
+pub fn fill_export(path: &Path, mut file: std::fs::File, text: &str) -> Result<()> {
     file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(|e| DeskError::Refused(format!("cannot write {}: {e}", path.display())))

@@ -261,7 +261,10 @@ impl Desk {
         remember: Option<&str>,
     ) -> Result<VerifyOutcome> {
         let entered = otp::parse_entry(input)?;
+        // The label comes from the browser and is shown to the help desk:
+        // control characters (line breaks, terminal escapes) are dropped.
         let remember = remember.map(|l| {
+            let l: String = l.chars().filter(|c| !c.is_control()).collect();
             let l = l.trim();
             if l.is_empty() {
                 "Unnamed browser".to_owned()

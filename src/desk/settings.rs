@@ -37,10 +37,14 @@ impl Desk {
             let normalized = next.get(&key).unwrap_or_default();
             // Only a change is stored: its time is when grace restarts, so
             // setting a value it already has must not move it.
-            if normalized != before {
+            let changed = normalized != before;
+            if changed {
                 store::policy::set(cx.conn, &key, &normalized, cx.now)?;
             }
             let mut detail = format!("{key}: {before} -> {normalized}");
+            if !changed {
+                detail.push_str(" (unchanged)");
+            }
             if key == "enforce" && before != normalized {
                 let _ = write!(
                     detail,

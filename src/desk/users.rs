@@ -47,6 +47,23 @@ pub struct ListQuery {
     pub limit: u32,
 }
 
+/// A display name, trimmed: at most 100 characters and on one line (a line
+/// break or escape would split the user table and the one-line audit entry).
+fn clean_name(name: &str) -> Result<&str> {
+    let name = name.trim();
+    if name.chars().count() > 100 {
+        return Err(DeskError::Refused(
+            "the name is too long: use at most 100 characters".to_owned(),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(DeskError::Refused(
+            "the name cannot contain a control character such as a line break: use one line of text".to_owned(),
+        ));
+    }
+    Ok(name)
+}
+
 pub(crate) fn summary(u: &UserRow, now: Time) -> UserSummary {
     UserSummary {
         id: u.id,
@@ -126,12 +143,7 @@ impl Desk {
     pub fn add_user(&mut self, new: &NewUser) -> Result<UserSummary> {
         let email = Email::parse(&new.email)?;
         let phone = new.phone.as_deref().map(Phone::parse).transpose()?;
-        let name = new.name.trim().to_owned();
-        if name.chars().count() > 100 {
-            return Err(DeskError::Refused(
-                "the name is too long: use at most 100 characters".to_owned(),
-            ));
-        }
+        let name = clean_name(&new.name)?.to_owned();
         let role = new.role.unwrap_or(Role::Member);
         let e164 = phone.as_ref().map(Phone::e164);
         self.run(|cx| {
@@ -225,10 +237,11 @@ impl Desk {
 
     pub fn edit_user(&mut self, email: &str, edit: &Edit) -> Result<UserSummary> {
         let phone = edit.phone.as_deref().map(Phone::parse).transpose()?;
+        let new_name = edit.name.as_deref().map(clean_name).transpose()?;
         self.run(|cx| {
             let u = cx.user(email)?;
             let mut changes = Vec::new();
-            let name = edit.name.as_deref().map_or(u.name.as_str(), str::trim);
+            let name = new_name.unwrap_or(u.name.as_str());
             if name != u.name {
                 changes.push(format!("name \"{}\" -> \"{name}\"", u.name));
             }
