@@ -20,10 +20,15 @@ CREATE TABLE users (
     phone           TEXT,
     phone_verified  INTEGER NOT NULL DEFAULT 0 CHECK (phone_verified IN (0, 1)),
     every_login     INTEGER NOT NULL DEFAULT 0 CHECK (every_login IN (0, 1)),
+    -- Lockout: only failed attempts with an id above `failures_after` count
+    -- (it moves at a success, an unlock or a lock); the count at the last
+    -- failure; and the lock itself.
     failures        INTEGER NOT NULL DEFAULT 0,
-    failure_window  INTEGER,
+    failures_after  INTEGER NOT NULL DEFAULT 0,
     locked_until    INTEGER,
     created_at      INTEGER NOT NULL,
+    -- Enrolment grace runs from here: creation, or the last 2FA reset.
+    grace_from      INTEGER NOT NULL,
     last_login_at   INTEGER,
     -- Maintained by triggers below, so the console's filters and counts are
     -- answered from indexes at any size.
@@ -35,7 +40,7 @@ CREATE TABLE users (
 ) STRICT;
 CREATE INDEX users_locked_until ON users (locked_until) WHERE locked_until IS NOT NULL;
 CREATE INDEX users_status ON users (status, email);
-CREATE INDEX users_active_factors ON users (active_factors, created_at);
+CREATE INDEX users_active_factors ON users (active_factors, grace_from);
 CREATE INDEX users_codes_left ON users (codes_total, codes_left);
 CREATE INDEX users_created_at ON users (created_at);
 
@@ -54,8 +59,10 @@ CREATE TRIGGER users_fts_update AFTER UPDATE OF email, name ON users BEGIN
     INSERT INTO users_fts (rowid, email, name) VALUES (new.id, new.email, new.name);
 END;
 
+-- AUTOINCREMENT: an id is never reused, so the audit trail's "factor 3"
+-- always means one factor.
 CREATE TABLE factors (
-    id            INTEGER PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id       INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     kind          TEXT    NOT NULL CHECK (kind IN ('totp', 'sms', 'email')),
     status        TEXT    NOT NULL CHECK (status IN ('pending', 'active', 'disabled')),
@@ -87,7 +94,7 @@ CREATE TABLE backup_codes (
 ) STRICT;
 
 CREATE TABLE devices (
-    id             INTEGER PRIMARY KEY,
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id        INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     -- HMAC of the device token the browser keeps; the token itself is not stored.
     token_mac      BLOB    NOT NULL UNIQUE,
@@ -102,9 +109,10 @@ CREATE TABLE devices (
 CREATE INDEX devices_user ON devices (user_id, trusted_until);
 
 CREATE TABLE challenges (
-    id            INTEGER PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id       INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    factor_id     INTEGER REFERENCES factors (id) ON DELETE CASCADE,
+    -- Kept when its factor is removed, so it can say it was cancelled.
+    factor_id     INTEGER REFERENCES factors (id) ON DELETE SET NULL,
     purpose       TEXT    NOT NULL CHECK (purpose IN ('login', 'export', 'enrol')),
     device_id     INTEGER REFERENCES devices (id) ON DELETE SET NULL,
     ip            TEXT    NOT NULL,
@@ -149,7 +157,7 @@ CREATE INDEX deliveries_failed ON deliveries (created_at) WHERE status = 'failed
 
 -- Every second-factor attempt, with what the doctor needs and never the code.
 CREATE TABLE attempts (
-    id              INTEGER PRIMARY KEY,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     challenge_id    INTEGER REFERENCES challenges (id) ON DELETE SET NULL,
     factor_id       INTEGER REFERENCES factors (id) ON DELETE SET NULL,
@@ -164,6 +172,7 @@ CREATE TABLE attempts (
     first_used_ip   TEXT
 ) STRICT;
 CREATE INDEX attempts_user ON attempts (user_id, at);
+CREATE INDEX attempts_failed ON attempts (user_id, id) WHERE outcome IN ('invalid', 'replayed');
 CREATE INDEX attempts_challenge ON attempts (challenge_id);
 CREATE INDEX attempts_factor ON attempts (factor_id);
 

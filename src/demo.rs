@@ -545,7 +545,10 @@ pub fn command(cli: &crate::cli::Cli, seed: u64, no_open: bool) -> Result<i32> {
         crate::cli::emit(&summary(&report, &cli.db, seed));
     }
     drop(desk);
-    if no_open || cli.json {
+    // The database is made: without a terminal there is just no console.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout())
+        && std::io::IsTerminal::is_terminal(&std::io::stdin());
+    if no_open || cli.json || !terminal {
         return Ok(crate::cli::exit::OK);
     }
     crate::cli::open_console_if_terminal(cli)

@@ -1856,11 +1856,19 @@ fn failures_reset_on_success_and_when_the_window_passes() {
     let t = fail_n(&fd, n, &secret, 9, t + 60);
     assert!(fd.locked_emails(at(t)).is_empty());
 
-    // Later, nine more, but the tenth comes after their 15-minute window: no lock.
+    // Later, nine more (at start+1..+5 and +7..+10 s); the tenth comes at
+    // start+15 min+2 s. The window slides: failures more than 15 minutes
+    // before each attempt stop counting, so only those after start+2 s do.
     let start = t + 15 * MINUTE + 100;
     let t = fail_n(&fd, n, &secret, 9, start);
     assert!(t < start + 15 * MINUTE);
     let t = fail_n(&fd, n, &secret, 1, start + 15 * MINUTE + 1);
     assert!(fd.locked_emails(at(t)).is_empty());
-    assert_eq!(fd.ok(at(t), &["user", "show", n])["lock"]["failures"], 1);
+    // At start+15 min+3 s: +4, +5, +7, +8, +9, +10 and the new one.
+    assert_eq!(fd.ok(at(t), &["user", "show", n])["lock"]["failures"], 7);
+    // Once all nine have aged out, only the last one counts.
+    assert_eq!(
+        fd.ok(at(start + 15 * MINUTE + 11), &["user", "show", n])["lock"]["failures"],
+        1
+    );
 }

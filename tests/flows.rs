@@ -831,7 +831,11 @@ fn failures_spread_beyond_the_window_do_not_lock() {
     assert_eq!(tenth.result, VerifyResult::Invalid, "{tenth:?}");
     let lock = d.user(ALICE).unwrap().lock;
     assert!(!lock.locked);
-    assert_eq!(lock.failures, 1, "a new window starts");
+    // The window slides: only the first failure has aged out.
+    assert_eq!(lock.failures, 9, "the eight later ones and this one");
+    // So one more, while those eight are still within fifteen minutes, locks.
+    let eleventh = fail_totp(&mut d, id, fid);
+    assert_eq!(eleventh.result, VerifyResult::Locked, "{eleventh:?}");
 }
 
 #[test]
@@ -867,8 +871,12 @@ fn the_lock_view_counts_only_failures_in_the_current_window() {
     d.advance_clock(first + mins(15) - secs(1) - d.now());
     let lock = d.user(ALICE).unwrap().lock;
     assert_eq!((lock.failures, lock.failures_left), (4, 6), "{lock:?}");
-    // The window has run out: the four no longer count.
+    // The window slides: the first (at 0 s) ages out now, the rest one by
+    // one (they were 10 s apart).
     d.advance_clock(secs(1));
+    let lock = d.user(ALICE).unwrap().lock;
+    assert_eq!((lock.failures, lock.failures_left), (3, 7), "{lock:?}");
+    d.advance_clock(secs(30));
     let lock = d.user(ALICE).unwrap().lock;
     assert_eq!((lock.failures, lock.failures_left), (0, 10), "{lock:?}");
 }
@@ -1875,4 +1883,46 @@ fn the_database_file_alone_does_not_reveal_secrets_or_codes() {
         totp::code_at(&secret, t0())
     );
     assert_eq!(six_digits(&outbox(&d, ALICE)[0].text), sms_code);
+}
+
+// ------------------------------------------- reset grace and id stability
+
+#[test]
+fn a_reset_gives_a_fresh_enrolment_grace() {
+    let mut d = desk_with(ALICE);
+    with_totp(&mut d, ALICE);
+    // Long past the account's own grace period.
+    d.advance_clock(days(40));
+    d.reset_2fa(ALICE, "lost phone, identity checked").unwrap();
+    let s = start(&mut d, &login(ALICE));
+    assert_eq!(s.decision, Outcome::Allowed, "{s:?}");
+    assert!(
+        s.reasons
+            .iter()
+            .any(|r| r.contains("enrolment is required by")),
+        "{s:?}"
+    );
+    // Seven days after the reset the grace is over.
+    d.advance_clock(days(7));
+    let s = start(&mut d, &login(ALICE));
+    assert_eq!(s.decision, Outcome::Denied, "{s:?}");
+}
+
+#[test]
+fn a_removed_factor_id_is_never_reused() {
+    let mut d = desk_with(ALICE);
+    let first = d.enrol_totp(ALICE).unwrap().factor_id;
+    d.remove_factor(ALICE, first).unwrap();
+    let second = d.enrol_totp(ALICE).unwrap().factor_id;
+    assert!(second > first, "{second} after {first}");
+}
+
+#[test]
+fn a_challenge_on_a_removed_factor_says_so() {
+    let mut d = desk_with(ALICE);
+    let fid = with_totp(&mut d, ALICE);
+    let id = challenge(&mut d, ALICE);
+    d.remove_factor(ALICE, fid).unwrap();
+    let err = d.verify(id, "123456", None).unwrap_err();
+    assert!(err.to_string().contains("cancelled"), "{err}");
 }

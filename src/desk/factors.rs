@@ -95,6 +95,7 @@ pub(crate) fn repoint_sms(cx: &mut Ctx<'_>, u: &UserRow, phone: &Phone) -> Resul
     };
     require_sms_country(cx, phone)?;
     let label = format!("SMS to {}", phone.masked());
+    challenges::cancel_open_for_factor(cx.conn, f.id, cx.now)?;
     rows::set_destination(cx.conn, f.id, &phone.e164(), &label)?;
     let f = rows::by_id(cx.conn, f.id)?.ok_or(DeskError::UnknownFactor {
         email: u.email.clone(),
@@ -334,6 +335,7 @@ impl Desk {
         self.run(|cx| {
             let u = cx.user(email)?;
             let f = factor_of(cx.conn, &u, factor_id)?;
+            challenges::cancel_open_for_factor(cx.conn, f.id, cx.now)?;
             rows::delete(cx.conn, f.id)?;
             if f.kind == FactorKind::Sms {
                 store::users::set_phone(cx.conn, u.id, u.phone.as_deref(), false)?;

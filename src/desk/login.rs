@@ -156,6 +156,12 @@ pub(crate) fn issue(cx: &mut Ctx<'_>, i: &Issue<'_>) -> Result<Issued> {
     })
 }
 
+fn factor_gone(challenge_id: i64) -> DeskError {
+    DeskError::Refused(format!(
+        "the factor challenge {challenge_id} was for has been removed: start a new login"
+    ))
+}
+
 fn brief(f: &FactorRow) -> FactorBrief {
     FactorBrief {
         id: f.id,
@@ -306,7 +312,7 @@ impl Desk {
                 .factor_id
                 .map(|id| factor_of(cx.conn, &u, id))
                 .transpose()?
-                .ok_or(DeskError::UnknownChallenge(challenge_id))?;
+                .ok_or_else(|| factor_gone(challenge_id))?;
             if f.status != FactorStatus::Active {
                 return Err(DeskError::Refused(format!(
                     "{} is {} now, so this challenge cannot complete: start a new login",
@@ -376,7 +382,7 @@ impl Desk {
                 .factor_id
                 .map(|id| factor_of(cx.conn, &u, id))
                 .transpose()?
-                .ok_or(DeskError::UnknownChallenge(challenge_id))?;
+                .ok_or_else(|| factor_gone(challenge_id))?;
             if f.kind == FactorKind::Totp {
                 return Err(DeskError::Refused(
                     "authenticator codes come from the app, so there is nothing to resend: type the code the app shows now".to_owned(),
@@ -779,7 +785,7 @@ fn accept(
 ) -> Result<VerifyOutcome> {
     challenges::record_attempt(cx.conn, c.id, c.attempts + 1)?;
     challenges::close(cx.conn, c.id, State::Accepted, cx.now)?;
-    store::users::set_lock(cx.conn, u.id, &crate::domain::lockout::Lock::cleared())?;
+    super::users::clear_lock(cx, u.id)?;
     let mut out = outcome(
         c.id,
         VerifyResult::Accepted,
@@ -879,7 +885,8 @@ fn reject(
     if left == 0 {
         challenges::close(cx.conn, c.id, State::Failed, cx.now)?;
     }
-    let lock = u.lock.fail(&cx.policy, cx.now);
+    let earlier = super::users::recent_failures(cx.conn, &cx.policy, u, cx.now)?;
+    let lock = u.lock.fail(&earlier, &cx.policy, cx.now);
     store::users::set_lock(cx.conn, u.id, &lock)?;
     let attempt_outcome = match result {
         VerifyResult::Replayed => AttemptOutcome::Replayed,
@@ -896,6 +903,8 @@ fn reject(
     )?;
     let mut out = outcome(c.id, result, left, message.to_owned());
     if lock.is_locked(cx.now) {
+        // The failures that locked it are spent: after the lock, count afresh.
+        super::users::restart_failures(cx, u.id)?;
         let until = lock.locked_until.unwrap_or(cx.now);
         out.result = VerifyResult::Locked;
         out.locked_until = Some(until);

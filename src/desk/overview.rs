@@ -111,7 +111,7 @@ fn attention(
     if let Some(cutoff) = grace.cutoff {
         for u in store::users::without_factor_before(conn, cutoff, grace.admins_only, PER_CONCERN)?
         {
-            let ended = u.created_at.max(grace.changed.unwrap_or(u.created_at)) + grace.span;
+            let ended = u.grace_from.max(grace.changed.unwrap_or(u.grace_from)) + grace.span;
             push(
                 &u,
                 Concern::GraceOver,

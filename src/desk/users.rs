@@ -11,6 +11,7 @@ use super::{
 };
 use crate::domain::contact::{Email, Phone};
 use crate::domain::enforcement::{self, Standing};
+use crate::domain::lockout::Lock;
 use crate::domain::policy::Policy;
 use crate::domain::{FactorKind, Role, Time, UserStatus};
 use crate::store::users::{Filter, FilterContext, NewUser as NewUserRow, Query, UserRow};
@@ -110,11 +111,39 @@ pub(crate) fn standing(
     Ok(enforcement::standing(
         policy,
         u.role,
-        u.created_at,
+        u.grace_from,
         changed,
         u.active_factors > 0,
         now,
     ))
+}
+
+/// The instants of `u`'s failed attempts that can still count towards a lock.
+pub(crate) fn recent_failures(
+    conn: &Connection,
+    policy: &Policy,
+    u: &UserRow,
+    now: Time,
+) -> Result<Vec<Time>> {
+    Ok(store::attempts::failure_times(
+        conn,
+        u.id,
+        u.failures_after,
+        now - policy.lockout_window,
+        policy.lockout_threshold,
+    )?)
+}
+
+/// A success or an unlock: no lock, and no earlier failure counts any more.
+pub(crate) fn clear_lock(cx: &Ctx<'_>, user_id: i64) -> Result<()> {
+    store::users::set_lock(cx.conn, user_id, &Lock::cleared())?;
+    restart_failures(cx, user_id)
+}
+
+/// Count failures afresh from the newest attempt on.
+pub(crate) fn restart_failures(cx: &Ctx<'_>, user_id: i64) -> Result<()> {
+    let last = store::attempts::last_id(cx.conn)?;
+    Ok(store::users::restart_failures(cx.conn, user_id, last)?)
 }
 
 /// The filter context: who is in grace, and the low-codes mark.
@@ -184,13 +213,18 @@ impl Desk {
         let u = user_by_email(conn, email)?;
         let standing = standing(conn, &policy, &u, now)?;
         let locked = u.lock.is_locked(now);
-        let failures_left = u.lock.failures_left(&policy, now);
-        // The stored count outlives its window and a released lock; only
-        // failures that still count are shown (fewer left means they count).
-        let failures = if locked || failures_left < policy.lockout_threshold {
+        let recent = recent_failures(conn, &policy, &u, now)?;
+        let failures_left = if locked {
+            0
+        } else {
+            Lock::failures_left(&recent, &policy, now)
+        };
+        // While locked, the failures that locked it; otherwise those that
+        // still count towards a lock.
+        let failures = if locked {
             u.lock.failures
         } else {
-            0
+            Lock::counting(&recent, &policy, now)
         };
         Ok(UserDetail {
             profile: profile(&u),
@@ -339,7 +373,7 @@ impl Desk {
             } else {
                 "not locked".to_owned()
             };
-            store::users::set_lock(cx.conn, u.id, &crate::domain::lockout::Lock::cleared())?;
+            clear_lock(cx, u.id)?;
             cx.audit(Some(u.id), "user.unlock", &format!("{was}: {why}"), None)?;
             let u = cx.user(email)?;
             Ok(summary(&u, cx.now))
@@ -356,8 +390,10 @@ impl Desk {
             let factors = store::factors::delete_for_user(cx.conn, u.id)?;
             let codes = store::codes::delete_for_user(cx.conn, u.id)?;
             let devices = store::devices::revoke_all(cx.conn, u.id, cx.now, &format!("2FA reset: {why}"))?;
-            store::users::set_lock(cx.conn, u.id, &crate::domain::lockout::Lock::cleared())?;
+            clear_lock(cx, u.id)?;
             store::users::set_phone(cx.conn, u.id, u.phone.as_deref(), false)?;
+            // They must enrol again: a fresh grace period to do it in.
+            store::users::set_grace_from(cx.conn, u.id, cx.now)?;
             let report = ResetReport {
                 factors_removed: factors,
                 codes_removed: codes,

@@ -1,16 +1,15 @@
-//! Lockout arithmetic: N consecutive failed second-factor attempts within a
-//! window lock a user's 2FA for a while; it releases by itself.
+//! Lockout arithmetic: N failed second-factor attempts within any window of
+//! the policy's length, with no success between, lock a user's 2FA for a while.
 
 use super::Time;
 use super::policy::Policy;
 
-/// A user's failure count and lock, as stored.
+/// A user's lock state, as stored. Which failures count (those since the
+/// last success, unlock or lock) is the caller's to select.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Lock {
-    /// Consecutive failures in the current window.
+    /// Failures in the window at the last failure (for messages).
     pub failures: u32,
-    /// When the current window's first failure happened.
-    pub window_start: Option<Time>,
     /// Locked while `now < locked_until`.
     pub locked_until: Option<Time>,
 }
@@ -21,52 +20,43 @@ impl Lock {
         self.locked_until.is_some_and(|until| now < until)
     }
 
-    /// The state after one more failure at `now`. A window that has run out,
-    /// or a lock that has released, starts the count again at one.
+    /// How many of `failures` (instants of failed attempts since the last
+    /// reset) still count at `now`: those less than one window ago.
+    pub fn counting(failures: &[Time], policy: &Policy, now: Time) -> u32 {
+        let n = failures
+            .iter()
+            .filter(|t| now - **t < policy.lockout_window)
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// The state after one more failure at `now`, given the earlier ones.
+    /// When this locks, the caller starts the count afresh from here.
     #[must_use]
-    pub fn fail(self, policy: &Policy, now: Time) -> Lock {
-        let released = self.locked_until.is_some_and(|until| now >= until);
-        let window_open = self
-            .window_start
-            .is_some_and(|start| now < start + policy.lockout_window);
-        let (failures, window_start) = if window_open && !released {
-            (self.failures + 1, self.window_start)
-        } else {
-            (1, Some(now))
-        };
+    pub fn fail(self, earlier: &[Time], policy: &Policy, now: Time) -> Lock {
+        let failures = Self::counting(earlier, policy, now) + 1;
         let locked_until = if failures >= policy.lockout_threshold {
             Some(now + policy.lockout_duration)
-        } else if released {
-            None
         } else {
-            self.locked_until
+            self.locked_until.filter(|until| now < *until)
         };
         Lock {
             failures,
-            window_start,
             locked_until,
         }
     }
 
-    /// A success or an admin unlock clears everything.
+    /// A success or an admin unlock: nothing before it counts.
     #[must_use]
     pub fn cleared() -> Lock {
         Lock::default()
     }
 
-    /// Failures still allowed before the lock, in the current window.
-    pub fn failures_left(&self, policy: &Policy, now: Time) -> u32 {
-        let counted = match self.window_start {
-            Some(start) if now < start + policy.lockout_window && !self.is_released(now) => {
-                self.failures
-            }
-            _ => 0,
-        };
-        policy.lockout_threshold.saturating_sub(counted)
-    }
-
-    fn is_released(&self, now: Time) -> bool {
-        self.locked_until.is_some_and(|until| now >= until)
+    /// Failures still allowed before a lock, at `now`.
+    pub fn failures_left(failures: &[Time], policy: &Policy, now: Time) -> u32 {
+        policy
+            .lockout_threshold
+            .saturating_sub(Self::counting(failures, policy, now))
     }
 }
 
@@ -81,63 +71,101 @@ mod tests {
             .to_utc()
     }
 
-    fn fail_n(n: u32, every: TimeDelta) -> (Lock, Time) {
+    /// Fail at each instant in turn, as the desk does; a lock restarts the count.
+    fn run(times: &[Time]) -> (Lock, Vec<Time>) {
         let p = Policy::default();
         let mut lock = Lock::default();
-        let mut now = t0();
-        for i in 0..n {
-            if i > 0 {
-                now += every;
+        let mut counted = Vec::new();
+        for t in times {
+            lock = lock.fail(&counted, &p, *t);
+            if lock.is_locked(*t) {
+                counted.clear();
+            } else {
+                counted.push(*t);
             }
-            lock = lock.fail(&p, now);
         }
-        (lock, now)
+        (lock, counted)
+    }
+
+    fn every(n: i32, gap: TimeDelta, from: Time) -> Vec<Time> {
+        (0..n).map(|i| from + gap * i).collect()
     }
 
     #[test]
     fn nine_failures_do_not_lock_the_tenth_does() {
-        let (nine, at) = fail_n(9, TimeDelta::seconds(10));
-        assert!(!nine.is_locked(at));
-        assert_eq!(nine.failures_left(&Policy::default(), at), 1);
-        let (ten, at) = fail_n(10, TimeDelta::seconds(10));
-        assert!(ten.is_locked(at));
-        assert_eq!(ten.locked_until, Some(at + TimeDelta::minutes(15)));
+        let p = Policy::default();
+        let nine = every(9, TimeDelta::seconds(10), t0());
+        let (lock, counted) = run(&nine);
+        let at = nine[8];
+        assert!(!lock.is_locked(at));
+        assert_eq!(Lock::failures_left(&counted, &p, at), 1);
+        let ten = every(10, TimeDelta::seconds(10), t0());
+        let (lock, _) = run(&ten);
+        assert!(lock.is_locked(ten[9]));
+        assert_eq!(lock.failures, 10);
+        assert_eq!(lock.locked_until, Some(ten[9] + TimeDelta::minutes(15)));
     }
 
     #[test]
-    fn the_lock_releases_at_exactly_fifteen_minutes() {
-        let (lock, at) = fail_n(10, TimeDelta::seconds(10));
-        let until = at + TimeDelta::minutes(15);
+    fn the_lock_releases_at_exactly_fifteen_minutes_and_counts_afresh() {
+        let (lock, counted) = run(&every(10, TimeDelta::seconds(10), t0()));
+        let until = lock.locked_until.unwrap();
         assert!(lock.is_locked(until - TimeDelta::seconds(1)));
         assert!(!lock.is_locked(until));
-        // After release the count starts again.
-        let p = Policy::default();
-        let next = lock.fail(&p, until);
-        assert_eq!(next.failures, 1);
-        assert!(!next.is_locked(until));
-        assert_eq!(next.locked_until, None);
+        assert!(counted.is_empty(), "a lock restarts the count");
+        let next = lock.fail(&counted, &Policy::default(), until);
+        assert_eq!(
+            next,
+            Lock {
+                failures: 1,
+                locked_until: None
+            }
+        );
     }
 
     #[test]
     fn failures_must_fall_within_the_window() {
         let p = Policy::default();
-        // Nine quick failures, then the tenth lands exactly when the window ends.
-        let (nine, _) = fail_n(9, TimeDelta::seconds(10));
+        let (lock, counted) = run(&every(9, TimeDelta::seconds(10), t0()));
+        // The first failure is exactly one window old: it no longer counts.
         let window_end = t0() + p.lockout_window;
-        let tenth = nine.fail(&p, window_end);
-        assert!(!tenth.is_locked(window_end));
-        assert_eq!(tenth.failures, 1);
-        // One second earlier it locks.
-        let tenth = nine.fail(&p, window_end - TimeDelta::seconds(1));
-        assert!(tenth.is_locked(window_end - TimeDelta::seconds(1)));
+        assert!(!lock.fail(&counted, &p, window_end).is_locked(window_end));
+        // One second earlier all ten count.
+        let earlier = window_end - TimeDelta::seconds(1);
+        assert!(lock.fail(&counted, &p, earlier).is_locked(earlier));
     }
 
     #[test]
-    fn success_and_unlock_clear_the_count() {
-        let (lock, at) = fail_n(10, TimeDelta::seconds(1));
-        assert!(lock.is_locked(at));
+    fn the_window_slides() {
+        // One failure, eight just before it ages out, then more at once: the
+        // window slides with them, so the second at 15:00 is the tenth.
+        let mut times = vec![t0()];
+        times.extend(every(8, TimeDelta::zero(), t0() + TimeDelta::seconds(899)));
+        times.extend(every(9, TimeDelta::zero(), t0() + TimeDelta::seconds(900)));
+        let p = Policy::default();
+        let mut lock = Lock::default();
+        let mut counted = Vec::new();
+        let mut locked_at = None;
+        for (i, t) in times.iter().enumerate() {
+            lock = lock.fail(&counted, &p, *t);
+            counted.push(*t);
+            if lock.is_locked(*t) && locked_at.is_none() {
+                locked_at = Some(i + 1);
+            }
+        }
+        assert_eq!(locked_at, Some(11));
+    }
+
+    #[test]
+    fn nothing_before_a_success_counts() {
+        let p = Policy::default();
+        let (_, counted) = run(&every(9, TimeDelta::seconds(1), t0()));
+        let at = t0() + TimeDelta::seconds(20);
+        assert_eq!(Lock::failures_left(&counted, &p, at), 1);
+        // The caller drops the earlier failures at a success or unlock.
         let cleared = Lock::cleared();
         assert!(!cleared.is_locked(at));
-        assert_eq!(cleared.failures_left(&Policy::default(), at), 10);
+        assert_eq!(Lock::failures_left(&[], &p, at), 10);
+        assert!(!cleared.fail(&[], &p, at).is_locked(at));
     }
 }

@@ -262,7 +262,7 @@ mod tests {
         assert_eq!(wrong.reasons, vec!["The password is incorrect.".to_owned()]);
         let locked = Lock {
             failures: 10,
-            window_start: Some(now()),
+
             locked_until: Some(now() + TimeDelta::minutes(12)),
         };
         let d = decide(

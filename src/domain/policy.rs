@@ -233,7 +233,11 @@ impl Policy {
                 self.factors = kinds;
             }
             "totp_issuer" => {
-                if v.is_empty() || v.contains(':') || v.len() > 64 {
+                if v.is_empty()
+                    || v.contains(':')
+                    || v.len() > 64
+                    || v.chars().any(char::is_control)
+                {
                     return Err(bad());
                 }
                 v.clone_into(&mut self.totp_issuer);
@@ -443,6 +447,7 @@ mod tests {
             ("factors", "totp,fax"),
             ("sms_countries", "1,abc"),
             ("totp_issuer", "a:b"),
+            ("totp_issuer", "a\u{1b}[31mb"),
             ("step_up", "login"),
             ("code_attempts", "0"),
         ] {

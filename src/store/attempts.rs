@@ -100,3 +100,30 @@ pub fn for_user_since(
     let rows = stmt.query_map(params![user_id, secs(since), limit], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// When a user's failed attempts (wrong or replayed codes) with an id
+/// above `after_id` happened, newest first, back to `from`.
+pub fn failure_times(
+    conn: &Connection,
+    user_id: i64,
+    after_id: i64,
+    from: Time,
+    limit: u32,
+) -> Result<Vec<Time>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at FROM attempts
+         WHERE user_id = ?1 AND outcome IN ('invalid', 'replayed') AND id > ?2 AND at >= ?3
+         ORDER BY id DESC LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![user_id, after_id, secs(from), limit], |r| {
+        Ok(time(r.get(0)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The newest attempt id of all (0 with none): a reset point for counting.
+pub fn last_id(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT coalesce(max(id), 0) FROM attempts")?
+        .query_row([], |r| r.get(0))?)
+}

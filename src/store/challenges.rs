@@ -174,3 +174,15 @@ pub fn cancel_open(conn: &Connection, user_id: i64, at: Time) -> Result<usize, S
         params![user_id, secs(at)],
     )?)
 }
+
+/// Close a factor's open challenges (it was removed or pointed elsewhere).
+pub fn cancel_open_for_factor(
+    conn: &Connection,
+    factor_id: i64,
+    at: Time,
+) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "UPDATE challenges SET state = 'cancelled', closed_at = ?2 WHERE factor_id = ?1 AND state = 'open'",
+        params![factor_id, secs(at)],
+    )?)
+}

@@ -26,11 +26,15 @@ pub struct UserRow {
     pub codes_total: u32,
     pub codes_left: u32,
     pub devices_trusted: u32,
+    /// Only failed attempts with a larger id count towards a lock.
+    pub failures_after: i64,
+    /// Enrolment grace runs from here: creation, or the last 2FA reset.
+    pub grace_from: Time,
 }
 
 const COLUMNS: &str = "id, email, name, role, status, password_hash, phone, phone_verified, \
-     every_login, failures, failure_window, locked_until, created_at, last_login_at, \
-     active_factors, factor_kinds, codes_total, codes_left, devices_trusted";
+     every_login, failures, failures_after, locked_until, created_at, last_login_at, \
+     active_factors, factor_kinds, codes_total, codes_left, devices_trusted, grace_from";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
@@ -45,9 +49,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
         every_login: r.get(8)?,
         lock: Lock {
             failures: r.get(9)?,
-            window_start: opt_time(r.get(10)?),
             locked_until: opt_time(r.get(11)?),
         },
+        failures_after: r.get(10)?,
         created_at: time(r.get(12)?),
         last_login_at: opt_time(r.get(13)?),
         active_factors: r.get(14)?,
@@ -55,6 +59,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
         codes_total: r.get(16)?,
         codes_left: r.get(17)?,
         devices_trusted: r.get(18)?,
+        grace_from: time(r.get(19)?),
     })
 }
 
@@ -70,8 +75,8 @@ pub struct NewUser<'a> {
 /// Insert a user; `None` if the email is taken (case-insensitively).
 pub fn insert(conn: &Connection, u: &NewUser<'_>) -> Result<Option<i64>, StoreError> {
     let changed = conn.execute(
-        "INSERT INTO users (email, name, role, status, phone, password_hash, created_at)
-         VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6)
+        "INSERT INTO users (email, name, role, status, phone, password_hash, created_at, grace_from)
+         VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?6)
          ON CONFLICT (email) DO NOTHING",
         params![
             u.email,
@@ -146,13 +151,26 @@ pub fn set_phone(
 
 pub fn set_lock(conn: &Connection, id: i64, lock: &Lock) -> Result<(), StoreError> {
     conn.execute(
-        "UPDATE users SET failures = ?2, failure_window = ?3, locked_until = ?4 WHERE id = ?1",
-        params![
-            id,
-            lock.failures,
-            lock.window_start.map(secs),
-            lock.locked_until.map(secs)
-        ],
+        "UPDATE users SET failures = ?2, locked_until = ?3 WHERE id = ?1",
+        params![id, lock.failures, lock.locked_until.map(secs)],
+    )?;
+    Ok(())
+}
+
+/// From now on only failed attempts after `attempt_id` count towards a lock.
+pub fn restart_failures(conn: &Connection, id: i64, attempt_id: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE users SET failures_after = ?2 WHERE id = ?1",
+        params![id, attempt_id],
+    )?;
+    Ok(())
+}
+
+/// Restart enrolment grace (after a 2FA reset).
+pub fn set_grace_from(conn: &Connection, id: i64, at: Time) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE users SET grace_from = ?2 WHERE id = ?1",
+        params![id, secs(at)],
     )?;
     Ok(())
 }
@@ -235,7 +253,7 @@ pub fn list(
         Some(Filter::InGrace) => match ctx.grace_cutoff {
             Some(cutoff) => {
                 let c = bind(secs(cutoff).into());
-                clauses.push(format!("active_factors = 0 AND created_at > {c}"));
+                clauses.push(format!("active_factors = 0 AND grace_from > {c}"));
                 if !ctx.enforce_members {
                     clauses.push("role = 'admin'".to_owned());
                 }
@@ -304,8 +322,8 @@ pub fn counts(conn: &Connection, now: Time, backup_low: u32) -> Result<Counts, S
     })
 }
 
-/// Active users with no active factor created at or before `cutoff` (their
-/// grace is over when enforcement applies to them), oldest first.
+/// Active users with no active factor whose grace began at or before
+/// `cutoff` (so it is over when enforcement applies to them), oldest first.
 pub fn without_factor_before(
     conn: &Connection,
     cutoff: Time,
@@ -318,8 +336,8 @@ pub fn without_factor_before(
         ""
     };
     let sql = format!(
-        "SELECT {COLUMNS} FROM users WHERE active_factors = 0 AND created_at <= ?1 \
-         AND status = 'active'{role} ORDER BY created_at LIMIT ?2"
+        "SELECT {COLUMNS} FROM users WHERE active_factors = 0 AND grace_from <= ?1 \
+         AND status = 'active'{role} ORDER BY grace_from LIMIT ?2"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![secs(cutoff), limit], from_row)?;
@@ -347,8 +365,8 @@ pub fn low_codes(conn: &Connection, low: u32, limit: u32) -> Result<Vec<UserRow>
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// How many active users have no active factor and were created at or
-/// before `cutoff`.
+/// How many active users have no active factor and a grace that began at
+/// or before `cutoff`.
 pub fn count_without_factor_before(
     conn: &Connection,
     cutoff: Time,
@@ -360,7 +378,7 @@ pub fn count_without_factor_before(
         ""
     };
     let sql = format!(
-        "SELECT count(*) FROM users WHERE active_factors = 0 AND created_at <= ?1 AND status = 'active'{role}"
+        "SELECT count(*) FROM users WHERE active_factors = 0 AND grace_from <= ?1 AND status = 'active'{role}"
     );
     Ok(conn
         .prepare_cached(&sql)?
