@@ -123,6 +123,43 @@ pub enum Command {
     Policy(PolicyCommand),
     /// Print a console screen as text (the same database and --now give the same bytes).
     Render(RenderArgs),
+    /// Why can't this user log in? Findings with evidence and the fix.
+    Doctor {
+        email: String,
+        /// A code the user reads from their app: which time it belongs to
+        /// (nothing is used up; rate-limited and audited).
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Reports over all users.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Who would be stuck if they lost their phone today.
+    Readiness {
+        #[arg(long, value_enum, default_value = "risk")]
+        sort: SortArg,
+        /// table, csv or json (--json is the same as --format json).
+        #[arg(long, value_enum, default_value = "table")]
+        format: FormatArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SortArg {
+    Risk,
+    Email,
+    Codes,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Table,
+    Csv,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -288,6 +325,18 @@ pub enum FactorCommand {
         factor_id: i64,
         #[arg(long, default_value = "")]
         reason: String,
+    },
+    /// Learn an authenticator's clock drift from two codes in a row (or --clear it).
+    Resync {
+        email: String,
+        factor_id: i64,
+        #[arg(required_unless_present = "clear")]
+        first: Option<String>,
+        #[arg(required_unless_present = "clear")]
+        second: Option<String>,
+        /// Forget the learned drift instead.
+        #[arg(long, conflicts_with_all = ["first", "second"])]
+        clear: bool,
     },
     /// Remove a factor for good.
     Remove {

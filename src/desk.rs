@@ -3,10 +3,12 @@
 
 pub mod codes;
 pub mod devices;
+pub mod doctor;
 pub mod factors;
 pub mod gateway;
 pub mod login;
 pub mod overview;
+pub mod readiness;
 pub mod records;
 pub mod settings;
 pub mod users;

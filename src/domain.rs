@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod contact;
+pub mod doctor;
 pub mod enforcement;
 pub mod lockout;
 pub mod login;

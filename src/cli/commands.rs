@@ -131,6 +131,30 @@ fn dispatch(cli: &Cli) -> Result<i32> {
         }
         Command::Policy(c) => policy(cli, c),
         Command::Render(args) => render(cli, args),
+        Command::Doctor { email, code } => {
+            let mut desk = open(cli)?;
+            let report = desk.doctor(email, code.as_deref())?;
+            emit(&if cli.json {
+                json(&report)
+            } else {
+                out::doctor(&report)
+            });
+            Ok(exit::OK)
+        }
+        Command::Report(super::ReportCommand::Readiness { sort, format }) => {
+            let desk = open(cli)?;
+            let report = desk.readiness(match sort {
+                super::SortArg::Risk => crate::desk::readiness::Sort::Risk,
+                super::SortArg::Email => crate::desk::readiness::Sort::Email,
+                super::SortArg::Codes => crate::desk::readiness::Sort::Codes,
+            })?;
+            emit(&match (cli.json, format) {
+                (true, _) | (false, super::FormatArg::Json) => json(&report),
+                (false, super::FormatArg::Csv) => crate::desk::readiness::csv(&report),
+                (false, super::FormatArg::Table) => out::readiness(&report),
+            });
+            Ok(exit::OK)
+        }
     }
 }
 
@@ -416,6 +440,19 @@ fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
                 format!("{} is now {} (factor {}).", f.label, f.status, f.id)
             });
         }
+        FactorCommand::Resync {
+            email,
+            factor_id,
+            first,
+            second,
+            clear,
+        } => resync(
+            cli,
+            &mut desk,
+            email,
+            *factor_id,
+            first.as_deref().zip(second.as_deref()).filter(|_| !*clear),
+        )?,
         FactorCommand::Remove {
             email,
             factor_id,
@@ -450,6 +487,33 @@ fn qr_for_terminal(uri: &str) -> String {
         }
     }
     text
+}
+
+/// Learn drift from two codes in a row, or clear it (no codes).
+fn resync(
+    cli: &Cli,
+    desk: &mut Desk,
+    email: &str,
+    factor_id: i64,
+    codes: Option<(&str, &str)>,
+) -> Result<()> {
+    let f = match codes {
+        Some((first, second)) => desk.resync(email, factor_id, first, second)?,
+        None => desk.clear_drift(email, factor_id)?,
+    };
+    emit(&if cli.json {
+        json(&f)
+    } else if f.drift_steps == 0 {
+        format!("{} (factor {}): no drift applied.", f.label, f.id)
+    } else {
+        format!(
+            "{} (factor {}): its clock runs {:+} s; later codes are checked with that drift.",
+            f.label,
+            f.id,
+            f.drift_steps * 30
+        )
+    });
+    Ok(())
 }
 
 fn codes(cli: &Cli, c: &CodesCommand) -> Result<i32> {

@@ -426,6 +426,70 @@ pub fn challenge(v: &ChallengeView) -> String {
     text
 }
 
+pub fn doctor(r: &crate::desk::doctor::DoctorReport) -> String {
+    let mut out = format!("Doctor for {} ({})\n", r.email, crate::domain::stamp(r.at));
+    for (i, f) in r.findings.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "\n{}. [{}] {}",
+            i + 1,
+            f.severity.as_str().to_uppercase(),
+            f.title
+        );
+        let _ = writeln!(out, "   {}", f.explanation);
+        for e in &f.evidence {
+            let _ = writeln!(out, "   - {e}");
+        }
+        let key = f
+            .fix
+            .key()
+            .map(|k| format!(" (console key {k})"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "   Fix{key}: {}", f.action);
+    }
+    if let Some(c) = &r.code_check {
+        let _ = writeln!(out, "\nCode check (factor {}): {}", c.factor_id, c.message);
+    }
+    out
+}
+
+pub fn readiness(r: &crate::desk::readiness::Readiness) -> String {
+    let mut t = Table::new(&["EMAIL", "FACTORS", "CODES", "RISK", "PROBLEMS"]);
+    for row in &r.rows {
+        let factors = if row.factors.is_empty() {
+            "none".to_owned()
+        } else {
+            row.factors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let codes = if row.codes_total == 0 {
+            "-".to_owned()
+        } else {
+            format!("{}/{}", row.codes_left, row.codes_total)
+        };
+        t.row(vec![
+            row.email.clone(),
+            factors,
+            codes,
+            row.risk.to_string(),
+            row.problems.join("; "),
+        ]);
+    }
+    let mut out = format!(
+        "{} of {} users would be stuck, or nearly, without their phone:\n\n",
+        r.at_risk, r.users
+    );
+    if r.rows.is_empty() {
+        out.push_str("Nobody: every user has a working factor and backup codes.\n");
+    } else {
+        out.push_str(&t.render(""));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -177,3 +177,12 @@ pub fn count_pending(conn: &Connection) -> Result<u64, StoreError> {
         .prepare_cached("SELECT count(*) FROM factors WHERE status = 'pending'")?
         .query_row([], |r| r.get(0))?)
 }
+
+/// Mark `step` and all before it as used (codes read out during a resync).
+pub fn spend_step(conn: &Connection, id: i64, step: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE factors SET last_step = max(coalesce(last_step, ?2), ?2) WHERE id = ?1",
+        params![id, step],
+    )?;
+    Ok(())
+}

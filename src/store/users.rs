@@ -384,3 +384,19 @@ pub fn count_without_factor_before(
         .prepare_cached(&sql)?
         .query_row([secs(cutoff)], |r| r.get(0))?)
 }
+
+/// Active users at recovery risk: no factor, SMS only, few backup codes
+/// left, or a single factor with no backup code to fall back on.
+pub fn at_risk(conn: &Connection, low: u32, limit: u32) -> Result<Vec<UserRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE status = 'active' AND (
+             active_factors = 0
+             OR factor_kinds = 'sms'
+             OR (codes_total > 0 AND codes_left <= ?1)
+             OR (active_factors = 1 AND codes_left = 0)
+         ) ORDER BY email LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![low, limit], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

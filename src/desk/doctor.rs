@@ -1,0 +1,278 @@
+//! The doctor's use cases: gather one user's facts and diagnose them; check a
+//! code the user reads out against nearby times (nothing consumed); resync drift.
+
+use chrono::TimeDelta;
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::factors::{factor_of, secret_of, view};
+use super::users::standing;
+use super::views::FactorView;
+use super::{Desk, DeskError, Result, user_by_email};
+use crate::domain::doctor::{
+    self, AttemptFact, DeliveryFact, DeviceFact, FactorFact, Facts, Finding, LastLogin, SkewCheck,
+};
+use crate::domain::policy::Policy;
+use crate::domain::{FactorKind, FactorStatus, Time, otp, totp};
+use crate::store::challenges::{Purpose, State};
+use crate::store::devices::DeviceRow;
+use crate::store::users::UserRow;
+use crate::store::{attempts, audit, challenges, codes, deliveries, devices, factors};
+
+/// Skew checks allowed per user in [`CHECK_WINDOW`].
+pub const CHECKS_PER_WINDOW: usize = 5;
+pub const CHECK_WINDOW: TimeDelta = TimeDelta::minutes(10);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DoctorReport {
+    pub email: String,
+    pub at: Time,
+    pub findings: Vec<Finding>,
+    /// The code check, when a code was given.
+    pub code_check: Option<SkewCheck>,
+}
+
+fn device_fact(d: &DeviceRow) -> DeviceFact {
+    DeviceFact {
+        label: d.label.clone(),
+        last_ip: d.last_ip.clone(),
+        last_seen_at: d.last_seen_at,
+        trusted_until: d.trusted_until,
+        revoked_at: d.revoked_at,
+        revoked_reason: d.revoked_reason.clone(),
+    }
+}
+
+/// The newest login (or export) start, if it came after the last
+/// successful login: what the user is stuck on now.
+fn last_login(conn: &Connection, u: &UserRow) -> Result<Option<LastLogin>> {
+    let Some(c) = challenges::recent_for_user(conn, u.id, 10)?
+        .into_iter()
+        .find(|c| c.purpose != Purpose::Enrol)
+    else {
+        return Ok(None);
+    };
+    if u.last_login_at.is_some_and(|t| t > c.created_at) {
+        return Ok(None);
+    }
+    // The device as it was when the login came in: its IP then is the one
+    // it had before this login touched it.
+    let device = c
+        .device_id
+        .map(|id| devices::by_id(conn, id))
+        .transpose()?
+        .flatten();
+    Ok(Some(LastLogin {
+        at: c.created_at,
+        ip: c.ip.clone(),
+        device: device.as_ref().map(device_fact),
+        completed: c.state == State::Accepted,
+    }))
+}
+
+fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
+    let disabled = audit::list(
+        conn,
+        &audit::Query {
+            user_id: Some(u.id),
+            kind: Some("user.disable"),
+            before: None,
+            limit: 1,
+        },
+    )?
+    .into_iter()
+    .next()
+    .map(|e| (e.at, e.detail.trim_start_matches("disabled: ").to_owned()));
+    let code_rows = codes::for_user(conn, u.id)?;
+    Ok(Facts {
+        now,
+        email: u.email.clone(),
+        status: u.status,
+        disabled,
+        lock: u.lock,
+        standing: standing(conn, policy, u, now)?,
+        every_login: u.every_login,
+        phone: u.phone.clone(),
+        phone_verified: u.phone_verified,
+        factors: factors::for_user(conn, u.id)?
+            .into_iter()
+            .map(|f| FactorFact {
+                id: f.id,
+                kind: f.kind,
+                status: f.status,
+                label: f.label,
+                destination: f.destination,
+                drift: f.drift,
+                created_at: f.created_at,
+                last_used_at: f.last_used_at,
+            })
+            .collect(),
+        codes_total: u.codes_total,
+        codes_left: u.codes_left,
+        codes_last_used: code_rows.iter().filter_map(|c| c.used_at).max(),
+        devices: devices::for_user(conn, u.id)?
+            .iter()
+            .map(device_fact)
+            .collect(),
+        attempts: attempts::for_user_since(conn, u.id, now - TimeDelta::hours(24), 100)?
+            .into_iter()
+            .map(|a| AttemptFact {
+                at: a.at,
+                kind: a.kind.to_string(),
+                outcome: a.outcome.to_string(),
+                ip: a.ip,
+                matched_offset: a.matched_offset,
+                first_used_at: a.first_used_at,
+                first_used_ip: a.first_used_ip,
+            })
+            .collect(),
+        deliveries: deliveries::list(conn, Some(u.id), None, 10)?
+            .into_iter()
+            .map(|d| DeliveryFact {
+                at: d.created_at,
+                channel: d.channel.to_string(),
+                destination: d.destination,
+                failed: d.status == deliveries::Status::Failed,
+                reason: d.reason,
+            })
+            .collect(),
+        last_login: last_login(conn, u)?,
+    })
+}
+
+/// Code checks of a user within the last [`CHECK_WINDOW`].
+fn recent_checks(conn: &Connection, user_id: i64, now: Time) -> Result<usize> {
+    let q = audit::Query {
+        user_id: Some(user_id),
+        kind: Some("doctor.check_code"),
+        before: None,
+        limit: 100,
+    };
+    Ok(audit::list(conn, &q)?
+        .iter()
+        .filter(|e| now - e.at < CHECK_WINDOW)
+        .count())
+}
+
+impl Desk {
+    /// Why can't this user log in? The findings, most blocking first. With a
+    /// `code` the user reads out, also the clock-skew check (audited).
+    pub fn doctor(&mut self, email: &str, code: Option<&str>) -> Result<DoctorReport> {
+        let code_check = code.map(|c| self.check_code(email, c)).transpose()?;
+        let conn = self.conn();
+        let now = self.now();
+        let policy = self.policy()?;
+        let u = user_by_email(conn, email)?;
+        let facts = gather(conn, &policy, &u, now)?;
+        Ok(DoctorReport {
+            email: u.email,
+            at: now,
+            findings: doctor::diagnose(&facts, &policy),
+            code_check,
+        })
+    }
+
+    /// Which time, within ±10 minutes, the code a user reads out belongs to.
+    /// Nothing is consumed and no failure is counted; at most
+    /// [`CHECKS_PER_WINDOW`] checks per user per [`CHECK_WINDOW`]; audited.
+    pub fn check_code(&mut self, email: &str, code: &str) -> Result<SkewCheck> {
+        let code = otp::parse_digits(code)?;
+        self.run(|cx| {
+            let u = cx.user(email)?;
+            if recent_checks(cx.conn, u.id, cx.now)? >= CHECKS_PER_WINDOW {
+                return Err(DeskError::Refused(format!(
+                    "{CHECKS_PER_WINDOW} code checks for {} in the last {} minutes: wait before checking again (this protects the secret from being searched)",
+                    u.email,
+                    CHECK_WINDOW.num_minutes()
+                )));
+            }
+            let apps: Vec<_> = factors::for_user(cx.conn, u.id)?
+                .into_iter()
+                .filter(|f| f.kind == FactorKind::Totp && f.status != FactorStatus::Disabled)
+                .collect();
+            let Some(first) = apps.first() else {
+                return Err(DeskError::Refused(format!(
+                    "{} has no authenticator app to check a code against",
+                    u.email
+                )));
+            };
+            let mut result = SkewCheck { factor_id: first.id, offset_steps: None, message: String::new() };
+            for f in &apps {
+                let secret = secret_of(cx.key, f)?;
+                if let Some(offset) = totp::find_offset(&secret, &code, cx.now, totp::SEARCH_STEPS) {
+                    result = SkewCheck { factor_id: f.id, offset_steps: Some(offset), message: String::new() };
+                    break;
+                }
+            }
+            result.message = doctor::skew_message(result.offset_steps);
+            let found = result
+                .offset_steps
+                .map_or_else(|| "no match within ±10 min".to_owned(), |o| format!("matches {:+} s (factor {})", o * totp::STEP, result.factor_id));
+            cx.audit(Some(u.id), "doctor.check_code", &format!("code read out: {found}"), None)?;
+            Ok(result)
+        })
+    }
+
+    /// Learn a factor's drift from two codes read out one after the other,
+    /// within ±10 minutes. Both codes are then spent. Audited.
+    pub fn resync(
+        &mut self,
+        email: &str,
+        factor_id: i64,
+        first: &str,
+        second: &str,
+    ) -> Result<FactorView> {
+        let first = otp::parse_digits(first)?;
+        let second = otp::parse_digits(second)?;
+        self.run(|cx| {
+            let u = cx.user(email)?;
+            let f = factor_of(cx.conn, &u, factor_id)?;
+            if f.kind != FactorKind::Totp {
+                return Err(DeskError::Refused(format!("factor {factor_id} is not an authenticator app, so it has no clock to resync")));
+            }
+            let secret = secret_of(cx.key, &f)?;
+            let Some(drift) = totp::resync(&secret, &first, &second, cx.now, totp::SEARCH_STEPS) else {
+                return Err(DeskError::Denied(
+                    "those are not two codes in a row of this app within 10 minutes: have them read one code, wait for the next, and read that".to_owned(),
+                ));
+            };
+            factors::set_drift(cx.conn, f.id, drift)?;
+            // The codes were read out loud: they must not work again.
+            let spent = totp::step_of(cx.now) + drift + 1;
+            factors::spend_step(cx.conn, f.id, spent)?;
+            cx.audit(
+                Some(u.id),
+                "factor.resync",
+                &format!("{} (factor {}): drift {:+} s (was {:+} s)", f.label, f.id, drift * totp::STEP, f.drift * totp::STEP),
+                None,
+            )?;
+            Ok(view(&factor_of(cx.conn, &u, factor_id)?))
+        })
+    }
+
+    /// Forget a factor's learned drift. Audited.
+    pub fn clear_drift(&mut self, email: &str, factor_id: i64) -> Result<FactorView> {
+        self.run(|cx| {
+            let u = cx.user(email)?;
+            let f = factor_of(cx.conn, &u, factor_id)?;
+            if f.drift == 0 {
+                return Err(DeskError::Refused(format!(
+                    "factor {factor_id} has no drift to clear"
+                )));
+            }
+            factors::set_drift(cx.conn, f.id, 0)?;
+            cx.audit(
+                Some(u.id),
+                "factor.resync",
+                &format!(
+                    "{} (factor {}): drift cleared (was {:+} s)",
+                    f.label,
+                    f.id,
+                    f.drift * totp::STEP
+                ),
+                None,
+            )?;
+            Ok(view(&factor_of(cx.conn, &u, factor_id)?))
+        })
+    }
+}

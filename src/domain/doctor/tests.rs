@@ -1,0 +1,484 @@
+use chrono::{DateTime, TimeDelta};
+
+use super::*;
+use crate::domain::totp::{SEARCH_STEPS, code_at_step, find_offset, step_of};
+
+fn now() -> Time {
+    DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+fn ago(d: TimeDelta) -> Time {
+    now() - d
+}
+
+fn app(status: FactorStatus) -> FactorFact {
+    FactorFact {
+        id: 1,
+        kind: FactorKind::Totp,
+        status,
+        label: "Authenticator app".into(),
+        destination: None,
+        drift: 0,
+        created_at: ago(TimeDelta::days(30)),
+        last_used_at: Some(ago(TimeDelta::days(1))),
+    }
+}
+
+fn sms(phone: &str) -> FactorFact {
+    FactorFact {
+        id: 2,
+        kind: FactorKind::Sms,
+        status: FactorStatus::Active,
+        label: "SMS".into(),
+        destination: Some(phone.into()),
+        drift: 0,
+        created_at: ago(TimeDelta::days(30)),
+        last_used_at: None,
+    }
+}
+
+/// A healthy user with an authenticator and ten backup codes.
+fn healthy() -> Facts {
+    Facts {
+        now: now(),
+        email: "a@example.com".into(),
+        status: UserStatus::Active,
+        disabled: None,
+        lock: Lock::default(),
+        standing: Standing::Enrolled,
+        every_login: false,
+        phone: None,
+        phone_verified: false,
+        factors: vec![app(FactorStatus::Active)],
+        codes_total: 10,
+        codes_left: 10,
+        codes_last_used: None,
+        devices: Vec::new(),
+        attempts: Vec::new(),
+        deliveries: Vec::new(),
+        last_login: None,
+    }
+}
+
+fn attempt(kind: &str, outcome: &str, mins_ago: i64, offset: Option<i64>) -> AttemptFact {
+    AttemptFact {
+        at: ago(TimeDelta::minutes(mins_ago)),
+        kind: kind.into(),
+        outcome: outcome.into(),
+        ip: "198.51.100.7".into(),
+        matched_offset: offset,
+        first_used_at: None,
+        first_used_ip: None,
+    }
+}
+
+fn first(f: &Facts) -> Finding {
+    diagnose(f, &Policy::default()).remove(0)
+}
+
+fn kinds(f: &Facts) -> Vec<Kind> {
+    diagnose(f, &Policy::default())
+        .iter()
+        .map(|x| x.kind)
+        .collect()
+}
+
+#[test]
+fn a_healthy_user_gets_all_clear_saying_what_was_checked() {
+    let x = first(&healthy());
+    assert_eq!(x.kind, Kind::AllClear);
+    assert_eq!(x.severity, Severity::Ok);
+    assert!(
+        x.evidence[0].starts_with("Checked: account active, 2FA not locked, 1 active factor(s)"),
+        "{x:?}"
+    );
+}
+
+#[test]
+fn disabled_comes_first_with_why() {
+    let f = Facts {
+        status: UserStatus::Disabled,
+        disabled: Some((ago(TimeDelta::days(7)), "left the company".into())),
+        lock: Lock {
+            failures: 10,
+            locked_until: Some(now() + TimeDelta::minutes(5)),
+        },
+        ..healthy()
+    };
+    let x = first(&f);
+    assert_eq!(
+        (x.kind, x.severity, x.fix),
+        (Kind::Disabled, Severity::Blocking, Fix::EnableAccount)
+    );
+    assert!(x.evidence[0].contains("left the company"));
+    assert_eq!(kinds(&f)[1], Kind::Locked);
+}
+
+#[test]
+fn locked_says_when_it_releases_and_whether_codes_were_near() {
+    let guesses: Vec<AttemptFact> = (0..10)
+        .map(|i| attempt("totp", "invalid", 5 - i / 3, None))
+        .collect();
+    let f = Facts {
+        lock: Lock {
+            failures: 10,
+            locked_until: Some(now() + TimeDelta::minutes(11)),
+        },
+        attempts: guesses,
+        ..healthy()
+    };
+    let x = first(&f);
+    assert_eq!(
+        (x.kind, x.fix, x.fix.key()),
+        (Kind::Locked, Fix::Unlock, Some('u'))
+    );
+    assert!(x.explanation.contains("releases in 11 min"), "{x:?}");
+    assert!(x.evidence.iter().any(|e| e.contains("guessing")), "{x:?}");
+    // A released lock is no finding.
+    let released = Facts {
+        lock: Lock {
+            failures: 10,
+            locked_until: Some(now()),
+        },
+        ..f
+    };
+    assert_ne!(first(&released).kind, Kind::Locked);
+}
+
+#[test]
+fn grace_over_without_a_factor() {
+    let f = Facts {
+        factors: Vec::new(),
+        codes_total: 0,
+        codes_left: 0,
+        standing: Standing::GraceOver {
+            ended: ago(TimeDelta::days(23)),
+        },
+        ..healthy()
+    };
+    let x = first(&f);
+    assert_eq!(
+        (x.kind, x.severity, x.fix),
+        (Kind::GraceOver, Severity::Blocking, Fix::EnrolApp)
+    );
+    // In grace, nothing blocks.
+    let f = Facts {
+        standing: Standing::InGrace {
+            until: now() + TimeDelta::days(2),
+        },
+        ..f
+    };
+    assert_eq!(first(&f).severity, Severity::Ok);
+}
+
+#[test]
+fn a_pending_enrolment_comes_before_grace_over() {
+    let f = Facts {
+        factors: vec![app(FactorStatus::Pending)],
+        codes_total: 0,
+        codes_left: 0,
+        standing: Standing::GraceOver {
+            ended: ago(TimeDelta::days(2)),
+        },
+        ..healthy()
+    };
+    let x = first(&f);
+    assert_eq!(
+        (x.kind, x.severity, x.fix.key()),
+        (Kind::PendingEnrolment, Severity::Blocking, Some('c'))
+    );
+    assert!(x.explanation.contains("login is refused"), "{x:?}");
+    assert!(!kinds(&f).contains(&Kind::GraceOver));
+    // With another active factor it is only a warning.
+    let f = Facts {
+        factors: vec![
+            app(FactorStatus::Active),
+            FactorFact {
+                id: 3,
+                ..app(FactorStatus::Pending)
+            },
+        ],
+        standing: Standing::Enrolled,
+        ..f
+    };
+    assert_eq!(first(&f).severity, Severity::Warning);
+}
+
+#[test]
+fn an_sms_country_not_allowed() {
+    let f = Facts {
+        factors: vec![sms("+447700900123")],
+        deliveries: vec![DeliveryFact {
+            at: ago(TimeDelta::minutes(75)),
+            channel: "sms".into(),
+            destination: "+44 ******0123".into(),
+            failed: true,
+            reason: Some("country calling code +44 is not allowed for SMS (allowed: +1)".into()),
+        }],
+        ..healthy()
+    };
+    let x = first(&f);
+    assert_eq!((x.kind, x.severity), (Kind::SmsCountry, Severity::Blocking));
+    assert!(x.action.contains("sms_countries 1,44"), "{x:?}");
+    assert!(x.evidence[1].contains("1 failed message"), "{x:?}");
+    // Not repeated as a separate delivery failure.
+    assert!(!kinds(&f).contains(&Kind::DeliveryFailed));
+    // Allowed again: no finding.
+    let mut p = Policy::default();
+    p.set("sms_countries", "1,44").unwrap();
+    assert!(diagnose(&f, &p).iter().all(|x| x.kind != Kind::SmsCountry));
+}
+
+#[test]
+fn failed_emails_and_none_sent() {
+    let email = FactorFact {
+        kind: FactorKind::Email,
+        destination: Some("h@mail.example.invalid".into()),
+        ..sms("")
+    };
+    let failed = Facts {
+        factors: vec![email.clone()],
+        deliveries: vec![DeliveryFact {
+            at: ago(TimeDelta::minutes(3)),
+            channel: "email".into(),
+            destination: "h***@mail.example.invalid".into(),
+            failed: true,
+            reason: Some("mailbox unreachable".into()),
+        }],
+        ..healthy()
+    };
+    let x = first(&failed);
+    assert_eq!(
+        (x.kind, x.severity),
+        (Kind::DeliveryFailed, Severity::Blocking)
+    );
+    let none = Facts {
+        factors: vec![email],
+        last_login: Some(LastLogin {
+            at: ago(TimeDelta::minutes(2)),
+            ip: "1.2.3.4".into(),
+            device: None,
+            completed: false,
+        }),
+        ..healthy()
+    };
+    assert_eq!(first(&none).kind, Kind::NoneSent);
+}
+
+#[test]
+fn delivered_codes_are_reported_for_message_users() {
+    let email = FactorFact {
+        kind: FactorKind::Email,
+        destination: Some("heidi@example.com".into()),
+        ..sms("")
+    };
+    let f = Facts {
+        factors: vec![email],
+        deliveries: vec![DeliveryFact {
+            at: ago(TimeDelta::days(2)),
+            channel: "email".into(),
+            destination: "h***i@example.com".into(),
+            failed: false,
+            reason: None,
+        }],
+        ..healthy()
+    };
+    let x = first(&f);
+    assert_eq!((x.kind, x.severity), (Kind::Deliveries, Severity::Info));
+    assert!(x.explanation.contains("h***i@example.com"), "{x:?}");
+}
+
+#[test]
+fn clock_skew_names_the_offset() {
+    let f = Facts {
+        attempts: vec![
+            attempt("totp", "invalid", 20, Some(-3)),
+            attempt("totp", "invalid", 21, Some(-3)),
+            attempt("totp", "invalid", 22, Some(-2)),
+        ],
+        ..healthy()
+    };
+    let x = first(&f);
+    assert_eq!(
+        (x.kind, x.fix, x.fix.key()),
+        (Kind::ClockSkew, Fix::FixPhoneClock, Some('S'))
+    );
+    assert!(x.explanation.contains("about 90 s slow"), "{x:?}");
+    let fast = Facts {
+        attempts: vec![attempt("totp", "invalid", 1, Some(4))],
+        ..healthy()
+    };
+    assert!(
+        first(&fast).explanation.contains("about 2 min fast"),
+        "{:?}",
+        first(&fast)
+    );
+}
+
+#[test]
+fn wrong_codes_with_no_time_match() {
+    let f = Facts {
+        attempts: (0..3)
+            .map(|i| attempt("totp", "invalid", i, None))
+            .collect(),
+        ..healthy()
+    };
+    assert_eq!(first(&f).kind, Kind::WrongCodes);
+    let two = Facts {
+        attempts: (0..2)
+            .map(|i| attempt("totp", "invalid", i, None))
+            .collect(),
+        ..healthy()
+    };
+    assert_eq!(first(&two).kind, Kind::AllClear);
+}
+
+#[test]
+fn a_replay_from_another_ip_points_at_compromise() {
+    let mut r = attempt("totp", "replayed", 12, Some(0));
+    r.ip = "203.0.113.66".into();
+    r.first_used_at = Some(ago(TimeDelta::seconds(735)));
+    r.first_used_ip = Some("198.51.100.50".into());
+    let f = Facts {
+        attempts: vec![r.clone()],
+        ..healthy()
+    };
+    let x = first(&f);
+    assert_eq!((x.kind, x.fix), (Kind::Replayed, Fix::Reset2fa));
+    assert!(x.evidence[1].contains("from 198.51.100.50"), "{x:?}");
+    r.ip = "198.51.100.50".into();
+    let same = Facts {
+        attempts: vec![r],
+        ..healthy()
+    };
+    assert_eq!(first(&same).fix, Fix::Nothing);
+}
+
+#[test]
+fn backup_codes_at_their_edges() {
+    let out = Facts {
+        codes_left: 0,
+        codes_last_used: Some(ago(TimeDelta::days(6))),
+        attempts: vec![attempt("backup", "replayed", 29, None)],
+        ..healthy()
+    };
+    let x = first(&out);
+    assert_eq!((x.kind, x.fix), (Kind::CodesUsedUp, Fix::Reset2fa));
+    assert!(x.evidence[1].contains("tried again"), "{x:?}");
+    assert_eq!(
+        first(&Facts {
+            codes_left: 1,
+            ..healthy()
+        })
+        .kind,
+        Kind::CodesLow
+    );
+    assert_eq!(
+        first(&Facts {
+            codes_left: 3,
+            ..healthy()
+        })
+        .kind,
+        Kind::CodesLow
+    );
+    assert_eq!(
+        first(&Facts {
+            codes_left: 4,
+            ..healthy()
+        })
+        .kind,
+        Kind::AllClear
+    );
+    assert_eq!(
+        kinds(&Facts {
+            codes_left: 0,
+            codes_total: 0,
+            ..healthy()
+        })[0],
+        Kind::NoCodes
+    );
+}
+
+fn device(until_days: i64, revoked: bool) -> DeviceFact {
+    DeviceFact {
+        label: "Chrome on Windows".into(),
+        last_ip: "198.51.100.40".into(),
+        last_seen_at: ago(TimeDelta::days(15)),
+        trusted_until: now() + TimeDelta::days(until_days),
+        revoked_at: revoked.then(|| ago(TimeDelta::days(1))),
+        revoked_reason: revoked.then(|| "stolen".into()),
+    }
+}
+
+#[test]
+fn trusted_devices_expired_revoked_and_new_ip() {
+    let login = |d: DeviceFact, ip: &str| LastLogin {
+        at: ago(TimeDelta::minutes(10)),
+        ip: ip.into(),
+        device: Some(d),
+        completed: false,
+    };
+    let expired = Facts {
+        last_login: Some(login(device(-1, false), "203.0.113.9")),
+        devices: vec![device(-1, false)],
+        ..healthy()
+    };
+    let x = first(&expired);
+    assert_eq!(x.kind, Kind::DeviceExpired);
+    assert!(
+        x.explanation.contains("ran out 24 h ago")
+            && x.explanation.contains("new address (203.0.113.9)"),
+        "{x:?}"
+    );
+    let new_ip = Facts {
+        last_login: Some(login(device(3, false), "203.0.113.9")),
+        ..healthy()
+    };
+    assert_eq!(first(&new_ip).kind, Kind::NewIp);
+    let revoked = Facts {
+        last_login: Some(login(device(3, true), "198.51.100.40")),
+        ..healthy()
+    };
+    assert_eq!(first(&revoked).kind, Kind::DeviceRevoked);
+    let fine = Facts {
+        last_login: Some(login(device(3, false), "198.51.100.40")),
+        ..healthy()
+    };
+    assert_eq!(first(&fine).kind, Kind::AllClear);
+}
+
+#[test]
+fn every_login_is_explained() {
+    let x = first(&Facts {
+        every_login: true,
+        ..healthy()
+    });
+    assert_eq!((x.kind, x.fix.key()), (Kind::EveryLogin, Some('e')));
+}
+
+#[test]
+fn skew_search_at_its_boundaries() {
+    let secret = b"12345678901234567890";
+    let at = now();
+    let s = step_of(at);
+    for d in [0, 1, -1, 3, -3, 20, -20] {
+        let code = code_at_step(secret, s + d);
+        assert_eq!(find_offset(secret, &code, at, SEARCH_STEPS), Some(d), "{d}");
+    }
+    assert_eq!(
+        skew_message(Some(-3)),
+        "This code was valid 90 s ago: the phone's clock is about 90 s slow."
+    );
+    assert_eq!(
+        skew_message(Some(3)),
+        "This code becomes valid in 90 s: the phone's clock is about 90 s fast."
+    );
+    assert_eq!(
+        skew_message(Some(-20)),
+        "This code was valid 10 min ago: the phone's clock is about 10 min slow."
+    );
+    assert!(skew_message(Some(0)).contains("valid right now"));
+    assert!(skew_message(None).contains("matches no time within 10 minutes"));
+}

@@ -1,0 +1,282 @@
+//! The doctor on the demo database: each support scenario's own finding comes
+//! first; the code check consumes nothing; resync fixes a skewed phone.
+
+use chrono::{DateTime, TimeDelta};
+use factordesk::clock::Clock;
+use factordesk::crypto::Key;
+use factordesk::demo;
+use factordesk::desk::login::{LoginRequest, PasswordInput};
+use factordesk::desk::readiness::{Sort, csv};
+use factordesk::desk::views::VerifyResult;
+use factordesk::desk::{Desk, DeskError};
+use factordesk::domain::doctor::{Fix, Kind, Severity};
+use factordesk::domain::{Action, FactorKind};
+use factordesk::rng::Rng;
+
+fn demo_desk() -> Desk {
+    let now = DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut desk =
+        Desk::in_memory(Key::from_bytes([7; 32]), Clock::fixed(now), Rng::seeded(1)).unwrap();
+    demo::build(&mut desk, &demo::Scenario::embedded().unwrap()).unwrap();
+    desk
+}
+
+fn app_factor(desk: &Desk, email: &str) -> i64 {
+    desk.factors(email)
+        .unwrap()
+        .into_iter()
+        .find(|f| f.kind == FactorKind::Totp)
+        .unwrap()
+        .id
+}
+
+#[test]
+fn every_scenario_user_gets_their_own_finding_first() {
+    let mut desk = demo_desk();
+    let cases = [
+        ("alice@example.com", Kind::AllClear, Severity::Ok),
+        ("bob@example.com", Kind::ClockSkew, Severity::Warning),
+        ("carol@example.co.uk", Kind::SmsCountry, Severity::Blocking),
+        ("dave@example.com", Kind::CodesUsedUp, Severity::Blocking),
+        ("erin@example.com", Kind::Locked, Severity::Blocking),
+        ("frank@example.com", Kind::GraceOver, Severity::Blocking),
+        (
+            "grace@example.com",
+            Kind::PendingEnrolment,
+            Severity::Blocking,
+        ),
+        ("heidi@example.com", Kind::Deliveries, Severity::Info),
+        ("ivan@example.com", Kind::DeviceExpired, Severity::Info),
+        ("judy@example.com", Kind::EveryLogin, Severity::Info),
+        ("mallory@example.com", Kind::Replayed, Severity::Warning),
+        ("oscar@example.com", Kind::Disabled, Severity::Blocking),
+    ];
+    for (email, kind, severity) in cases {
+        let report = desk.doctor(email, None).unwrap();
+        let first = &report.findings[0];
+        assert_eq!(
+            (first.kind, first.severity),
+            (kind, severity),
+            "{email}: {:#?}",
+            report.findings
+        );
+        assert!(
+            !first.explanation.is_empty() && !first.action.is_empty(),
+            "{email}"
+        );
+    }
+}
+
+#[test]
+fn the_evidence_names_times_counts_and_addresses() {
+    let mut desk = demo_desk();
+    let erin = desk
+        .doctor("erin@example.com", None)
+        .unwrap()
+        .findings
+        .remove(0);
+    assert!(
+        erin.evidence[0]
+            .starts_with("10 wrong codes in a row; releases by itself at 2026-11-21 09:1"),
+        "{erin:?}"
+    );
+    assert_eq!(erin.fix.key(), Some('u'));
+    let mallory = desk
+        .doctor("mallory@example.com", None)
+        .unwrap()
+        .findings
+        .remove(0);
+    assert!(
+        mallory
+            .evidence
+            .iter()
+            .any(|e| e.contains("from 198.51.100.50")),
+        "{mallory:?}"
+    );
+    assert_eq!(mallory.fix, Fix::Reset2fa);
+    let bob = desk
+        .doctor("bob@example.com", None)
+        .unwrap()
+        .findings
+        .remove(0);
+    assert!(bob.explanation.contains("about 90 s slow"), "{bob:?}");
+}
+
+#[test]
+fn the_code_check_finds_the_skew_and_consumes_nothing() {
+    let mut desk = demo_desk();
+    let bob = "bob@example.com";
+    let fid = app_factor(&desk, bob);
+    let before = desk.user(bob).unwrap();
+    let audit_before = desk.audit_count().unwrap();
+    // What Bob's phone, 90 s slow, shows now.
+    let slow = desk
+        .authenticator_code(bob, fid, TimeDelta::seconds(-90))
+        .unwrap();
+    let report = desk.doctor(bob, Some(&slow)).unwrap();
+    let check = report.code_check.unwrap();
+    assert_eq!(check.offset_steps, Some(-3));
+    assert_eq!(
+        check.message,
+        "This code was valid 90 s ago: the phone's clock is about 90 s slow."
+    );
+    // No failure counted, no step spent, exactly one audit event.
+    let after = desk.user(bob).unwrap();
+    assert_eq!(after.lock, before.lock);
+    assert_eq!(after.factors, before.factors);
+    assert_eq!(desk.audit_count().unwrap(), audit_before + 1);
+
+    // A code checked while valid still logs in afterwards: it was not used up.
+    let now_code = desk
+        .authenticator_code(bob, fid, TimeDelta::zero())
+        .unwrap();
+    assert_eq!(
+        desk.check_code(bob, &now_code).unwrap().offset_steps,
+        Some(0)
+    );
+    let c = challenge(&mut desk, bob);
+    assert_eq!(
+        desk.verify(c, &now_code, None).unwrap().result,
+        VerifyResult::Accepted
+    );
+}
+
+#[test]
+fn skew_checks_at_the_search_edges() {
+    let mut desk = demo_desk();
+    let alice = "alice@example.com";
+    let fid = app_factor(&desk, alice);
+    for (offset_s, want) in [
+        (0, Some(0)),
+        (30, Some(1)),
+        (-30, Some(-1)),
+        (600, Some(20)),
+        (-600, Some(-20)),
+    ] {
+        let code = desk
+            .authenticator_code(alice, fid, TimeDelta::seconds(offset_s))
+            .unwrap();
+        let check = desk.check_code(alice, &code).unwrap();
+        assert_eq!(check.offset_steps, want, "{offset_s}");
+        desk.advance_clock(TimeDelta::minutes(3));
+    }
+    let far = desk
+        .authenticator_code(alice, fid, TimeDelta::seconds(630))
+        .unwrap();
+    assert_ne!(desk.check_code(alice, &far).unwrap().offset_steps, Some(21));
+}
+
+#[test]
+fn code_checks_are_rate_limited() {
+    let mut desk = demo_desk();
+    for _ in 0..5 {
+        desk.check_code("alice@example.com", "000000").unwrap();
+    }
+    let err = desk.check_code("alice@example.com", "000000").unwrap_err();
+    assert!(
+        matches!(err, DeskError::Refused(_))
+            && err.to_string().contains("wait before checking again"),
+        "{err}"
+    );
+    desk.advance_clock(TimeDelta::minutes(10));
+    desk.check_code("alice@example.com", "000000").unwrap();
+    // Not a code at all is refused before anything is counted.
+    assert!(matches!(
+        desk.check_code("alice@example.com", "12ab56"),
+        Err(DeskError::Code(_))
+    ));
+}
+
+fn challenge(desk: &mut Desk, email: &str) -> i64 {
+    desk.start_login(&LoginRequest {
+        email: email.into(),
+        password: PasswordInput::Assume,
+        device: None,
+        ip: Some("198.51.100.23".into()),
+        action: Action::Login,
+        factor: None,
+    })
+    .unwrap()
+    .challenge_id
+    .unwrap()
+}
+
+#[test]
+fn resync_lets_the_slow_phone_log_in_and_spends_the_codes() {
+    let mut desk = demo_desk();
+    let bob = "bob@example.com";
+    let fid = app_factor(&desk, bob);
+    let slow = |desk: &Desk, extra: i64| {
+        desk.authenticator_code(bob, fid, TimeDelta::seconds(-90 + extra))
+            .unwrap()
+    };
+    // Before: the slow phone's code is turned away.
+    let c = challenge(&mut desk, bob);
+    assert_eq!(
+        desk.verify(c, &slow(&desk, 0), None).unwrap().result,
+        VerifyResult::Invalid
+    );
+    // Two codes in a row, read out.
+    let (a, b) = (slow(&desk, 0), slow(&desk, 30));
+    let f = desk.resync(bob, fid, &a, &b).unwrap();
+    assert_eq!(f.drift_steps, -3);
+    // Those two cannot be replayed…
+    let c = challenge(&mut desk, bob);
+    assert_eq!(
+        desk.verify(c, &b, None).unwrap().result,
+        VerifyResult::Replayed
+    );
+    // …but the phone's next code works.
+    desk.advance_clock(TimeDelta::seconds(60));
+    let c = challenge(&mut desk, bob);
+    assert_eq!(
+        desk.verify(c, &slow(&desk, 0), None).unwrap().result,
+        VerifyResult::Accepted
+    );
+    // Codes that are not consecutive are refused with the how-to.
+    let err = desk
+        .resync(bob, fid, &slow(&desk, 0), &slow(&desk, 90))
+        .unwrap_err();
+    assert!(err.to_string().contains("two codes in a row"), "{err}");
+    assert_eq!(err.exit_code(), 3);
+    // Clearing it is audited and puts it back to zero.
+    assert_eq!(desk.clear_drift(bob, fid).unwrap().drift_steps, 0);
+    assert!(desk.clear_drift(bob, fid).is_err());
+}
+
+#[test]
+fn the_readiness_report() {
+    let desk = demo_desk();
+    let r = desk.readiness(Sort::Risk).unwrap();
+    assert_eq!(r.users, 48);
+    let emails: Vec<&str> = r.rows.iter().map(|x| x.email.as_str()).collect();
+    assert_eq!(&emails[..2], &["frank@example.com", "grace@example.com"]);
+    for who in ["carol@example.co.uk", "dave@example.com"] {
+        assert!(emails.contains(&who), "{who}");
+    }
+    assert!(!emails.contains(&"alice@example.com"));
+    assert!(
+        !emails.contains(&"oscar@example.com"),
+        "disabled accounts are not at risk"
+    );
+    let carol = r
+        .rows
+        .iter()
+        .find(|x| x.email == "carol@example.co.uk")
+        .unwrap();
+    assert!(carol.problems.iter().any(|p| p.starts_with("SMS only")));
+    let by_codes = desk.readiness(Sort::Codes).unwrap();
+    assert!(
+        by_codes
+            .rows
+            .windows(2)
+            .all(|w| w[0].codes_left <= w[1].codes_left)
+    );
+    let text = csv(&r);
+    assert!(text.starts_with(
+        "email,name,factors,codes_left,codes_total,risk,problems\r\nfrank@example.com,"
+    ));
+    assert_eq!(text.lines().count(), r.rows.len() + 1);
+}
