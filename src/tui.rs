@@ -166,12 +166,12 @@ impl App {
                 Mode::Popup(p.bindings())
             };
         }
-        if self.user.is_some() {
-            return if self.user.as_ref().is_some_and(UserScreen::typing) {
-                Mode::Typing
+        if let Some(u) = &self.user {
+            return Mode::Browse(if u.full_doctor {
+                screens::doctor::KEYS
             } else {
-                Mode::Browse(screens::user::KEYS)
-            };
+                screens::user::KEYS
+            });
         }
         match self.tab {
             Tab::Overview => Mode::Browse(screens::overview::KEYS),

@@ -19,6 +19,9 @@ use crate::store::devices::DeviceRow;
 use crate::store::users::UserRow;
 use crate::store::{attempts, audit, challenges, codes, deliveries, devices, factors};
 
+/// What a factor's "last used from" says after a resync spent its codes.
+pub const RESYNC_SOURCE: &str = "the help desk (resync)";
+
 /// Skew checks allowed per user in [`CHECK_WINDOW`].
 pub const CHECKS_PER_WINDOW: usize = 5;
 pub const CHECK_WINDOW: TimeDelta = TimeDelta::minutes(10);
@@ -159,6 +162,14 @@ impl Desk {
     /// `code` the user reads out, also the clock-skew check (audited).
     pub fn doctor(&mut self, email: &str, code: Option<&str>) -> Result<DoctorReport> {
         let code_check = code.map(|c| self.check_code(email, c)).transpose()?;
+        Ok(DoctorReport {
+            code_check,
+            ..self.diagnose(email)?
+        })
+    }
+
+    /// The findings alone (reads only; the console reloads them often).
+    pub fn diagnose(&self, email: &str) -> Result<DoctorReport> {
         let conn = self.conn();
         let now = self.now();
         let policy = self.policy()?;
@@ -168,7 +179,7 @@ impl Desk {
             email: u.email,
             at: now,
             findings: doctor::diagnose(&facts, &policy),
-            code_check,
+            code_check: None,
         })
     }
 
@@ -237,9 +248,11 @@ impl Desk {
                 ));
             };
             factors::set_drift(cx.conn, f.id, drift)?;
-            // The codes were read out loud: they must not work again.
+            // The codes were read out loud: they must not work again, and a
+            // replay says where they went.
             let spent = totp::step_of(cx.now) + drift + 1;
             factors::spend_step(cx.conn, f.id, spent)?;
+            factors::record_use(cx.conn, f.id, cx.now, RESYNC_SOURCE, None)?;
             cx.audit(
                 Some(u.id),
                 "factor.resync",

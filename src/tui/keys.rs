@@ -53,6 +53,7 @@ pub enum Action {
     SetPassword,
     Simulate,
     Doctor,
+    ShowActivity,
     CheckSkew,
     Resync,
     ClearDrift,
@@ -68,6 +69,8 @@ pub enum Action {
     UseAppCode,
     Advance(i64),
     ResetClock,
+    /// Move the simulated phone's own clock by this many seconds.
+    PhoneClock(i64),
     // Outbox and audit.
     FilterUser,
     CycleKind,

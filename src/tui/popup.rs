@@ -49,6 +49,10 @@ pub enum Pending {
     Reset2fa {
         email: String,
     },
+    ClearDrift {
+        email: String,
+        id: i64,
+    },
 }
 
 /// What a one-field form is for.
@@ -60,6 +64,8 @@ pub enum Purpose {
     SetPassword { email: String },
     PolicyValue { key: String },
     SimIp,
+    CheckCode { email: String },
+    Resync { email: String, factor_id: i64 },
 }
 
 #[derive(Debug)]
@@ -457,6 +463,10 @@ impl App {
                     .set_user_status(email, status, why)
                     .map(|u| format!("{} is now {}.", u.email, u.status))
             }
+            Pending::ClearDrift { email, id } => self
+                .desk
+                .clear_drift(email, *id)
+                .map(|f| format!("{}: drift cleared.", f.label)),
             Pending::Reset2fa { email } => self.desk.reset_2fa(email, why).map(|r| {
                 format!(
                     "2FA reset: {} factor(s) and {} code(s) removed, {} device(s) revoked.",
@@ -527,6 +537,42 @@ impl App {
                     .set_policy(&key, value)
                     .map_err(|e| e.to_string())?;
                 self.say(Tone::Ok, format!("{} = {}", item.key, item.value));
+                self.refresh();
+                Ok(())
+            }
+            Purpose::CheckCode { email } => {
+                let check = self
+                    .desk
+                    .check_code(&email, value)
+                    .map_err(|e| e.to_string())?;
+                self.say(Tone::Info, check.message.clone());
+                if let Some(u) = &mut self.user {
+                    u.check = Some(check);
+                    u.full_doctor = true;
+                }
+                self.refresh();
+                Ok(())
+            }
+            Purpose::Resync { email, factor_id } => {
+                let mut codes = value.split_whitespace();
+                let (Some(first), Some(second), None) = (codes.next(), codes.next(), codes.next())
+                else {
+                    return Err(
+                        "Type two codes separated by a space, like 123456 654321.".to_owned()
+                    );
+                };
+                let f = self
+                    .desk
+                    .resync(&email, factor_id, first, second)
+                    .map_err(|e| e.to_string())?;
+                self.say(
+                    Tone::Ok,
+                    format!(
+                        "{}: its clock runs {:+} s; later codes are checked with that drift.",
+                        f.label,
+                        f.drift_steps * 30
+                    ),
+                );
                 self.refresh();
                 Ok(())
             }
@@ -843,7 +889,18 @@ fn render_qr(
     buf: &mut Buffer,
 ) {
     let theme = app.theme;
-    let tail = qr_lines(theme, enrolment, code, error, now);
+    let mut tail = qr_lines(theme, enrolment, code, error, now);
+    // A trainer has no phone to scan with: show what the app would display.
+    if let Ok(c) = app.desk.authenticator_code(
+        &enrolment.account,
+        enrolment.factor_id,
+        chrono::TimeDelta::zero(),
+    ) {
+        tail.push(Line::styled(
+            format!("(The simulated app shows {} {} now.)", &c[..3], &c[3..]),
+            theme.dim(),
+        ));
+    }
     let tail_rows = text_height(&tail, 70);
     let (place, qw, qh) = qr_place(modules, area, tail_rows);
     let mut lines: Vec<Line> = Vec::new();

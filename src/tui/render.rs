@@ -172,8 +172,12 @@ impl App {
 
     /// The bindings of the screen under any popup (for `?`).
     pub(crate) fn bindings_under_popup(&self) -> &'static [super::keys::Binding] {
-        if self.user.is_some() {
-            return screens::user::KEYS;
+        if let Some(u) = &self.user {
+            return if u.full_doctor {
+                screens::doctor::KEYS
+            } else {
+                screens::user::KEYS
+            };
         }
         match self.tab {
             Tab::Overview => screens::overview::KEYS,

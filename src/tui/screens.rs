@@ -1,6 +1,7 @@
 //! One file per screen: its state, its keys, how it reacts and how it draws.
 
 pub mod audit;
+pub mod doctor;
 pub mod outbox;
 pub mod overview;
 pub mod policy;

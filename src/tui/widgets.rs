@@ -169,9 +169,44 @@ pub fn draw_row(
     }
 }
 
+/// `text` broken at spaces into lines of at most `width` characters, the
+/// first starting with `first`, the rest with `rest` (a hanging indent).
+pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = first.to_owned();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        let room = width.saturating_sub(line.chars().count() + usize::from(!empty));
+        if !empty && word.chars().count() > room {
+            lines.push(std::mem::replace(&mut line, rest.to_owned()));
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    lines.push(line);
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrapping_keeps_a_hanging_indent() {
+        assert_eq!(
+            wrap("one two three four", 12, "  - ", "    "),
+            vec!["  - one two", "    three", "    four"]
+        );
+        assert_eq!(wrap("", 10, "> ", "  "), vec!["> "]);
+        assert_eq!(
+            wrap("averyveryverylongword", 8, "", ""),
+            vec!["averyveryverylongword"]
+        );
+    }
 
     #[test]
     fn window_keeps_the_selection_visible() {

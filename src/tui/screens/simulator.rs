@@ -40,6 +40,18 @@ pub const KEYS: &[Binding] = &[
     ),
     ch('c', Action::EnterCode, "type a code", true),
     ch('y', Action::UseAppCode, "enter the app's code", false),
+    ch(
+        '<',
+        Action::PhoneClock(-30),
+        "the phone's clock 30 s slower",
+        false,
+    ),
+    ch(
+        '>',
+        Action::PhoneClock(30),
+        "the phone's clock 30 s faster",
+        false,
+    ),
     ch('r', Action::Resend, "request another code", true),
     ch(' ', Action::ToggleRemember, "remember this computer", false),
     named(
@@ -108,6 +120,8 @@ pub struct SimScreen {
     pub messages: Vec<DeliveryView>,
     /// The code the user's authenticator shows now, and for which factor.
     pub app_code: Option<(i64, String)>,
+    /// How far the simulated phone's clock is off, in seconds.
+    pub phone_offset: i64,
     pub events: Vec<Event>,
 }
 
@@ -122,7 +136,14 @@ impl SimScreen {
 
     /// Start over with another user: their remembered computer if they have one.
     pub fn choose_user(&mut self, desk: &Desk, email: &str) {
+        // The same person's phone keeps its clock; another person's is right.
+        let phone_offset = if self.email.as_deref() == Some(email) {
+            self.phone_offset
+        } else {
+            0
+        };
         *self = SimScreen {
+            phone_offset,
             email: Some(email.to_owned()),
             events: Vec::new(),
             ..SimScreen::default()
@@ -195,8 +216,9 @@ impl SimScreen {
                         label: f.label,
                     })
             });
+        let offset = TimeDelta::seconds(self.phone_offset);
         self.app_code = factor.and_then(|f| {
-            desk.authenticator_code(&email, f.id, TimeDelta::zero())
+            desk.authenticator_code(&email, f.id, offset)
                 .ok()
                 .map(|c| (f.id, c))
         });
@@ -334,6 +356,23 @@ impl App {
                     t,
                     Tone::Info,
                     format!("Clock moved +{}", format_duration(TimeDelta::seconds(secs))),
+                );
+                self.refresh();
+            }
+            Action::PhoneClock(by) => {
+                self.sim.phone_offset = (self.sim.phone_offset + by).clamp(-900, 900);
+                let off = self.sim.phone_offset;
+                self.say(
+                    Tone::Info,
+                    if off == 0 {
+                        "The simulated phone's clock is right.".to_owned()
+                    } else {
+                        format!(
+                            "The simulated phone's clock is now {} s {}.",
+                            off.abs(),
+                            if off < 0 { "slow" } else { "fast" }
+                        )
+                    },
                 );
                 self.refresh();
             }
@@ -568,16 +607,12 @@ fn render_decision(s: &SimScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
         lines.push(Line::default());
         let height = usize::from(inner.height);
         let room = height.saturating_sub(lines.len() + 1).max(1);
-        lines.push(Line::styled("What happened", theme.heading()));
-        for e in s
-            .events
-            .iter()
-            .rev()
-            .take(room)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-        {
+        // Newest first, so the latest is always in view however lines wrap.
+        lines.push(Line::styled(
+            "What happened (newest first)",
+            theme.heading(),
+        ));
+        for e in s.events.iter().rev().take(room) {
             let style = match e.tone {
                 Tone::Ok => theme.ok(),
                 Tone::Error => theme.bad(),
@@ -711,7 +746,15 @@ fn resend_line(c: &ChallengeView, theme: Theme, now: Time) -> Line<'static> {
 }
 
 fn render_app(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buffer) {
-    let block = panel("Authenticator app", theme, false);
+    let title = match s.phone_offset {
+        0 => "Authenticator app".to_owned(),
+        o => format!(
+            "Authenticator app (phone {} s {})",
+            o.abs(),
+            if o < 0 { "slow" } else { "fast" }
+        ),
+    };
+    let block = panel(&title, theme, false);
     let inner = block.inner(area);
     block.render(area, buf);
     let lines = match &s.app_code {
@@ -727,7 +770,7 @@ fn render_app(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buff
                         theme.ok(),
                     ),
                 ]),
-                Line::styled("y enters this code at the challenge", theme.dim()),
+                Line::styled("y enters it · < > shift the phone's clock", theme.dim()),
             ]
         }
     };

@@ -7,8 +7,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
+use crate::desk::doctor::DoctorReport;
 use crate::desk::views::{DeviceState, UserDetail};
 use crate::desk::{Desk, Result};
+use crate::domain::doctor::SkewCheck;
 use crate::domain::{FactorKind, FactorStatus, Time, UserStatus, relative, short};
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::popup::{Pending, Popup, Purpose};
@@ -25,8 +27,17 @@ pub const KEYS: &[Binding] = &[
         true,
     ),
     named(KeyCode::Right, None, Action::Right, "", false),
-    ch('h', Action::Left, "", false),
+    ch('o', Action::Doctor, "doctor", true),
     ch('l', Action::Simulate, "simulate login", true),
+    ch('a', Action::ShowActivity, "activity/doctor panel", false),
+    ch('v', Action::CheckSkew, "check a code they read out", false),
+    ch(
+        'S',
+        Action::Resync,
+        "resync the authenticator's clock",
+        false,
+    ),
+    ch('Z', Action::ClearDrift, "clear a learned drift", false),
     ch('t', Action::EnrolTotp, "enrol app", true),
     ch('s', Action::AddSms, "add SMS factor", false),
     ch('m', Action::AddEmail, "add email factor", false),
@@ -84,7 +95,8 @@ pub enum Focus {
     #[default]
     Factors,
     Devices,
-    Activity,
+    /// The doctor panel, or the activity when it is showing.
+    Bottom,
 }
 
 #[derive(Debug)]
@@ -95,11 +107,20 @@ pub struct UserScreen {
     pub factor: usize,
     pub device: usize,
     pub activity: usize,
+    /// The bottom-right panel shows the doctor (else the activity).
+    pub show_doctor: bool,
+    pub doctor: DoctorReport,
+    pub finding: usize,
+    /// The doctor fills the screen.
+    pub full_doctor: bool,
+    /// The last code checked for this user.
+    pub check: Option<SkewCheck>,
 }
 
 impl UserScreen {
     pub fn load(desk: &Desk, email: &str) -> Result<UserScreen> {
         let detail = desk.user(email)?;
+        let doctor = desk.diagnose(email)?;
         Ok(UserScreen {
             email: detail.profile.email.clone(),
             detail,
@@ -107,21 +128,26 @@ impl UserScreen {
             factor: 0,
             device: 0,
             activity: 0,
+            show_doctor: true,
+            doctor,
+            finding: 0,
+            full_doctor: false,
+            check: None,
         })
     }
 
     pub fn reload(&mut self, desk: &Desk) -> Result<()> {
         self.detail = desk.user(&self.email)?;
+        self.doctor = desk.diagnose(&self.email)?;
+        self.finding = self
+            .finding
+            .min(self.doctor.findings.len().saturating_sub(1));
         self.factor = self.factor.min(self.detail.factors.len().saturating_sub(1));
         self.device = self.device.min(self.detail.devices.len().saturating_sub(1));
         self.activity = self
             .activity
             .min(self.detail.activity.len().saturating_sub(1));
         Ok(())
-    }
-
-    pub fn typing(&self) -> bool {
-        false
     }
 }
 
@@ -132,20 +158,57 @@ impl App {
         let email = u.email.clone();
         let factor = u.detail.factors.get(u.factor).cloned();
         let device = u.detail.devices.get(u.device).cloned();
+        let finding = u.doctor.findings.get(u.finding).map(|f| f.fix);
+        if u.full_doctor {
+            match action {
+                Action::Back => u.full_doctor = false,
+                Action::Open => {
+                    if let Some(fix) = finding {
+                        self.doctor_fix(fix);
+                    }
+                }
+                Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown
+                | Action::Top
+                | Action::Bottom => {
+                    u.finding = super::step(u.finding, u.doctor.findings.len(), action, 3);
+                }
+                other => {
+                    self.doctor_action(other);
+                }
+            }
+            return;
+        }
+        if self.doctor_action(action) {
+            return;
+        }
+        let Some(u) = &mut self.user else { return };
         match action {
             Action::Back => self.user = None,
+            Action::Doctor => u.full_doctor = true,
+            Action::ShowActivity => {
+                u.show_doctor = !u.show_doctor;
+                u.focus = Focus::Bottom;
+            }
+            Action::Open if u.focus == Focus::Bottom && u.show_doctor => {
+                if let Some(fix) = finding {
+                    self.doctor_fix(fix);
+                }
+            }
             Action::Left => {
                 u.focus = match u.focus {
-                    Focus::Factors => Focus::Activity,
+                    Focus::Factors => Focus::Bottom,
                     Focus::Devices => Focus::Factors,
-                    Focus::Activity => Focus::Devices,
+                    Focus::Bottom => Focus::Devices,
                 };
             }
             Action::Right => {
                 u.focus = match u.focus {
                     Focus::Factors => Focus::Devices,
-                    Focus::Devices => Focus::Activity,
-                    Focus::Activity => Focus::Factors,
+                    Focus::Devices => Focus::Bottom,
+                    Focus::Bottom => Focus::Factors,
                 };
             }
             Action::Up
@@ -160,7 +223,10 @@ impl App {
                 Focus::Devices => {
                     u.device = super::step(u.device, u.detail.devices.len(), action, 5);
                 }
-                Focus::Activity => {
+                Focus::Bottom if u.show_doctor => {
+                    u.finding = super::step(u.finding, u.doctor.findings.len(), action, 3);
+                }
+                Focus::Bottom => {
                     u.activity = super::step(u.activity, u.detail.activity.len(), action, 5);
                 }
             },
@@ -387,6 +453,16 @@ impl App {
         let mut lines = vec![format!("Confirm {label} with its first code.")];
         match kind {
             FactorKind::Totp => {
+                if let Ok(code) = self
+                    .desk
+                    .authenticator_code(email, id, chrono::TimeDelta::zero())
+                {
+                    lines.push(format!(
+                        "(The simulated app shows {} {} now.)",
+                        &code[..3],
+                        &code[3..]
+                    ));
+                }
                 lines.push("Type the 6 digits the authenticator app shows now:".to_owned());
             }
             FactorKind::Sms | FactorKind::Email => {
@@ -445,6 +521,14 @@ pub fn render(s: &UserScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buf
     ])
     .areas(area);
     render_profile(d, theme, now, top, buf);
+    if s.full_doctor {
+        let rest = Rect {
+            height: middle.height + bottom.height,
+            ..middle
+        };
+        super::doctor::render_full(&s.doctor, s.finding, s.check.as_ref(), theme, rest, buf);
+        return;
+    }
     let [factors, devices] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(middle);
     render_factors(s, theme, factors, buf);
@@ -452,7 +536,12 @@ pub fn render(s: &UserScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buf
     let [codes, activity] =
         Layout::horizontal([Constraint::Length(30), Constraint::Fill(1)]).areas(bottom);
     render_codes(d, theme, now, codes, buf);
-    render_activity(s, theme, activity, buf);
+    if s.show_doctor {
+        let focused = s.focus == Focus::Bottom;
+        super::doctor::render_panel(&s.doctor, s.finding, focused, theme, activity, buf);
+    } else {
+        render_activity(s, theme, activity, buf);
+    }
 }
 
 fn render_profile(d: &UserDetail, theme: Theme, now: Time, area: Rect, buf: &mut Buffer) {
@@ -659,7 +748,7 @@ fn render_codes(d: &UserDetail, theme: Theme, now: Time, area: Rect, buf: &mut B
 }
 
 fn render_activity(s: &UserScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let focused = s.focus == Focus::Activity;
+    let focused = s.focus == Focus::Bottom;
     let block = panel("Recent activity", theme, focused);
     let inner = block.inner(area);
     block.render(area, buf);
