@@ -174,6 +174,9 @@ impl App {
             });
         }
         match self.tab {
+            Tab::Overview if self.overview.readiness.is_some() => {
+                Mode::Browse(screens::overview::READINESS_KEYS)
+            }
             Tab::Overview => Mode::Browse(screens::overview::KEYS),
             Tab::Users if self.users.typing() => Mode::Typing,
             Tab::Users => Mode::Browse(screens::users::KEYS),

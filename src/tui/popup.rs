@@ -66,6 +66,7 @@ pub enum Purpose {
     SimIp,
     CheckCode { email: String },
     Resync { email: String, factor_id: i64 },
+    ExportReadiness,
 }
 
 #[derive(Debug)]
@@ -574,6 +575,29 @@ impl App {
                     ),
                 );
                 self.refresh();
+                Ok(())
+            }
+            Purpose::ExportReadiness => {
+                let path = std::path::PathBuf::from(value.trim());
+                let report = self
+                    .overview
+                    .readiness
+                    .as_ref()
+                    .map(|(_, r)| r.clone())
+                    .ok_or("Nothing to export.")?;
+                let json = path
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+                let text = if json {
+                    serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+                } else {
+                    crate::desk::readiness::csv(&report)
+                };
+                crate::desk::codes::write_export(&path, &text).map_err(|e| e.to_string())?;
+                self.say(
+                    Tone::Ok,
+                    format!("Wrote {} users to {}.", report.rows.len(), path.display()),
+                );
                 Ok(())
             }
             Purpose::SimIp => {

@@ -180,6 +180,7 @@ impl App {
             };
         }
         match self.tab {
+            Tab::Overview if self.overview.readiness.is_some() => screens::overview::READINESS_KEYS,
             Tab::Overview => screens::overview::KEYS,
             Tab::Users => screens::users::KEYS,
             Tab::Simulator => screens::simulator::KEYS,
