@@ -577,35 +577,38 @@ impl App {
                 self.refresh();
                 Ok(())
             }
-            Purpose::ExportReadiness => {
-                let path = std::path::PathBuf::from(value.trim());
-                let report = self
-                    .overview
-                    .readiness
-                    .as_ref()
-                    .map(|(_, r)| r.clone())
-                    .ok_or("Nothing to export.")?;
-                let json = path
-                    .extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-                let text = if json {
-                    serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-                } else {
-                    crate::desk::readiness::csv(&report)
-                };
-                crate::desk::codes::write_export(&path, &text).map_err(|e| e.to_string())?;
-                self.say(
-                    Tone::Ok,
-                    format!("Wrote {} users to {}.", report.rows.len(), path.display()),
-                );
-                Ok(())
-            }
+            Purpose::ExportReadiness => self.export_readiness(value),
             Purpose::SimIp => {
                 self.sim.set_ip(value).map_err(|e| e.clone())?;
                 self.refresh();
                 Ok(())
             }
         }
+    }
+
+    /// Write the readiness report to a new file: JSON for `.json`, else CSV.
+    fn export_readiness(&mut self, value: &str) -> Result<(), String> {
+        let path = std::path::PathBuf::from(value.trim());
+        let report = self
+            .overview
+            .readiness
+            .as_ref()
+            .map(|(_, r)| r.clone())
+            .ok_or("Nothing to export.")?;
+        let json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let text = if json {
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        } else {
+            crate::desk::readiness::csv(&report)
+        };
+        crate::desk::codes::write_export(&path, &text).map_err(|e| e.to_string())?;
+        self.say(
+            Tone::Ok,
+            format!("Wrote {} users to {}.", report.rows.len(), path.display()),
+        );
+        Ok(())
     }
 
     pub(crate) fn worker_done(&mut self, done: Done) {
