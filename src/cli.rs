@@ -283,6 +283,14 @@ pub enum UserCommand {
         #[arg(long)]
         reason: String,
     },
+    /// The user turns their own 2FA off with their password (when policy allows).
+    #[command(name = "turn-off-2fa")]
+    TurnOff2fa {
+        email: String,
+        /// Read the user's password from stdin.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
     /// Remove all factors and backup codes and revoke all devices.
     #[command(name = "reset-2fa")]
     Reset2fa {

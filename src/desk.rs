@@ -321,4 +321,9 @@ impl Desk {
     pub fn hash_password(&mut self, password: &str) -> Result<String> {
         Ok(self.hasher.hash(password, &mut self.rng)?)
     }
+
+    /// Check a password against a stored hash (argon2id, 15–40 ms).
+    pub fn verify_password(&mut self, password: &str, hash: &str) -> Result<bool> {
+        Ok(self.hasher.verify(password, hash)?)
+    }
 }

@@ -287,6 +287,24 @@ fn user(cli: &Cli, c: &UserCommand) -> Result<i32> {
                 format!("Updated {}.", u.email)
             });
         }
+        UserCommand::TurnOff2fa { email, .. } => {
+            let mut desk = open(cli)?;
+            desk.set_actor(email);
+            let typed = password("Password")?;
+            let ok = match desk.password_hash(email)? {
+                Some(hash) => desk.verify_password(&typed, &hash)?,
+                None => false,
+            };
+            let r = desk.turn_off_2fa(email, ok)?;
+            emit(&if cli.json {
+                json(&r)
+            } else {
+                format!(
+                    "2FA is off for {email}: {} factor(s) and {} backup code(s) removed; their codes no longer work.",
+                    r.factors_removed, r.codes_removed
+                )
+            });
+        }
         UserCommand::Password { email, .. } => {
             let mut desk = open(cli)?;
             let hash = desk.hash_password(&password("New password")?)?;

@@ -380,6 +380,42 @@ impl Desk {
         })
     }
 
+    /// The user turns their own 2FA off: with their password, when the policy
+    /// lets users do that and 2FA is not required for them. Factors and backup
+    /// codes go (trusted devices stay). A refusal is exit 3.
+    pub fn turn_off_2fa(&mut self, email: &str, password_ok: bool) -> Result<ResetReport> {
+        self.run(|cx| -> Result<Result<ResetReport>> {
+            let u = cx.user(email)?;
+            let refuse = |why: String| Ok(Err(DeskError::Denied(why)));
+            if cx.policy.self_disable == crate::domain::policy::SelfDisable::Admin {
+                return refuse(
+                    "only an admin can turn 2FA off here (policy self_disable=admin): ask them to reset it".to_owned(),
+                );
+            }
+            if cx.policy.enforce.applies_to(u.role) {
+                return refuse(format!(
+                    "2FA is required for this account (policy enforce={}), so it cannot be turned off: an admin can reset it to enrol a new factor",
+                    cx.policy.enforce
+                ));
+            }
+            if !password_ok {
+                cx.audit(Some(u.id), "user.turn_off_2fa", "refused: wrong password", None)?;
+                return refuse("the password is incorrect, so 2FA stays on".to_owned());
+            }
+            let cancelled = challenges::cancel_open(cx.conn, u.id, cx.now)?;
+            let factors = store::factors::delete_for_user(cx.conn, u.id)?;
+            let codes = store::codes::delete_for_user(cx.conn, u.id)?;
+            clear_lock(cx, u.id)?;
+            cx.audit(
+                Some(u.id),
+                "user.turn_off_2fa",
+                &format!("turned off by the user with their password ({factors} factor(s), {codes} backup code(s) removed)"),
+                None,
+            )?;
+            Ok(Ok(ResetReport { factors_removed: factors, codes_removed: codes, devices_revoked: 0, challenges_cancelled: cancelled }))
+        })?
+    }
+
     /// Remove every factor and backup code, revoke every device, clear the
     /// lock and cancel open challenges. The user must enrol again.
     pub fn reset_2fa(&mut self, email: &str, why: &str) -> Result<ResetReport> {
