@@ -90,20 +90,8 @@ pub fn users(list: &[UserSummary], limit: u32) -> String {
         } else {
             u.status.to_string()
         };
-        let kinds = if u.factor_kinds.is_empty() {
-            "none".to_owned()
-        } else {
-            u.factor_kinds
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        let codes = if u.codes_total == 0 {
-            "-".to_owned()
-        } else {
-            format!("{}/{}", u.codes_left, u.codes_total)
-        };
+        let kinds = u.kinds_text();
+        let codes = u.codes_text();
         t.row(vec![
             u.email.clone(),
             u.name.clone(),

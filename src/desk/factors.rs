@@ -97,20 +97,8 @@ pub(crate) fn repoint_sms(cx: &mut Ctx<'_>, u: &UserRow, phone: &Phone) -> Resul
     let label = format!("SMS to {}", phone.masked());
     challenges::cancel_open_for_factor(cx.conn, f.id, cx.now)?;
     rows::set_destination(cx.conn, f.id, &phone.e164(), &label)?;
-    let f = rows::by_id(cx.conn, f.id)?.ok_or(DeskError::UnknownFactor {
-        email: u.email.clone(),
-        id: f.id,
-    })?;
-    let issued = login::issue(
-        cx,
-        &Issue {
-            user_id: u.id,
-            factor: &f,
-            purpose: Purpose::Enrol,
-            device_id: None,
-            ip: "127.0.0.1",
-        },
-    )?;
+    let f = factor_of(cx.conn, u, f.id)?;
+    let issued = send_confirmation(cx, u, &f)?;
     Ok(Some(format!(
         "SMS factor {} pending again: confirmation code sent (challenge {})",
         f.id, issued.challenge_id
@@ -367,6 +355,20 @@ pub(crate) fn because(why: &str) -> String {
     }
 }
 
+/// Send a pending SMS or email factor the code that confirms it.
+fn send_confirmation(cx: &mut Ctx<'_>, u: &UserRow, f: &FactorRow) -> Result<login::Issued> {
+    login::issue(
+        cx,
+        &Issue {
+            user_id: u.id,
+            factor: f,
+            purpose: Purpose::Enrol,
+            device_id: None,
+            ip: login::DEFAULT_IP,
+        },
+    )
+}
+
 fn add_contact(
     cx: &mut Ctx<'_>,
     u: &UserRow,
@@ -387,16 +389,7 @@ fn add_contact(
         },
     )?;
     let f = factor_of(cx.conn, u, id)?;
-    let issued = login::issue(
-        cx,
-        &Issue {
-            user_id: u.id,
-            factor: &f,
-            purpose: Purpose::Enrol,
-            device_id: None,
-            ip: "127.0.0.1",
-        },
-    )?;
+    let issued = send_confirmation(cx, u, &f)?;
     let delivery = issued
         .delivery
         .ok_or_else(|| DeskError::Refused("no message was sent".to_owned()))?;

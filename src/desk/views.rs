@@ -23,6 +23,29 @@ pub struct UserSummary {
     pub locked_until: Option<Time>,
 }
 
+impl UserSummary {
+    /// `totp,sms`, or `none`.
+    pub fn kinds_text(&self) -> String {
+        if self.factor_kinds.is_empty() {
+            return "none".to_owned();
+        }
+        self.factor_kinds
+            .iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// `7/10` backup codes left, or `-` when none were ever made.
+    pub fn codes_text(&self) -> String {
+        if self.codes_total == 0 {
+            "-".to_owned()
+        } else {
+            format!("{}/{}", self.codes_left, self.codes_total)
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Profile {
     pub id: i64,
