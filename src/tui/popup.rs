@@ -11,7 +11,7 @@ use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
 use super::input::Input;
 use super::keys::{Action, Binding, GLOBAL, ch, named};
 use super::theme::Theme;
-use super::widgets::{QrView, bar, cut, draw_row, panel};
+use super::widgets::{QrView, bar, cut, draw_row, panel, wrapped_rows};
 use super::worker::{Done, Job};
 use super::{App, Tone, strings};
 use crate::desk::devices::Which;
@@ -569,10 +569,9 @@ fn frame(buf: &mut Buffer, area: Rect, title: &str, theme: Theme) -> Rect {
     inner
 }
 
+/// Rows `lines` take word-wrapped in `width` columns, as the popups draw them.
 fn text_height(lines: &[Line<'_>], width: u16) -> u16 {
-    let w = usize::from(width.max(1));
-    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(w)).sum();
-    u16::try_from(rows).unwrap_or(u16::MAX)
+    wrapped_rows(lines, width.max(1), false)
 }
 
 /// Draw the popup over `area` (the whole screen).
