@@ -760,24 +760,46 @@ fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines).render(inner, buf);
 }
 
-/// The lines under the QR code: the secret, the account, the code field.
+/// The secret in groups of four after its label, in rows of at most `width`
+/// columns, as even as they come: continued rows line up under the first
+/// group, so the secret is never broken inside a group or wrapped back under
+/// its label.
+fn secret_lines(theme: Theme, secret: &str, width: u16) -> Vec<Line<'static>> {
+    const LABEL: &str = "Secret  ";
+    let grouped = totp::grouped(secret);
+    let groups: Vec<&str> = grouped.split(' ').collect();
+    // A group and the space after it take five columns.
+    let fit = ((usize::from(width).saturating_sub(LABEL.len()) + 1) / 5).max(1);
+    let rows = groups.len().div_ceil(fit).max(1);
+    let per_row = groups.len().div_ceil(rows).max(1);
+    groups
+        .chunks(per_row)
+        .enumerate()
+        .map(|(i, row)| {
+            let label = if i == 0 { LABEL } else { "        " };
+            Line::from(vec![
+                Span::styled(label, theme.dim()),
+                Span::styled(row.join(" "), theme.heading()),
+            ])
+        })
+        .collect()
+}
+
+/// The lines under the QR code, in a column `width` wide: the secret, the
+/// account, the code field.
 fn qr_lines(
     theme: Theme,
     e: &TotpEnrolment,
     code: &Input,
     error: Option<&str>,
     now: Time,
+    width: u16,
 ) -> Vec<Line<'static>> {
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled("Secret  ", theme.dim()),
-            Span::styled(totp::grouped(&e.secret), theme.heading()),
-        ]),
-        Line::from(vec![
-            Span::styled("Account ", theme.dim()),
-            Span::raw(format!("{} ({})", e.account, e.issuer)),
-        ]),
-    ];
+    let mut lines = secret_lines(theme, &e.secret, width);
+    lines.push(Line::from(vec![
+        Span::styled("Account ", theme.dim()),
+        Span::raw(format!("{} ({})", e.account, e.issuer)),
+    ]));
     if !theme.color {
         lines.push(Line::styled(strings::QR_NO_COLOR, theme.dim()));
     }
@@ -842,9 +864,15 @@ fn render_qr(
     buf: &mut Buffer,
 ) {
     let theme = app.theme;
-    let tail = qr_lines(theme, enrolment, code, error, now);
+    let tail = qr_lines(theme, enrolment, code, error, now, 70);
     let tail_rows = text_height(&tail, 70);
     let (place, qw, qh) = qr_place(modules, area, tail_rows);
+    // Beside the code the text has a narrower column of its own.
+    let tail = if place == QrPlace::Beside {
+        qr_lines(theme, enrolment, code, error, now, QR_TEXT_W)
+    } else {
+        tail
+    };
     let mut lines: Vec<Line> = Vec::new();
     if place == QrPlace::None {
         lines.push(Line::styled(strings::QR_TOO_SMALL, theme.warn()));
