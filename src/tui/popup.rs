@@ -737,27 +737,63 @@ fn field_popup(body: Vec<Line<'static>>, title: &str, theme: Theme, area: Rect, 
         .render(inner, buf);
 }
 
+fn help_section(
+    theme: Theme,
+    title: &'static str,
+    list: &[Binding],
+    extra: Option<(&'static str, &'static str)>,
+) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::styled(title, theme.heading())];
+    let entries = list
+        .iter()
+        .filter(|b| !b.help.is_empty())
+        .map(|b| (b.key(), b.help))
+        .chain(extra.map(|(k, h)| (k.to_owned(), h)));
+    for (key, help) in entries {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {key:<10}"), theme.key()),
+            Span::raw(help),
+        ]));
+    }
+    lines
+}
+
 fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = app.theme;
-    let mut lines = Vec::new();
-    let screen = app.bindings_under_popup();
-    for (title, list) in [("This screen", screen), ("Everywhere", GLOBAL)] {
-        lines.push(Line::styled(title, theme.heading()));
-        for b in list.iter().filter(|b| !b.help.is_empty()) {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {:<10}", b.key()), theme.key()),
-                Span::raw(b.help),
-            ]));
-        }
+    let screen = help_section(theme, "This screen", app.bindings_under_popup(), None);
+    let global = help_section(
+        theme,
+        "Everywhere",
+        GLOBAL,
+        Some(("Ctrl-C", "quit from anywhere")),
+    );
+    let rows = |lines: &[Line<'_>]| u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    if rows(&screen) + rows(&global) + 2 <= area.height {
+        let mut lines = screen;
+        lines.extend(global);
+        let w = 64.min(area.width.saturating_sub(2));
+        let h = rows(&lines) + 2;
+        let inner = frame(buf, centered(area, w, h), strings::HELP_TITLE, theme);
+        Paragraph::new(lines).render(inner, buf);
+        return;
     }
-    lines.push(Line::from(vec![
-        Span::styled("  Ctrl-C    ", theme.key()),
-        Span::raw("quit from anywhere"),
-    ]));
-    let w = 64.min(area.width.saturating_sub(2));
-    let h = (u16::try_from(lines.len()).unwrap_or(u16::MAX) + 2).min(area.height);
+    // Too tall for one column (the user screen and the simulator have many
+    // keys): the screen's keys on the left, the global ones on the right.
+    let widest = |lines: &[Line<'_>]| {
+        u16::try_from(lines.iter().map(Line::width).max().unwrap_or(0)).unwrap_or(u16::MAX)
+    };
+    let (left, right) = (widest(&screen), widest(&global));
+    let w = left + 1 + right + 2;
+    let h = rows(&screen).max(rows(&global)) + 2;
     let inner = frame(buf, centered(area, w, h), strings::HELP_TITLE, theme);
-    Paragraph::new(lines).render(inner, buf);
+    let [l, _, r] = Layout::horizontal([
+        Constraint::Length(left),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
+    Paragraph::new(screen).render(l, buf);
+    Paragraph::new(global).render(r, buf);
 }
 
 /// The secret in groups of four after its label, in rows of at most `width`
