@@ -256,6 +256,8 @@ impl App {
         error: &mut Option<String>,
     ) -> bool {
         if edit(reason, action) {
+            // "Type a reason first" no longer holds once one is typed.
+            *error = None;
             return true;
         }
         match action {
