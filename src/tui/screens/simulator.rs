@@ -480,22 +480,34 @@ pub fn render(
             format_duration(offset.abs())
         )
     };
-    let line = Line::from(vec![
+    let mut spans = vec![
         Span::styled(" Clock ", theme.dim()),
         Span::styled(crate::domain::stamp(now), theme.heading()),
-        Span::styled(format!(" ({offset_text})  "), theme.dim()),
-        Span::styled("F5", theme.key()),
-        Span::raw(" +30 s  "),
-        Span::styled("F6", theme.key()),
-        Span::raw(" +5 min  "),
-        Span::styled("F7", theme.key()),
-        Span::raw(" +1 day  "),
-        Span::styled("F8", theme.key()),
-        Span::raw(" +14 days  "),
-        Span::styled("0", theme.key()),
-        Span::raw(" reset"),
-    ]);
-    buf.set_line(clock.x, clock.y, &line, clock.width);
+        Span::styled(format!(" ({offset_text})"), theme.dim()),
+    ];
+    // The clock keys that fit, whole: a narrow window drops the last ones
+    // rather than cutting one in half (they are all in `?` too).
+    let mut width: usize = spans.iter().map(Span::width).sum();
+    for (key, what) in [
+        ("F5", "+30 s"),
+        ("F6", "+5 min"),
+        ("F7", "+1 day"),
+        ("F8", "+14 days"),
+        ("0", "reset"),
+    ] {
+        let hint = [
+            Span::raw("  "),
+            Span::styled(key, theme.key()),
+            Span::raw(format!(" {what}")),
+        ];
+        let w: usize = hint.iter().map(Span::width).sum();
+        if width + w > usize::from(clock.width) {
+            break;
+        }
+        width += w;
+        spans.extend(hint);
+    }
+    buf.set_line(clock.x, clock.y, &Line::from(spans), clock.width);
 }
 
 fn render_setup(s: &SimScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
