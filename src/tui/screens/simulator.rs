@@ -23,7 +23,7 @@ use crate::tui::input::Input;
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::popup::{Popup, Purpose};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{bar, cut, mmss, panel};
+use crate::tui::widgets::{bar, cut, mmss, panel, wrapped_rows};
 use crate::tui::{App, Tone, strings};
 
 pub const KEYS: &[Binding] = &[
@@ -576,30 +576,32 @@ fn render_decision(s: &SimScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
             }
         }
     }
-    if !s.events.is_empty() {
-        lines.push(Line::default());
-        let height = usize::from(inner.height);
-        let room = height.saturating_sub(lines.len() + 1).max(1);
-        lines.push(Line::styled("What happened", theme.heading()));
-        for e in s
-            .events
-            .iter()
-            .rev()
-            .take(room)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-        {
-            let style = match e.tone {
-                Tone::Ok => theme.ok(),
-                Tone::Error => theme.bad(),
-                Tone::Info => theme.text(),
-            };
-            lines.push(Line::from(vec![
-                Span::styled(format!("{} ", e.at.format("%H:%M:%S")), theme.dim()),
-                Span::styled(e.text.clone(), style),
-            ]));
+    // The newest events that fit under a blank row and the heading, counted
+    // in the rows they wrap to, so the latest one is never the one cut off.
+    let used = wrapped_rows(&lines, inner.width, false);
+    let mut room = inner.height.saturating_sub(used + 2);
+    let mut recent = Vec::new();
+    for e in s.events.iter().rev() {
+        let style = match e.tone {
+            Tone::Ok => theme.ok(),
+            Tone::Error => theme.bad(),
+            Tone::Info => theme.text(),
+        };
+        let line = Line::from(vec![
+            Span::styled(format!("{} ", e.at.format("%H:%M:%S")), theme.dim()),
+            Span::styled(e.text.clone(), style),
+        ]);
+        let rows = wrapped_rows(std::slice::from_ref(&line), inner.width, false);
+        if rows > room {
+            break;
         }
+        room -= rows;
+        recent.push(line);
+    }
+    if !recent.is_empty() {
+        lines.push(Line::default());
+        lines.push(Line::styled("What happened", theme.heading()));
+        lines.extend(recent.into_iter().rev());
     }
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
