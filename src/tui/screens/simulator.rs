@@ -648,9 +648,14 @@ fn render_challenge(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mu
                 },
             ),
         ]),
-        resend,
-        Line::from(code),
     ];
+    if c.state == "open" {
+        lines.push(resend);
+        lines.push(Line::from(code));
+    } else {
+        // Neither another code nor typing one works on a closed challenge.
+        lines.push(Line::styled(strings::SIM_CLOSED, theme.dim()));
+    }
     if let Some(v) = &s.last_verify {
         let style = if v.result == VerifyResult::Accepted {
             theme.ok()
