@@ -464,10 +464,18 @@ pub fn render(
     render_setup(s, theme, setup, buf);
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(main);
-    let [decision, challenge] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(9)]).areas(left);
+    // The challenge panel takes the rows its lines wrap to (a lock message is
+    // three), the decision and its log the rest, keeping three for themselves.
+    let inner_w = left.width.saturating_sub(2);
+    let lines = challenge_lines(s, theme, now, inner_w);
+    let rows = wrapped_rows(&lines, inner_w, true) + 2;
+    let [decision, challenge] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(rows.min(left.height.saturating_sub(5))),
+    ])
+    .areas(left);
     render_decision(s, theme, decision, buf);
-    render_challenge(s, theme, now, challenge, buf);
+    render_challenge(s, lines, theme, challenge, buf);
     let [app, phone] = Layout::vertical([Constraint::Length(5), Constraint::Fill(1)]).areas(right);
     render_app(s, theme, now, app, buf);
     render_phone(s, theme, now, phone, buf);
@@ -608,19 +616,35 @@ fn render_decision(s: &SimScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
         .render(inner, buf);
 }
 
-fn render_challenge(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buffer) {
-    let block = panel("Challenge", theme, s.entering);
+fn render_challenge(
+    s: &SimScreen,
+    lines: Vec<Line<'static>>,
+    theme: Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let title = s
+        .challenge
+        .as_ref()
+        .map_or_else(|| "Challenge".to_owned(), |c| format!("Challenge {}", c.id));
+    let block = panel(&title, theme, s.entering);
     let inner = block.inner(area);
     block.render(area, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .render(inner, buf);
+}
+
+/// The challenge panel's lines for a panel `inner_width` wide.
+fn challenge_lines(s: &SimScreen, theme: Theme, now: Time, inner_width: u16) -> Vec<Line<'static>> {
     let Some(c) = &s.challenge else {
-        Paragraph::new(Line::styled(strings::SIM_NO_CHALLENGE, theme.dim())).render(inner, buf);
-        return;
+        return vec![Line::styled(strings::SIM_NO_CHALLENGE, theme.dim())];
     };
     let factor = c
         .factor
         .as_ref()
         .map_or_else(|| "-".to_owned(), |f| f.label.clone());
-    let width = usize::from(inner.width).saturating_sub(30).clamp(5, 20);
+    let width = usize::from(inner_width).saturating_sub(30).clamp(5, 20);
     let expiry = expiry_line(c, theme, now, width);
     let resend = resend_line(c, theme, now);
     let mut code = vec![Span::styled("code: ", theme.dim())];
@@ -634,7 +658,6 @@ fn render_challenge(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mu
         Line::from(vec![
             Span::styled("factor ", theme.dim()),
             Span::raw(factor),
-            Span::styled(format!("   challenge {}", c.id), theme.dim()),
         ]),
         expiry,
         Line::from(vec![
@@ -667,9 +690,7 @@ fn render_challenge(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mu
             style,
         ));
     }
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: true })
-        .render(inner, buf);
+    lines
 }
 
 fn expiry_line(c: &ChallengeView, theme: Theme, now: Time, width: usize) -> Line<'static> {
