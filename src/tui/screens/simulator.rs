@@ -758,12 +758,21 @@ fn render_app(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buff
         None => vec![Line::styled("No authenticator app enrolled.", theme.dim())],
         Some((_, code)) => {
             let left = totp::seconds_left(now);
+            let code = format!("{} {}", &code[..3], &code[3..]);
+            let changes = format!("   changes in {left:>2} s ");
+            // The countdown bar gets what the code and its words leave, up to
+            // ten cells (at 80x24 the panel is 32 wide).
+            let room = usize::from(inner.width).saturating_sub(code.len() + changes.len());
             vec![
                 Line::from(vec![
-                    Span::styled(format!("{} {}", &code[..3], &code[3..]), theme.title()),
-                    Span::styled(format!("   changes in {left:>2} s "), theme.dim()),
+                    Span::styled(code, theme.title()),
+                    Span::styled(changes, theme.dim()),
                     Span::styled(
-                        bar(TimeDelta::seconds(left), TimeDelta::seconds(totp::STEP), 10),
+                        bar(
+                            TimeDelta::seconds(left),
+                            TimeDelta::seconds(totp::STEP),
+                            room.min(10),
+                        ),
                         theme.ok(),
                     ),
                 ]),
@@ -771,7 +780,9 @@ fn render_app(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buff
             ]
         }
     };
-    Paragraph::new(lines).render(inner, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .render(inner, buf);
 }
 
 fn render_phone(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buffer) {
