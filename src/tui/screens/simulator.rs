@@ -811,7 +811,7 @@ fn render_phone(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mut Bu
             Span::styled(mark, style),
         ]));
         lines.push(Line::styled(
-            cut(&m.text, w * 2),
+            two_rows(&m.text, w),
             if m.valid_now {
                 theme.text()
             } else {
@@ -822,4 +822,20 @@ fn render_phone(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mut Bu
     Paragraph::new(lines)
         .wrap(Wrap { trim: true })
         .render(inner, buf);
+}
+
+/// `text` cut (with `…`) to what word-wraps into two rows of `width`: cut to
+/// `2 × width` characters, wrapping would carry a last fragment to a third.
+fn two_rows(text: &str, width: usize) -> String {
+    let Ok(w) = u16::try_from(width) else {
+        return cut(text, width * 2);
+    };
+    let mut n = width * 2;
+    loop {
+        let shown = cut(text, n);
+        if n == 0 || wrapped_rows(&[Line::from(shown.as_str())], w, true) <= 2 {
+            return shown;
+        }
+        n -= 1;
+    }
 }
