@@ -280,6 +280,15 @@ fn qr_enrolment_then_backup_codes() {
 }
 
 #[test]
+fn first_backup_codes_need_no_reason() {
+    // carol has none: `g` makes them at once and shows them once.
+    let mut app = app();
+    open_user(&mut app, "carol@example.co.uk");
+    keys(&mut app, "g");
+    snap("new_backup_codes_carol", &app);
+}
+
+#[test]
 fn regenerate_codes_asks_when_some_are_left() {
     let mut app = app();
     open_user(&mut app, "alice@example.com");
