@@ -11,7 +11,7 @@ use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
 use super::input::Input;
 use super::keys::{Action, Binding, GLOBAL, ch, named};
 use super::theme::Theme;
-use super::widgets::{QrView, bar, cut, draw_row, panel};
+use super::widgets::{QrView, bar, cut, draw_row, panel, wrapped_rows};
 use super::worker::{Done, Job};
 use super::{App, Tone, strings};
 use crate::desk::devices::Which;
@@ -263,6 +263,8 @@ impl App {
         error: &mut Option<String>,
     ) -> bool {
         if edit(reason, action) {
+            // "Type a reason first" no longer holds once one is typed.
+            *error = None;
             return true;
         }
         match action {
@@ -642,10 +644,9 @@ fn frame(buf: &mut Buffer, area: Rect, title: &str, theme: Theme) -> Rect {
     inner
 }
 
+/// Rows `lines` take word-wrapped in `width` columns, as the popups draw them.
 fn text_height(lines: &[Line<'_>], width: u16) -> u16 {
-    let w = usize::from(width.max(1));
-    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(w)).sum();
-    u16::try_from(rows).unwrap_or(u16::MAX)
+    wrapped_rows(lines, width.max(1), false)
 }
 
 /// Draw the popup over `area` (the whole screen).
@@ -811,47 +812,105 @@ fn field_popup(body: Vec<Line<'static>>, title: &str, theme: Theme, area: Rect, 
         .render(inner, buf);
 }
 
-fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
-    let theme = app.theme;
-    let mut lines = Vec::new();
-    let screen = app.bindings_under_popup();
-    for (title, list) in [("This screen", screen), ("Everywhere", GLOBAL)] {
-        lines.push(Line::styled(title, theme.heading()));
-        for b in list.iter().filter(|b| !b.help.is_empty()) {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {:<10}", b.key()), theme.key()),
-                Span::raw(b.help),
-            ]));
-        }
+fn help_section(
+    theme: Theme,
+    title: &'static str,
+    list: &[Binding],
+    extra: Option<(&'static str, &'static str)>,
+) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::styled(title, theme.heading())];
+    let entries = list
+        .iter()
+        .filter(|b| !b.help.is_empty())
+        .map(|b| (b.key(), b.help))
+        .chain(extra.map(|(k, h)| (k.to_owned(), h)));
+    for (key, help) in entries {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {key:<10}"), theme.key()),
+            Span::raw(help),
+        ]));
     }
-    lines.push(Line::from(vec![
-        Span::styled("  Ctrl-C    ", theme.key()),
-        Span::raw("quit from anywhere"),
-    ]));
-    let w = 64.min(area.width.saturating_sub(2));
-    let h = (u16::try_from(lines.len()).unwrap_or(u16::MAX) + 2).min(area.height);
-    let inner = frame(buf, centered(area, w, h), strings::HELP_TITLE, theme);
-    Paragraph::new(lines).render(inner, buf);
+    lines
 }
 
-/// The lines under the QR code: the secret, the account, the code field.
+fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme;
+    let screen = help_section(theme, "This screen", app.bindings_under_popup(), None);
+    let global = help_section(
+        theme,
+        "Everywhere",
+        GLOBAL,
+        Some(("Ctrl-C", "quit from anywhere")),
+    );
+    let rows = |lines: &[Line<'_>]| u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    if rows(&screen) + rows(&global) + 2 <= area.height {
+        let mut lines = screen;
+        lines.extend(global);
+        let w = 64.min(area.width.saturating_sub(2));
+        let h = rows(&lines) + 2;
+        let inner = frame(buf, centered(area, w, h), strings::HELP_TITLE, theme);
+        Paragraph::new(lines).render(inner, buf);
+        return;
+    }
+    // Too tall for one column (the user screen and the simulator have many
+    // keys): the screen's keys on the left, the global ones on the right.
+    let widest = |lines: &[Line<'_>]| {
+        u16::try_from(lines.iter().map(Line::width).max().unwrap_or(0)).unwrap_or(u16::MAX)
+    };
+    let (left, right) = (widest(&screen), widest(&global));
+    let w = left + 1 + right + 2;
+    let h = rows(&screen).max(rows(&global)) + 2;
+    let inner = frame(buf, centered(area, w, h), strings::HELP_TITLE, theme);
+    let [l, _, r] = Layout::horizontal([
+        Constraint::Length(left),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
+    Paragraph::new(screen).render(l, buf);
+    Paragraph::new(global).render(r, buf);
+}
+
+/// The secret in groups of four after its label, in rows of at most `width`
+/// columns, as even as they come: continued rows line up under the first
+/// group, so the secret is never broken inside a group or wrapped back under
+/// its label.
+fn secret_lines(theme: Theme, secret: &str, width: u16) -> Vec<Line<'static>> {
+    const LABEL: &str = "Secret  ";
+    let grouped = totp::grouped(secret);
+    let groups: Vec<&str> = grouped.split(' ').collect();
+    // A group and the space after it take five columns.
+    let fit = ((usize::from(width).saturating_sub(LABEL.len()) + 1) / 5).max(1);
+    let rows = groups.len().div_ceil(fit).max(1);
+    let per_row = groups.len().div_ceil(rows).max(1);
+    groups
+        .chunks(per_row)
+        .enumerate()
+        .map(|(i, row)| {
+            let label = if i == 0 { LABEL } else { "        " };
+            Line::from(vec![
+                Span::styled(label, theme.dim()),
+                Span::styled(row.join(" "), theme.heading()),
+            ])
+        })
+        .collect()
+}
+
+/// The lines under the QR code, in a column `width` wide: the secret, the
+/// account, the code field.
 fn qr_lines(
     theme: Theme,
     e: &TotpEnrolment,
     code: &Input,
     error: Option<&str>,
     now: Time,
+    width: u16,
 ) -> Vec<Line<'static>> {
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled("Secret  ", theme.dim()),
-            Span::styled(totp::grouped(&e.secret), theme.heading()),
-        ]),
-        Line::from(vec![
-            Span::styled("Account ", theme.dim()),
-            Span::raw(format!("{} ({})", e.account, e.issuer)),
-        ]),
-    ];
+    let mut lines = secret_lines(theme, &e.secret, width);
+    lines.push(Line::from(vec![
+        Span::styled("Account ", theme.dim()),
+        Span::raw(format!("{} ({})", e.account, e.issuer)),
+    ]));
     if !theme.color {
         lines.push(Line::styled(strings::QR_NO_COLOR, theme.dim()));
     }
@@ -916,20 +975,34 @@ fn render_qr(
     buf: &mut Buffer,
 ) {
     let theme = app.theme;
-    let mut tail = qr_lines(theme, enrolment, code, error, now);
     // A trainer has no phone to scan with: show what the app would display.
-    if let Ok(c) = app.desk.authenticator_code(
-        &enrolment.account,
-        enrolment.factor_id,
-        chrono::TimeDelta::zero(),
-    ) {
-        tail.push(Line::styled(
-            format!("(The simulated app shows {} {} now.)", &c[..3], &c[3..]),
-            theme.dim(),
-        ));
-    }
+    let app_code = app
+        .desk
+        .authenticator_code(
+            &enrolment.account,
+            enrolment.factor_id,
+            chrono::TimeDelta::zero(),
+        )
+        .ok();
+    let with_code = |width| {
+        let mut lines = qr_lines(theme, enrolment, code, error, now, width);
+        if let Some(c) = &app_code {
+            // Above the last line, "Enter confirm · Esc cancel".
+            let at = lines.len().saturating_sub(1);
+            let text = format!("(The simulated app shows {} {} now.)", &c[..3], &c[3..]);
+            lines.insert(at, Line::styled(text, theme.dim()));
+        }
+        lines
+    };
+    let tail = with_code(70);
     let tail_rows = text_height(&tail, 70);
     let (place, qw, qh) = qr_place(modules, area, tail_rows);
+    // Beside the code the text has a narrower column of its own.
+    let tail = if place == QrPlace::Beside {
+        with_code(QR_TEXT_W)
+    } else {
+        tail
+    };
     let mut lines: Vec<Line> = Vec::new();
     if place == QrPlace::None {
         lines.push(Line::styled(strings::QR_TOO_SMALL, theme.warn()));

@@ -22,5 +22,6 @@ pub const SIM_NO_USER: &str =
     "Pick a user with u (or press l on a user's screen) to simulate a login.";
 pub const SIM_START: &str = "Press Enter to start the login with these settings.";
 pub const SIM_NO_CHALLENGE: &str = "No challenge open.";
+pub const SIM_CLOSED: &str = "Enter starts a new login.";
 pub const NEW_DEVICE: &str = "a new computer";
 pub const NEW_IP: &str = "203.0.113.9";

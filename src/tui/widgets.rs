@@ -8,7 +8,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Widget};
+use ratatui::widgets::{Block, BorderType, Paragraph, Widget, Wrap};
 
 use super::keys::Binding;
 use super::theme::Theme;
@@ -79,6 +79,33 @@ pub fn bar(left: TimeDelta, total: TimeDelta, width: usize) -> String {
         "█".repeat(filled),
         "░".repeat(width.saturating_sub(filled))
     )
+}
+
+/// Rows `lines` take in `width` columns, word-wrapped as a `Paragraph` with
+/// `Wrap { trim }` wraps them. Measured by drawing each line, so a panel or
+/// popup sized with it is never a row short of what it then draws.
+pub fn wrapped_rows(lines: &[Line<'_>], width: u16, trim: bool) -> u16 {
+    if width == 0 {
+        return 0;
+    }
+    let mut rows: u16 = 0;
+    for line in lines {
+        // Two rows hold more than `width` characters between them, or a row
+        // would not have been broken: this bounds the rows one line takes.
+        let cells = line.width().div_ceil(usize::from(width));
+        let bound = u16::try_from(2 * cells + 1).unwrap_or(u16::MAX);
+        let area = Rect::new(0, 0, width, bound);
+        let mut buf = Buffer::empty(area);
+        Paragraph::new(line.clone())
+            .wrap(Wrap { trim })
+            .render(area, &mut buf);
+        let used = (0..bound)
+            .rev()
+            .find(|&y| (0..width).any(|x| buf[(x, y)].symbol() != " "))
+            .map_or(1, |y| y + 1);
+        rows = rows.saturating_add(used);
+    }
+    rows
 }
 
 /// `t enrol TOTP  s add SMS  …`: the bar-worthy keys of a screen.
@@ -216,6 +243,21 @@ mod tests {
         assert_eq!(window(100, 99, 10), 90..100);
         assert_eq!(window(5, 4, 10), 0..5);
         assert_eq!(window(0, 0, 10), 0..0);
+    }
+
+    #[test]
+    fn wrapped_rows_count_what_word_wrapping_draws() {
+        let lines = [
+            Line::from("URI otpauth://totp/a-very-long-token-that-cannot-break"),
+            Line::default(),
+            Line::from("short"),
+        ];
+        // "URI" alone, then the token broken over two rows; the empty line
+        // and the short one take a row each.
+        assert_eq!(wrapped_rows(&lines[..1], 30, false), 3);
+        assert_eq!(wrapped_rows(&lines, 30, false), 5);
+        assert_eq!(wrapped_rows(&lines, 100, false), 3);
+        assert_eq!(wrapped_rows(&lines, 0, false), 0);
     }
 
     #[test]

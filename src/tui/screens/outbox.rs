@@ -14,7 +14,7 @@ use crate::domain::{Time, relative, stamp};
 use crate::store::deliveries::Status;
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{cut, draw_row, panel, window};
+use crate::tui::widgets::{cut, draw_row, panel, window, wrapped_rows};
 use crate::tui::{App, strings};
 
 pub const KEYS: &[Binding] = &[
@@ -97,7 +97,15 @@ impl App {
 }
 
 pub fn render(s: &OutboxScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buffer) {
-    let [list, detail] = Layout::vertical([Constraint::Fill(1), Constraint::Length(6)]).areas(area);
+    // The message panel grows to its wrapped text (at 80x24 the reason a
+    // message was not delivered would otherwise be cut), up to half the screen.
+    let message = s.rows.get(s.selected).map(|m| message_lines(m, theme, now));
+    let rows = message.as_ref().map_or(0, |lines| {
+        wrapped_rows(lines, area.width.saturating_sub(2), true)
+    });
+    let height = (rows + 2).clamp(6, (area.height / 2).max(6));
+    let [list, detail] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(height)]).areas(area);
     let title = match &s.user {
         Some(u) => format!(
             "Outbox: {u} ({}{})",
@@ -117,13 +125,14 @@ pub fn render(s: &OutboxScreen, theme: Theme, now: Time, area: Rect, buf: &mut B
         let w = usize::from(inner.width);
         let user_w = 24.min(w / 4);
         let dest_w = 20;
-        let text_w = w.saturating_sub(12 + user_w + 6 + dest_w + 10 + 6);
+        // After the status, two cells for the "valid now" mark, then the text.
+        let text_w = w.saturating_sub(1 + 12 + user_w + 6 + dest_w + 10 + 2);
         buf.set_line(
             head.x,
             head.y,
             &Line::styled(
                 format!(
-                    " {:<12}{:<user_w$}{:<6}{:<dest_w$}{:<10}{}",
+                    " {:<12}{:<user_w$}{:<6}{:<dest_w$}{:<10}  {}",
                     "SENT", "USER", "VIA", "TO", "STATUS", "TEXT"
                 ),
                 theme.dim(),
@@ -152,39 +161,44 @@ pub fn render(s: &OutboxScreen, theme: Theme, now: Time, area: Rect, buf: &mut B
     let block = panel("Message", theme, false);
     let inner = block.inner(detail);
     block.render(detail, buf);
-    if let Some(m) = s.rows.get(s.selected) {
-        let mut lines = vec![
-            Line::from(vec![
-                Span::styled(
-                    format!(
-                        "{} to {} for {}, {} ({})",
-                        m.channel,
-                        m.destination,
-                        m.user,
-                        stamp(m.at),
-                        relative(m.at, now)
-                    ),
-                    theme.dim(),
-                ),
-                Span::styled(
-                    if m.valid_now {
-                        "  holds the code that works now"
-                    } else {
-                        ""
-                    },
-                    theme.ok(),
-                ),
-            ]),
-            Line::from(m.text.clone()),
-        ];
-        if let Some(reason) = &m.reason {
-            lines.push(Line::styled(
-                format!("Not delivered: {reason}"),
-                theme.bad(),
-            ));
-        }
+    if let Some(lines) = message {
         Paragraph::new(lines)
             .wrap(Wrap { trim: true })
             .render(inner, buf);
     }
+}
+
+/// The selected message in full: who, when, the text, and why it failed.
+fn message_lines(m: &DeliveryView, theme: Theme, now: Time) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(
+                format!(
+                    "{} to {} for {}, {} ({})",
+                    m.channel,
+                    m.destination,
+                    m.user,
+                    stamp(m.at),
+                    relative(m.at, now)
+                ),
+                theme.dim(),
+            ),
+            Span::styled(
+                if m.valid_now {
+                    "  holds the code that works now"
+                } else {
+                    ""
+                },
+                theme.ok(),
+            ),
+        ]),
+        Line::from(m.text.clone()),
+    ];
+    if let Some(reason) = &m.reason {
+        lines.push(Line::styled(
+            format!("Not delivered: {reason}"),
+            theme.bad(),
+        ));
+    }
+    lines
 }

@@ -23,7 +23,7 @@ use crate::tui::input::Input;
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::popup::{Popup, Purpose};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{bar, cut, mmss, panel};
+use crate::tui::widgets::{bar, cut, mmss, panel, wrapped_rows};
 use crate::tui::{App, Tone, strings};
 
 pub const KEYS: &[Binding] = &[
@@ -503,10 +503,18 @@ pub fn render(
     render_setup(s, theme, setup, buf);
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(main);
-    let [decision, challenge] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(9)]).areas(left);
+    // The challenge panel takes the rows its lines wrap to (a lock message is
+    // three), the decision and its log the rest, keeping three for themselves.
+    let inner_w = left.width.saturating_sub(2);
+    let lines = challenge_lines(s, theme, now, inner_w);
+    let rows = wrapped_rows(&lines, inner_w, true) + 2;
+    let [decision, challenge] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(rows.min(left.height.saturating_sub(5))),
+    ])
+    .areas(left);
     render_decision(s, theme, decision, buf);
-    render_challenge(s, theme, now, challenge, buf);
+    render_challenge(s, lines, theme, challenge, buf);
     let [app, phone] = Layout::vertical([Constraint::Length(5), Constraint::Fill(1)]).areas(right);
     render_app(s, theme, now, app, buf);
     render_phone(s, theme, now, phone, buf);
@@ -519,22 +527,34 @@ pub fn render(
             format_duration(offset.abs())
         )
     };
-    let line = Line::from(vec![
+    let mut spans = vec![
         Span::styled(" Clock ", theme.dim()),
         Span::styled(crate::domain::stamp(now), theme.heading()),
-        Span::styled(format!(" ({offset_text})  "), theme.dim()),
-        Span::styled("F5", theme.key()),
-        Span::raw(" +30 s  "),
-        Span::styled("F6", theme.key()),
-        Span::raw(" +5 min  "),
-        Span::styled("F7", theme.key()),
-        Span::raw(" +1 day  "),
-        Span::styled("F8", theme.key()),
-        Span::raw(" +14 days  "),
-        Span::styled("0", theme.key()),
-        Span::raw(" reset"),
-    ]);
-    buf.set_line(clock.x, clock.y, &line, clock.width);
+        Span::styled(format!(" ({offset_text})"), theme.dim()),
+    ];
+    // The clock keys that fit, whole: a narrow window drops the last ones
+    // rather than cutting one in half (they are all in `?` too).
+    let mut width: usize = spans.iter().map(Span::width).sum();
+    for (key, what) in [
+        ("F5", "+30 s"),
+        ("F6", "+5 min"),
+        ("F7", "+1 day"),
+        ("F8", "+14 days"),
+        ("0", "reset"),
+    ] {
+        let hint = [
+            Span::raw("  "),
+            Span::styled(key, theme.key()),
+            Span::raw(format!(" {what}")),
+        ];
+        let w: usize = hint.iter().map(Span::width).sum();
+        if width + w > usize::from(clock.width) {
+            break;
+        }
+        width += w;
+        spans.extend(hint);
+    }
+    buf.set_line(clock.x, clock.y, &Line::from(spans), clock.width);
 }
 
 fn render_setup(s: &SimScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
@@ -603,45 +623,67 @@ fn render_decision(s: &SimScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
             }
         }
     }
-    if !s.events.is_empty() {
-        lines.push(Line::default());
-        let height = usize::from(inner.height);
-        let room = height.saturating_sub(lines.len() + 1).max(1);
-        // Newest first, so the latest is always in view however lines wrap.
-        lines.push(Line::styled(
-            "What happened (newest first)",
-            theme.heading(),
-        ));
-        for e in s.events.iter().rev().take(room) {
-            let style = match e.tone {
-                Tone::Ok => theme.ok(),
-                Tone::Error => theme.bad(),
-                Tone::Info => theme.text(),
-            };
-            lines.push(Line::from(vec![
-                Span::styled(format!("{} ", e.at.format("%H:%M:%S")), theme.dim()),
-                Span::styled(e.text.clone(), style),
-            ]));
+    // The newest events that fit under a blank row and the heading, counted
+    // in the rows they wrap to, so the latest one is never the one cut off.
+    let used = wrapped_rows(&lines, inner.width, false);
+    let mut room = inner.height.saturating_sub(used + 2);
+    let mut recent = Vec::new();
+    for e in s.events.iter().rev() {
+        let style = match e.tone {
+            Tone::Ok => theme.ok(),
+            Tone::Error => theme.bad(),
+            Tone::Info => theme.text(),
+        };
+        let line = Line::from(vec![
+            Span::styled(format!("{} ", e.at.format("%H:%M:%S")), theme.dim()),
+            Span::styled(e.text.clone(), style),
+        ]);
+        let rows = wrapped_rows(std::slice::from_ref(&line), inner.width, false);
+        if rows > room {
+            break;
         }
+        room -= rows;
+        recent.push(line);
+    }
+    if !recent.is_empty() {
+        lines.push(Line::default());
+        lines.push(Line::styled("What happened", theme.heading()));
+        lines.extend(recent.into_iter().rev());
     }
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .render(inner, buf);
 }
 
-fn render_challenge(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buffer) {
-    let block = panel("Challenge", theme, s.entering);
+fn render_challenge(
+    s: &SimScreen,
+    lines: Vec<Line<'static>>,
+    theme: Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let title = s
+        .challenge
+        .as_ref()
+        .map_or_else(|| "Challenge".to_owned(), |c| format!("Challenge {}", c.id));
+    let block = panel(&title, theme, s.entering);
     let inner = block.inner(area);
     block.render(area, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .render(inner, buf);
+}
+
+/// The challenge panel's lines for a panel `inner_width` wide.
+fn challenge_lines(s: &SimScreen, theme: Theme, now: Time, inner_width: u16) -> Vec<Line<'static>> {
     let Some(c) = &s.challenge else {
-        Paragraph::new(Line::styled(strings::SIM_NO_CHALLENGE, theme.dim())).render(inner, buf);
-        return;
+        return vec![Line::styled(strings::SIM_NO_CHALLENGE, theme.dim())];
     };
     let factor = c
         .factor
         .as_ref()
         .map_or_else(|| "-".to_owned(), |f| f.label.clone());
-    let width = usize::from(inner.width).saturating_sub(30).clamp(5, 20);
+    let width = usize::from(inner_width).saturating_sub(30).clamp(5, 20);
     let expiry = expiry_line(c, theme, now, width);
     let resend = resend_line(c, theme, now);
     let mut code = vec![Span::styled("code: ", theme.dim())];
@@ -655,7 +697,6 @@ fn render_challenge(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mu
         Line::from(vec![
             Span::styled("factor ", theme.dim()),
             Span::raw(factor),
-            Span::styled(format!("   challenge {}", c.id), theme.dim()),
         ]),
         expiry,
         Line::from(vec![
@@ -669,9 +710,14 @@ fn render_challenge(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mu
                 },
             ),
         ]),
-        resend,
-        Line::from(code),
     ];
+    if c.state == "open" {
+        lines.push(resend);
+        lines.push(Line::from(code));
+    } else {
+        // Neither another code nor typing one works on a closed challenge.
+        lines.push(Line::styled(strings::SIM_CLOSED, theme.dim()));
+    }
     if let Some(v) = &s.last_verify {
         let style = if v.result == VerifyResult::Accepted {
             theme.ok()
@@ -683,9 +729,7 @@ fn render_challenge(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mu
             style,
         ));
     }
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: true })
-        .render(inner, buf);
+    lines
 }
 
 fn expiry_line(c: &ChallengeView, theme: Theme, now: Time, width: usize) -> Line<'static> {
@@ -761,12 +805,21 @@ fn render_app(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buff
         None => vec![Line::styled("No authenticator app enrolled.", theme.dim())],
         Some((_, code)) => {
             let left = totp::seconds_left(now);
+            let code = format!("{} {}", &code[..3], &code[3..]);
+            let changes = format!("   changes in {left:>2} s ");
+            // The countdown bar gets what the code and its words leave, up to
+            // ten cells (at 80x24 the panel is 32 wide).
+            let room = usize::from(inner.width).saturating_sub(code.len() + changes.len());
             vec![
                 Line::from(vec![
-                    Span::styled(format!("{} {}", &code[..3], &code[3..]), theme.title()),
-                    Span::styled(format!("   changes in {left:>2} s "), theme.dim()),
+                    Span::styled(code, theme.title()),
+                    Span::styled(changes, theme.dim()),
                     Span::styled(
-                        bar(TimeDelta::seconds(left), TimeDelta::seconds(totp::STEP), 10),
+                        bar(
+                            TimeDelta::seconds(left),
+                            TimeDelta::seconds(totp::STEP),
+                            room.min(10),
+                        ),
                         theme.ok(),
                     ),
                 ]),
@@ -774,7 +827,9 @@ fn render_app(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buff
             ]
         }
     };
-    Paragraph::new(lines).render(inner, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .render(inner, buf);
 }
 
 fn render_phone(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buffer) {
@@ -803,7 +858,7 @@ fn render_phone(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mut Bu
             Span::styled(mark, style),
         ]));
         lines.push(Line::styled(
-            cut(&m.text, w * 2),
+            two_rows(&m.text, w),
             if m.valid_now {
                 theme.text()
             } else {
@@ -814,4 +869,20 @@ fn render_phone(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mut Bu
     Paragraph::new(lines)
         .wrap(Wrap { trim: true })
         .render(inner, buf);
+}
+
+/// `text` cut (with `…`) to what word-wraps into two rows of `width`: cut to
+/// `2 × width` characters, wrapping would carry a last fragment to a third.
+fn two_rows(text: &str, width: usize) -> String {
+    let Ok(w) = u16::try_from(width) else {
+        return cut(text, width * 2);
+    };
+    let mut n = width * 2;
+    loop {
+        let shown = cut(text, n);
+        if n == 0 || wrapped_rows(&[Line::from(shown.as_str())], w, true) <= 2 {
+            return shown;
+        }
+        n -= 1;
+    }
 }

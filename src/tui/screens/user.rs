@@ -15,7 +15,7 @@ use crate::domain::{FactorKind, FactorStatus, Time, UserStatus, relative, short}
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::popup::{Pending, Popup, Purpose};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{cut, draw_row, field, panel, styled_field, window};
+use crate::tui::widgets::{cut, draw_row, field, panel, styled_field, window, wrapped_rows};
 use crate::tui::{App, Tab, Tone};
 
 pub const KEYS: &[Binding] = &[
@@ -512,15 +512,23 @@ fn when(t: Option<Time>, now: Time) -> String {
     )
 }
 
+/// The profile panel's height at most: the factor, device, code and activity
+/// panels below need the rest.
+const PROFILE_MAX: u16 = 9;
+
 pub fn render(s: &UserScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buffer) {
     let d = &s.detail;
+    // The profile takes the rows its lines wrap to, so the standing or a long
+    // phone line does not push "last login" out of the panel.
+    let profile = profile_lines(d, theme, now);
+    let rows = wrapped_rows(&profile, area.width.saturating_sub(2), true);
     let [top, middle, bottom] = Layout::vertical([
-        Constraint::Length(7),
+        Constraint::Length((rows + 2).clamp(7, PROFILE_MAX)),
         Constraint::Fill(1),
         Constraint::Fill(1),
     ])
     .areas(area);
-    render_profile(d, theme, now, top, buf);
+    render_profile(d, profile, theme, top, buf);
     if s.full_doctor {
         let rest = Rect {
             height: middle.height + bottom.height,
@@ -544,7 +552,13 @@ pub fn render(s: &UserScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buf
     }
 }
 
-fn render_profile(d: &UserDetail, theme: Theme, now: Time, area: Rect, buf: &mut Buffer) {
+fn render_profile(
+    d: &UserDetail,
+    lines: Vec<Line<'static>>,
+    theme: Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let p = &d.profile;
     let title = if p.name.is_empty() {
         p.email.clone()
@@ -554,6 +568,13 @@ fn render_profile(d: &UserDetail, theme: Theme, now: Time, area: Rect, buf: &mut
     let block = panel(&title, theme, false);
     let inner = block.inner(area);
     block.render(area, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .render(inner, buf);
+}
+
+fn profile_lines(d: &UserDetail, theme: Theme, now: Time) -> Vec<Line<'static>> {
+    let p = &d.profile;
     let status = if p.status == UserStatus::Disabled {
         theme.bad()
     } else {
@@ -612,9 +633,7 @@ fn render_profile(d: &UserDetail, theme: Theme, now: Time, area: Rect, buf: &mut
         field("created", when(Some(p.created_at), now), theme),
         field("last login", when(p.last_login_at, now), theme),
     ];
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: true })
-        .render(inner, buf);
+    lines
 }
 
 fn render_factors(s: &UserScreen, theme: Theme, area: Rect, buf: &mut Buffer) {

@@ -1,0 +1,588 @@
+//! Snapshots of the console: every screen, filter, popup and simulator step,
+//! each drawn at the roomy 100×30 and the smallest supported 80×24. The app
+//! is driven only through `App::handle_key`, the path the live console uses,
+//! over the demo database on a fixed clock and a seeded RNG.
+
+#![allow(clippy::unwrap_used)]
+
+use chrono::TimeDelta;
+use factordesk::clock::Clock;
+use factordesk::crypto::Key;
+use factordesk::demo;
+use factordesk::desk::Desk;
+use factordesk::domain::{FactorKind, FactorStatus};
+use factordesk::rng::Rng;
+use factordesk::tui::App;
+use factordesk::tui::render::{buffer, text};
+use factordesk::tui::theme::Theme;
+use factordesk::tui::worker::Worker;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::Color;
+
+// ---------------------------------------------------------------- helpers
+
+/// The demo desk on the fixed clock, in a console without colour.
+fn app() -> App {
+    app_with(Theme { color: false })
+}
+
+fn app_with(theme: Theme) -> App {
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut desk =
+        Desk::in_memory(Key::from_bytes([7; 32]), Clock::fixed(now), Rng::seeded(1)).unwrap();
+    demo::build(&mut desk, &demo::Scenario::embedded().unwrap()).unwrap();
+    App::new(desk, theme, Worker::inline(0))
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn press_n(app: &mut App, code: KeyCode, n: usize) {
+    for _ in 0..n {
+        press(app, code);
+    }
+}
+
+/// Each character is one key press; `\n` is Enter and `\x1b` is Esc.
+fn keys(app: &mut App, typed: &str) {
+    for c in typed.chars() {
+        let code = match c {
+            '\n' => KeyCode::Enter,
+            '\x1b' => KeyCode::Esc,
+            c => KeyCode::Char(c),
+        };
+        press(app, code);
+    }
+}
+
+/// Erase a prefilled text field (the cursor is at its end).
+fn clear_field(app: &mut App) {
+    press_n(app, KeyCode::Backspace, 60);
+}
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    text(&buffer(app, width, height))
+}
+
+fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| f.render_widget(app, f.area())).unwrap();
+    terminal
+}
+
+/// Snapshot `app` at 100×30 and at 80×24, as `NAME_100x30` and `NAME_80x24`.
+fn snap(name: &str, app: &App) {
+    for (w, h) in [(100, 30), (80, 24)] {
+        let terminal = draw(app, w, h);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend());
+    }
+}
+
+/// Users search for `email` (Esc first clears an earlier search), then open
+/// the first match.
+fn open_user(app: &mut App, email: &str) {
+    keys(app, "2\x1b/");
+    keys(app, email);
+    keys(app, "\n\n");
+    let shown = screen(app, 100, 30);
+    assert!(
+        shown.lines().next().unwrap().contains(email),
+        "{email} is not open:\n{shown}"
+    );
+}
+
+/// The id of the user's factor of `kind` in `status`.
+fn factor_id(app: &App, email: &str, kind: FactorKind, status: FactorStatus) -> i64 {
+    app.desk()
+        .factors(email)
+        .unwrap()
+        .into_iter()
+        .find(|f| f.kind == kind && f.status == status)
+        .unwrap()
+        .id
+}
+
+/// The newest message in the outbox for `email`, and its six-digit code.
+fn latest_code(app: &App, email: &str) -> String {
+    let m = app
+        .desk()
+        .outbox(&factordesk::desk::records::RecordQuery {
+            user: Some(email.to_owned()),
+            kind: None,
+            before: None,
+            limit: 1,
+        })
+        .unwrap()
+        .remove(0);
+    m.text
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap_or_else(|| panic!("no code in {:?}", m.text))
+        .to_owned()
+}
+
+const SCENARIO_USERS: [(&str, &str); 12] = [
+    ("alice", "alice@example.com"),
+    ("bob", "bob@example.com"),
+    ("carol", "carol@example.co.uk"),
+    ("dave", "dave@example.com"),
+    ("erin", "erin@example.com"),
+    ("frank", "frank@example.com"),
+    ("grace", "grace@example.com"),
+    ("heidi", "heidi@example.com"),
+    ("ivan", "ivan@example.com"),
+    ("judy", "judy@example.com"),
+    ("mallory", "mallory@example.com"),
+    ("oscar", "oscar@example.com"),
+];
+
+// ---------------------------------------------------------------- screens
+
+#[test]
+fn each_screen() {
+    let mut app = app();
+    snap("overview", &app);
+    for (key, name) in [
+        ('2', "users"),
+        ('3', "simulator_no_user"),
+        ('4', "outbox"),
+        ('5', "audit"),
+        ('6', "policy"),
+    ] {
+        press(&mut app, KeyCode::Char(key));
+        snap(name, &app);
+    }
+}
+
+#[test]
+fn users_search_narrows_as_you_type() {
+    let mut app = app();
+    keys(&mut app, "2/");
+    snap("users_search_empty_typing", &app);
+    keys(&mut app, "er");
+    snap("users_search_er_typing", &app);
+    keys(&mut app, "in");
+    snap("users_search_erin_typing", &app);
+    keys(&mut app, "\n");
+    snap("users_search_erin_done", &app);
+    keys(&mut app, "\x1b");
+    keys(&mut app, "/zzzz\n");
+    snap("users_search_no_match", &app);
+}
+
+#[test]
+fn users_each_filter() {
+    let mut app = app();
+    keys(&mut app, "2");
+    for name in ["locked", "no_2fa", "in_grace", "low_codes", "disabled"] {
+        keys(&mut app, "f");
+        snap(&format!("users_filter_{name}"), &app);
+    }
+}
+
+#[test]
+fn users_end_of_the_list() {
+    let mut app = app();
+    keys(&mut app, "2");
+    press(&mut app, KeyCode::PageDown);
+    press(&mut app, KeyCode::End);
+    snap("users_end", &app);
+}
+
+#[test]
+fn user_screen_of_every_scenario_user() {
+    for (name, email) in SCENARIO_USERS {
+        let mut app = app();
+        open_user(&mut app, email);
+        snap(&format!("user_{name}"), &app);
+    }
+}
+
+// ---------------------------------------------------------------- popups
+
+#[test]
+fn help_popups() {
+    let mut app = app();
+    keys(&mut app, "?");
+    snap("help_overview", &app);
+    keys(&mut app, "\x1b");
+    open_user(&mut app, "alice@example.com");
+    keys(&mut app, "?");
+    snap("help_user", &app);
+    keys(&mut app, "\x1b3?");
+    snap("help_simulator", &app);
+}
+
+#[test]
+fn confirm_with_reason_unlock_erin() {
+    let mut app = app();
+    open_user(&mut app, "erin@example.com");
+    keys(&mut app, "u");
+    snap("confirm_unlock_erin_empty", &app);
+    keys(&mut app, "\n");
+    snap("confirm_unlock_erin_reason_needed", &app);
+    keys(&mut app, "caller verified by video");
+    snap("confirm_unlock_erin_reason_typed", &app);
+    keys(&mut app, "\n");
+    snap("confirm_unlock_erin_done", &app);
+}
+
+#[test]
+fn add_sms_refuses_bad_numbers() {
+    let mut app = app();
+    open_user(&mut app, "frank@example.com");
+    keys(&mut app, "s");
+    snap("add_sms_frank_empty", &app);
+    keys(&mut app, "555-0123\n");
+    snap("add_sms_frank_bad_phone", &app);
+    clear_field(&mut app);
+    keys(&mut app, "+447700900123\n");
+    snap("add_sms_frank_uk_refused", &app);
+    clear_field(&mut app);
+    keys(&mut app, "+14155550123\n");
+    snap("add_sms_frank_confirm_factor", &app);
+    let code = latest_code(&app, "frank@example.com");
+    keys(&mut app, &code);
+    keys(&mut app, "\n");
+    snap("add_sms_frank_confirmed", &app);
+}
+
+#[test]
+fn qr_enrolment_then_backup_codes() {
+    let mut app = app();
+    open_user(&mut app, "frank@example.com");
+    keys(&mut app, "t");
+    // 100×30 has room for the code beside the text; 80×24 shows the secret.
+    snap("qr_enrol_frank", &app);
+    keys(&mut app, "123\n");
+    snap("qr_enrol_frank_wrong_code", &app);
+    let id = factor_id(
+        &app,
+        "frank@example.com",
+        FactorKind::Totp,
+        FactorStatus::Pending,
+    );
+    let code = app
+        .desk()
+        .authenticator_code("frank@example.com", id, TimeDelta::zero())
+        .unwrap();
+    keys(&mut app, &code);
+    keys(&mut app, "\n");
+    snap("qr_enrol_frank_new_backup_codes", &app);
+    keys(&mut app, "\x1b");
+    snap("qr_enrol_frank_enrolled", &app);
+}
+
+#[test]
+fn first_backup_codes_need_no_reason() {
+    // carol has none: `g` makes them at once and shows them once.
+    let mut app = app();
+    open_user(&mut app, "carol@example.co.uk");
+    keys(&mut app, "g");
+    snap("new_backup_codes_carol", &app);
+}
+
+#[test]
+fn regenerate_codes_asks_when_some_are_left() {
+    let mut app = app();
+    open_user(&mut app, "alice@example.com");
+    keys(&mut app, "g");
+    snap("confirm_new_codes_alice", &app);
+}
+
+#[test]
+fn simulator_user_picker() {
+    let mut app = app();
+    keys(&mut app, "3u");
+    snap("sim_pick_user", &app);
+    keys(&mut app, "he");
+    snap("sim_pick_user_he", &app);
+    keys(&mut app, "\n");
+    snap("sim_picked_heidi", &app);
+}
+
+#[test]
+fn policy_edit_with_a_bad_value() {
+    let mut app = app();
+    keys(&mut app, "6\n");
+    snap("policy_edit", &app);
+    clear_field(&mut app);
+    keys(&mut app, "forever\n");
+    snap("policy_edit_bad_value", &app);
+}
+
+// ---------------------------------------------------------------- simulator
+
+#[test]
+fn simulator_email_journey_to_a_lock_and_back() {
+    let mut app = app();
+    open_user(&mut app, "heidi@example.com");
+    keys(&mut app, "l");
+    snap("sim_heidi_ready", &app);
+    keys(&mut app, "\n");
+    snap("sim_heidi_challenge", &app);
+    press(&mut app, KeyCode::F(5));
+    snap("sim_heidi_after_30s", &app);
+    keys(&mut app, "r");
+    snap("sim_heidi_resend_sent", &app);
+    keys(&mut app, "r");
+    snap("sim_heidi_resend_cooldown", &app);
+    press(&mut app, KeyCode::F(6));
+    snap("sim_heidi_after_5min", &app);
+    // Email codes live 10 minutes from the resend at +30 s: past that, the
+    // code that was sent is refused as expired.
+    press(&mut app, KeyCode::F(6));
+    press(&mut app, KeyCode::F(5));
+    let code = latest_code(&app, "heidi@example.com");
+    keys(&mut app, "c");
+    keys(&mut app, &code);
+    keys(&mut app, "\n");
+    snap("sim_heidi_expired", &app);
+    // A fresh challenge, then wrong codes until its attempts run out.
+    keys(&mut app, "\n");
+    keys(&mut app, "c");
+    keys(&mut app, "000000\n");
+    snap("sim_heidi_wrong_code", &app);
+    for _ in 0..4 {
+        keys(&mut app, "000000\n");
+    }
+    snap("sim_heidi_attempts_used", &app);
+    // Another challenge: five more failures make ten, and 2FA locks.
+    keys(&mut app, "\nc");
+    for _ in 0..5 {
+        keys(&mut app, "000000\n");
+    }
+    snap("sim_heidi_locked_verify", &app);
+    keys(&mut app, "\n");
+    snap("sim_heidi_locked_decision", &app);
+    for _ in 0..3 {
+        press(&mut app, KeyCode::F(6));
+    }
+    snap("sim_heidi_lock_released", &app);
+    keys(&mut app, "\n");
+    snap("sim_heidi_challenge_again", &app);
+}
+
+#[test]
+fn simulator_totp_on_a_trusted_laptop() {
+    let mut app = app();
+    open_user(&mut app, "alice@example.com");
+    keys(&mut app, "l\n");
+    snap("sim_alice_trusted_allowed", &app);
+    keys(&mut app, "a\n");
+    snap("sim_alice_export_challenged", &app);
+    keys(&mut app, "y");
+    snap("sim_alice_export_app_code", &app);
+}
+
+#[test]
+fn simulator_expired_device_on_a_new_ip() {
+    let mut app = app();
+    open_user(&mut app, "ivan@example.com");
+    keys(&mut app, "li");
+    snap("sim_ivan_ip_popup", &app);
+    clear_field(&mut app);
+    keys(&mut app, "203.0.113.9\n\n");
+    snap("sim_ivan_expired_new_ip", &app);
+}
+
+// ---------------------------------------------------------------- sizes
+
+#[test]
+fn too_small_then_recovers() {
+    let mut app = app();
+    keys(&mut app, "2");
+    for (w, h) in [(79, 24), (80, 23), (60, 20)] {
+        let terminal = draw(&app, w, h);
+        insta::assert_snapshot!(format!("too_small_{w}x{h}"), terminal.backend());
+    }
+    // The same terminal, resized: the next draw is the whole console again.
+    let mut terminal = draw(&app, 79, 24);
+    terminal.backend_mut().resize(80, 24);
+    terminal.draw(|f| f.render_widget(&app, f.area())).unwrap();
+    insta::assert_snapshot!("too_small_recovered_80x24", terminal.backend());
+}
+
+// ---------------------------------------------------------------- colour
+
+fn coloured_cells(buf: &Buffer) -> usize {
+    buf.content()
+        .iter()
+        .filter(|c| c.fg != Color::Reset || c.bg != Color::Reset)
+        .count()
+}
+
+/// Screens and popups that use every style the theme has.
+fn tour(theme: Theme) -> Vec<Buffer> {
+    let mut app = app_with(theme);
+    let mut out = vec![buffer(&app, 100, 30)];
+    keys(&mut app, "2");
+    out.push(buffer(&app, 100, 30));
+    open_user(&mut app, "erin@example.com");
+    out.push(buffer(&app, 100, 30));
+    keys(&mut app, "u\n");
+    out.push(buffer(&app, 100, 30));
+    keys(&mut app, "\x1b\x1b");
+    open_user(&mut app, "frank@example.com");
+    keys(&mut app, "t");
+    out.push(buffer(&app, 100, 30));
+    out.push(buffer(&app, 80, 24));
+    keys(&mut app, "\x1b\x1b");
+    open_user(&mut app, "heidi@example.com");
+    keys(&mut app, "l\n");
+    out.push(buffer(&app, 100, 30));
+    keys(&mut app, "4");
+    out.push(buffer(&app, 100, 30));
+    keys(&mut app, "5");
+    out.push(buffer(&app, 100, 30));
+    keys(&mut app, "6");
+    out.push(buffer(&app, 100, 30));
+    out.push(buffer(&app, 60, 20));
+    out
+}
+
+#[test]
+fn colour_theme_uses_colour() {
+    let buffers = tour(Theme::colored());
+    for (i, buf) in buffers.iter().enumerate() {
+        assert!(coloured_cells(buf) > 0, "view {i} has no colour");
+    }
+}
+
+#[test]
+fn no_color_uses_no_colour_anywhere() {
+    for (i, buf) in tour(Theme { color: false }).iter().enumerate() {
+        let coloured: Vec<_> = buf
+            .content()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.fg != Color::Reset || c.bg != Color::Reset)
+            .map(|(n, c)| (n, c.symbol().to_owned(), c.fg, c.bg))
+            .take(5)
+            .collect();
+        assert!(coloured.is_empty(), "view {i} has colour: {coloured:?}");
+    }
+}
+
+// ---------------------------------------------------------------- QR code
+
+/// The secret as the popup prints it: `Secret  ABCD EFGH …`, its groups
+/// going on in the text column of the lines below when they do not fit.
+fn secret_shown(shown: &str) -> String {
+    let lines: Vec<&str> = shown.lines().collect();
+    let (row, column) = lines
+        .iter()
+        .enumerate()
+        .find_map(|(i, l)| l.find("Secret  ").map(|at| (i, l[..at].chars().count())))
+        .unwrap_or_else(|| panic!("no secret shown:\n{shown}"));
+    let text_column = |l: &str| -> String {
+        l.chars()
+            .skip(column)
+            .take_while(|c| *c != '│')
+            .collect::<String>()
+    };
+    let base32 = |t: &str| {
+        !t.trim().is_empty()
+            && t.split_whitespace().all(|g| {
+                g.len() <= 4
+                    && g.chars()
+                        .all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c))
+            })
+    };
+    let mut secret: String = text_column(lines[row])["Secret  ".len()..]
+        .split_whitespace()
+        .collect();
+    for l in &lines[row + 1..] {
+        let more = text_column(l);
+        if !base32(&more) {
+            break;
+        }
+        secret.extend(more.split_whitespace());
+    }
+    secret
+}
+
+/// The modules of the QR code drawn left of the popup's text (whose
+/// countdown bar is drawn with `█` too): the cells with ink, then the
+/// four-module quiet zone around them, each cell two modules high.
+/// Returns (columns, rows, dark).
+fn qr_modules(buf: &Buffer) -> (usize, usize, Vec<bool>) {
+    let glyph = |x: u16, y: u16| buf[(x, y)].symbol().to_owned();
+    let ink = |s: &str| matches!(s, "█" | "▀" | "▄");
+    let text_x = (0..buf.area.height)
+        .find_map(|y| {
+            (0..buf.area.width.saturating_sub(6))
+                .find(|x| (0..6).map(|i| glyph(x + i, y)).collect::<String>() == "Secret")
+        })
+        .unwrap();
+    let (mut x0, mut y0, mut x1, mut y1) = (u16::MAX, u16::MAX, 0, 0);
+    for y in 0..buf.area.height {
+        for x in 0..text_x {
+            if ink(&glyph(x, y)) {
+                x0 = x0.min(x);
+                y0 = y0.min(y);
+                x1 = x1.max(x);
+                y1 = y1.max(y);
+            }
+        }
+    }
+    assert!(x0 < x1 && y0 < y1, "no QR code drawn");
+    // Four modules: four columns each side, two rows above and below.
+    let (x0, x1) = (x0 - 4, x1 + 4);
+    let (y0, y1) = (y0 - 2, y1 + 2);
+    let cols = usize::from(x1 - x0 + 1);
+    let rows = usize::from(y1 - y0 + 1) * 2;
+    let mut dark = vec![false; cols * rows];
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            let (top, bottom) = match glyph(x, y).as_str() {
+                "█" => (true, true),
+                "▀" => (true, false),
+                "▄" => (false, true),
+                // The quiet zone is blank: nothing else of the popup is in it.
+                " " => (false, false),
+                other => panic!("{other:?} at ({x}, {y}) inside the QR code"),
+            };
+            let (c, r) = (usize::from(x - x0), usize::from(y - y0) * 2);
+            dark[r * cols + c] = top;
+            dark[(r + 1) * cols + c] = bottom;
+        }
+    }
+    (cols, rows, dark)
+}
+
+/// The QR code drawn in the enrolment popup scans back to the otpauth URI.
+#[test]
+fn qr_popup_decodes_to_the_enrolment_uri() {
+    let mut app = app();
+    open_user(&mut app, "frank@example.com");
+    keys(&mut app, "t");
+    let buf = buffer(&app, 100, 30);
+
+    let secret = secret_shown(&text(&buf));
+    assert_eq!(secret.len(), 32, "a 160-bit secret in base32: {secret:?}");
+    let expected = format!(
+        "otpauth://totp/factordesk%20demo:frank@example.com?secret={secret}&issuer=factordesk%20demo&algorithm=SHA1&digits=6&period=30"
+    );
+
+    let (cols, rows, dark) = qr_modules(&buf);
+    let scale = 4;
+    let mut img =
+        rqrr::PreparedImage::prepare_from_greyscale(cols * scale, rows * scale, |x, y| {
+            if dark[(y / scale) * cols + x / scale] {
+                0
+            } else {
+                255
+            }
+        });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the popup");
+    let (_, content) = grids[0].decode().unwrap();
+    assert_eq!(content, expected);
+}
