@@ -204,6 +204,52 @@ fn user_screen_of_every_scenario_user() {
     }
 }
 
+#[test]
+fn doctor_of_every_scenario_user() {
+    for (name, email) in SCENARIO_USERS {
+        let mut app = app();
+        open_user(&mut app, email);
+        keys(&mut app, "o");
+        snap(&format!("doctor_{name}"), &app);
+    }
+}
+
+#[test]
+fn doctor_code_check_and_resync_for_bob() {
+    let mut app = app();
+    open_user(&mut app, "bob@example.com");
+    let id = factor_id(
+        &app,
+        "bob@example.com",
+        FactorKind::Totp,
+        FactorStatus::Active,
+    );
+    let slow = |app: &App, s| {
+        app.desk()
+            .authenticator_code("bob@example.com", id, TimeDelta::seconds(s))
+            .unwrap()
+    };
+    keys(&mut app, "ov");
+    snap("doctor_bob_check_popup", &app);
+    let code = slow(&app, -90);
+    keys(&mut app, &format!("{code}\n"));
+    snap("doctor_bob_checked", &app);
+    keys(&mut app, "S");
+    snap("doctor_bob_resync_popup", &app);
+    let (a, b) = (slow(&app, -90), slow(&app, -60));
+    keys(&mut app, &format!("{a} {b}\n"));
+    snap("doctor_bob_resynced", &app);
+}
+
+#[test]
+fn readiness_report_sorted_two_ways() {
+    let mut app = app();
+    keys(&mut app, "r");
+    snap("readiness_by_risk", &app);
+    keys(&mut app, "s");
+    snap("readiness_by_email", &app);
+}
+
 // ---------------------------------------------------------------- popups
 
 #[test]

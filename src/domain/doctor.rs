@@ -606,6 +606,19 @@ fn wrong_codes(b: &mut Builder<'_>) {
                 drift * 30
             ));
         }
+        if drift == offset {
+            // A resync has learned exactly this: the phone's codes work now.
+            b.add(Finding {
+                kind: Kind::ClockSkew,
+                severity: Severity::Info,
+                title: "Phone clock off (resynced)".to_owned(),
+                explanation: format!("The phone's clock is about {seconds} {direction}, and a resync has allowed for it, so its codes work."),
+                evidence,
+                fix: Fix::Nothing,
+                action: "Once they set the phone's time to automatic, clear the drift (Z).".to_owned(),
+            });
+            return;
+        }
         b.add(Finding {
 kind: Kind::ClockSkew,
 severity: Severity::Warning,

@@ -306,6 +306,18 @@ fn clock_skew_names_the_offset() {
         (Kind::ClockSkew, Fix::FixPhoneClock, Some('S'))
     );
     assert!(x.explanation.contains("about 90 s slow"), "{x:?}");
+    // After a resync that learned that offset, it is no longer a problem.
+    let mut resynced = Facts {
+        attempts: f.attempts.clone(),
+        ..healthy()
+    };
+    resynced.factors[0].drift = -3;
+    let x = first(&resynced);
+    assert_eq!(
+        (x.kind, x.severity, x.fix),
+        (Kind::ClockSkew, Severity::Info, Fix::Nothing)
+    );
+    assert!(x.title.contains("resynced"), "{x:?}");
     let fast = Facts {
         attempts: vec![attempt("totp", "invalid", 1, Some(4))],
         ..healthy()

@@ -101,10 +101,14 @@ pub fn render_full(
     block.render(area, buf);
     let mut lines = Vec::new();
     if let Some(c) = check {
-        lines.push(Line::from(vec![
-            Span::styled("Code check: ", theme.dim()),
-            Span::styled(c.message.clone(), theme.heading()),
-        ]));
+        for l in wrap(
+            &c.message,
+            usize::from(inner.width),
+            "Code check: ",
+            "            ",
+        ) {
+            lines.push(Line::styled(l, theme.heading()));
+        }
         lines.push(Line::default());
     }
     let width = usize::from(inner.width);

@@ -230,10 +230,24 @@ fn render_readiness(
         .render(inner, buf);
         return;
     }
-    let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+    let [head, body, why] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(2),
+    ])
+    .areas(inner);
     let w = usize::from(inner.width);
     let email_w = 28.min(w / 3);
     let problems_w = w.saturating_sub(email_w + 10 + 7 + 6 + 1);
+    // The whole of why the selected user is here, which the column cuts.
+    if let Some(x) = r.rows.get(selected) {
+        let text = format!("{}: {}.", x.email, x.problems.join("; "));
+        let lines: Vec<Line> = crate::tui::widgets::wrap(&text, w, " ", " ")
+            .into_iter()
+            .map(|l| Line::styled(l, theme.dim()))
+            .collect();
+        Paragraph::new(lines).render(why, buf);
+    }
     let header = format!(
         " {:<email_w$}{:<10}{:<7}{:<6}{}",
         "EMAIL", "FACTORS", "CODES", "RISK", "WHY"
