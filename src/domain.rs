@@ -89,6 +89,9 @@ impl FactorKind {
 /// "in 3 min", "2 days ago": a coarse, readable distance from `now` to `at`.
 pub fn relative(at: Time, now: Time) -> String {
     let delta = at - now;
+    if delta.is_zero() {
+        return "just now".to_owned();
+    }
     let text = span(delta.abs());
     if delta >= TimeDelta::zero() {
         format!("in {text}")
@@ -105,6 +108,27 @@ pub fn span(delta: TimeDelta) -> String {
         120..=7_199 => format!("{} min", s / 60),
         7_200..=172_799 => format!("{} h", s / 3_600),
         _ => format!("{} days", s / 86_400),
+    }
+}
+
+/// Every unit, none rounded away: `5 min 30 s`, `1 day 2 h`.
+pub fn exact_span(delta: TimeDelta) -> String {
+    let mut s = delta.num_seconds().abs();
+    let mut parts = Vec::new();
+    for (unit, name) in [(86_400, "day"), (3_600, "h"), (60, "min"), (1, "s")] {
+        let n = s / unit;
+        s %= unit;
+        if n > 0 {
+            parts.push(match name {
+                "day" if n > 1 => format!("{n} days"),
+                _ => format!("{n} {name}"),
+            });
+        }
+    }
+    if parts.is_empty() {
+        "0 s".to_owned()
+    } else {
+        parts.join(" ")
     }
 }
 
@@ -133,7 +157,15 @@ mod tests {
         assert_eq!(relative(now - TimeDelta::days(2), now), "2 days ago");
         assert_eq!(relative(now + TimeDelta::minutes(15), now), "in 15 min");
         assert_eq!(relative(now - TimeDelta::hours(5), now), "5 h ago");
-        assert_eq!(relative(now, now), "in 0 s");
+        assert_eq!(relative(now, now), "just now");
+    }
+
+    #[test]
+    fn exact_spans_keep_every_unit() {
+        assert_eq!(exact_span(TimeDelta::seconds(330)), "5 min 30 s");
+        assert_eq!(exact_span(TimeDelta::seconds(-93_600)), "1 day 2 h");
+        assert_eq!(exact_span(TimeDelta::days(15)), "15 days");
+        assert_eq!(exact_span(TimeDelta::zero()), "0 s");
     }
 
     #[test]

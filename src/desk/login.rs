@@ -555,6 +555,9 @@ fn challenge_login(
         },
     )?;
     start.reasons.push(match f.kind {
+        FactorKind::Totp if f.label.eq_ignore_ascii_case(f.kind.label()) => {
+            format!("Asked for the code from the {}.", f.kind.label())
+        }
         FactorKind::Totp => format!(
             "Asked for the code from the {} ({}).",
             f.kind.label(),
@@ -783,13 +786,13 @@ fn accept(
     backup: Option<i64>,
     remember: Option<&str>,
 ) -> Result<VerifyOutcome> {
-    challenges::record_attempt(cx.conn, c.id, c.attempts + 1)?;
+    // Only wrong codes use up the challenge's tries.
     challenges::close(cx.conn, c.id, State::Accepted, cx.now)?;
     super::users::clear_lock(cx, u.id)?;
     let mut out = outcome(
         c.id,
         VerifyResult::Accepted,
-        otp::attempts_left(c.max_attempts, c.attempts + 1),
+        otp::attempts_left(c.max_attempts, c.attempts),
         String::new(),
     );
     out.used = Some(kind.to_string());

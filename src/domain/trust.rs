@@ -32,10 +32,12 @@ pub enum Trust {
         label: String,
         at: Time,
     },
-    /// Trust ran out at `at` (it ends exactly at `trusted_until`).
+    /// Trust ran out at `at` (it ends exactly at `trusted_until`); `moved`
+    /// is (new IP, last IP) when it also comes from a new address.
     Expired {
         label: String,
         at: Time,
+        moved: Option<(String, String)>,
     },
     /// A remembered device seen from an address it has not used before.
     NewIp {
@@ -68,10 +70,14 @@ impl Trust {
                 relative(*at, now),
                 stamp(*at)
             ),
-            Trust::Expired { label, at } => format!(
-                "Device trust for \"{label}\" expired {} ({}), so a code is needed.",
+            Trust::Expired { label, at, moved } => format!(
+                "Device trust for \"{label}\" expired {} ({}){}, so a code is needed.",
                 relative(*at, now),
-                stamp(*at)
+                stamp(*at),
+                moved
+                    .as_ref()
+                    .map(|(ip, last)| format!(", and it is on new IP {ip} (last seen from {last})"))
+                    .unwrap_or_default()
             ),
             Trust::NewIp { label, ip, last_ip } => format!(
                 "Device \"{label}\" is logging in from new IP {ip} (last seen from {last_ip}), so a code is needed."
@@ -98,6 +104,7 @@ pub fn assess(device: Option<&Device>, user_id: i64, ip: &str, now: Time) -> Tru
         return Trust::Expired {
             label: d.label.clone(),
             at: d.trusted_until,
+            moved: (d.last_ip != ip).then(|| (ip.to_owned(), d.last_ip.clone())),
         };
     }
     if d.last_ip != ip {
@@ -152,8 +159,15 @@ mod tests {
             assess(Some(&d), 7, "198.51.100.7", end),
             Trust::Expired {
                 label: d.label.clone(),
-                at: end
+                at: end,
+                moved: None
             }
+        );
+        // Expired and on a new address: both are said.
+        let s = assess(Some(&d), 7, "203.0.113.9", end).sentence(end);
+        assert!(
+            s.contains("expired") && s.contains("new IP 203.0.113.9 (last seen from 198.51.100.7)"),
+            "{s}"
         );
     }
 

@@ -793,6 +793,7 @@ fn render_pick(
     let [q, list] = Layout::vertical([Constraint::Length(2), Constraint::Fill(1)]).areas(inner);
     let mut line = vec![Span::styled("Search: ", theme.dim())];
     line.extend(query.line(false, true).spans);
+    line.push(Span::styled("   ↑/↓ choose · Enter pick", theme.dim()));
     Paragraph::new(Line::from(line)).render(q, buf);
     for (row, i) in
         super::widgets::window(results.len(), selected, usize::from(list.height)).enumerate()

@@ -97,7 +97,7 @@ impl App {
                 format!(
                     " ({}{})",
                     if offset.num_seconds() > 0 { "+" } else { "-" },
-                    crate::domain::policy::format_duration(offset.abs())
+                    crate::domain::exact_span(offset)
                 )
             }
         );

@@ -17,7 +17,6 @@ use crate::desk::views::{
 };
 use crate::desk::{Desk, Result};
 use crate::domain::login::Outcome;
-use crate::domain::policy::format_duration;
 use crate::domain::{Action as LoginAction, FactorKind, Time, relative, totp};
 use crate::tui::input::Input;
 use crate::tui::keys::{Action, Binding, ch, named};
@@ -355,7 +354,10 @@ impl App {
                 self.sim.log(
                     t,
                     Tone::Info,
-                    format!("Clock moved +{}", format_duration(TimeDelta::seconds(secs))),
+                    format!(
+                        "Clock moved +{}",
+                        crate::domain::exact_span(TimeDelta::seconds(secs))
+                    ),
                 );
                 self.refresh();
             }
@@ -524,7 +526,7 @@ pub fn render(
         format!(
             "{}{}",
             if offset > TimeDelta::zero() { "+" } else { "-" },
-            format_duration(offset.abs())
+            crate::domain::exact_span(offset)
         )
     };
     let mut spans = vec![

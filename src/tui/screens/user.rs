@@ -352,7 +352,8 @@ impl App {
                     self.popup = Some(Popup::confirm(
                         "New backup codes",
                         vec![format!(
-                            "Make 10 new backup codes for {email}? The {left} unused ones stop working."
+                            "Make {} new backup codes for {email}? The {left} unused ones stop working.",
+                            crate::domain::backup::BATCH
                         )],
                         Pending::RegenerateCodes { email },
                     ));
