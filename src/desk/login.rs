@@ -535,7 +535,7 @@ fn challenge_login(
             id: f.id,
             kind: f.kind,
             status: f.status,
-            last_used_at: f.last_used_at,
+            recent_at: f.last_used_at.max(f.confirmed_at),
         })
         .collect();
     let chosen = login::choose(&candidates, req.factor)?.id;

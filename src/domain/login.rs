@@ -113,7 +113,9 @@ pub struct Candidate {
     pub id: i64,
     pub kind: FactorKind,
     pub status: FactorStatus,
-    pub last_used_at: Option<Time>,
+    /// When it was last used, or confirmed if that is later: a factor set up
+    /// just now is the one the user has to hand.
+    pub recent_at: Option<Time>,
 }
 
 /// Why the asked-for factor cannot be used.
@@ -129,8 +131,8 @@ pub enum ChoiceError {
     NoneActive,
 }
 
-/// The requested factor, or else the one used most recently, or else the
-/// first enrolled (an authenticator app before SMS before email).
+/// The requested factor, or else the one used or confirmed most recently, or
+/// else the first enrolled (an authenticator app before SMS before email).
 pub fn choose(candidates: &[Candidate], requested: Option<i64>) -> Result<&Candidate, ChoiceError> {
     if let Some(id) = requested {
         let c = candidates
@@ -149,8 +151,8 @@ pub fn choose(candidates: &[Candidate], requested: Option<i64>) -> Result<&Candi
         .iter()
         .filter(|c| c.status == FactorStatus::Active)
         .max_by(|a, b| {
-            a.last_used_at
-                .cmp(&b.last_used_at)
+            a.recent_at
+                .cmp(&b.recent_at)
                 .then(b.kind.cmp(&a.kind))
                 .then(b.id.cmp(&a.id))
         })
@@ -321,7 +323,7 @@ mod tests {
             id,
             kind,
             status,
-            last_used_at: used.map(|d| now() - TimeDelta::days(d)),
+            recent_at: used.map(|d| now() - TimeDelta::days(d)),
         }
     }
 

@@ -123,7 +123,15 @@ impl App {
             return;
         }
         match action {
-            Action::Search => s.searching = true,
+            // `/` starts a new search, as in less and vim.
+            Action::Search => {
+                s.searching = true;
+                if !s.search.is_empty() {
+                    s.search.clear();
+                    s.restart();
+                    self.refresh();
+                }
+            }
             Action::Back if !s.search.is_empty() || s.filter.is_some() => {
                 s.search.clear();
                 s.filter = None;
