@@ -523,10 +523,14 @@ pub fn render(s: &UserScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buf
     // phone line does not push "last login" out of the panel.
     let profile = profile_lines(d, theme, now);
     let rows = wrapped_rows(&profile, area.width.saturating_sub(2), true);
+    // Factors and devices take the rows they need (up to 10); the doctor
+    // and codes below get the rest, never less than the lists.
+    let listed = s.detail.factors.len().max(s.detail.devices.len()).max(2);
+    let lists = u16::try_from(listed + 2).unwrap_or(u16::MAX).min(12);
     let [top, middle, bottom] = Layout::vertical([
         Constraint::Length((rows + 2).clamp(7, PROFILE_MAX)),
-        Constraint::Fill(1),
-        Constraint::Fill(1),
+        Constraint::Max(lists),
+        Constraint::Min(lists),
     ])
     .areas(area);
     render_profile(d, profile, theme, top, buf);
