@@ -39,6 +39,14 @@ pub(crate) fn audit_for(
         .collect())
 }
 
+/// The id of the user a query is limited to, if any.
+fn user_id(conn: &Connection, email: Option<&str>) -> Result<Option<i64>> {
+    Ok(email
+        .map(|e| user_by_email(conn, e))
+        .transpose()?
+        .map(|u| u.id))
+}
+
 /// Which outbox messages or audit events to list.
 #[derive(Debug, Clone, Default)]
 pub struct RecordQuery {
@@ -54,12 +62,7 @@ impl Desk {
     pub fn outbox(&self, q: &RecordQuery) -> Result<Vec<DeliveryView>> {
         let conn = self.conn();
         let now = self.now();
-        let user_id = q
-            .user
-            .as_deref()
-            .map(|e| user_by_email(conn, e))
-            .transpose()?
-            .map(|u| u.id);
+        let user_id = user_id(conn, q.user.as_deref())?;
         let rows = deliveries::list(conn, user_id, q.before, q.limit.max(1))?;
         Ok(rows
             .into_iter()
@@ -98,12 +101,7 @@ impl Desk {
     /// The audit trail, newest first; `kind` may be a prefix ending in `.`.
     pub fn audit(&self, q: &RecordQuery) -> Result<Vec<AuditView>> {
         let conn = self.conn();
-        let user_id = q
-            .user
-            .as_deref()
-            .map(|e| user_by_email(conn, e))
-            .transpose()?
-            .map(|u| u.id);
+        let user_id = user_id(conn, q.user.as_deref())?;
         audit_for(conn, user_id, q.kind.as_deref(), q.before, q.limit.max(1))
     }
 

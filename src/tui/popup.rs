@@ -488,33 +488,13 @@ impl App {
     fn run_purpose(&mut self, purpose: &Purpose, value: &str) -> Result<(), String> {
         match purpose.clone() {
             Purpose::AddSms { email } => {
-                let e = self
-                    .desk
-                    .add_sms(&email, value)
-                    .map_err(|e| e.to_string())?;
-                self.refresh();
-                self.popup = Some(self.confirm_popup(
-                    &email,
-                    e.factor_id,
-                    crate::domain::FactorKind::Sms,
-                    &format!("SMS to {}", e.destination),
-                ));
-                Ok(())
+                let added = self.desk.add_sms(&email, value);
+                self.ask_first_code(&email, added, "SMS to")
             }
             Purpose::AddEmail { email } => {
                 let address = Some(value).filter(|v| !v.trim().is_empty());
-                let e = self
-                    .desk
-                    .add_email(&email, address)
-                    .map_err(|e| e.to_string())?;
-                self.refresh();
-                self.popup = Some(self.confirm_popup(
-                    &email,
-                    e.factor_id,
-                    crate::domain::FactorKind::Email,
-                    &format!("Email to {}", e.destination),
-                ));
-                Ok(())
+                let added = self.desk.add_email(&email, address);
+                self.ask_first_code(&email, added, "Email to")
             }
             Purpose::ConfirmFactor { email, id } => {
                 let f = self
@@ -586,6 +566,21 @@ impl App {
                 Ok(())
             }
         }
+    }
+
+    /// A factor was added (or refused): on to the popup that takes the code
+    /// just sent to it.
+    fn ask_first_code(
+        &mut self,
+        email: &str,
+        added: crate::desk::Result<crate::desk::views::ContactEnrolment>,
+        label: &str,
+    ) -> Result<(), String> {
+        let e = added.map_err(|e| e.to_string())?;
+        self.refresh();
+        let label = format!("{label} {}", e.destination);
+        self.popup = Some(self.confirm_popup(email, e.factor_id, e.kind, &label));
+        Ok(())
     }
 
     /// Write the readiness report to a new file: JSON for `.json`, else CSV.

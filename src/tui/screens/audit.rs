@@ -16,6 +16,8 @@ use crate::tui::theme::Theme;
 use crate::tui::widgets::{cut, draw_row, panel, window};
 use crate::tui::{App, strings};
 
+use super::Pages;
+
 pub const KEYS: &[Binding] = &[
     ch('u', Action::FilterUser, "only this user / everyone", true),
     ch('f', Action::CycleKind, "kind of event", true),
@@ -34,15 +36,11 @@ pub const KINDS: &[Option<&str>] = &[
     Some("doctor."),
 ];
 
-const PAGE: u32 = 200;
-
 #[derive(Debug, Default)]
 pub struct AuditScreen {
-    pub rows: Vec<AuditView>,
-    pub selected: usize,
+    pub pages: Pages<AuditView>,
     pub user: Option<String>,
     pub kind: usize,
-    pub more: bool,
 }
 
 impl AuditScreen {
@@ -56,22 +54,9 @@ impl AuditScreen {
     }
 
     pub fn reload(&mut self, desk: &Desk) -> Result<()> {
-        let want = u32::try_from(self.rows.len()).unwrap_or(PAGE).max(PAGE);
-        let mut rows = desk.audit(&self.query(None, want + 1))?;
-        self.more = rows.len() > want as usize;
-        rows.truncate(want as usize);
-        self.rows = rows;
-        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
-        Ok(())
-    }
-
-    fn more(&mut self, desk: &Desk) -> Result<()> {
-        let before = self.rows.last().map(|r| r.id);
-        let mut rows = desk.audit(&self.query(before, PAGE + 1))?;
-        self.more = rows.len() > PAGE as usize;
-        rows.truncate(PAGE as usize);
-        self.rows.extend(rows);
-        Ok(())
+        let q = self.query(None, 0);
+        self.pages
+            .reload(|before, limit| desk.audit(&RecordQuery { before, limit, ..q }))
     }
 }
 
@@ -82,30 +67,30 @@ impl App {
             Action::FilterUser => {
                 s.user = match &s.user {
                     Some(_) => None,
-                    None => s.rows.get(s.selected).and_then(|r| r.user.clone()),
+                    None => s.pages.current().and_then(|r| r.user.clone()),
                 };
-                s.rows.clear();
-                s.selected = 0;
+                s.pages.clear();
                 self.refresh();
             }
             Action::CycleKind => {
                 s.kind = (s.kind + 1) % KINDS.len();
-                s.rows.clear();
-                s.selected = 0;
+                s.pages.clear();
                 self.refresh();
             }
             Action::Open => {
-                if let Some(email) = s.rows.get(s.selected).and_then(|r| r.user.clone()) {
+                if let Some(email) = s.pages.current().and_then(|r| r.user.clone()) {
                     self.open_user(&email);
                 }
             }
             _ => {
-                s.selected = super::step(s.selected, s.rows.len(), action, 20);
-                let at_end = s.more && s.selected + 1 >= s.rows.len();
-                if at_end
-                    && matches!(action, Action::Down | Action::PageDown | Action::Bottom)
-                    && let Err(e) = s.more(&self.desk)
-                {
+                let q = s.query(None, 0);
+                let desk = &self.desk;
+                let fetched = s.pages.step(
+                    action,
+                    |r| r.id,
+                    |before, limit| desk.audit(&RecordQuery { before, limit, ..q }),
+                );
+                if let Err(e) = fetched {
                     self.fail(&e);
                 }
             }
@@ -124,15 +109,15 @@ pub fn render(s: &AuditScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
     let block = panel(
         &format!(
             "Audit: {who}, {kind} ({}{})",
-            s.rows.len(),
-            if s.more { "+" } else { "" }
+            s.pages.rows.len(),
+            if s.pages.more { "+" } else { "" }
         ),
         theme,
         true,
     );
     let inner = block.inner(list);
     block.render(list, buf);
-    if s.rows.is_empty() {
+    if s.pages.rows.is_empty() {
         Paragraph::new(Span::styled(strings::NO_EVENTS, theme.dim())).render(inner, buf);
     } else {
         let [head, body] =
@@ -152,8 +137,14 @@ pub fn render(s: &AuditScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
             ),
             head.width,
         );
-        for (row, i) in window(s.rows.len(), s.selected, usize::from(body.height)).enumerate() {
-            let e = &s.rows[i];
+        for (row, i) in window(
+            s.pages.rows.len(),
+            s.pages.selected,
+            usize::from(body.height),
+        )
+        .enumerate()
+        {
+            let e = &s.pages.rows[i];
             let kind_style = if e.kind.contains("denied")
                 || e.kind.contains("reset")
                 || e.kind.contains("disable")
@@ -172,13 +163,13 @@ pub fn render(s: &AuditScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
                 Span::styled(format!("{:<17}", cut(&e.kind, 16)), kind_style),
                 Span::raw(cut(&e.detail, detail_w)),
             ]);
-            draw_row(buf, body, row, &line, i == s.selected, theme);
+            draw_row(buf, body, row, &line, i == s.pages.selected, theme);
         }
     }
     let block = panel("Event", theme, false);
     let inner = block.inner(detail);
     block.render(detail, buf);
-    if let Some(e) = s.rows.get(s.selected) {
+    if let Some(e) = s.pages.rows.get(s.pages.selected) {
         let lines = vec![
             Line::styled(
                 format!(

@@ -17,50 +17,30 @@ use crate::tui::theme::Theme;
 use crate::tui::widgets::{cut, draw_row, panel, window, wrapped_rows};
 use crate::tui::{App, strings};
 
+use super::Pages;
+
 pub const KEYS: &[Binding] = &[
     ch('u', Action::FilterUser, "only this user / everyone", true),
     named(KeyCode::Enter, None, Action::Open, "open user", true),
 ];
 
-const PAGE: u32 = 200;
-
 #[derive(Debug, Default)]
 pub struct OutboxScreen {
-    pub rows: Vec<DeliveryView>,
-    pub selected: usize,
+    pub pages: Pages<DeliveryView>,
     pub user: Option<String>,
-    pub more: bool,
 }
 
 impl OutboxScreen {
     pub fn reload(&mut self, desk: &Desk) -> Result<()> {
-        let want = u32::try_from(self.rows.len()).unwrap_or(PAGE).max(PAGE);
-        let mut rows = desk.outbox(&RecordQuery {
-            user: self.user.clone(),
-            kind: None,
-            before: None,
-            limit: want + 1,
-        })?;
-        self.more = rows.len() > want as usize;
-        rows.truncate(want as usize);
-        self.rows = rows;
-        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
-        Ok(())
-    }
-
-    /// The next page, added below.
-    fn more(&mut self, desk: &Desk) -> Result<()> {
-        let before = self.rows.last().map(|r| r.id);
-        let mut rows = desk.outbox(&RecordQuery {
-            user: self.user.clone(),
-            kind: None,
-            before,
-            limit: PAGE + 1,
-        })?;
-        self.more = rows.len() > PAGE as usize;
-        rows.truncate(PAGE as usize);
-        self.rows.extend(rows);
-        Ok(())
+        let user = self.user.clone();
+        self.pages.reload(|before, limit| {
+            desk.outbox(&RecordQuery {
+                user,
+                kind: None,
+                before,
+                limit,
+            })
+        })
     }
 }
 
@@ -71,24 +51,32 @@ impl App {
             Action::FilterUser => {
                 s.user = match &s.user {
                     Some(_) => None,
-                    None => s.rows.get(s.selected).map(|r| r.user.clone()),
+                    None => s.pages.current().map(|r| r.user.clone()),
                 };
-                s.rows.clear();
-                s.selected = 0;
+                s.pages.clear();
                 self.refresh();
             }
             Action::Open => {
-                if let Some(email) = s.rows.get(s.selected).map(|r| r.user.clone()) {
+                if let Some(email) = s.pages.current().map(|r| r.user.clone()) {
                     self.open_user(&email);
                 }
             }
             _ => {
-                s.selected = super::step(s.selected, s.rows.len(), action, 20);
-                let at_end = s.more && s.selected + 1 >= s.rows.len();
-                if at_end
-                    && matches!(action, Action::Down | Action::PageDown | Action::Bottom)
-                    && let Err(e) = s.more(&self.desk)
-                {
+                let user = s.user.clone();
+                let desk = &self.desk;
+                let fetched = s.pages.step(
+                    action,
+                    |r| r.id,
+                    |before, limit| {
+                        desk.outbox(&RecordQuery {
+                            user,
+                            kind: None,
+                            before,
+                            limit,
+                        })
+                    },
+                );
+                if let Err(e) = fetched {
                     self.fail(&e);
                 }
             }
@@ -99,7 +87,11 @@ impl App {
 pub fn render(s: &OutboxScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buffer) {
     // The message panel grows to its wrapped text (at 80x24 the reason a
     // message was not delivered would otherwise be cut), up to half the screen.
-    let message = s.rows.get(s.selected).map(|m| message_lines(m, theme, now));
+    let message = s
+        .pages
+        .rows
+        .get(s.pages.selected)
+        .map(|m| message_lines(m, theme, now));
     let rows = message.as_ref().map_or(0, |lines| {
         wrapped_rows(lines, area.width.saturating_sub(2), true)
     });
@@ -109,15 +101,19 @@ pub fn render(s: &OutboxScreen, theme: Theme, now: Time, area: Rect, buf: &mut B
     let title = match &s.user {
         Some(u) => format!(
             "Outbox: {u} ({}{})",
-            s.rows.len(),
-            if s.more { "+" } else { "" }
+            s.pages.rows.len(),
+            if s.pages.more { "+" } else { "" }
         ),
-        None => format!("Outbox ({}{})", s.rows.len(), if s.more { "+" } else { "" }),
+        None => format!(
+            "Outbox ({}{})",
+            s.pages.rows.len(),
+            if s.pages.more { "+" } else { "" }
+        ),
     };
     let block = panel(&title, theme, true);
     let inner = block.inner(list);
     block.render(list, buf);
-    if s.rows.is_empty() {
+    if s.pages.rows.is_empty() {
         Paragraph::new(Span::styled(strings::NO_MESSAGES, theme.dim())).render(inner, buf);
     } else {
         let [head, body] =
@@ -139,8 +135,14 @@ pub fn render(s: &OutboxScreen, theme: Theme, now: Time, area: Rect, buf: &mut B
             ),
             head.width,
         );
-        for (row, i) in window(s.rows.len(), s.selected, usize::from(body.height)).enumerate() {
-            let m = &s.rows[i];
+        for (row, i) in window(
+            s.pages.rows.len(),
+            s.pages.selected,
+            usize::from(body.height),
+        )
+        .enumerate()
+        {
+            let m = &s.pages.rows[i];
             let status_style = match m.status {
                 Status::Failed => theme.bad(),
                 Status::Queued => theme.warn(),
@@ -155,7 +157,7 @@ pub fn render(s: &OutboxScreen, theme: Theme, now: Time, area: Rect, buf: &mut B
                 Span::styled(if m.valid_now { "◀ " } else { "  " }, theme.ok()),
                 Span::raw(cut(&m.text, text_w)),
             ]);
-            draw_row(buf, body, row, &line, i == s.selected, theme);
+            draw_row(buf, body, row, &line, i == s.pages.selected, theme);
         }
     }
     let block = panel("Message", theme, false);
