@@ -322,8 +322,12 @@ impl Desk {
         Ok(self.hasher.hash(password, &mut self.rng)?)
     }
 
-    /// Check a password against a stored hash (argon2id, 15–40 ms).
-    pub fn verify_password(&mut self, password: &str, hash: &str) -> Result<bool> {
-        Ok(self.hasher.verify(password, hash)?)
+    /// Check a user's password (argon2id, 15–40 ms): `None` when the
+    /// account has no password set.
+    pub fn check_password(&mut self, email: &str, password: &str) -> Result<Option<bool>> {
+        match user_by_email(self.conn(), email)?.password_hash {
+            None => Ok(None),
+            Some(hash) => Ok(Some(self.hasher.verify(password, &hash)?)),
+        }
     }
 }

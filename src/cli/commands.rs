@@ -291,10 +291,7 @@ fn user(cli: &Cli, c: &UserCommand) -> Result<i32> {
             let mut desk = open(cli)?;
             desk.set_actor(email);
             let typed = password("Password")?;
-            let ok = match desk.password_hash(email)? {
-                Some(hash) => desk.verify_password(&typed, &hash)?,
-                None => false,
-            };
+            let ok = desk.check_password(email, &typed)? == Some(true);
             let r = desk.turn_off_2fa(email, ok)?;
             emit(&if cli.json {
                 json(&r)

@@ -179,13 +179,10 @@ impl Desk {
             PasswordInput::Assume => Password::Assumed,
             PasswordInput::Checked(true) => Password::Correct,
             PasswordInput::Checked(false) => Password::Wrong,
-            PasswordInput::Plain(pw) => match self.password_hash(&req.email)? {
+            PasswordInput::Plain(pw) => match self.check_password(&req.email, pw)? {
                 None => Password::NotSet,
-                Some(hash) => match self.hasher.verify(pw, &hash) {
-                    Ok(true) => Password::Correct,
-                    Ok(false) => Password::Wrong,
-                    Err(e) => return Err(e.into()),
-                },
+                Some(true) => Password::Correct,
+                Some(false) => Password::Wrong,
             },
         };
         self.run(|cx| {

@@ -1019,13 +1019,12 @@ fn render_qr(
                 title,
                 theme,
             );
-            let [qr, gap, text] = Layout::horizontal([
+            let [qr, _, text] = Layout::horizontal([
                 Constraint::Length(qw),
                 Constraint::Length(1),
                 Constraint::Fill(1),
             ])
             .areas(inner);
-            let _ = gap;
             (Some(qr), text)
         }
         QrPlace::Above => {

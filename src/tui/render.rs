@@ -134,10 +134,7 @@ impl App {
         } else {
             // The screen's keys, and `? keys  q quit` kept on the right.
             let right = if self.popup.is_none() {
-                Line::from(hints(
-                    &super::keys::GLOBAL[super::keys::GLOBAL.len() - 2..],
-                    theme,
-                ))
+                Line::from(hints(super::keys::GLOBAL, theme))
             } else {
                 Line::default()
             };

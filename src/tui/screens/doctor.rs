@@ -156,7 +156,6 @@ impl App {
     pub(crate) fn doctor_fix(&mut self, fix: Fix) {
         let Some(u) = &mut self.user else { return };
         u.full_doctor = false;
-        let email = u.email.clone();
         let action = match fix {
             Fix::ConfirmPending => {
                 if let Some(i) = u
@@ -201,7 +200,6 @@ impl App {
                 None => return,
             },
         };
-        let _ = email;
         self.user_action(action);
     }
 
