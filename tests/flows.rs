@@ -451,6 +451,41 @@ fn a_new_phone_number_must_be_confirmed_again() {
 }
 
 #[test]
+fn a_new_login_closes_the_one_before_so_only_the_newest_code_works() {
+    let mut d = desk_with(ALICE);
+    let e = d.add_sms(ALICE, US_PHONE).unwrap();
+    d.confirm_factor(ALICE, e.factor_id, &newest_code(&d, ALICE))
+        .unwrap();
+    let first = challenge(&mut d, ALICE);
+    let first_code = newest_code(&d, ALICE);
+    d.advance_clock(secs(40));
+    let second = challenge(&mut d, ALICE);
+    let second_code = newest_code(&d, ALICE);
+    let err = d.verify(first, &first_code, None).unwrap_err();
+    assert_says_what_to_do(&err, "start a new login");
+    // The refused attempt at the closed challenge counted nothing.
+    assert_eq!(
+        verify(&mut d, second, &second_code).result,
+        VerifyResult::Accepted
+    );
+    assert!(
+        !outbox(&d, ALICE)[1].valid_now,
+        "the first message is marked dead"
+    );
+
+    // An export step-up and a login are separate: one does not close the other.
+    let mut req = login(ALICE);
+    req.action = Action::Export;
+    let export = start(&mut d, &req).challenge_id.unwrap();
+    let export_code = newest_code(&d, ALICE);
+    let _login = challenge(&mut d, ALICE);
+    assert_eq!(
+        verify(&mut d, export, &export_code).result,
+        VerifyResult::Accepted
+    );
+}
+
+#[test]
 fn a_code_only_works_at_its_own_challenge_and_for_its_own_user() {
     let mut d = desk_with(ALICE);
     let e = d.add_sms(ALICE, US_PHONE).unwrap();
@@ -458,7 +493,12 @@ fn a_code_only_works_at_its_own_challenge_and_for_its_own_user() {
     d.confirm_factor(ALICE, e.factor_id, &enrol_code).unwrap();
     let a = challenge(&mut d, ALICE);
     let code_a = newest_code(&d, ALICE);
-    let b = challenge(&mut d, ALICE);
+    let b_start = start(&mut d, &login(ALICE));
+    assert!(
+        has_reason(&b_start, "earlier login challenge was closed"),
+        "{b_start:?}"
+    );
+    let b = b_start.challenge_id.unwrap();
     let code_b = newest_code(&d, ALICE);
     assert_ne!(code_a, code_b);
     for wrong in [&enrol_code, &code_a] {
@@ -467,7 +507,10 @@ fn a_code_only_works_at_its_own_challenge_and_for_its_own_user() {
         }
     }
     assert_eq!(verify(&mut d, b, &code_b).result, VerifyResult::Accepted);
-    assert_eq!(verify(&mut d, a, &code_a).result, VerifyResult::Accepted);
+    assert!(
+        d.verify(a, &code_a, None).is_err(),
+        "the newer login closed it"
+    );
 
     // Bob's backup codes are not Alice's.
     add_user(&mut d, BOB);

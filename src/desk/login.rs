@@ -287,7 +287,7 @@ impl Desk {
                 }
                 State::Cancelled => {
                     return Err(DeskError::Refused(format!(
-                        "challenge {challenge_id} was cancelled (2FA reset or account disabled): start a new login"
+                        "challenge {challenge_id} was cancelled (by a newer login, a removed factor, a 2FA reset or a disabled account): start a new login"
                     )));
                 }
                 State::Failed => {
@@ -541,6 +541,7 @@ fn challenge_login(
         Action::Login => Purpose::Login,
         Action::Export => Purpose::Export,
     };
+    let superseded = challenges::cancel_open_for_purpose(cx.conn, u.id, purpose, cx.now)?;
     let issued = issue(
         cx,
         &Issue {
@@ -571,6 +572,12 @@ fn challenge_login(
             "The message to {} was not delivered: {}.",
             d.destination,
             d.reason.as_deref().unwrap_or("unknown reason")
+        ));
+    }
+    if superseded > 0 {
+        start.reasons.push(format!(
+            "An earlier {} challenge was closed: only this one's code works.",
+            req.action
         ));
     }
     start.challenge_id = Some(issued.challenge_id);

@@ -175,6 +175,21 @@ pub fn cancel_open(conn: &Connection, user_id: i64, at: Time) -> Result<usize, S
     )?)
 }
 
+/// Close a user's open challenges for one purpose: a new login supersedes the
+/// one before it, so only the newest code sent for it works.
+pub fn cancel_open_for_purpose(
+    conn: &Connection,
+    user_id: i64,
+    purpose: Purpose,
+    at: Time,
+) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "UPDATE challenges SET state = 'cancelled', closed_at = ?3
+         WHERE user_id = ?1 AND purpose = ?2 AND state = 'open'",
+        params![user_id, purpose.as_str(), secs(at)],
+    )?)
+}
+
 /// Close a factor's open challenges (it was removed or pointed elsewhere).
 pub fn cancel_open_for_factor(
     conn: &Connection,
