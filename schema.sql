@@ -35,8 +35,7 @@ CREATE TABLE users (
     active_factors  INTEGER NOT NULL DEFAULT 0,
     factor_kinds    TEXT    NOT NULL DEFAULT '',
     codes_total     INTEGER NOT NULL DEFAULT 0,
-    codes_left      INTEGER NOT NULL DEFAULT 0,
-    devices_trusted INTEGER NOT NULL DEFAULT 0
+    codes_left      INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX users_locked_until ON users (locked_until) WHERE locked_until IS NOT NULL;
 CREATE INDEX users_status ON users (status, email);
@@ -236,14 +235,4 @@ CREATE TRIGGER codes_count_delete AFTER DELETE ON backup_codes BEGIN
     UPDATE users SET codes_total = codes_total - 1,
         codes_left = codes_left - (old.used_at IS NULL)
     WHERE id = old.user_id;
-END;
-CREATE TRIGGER devices_count_insert AFTER INSERT ON devices WHEN new.revoked_at IS NULL BEGIN
-    UPDATE users SET devices_trusted = devices_trusted + 1 WHERE id = new.user_id;
-END;
-CREATE TRIGGER devices_count_revoke AFTER UPDATE OF revoked_at ON devices
-    WHEN old.revoked_at IS NULL AND new.revoked_at IS NOT NULL BEGIN
-    UPDATE users SET devices_trusted = devices_trusted - 1 WHERE id = new.user_id;
-END;
-CREATE TRIGGER devices_count_delete AFTER DELETE ON devices WHEN old.revoked_at IS NULL BEGIN
-    UPDATE users SET devices_trusted = devices_trusted - 1 WHERE id = old.user_id;
 END;

@@ -65,8 +65,8 @@ fn clean_name(name: &str) -> Result<&str> {
     Ok(name)
 }
 
-pub(crate) fn summary(u: &UserRow, now: Time) -> UserSummary {
-    UserSummary {
+pub(crate) fn summary(conn: &Connection, u: &UserRow, now: Time) -> Result<UserSummary> {
+    Ok(UserSummary {
         id: u.id,
         email: u.email.clone(),
         name: u.name.clone(),
@@ -79,10 +79,10 @@ pub(crate) fn summary(u: &UserRow, now: Time) -> UserSummary {
             .collect(),
         codes_left: u.codes_left,
         codes_total: u.codes_total,
-        devices: u.devices_trusted,
+        devices: store::devices::trusted_count(conn, u.id, now)?,
         last_login_at: u.last_login_at,
         locked_until: u.lock.locked_until.filter(|_| u.lock.is_locked(now)),
-    }
+    })
 }
 
 fn profile(u: &UserRow) -> Profile {
@@ -201,7 +201,7 @@ impl Desk {
             cx.audit(Some(id), "user.add", &detail, None)?;
             let u = store::users::by_id(cx.conn, id)?
                 .ok_or_else(|| DeskError::UnknownUser(email.to_string()))?;
-            Ok(summary(&u, cx.now))
+            summary(cx.conn, &u, cx.now)
         })
     }
 
@@ -248,7 +248,7 @@ impl Desk {
     }
 
     pub fn user_summary(&self, email: &str) -> Result<UserSummary> {
-        Ok(summary(&user_by_email(self.conn(), email)?, self.now()))
+        summary(self.conn(), &user_by_email(self.conn(), email)?, self.now())
     }
 
     /// One page of users, ordered by email.
@@ -266,7 +266,7 @@ impl Desk {
             },
             &ctx,
         )?;
-        Ok(rows.iter().map(|u| summary(u, now)).collect())
+        rows.iter().map(|u| summary(self.conn(), u, now)).collect()
     }
 
     pub fn edit_user(&mut self, email: &str, edit: &Edit) -> Result<UserSummary> {
@@ -306,7 +306,7 @@ impl Desk {
             }
             cx.audit(Some(u.id), "user.edit", &changes.join("; "), None)?;
             let u = cx.user(email)?;
-            Ok(summary(&u, cx.now))
+            summary(cx.conn, &u, cx.now)
         })
     }
 
@@ -357,7 +357,7 @@ impl Desk {
             };
             cx.audit(Some(u.id), kind, &detail, None)?;
             let u = cx.user(email)?;
-            Ok(summary(&u, cx.now))
+            summary(cx.conn, &u, cx.now)
         })
     }
 
@@ -376,7 +376,7 @@ impl Desk {
             clear_lock(cx, u.id)?;
             cx.audit(Some(u.id), "user.unlock", &format!("{was}: {why}"), None)?;
             let u = cx.user(email)?;
-            Ok(summary(&u, cx.now))
+            summary(cx.conn, &u, cx.now)
         })
     }
 

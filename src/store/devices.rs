@@ -93,6 +93,16 @@ pub fn for_user(conn: &Connection, user_id: i64) -> Result<Vec<DeviceRow>, Store
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// How many of a user's devices are trusted at `at`: not revoked, not lapsed.
+pub fn trusted_count(conn: &Connection, user_id: i64, at: Time) -> Result<u32, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM devices
+             WHERE user_id = ?1 AND trusted_until > ?2 AND revoked_at IS NULL",
+        )?
+        .query_row(params![user_id, secs(at)], |r| r.get(0))?)
+}
+
 /// Seen again: from `ip` at `at`.
 pub fn touch(conn: &Connection, id: i64, ip: &str, at: Time) -> Result<(), StoreError> {
     conn.execute(

@@ -25,7 +25,6 @@ pub struct UserRow {
     pub factor_kinds: String,
     pub codes_total: u32,
     pub codes_left: u32,
-    pub devices_trusted: u32,
     /// Only failed attempts with a larger id count towards a lock.
     pub failures_after: i64,
     /// Enrolment grace runs from here: creation, or the last 2FA reset.
@@ -34,7 +33,7 @@ pub struct UserRow {
 
 const COLUMNS: &str = "id, email, name, role, status, password_hash, phone, phone_verified, \
      every_login, failures, failures_after, locked_until, created_at, last_login_at, \
-     active_factors, factor_kinds, codes_total, codes_left, devices_trusted, grace_from";
+     active_factors, factor_kinds, codes_total, codes_left, grace_from";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
@@ -58,8 +57,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
         factor_kinds: r.get(15)?,
         codes_total: r.get(16)?,
         codes_left: r.get(17)?,
-        devices_trusted: r.get(18)?,
-        grace_from: time(r.get(19)?),
+        grace_from: time(r.get(18)?),
     })
 }
 
