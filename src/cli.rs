@@ -323,8 +323,8 @@ pub enum FactorCommand {
     Disable {
         email: String,
         factor_id: i64,
-        /// Why, for the audit trail.
-        #[arg(long, default_value = "")]
+        /// Why, for the audit trail (required).
+        #[arg(long)]
         reason: String,
     },
     /// Enable a disabled factor.
@@ -350,7 +350,8 @@ pub enum FactorCommand {
     Remove {
         email: String,
         factor_id: i64,
-        #[arg(long, default_value = "")]
+        /// Why, for the audit trail (required).
+        #[arg(long)]
         reason: String,
     },
 }

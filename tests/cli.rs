@@ -1130,6 +1130,8 @@ fn reasons_are_required_and_other_refusals_change_nothing() {
         &["user", "unlock", alice, "--reason", ""],
         &["user", "reset-2fa", alice, "--reason", " "],
         &["device", "revoke", alice, "--all", "--reason", ""],
+        &["factor", "disable", alice, "1", "--reason", " "],
+        &["factor", "remove", alice, "1", "--reason", ""],
     ] {
         let out = fd.run(at(2), args);
         assert!(
@@ -1141,7 +1143,10 @@ fn reasons_are_required_and_other_refusals_change_nothing() {
     assert!(out.error().contains("already active"), "{out:?}");
     let out = fd.run(at(2), &["user", "edit", alice]);
     assert!(out.error().contains("nothing to change"), "{out:?}");
-    let out = fd.run(at(2), &["factor", "remove", alice, "42"]);
+    let out = fd.run(
+        at(2),
+        &["factor", "remove", alice, "42", "--reason", "gone"],
+    );
     assert!(out.error().contains("factor list"), "{out:?}");
     let out = fd.run(
         at(2),
@@ -1239,9 +1244,15 @@ fn every_command_speaks_json() {
     let s = fd.ok(at(23), &["factor", "add-sms", amy, "+14155550123"]);
     let sms_id = s["factor_id"].as_i64().unwrap().to_string();
     fd.ok(at(24), &["factor", "list", amy]);
-    fd.ok(at(25), &["factor", "disable", amy, &email_id]);
+    fd.ok(
+        at(25),
+        &["factor", "disable", amy, &email_id, "--reason", "lost"],
+    );
     fd.ok(at(26), &["factor", "enable", amy, &email_id]);
-    fd.ok(at(27), &["factor", "remove", amy, &sms_id]);
+    fd.ok(
+        at(27),
+        &["factor", "remove", amy, &sms_id, "--reason", "new phone"],
+    );
     fd.ok(at(28), &["codes", "generate", amy]);
     fd.ok(at(29), &["codes", "status", amy]);
 

@@ -371,6 +371,36 @@ fn sms_enrolment_confirms_the_factor_and_the_phone() {
 }
 
 #[test]
+fn five_wrong_confirmation_codes_say_to_add_the_factor_again_which_works() {
+    let mut d = desk_with(ALICE);
+    let e = d.add_sms(ALICE, US_PHONE).unwrap();
+    let wrong = other_code(&newest_code(&d, ALICE));
+    for left in (1..5).rev() {
+        let err = d.confirm_factor(ALICE, e.factor_id, &wrong).unwrap_err();
+        assert!(
+            err.to_string().contains(&format!("{left} attempt(s) left")),
+            "{err}"
+        );
+    }
+    let err = d.confirm_factor(ALICE, e.factor_id, &wrong).unwrap_err();
+    assert!(matches!(err, DeskError::Denied(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .ends_with("add the factor again to send a new code (`factordesk factor add-sms alice@example.com +14155550123`)"),
+        "{err}"
+    );
+    // Adding it again replaces the unconfirmed factor and sends a new code.
+    let again = d.add_sms(ALICE, US_PHONE).unwrap();
+    assert_ne!(again.factor_id, e.factor_id);
+    assert_eq!(d.factors(ALICE).unwrap().len(), 1);
+    let code = newest_code(&d, ALICE);
+    let f = d.confirm_factor(ALICE, again.factor_id, &code).unwrap();
+    assert_eq!(f.status, FactorStatus::Active);
+    // A confirmed factor is not replaced by adding another.
+    assert!(d.add_sms(ALICE, US_PHONE).is_err());
+}
+
+#[test]
 fn sms_only_goes_to_allowed_country_codes() {
     let mut d = desk_with(ALICE);
     add_user(&mut d, BOB);
@@ -392,11 +422,31 @@ fn sms_only_goes_to_allowed_country_codes() {
     assert_eq!(delivery.status, Status::Failed);
     let reason = delivery.reason.unwrap();
     assert!(reason.contains("+44"), "{reason}");
-    assert!(has_reason(&s, "not delivered"), "{s:?}");
+    assert!(has_reason(&s, "No code reached them"), "{s:?}");
+    assert!(!has_reason(&s, "A code was sent"), "{s:?}");
     let msg = &outbox(&d, BOB)[0];
     assert_eq!(msg.status, Status::Failed);
     assert!(msg.reason.as_deref().unwrap().contains("+44"));
     assert!(!msg.valid_now);
+    // The code in a message that never left does not work: the outbox and
+    // the check agree.
+    let undelivered = six_digits(&msg.text);
+    let id = s.challenge_id.unwrap();
+    let v = verify(&mut d, id, &undelivered);
+    assert_eq!(v.result, VerifyResult::Invalid, "{v:?}");
+    assert!(v.message.contains("never delivered"), "{v:?}");
+    // Once the country is allowed, keep mode re-sends that same code, which
+    // now arrives and works.
+    d.set_policy("sms_countries", "1,44").unwrap();
+    d.set_policy("resend_mode", "keep").unwrap();
+    d.advance_clock(secs(30));
+    assert_eq!(d.resend(id).unwrap().result, ResendResult::Sent);
+    assert!(outbox(&d, BOB)[0].valid_now);
+    assert_eq!(
+        verify(&mut d, id, &undelivered).result,
+        VerifyResult::Accepted
+    );
+    d.set_policy("sms_countries", "1").unwrap();
 
     // A +1 number is unaffected.
     with_sms(&mut d, ALICE);
@@ -756,7 +806,8 @@ fn nothing_is_resent_through_a_disabled_factor() {
     )
     .challenge_id
     .unwrap();
-    d.set_factor_enabled(ALICE, sms, false).unwrap();
+    d.set_factor_enabled(ALICE, sms, false, "lost phone")
+        .unwrap();
     d.advance_clock(secs(30));
     let sent = outbox(&d, ALICE).len();
     let err = d.resend(id).unwrap_err();
@@ -764,7 +815,7 @@ fn nothing_is_resent_through_a_disabled_factor() {
     assert!(err.to_string().contains("start a new login"), "{err}");
     assert_eq!(outbox(&d, ALICE).len(), sent, "no message sent");
     // Enabled again, the challenge can be resent and completed.
-    d.set_factor_enabled(ALICE, sms, true).unwrap();
+    d.set_factor_enabled(ALICE, sms, true, "found it").unwrap();
     assert_eq!(d.resend(id).unwrap().result, ResendResult::Sent);
     let code = newest_code(&d, ALICE);
     assert_eq!(verify(&mut d, id, &code).result, VerifyResult::Accepted);
@@ -1520,13 +1571,15 @@ fn an_unknown_challenge_factor_or_device_is_named_with_the_fix() {
     let err = d.confirm_factor(ALICE, 77, "123456").unwrap_err();
     assert!(matches!(err, DeskError::UnknownFactor { .. }), "{err:?}");
     assert_says_what_to_do(&err, "factordesk factor list");
-    let err = d.remove_factor(ALICE, 77).unwrap_err();
+    let err = d.remove_factor(ALICE, 77, "replaced").unwrap_err();
     assert!(matches!(err, DeskError::UnknownFactor { .. }), "{err:?}");
 
     // Another user's factor is not yours.
     add_user(&mut d, BOB);
     let bobs = d.enrol_totp(BOB).unwrap();
-    let err = d.remove_factor(ALICE, bobs.factor_id).unwrap_err();
+    let err = d
+        .remove_factor(ALICE, bobs.factor_id, "replaced")
+        .unwrap_err();
     assert!(matches!(err, DeskError::UnknownFactor { .. }), "{err:?}");
     assert_eq!(d.factors(BOB).unwrap().len(), 1);
 
@@ -1578,11 +1631,12 @@ fn a_disabled_factor_cannot_complete_a_challenge() {
     let mut d = desk_with(ALICE);
     let fid = with_totp(&mut d, ALICE);
     let id = challenge(&mut d, ALICE);
-    d.set_factor_enabled(ALICE, fid, false).unwrap();
+    d.set_factor_enabled(ALICE, fid, false, "lost phone")
+        .unwrap();
     let code = totp_now(&d, ALICE, fid);
     let err = d.verify(id, &code, None).unwrap_err();
     assert!(matches!(err, DeskError::Refused(_)), "{err:?}");
-    d.set_factor_enabled(ALICE, fid, true).unwrap();
+    d.set_factor_enabled(ALICE, fid, true, "found it").unwrap();
     assert_eq!(verify(&mut d, id, &code).result, VerifyResult::Accepted);
 }
 
@@ -1684,13 +1738,15 @@ fn factor_use_cases_write_one_audit_event_each() {
     });
     let email = audited(&mut d, "add_email", |d| d.add_email(ALICE, None).unwrap());
     audited(&mut d, "set_factor_enabled(false)", |d| {
-        d.set_factor_enabled(ALICE, sms.factor_id, false).unwrap()
+        d.set_factor_enabled(ALICE, sms.factor_id, false, "lost phone")
+            .unwrap()
     });
     audited(&mut d, "set_factor_enabled(true)", |d| {
-        d.set_factor_enabled(ALICE, sms.factor_id, true).unwrap()
+        d.set_factor_enabled(ALICE, sms.factor_id, true, "found it")
+            .unwrap()
     });
     audited(&mut d, "remove_factor", |d| {
-        d.remove_factor(ALICE, email.factor_id).unwrap()
+        d.remove_factor(ALICE, email.factor_id, "replaced").unwrap()
     });
     let rejected = d
         .audit(&RecordQuery {
@@ -1955,7 +2011,7 @@ fn a_reset_gives_a_fresh_enrolment_grace() {
 fn a_removed_factor_id_is_never_reused() {
     let mut d = desk_with(ALICE);
     let first = d.enrol_totp(ALICE).unwrap().factor_id;
-    d.remove_factor(ALICE, first).unwrap();
+    d.remove_factor(ALICE, first, "replaced").unwrap();
     let second = d.enrol_totp(ALICE).unwrap().factor_id;
     assert!(second > first, "{second} after {first}");
 }
@@ -1965,7 +2021,7 @@ fn a_challenge_on_a_removed_factor_says_so() {
     let mut d = desk_with(ALICE);
     let fid = with_totp(&mut d, ALICE);
     let id = challenge(&mut d, ALICE);
-    d.remove_factor(ALICE, fid).unwrap();
+    d.remove_factor(ALICE, fid, "replaced").unwrap();
     let err = d.verify(id, "123456", None).unwrap_err();
     assert!(err.to_string().contains("cancelled"), "{err}");
 }

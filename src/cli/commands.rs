@@ -448,7 +448,7 @@ fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
             reason,
         } => {
             let enable = matches!(c, FactorCommand::Enable { .. });
-            let f = desk.set_factor_enabled_because(email, *factor_id, enable, reason)?;
+            let f = desk.set_factor_enabled(email, *factor_id, enable, reason)?;
             emit(&if cli.json {
                 json(&f)
             } else {
@@ -473,7 +473,7 @@ fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
             factor_id,
             reason,
         } => {
-            let f = desk.remove_factor_because(email, *factor_id, reason)?;
+            let f = desk.remove_factor(email, *factor_id, reason)?;
             emit(&if cli.json {
                 json(&f)
             } else {

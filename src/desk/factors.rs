@@ -166,7 +166,7 @@ impl Desk {
             require_allowed(cx, FactorKind::Sms)?;
             require_sms_country(cx, &phone)?;
             let u = cx.user(email)?;
-            if let Some(f) = rows::for_user(cx.conn, u.id)?.iter().find(|f| f.kind == FactorKind::Sms) {
+            if let Some(f) = replace_pending(cx, &u, FactorKind::Sms)? {
                 return Err(DeskError::Refused(format!(
                     "{} already has an SMS factor ({}): change the number with `factordesk user edit {} --phone NUMBER`, or remove factor {} first",
                     u.email, f.label, u.email, f.id
@@ -184,7 +184,7 @@ impl Desk {
         self.run(|cx| {
             require_allowed(cx, FactorKind::Email)?;
             let u = cx.user(email)?;
-            if let Some(f) = rows::for_user(cx.conn, u.id)?.iter().find(|f| f.kind == FactorKind::Email) {
+            if let Some(f) = replace_pending(cx, &u, FactorKind::Email)? {
                 return Err(DeskError::Refused(format!(
                     "{} already has an email factor ({}): remove factor {} first to use another address",
                     u.email, f.label, f.id
@@ -253,23 +253,19 @@ impl Desk {
     }
 
     /// Disable (kept, but not usable) or enable again a confirmed factor.
+    /// Disabling is destructive, so it needs a reason; enabling takes one too.
     pub fn set_factor_enabled(
-        &mut self,
-        email: &str,
-        factor_id: i64,
-        enabled: bool,
-    ) -> Result<FactorView> {
-        self.set_factor_enabled_because(email, factor_id, enabled, "")
-    }
-
-    /// As [`Desk::set_factor_enabled`], with a reason for the audit trail.
-    pub fn set_factor_enabled_because(
         &mut self,
         email: &str,
         factor_id: i64,
         enabled: bool,
         why: &str,
     ) -> Result<FactorView> {
+        let why = if enabled {
+            why.to_owned()
+        } else {
+            super::reason(why, "disabling a factor")?
+        };
         self.run(|cx| {
             let u = cx.user(email)?;
             let f = factor_of(cx.conn, &u, factor_id)?;
@@ -301,25 +297,16 @@ impl Desk {
             cx.audit(
                 Some(u.id),
                 kind,
-                &format!("{} {to} (factor {}){}", f.label, f.id, because(why)),
+                &format!("{} {to} (factor {}){}", f.label, f.id, because(&why)),
                 None,
             )?;
             Ok(view(&factor_of(cx.conn, &u, factor_id)?))
         })
     }
 
-    /// Remove a factor for good.
-    pub fn remove_factor(&mut self, email: &str, factor_id: i64) -> Result<FactorView> {
-        self.remove_factor_because(email, factor_id, "")
-    }
-
-    /// As [`Desk::remove_factor`], with a reason for the audit trail.
-    pub fn remove_factor_because(
-        &mut self,
-        email: &str,
-        factor_id: i64,
-        why: &str,
-    ) -> Result<FactorView> {
+    /// Remove a factor for good; destructive, so it needs a reason.
+    pub fn remove_factor(&mut self, email: &str, factor_id: i64, why: &str) -> Result<FactorView> {
+        let why = super::reason(why, "removing a factor")?;
         self.run(|cx| {
             let u = cx.user(email)?;
             let f = factor_of(cx.conn, &u, factor_id)?;
@@ -336,7 +323,7 @@ impl Desk {
                     f.label,
                     f.id,
                     f.status,
-                    because(why)
+                    because(&why)
                 ),
                 None,
             )?;
@@ -353,6 +340,23 @@ pub(crate) fn because(why: &str) -> String {
     } else {
         format!(": {why}")
     }
+}
+
+/// Before adding an SMS or email factor: an unconfirmed one of the same kind
+/// is replaced (so "add it again" sends a fresh code); a confirmed one is
+/// returned, and stands in the way.
+fn replace_pending(cx: &mut Ctx<'_>, u: &UserRow, kind: FactorKind) -> Result<Option<FactorRow>> {
+    for f in rows::for_user(cx.conn, u.id)?
+        .into_iter()
+        .filter(|f| f.kind == kind)
+    {
+        if f.status != FactorStatus::Pending {
+            return Ok(Some(f));
+        }
+        challenges::cancel_open_for_factor(cx.conn, f.id, cx.now)?;
+        rows::delete(cx.conn, f.id)?;
+    }
+    Ok(None)
 }
 
 /// Send a pending SMS or email factor the code that confirms it.
@@ -439,23 +443,44 @@ fn confirm_contact(cx: &mut Ctx<'_>, u: &UserRow, f: &FactorRow, code: &str) -> 
             c.id
         ))));
     }
-    let mac = login::code_mac(cx.key, u.id, code);
-    if c.code_mac
-        .as_deref()
-        .is_some_and(|m| crate::crypto::same(m, &mac))
-    {
+    let judged = login::sent_code(cx, u, &c, code)?;
+    if matches!(judged, login::SentCode::Current) {
         challenges::close(cx.conn, c.id, State::Accepted, cx.now)?;
         return Ok(Ok(()));
     }
     let attempts = c.attempts + 1;
     challenges::record_attempt(cx.conn, c.id, attempts)?;
     let left = otp::attempts_left(c.max_attempts, attempts);
+    let to = masked(f.kind, f.destination.as_deref().unwrap_or_default());
+    let why = match judged {
+        login::SentCode::NeverDelivered(reason) => format!(
+            "that code never reached {to} ({})",
+            reason.as_deref().unwrap_or("the message failed")
+        ),
+        _ => format!("that is not the code sent to {to}"),
+    };
     if left == 0 {
         challenges::close(cx.conn, c.id, State::Failed, cx.now)?;
+        let add = match f.kind {
+            FactorKind::Sms => format!(
+                "factordesk factor add-sms {} {}",
+                u.email,
+                f.destination.as_deref().unwrap_or("PHONE")
+            ),
+            _ => format!(
+                "factordesk factor add-email {} {}",
+                u.email,
+                f.destination.as_deref().unwrap_or_default()
+            ),
+        };
+        return Ok(Err(DeskError::Denied(format!(
+            "{why}, and that was the last of {} attempts: add the factor again to send a new code (`{}`)",
+            c.max_attempts,
+            add.trim_end()
+        ))));
     }
     Ok(Err(DeskError::Denied(format!(
-        "that is not the code sent to {} ({left} attempt(s) left): check the newest message in `factordesk outbox --user {}`",
-        masked(f.kind, f.destination.as_deref().unwrap_or_default()),
+        "{why} ({left} attempt(s) left): check the newest message in `factordesk outbox --user {}`",
         u.email
     ))))
 }

@@ -371,8 +371,13 @@ impl Desk {
             let u = super::users::by_id(cx, c.user_id)?;
             if c.state != State::Open {
                 return Err(DeskError::Refused(format!(
-                    "challenge {challenge_id} is {}, so no code can be sent for it: start a new login",
-                    c.state
+                    "challenge {challenge_id} is {}, so no code can be sent for it: {}",
+                    c.state,
+                    if c.purpose == Purpose::Enrol {
+                        "add the factor again to send a new confirmation code"
+                    } else {
+                        "start a new login"
+                    }
                 )));
             }
             let f = c
@@ -552,28 +557,26 @@ fn challenge_login(
             ip,
         },
     )?;
-    start.reasons.push(match f.kind {
-        FactorKind::Totp if f.label.eq_ignore_ascii_case(f.kind.label()) => {
+    let failed = issued
+        .delivery
+        .as_ref()
+        .filter(|d| d.status == deliveries::Status::Failed);
+    start.reasons.push(match (f.kind, failed) {
+        (FactorKind::Totp, _) if f.label.eq_ignore_ascii_case(f.kind.label()) => {
             format!("Asked for the code from the {}.", f.kind.label())
         }
-        FactorKind::Totp => format!(
+        (FactorKind::Totp, _) => format!(
             "Asked for the code from the {} ({}).",
             f.kind.label(),
             f.label
         ),
-        _ => format!("A code was sent: {}.", f.label),
-    });
-    if let Some(d) = issued
-        .delivery
-        .as_ref()
-        .filter(|d| d.status == deliveries::Status::Failed)
-    {
-        start.reasons.push(format!(
-            "The message to {} was not delivered: {}.",
+        (_, Some(d)) => format!(
+            "No code reached them: the message to {} failed ({}).",
             d.destination,
             d.reason.as_deref().unwrap_or("unknown reason")
-        ));
-    }
+        ),
+        (_, None) => format!("A code was sent: {}.", f.label),
+    });
     if superseded > 0 {
         start.reasons.push(format!(
             "An earlier {} challenge was closed: only this one's code works.",
@@ -711,27 +714,61 @@ fn skew_hint(offset: Option<i64>) -> String {
     }
 }
 
-fn judge_sent_code(cx: &Ctx<'_>, u: &UserRow, c: &ChallengeRow, code: &str) -> Result<Judged> {
+/// What a code typed at an SMS or email challenge is.
+pub(crate) enum SentCode {
+    /// The challenge's code, and a message carrying it reached the gateway.
+    Current,
+    /// The challenge's code, but every message carrying it failed: the user
+    /// cannot have read it, so it does not count.
+    NeverDelivered(Option<String>),
+    /// An earlier code of this challenge, replaced by a resend.
+    Replaced,
+    Wrong,
+}
+
+impl SentCode {
+    /// The sentence that tells the user why a code was turned away.
+    pub(crate) fn refusal(&self) -> String {
+        match self {
+            SentCode::Current => String::new(),
+            SentCode::NeverDelivered(reason) => format!(
+                "That code was never delivered ({}): fix the number or address, then request another code.",
+                reason.as_deref().unwrap_or("the message failed")
+            ),
+            SentCode::Replaced => {
+                "That code was replaced when another was requested: use the newest message."
+                    .to_owned()
+            }
+            SentCode::Wrong => "That is not the code that was sent.".to_owned(),
+        }
+    }
+}
+
+/// Which code of challenge `c` the typed `code` is, if any.
+pub(crate) fn sent_code(
+    cx: &Ctx<'_>,
+    u: &UserRow,
+    c: &ChallengeRow,
+    code: &str,
+) -> Result<SentCode> {
     let mac = code_mac(cx.key, u.id, code);
-    if c.code_mac.as_deref().is_some_and(|m| same(m, &mac)) {
-        return Ok(Judged::Accepted {
+    let current = c.code_mac.as_deref().is_some_and(|m| same(m, &mac));
+    Ok(match deliveries::fate_of_code(cx.conn, c.id, &mac)? {
+        Some((false, reason)) if current => SentCode::NeverDelivered(reason),
+        _ if current => SentCode::Current,
+        Some(_) => SentCode::Replaced,
+        None => SentCode::Wrong,
+    })
+}
+
+fn judge_sent_code(cx: &Ctx<'_>, u: &UserRow, c: &ChallengeRow, code: &str) -> Result<Judged> {
+    Ok(match sent_code(cx, u, c, code)? {
+        SentCode::Current => Judged::Accepted {
             step: None,
             backup: None,
-        });
-    }
-    let replaced = deliveries::list(cx.conn, Some(u.id), None, 50)?
-        .iter()
-        .any(|d| {
-            d.challenge_id == Some(c.id) && d.code_mac.as_deref().is_some_and(|m| same(m, &mac))
-        });
-    Ok(rejected(
-        VerifyResult::Invalid,
-        if replaced {
-            "That code was replaced when another was requested: use the newest message.".to_owned()
-        } else {
-            "That is not the code that was sent.".to_owned()
         },
-    ))
+        other => rejected(VerifyResult::Invalid, other.refusal()),
+    })
 }
 
 fn outcome(

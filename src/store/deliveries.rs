@@ -115,6 +115,37 @@ pub fn list(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// How the messages of one challenge that carried the code hashed as `mac`
+/// went: `None` if no message carried it, else whether any reached the
+/// gateway, and the newest failure reason.
+pub fn fate_of_code(
+    conn: &Connection,
+    challenge_id: i64,
+    mac: &[u8],
+) -> Result<Option<(bool, Option<String>)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT status, reason FROM deliveries
+         WHERE challenge_id = ?1 AND code_mac = ?2
+         ORDER BY created_at DESC, id DESC",
+    )?;
+    let rows = stmt.query_map(params![challenge_id, mac], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+    })?;
+    let mut fate: Option<(bool, Option<String>)> = None;
+    for row in rows {
+        let (status, reason) = row?;
+        let entry = fate.get_or_insert((false, None));
+        if status == Status::Failed.as_str() {
+            if entry.1.is_none() {
+                entry.1 = reason;
+            }
+        } else {
+            entry.0 = true;
+        }
+    }
+    Ok(fate)
+}
+
 /// Failed deliveries since `since`.
 pub fn failed_since(conn: &Connection, since: Time) -> Result<u64, StoreError> {
     Ok(conn

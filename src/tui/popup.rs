@@ -426,11 +426,11 @@ impl App {
         let result = match pending {
             Pending::ToggleFactor { email, id, enable } => self
                 .desk
-                .set_factor_enabled_because(email, *id, *enable, why)
+                .set_factor_enabled(email, *id, *enable, why)
                 .map(|f| format!("{} is now {}.", f.label, f.status)),
             Pending::RemoveFactor { email, id } => self
                 .desk
-                .remove_factor_because(email, *id, why)
+                .remove_factor(email, *id, why)
                 .map(|f| format!("Removed {}.", f.label)),
             Pending::RevokeDevice { email, id } => self
                 .desk
