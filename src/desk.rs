@@ -160,7 +160,7 @@ impl Ctx<'_> {
 }
 
 pub(crate) fn user_by_email(conn: &Connection, email: &str) -> Result<UserRow> {
-    store::users::by_email(conn, email)?
+    store::users::by_email(conn, &email.trim().to_lowercase())?
         .ok_or_else(|| DeskError::UnknownUser(email.trim().to_owned()))
 }
 

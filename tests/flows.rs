@@ -1484,6 +1484,20 @@ fn a_duplicate_email_is_refused_whatever_its_case() {
         })
         .unwrap();
     assert_eq!(all.len(), 1);
+
+    // Beyond ASCII too: one address, whatever the case, found either way.
+    let zoe = |email: &str| NewUser {
+        email: email.to_owned(),
+        name: "Zoë".to_owned(),
+        ..NewUser::default()
+    };
+    d.add_user(&zoe("zoë@exämple.com")).unwrap();
+    let err = d.add_user(&zoe("ZOË@EXÄMPLE.COM")).unwrap_err();
+    assert!(matches!(err, DeskError::DuplicateEmail(_)), "{err:?}");
+    assert_eq!(
+        d.user("ZOË@EXÄMPLE.COM").unwrap().profile.email,
+        "zoë@exämple.com"
+    );
 }
 
 #[test]

@@ -47,7 +47,9 @@ impl Email {
         if !local_ok || !domain_ok {
             return Err(bad());
         }
-        Ok(Self(format!("{local}@{}", domain.to_lowercase())))
+        // One spelling per address: two users may not differ only in case,
+        // in any script (SQLite's NOCASE folds ASCII only).
+        Ok(Self(text.to_lowercase()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -168,7 +170,11 @@ mod tests {
     fn emails_accepted_and_normalised() {
         assert_eq!(
             Email::parse(" Alice@Example.COM ").unwrap().as_str(),
-            "Alice@example.com"
+            "alice@example.com"
+        );
+        assert_eq!(
+            Email::parse("ZOË@EXÄMPLE.COM").unwrap().as_str(),
+            "zoë@exämple.com"
         );
         for ok in [
             "a@b.co",

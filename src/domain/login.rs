@@ -74,6 +74,18 @@ pub fn decide(f: &Facts, now: Time) -> Decision {
     }
     if f.standing != Standing::Enrolled {
         reasons.push(f.standing.sentence(now));
+        if f.step_up && !f.standing.blocks_login() {
+            // A step-up proves who is at the keyboard with a second factor;
+            // without one there is nothing to prove it with.
+            reasons.push(format!(
+                "The {} action needs a second factor, and they have none yet: enrol one first.",
+                f.action
+            ));
+            return Decision {
+                outcome: Outcome::Denied,
+                reasons,
+            };
+        }
         let outcome = if f.standing.blocks_login() {
             Outcome::Denied
         } else {
@@ -241,6 +253,36 @@ mod tests {
             d.reasons[1],
             "The export action needs a second factor even on a trusted device."
         );
+    }
+
+    #[test]
+    fn a_step_up_without_any_factor_is_refused_not_waved_through() {
+        for standing in [
+            Standing::NotRequired,
+            Standing::InGrace {
+                until: now() + TimeDelta::days(2),
+            },
+        ] {
+            let export = Facts {
+                standing,
+                step_up: true,
+                action: Action::Export,
+                ..facts()
+            };
+            let d = decide(&export, now());
+            assert_eq!(d.outcome, Outcome::Denied, "{d:?}");
+            assert_eq!(
+                d.reasons.last().unwrap(),
+                "The export action needs a second factor, and they have none yet: enrol one first."
+            );
+            // A plain login in the same standing still goes through.
+            let login = Facts {
+                step_up: false,
+                action: Action::Login,
+                ..export
+            };
+            assert_eq!(decide(&login, now()).outcome, Outcome::Allowed);
+        }
     }
 
     #[test]
