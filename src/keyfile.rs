@@ -62,12 +62,11 @@ impl Source {
         match self {
             Source::Env(value) => parse(value).ok_or(KeyFileError::MalformedEnv),
             Source::File(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    if e.kind() == std::io::ErrorKind::NotFound {
-                        KeyFileError::Missing(path.clone())
-                    } else {
-                        KeyFileError::Read(path.clone(), e)
-                    }
+                let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => KeyFileError::Missing(path.clone()),
+                    // Not text at all: as wrong as a malformed key.
+                    std::io::ErrorKind::InvalidData => KeyFileError::Malformed(path.clone()),
+                    _ => KeyFileError::Read(path.clone(), e),
                 })?;
                 parse(&text).ok_or_else(|| KeyFileError::Malformed(path.clone()))
             }

@@ -47,12 +47,45 @@ pub enum StoreError {
     Exists(PathBuf),
     #[error("cannot create {0}: {1}; choose a writable --db location")]
     Create(PathBuf, std::io::Error),
-    #[error("cannot read {0}: {1}")]
+    #[error("cannot read {0}: {1}; check its permissions, or pass another --db")]
     Unreadable(PathBuf, String),
-    #[error("the database is busy (another factordesk is writing); try again")]
+    #[error("{0} is a directory: pass --db with the database file, e.g. {0}/factordesk.db")]
+    Directory(PathBuf),
+    #[error(
+        "{path} could not be brought to schema version {step} ({reason}); it was left as it was: restore it from a backup"
+    )]
+    Upgrade {
+        path: PathBuf,
+        step: i64,
+        reason: String,
+    },
+    #[error("the database is busy (another program holds a lock on it); try again in a moment")]
     Busy,
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    #[error(
+        "the database cannot be written: the file or its directory is read-only; fix the permissions, or copy it somewhere writable and pass that --db"
+    )]
+    ReadOnly,
+    #[error("database error: {}", short(.0))]
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        classify(e)
+    }
+}
+
+/// `SQLite`'s own words, without the statement it was running.
+fn short(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(_, Some(msg))
+        | rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        other => other.to_string(),
+    }
+    .lines()
+    .next()
+    .unwrap_or_default()
+    .to_owned()
 }
 
 /// The migration steps in `schema.sql`, split at `-- step N` lines.
@@ -90,28 +123,36 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Check, without writing a byte, that `path` is a factordesk database
-    /// this build can open.
+    /// Check, without writing a byte or making a `-wal`/`-shm` file beside
+    /// it, that `path` is a factordesk database this build can open: only the
+    /// 100-byte `SQLite` header is read.
     pub fn probe(path: &Path) -> Result<(), StoreError> {
-        if !path.exists() {
-            return Err(StoreError::Missing(path.to_owned()));
+        use std::io::Read as _;
+        if path.is_dir() {
+            return Err(StoreError::Directory(path.to_owned()));
         }
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)
-            .map_err(|e| StoreError::Unreadable(path.to_owned(), e.to_string()))?;
-        let read = |pragma: &str| conn.pragma_query_value(None, pragma, |r| r.get::<_, i64>(0));
-        let (app_id, version) = match (read("application_id"), read("user_version")) {
-            (Ok(a), Ok(v)) => (a, v),
-            (Err(e), _) | (_, Err(e)) if is_not_a_database(&e) => {
-                return Err(StoreError::Foreign(path.to_owned()));
+        let mut file = std::fs::File::open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => StoreError::Missing(path.to_owned()),
+            _ => StoreError::Unreadable(path.to_owned(), e.to_string()),
+        })?;
+        let mut header = [0u8; 100];
+        let mut got = 0;
+        while got < header.len() {
+            match file.read(&mut header[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(StoreError::Unreadable(path.to_owned(), e.to_string())),
             }
-            (Err(e), _) | (_, Err(e)) => {
-                return Err(StoreError::Unreadable(path.to_owned(), e.to_string()));
-            }
+        }
+        let word = |at: usize| {
+            i32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
         };
-        if app_id != i64::from(APPLICATION_ID) {
+        if got < header.len() || &header[..16] != b"SQLite format 3\0" || word(68) != APPLICATION_ID
+        {
             return Err(StoreError::Foreign(path.to_owned()));
         }
+        let version = i64::from(word(60));
         if version > latest() {
             return Err(StoreError::TooNew {
                 path: path.to_owned(),
@@ -129,13 +170,23 @@ impl Store {
         let conn = Connection::open_with_flags(path, flags)?;
         let mut store = Store { conn };
         store.configure()?;
-        store.migrate()?;
+        store.migrate().map_err(|e| match e {
+            StoreError::Sqlite(e) => StoreError::Upgrade {
+                path: path.to_owned(),
+                step: latest(),
+                reason: short(&e),
+            },
+            other => other,
+        })?;
         Ok(store)
     }
 
     /// Create a new database file (mode 0600) with the whole schema. If
     /// anything fails, the half-made file is removed.
     pub fn create(path: &Path) -> Result<Store, StoreError> {
+        if path.is_dir() {
+            return Err(StoreError::Directory(path.to_owned()));
+        }
         crate::keyfile::create_private(path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 StoreError::Exists(path.to_owned())
@@ -237,21 +288,16 @@ pub fn remove_database_files(path: &Path) {
     }
 }
 
-fn is_not_a_database(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase)
-}
-
-/// Busy is worth its own message; the rest pass through.
+/// Busy and read-only are worth their own messages; the rest pass through.
 pub fn classify(e: rusqlite::Error) -> StoreError {
     match &e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if matches!(
-                f.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            ) =>
-        {
-            StoreError::Busy
-        }
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+                StoreError::Busy
+            }
+            rusqlite::ErrorCode::ReadOnly => StoreError::ReadOnly,
+            _ => StoreError::Sqlite(e),
+        },
         _ => StoreError::Sqlite(e),
     }
 }

@@ -971,7 +971,34 @@ fn foreign_and_newer_databases_are_refused_untouched() {
         assert!(err.contains("newer"), "{args:?}: {err}");
         assert!(err.contains("upgrade factordesk"), "{args:?}: {err}");
         assert_eq!(fd.bytes("fd.db"), before, "{args:?}");
+        // Nothing beside it either: no -wal or -shm from a refused open.
+        assert!(!fd.path("fd.db-wal").exists(), "{args:?}");
+        assert!(!fd.path("fd.db-shm").exists(), "{args:?}");
     }
+
+    // A damaged version marker: one sentence, not the whole schema.
+    let conn = rusqlite::Connection::open(fd.db()).unwrap();
+    conn.pragma_update(None, "user_version", 0).unwrap();
+    drop(conn);
+    let before = fd.bytes("fd.db");
+    let out = fd.run(at(11), &["user", "list"]);
+    let err = out.error();
+    assert!(err.contains("restore it from a backup"), "{err}");
+    assert!(!err.contains('\n'), "one line: {err}");
+    assert_eq!(fd.bytes("fd.db"), before);
+
+    // A directory where the database should be.
+    let dir = fd.path("").display().to_string();
+    let out = exec(
+        fd.dir.path(),
+        &["--db", &dir, "--now", T0, "user", "list"],
+        None,
+    );
+    assert!(
+        out.error()
+            .contains("is a directory: pass --db with the database file"),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -988,6 +1015,7 @@ fn missing_or_wrong_key_file_names_the_flag() {
     assert!(err.contains("fd.db.key"), "{err}");
     assert_eq!(fd.bytes("fd.db"), db);
     assert!(!key.exists(), "no new key is made behind the user's back");
+    assert!(!fd.path("fd.db-wal").exists() && !fd.path("fd.db-shm").exists());
 
     // --key-file pointing at it works.
     let m = moved.display().to_string();
