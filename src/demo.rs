@@ -94,6 +94,9 @@ pub struct ScenarioLine {
     pub summary: String,
     /// A remembered device's token, for `login start --device`.
     pub device_token: Option<String>,
+    /// The address that device was remembered from: a login with the token
+    /// from any other `--ip` is challenged as a new IP.
+    pub device_ip: Option<String>,
 }
 
 /// Builds on one desk, moving its clock to each moment it needs.
@@ -220,6 +223,7 @@ pub fn build(desk: &mut Desk, scenario: &Scenario) -> Result<Report> {
             email: u.email.clone(),
             situation: u.situation,
             summary: u.summary.clone(),
+            device_ip: token.as_ref().map(|_| u.ip.clone()),
             device_token: token,
         });
     }
@@ -488,8 +492,12 @@ pub fn summary(report: &Report, db: &std::path::Path, seed: u64) -> String {
         .unwrap_or(0);
     for s in &report.scenarios {
         let _ = writeln!(text, "  {:<width$}  {}", s.email, s.summary);
-        if let Some(t) = &s.device_token {
-            let _ = writeln!(text, "  {:<width$}    device token: {t}", "");
+        if let (Some(t), Some(ip)) = (&s.device_token, &s.device_ip) {
+            let _ = writeln!(
+                text,
+                "  {:<width$}    its trusted device: login start … --device {t} --ip {ip}",
+                ""
+            );
         }
     }
     text

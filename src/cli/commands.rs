@@ -338,11 +338,17 @@ fn user_admin(cli: &Cli, c: &UserCommand) -> Result<()> {
             });
         }
         UserCommand::Unlock { email, reason } => {
+            let was_locked = desk.user_summary(email)?.locked_until.is_some();
             let u = desk.unlock(email, reason)?;
             emit(&if cli.json {
                 json(&u)
-            } else {
+            } else if was_locked {
                 format!("2FA unlocked for {}.", u.email)
+            } else {
+                format!(
+                    "{} was not locked; their recent failed attempts no longer count towards a lock.",
+                    u.email
+                )
             });
         }
         UserCommand::Reset2fa { email, reason } => {
@@ -539,6 +545,7 @@ fn codes(cli: &Cli, c: &CodesCommand) -> Result<i32> {
             // made (it exists, or its directory is missing or read-only),
             // nothing changes and the old codes keep working.
             let issuer = desk.policy()?.totp_issuer;
+            let replaced = desk.code_status(email)?.total > 0;
             let export = match file {
                 Some(path) => Some((path, crate::desk::codes::create_export(path)?)),
                 None => None,
@@ -564,7 +571,12 @@ fn codes(cli: &Cli, c: &CodesCommand) -> Result<i32> {
                     &serde_json::json!({ "email": email, "codes": list, "file": file }),
                 ));
             } else {
-                emit(&out::generated_codes(email, &list, file.as_deref()));
+                emit(&out::generated_codes(
+                    email,
+                    &list,
+                    replaced,
+                    file.as_deref(),
+                ));
             }
         }
         CodesCommand::Status { email } => {

@@ -350,9 +350,19 @@ pub fn contact_enrolment(email: &str, e: &ContactEnrolment) -> String {
     text
 }
 
-pub fn generated_codes(email: &str, codes: &[String], file: Option<&std::path::Path>) -> String {
+pub fn generated_codes(
+    email: &str,
+    codes: &[String],
+    replaced: bool,
+    file: Option<&std::path::Path>,
+) -> String {
     let mut text = format!(
-        "Backup codes for {email} (shown once; each works once; the previous set no longer works):\n\n"
+        "Backup codes for {email} (shown once; each works once{}):\n\n",
+        if replaced {
+            "; the previous set no longer works"
+        } else {
+            ""
+        }
     );
     for (i, code) in codes.iter().enumerate() {
         let _ = writeln!(text, "  {:>2}. {code}", i + 1);

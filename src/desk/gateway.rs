@@ -7,7 +7,6 @@ use super::views::DeliveryOutcome;
 use super::{Ctx, Result};
 use crate::domain::FactorKind;
 use crate::domain::contact::{Email, Phone};
-use crate::domain::policy::format_duration;
 use crate::store::challenges::Purpose;
 use crate::store::deliveries::{self, Channel, NewDelivery, Status};
 use crate::store::factors::FactorRow;
@@ -66,10 +65,11 @@ fn text(issuer: &str, channel: Channel, purpose: Purpose, code: &str, ttl: TimeD
 
 fn human_ttl(ttl: TimeDelta) -> String {
     let s = ttl.num_seconds();
-    match s {
-        60 => "1 minute".to_owned(),
-        _ if s % 60 == 0 => format!("{} minutes", s / 60),
-        _ => format_duration(ttl),
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match (s / 60, s % 60) {
+        (0, secs) => plural(secs, "second"),
+        (mins, 0) => plural(mins, "minute"),
+        (mins, secs) => format!("{} {}", plural(mins, "minute"), plural(secs, "second")),
     }
 }
 
@@ -163,7 +163,7 @@ mod tests {
         );
         assert_eq!(
             t,
-            "Your Acme code to confirm this address is 654321. It expires in 90s."
+            "Your Acme code to confirm this address is 654321. It expires in 1 minute 30 seconds."
         );
     }
 }
