@@ -272,7 +272,7 @@ fn user(cli: &Cli, c: &UserCommand) -> Result<i32> {
             every_login,
         } => {
             let mut desk = open(cli)?;
-            let u = desk.edit_user(
+            let e = desk.edit_user_noting(
                 email,
                 &Edit {
                     name: name.clone(),
@@ -282,9 +282,17 @@ fn user(cli: &Cli, c: &UserCommand) -> Result<i32> {
                 },
             )?;
             emit(&if cli.json {
-                json(&u)
+                json(&e)
             } else {
-                format!("Updated {}.", u.email)
+                let mut text = format!("Updated {}: {}.", e.user.email, e.changes.join("; "));
+                if let Some(again) = e.reconfirm {
+                    let _ = write!(
+                        text,
+                        "\nUntil it is confirmed, SMS codes cannot be used to log in. Read the code with `factordesk outbox --user {0}`, then:\n  factordesk factor confirm {0} {1} CODE",
+                        e.user.email, again.factor_id
+                    );
+                }
+                text
             });
         }
         UserCommand::TurnOff2fa { email, .. } => {

@@ -86,7 +86,11 @@ fn require_sms_country(cx: &Ctx<'_>, phone: &Phone) -> Result<()> {
 }
 
 /// Point the user's SMS factor at a new number: pending, with a code sent.
-pub(crate) fn repoint_sms(cx: &mut Ctx<'_>, u: &UserRow, phone: &Phone) -> Result<Option<String>> {
+pub(crate) fn repoint_sms(
+    cx: &mut Ctx<'_>,
+    u: &UserRow,
+    phone: &Phone,
+) -> Result<Option<(String, SmsReconfirm)>> {
     let Some(f) = rows::for_user(cx.conn, u.id)?
         .into_iter()
         .find(|f| f.kind == FactorKind::Sms)
@@ -99,10 +103,24 @@ pub(crate) fn repoint_sms(cx: &mut Ctx<'_>, u: &UserRow, phone: &Phone) -> Resul
     rows::set_destination(cx.conn, f.id, &phone.e164(), &label)?;
     let f = factor_of(cx.conn, u, f.id)?;
     let issued = send_confirmation(cx, u, &f)?;
-    Ok(Some(format!(
-        "SMS factor {} pending again: confirmation code sent (challenge {})",
-        f.id, issued.challenge_id
+    Ok(Some((
+        format!(
+            "SMS factor {} pending again: confirmation code sent (challenge {})",
+            f.id, issued.challenge_id
+        ),
+        SmsReconfirm {
+            factor_id: f.id,
+            challenge_id: issued.challenge_id,
+        },
     )))
+}
+
+/// A phone change put the SMS factor back to pending: confirm it with the
+/// code this challenge sent to the new number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SmsReconfirm {
+    pub factor_id: i64,
+    pub challenge_id: i64,
 }
 
 impl Desk {

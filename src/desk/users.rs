@@ -38,6 +38,16 @@ pub struct Edit {
     pub phone: Option<String>,
 }
 
+/// What an edit changed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Edited {
+    #[serde(flatten)]
+    pub user: UserSummary,
+    pub changes: Vec<String>,
+    /// Set when a new phone put the SMS factor back to pending.
+    pub reconfirm: Option<factors::SmsReconfirm>,
+}
+
 /// Which users to list.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
@@ -270,11 +280,18 @@ impl Desk {
     }
 
     pub fn edit_user(&mut self, email: &str, edit: &Edit) -> Result<UserSummary> {
+        Ok(self.edit_user_noting(email, edit)?.user)
+    }
+
+    /// As [`Desk::edit_user`], saying what changed and, when a new phone put
+    /// the SMS factor back to pending, how to confirm it.
+    pub fn edit_user_noting(&mut self, email: &str, edit: &Edit) -> Result<Edited> {
         let phone = edit.phone.as_deref().map(Phone::parse).transpose()?;
         let new_name = edit.name.as_deref().map(clean_name).transpose()?;
         self.run(|cx| {
             let u = cx.user(email)?;
             let mut changes = Vec::new();
+            let mut reconfirm = None;
             let name = new_name.unwrap_or(u.name.as_str());
             if name != u.name {
                 changes.push(format!("name \"{}\" -> \"{name}\"", u.name));
@@ -294,8 +311,9 @@ impl Desk {
             {
                 changes.push(format!("phone -> {} (unverified)", phone.masked()));
                 store::users::set_phone(cx.conn, u.id, Some(&phone.e164()), false)?;
-                if let Some(note) = factors::repoint_sms(cx, &u, phone)? {
+                if let Some((note, again)) = factors::repoint_sms(cx, &u, phone)? {
                     changes.push(note);
+                    reconfirm = Some(again);
                 }
             }
             if changes.is_empty() {
@@ -306,7 +324,11 @@ impl Desk {
             }
             cx.audit(Some(u.id), "user.edit", &changes.join("; "), None)?;
             let u = cx.user(email)?;
-            summary(cx.conn, &u, cx.now)
+            Ok(Edited {
+                user: summary(cx.conn, &u, cx.now)?,
+                changes,
+                reconfirm,
+            })
         })
     }
 
