@@ -237,7 +237,8 @@ pub enum UserCommand {
         search: Option<String>,
         #[arg(long, value_enum)]
         filter: Option<FilterArg>,
-        #[arg(long, default_value_t = 50)]
+        /// How many rows (at least 1).
+        #[arg(long, default_value_t = 50, value_parser = limit_range())]
         limit: u32,
         /// Start after this email (the last one of the previous page).
         #[arg(long)]
@@ -438,11 +439,17 @@ pub enum LoginCommand {
     Show { challenge_id: i64 },
 }
 
+/// `--limit`: at least one row (0 used to return one anyway).
+fn limit_range() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(1..)
+}
+
 #[derive(Debug, Args)]
 pub struct OutboxArgs {
     #[arg(long)]
     pub user: Option<String>,
-    #[arg(long, default_value_t = 20)]
+    /// How many rows (at least 1).
+    #[arg(long, default_value_t = 20, value_parser = limit_range())]
     pub limit: u32,
     /// Older than this message id (paging).
     #[arg(long)]
@@ -453,10 +460,11 @@ pub struct OutboxArgs {
 pub struct AuditArgs {
     #[arg(long)]
     pub user: Option<String>,
-    /// An event kind (`login.verify`) or a prefix ending in a dot (`login.`).
+    /// An event kind (`login.verify`) or a family of them (`login`).
     #[arg(long)]
     pub kind: Option<String>,
-    #[arg(long, default_value_t = 50)]
+    /// How many rows (at least 1).
+    #[arg(long, default_value_t = 50, value_parser = limit_range())]
     pub limit: u32,
     /// Older than this event id (paging).
     #[arg(long)]

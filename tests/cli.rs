@@ -1383,7 +1383,7 @@ fn policy_keep_mode_resends_the_same_code_and_bad_values_are_refused() {
     let audit = fd.audit_count(at(11));
 
     for (key, value, form) in [
-        ("sms_ttl", "5 parsecs", "duration, e.g. 5m"),
+        ("sms_ttl", "5 parsecs", "duration 30s-1h, e.g. 5m"),
         ("resend_mode", "sometimes", "replace|keep"),
         ("code_attempts", "0", "1-20"),
     ] {

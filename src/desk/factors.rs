@@ -77,11 +77,10 @@ fn require_sms_country(cx: &Ctx<'_>, phone: &Phone) -> Result<()> {
         return Ok(());
     }
     Err(DeskError::Refused(format!(
-        "SMS cannot be sent to +{} numbers (allowed country calling codes: {}): use an authenticator app or email, or an admin can run `factordesk policy set sms_countries {},{}`",
+        "SMS cannot be sent to +{} numbers (allowed country calling codes: {}): use an authenticator app or email, or an admin can run `factordesk policy set sms_countries {}`",
         phone.calling_code(),
         cx.policy.countries_text(),
-        cx.policy.get("sms_countries").unwrap_or_default(),
-        phone.calling_code()
+        cx.policy.countries_with(phone.calling_code())
     )))
 }
 

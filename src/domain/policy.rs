@@ -111,7 +111,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         key: "totp_issuer",
         meaning: "issuer name shown in authenticator apps",
-        form: "text without ':'",
+        form: "text without ':', at most 64 characters",
     },
     Setting {
         key: "totp_skew",
@@ -121,17 +121,17 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         key: "sms_ttl",
         meaning: "how long an SMS code stays valid",
-        form: "duration, e.g. 5m",
+        form: "duration 30s-1h, e.g. 5m",
     },
     Setting {
         key: "email_ttl",
         meaning: "how long an email code stays valid",
-        form: "duration, e.g. 10m",
+        form: "duration 30s-1d, e.g. 10m",
     },
     Setting {
         key: "challenge_ttl",
         meaning: "how long an authenticator-app challenge stays open",
-        form: "duration, e.g. 5m",
+        form: "duration 30s-1h, e.g. 5m",
     },
     Setting {
         key: "code_attempts",
@@ -141,7 +141,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         key: "resend_cooldown",
         meaning: "wait before \"Request another code\" works again",
-        form: "duration, e.g. 30s",
+        form: "duration 0s-1h, e.g. 30s",
     },
     Setting {
         key: "resend_max",
@@ -161,12 +161,12 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         key: "lockout_window",
         meaning: "the failures must fall within this span",
-        form: "duration, e.g. 15m",
+        form: "duration 1m-1d, e.g. 15m",
     },
     Setting {
         key: "lockout_duration",
         meaning: "how long 2FA stays locked before it releases by itself",
-        form: "duration, e.g. 15m",
+        form: "duration 1m-7d, e.g. 15m",
     },
     Setting {
         key: "trust_days",
@@ -176,7 +176,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         key: "sms_countries",
         meaning: "country calling codes SMS may be sent to",
-        form: "comma list, e.g. 1,44",
+        form: "comma list of calling codes, e.g. 1,44, or none",
     },
     Setting {
         key: "step_up",
@@ -256,12 +256,16 @@ impl Policy {
                 self.lockout_duration = duration(v, 60, 7 * 86_400).ok_or_else(bad)?;
             }
             "trust_days" => self.trust_days = number(v, 0, 365).ok_or_else(bad)?,
+            "sms_countries" if v.eq_ignore_ascii_case("none") => self.sms_countries.clear(),
             "sms_countries" => {
                 let codes = list(v, |c| {
                     let c = c.trim_start_matches('+');
                     c.parse::<u16>().ok().filter(|n| (1..=999).contains(n))
                 })
                 .ok_or_else(bad)?;
+                if codes.is_empty() {
+                    return Err(bad());
+                }
                 self.sms_countries = codes;
             }
             "step_up" => {
@@ -298,6 +302,7 @@ impl Policy {
             "lockout_window" => format_duration(self.lockout_window),
             "lockout_duration" => format_duration(self.lockout_duration),
             "trust_days" => self.trust_days.to_string(),
+            "sms_countries" if self.sms_countries.is_empty() => "none".to_owned(),
             "sms_countries" => joined(self.sms_countries.iter().map(ToString::to_string).collect()),
             "step_up" if self.step_up.is_empty() => "none".to_owned(),
             "step_up" => joined(self.step_up.iter().map(ToString::to_string).collect()),
@@ -330,6 +335,13 @@ impl Policy {
 
     pub fn allows_country(&self, calling_code: u16) -> bool {
         self.sms_countries.contains(&calling_code)
+    }
+
+    /// The `sms_countries` value that also allows `calling_code`, for fixes.
+    pub fn countries_with(&self, calling_code: u16) -> String {
+        let mut codes: Vec<String> = self.sms_countries.iter().map(ToString::to_string).collect();
+        codes.push(calling_code.to_string());
+        codes.join(",")
     }
 
     /// "+1" or "+1, +44", for messages.
@@ -446,6 +458,9 @@ mod tests {
             ("factors", ""),
             ("factors", "totp,fax"),
             ("sms_countries", "1,abc"),
+            ("sms_countries", ""),
+            ("sms_countries", " , "),
+            ("sms_ttl", "99999999999999999m"),
             ("totp_issuer", "a:b"),
             ("totp_issuer", "a\u{1b}[31mb"),
             ("step_up", "login"),
@@ -456,6 +471,11 @@ mod tests {
             assert!(err.to_string().contains("expected"), "{err}");
         }
         assert_eq!(p, Policy::default());
+        // A value out of range says what the range is.
+        assert_eq!(
+            p.set("sms_ttl", "0s").unwrap_err().to_string(),
+            "`sms_ttl` cannot be `0s`: expected duration 30s-1h, e.g. 5m"
+        );
         assert_eq!(
             p.set("nope", "1").unwrap_err().to_string(),
             "unknown policy key `nope`: run `factordesk policy show` for the keys"
@@ -465,7 +485,12 @@ mod tests {
     #[test]
     fn values_are_parsed_forgivingly() {
         let mut p = Policy::default();
+        p.set("sms_countries", "NONE").unwrap();
+        assert!(p.sms_countries.is_empty());
+        assert_eq!(p.get("sms_countries").as_deref(), Some("none"));
+        assert_eq!(p.countries_with(44), "44");
         p.set("sms_countries", "+1, 44,44").unwrap();
+        assert_eq!(p.countries_with(33), "1,44,33");
         assert_eq!(p.sms_countries, vec![1, 44]);
         assert_eq!(p.countries_text(), "+1, +44");
         p.set("sms_ttl", "90").unwrap();

@@ -55,7 +55,8 @@ pub fn insert(conn: &Connection, e: &NewEvent<'_>) -> Result<i64, StoreError> {
     Ok(conn.last_insert_rowid())
 }
 
-/// Which events to list: all, one user's, one kind (or kind prefix `login.`).
+/// Which events to list: all, one user's, one kind (`login.verify`) or one
+/// family (`login` or `login.`: every `login.*`).
 /// Newest first by time; `before` is the id of the last event already shown.
 #[derive(Debug, Clone, Default)]
 pub struct Query<'a> {
@@ -66,25 +67,16 @@ pub struct Query<'a> {
 }
 
 pub fn list(conn: &Connection, q: &Query<'_>) -> Result<Vec<AuditRow>, StoreError> {
-    let kind_pattern = q.kind.map(|k| {
-        if k.ends_with('.') {
-            format!("{}%", k.replace('%', ""))
-        } else {
-            k.replace('%', "")
-        }
-    });
+    let kind = q.kind.map(|k| k.trim().trim_end_matches('.'));
     let mut stmt = conn.prepare_cached(
         "SELECT a.id, a.at, a.actor, a.user_id, u.email, a.kind, a.detail, a.ip
          FROM audit a LEFT JOIN users u ON u.id = a.user_id
          WHERE (?1 IS NULL OR a.user_id = ?1)
-           AND (?2 IS NULL OR a.kind LIKE ?2)
+           AND (?2 IS NULL OR a.kind = ?2 OR substr(a.kind, 1, length(?2) + 1) = ?2 || '.')
            AND (?3 IS NULL OR (a.at, a.id) < (SELECT at, id FROM audit WHERE id = ?3))
          ORDER BY a.at DESC, a.id DESC LIMIT ?4",
     )?;
-    let rows = stmt.query_map(
-        params![q.user_id, kind_pattern, q.before, q.limit],
-        from_row,
-    )?;
+    let rows = stmt.query_map(params![q.user_id, kind, q.before, q.limit], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
