@@ -395,14 +395,11 @@ pub enum ActionArg {
 #[derive(Debug, Subcommand)]
 pub enum LoginCommand {
     /// Start a login: password, then allowed, challenged or denied, with reasons.
+    #[command(group = clap::ArgGroup::new("password").required(true).args(["password_stdin", "assume_password"]))]
     Start {
         email: String,
         /// Read the password from stdin.
-        #[arg(
-            long,
-            conflicts_with = "assume_password",
-            required_unless_present = "assume_password"
-        )]
+        #[arg(long)]
         password_stdin: bool,
         /// Skip the password step (simulation).
         #[arg(long)]

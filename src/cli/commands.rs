@@ -489,7 +489,13 @@ fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
         } => {
             let f = desk.remove_factor(email, *factor_id, reason)?;
             emit(&if cli.json {
-                json(&f)
+                // The factor as it was, marked gone: its status is the one it
+                // had before removal.
+                let mut v = serde_json::to_value(&f).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("removed".to_owned(), true.into());
+                }
+                json(&v)
             } else {
                 format!("Removed {} (factor {}).", f.label, f.id)
             });
