@@ -47,15 +47,26 @@ CREATE VIRTUAL TABLE users_fts USING fts5 (
     email, name,
     content = 'users', content_rowid = 'id', tokenize = 'trigram'
 );
+-- Searches of one or two characters match the start of a word (the parts of
+-- an email between dots and @, a name's words): trigrams need three.
+CREATE VIRTUAL TABLE users_words USING fts5 (
+    email, name,
+    content = 'users', content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2'
+);
 CREATE TRIGGER users_fts_insert AFTER INSERT ON users BEGIN
     INSERT INTO users_fts (rowid, email, name) VALUES (new.id, new.email, new.name);
+    INSERT INTO users_words (rowid, email, name) VALUES (new.id, new.email, new.name);
 END;
 CREATE TRIGGER users_fts_delete AFTER DELETE ON users BEGIN
     INSERT INTO users_fts (users_fts, rowid, email, name) VALUES ('delete', old.id, old.email, old.name);
+    INSERT INTO users_words (users_words, rowid, email, name) VALUES ('delete', old.id, old.email, old.name);
 END;
 CREATE TRIGGER users_fts_update AFTER UPDATE OF email, name ON users BEGIN
     INSERT INTO users_fts (users_fts, rowid, email, name) VALUES ('delete', old.id, old.email, old.name);
     INSERT INTO users_fts (rowid, email, name) VALUES (new.id, new.email, new.name);
+    INSERT INTO users_words (users_words, rowid, email, name) VALUES ('delete', old.id, old.email, old.name);
+    INSERT INTO users_words (rowid, email, name) VALUES (new.id, new.email, new.name);
 END;
 
 -- AUTOINCREMENT: an id is never reused, so the audit trail's "factor 3"

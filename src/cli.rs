@@ -232,7 +232,8 @@ pub enum UserCommand {
     },
     /// List users, ordered by email (keyset paging with --after).
     List {
-        /// Part of an email or name.
+        /// Part of an email or name (three or more characters match anywhere;
+        /// one or two match the start of a word: `ng` finds "Alice Ng").
         #[arg(long)]
         search: Option<String>,
         #[arg(long, value_enum)]

@@ -1738,6 +1738,16 @@ fn user_list_pages_by_email_and_searches() {
     assert_eq!(found.as_array().unwrap().len(), 3);
     let found = fd.ok(at(1), &["user", "list", "--search", "ca"]);
     assert_eq!(emails(&found), ["cat@example.org"]);
+    // One or two characters: the start of any word, in the name too.
+    let found = fd.ok(at(1), &["user", "list", "--search", "Po"]);
+    assert_eq!(emails(&found), ["amy@example.com"]);
+    let found = fd.ok(at(1), &["user", "list", "--search", "m"]);
+    assert_eq!(emails(&found), ["eve@example.net"]);
+    let found = fd.ok(at(1), &["user", "list", "--search", "on"]);
+    assert!(found.as_array().unwrap().is_empty(), "not inside a word");
+    for odd in ["\"", "..", "*", "@"] {
+        fd.ok(at(1), &["user", "list", "--search", odd]);
+    }
     let found = fd.ok(
         at(1),
         &["user", "list", "--search", "\"; DROP TABLE users; --"],

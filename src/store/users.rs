@@ -215,8 +215,9 @@ pub struct FilterContext {
     pub backup_low: u32,
 }
 
-/// Search is answered from the trigram index for three or more characters,
-/// from the email index as a prefix for fewer.
+/// Search is answered from the trigram index for three or more characters
+/// (anywhere in the email or name), and from the word index for fewer (the
+/// start of any word: `ng` finds "Alice Ng", `al` finds alice@…).
 pub fn list(
     conn: &Connection,
     q: &Query<'_>,
@@ -235,7 +236,13 @@ pub fn list(
             clauses.push(format!(
                 "id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH {phrase})"
             ));
+        } else if term.chars().any(char::is_alphanumeric) {
+            let prefix = bind(format!("{}*", fts_phrase(term)).into());
+            clauses.push(format!(
+                "id IN (SELECT rowid FROM users_words WHERE users_words MATCH {prefix})"
+            ));
         } else {
+            // Punctuation alone has no words: the start of the email.
             let lo = bind(term.to_lowercase().into());
             let hi = bind(format!("{}\u{10FFFF}", term.to_lowercase()).into());
             clauses.push(format!("email >= {lo} AND email < {hi}"));
