@@ -64,7 +64,7 @@ impl Desk {
                         })?;
                     if !devices::revoke(cx.conn, id, cx.now, &why)? {
                         return Err(DeskError::Refused(format!(
-                            "device {id} ({}) is already revoked",
+                            "device {id} ({}) is already revoked: nothing to change (its next login is challenged)",
                             d.label
                         )));
                     }

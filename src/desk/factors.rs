@@ -230,7 +230,7 @@ impl Desk {
             let u = cx.user(email)?;
             let f = factor_of(cx.conn, &u, factor_id)?;
             if f.status != FactorStatus::Pending {
-                return Err(DeskError::Refused(format!("factor {factor_id} is already {}, not pending", f.status)));
+                return Err(DeskError::Refused(format!("factor {factor_id} is already {}, not pending: nothing to confirm (see `factordesk factor list {}`)", f.status, u.email)));
             }
             let step = match f.kind {
                 FactorKind::Totp => {
@@ -301,12 +301,16 @@ impl Desk {
             };
             if f.status != from {
                 return Err(DeskError::Refused(format!(
-                    "factor {factor_id} is {}, so it cannot be {}",
+                    "factor {factor_id} is {}, so it cannot be {}: {}",
                     f.status,
                     if enabled {
                         "enabled (only a disabled factor can)"
                     } else {
                         "disabled (only an active factor can)"
+                    },
+                    match f.status {
+                        FactorStatus::Pending => "confirm it with its first code, or remove it",
+                        _ => "nothing to change",
                     }
                 )));
             }

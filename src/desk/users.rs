@@ -361,8 +361,8 @@ impl Desk {
             let u = cx.user(email)?;
             if u.status == status {
                 return Err(DeskError::Refused(format!(
-                    "{} is already {status}",
-                    u.email
+                    "{} is already {status}: nothing to change (see `factordesk user show {}`)",
+                    u.email, u.email
                 )));
             }
             store::users::set_status(cx.conn, u.id, status)?;
