@@ -42,6 +42,16 @@ impl Clock {
         truncate_to_second(base + self.offset)
     }
 
+    /// The same source of time, not moved: the real now (the simulator's
+    /// sandbox starts from it and moves its own copy).
+    #[must_use]
+    pub fn unmoved(&self) -> Self {
+        Self {
+            base: self.base.clone(),
+            offset: TimeDelta::zero(),
+        }
+    }
+
     /// Move this clock forward (or back, with a negative delta).
     pub fn advance(&mut self, by: TimeDelta) {
         self.offset += by;

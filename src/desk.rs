@@ -14,7 +14,7 @@ pub mod settings;
 pub mod users;
 pub mod views;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::TimeDelta;
 use rusqlite::Connection;
@@ -271,6 +271,40 @@ impl Desk {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The database file, or `None` for an in-memory desk.
+    pub fn path(&self) -> Option<PathBuf> {
+        self.store
+            .conn()
+            .path()
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+    }
+
+    /// A sandbox: an in-memory copy of this desk's database with the same
+    /// key and actor, on this desk's clock unmoved, and an RNG forked from
+    /// this desk's. Nothing done on it reaches this desk's data.
+    pub fn sandbox(&mut self) -> Result<Desk> {
+        let store = self.store.copy()?;
+        self.sandbox_on(store)
+    }
+
+    /// [`Desk::sandbox`] over a copy made elsewhere (by
+    /// [`Store::copy_file`] on a worker thread).
+    pub fn sandbox_on(&mut self, store: Store) -> Result<Desk> {
+        let check = store::meta::get(store.conn(), "key_check")?;
+        if check.as_deref() != Some(self.key.check_value().as_str()) {
+            return Err(DeskError::WrongKey);
+        }
+        let mut desk = Desk::assemble(
+            store,
+            self.key.clone(),
+            self.clock.unmoved(),
+            self.rng.fork(),
+        );
+        desk.actor.clone_from(&self.actor);
+        Ok(desk)
     }
 
     /// How this database was made (`demo` or `init`).

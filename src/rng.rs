@@ -22,6 +22,13 @@ impl Rng {
         Self(ChaCha20Rng::seed_from_u64(seed))
     }
 
+    /// A new generator seeded from this one: as secure as this one, and as
+    /// reproducible (a seeded desk gives its sandbox a seeded RNG).
+    #[must_use]
+    pub fn fork(&mut self) -> Self {
+        Self(ChaCha20Rng::from_seed(self.bytes()))
+    }
+
     pub fn fill(&mut self, out: &mut [u8]) {
         self.0.fill_bytes(out);
     }
@@ -56,6 +63,14 @@ mod tests {
         let c: [u8; 16] = Rng::seeded(8).bytes();
         assert_eq!(a, b);
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn forks_are_reproducible_and_differ_from_the_parent() {
+        let (mut a, mut b) = (Rng::seeded(7), Rng::seeded(7));
+        let (mut fa, mut fb) = (a.fork(), b.fork());
+        assert_eq!(fa.bytes::<16>(), fb.bytes::<16>());
+        assert_ne!(a.fork().bytes::<16>(), Rng::seeded(7).bytes::<16>());
     }
 
     #[test]

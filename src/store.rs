@@ -225,6 +225,24 @@ impl Store {
         Ok(store)
     }
 
+    /// A private in-memory copy of this database: one consistent snapshot
+    /// taken with `SQLite`'s online backup API. Writing to the copy never
+    /// touches the original (the simulator's sandbox).
+    pub fn copy(&self) -> Result<Store, StoreError> {
+        copy_of(&self.conn)
+    }
+
+    /// [`Store::copy`] of the database file at `path`, read through a
+    /// connection of its own, so another thread can make it while this
+    /// process keeps using the file.
+    pub fn copy_file(path: &Path) -> Result<Store, StoreError> {
+        Self::probe(path)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let src = Connection::open_with_flags(path, flags)?;
+        src.busy_timeout(std::time::Duration::from_secs(5))?;
+        copy_of(&src)
+    }
+
     fn configure(&self) -> Result<(), StoreError> {
         // WAL for concurrent readers; NORMAL is durable enough under WAL and
         // bundled SQLite would otherwise default to FULL.
@@ -277,6 +295,32 @@ impl Store {
         tx.commit().map_err(|e| E::from(classify(e)))?;
         Ok(value)
     }
+}
+
+/// Copy every page of `src` into a new in-memory database, in one step (a
+/// read transaction on `src`, so the copy is a consistent snapshot; WAL lets
+/// writers carry on meanwhile).
+fn copy_of(src: &Connection) -> Result<Store, StoreError> {
+    use rusqlite::backup::{Backup, StepResult};
+    let mut conn = Connection::open_in_memory()?;
+    {
+        let backup = Backup::new(src, &mut conn)?;
+        let mut tries = 0;
+        loop {
+            match backup.step(-1)? {
+                StepResult::Done => break,
+                StepResult::Busy | StepResult::Locked if tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                StepResult::Busy | StepResult::Locked => return Err(StoreError::Busy),
+                // A step of -1 pages copies everything; anything else is retried.
+                _ => {}
+            }
+        }
+    }
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(Store { conn })
 }
 
 /// Remove a database and its WAL companions (used only on files we just made).
@@ -462,6 +506,62 @@ mod tests {
         assert!(err.to_string().contains("factordesk init"), "{err}");
         let err = Store::create(&dir.path().join("no/such/dir/x.db")).unwrap_err();
         assert!(matches!(err, StoreError::Create(..)), "{err}");
+    }
+
+    fn count(store: &Store, table: &str) -> i64 {
+        store
+            .conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_copy_is_the_same_data_and_writes_stay_in_it() {
+        let mut store = Store::in_memory().unwrap();
+        store
+            .write(|tx| {
+                tx.execute("INSERT INTO meta (key, value) VALUES ('a', '1')", [])
+                    .map_err(StoreError::from)
+            })
+            .unwrap();
+        let mut copy = store.copy().unwrap();
+        assert_eq!(count(&copy, "meta"), 1);
+        assert_eq!(copy.schema_version().unwrap(), latest());
+        copy.write(|tx| {
+            tx.execute("INSERT INTO meta (key, value) VALUES ('b', '2')", [])
+                .map_err(StoreError::from)
+        })
+        .unwrap();
+        assert_eq!(count(&copy, "meta"), 2);
+        assert_eq!(count(&store, "meta"), 1, "the original is untouched");
+        let fk: i64 = copy
+            .conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+    }
+
+    #[test]
+    fn a_file_copy_reads_what_is_committed_and_leaves_the_file_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut store = Store::create(&path).unwrap();
+        store
+            .write(|tx| {
+                tx.execute("INSERT INTO meta (key, value) VALUES ('a', '1')", [])
+                    .map_err(StoreError::from)
+            })
+            .unwrap();
+        // The file stays open and in use while another connection copies it.
+        let mut copy = Store::copy_file(&path).unwrap();
+        assert!(copy.conn.path().is_none_or(str::is_empty), "in memory");
+        copy.write(|tx| tx.execute("DELETE FROM meta", []).map_err(StoreError::from))
+            .unwrap();
+        assert_eq!(count(&store, "meta"), 1);
+        assert!(matches!(
+            Store::copy_file(&dir.path().join("nope.db")),
+            Err(StoreError::Missing(_))
+        ));
     }
 
     #[test]

@@ -20,8 +20,13 @@ use crate::desk::{Desk, DeskError};
 use keys::{Action, Binding};
 use popup::Popup;
 use screens::{
-    audit::AuditScreen, outbox::OutboxScreen, overview::OverviewScreen, policy::PolicyScreen,
-    simulator::SimScreen, user::UserScreen, users::UsersScreen,
+    audit::AuditScreen,
+    outbox::OutboxScreen,
+    overview::OverviewScreen,
+    policy::PolicyScreen,
+    simulator::{Back, Sandbox, SimScreen},
+    user::UserScreen,
+    users::UsersScreen,
 };
 use theme::Theme;
 use worker::Worker;
@@ -103,6 +108,10 @@ pub struct App {
     pub(crate) overview: OverviewScreen,
     pub(crate) users: UsersScreen,
     pub(crate) sim: SimScreen,
+    /// The simulator's own copy of the database and its clock.
+    pub(crate) sandbox: Sandbox,
+    /// Where Esc on the simulator leads.
+    pub(crate) sim_back: Option<Back>,
     pub(crate) outbox: OutboxScreen,
     pub(crate) audit: AuditScreen,
     pub(crate) policy: PolicyScreen,
@@ -130,6 +139,8 @@ impl App {
             overview: OverviewScreen::default(),
             users: UsersScreen::default(),
             sim: SimScreen::default(),
+            sandbox: Sandbox::default(),
+            sim_back: None,
             outbox: OutboxScreen::default(),
             audit: AuditScreen::default(),
             policy: PolicyScreen::default(),
@@ -231,7 +242,10 @@ impl App {
         }
     }
 
-    fn go_to(&mut self, tab: Tab) {
+    pub(crate) fn go_to(&mut self, tab: Tab) {
+        if tab == Tab::Simulator && (self.tab != Tab::Simulator || self.user.is_some()) {
+            self.entering_simulator();
+        }
         self.user = None;
         self.tab = tab;
         self.refresh();
@@ -253,7 +267,7 @@ impl App {
             match self.tab {
                 Tab::Overview => self.overview.reload(&self.desk),
                 Tab::Users => self.users.reload(&self.desk),
-                Tab::Simulator => self.sim.reload(&self.desk),
+                Tab::Simulator => self.sim.reload(self.sandbox.desk()),
                 Tab::Outbox => self.outbox.reload(&self.desk),
                 Tab::Audit => self.audit.reload(&self.desk),
                 Tab::Policy => self.policy.reload(&self.desk),

@@ -101,8 +101,10 @@ fn signs_in(app: &mut App, email: &str, phone_offset: i64, wait: usize) {
     if s.contains("CHALLENGE") {
         let sent = s.contains("A code was sent");
         if sent {
+            // The simulator sends its codes in its sandbox.
             let m = app
-                .desk()
+                .sandbox()
+                .unwrap()
                 .outbox(&RecordQuery {
                     user: Some(email.into()),
                     ..Default::default()

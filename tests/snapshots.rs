@@ -30,13 +30,25 @@ fn app() -> App {
 }
 
 fn app_with(theme: Theme) -> App {
-    let now = chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
+    App::new(demo_desk(), theme, Worker::inline(0))
+}
+
+fn fixed_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
         .unwrap()
-        .to_utc();
-    let mut desk =
-        Desk::in_memory(Key::from_bytes([7; 32]), Clock::fixed(now), Rng::seeded(1)).unwrap();
+        .to_utc()
+}
+
+/// The demo data in memory, on the fixed clock and a seeded RNG.
+fn demo_desk() -> Desk {
+    let mut desk = Desk::in_memory(
+        Key::from_bytes([7; 32]),
+        Clock::fixed(fixed_now()),
+        Rng::seeded(1),
+    )
+    .unwrap();
     demo::build(&mut desk, &demo::Scenario::embedded().unwrap()).unwrap();
-    App::new(desk, theme, Worker::inline(0))
+    desk
 }
 
 fn press(app: &mut App, code: KeyCode) {
@@ -110,8 +122,16 @@ fn factor_id(app: &App, email: &str, kind: FactorKind, status: FactorStatus) -> 
 
 /// The newest message in the outbox for `email`, and its six-digit code.
 fn latest_code(app: &App, email: &str) -> String {
-    let m = app
-        .desk()
+    newest_code(app.desk(), email)
+}
+
+/// The same, in the simulator's sandbox (where its codes are sent).
+fn sandbox_code(app: &App, email: &str) -> String {
+    newest_code(app.sandbox().expect("the simulator's sandbox"), email)
+}
+
+fn newest_code(desk: &Desk, email: &str) -> String {
+    let m = desk
         .outbox(&factordesk::desk::records::RecordQuery {
             user: Some(email.to_owned()),
             kind: None,
@@ -385,7 +405,7 @@ fn simulator_email_journey_to_a_lock_and_back() {
     // code that was sent is refused as expired.
     press(&mut app, KeyCode::F(6));
     press(&mut app, KeyCode::F(5));
-    let code = latest_code(&app, "heidi@example.com");
+    let code = sandbox_code(&app, "heidi@example.com");
     keys(&mut app, "c");
     keys(&mut app, &code);
     keys(&mut app, "\n");
@@ -436,6 +456,243 @@ fn simulator_expired_device_on_a_new_ip() {
     clear_field(&mut app);
     keys(&mut app, "203.0.113.9\n\n");
     snap("sim_ivan_expired_new_ip", &app);
+}
+
+/// alice with SMS and email confirmed besides her authenticator app.
+fn app_alice_three_factors() -> App {
+    let mut desk = demo_desk();
+    let alice = "alice@example.com";
+    let sms = desk.add_sms(alice, "+14155550100").unwrap();
+    let code = newest_code(&desk, alice);
+    desk.confirm_factor(alice, sms.factor_id, &code).unwrap();
+    let email = desk.add_email(alice, None).unwrap();
+    let code = newest_code(&desk, alice);
+    desk.confirm_factor(alice, email.factor_id, &code).unwrap();
+    App::new(desk, Theme { color: false }, Worker::inline(0))
+}
+
+#[test]
+fn simulator_chooses_the_factor() {
+    let mut app = app_alice_three_factors();
+    open_user(&mut app, "alice@example.com");
+    // A new computer, so she is asked for a code; auto picks the factor
+    // used or confirmed last (SMS and email were confirmed together).
+    keys(&mut app, "ld\n");
+    snap("sim_alice_factor_auto", &app);
+    let auto = app.sandbox().unwrap().challenge(70).unwrap();
+    assert_eq!(auto.factor.unwrap().kind, FactorKind::Sms);
+    // f: her authenticator app instead.
+    keys(&mut app, "f");
+    snap("sim_alice_factor_app_chosen", &app);
+    keys(&mut app, "\n");
+    snap("sim_alice_factor_app_challenge", &app);
+    let chosen = app.sandbox().unwrap().challenge(71).unwrap();
+    assert_eq!(chosen.factor.unwrap().kind, FactorKind::Totp);
+    // Then SMS, email, and past the last one, auto again.
+    keys(&mut app, "f");
+    assert!(screen(&app, 100, 30).contains("factor SMS to"));
+    keys(&mut app, "f");
+    assert!(screen(&app, 100, 30).contains("factor Email to"));
+    keys(&mut app, "f");
+    assert!(screen(&app, 100, 30).contains("factor auto"));
+}
+
+#[test]
+fn simulator_marks_only_the_code_for_the_challenge_shown() {
+    let mut app = app();
+    open_user(&mut app, "heidi@example.com");
+    // An export challenge, then a login one: both codes are live, but only
+    // the login's works at the login.
+    keys(&mut app, "la\na\n");
+    snap("sim_heidi_login_after_export", &app);
+    let shown = screen(&app, 100, 30);
+    assert_eq!(shown.matches("◀ valid now").count(), 1, "{shown}");
+}
+
+#[test]
+fn simulator_app_code_key_on_an_email_challenge_uses_no_attempt() {
+    let mut app = app();
+    open_user(&mut app, "heidi@example.com");
+    keys(&mut app, "l\ny");
+    snap("sim_heidi_y_does_not_apply", &app);
+    let challenge = app.sandbox().unwrap().challenge(68).unwrap();
+    assert_eq!(challenge.attempts_left, 5);
+    assert!(screen(&app, 100, 30).contains("not an app challenge"));
+}
+
+#[test]
+fn simulator_resend_refills_the_countdown_and_clears_the_old_result() {
+    let mut app = app();
+    open_user(&mut app, "heidi@example.com");
+    keys(&mut app, "l\n");
+    // Past the email code's 10 minutes, its code is refused as expired.
+    press_n(&mut app, KeyCode::F(6), 2);
+    press(&mut app, KeyCode::F(5));
+    let code = sandbox_code(&app, "heidi@example.com");
+    keys(&mut app, &format!("c{code}\n"));
+    snap("sim_heidi_expired_then", &app);
+    keys(&mut app, "r");
+    snap("sim_heidi_resent_after_expiry", &app);
+    let shown = screen(&app, 100, 30);
+    assert!(
+        shown.contains("expires in 10:00 ████████████████████"),
+        "{shown}"
+    );
+    assert!(!shown.contains("EXPIRED"), "{shown}");
+}
+
+#[test]
+fn simulator_reset_with_an_open_challenge_starts_afresh() {
+    let mut app = app();
+    open_user(&mut app, "heidi@example.com");
+    keys(&mut app, "l");
+    press(&mut app, KeyCode::F(8));
+    keys(&mut app, "\n");
+    snap("sim_heidi_challenge_in_14_days", &app);
+    keys(&mut app, "0");
+    snap("sim_heidi_reset_afresh", &app);
+    let shown = screen(&app, 100, 30);
+    assert!(shown.contains("(not moved)"), "{shown}");
+    assert!(shown.contains("No challenge open."), "{shown}");
+    assert!(
+        app.sandbox().unwrap().challenge(68).is_err(),
+        "a fresh copy"
+    );
+}
+
+/// Timers on screen stay within the code's lifetime and the cooldown.
+#[test]
+fn simulator_timers_stay_sane() {
+    let mut app = app();
+    open_user(&mut app, "heidi@example.com");
+    keys(&mut app, "l\n");
+    for _ in 0..6 {
+        press(&mut app, KeyCode::F(5));
+        keys(&mut app, "r");
+        let shown = screen(&app, 100, 30);
+        for line in shown.lines() {
+            if let Some(at) = line.find("│expires in ") {
+                let t = &line[at + 14..];
+                let mins: i64 = t[..t.find(':').unwrap()].parse().unwrap();
+                assert!(mins <= 10, "{line}");
+            }
+            if let Some(at) = line.find("Request another code in ") {
+                let t = &line[at + 24..];
+                let secs: i64 = t[..t.find(' ').unwrap()].parse().unwrap();
+                assert!((0..=30).contains(&secs), "{line}");
+            }
+        }
+    }
+}
+
+#[test]
+fn simulator_never_writes_to_the_real_data() {
+    let mut app = app();
+    let alice = "alice@example.com";
+    let real_now = app.desk().now();
+    let devices = app.desk().devices(alice).unwrap();
+    let codes = app.desk().code_status(alice).unwrap();
+    let trail = |app: &App| {
+        app.desk()
+            .audit(&factordesk::desk::records::RecordQuery {
+                limit: 10_000,
+                ..Default::default()
+            })
+            .unwrap()
+    };
+    let before = trail(&app);
+    open_user(&mut app, alice);
+    // Two weeks on, her laptop's trust has lapsed: she is asked for her
+    // app's code, types it and has the computer remembered again.
+    keys(&mut app, "l");
+    press(&mut app, KeyCode::F(8));
+    keys(&mut app, " \ny");
+    let sandbox = app.sandbox().unwrap();
+    assert_eq!(sandbox.now(), real_now + TimeDelta::days(14));
+    let done = sandbox.challenge(68).unwrap();
+    assert_eq!(done.state, "accepted");
+    assert_ne!(
+        sandbox.devices(alice).unwrap(),
+        devices,
+        "the sandbox changed"
+    );
+
+    // The real data did not move, nor did the console's clock.
+    assert_eq!(app.desk().now(), real_now);
+    assert_eq!(app.desk().devices(alice).unwrap(), devices);
+    assert_eq!(app.desk().code_status(alice).unwrap(), codes);
+    // Not one audit event was added, so none is dated in the sandbox's
+    // future. (The demo itself finishes one login 12 s past its `now`: that
+    // event was there before the simulator ran, and is the only one later
+    // than the real now.)
+    let after = trail(&app);
+    assert_eq!(after, before);
+    let later: Vec<_> = after.iter().filter(|e| e.at > real_now).collect();
+    assert!(
+        later
+            .iter()
+            .all(|e| e.actor == "demo" && e.at <= real_now + TimeDelta::minutes(1)),
+        "{later:#?}"
+    );
+
+    // What is done elsewhere meanwhile is stamped with the real time.
+    open_user(&mut app, "erin@example.com");
+    keys(&mut app, "u");
+    keys(&mut app, "verified by phone\n");
+    let newest = trail(&app).into_iter().max_by_key(|e| e.id).unwrap();
+    assert_eq!(newest.kind, "user.unlock");
+    assert_eq!(newest.at, real_now);
+}
+
+#[test]
+fn simulator_keeps_its_sandbox_across_screens_and_esc_goes_back() {
+    let mut app = app();
+    open_user(&mut app, "heidi@example.com");
+    keys(&mut app, "l\n");
+    press(&mut app, KeyCode::F(5));
+    // Esc: back to the user screen it was opened from.
+    keys(&mut app, "\x1b");
+    let shown = screen(&app, 100, 30);
+    assert!(
+        shown.lines().next().unwrap().contains("heidi@example.com"),
+        "{shown}"
+    );
+    assert!(!shown.contains("Login simulator"), "{shown}");
+    // Back again (3): the same sandbox, challenge and clock.
+    keys(&mut app, "3");
+    let shown = screen(&app, 100, 30);
+    assert!(shown.contains("Challenge 68"), "{shown}");
+    assert!(shown.contains("(+30 s)"), "{shown}");
+    // Esc now goes to the screen it was reached from.
+    keys(&mut app, "4\x1b3\x1b");
+    let shown = screen(&app, 100, 30);
+    assert!(shown.contains("╭ Outbox ("), "{shown}");
+}
+
+/// A database file is copied on the worker thread: the simulator says it is
+/// preparing, then carries on with the copy.
+#[test]
+fn simulator_prepares_its_sandbox_off_the_ui_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let key = factordesk::keyfile::Source::File(dir.path().join("d.db.key"));
+    let mut desk =
+        Desk::create(&db, &key, Clock::fixed(fixed_now()), Rng::seeded(1), "demo").unwrap();
+    demo::build(&mut desk, &demo::Scenario::embedded().unwrap()).unwrap();
+    let mut app = App::new(desk, Theme { color: false }, Worker::spawn());
+    open_user(&mut app, "heidi@example.com");
+    keys(&mut app, "l");
+    snap("sim_preparing", &app);
+    keys(&mut app, "\n");
+    assert!(app.sandbox().is_none());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.sandbox().is_none() {
+        assert!(std::time::Instant::now() < deadline, "no sandbox");
+        app.poll_worker();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    keys(&mut app, "\n");
+    assert!(screen(&app, 100, 30).contains("Challenge 68"));
 }
 
 // ---------------------------------------------------------------- sizes

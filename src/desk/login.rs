@@ -486,6 +486,13 @@ impl Desk {
         let can_resend = f.as_ref().is_some_and(|f| f.kind != FactorKind::Totp)
             && c.resends < policy.resend_max
             && c.state == State::Open;
+        // A new code lives its factor's lifetime from when it was sent; a
+        // code sent again (`keep`) still runs from when it was made.
+        let ttl = f
+            .as_ref()
+            .map_or(policy.challenge_ttl, |f| policy.code_ttl(f.kind));
+        let code_sent_at =
+            (c.expires_at - ttl).clamp(c.created_at, c.last_sent_at.max(c.created_at));
         Ok(ChallengeView {
             id: c.id,
             user: u.email,
@@ -494,11 +501,14 @@ impl Desk {
             state: c.state.to_string(),
             ip: c.ip,
             created_at: c.created_at,
+            code_sent_at,
             expires_at: c.expires_at,
             expired: otp::is_expired(c.expires_at, now),
             attempts_left: otp::attempts_left(c.max_attempts, c.attempts),
             resends_left: policy.resend_max.saturating_sub(c.resends),
-            resend_ready_at: (can_resend && now < ready).then_some(ready),
+            // Never further off than one cooldown, whatever the clock says.
+            resend_ready_at: (can_resend && now < ready)
+                .then_some(ready.min(now + policy.resend_cooldown)),
         })
     }
 

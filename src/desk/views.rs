@@ -275,6 +275,9 @@ pub struct ChallengeView {
     pub state: String,
     pub ip: String,
     pub created_at: Time,
+    /// When the code that works now was issued: the start, or the last
+    /// resend that made a new one (a countdown runs from here).
+    pub code_sent_at: Time,
     pub expires_at: Time,
     pub expired: bool,
     pub attempts_left: u32,

@@ -61,7 +61,7 @@ pub fn decide(f: &Facts, now: Time) -> Decision {
                 "No password is set for this account; an admin must set one first.".to_owned(),
             );
         }
-        Password::Assumed => reasons.push("Password assumed correct (simulation).".to_owned()),
+        Password::Assumed => reasons.push(PASSWORD_ASSUMED.to_owned()),
         Password::Correct => reasons.push("Password correct.".to_owned()),
     }
     if let Some(until) = f.lock.locked_until.filter(|_| f.lock.is_locked(now)) {
@@ -142,6 +142,10 @@ pub enum ChoiceError {
     #[error("this user has no active factor to challenge")]
     NoneActive,
 }
+
+/// The reason a login whose password was not checked (the simulator,
+/// `--assume-password`) gives first.
+pub const PASSWORD_ASSUMED: &str = "Password assumed correct (simulation).";
 
 /// The requested factor, or else the one used or confirmed most recently, or
 /// else the first enrolled (an authenticator app before SMS before email).

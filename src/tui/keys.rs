@@ -62,6 +62,7 @@ pub enum Action {
     CycleDevice,
     EditIp,
     ToggleAction,
+    CycleFactor,
     StartLogin,
     EnterCode,
     Resend,

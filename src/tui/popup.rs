@@ -397,7 +397,7 @@ impl App {
             Action::Down => *selected = (*selected + 1).min(results.len().saturating_sub(1)),
             Action::Submit => {
                 if let Some(email) = results.get(*selected).map(|u| u.email.clone()) {
-                    self.sim.choose_user(&self.desk, &email);
+                    self.simulate(&email);
                     self.refresh();
                 }
                 return false;
@@ -618,6 +618,7 @@ impl App {
                 Err(e) => self.fail(&e),
             },
             Done::Hashed { result: Err(e), .. } => self.say(Tone::Error, e),
+            Done::Copied { ticket, result } => self.sandbox_copied(ticket, result),
         }
         self.refresh();
     }

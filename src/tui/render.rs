@@ -38,14 +38,16 @@ impl Widget for &App {
             match self.tab {
                 Tab::Overview => screens::overview::render(&self.overview, self.theme, body, buf),
                 Tab::Users => screens::users::render(&self.users, self.theme, body, buf),
-                Tab::Simulator => screens::simulator::render(
-                    &self.sim,
-                    self.theme,
-                    now,
-                    self.desk.clock().offset(),
-                    body,
-                    buf,
-                ),
+                Tab::Simulator => {
+                    screens::simulator::render(
+                        &self.sim,
+                        &self.sandbox,
+                        self.theme,
+                        now,
+                        body,
+                        buf,
+                    );
+                }
                 Tab::Outbox => screens::outbox::render(&self.outbox, self.theme, now, body, buf),
                 Tab::Audit => screens::audit::render(&self.audit, self.theme, body, buf),
                 Tab::Policy => screens::policy::render(&self.policy, self.theme, body, buf),
@@ -269,7 +271,7 @@ pub fn app_on(desk: Desk, screen: ScreenName, user: Option<&str>, theme: Theme) 
         }
         (ScreenName::Simulator, Some(email)) => {
             app.desk.user_summary(email)?;
-            app.sim.choose_user(&app.desk, email);
+            app.simulate(email);
             app.refresh();
         }
         _ => {}

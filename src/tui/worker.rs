@@ -1,14 +1,26 @@
-//! Work too slow for the UI thread (argon2id password hashing, 15–40 ms)
-//! runs here. Tests use the inline worker, which is deterministic.
+//! Work too slow for the UI thread runs here: argon2id password hashing
+//! (15–40 ms) and the simulator's sandbox copy of the database (about 0.4 s
+//! at 100k users). Tests use the inline worker, which is deterministic.
 
+use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender};
 
 use crate::domain::password::Hasher;
 use crate::rng::Rng;
+use crate::store::Store;
 
 #[derive(Debug)]
 pub enum Job {
-    HashPassword { email: String, password: String },
+    HashPassword {
+        email: String,
+        password: String,
+    },
+    /// An in-memory copy of the database file at `path`; `ticket` tells a
+    /// copy still wanted from one asked for before it.
+    CopyDatabase {
+        path: PathBuf,
+        ticket: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -17,6 +29,10 @@ pub enum Done {
         email: String,
         result: Result<String, String>,
     },
+    Copied {
+        ticket: u64,
+        result: Result<Store, String>,
+    },
 }
 
 fn work(hasher: &mut Hasher, rng: &mut Rng, job: Job) -> Done {
@@ -24,6 +40,10 @@ fn work(hasher: &mut Hasher, rng: &mut Rng, job: Job) -> Done {
         Job::HashPassword { email, password } => Done::Hashed {
             email,
             result: hasher.hash(&password, rng).map_err(|e| e.to_string()),
+        },
+        Job::CopyDatabase { path, ticket } => Done::Copied {
+            ticket,
+            result: Store::copy_file(&path).map_err(|e| e.to_string()),
         },
     }
 }
@@ -75,6 +95,12 @@ impl Worker {
             inline: Some((Hasher::new(), Rng::seeded(seed), done_tx)),
             pending: 0,
         }
+    }
+
+    /// Whether jobs run on another thread (the live console), rather than
+    /// at once on this one (tests and `render`).
+    pub fn threaded(&self) -> bool {
+        self.inline.is_none()
     }
 
     pub fn submit(&mut self, job: Job) {

@@ -1,28 +1,29 @@
-//! The login simulator: pick a user, a computer, an IP and an action; see the
-//! decision and its reasons, the challenge with its countdown, attempts and
-//! resend cooldown, the simulated phone and inbox, and move the clock.
+//! The login simulator: pick a user, a computer, an IP, an action and a
+//! factor; see the decision and its reasons, the challenge with its
+//! countdown, attempts and resend cooldown, the simulated phone and inbox,
+//! and move the clock. It all happens in a sandbox: an in-memory copy of the
+//! database with its own clock, so nothing it does reaches the real data.
+
+mod sandbox;
+mod view;
+
+pub use sandbox::{Back, Sandbox};
+pub use view::render;
 
 use chrono::TimeDelta;
-use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::KeyCode;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::desk::login::{DeviceRef, LoginRequest, PasswordInput};
 use crate::desk::records::RecordQuery;
 use crate::desk::views::{
-    ChallengeView, DeliveryView, DeviceState, DeviceView, LoginStart, ResendOutcome, ResendResult,
+    ChallengeView, DeliveryView, DeviceState, DeviceView, FactorBrief, LoginStart, ResendResult,
     VerifyOutcome, VerifyResult,
 };
 use crate::desk::{Desk, Result};
-use crate::domain::login::Outcome;
-use crate::domain::{Action as LoginAction, FactorKind, Time, relative, totp};
+use crate::domain::{Action as LoginAction, FactorKind, FactorStatus, Time};
 use crate::tui::input::Input;
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::popup::{Popup, Purpose};
-use crate::tui::theme::Theme;
-use crate::tui::widgets::{bar, cut, mmss, panel, wrapped_rows};
 use crate::tui::{App, Tone, strings};
 
 pub const KEYS: &[Binding] = &[
@@ -30,6 +31,12 @@ pub const KEYS: &[Binding] = &[
     ch('d', Action::CycleDevice, "computer", true),
     ch('i', Action::EditIp, "IP", true),
     ch('a', Action::ToggleAction, "login/export", false),
+    ch(
+        'f',
+        Action::CycleFactor,
+        "factor: auto, or one of theirs",
+        false,
+    ),
     named(
         KeyCode::Enter,
         None,
@@ -38,29 +45,30 @@ pub const KEYS: &[Binding] = &[
         true,
     ),
     ch('c', Action::EnterCode, "type a code", true),
-    ch('y', Action::UseAppCode, "enter the app's code", false),
     ch(
-        '<',
+        'y',
+        Action::UseAppCode,
+        "enter the app's code (TOTP only)",
+        false,
+    ),
+    named(
+        KeyCode::Char('<'),
+        Some("< >"),
         Action::PhoneClock(-30),
-        "the phone's clock 30 s slower",
+        "phone clock 30 s slower / faster",
         false,
     ),
-    ch(
-        '>',
-        Action::PhoneClock(30),
-        "the phone's clock 30 s faster",
-        false,
-    ),
+    ch('>', Action::PhoneClock(30), "", false),
     ch('r', Action::Resend, "request another code", true),
     ch(' ', Action::ToggleRemember, "remember this computer", false),
     named(
         KeyCode::F(5),
-        None,
+        Some("F5 +"),
         Action::Advance(30),
         "clock +30 s",
         false,
     ),
-    ch('+', Action::Advance(30), "clock +30 s", false),
+    ch('+', Action::Advance(30), "", false),
     named(
         KeyCode::F(6),
         None,
@@ -82,8 +90,14 @@ pub const KEYS: &[Binding] = &[
         "clock +14 days",
         false,
     ),
-    ch('0', Action::ResetClock, "clock back to the start", false),
+    ch(
+        '0',
+        Action::ResetClock,
+        "start afresh, clock back to now",
+        false,
+    ),
     ch('l', Action::Open, "open the user", false),
+    named(KeyCode::Esc, None, Action::Back, "back", true),
 ];
 
 /// Which computer the simulated login comes from.
@@ -91,7 +105,8 @@ pub const KEYS: &[Binding] = &[
 pub enum Computer {
     #[default]
     New,
-    Known(usize),
+    /// A remembered one, by device id.
+    Known(i64),
 }
 
 /// One line of what happened, for the trainer to point at.
@@ -106,13 +121,17 @@ pub struct Event {
 pub struct SimScreen {
     pub email: Option<String>,
     pub devices: Vec<DeviceView>,
+    /// The user's active factors, to choose from.
+    pub factors: Vec<FactorBrief>,
+    /// The factor to challenge with; `None` lets the desk choose (the most
+    /// recently used or confirmed).
+    pub factor: Option<i64>,
     pub computer: Computer,
     pub ip: String,
     pub action: Option<LoginAction>,
     pub start: Option<LoginStart>,
     pub challenge: Option<ChallengeView>,
     pub last_verify: Option<VerifyOutcome>,
-    pub last_resend: Option<ResendOutcome>,
     pub code: Input,
     pub entering: bool,
     pub remember: bool,
@@ -122,6 +141,11 @@ pub struct SimScreen {
     /// How far the simulated phone's clock is off, in seconds.
     pub phone_offset: i64,
     pub events: Vec<Event>,
+    /// The computer, IP and factor are still to be chosen for this user
+    /// (when their sandbox is ready).
+    needs_defaults: bool,
+    /// Tells the copy still wanted from older ones.
+    tickets: u64,
 }
 
 impl SimScreen {
@@ -133,8 +157,8 @@ impl SimScreen {
         self.action.unwrap_or(LoginAction::Login)
     }
 
-    /// Start over with another user: their remembered computer if they have one.
-    pub fn choose_user(&mut self, desk: &Desk, email: &str) {
+    /// Start over with another user (their sandbox follows).
+    pub fn choose_user(&mut self, email: &str) {
         // The same person's phone keeps its clock; another person's is right.
         let phone_offset = if self.email.as_deref() == Some(email) {
             self.phone_offset
@@ -144,31 +168,61 @@ impl SimScreen {
         *self = SimScreen {
             phone_offset,
             email: Some(email.to_owned()),
-            events: Vec::new(),
+            ip: strings::NEW_IP.to_owned(),
+            needs_defaults: true,
+            tickets: self.tickets,
             ..SimScreen::default()
         };
-        self.devices = desk.devices(email).unwrap_or_default();
+    }
+
+    /// Forget the login in progress and what happened (a fresh sandbox);
+    /// the settings stay.
+    fn start_over(&mut self) {
+        self.start = None;
+        self.challenge = None;
+        self.last_verify = None;
+        self.code.clear();
+        self.entering = false;
+        self.messages.clear();
+        self.events.clear();
+    }
+
+    /// The settings a new user starts with: their remembered computer if
+    /// they have one, from its last IP; the desk's choice of factor.
+    fn defaults(&mut self) {
         let best = self
             .devices
             .iter()
-            .position(|d| d.state == DeviceState::Trusted)
-            .or(if self.devices.is_empty() {
-                None
-            } else {
-                Some(0)
-            });
-        self.computer = best.map_or(Computer::New, Computer::Known);
+            .find(|d| d.state == DeviceState::Trusted)
+            .or(self.devices.first());
+        self.computer = best.map_or(Computer::New, |d| Computer::Known(d.id));
         self.ip = self.default_ip();
+        self.factor = None;
+        self.needs_defaults = false;
+    }
+
+    fn device(&self) -> Option<&DeviceView> {
+        match self.computer {
+            Computer::Known(id) => self.devices.iter().find(|d| d.id == id),
+            Computer::New => None,
+        }
     }
 
     fn default_ip(&self) -> String {
-        match self.computer {
-            Computer::Known(i) => self
-                .devices
-                .get(i)
-                .map_or_else(|| strings::NEW_IP.to_owned(), |d| d.last_ip.clone()),
-            Computer::New => strings::NEW_IP.to_owned(),
-        }
+        self.device()
+            .map_or_else(|| strings::NEW_IP.to_owned(), |d| d.last_ip.clone())
+    }
+
+    /// What `f` shows: `auto`, or the chosen factor's label.
+    pub fn factor_label(&self) -> String {
+        self.factor
+            .and_then(|id| self.factors.iter().find(|f| f.id == id))
+            .map_or_else(|| "auto".to_owned(), |f| f.label.clone())
+    }
+
+    /// The challenge on screen, while it is open.
+    fn open_challenge(&self) -> Option<&ChallengeView> {
+        self.challenge.as_ref().filter(|c| c.state == "open")
     }
 
     pub fn set_ip(&mut self, ip: &str) -> std::result::Result<(), String> {
@@ -180,15 +234,33 @@ impl SimScreen {
         Ok(())
     }
 
-    pub fn reload(&mut self, desk: &Desk) -> Result<()> {
-        let Some(email) = self.email.clone() else {
+    /// Reload from the sandbox (nothing to do before it is ready).
+    pub fn reload(&mut self, desk: Option<&Desk>) -> Result<()> {
+        let (Some(desk), Some(email)) = (desk, self.email.clone()) else {
             return Ok(());
         };
         self.devices = desk.devices(&email)?;
-        if let Computer::Known(i) = self.computer
-            && i >= self.devices.len()
-        {
+        let factors = desk.factors(&email)?;
+        self.factors = factors
+            .iter()
+            .filter(|f| f.status == FactorStatus::Active)
+            .map(|f| FactorBrief {
+                id: f.id,
+                kind: f.kind,
+                label: f.label.clone(),
+            })
+            .collect();
+        if self.needs_defaults {
+            self.defaults();
+        }
+        if self.device().is_none() {
             self.computer = Computer::New;
+        }
+        if self
+            .factor
+            .is_some_and(|id| !self.factors.iter().any(|f| f.id == id))
+        {
+            self.factor = None;
         }
         if let Some(c) = &self.challenge {
             self.challenge = Some(desk.challenge(c.id)?);
@@ -199,27 +271,24 @@ impl SimScreen {
             before: None,
             limit: 8,
         })?;
-        let factor = self
+        // The authenticator shown is the challenge's, else their first.
+        let app = self
             .challenge
             .as_ref()
-            .and_then(|c| c.factor.clone())
+            .and_then(|c| c.factor.as_ref())
             .filter(|f| f.kind == FactorKind::Totp)
+            .map(|f| f.id)
             .or_else(|| {
-                desk.factors(&email)
-                    .ok()?
-                    .into_iter()
+                factors
+                    .iter()
                     .find(|f| f.kind == FactorKind::Totp)
-                    .map(|f| crate::desk::views::FactorBrief {
-                        id: f.id,
-                        kind: f.kind,
-                        label: f.label,
-                    })
+                    .map(|f| f.id)
             });
         let offset = TimeDelta::seconds(self.phone_offset);
-        self.app_code = factor.and_then(|f| {
-            desk.authenticator_code(&email, f.id, offset)
+        self.app_code = app.and_then(|id| {
+            desk.authenticator_code(&email, id, offset)
                 .ok()
-                .map(|c| (f.id, c))
+                .map(|c| (id, c))
         });
         Ok(())
     }
@@ -235,7 +304,6 @@ impl SimScreen {
 impl App {
     #[allow(clippy::too_many_lines)]
     pub(crate) fn sim_action(&mut self, action: Action) {
-        let now = self.desk.now();
         if self.sim.entering {
             match action {
                 Action::Type(c) => self.sim.code.insert(c),
@@ -254,40 +322,52 @@ impl App {
             }
             return;
         }
-        if self.sim.email.is_none()
-            && !matches!(
-                action,
-                Action::PickUser | Action::Advance(_) | Action::ResetClock
-            )
-        {
-            if action != Action::Back {
-                self.say(Tone::Info, strings::SIM_NO_USER);
+        match action {
+            Action::Back => return self.sim_go_back(),
+            Action::PickUser => return self.pick_user(),
+            Action::Open => {
+                if let Some(email) = self.sim.email.clone() {
+                    self.open_user(&email);
+                }
+                return;
             }
+            _ => {}
+        }
+        if self.sim.email.is_none() {
+            self.say(Tone::Info, strings::SIM_NO_USER);
+            return;
+        }
+        if self.sandbox.desk().is_none() {
+            self.say(Tone::Info, strings::SIM_PREPARING);
             return;
         }
         match action {
-            Action::PickUser => {
-                let results = self
-                    .desk
-                    .list_users(&crate::desk::users::ListQuery {
-                        limit: 50,
-                        ..Default::default()
-                    })
-                    .unwrap_or_default();
-                self.popup = Some(Popup::PickUser {
-                    query: Input::default(),
-                    results,
-                    selected: 0,
-                });
-            }
             Action::CycleDevice => {
                 let s = &mut self.sim;
-                s.computer = match s.computer {
-                    Computer::New if !s.devices.is_empty() => Computer::Known(0),
-                    Computer::Known(i) if i + 1 < s.devices.len() => Computer::Known(i + 1),
-                    _ => Computer::New,
+                let at = match s.computer {
+                    Computer::New => None,
+                    Computer::Known(id) => s.devices.iter().position(|d| d.id == id),
                 };
+                let next = at.map_or(0, |i| i + 1);
+                s.computer = s
+                    .devices
+                    .get(next)
+                    .map_or(Computer::New, |d| Computer::Known(d.id));
                 s.ip = s.default_ip();
+            }
+            Action::CycleFactor => {
+                let s = &mut self.sim;
+                if s.factors.is_empty() {
+                    self.say(Tone::Info, "They have no active factor to choose.");
+                    return;
+                }
+                let at = s
+                    .factor
+                    .and_then(|id| s.factors.iter().position(|f| f.id == id));
+                s.factor = match at {
+                    None => s.factors.first().map(|f| f.id),
+                    Some(i) => s.factors.get(i + 1).map(|f| f.id),
+                };
             }
             Action::EditIp => {
                 self.popup = Some(Popup::input(
@@ -305,52 +385,22 @@ impl App {
             }
             Action::StartLogin => self.sim_start(),
             Action::EnterCode => {
-                if self
-                    .sim
-                    .challenge
-                    .as_ref()
-                    .is_some_and(|c| c.state == "open")
-                {
+                if self.sim.open_challenge().is_some() {
                     self.sim.code.clear();
                     self.sim.entering = true;
                 } else {
-                    self.say(
-                        Tone::Info,
-                        "No open challenge: press Enter to start a login.",
-                    );
+                    self.say(Tone::Info, strings::SIM_NO_OPEN_CHALLENGE);
                 }
             }
-            Action::UseAppCode => match self.sim.app_code.clone() {
-                Some((_, code)) if self.sim.challenge.is_some() => self.sim_verify(&code),
-                _ => self.say(
-                    Tone::Info,
-                    "No authenticator app to read a code from, or no challenge open.",
-                ),
-            },
-            Action::Resend => {
-                let Some(id) = self.sim.challenge.as_ref().map(|c| c.id) else {
-                    self.say(Tone::Info, "No challenge to send another code for.");
-                    return;
-                };
-                match self.desk.resend(id) {
-                    Ok(r) => {
-                        let tone = if r.result == ResendResult::Sent {
-                            Tone::Ok
-                        } else {
-                            Tone::Error
-                        };
-                        self.sim
-                            .log(now, tone, format!("Request another code: {}", r.message));
-                        self.sim.last_resend = Some(r);
-                    }
-                    Err(e) => self.fail(&e),
-                }
-                self.refresh();
-            }
+            Action::UseAppCode => self.sim_use_app_code(),
+            Action::Resend => self.sim_resend(),
             Action::ToggleRemember => self.sim.remember = !self.sim.remember,
             Action::Advance(secs) => {
-                self.desk.advance_clock(TimeDelta::seconds(secs));
-                let t = self.desk.now();
+                let Some(desk) = self.sandbox.desk_mut() else {
+                    return;
+                };
+                desk.advance_clock(TimeDelta::seconds(secs));
+                let t = desk.now();
                 self.sim.log(
                     t,
                     Tone::Info,
@@ -379,45 +429,53 @@ impl App {
                 self.refresh();
             }
             Action::ResetClock => {
-                let offset = self.desk.clock().offset();
-                self.desk.advance_clock(-offset);
-                let t = self.desk.now();
-                self.sim
-                    .log(t, Tone::Info, "Clock back to the start".to_owned());
-                self.refresh();
-            }
-            Action::Open => {
-                if let Some(email) = self.sim.email.clone() {
-                    self.open_user(&email);
-                }
+                self.sim.start_over();
+                self.fresh_sandbox();
+                let now = self.desk.now();
+                self.sim.log(now, Tone::Info, strings::SIM_FRESH.to_owned());
             }
             _ => {}
         }
+    }
+
+    fn pick_user(&mut self) {
+        let results = self
+            .desk
+            .list_users(&crate::desk::users::ListQuery {
+                limit: 50,
+                ..Default::default()
+            })
+            .unwrap_or_default();
+        self.popup = Some(Popup::PickUser {
+            query: Input::default(),
+            results,
+            selected: 0,
+        });
     }
 
     fn sim_start(&mut self) {
         let Some(email) = self.sim.email.clone() else {
             return;
         };
-        let device = match self.sim.computer {
-            Computer::Known(i) => self.sim.devices.get(i).map(|d| DeviceRef::Id(d.id)),
-            Computer::New => None,
+        let Some(desk) = self.sandbox.desk_mut() else {
+            return;
         };
         let req = LoginRequest {
             email,
             password: PasswordInput::Assume,
-            device,
+            device: self.sim.device().map(|d| DeviceRef::Id(d.id)),
             ip: Some(self.sim.ip.clone()),
             action: self.sim.action(),
-            factor: None,
+            factor: self.sim.factor,
         };
-        let now = self.desk.now();
-        match self.desk.start_login(&req) {
+        let now = desk.now();
+        match desk.start_login(&req) {
             Ok(start) => {
+                let challenge = start.challenge_id.and_then(|id| desk.challenge(id).ok());
                 let tone = match start.decision {
-                    Outcome::Allowed => Tone::Ok,
-                    Outcome::Challenge => Tone::Info,
-                    Outcome::Denied => Tone::Error,
+                    crate::domain::login::Outcome::Allowed => Tone::Ok,
+                    crate::domain::login::Outcome::Challenge => Tone::Info,
+                    crate::domain::login::Outcome::Denied => Tone::Error,
                 };
                 self.sim.log(
                     now,
@@ -429,13 +487,60 @@ impl App {
                         start.decision
                     ),
                 );
-                self.sim.challenge = None;
+                self.sim.challenge = challenge;
                 self.sim.last_verify = None;
-                self.sim.last_resend = None;
-                if let Some(id) = start.challenge_id {
-                    self.sim.challenge = self.desk.challenge(id).ok();
-                }
                 self.sim.start = Some(start);
+            }
+            Err(e) => self.fail(&e),
+        }
+        self.refresh();
+    }
+
+    /// `y`: type what the authenticator app shows, for an authenticator
+    /// challenge only; any other challenge's code is in the phone or inbox,
+    /// and no attempt is spent finding that out.
+    fn sim_use_app_code(&mut self) {
+        let Some(c) = self.sim.open_challenge() else {
+            self.say(Tone::Info, strings::SIM_NO_OPEN_CHALLENGE);
+            return;
+        };
+        let Some(factor) = c.factor.clone() else {
+            self.say(Tone::Info, strings::SIM_NOT_APP);
+            return;
+        };
+        if factor.kind != FactorKind::Totp {
+            self.say(Tone::Info, strings::SIM_NOT_APP);
+            return;
+        }
+        match self.sim.app_code.clone() {
+            Some((id, code)) if id == factor.id => self.sim_verify(&code),
+            _ => self.say(
+                Tone::Info,
+                "The app for this challenge cannot be read. No attempt used.",
+            ),
+        }
+    }
+
+    fn sim_resend(&mut self) {
+        let Some(id) = self.sim.open_challenge().map(|c| c.id) else {
+            self.say(Tone::Info, strings::SIM_NO_OPEN_CHALLENGE);
+            return;
+        };
+        let Some(desk) = self.sandbox.desk_mut() else {
+            return;
+        };
+        let now = desk.now();
+        match desk.resend(id) {
+            Ok(r) => {
+                let tone = if r.result == ResendResult::Sent {
+                    // A new code: what was said about the old one is stale.
+                    self.sim.last_verify = None;
+                    Tone::Ok
+                } else {
+                    Tone::Error
+                };
+                self.sim
+                    .log(now, tone, format!("Request another code: {}", r.message));
             }
             Err(e) => self.fail(&e),
         }
@@ -446,37 +551,38 @@ impl App {
         let Some(id) = self.sim.challenge.as_ref().map(|c| c.id) else {
             return;
         };
-        let now = self.desk.now();
+        let Some(desk) = self.sandbox.desk_mut() else {
+            return;
+        };
+        let now = desk.now();
         let remember = self.sim.remember.then_some("Simulator browser");
-        match self.desk.verify(id, code, remember) {
+        match desk.verify(id, code, remember) {
             Ok(v) => {
                 let tone = if v.result == VerifyResult::Accepted {
                     Tone::Ok
                 } else {
                     Tone::Error
                 };
+                if v.device_token.is_some() {
+                    // The computer just remembered is now the one this browser is.
+                    if let Some(email) = self.sim.email.clone() {
+                        self.sim.devices = desk.devices(&email).unwrap_or_default();
+                        if let Some(d) = self
+                            .sim
+                            .devices
+                            .iter()
+                            .max_by_key(|d| (d.last_seen_at, d.id))
+                        {
+                            self.sim.computer = Computer::Known(d.id);
+                        }
+                    }
+                }
                 self.sim.log(now, tone, v.message.clone());
                 self.sim.entering = v.result != VerifyResult::Accepted
                     && v.attempts_left > 0
                     && v.result != VerifyResult::Locked
                     && v.result != VerifyResult::Expired;
                 self.sim.code.clear();
-                if v.device_token.is_some() {
-                    // The computer just remembered is now the one this browser is.
-                    if let Some(email) = self.sim.email.clone() {
-                        self.sim.devices = self.desk.devices(&email).unwrap_or_default();
-                        let newest = self
-                            .sim
-                            .devices
-                            .iter()
-                            .enumerate()
-                            .max_by_key(|(_, d)| (d.last_seen_at, d.id))
-                            .map(|(i, _)| i);
-                        if let Some(i) = newest {
-                            self.sim.computer = Computer::Known(i);
-                        }
-                    }
-                }
                 self.sim.last_verify = Some(v);
             }
             Err(e) => {
@@ -485,406 +591,5 @@ impl App {
             }
         }
         self.refresh();
-    }
-}
-
-pub fn render(
-    s: &SimScreen,
-    theme: Theme,
-    now: Time,
-    offset: TimeDelta,
-    area: Rect,
-    buf: &mut Buffer,
-) {
-    let [setup, main, clock] = Layout::vertical([
-        Constraint::Length(4),
-        Constraint::Fill(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    render_setup(s, theme, setup, buf);
-    let [left, right] =
-        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(main);
-    // The challenge panel takes the rows its lines wrap to (a lock message is
-    // three), the decision and its log the rest, keeping three for themselves.
-    let inner_w = left.width.saturating_sub(2);
-    let lines = challenge_lines(s, theme, now, inner_w);
-    let rows = wrapped_rows(&lines, inner_w, true) + 2;
-    let [decision, challenge] = Layout::vertical([
-        Constraint::Fill(1),
-        Constraint::Length(rows.min(left.height.saturating_sub(5))),
-    ])
-    .areas(left);
-    render_decision(s, theme, decision, buf);
-    render_challenge(s, lines, theme, challenge, buf);
-    let [app, phone] = Layout::vertical([Constraint::Length(5), Constraint::Fill(1)]).areas(right);
-    render_app(s, theme, now, app, buf);
-    render_phone(s, theme, now, phone, buf);
-    let offset_text = if offset.is_zero() {
-        "not moved".to_owned()
-    } else {
-        format!(
-            "{}{}",
-            if offset > TimeDelta::zero() { "+" } else { "-" },
-            crate::domain::exact_span(offset)
-        )
-    };
-    let mut spans = vec![
-        Span::styled(" Clock ", theme.dim()),
-        Span::styled(crate::domain::stamp(now), theme.heading()),
-        Span::styled(format!(" ({offset_text})"), theme.dim()),
-    ];
-    // The clock keys that fit, whole: a narrow window drops the last ones
-    // rather than cutting one in half (they are all in `?` too).
-    let mut width: usize = spans.iter().map(Span::width).sum();
-    for (key, what) in [
-        ("F5", "+30 s"),
-        ("F6", "+5 min"),
-        ("F7", "+1 day"),
-        ("F8", "+14 days"),
-        ("0", "reset"),
-    ] {
-        let hint = [
-            Span::raw("  "),
-            Span::styled(key, theme.key()),
-            Span::raw(format!(" {what}")),
-        ];
-        let w: usize = hint.iter().map(Span::width).sum();
-        if width + w > usize::from(clock.width) {
-            break;
-        }
-        width += w;
-        spans.extend(hint);
-    }
-    buf.set_line(clock.x, clock.y, &Line::from(spans), clock.width);
-}
-
-fn render_setup(s: &SimScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let block = panel("Login simulator", theme, false);
-    let inner = block.inner(area);
-    block.render(area, buf);
-    let Some(email) = &s.email else {
-        Paragraph::new(Line::styled(strings::SIM_NO_USER, theme.warn())).render(inner, buf);
-        return;
-    };
-    let computer = match s.computer {
-        Computer::New => strings::NEW_DEVICE.to_owned(),
-        Computer::Known(i) => s
-            .devices
-            .get(i)
-            .map_or_else(String::new, |d| format!("\"{}\" ({})", d.label, d.state)),
-    };
-    let lines = vec![
-        Line::from(vec![
-            Span::styled("user ", theme.dim()),
-            Span::styled(email.clone(), theme.heading()),
-            Span::styled("   action ", theme.dim()),
-            Span::raw(s.action().as_str()),
-            Span::styled("   remember this computer ", theme.dim()),
-            Span::raw(if s.remember { "[x]" } else { "[ ]" }),
-        ]),
-        Line::from(vec![
-            Span::styled("from ", theme.dim()),
-            Span::raw(computer),
-            Span::styled(" at IP ", theme.dim()),
-            Span::raw(s.ip.clone()),
-        ]),
-    ];
-    Paragraph::new(lines).render(inner, buf);
-}
-
-fn render_decision(s: &SimScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let block = panel("Decision", theme, false);
-    let inner = block.inner(area);
-    block.render(area, buf);
-    let mut lines = Vec::new();
-    match &s.start {
-        None => lines.push(Line::styled(
-            if s.email.is_some() {
-                strings::SIM_START
-            } else {
-                ""
-            },
-            theme.dim(),
-        )),
-        Some(start) => {
-            let style = match start.decision {
-                Outcome::Allowed => theme.ok(),
-                Outcome::Challenge => theme.warn(),
-                Outcome::Denied => theme.bad(),
-            };
-            lines.push(Line::from(vec![
-                Span::styled(start.decision.as_str().to_uppercase(), style),
-                Span::styled(
-                    format!("  {} for {}", start.action, start.user),
-                    theme.dim(),
-                ),
-            ]));
-            for r in &start.reasons {
-                lines.push(Line::from(format!("• {r}")));
-            }
-        }
-    }
-    // The newest events that fit under a blank row and the heading, counted
-    // in the rows they wrap to, so the latest one is never the one cut off.
-    let used = wrapped_rows(&lines, inner.width, false);
-    let mut room = inner.height.saturating_sub(used + 2);
-    let mut recent = Vec::new();
-    for e in s.events.iter().rev() {
-        let style = match e.tone {
-            Tone::Ok => theme.ok(),
-            Tone::Error => theme.bad(),
-            Tone::Info => theme.text(),
-        };
-        let line = Line::from(vec![
-            Span::styled(format!("{} ", e.at.format("%H:%M:%S")), theme.dim()),
-            Span::styled(e.text.clone(), style),
-        ]);
-        let rows = wrapped_rows(std::slice::from_ref(&line), inner.width, false);
-        if rows > room {
-            break;
-        }
-        room -= rows;
-        recent.push(line);
-    }
-    if !recent.is_empty() {
-        lines.push(Line::default());
-        lines.push(Line::styled("What happened", theme.heading()));
-        lines.extend(recent.into_iter().rev());
-    }
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .render(inner, buf);
-}
-
-fn render_challenge(
-    s: &SimScreen,
-    lines: Vec<Line<'static>>,
-    theme: Theme,
-    area: Rect,
-    buf: &mut Buffer,
-) {
-    let title = s
-        .challenge
-        .as_ref()
-        .map_or_else(|| "Challenge".to_owned(), |c| format!("Challenge {}", c.id));
-    let block = panel(&title, theme, s.entering);
-    let inner = block.inner(area);
-    block.render(area, buf);
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: true })
-        .render(inner, buf);
-}
-
-/// The challenge panel's lines for a panel `inner_width` wide.
-fn challenge_lines(s: &SimScreen, theme: Theme, now: Time, inner_width: u16) -> Vec<Line<'static>> {
-    let Some(c) = &s.challenge else {
-        return vec![Line::styled(strings::SIM_NO_CHALLENGE, theme.dim())];
-    };
-    let factor = c
-        .factor
-        .as_ref()
-        .map_or_else(|| "-".to_owned(), |f| f.label.clone());
-    let width = usize::from(inner_width).saturating_sub(30).clamp(5, 20);
-    let expiry = expiry_line(c, theme, now, width);
-    let resend = resend_line(c, theme, now);
-    let mut code = vec![Span::styled("code: ", theme.dim())];
-    if s.entering {
-        code.extend(s.code.line(false, true).spans);
-        code.push(Span::styled("  Enter verify · Esc stop", theme.dim()));
-    } else {
-        code.push(Span::styled("press c to type it", theme.dim()));
-    }
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled("factor ", theme.dim()),
-            Span::raw(factor),
-        ]),
-        expiry,
-        Line::from(vec![
-            Span::styled("attempts left ", theme.dim()),
-            Span::styled(
-                c.attempts_left.to_string(),
-                if c.attempts_left <= 1 {
-                    theme.bad()
-                } else {
-                    theme.text()
-                },
-            ),
-        ]),
-    ];
-    if c.state == "open" {
-        lines.push(resend);
-        lines.push(Line::from(code));
-    } else {
-        // Neither another code nor typing one works on a closed challenge.
-        lines.push(Line::styled(strings::SIM_CLOSED, theme.dim()));
-    }
-    if let Some(v) = &s.last_verify {
-        let style = if v.result == VerifyResult::Accepted {
-            theme.ok()
-        } else {
-            theme.bad()
-        };
-        lines.push(Line::styled(
-            format!("{}: {}", v.result.as_str().to_uppercase(), v.message),
-            style,
-        ));
-    }
-    lines
-}
-
-fn expiry_line(c: &ChallengeView, theme: Theme, now: Time, width: usize) -> Line<'static> {
-    let total = c.expires_at - c.created_at.min(c.expires_at);
-    let left = c.expires_at - now;
-    if c.state != "open" {
-        let style = if c.state == "accepted" {
-            theme.ok()
-        } else {
-            theme.bad()
-        };
-        return Line::styled(format!("closed: {}", c.state), style);
-    }
-    if c.expired {
-        return Line::styled(
-            format!("EXPIRED {}", relative(c.expires_at, now)),
-            theme.bad(),
-        );
-    }
-    let style = if left.num_seconds() < 60 {
-        theme.warn()
-    } else {
-        theme.ok()
-    };
-    Line::from(vec![
-        Span::styled("expires in ", theme.dim()),
-        Span::styled(mmss(left), theme.heading()),
-        Span::raw(" "),
-        Span::styled(bar(left, total.max(left), width), style),
-    ])
-}
-
-fn resend_line(c: &ChallengeView, theme: Theme, now: Time) -> Line<'static> {
-    if c.factor
-        .as_ref()
-        .is_some_and(|f| f.kind == FactorKind::Totp)
-    {
-        return Line::styled(
-            "(authenticator codes are not sent: nothing to resend)",
-            theme.dim(),
-        );
-    }
-    match c.resend_ready_at {
-        _ if c.resends_left == 0 => Line::styled("r Request another code: none left", theme.bad()),
-        Some(at) if at > now => Line::styled(
-            format!(
-                "r Request another code in {} s ({} left)",
-                (at - now).num_seconds(),
-                c.resends_left
-            ),
-            theme.dim(),
-        ),
-        _ => Line::from(vec![
-            Span::styled("r", theme.key()),
-            Span::raw(format!(" Request another code ({} left)", c.resends_left)),
-        ]),
-    }
-}
-
-fn render_app(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buffer) {
-    let title = match s.phone_offset {
-        0 => "Authenticator app".to_owned(),
-        o => format!(
-            "Authenticator app (phone {} s {})",
-            o.abs(),
-            if o < 0 { "slow" } else { "fast" }
-        ),
-    };
-    let block = panel(&title, theme, false);
-    let inner = block.inner(area);
-    block.render(area, buf);
-    let lines = match &s.app_code {
-        None => vec![Line::styled("No authenticator app enrolled.", theme.dim())],
-        Some((_, code)) => {
-            let left = totp::seconds_left(now);
-            let code = format!("{} {}", &code[..3], &code[3..]);
-            let changes = format!("   changes in {left:>2} s ");
-            // The countdown bar gets what the code and its words leave, up to
-            // ten cells (at 80x24 the panel is 32 wide).
-            let room = usize::from(inner.width).saturating_sub(code.len() + changes.len());
-            vec![
-                Line::from(vec![
-                    Span::styled(code, theme.title()),
-                    Span::styled(changes, theme.dim()),
-                    Span::styled(
-                        bar(
-                            TimeDelta::seconds(left),
-                            TimeDelta::seconds(totp::STEP),
-                            room.min(10),
-                        ),
-                        theme.ok(),
-                    ),
-                ]),
-                Line::styled("y enters it · < > shift the phone's clock", theme.dim()),
-            ]
-        }
-    };
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: true })
-        .render(inner, buf);
-}
-
-fn render_phone(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buffer) {
-    let block = panel("Phone and inbox", theme, false);
-    let inner = block.inner(area);
-    block.render(area, buf);
-    if s.messages.is_empty() {
-        Paragraph::new(Line::styled("No messages.", theme.dim())).render(inner, buf);
-        return;
-    }
-    let w = usize::from(inner.width);
-    let mut lines = Vec::new();
-    for m in &s.messages {
-        let (mark, style) = if m.valid_now {
-            ("◀ valid now", theme.ok())
-        } else if m.status == crate::store::deliveries::Status::Failed {
-            ("not delivered", theme.bad())
-        } else {
-            ("", theme.dim())
-        };
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("{} {} {} ", m.channel, m.destination, relative(m.at, now)),
-                theme.dim(),
-            ),
-            Span::styled(mark, style),
-        ]));
-        lines.push(Line::styled(
-            two_rows(&m.text, w),
-            if m.valid_now {
-                theme.text()
-            } else {
-                theme.dim()
-            },
-        ));
-    }
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: true })
-        .render(inner, buf);
-}
-
-/// `text` cut (with `…`) to what word-wraps into two rows of `width`: cut to
-/// `2 × width` characters, wrapping would carry a last fragment to a third.
-fn two_rows(text: &str, width: usize) -> String {
-    let Ok(w) = u16::try_from(width) else {
-        return cut(text, width * 2);
-    };
-    let mut n = width * 2;
-    loop {
-        let shown = cut(text, n);
-        if n == 0 || wrapped_rows(&[Line::from(shown.as_str())], w, true) <= 2 {
-            return shown;
-        }
-        n -= 1;
     }
 }

@@ -231,9 +231,9 @@ impl App {
                 }
             },
             Action::Simulate => {
-                self.sim.choose_user(&self.desk, &email);
-                self.user = None;
+                self.entering_simulator();
                 self.tab = Tab::Simulator;
+                self.simulate(&email);
                 self.refresh();
             }
             Action::EnrolTotp => match self.desk.enrol_totp(&email) {
