@@ -285,13 +285,13 @@ impl Desk {
     /// A sandbox: an in-memory copy of this desk's database with the same
     /// key and actor, on this desk's clock unmoved, and an RNG forked from
     /// this desk's. Nothing done on it reaches this desk's data.
-    pub fn sandbox(&mut self) -> Result<Desk> {
-        let store = self.store.copy()?;
+    pub fn sandbox(&mut self, email: &str) -> Result<Desk> {
+        let store = self.store.copy_user(email)?;
         self.sandbox_on(store)
     }
 
     /// [`Desk::sandbox`] over a copy made elsewhere (by
-    /// [`Store::copy_file`] on a worker thread).
+    /// [`Store::copy_user_from_file`] on a worker thread).
     pub fn sandbox_on(&mut self, store: Store) -> Result<Desk> {
         let check = store::meta::get(store.conn(), "key_check")?;
         if check.as_deref() != Some(self.key.check_value().as_str()) {

@@ -15,7 +15,7 @@ pub mod users;
 use std::path::{Path, PathBuf};
 
 use chrono::DateTime;
-use rusqlite::{Connection, OpenFlags, Row, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior};
 use thiserror::Error;
 
 use crate::domain::Time;
@@ -59,6 +59,8 @@ pub enum StoreError {
         step: i64,
         reason: String,
     },
+    #[error("there is no user {0} to simulate: pick one from the Users list")]
+    NoUser(String),
     #[error("the database is busy (another program holds a lock on it); try again in a moment")]
     Busy,
     #[error(
@@ -225,22 +227,23 @@ impl Store {
         Ok(store)
     }
 
-    /// A private in-memory copy of this database: one consistent snapshot
-    /// taken with `SQLite`'s online backup API. Writing to the copy never
-    /// touches the original (the simulator's sandbox).
-    pub fn copy(&self) -> Result<Store, StoreError> {
-        copy_of(&self.conn)
+    /// The simulator's sandbox: a private in-memory database holding the
+    /// settings and one user with everything of theirs a login touches
+    /// (factors, backup codes, devices, challenges, messages, attempts), read
+    /// in one transaction. Writing to it never touches this database, and it
+    /// costs kilobytes, not a copy of every user.
+    pub fn copy_user(&self, email: &str) -> Result<Store, StoreError> {
+        copy_user_from(&self.conn, email)
     }
 
-    /// [`Store::copy`] of the database file at `path`, read through a
-    /// connection of its own, so another thread can make it while this
-    /// process keeps using the file.
-    pub fn copy_file(path: &Path) -> Result<Store, StoreError> {
+    /// [`Store::copy_user`] from the database file at `path`, read through
+    /// a connection of its own, so another thread can make it.
+    pub fn copy_user_from_file(path: &Path, email: &str) -> Result<Store, StoreError> {
         Self::probe(path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let src = Connection::open_with_flags(path, flags)?;
         src.busy_timeout(std::time::Duration::from_secs(5))?;
-        copy_of(&src)
+        copy_user_from(&src, email)
     }
 
     fn configure(&self) -> Result<(), StoreError> {
@@ -297,30 +300,78 @@ impl Store {
     }
 }
 
-/// Copy every page of `src` into a new in-memory database, in one step (a
-/// read transaction on `src`, so the copy is a consistent snapshot; WAL lets
-/// writers carry on meanwhile).
-fn copy_of(src: &Connection) -> Result<Store, StoreError> {
-    use rusqlite::backup::{Backup, StepResult};
-    let mut conn = Connection::open_in_memory()?;
+/// The tables a sandbox takes one user's rows from, and how to find them.
+/// The user's own row comes last: with it absent, the triggers that keep its
+/// counters leave them alone, and the row arrives with the right values.
+const SANDBOX_TABLES: [(&str, &str); 7] = [
+    ("factors", "user_id = ?1"),
+    ("backup_codes", "user_id = ?1"),
+    ("devices", "user_id = ?1"),
+    ("challenges", "user_id = ?1"),
+    ("deliveries", "user_id = ?1"),
+    ("attempts", "user_id = ?1"),
+    ("users", "id = ?1"),
+];
+
+fn copy_user_from(src: &Connection, email: &str) -> Result<Store, StoreError> {
+    let mut dst = Store::in_memory()?;
+    // Children before their user (see SANDBOX_TABLES); checked again below.
+    dst.conn.pragma_update(None, "foreign_keys", "OFF")?;
     {
-        let backup = Backup::new(src, &mut conn)?;
-        let mut tries = 0;
-        loop {
-            match backup.step(-1)? {
-                StepResult::Done => break,
-                StepResult::Busy | StepResult::Locked if tries < 50 => {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                StepResult::Busy | StepResult::Locked => return Err(StoreError::Busy),
-                // A step of -1 pages copies everything; anything else is retried.
-                _ => {}
-            }
+        // One read transaction on the source: a consistent snapshot.
+        let read = src.unchecked_transaction()?;
+        let user_id: i64 = read
+            .query_row(
+                "SELECT id FROM users WHERE email = ?1",
+                [email.trim()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NoUser(email.trim().to_owned()))?;
+        let tx = dst.conn.transaction()?;
+        copy_rows(&read, &tx, "meta", "1", None)?;
+        copy_rows(&read, &tx, "policy", "1", None)?;
+        // New rows continue the real database's ids, so a challenge made in
+        // the sandbox has the number the next real one would.
+        tx.execute("DELETE FROM sqlite_sequence", [])?;
+        copy_rows(&read, &tx, "sqlite_sequence", "1", None)?;
+        for (table, filter) in SANDBOX_TABLES {
+            copy_rows(&read, &tx, table, filter, Some(user_id))?;
         }
+        tx.commit()?;
+        read.finish()?;
     }
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    Ok(Store { conn })
+    dst.conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(dst)
+}
+
+/// Copy the rows of `table` that `filter` picks, column for column.
+fn copy_rows(
+    src: &Connection,
+    dst: &Connection,
+    table: &str,
+    filter: &str,
+    user_id: Option<i64>,
+) -> Result<(), StoreError> {
+    use rusqlite::types::Value;
+    let mut select = src.prepare(&format!("SELECT * FROM {table} WHERE {filter}"))?;
+    let columns = select.column_count();
+    let placeholders: Vec<String> = (1..=columns).map(|i| format!("?{i}")).collect();
+    let mut insert = dst.prepare(&format!(
+        "INSERT OR REPLACE INTO {table} VALUES ({})",
+        placeholders.join(", ")
+    ))?;
+    let mut rows = match user_id {
+        Some(id) => select.query([id])?,
+        None => select.query([])?,
+    };
+    while let Some(row) = rows.next()? {
+        let values = (0..columns)
+            .map(|i| row.get::<_, Value>(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        insert.execute(rusqlite::params_from_iter(values))?;
+    }
+    Ok(())
 }
 
 /// Remove a database and its WAL companions (used only on files we just made).
@@ -515,51 +566,92 @@ mod tests {
             .unwrap()
     }
 
-    #[test]
-    fn a_copy_is_the_same_data_and_writes_stay_in_it() {
-        let mut store = Store::in_memory().unwrap();
+    /// Two users, each with a factor and a device; the policy changed.
+    fn two_users(store: &mut Store) {
         store
             .write(|tx| {
-                tx.execute("INSERT INTO meta (key, value) VALUES ('a', '1')", [])
-                    .map_err(StoreError::from)
+                tx.execute_batch(
+                    "INSERT INTO meta (key, value) VALUES ('key_check', 'k');
+                     INSERT INTO policy (key, value, changed_at) VALUES ('resend_mode', 'keep', 5);
+                     INSERT INTO users (email, name, role, status, created_at, grace_from)
+                         VALUES ('a@x.org', 'A', 'member', 'active', 0, 0),
+                                ('b@x.org', 'B', 'member', 'active', 0, 0);
+                     INSERT INTO factors (user_id, kind, status, label, created_at)
+                         VALUES (1, 'totp', 'active', 'app', 0), (2, 'totp', 'active', 'app', 0);
+                     INSERT INTO devices (user_id, token_mac, label, last_ip, first_seen_at,
+                             last_seen_at, trusted_until)
+                         VALUES (1, x'01', 'l', '192.0.2.1', 0, 0, 100),
+                                (2, x'02', 'l', '192.0.2.2', 0, 0, 100);",
+                )
+                .map_err(StoreError::from)
             })
             .unwrap();
-        let mut copy = store.copy().unwrap();
-        assert_eq!(count(&copy, "meta"), 1);
+    }
+
+    #[test]
+    fn a_sandbox_holds_one_user_and_the_settings_and_writes_stay_in_it() {
+        let mut store = Store::in_memory().unwrap();
+        two_users(&mut store);
+        let mut copy = store.copy_user(" a@x.org ").unwrap();
+        assert_eq!(count(&copy, "users"), 1);
+        assert_eq!(count(&copy, "factors"), 1);
+        assert_eq!(count(&copy, "devices"), 1);
         assert_eq!(copy.schema_version().unwrap(), latest());
+        let (factors, kinds): (i64, String) = copy
+            .conn
+            .query_row("SELECT active_factors, factor_kinds FROM users", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(
+            (factors, kinds.as_str()),
+            (1, "totp"),
+            "counters not doubled"
+        );
+        let policy: String = copy
+            .conn
+            .query_row(
+                "SELECT value FROM policy WHERE key = 'resend_mode'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(policy, "keep");
         copy.write(|tx| {
-            tx.execute("INSERT INTO meta (key, value) VALUES ('b', '2')", [])
+            tx.execute("DELETE FROM factors", [])
                 .map_err(StoreError::from)
         })
         .unwrap();
-        assert_eq!(count(&copy, "meta"), 2);
-        assert_eq!(count(&store, "meta"), 1, "the original is untouched");
+        assert_eq!(count(&store, "factors"), 2, "the original is untouched");
         let fk: i64 = copy
             .conn
             .pragma_query_value(None, "foreign_keys", |r| r.get(0))
             .unwrap();
         assert_eq!(fk, 1);
+        assert!(matches!(
+            store.copy_user("c@x.org"),
+            Err(StoreError::NoUser(_))
+        ));
     }
 
     #[test]
-    fn a_file_copy_reads_what_is_committed_and_leaves_the_file_alone() {
+    fn a_file_sandbox_reads_what_is_committed_and_leaves_the_file_alone() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let mut store = Store::create(&path).unwrap();
-        store
-            .write(|tx| {
-                tx.execute("INSERT INTO meta (key, value) VALUES ('a', '1')", [])
-                    .map_err(StoreError::from)
-            })
-            .unwrap();
+        two_users(&mut store);
         // The file stays open and in use while another connection copies it.
-        let mut copy = Store::copy_file(&path).unwrap();
+        let mut copy = Store::copy_user_from_file(&path, "b@x.org").unwrap();
         assert!(copy.conn.path().is_none_or(str::is_empty), "in memory");
-        copy.write(|tx| tx.execute("DELETE FROM meta", []).map_err(StoreError::from))
-            .unwrap();
-        assert_eq!(count(&store, "meta"), 1);
+        assert_eq!(count(&copy, "users"), 1);
+        copy.write(|tx| {
+            tx.execute("DELETE FROM devices", [])
+                .map_err(StoreError::from)
+        })
+        .unwrap();
+        assert_eq!(count(&store, "devices"), 2);
         assert!(matches!(
-            Store::copy_file(&dir.path().join("nope.db")),
+            Store::copy_user_from_file(&dir.path().join("nope.db"), "b@x.org"),
             Err(StoreError::Missing(_))
         ));
     }

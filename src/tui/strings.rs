@@ -24,7 +24,7 @@ pub const SIM_START: &str = "Press Enter to start the login with these settings.
 pub const SIM_NO_CHALLENGE: &str = "No challenge open.";
 pub const SIM_NO_OPEN_CHALLENGE: &str = "No open challenge: press Enter to start a login.";
 pub const SIM_TITLE: &str = "Login simulator · a sandbox: nothing here changes real data";
-pub const SIM_PREPARING: &str = "Preparing the sandbox (a copy of the real data)…";
+pub const SIM_PREPARING: &str = "Preparing the sandbox (a copy of this user's real data)…";
 pub const SIM_NOT_APP: &str =
     "y: not an app challenge; its code is in the phone/inbox. No attempt used.";
 pub const SIM_FRESH: &str = "Fresh sandbox: a new copy of the real data, clock at now";

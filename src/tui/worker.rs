@@ -1,6 +1,6 @@
 //! Work too slow for the UI thread runs here: argon2id password hashing
-//! (15–40 ms) and the simulator's sandbox copy of the database (about 0.4 s
-//! at 100k users). Tests use the inline worker, which is deterministic.
+//! (15–40 ms) and the simulator's sandbox copy of one user's data (a few ms
+//! from the file). Tests use the inline worker, which is deterministic.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -15,10 +15,12 @@ pub enum Job {
         email: String,
         password: String,
     },
-    /// An in-memory copy of the database file at `path`; `ticket` tells a
-    /// copy still wanted from one asked for before it.
+    /// The simulator's sandbox: `email`'s rows of the database file at
+    /// `path`, in memory; `ticket` tells a copy still wanted from one asked
+    /// for before it.
     CopyDatabase {
         path: PathBuf,
+        email: String,
         ticket: u64,
     },
 }
@@ -41,9 +43,13 @@ fn work(hasher: &mut Hasher, rng: &mut Rng, job: Job) -> Done {
             email,
             result: hasher.hash(&password, rng).map_err(|e| e.to_string()),
         },
-        Job::CopyDatabase { path, ticket } => Done::Copied {
+        Job::CopyDatabase {
+            path,
+            email,
             ticket,
-            result: Store::copy_file(&path).map_err(|e| e.to_string()),
+        } => Done::Copied {
+            ticket,
+            result: Store::copy_user_from_file(&path, &email).map_err(|e| e.to_string()),
         },
     }
 }

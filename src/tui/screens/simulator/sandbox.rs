@@ -65,20 +65,27 @@ impl App {
         self.fresh_sandbox();
     }
 
-    /// Throw the sandbox away and copy the real data again, the clock at the
-    /// real now. A database file is copied on the worker thread (about 0.4 s
-    /// at 100k users); an in-memory one, or with the inline worker (tests,
-    /// `render`), here and now.
+    /// Throw the sandbox away and copy the simulated user's data again, the
+    /// clock at the real now. From a database file the copy is made on the
+    /// worker thread (a few ms, however many users there are); from an
+    /// in-memory one, or with the inline worker (tests, `render`), here and now.
     pub(super) fn fresh_sandbox(&mut self) {
         self.sim.tickets += 1;
         let ticket = self.sim.tickets;
         self.sandbox = Sandbox::None;
+        let Some(email) = self.sim.email.clone() else {
+            return;
+        };
         match self.desk.path() {
             Some(path) if self.worker.threaded() => {
                 self.sandbox = Sandbox::Preparing { ticket };
-                self.worker.submit(Job::CopyDatabase { path, ticket });
+                self.worker.submit(Job::CopyDatabase {
+                    path,
+                    email,
+                    ticket,
+                });
             }
-            _ => match self.desk.sandbox() {
+            _ => match self.desk.sandbox(&email) {
                 Ok(desk) => self.install_sandbox(desk),
                 Err(e) => self.fail(&e),
             },
