@@ -249,8 +249,8 @@ impl Desk {
             };
             factors::set_drift(cx.conn, f.id, drift)?;
             // The codes were read out loud: they must not work again, and a
-            // replay says where they went.
-            let spent = totp::step_of(cx.now) + drift + 1;
+            // replay says where they went. The second is the newest step.
+            let spent = totp::step_of(cx.now) + drift;
             factors::spend_step(cx.conn, f.id, spent)?;
             factors::record_use(cx.conn, f.id, cx.now, RESYNC_SOURCE, None)?;
             cx.audit(

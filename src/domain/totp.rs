@@ -107,14 +107,16 @@ pub fn find_offset(secret: &[u8], code: &str, now: Time, range: i64) -> Option<i
         .find(|&d| matches(secret, code, now_step + d))
 }
 
-/// The drift, in steps, for which two codes read one after the other from
-/// the phone are consecutive, within ±`range` steps of now.
+/// The drift, in steps, learned from two codes read one after the other from
+/// the phone: the second is what the phone shows now, the first what it showed
+/// just before. The drift is the second code's step relative to now, within
+/// ±`range` steps, so `step_of(now) + drift` is the newest step read out.
 pub fn resync(secret: &[u8], first: &str, second: &str, now: Time, range: i64) -> Option<i64> {
     let now_step = step_of(now);
     std::iter::once(0)
         .chain((1..=range).flat_map(|d| [-d, d]))
         .find(|&d| {
-            matches(secret, first, now_step + d) && matches(secret, second, now_step + d + 1)
+            matches(secret, first, now_step + d - 1) && matches(secret, second, now_step + d)
         })
 }
 
@@ -323,16 +325,25 @@ mod tests {
     fn resync_finds_consecutive_codes() {
         let now = at(1_700_000_000);
         let s = step_of(now);
-        for d in [-10, -3, 0, 4, 20] {
-            let a = code_at_step(SEED20, s + d);
-            let b = code_at_step(SEED20, s + d + 1);
+        // The phone shows step s + d now and showed s + d - 1 just before:
+        // the drift is d, the step of the second code.
+        for d in [-20, -10, -3, -1, 0, 1, 4, 20] {
+            let a = code_at_step(SEED20, s + d - 1);
+            let b = code_at_step(SEED20, s + d);
             assert_eq!(resync(SEED20, &a, &b, now, SEARCH_STEPS), Some(d), "{d}");
         }
+        // A phone 90 s slow: the two codes a person reads out.
+        let (a, b) = (code_at_step(SEED20, s - 4), code_at_step(SEED20, s - 3));
+        assert_eq!(resync(SEED20, &a, &b, now, SEARCH_STEPS), Some(-3));
+        // Not in a row, or in the wrong order.
         let a = code_at_step(SEED20, s);
         let c = code_at_step(SEED20, s + 2);
         assert_eq!(resync(SEED20, &a, &c, now, SEARCH_STEPS), None);
-        let far = code_at_step(SEED20, s + 40);
-        let far2 = code_at_step(SEED20, s + 41);
+        let (later, earlier) = (code_at_step(SEED20, s), code_at_step(SEED20, s - 1));
+        assert_eq!(resync(SEED20, &later, &earlier, now, SEARCH_STEPS), None);
+        // Just out of range.
+        let far = code_at_step(SEED20, s + 20);
+        let far2 = code_at_step(SEED20, s + 21);
         assert_eq!(resync(SEED20, &far, &far2, now, SEARCH_STEPS), None);
     }
 

@@ -258,9 +258,9 @@ impl App {
                             .unwrap_or_default()
                     };
                     lines.push(format!(
-                        "(The simulated phone shows {} now and {} next.)",
-                        read(0),
-                        read(30)
+                        "(The simulated phone showed {} just before and shows {} now.)",
+                        read(-30),
+                        read(0)
                     ));
                     lines.push("Type both, separated by a space:".to_owned());
                     self.popup = Some(Popup::input(
