@@ -298,3 +298,63 @@ fn the_readiness_report() {
     ));
     assert_eq!(text.lines().count(), r.rows.len() + 1);
 }
+
+#[test]
+fn codes_a_resync_spent_are_refused_honestly_and_are_no_compromise() {
+    let mut desk = demo_desk();
+    let alice = "alice@example.com";
+    let fid = app_factor(&desk, alice);
+    let phone = |desk: &Desk, offset: i64| {
+        desk.authenticator_code(alice, fid, TimeDelta::seconds(offset))
+            .unwrap()
+    };
+    // Her phone ran 90 s fast when she read out two codes in a row…
+    let f = desk
+        .resync(alice, fid, &phone(&desk, 60), &phone(&desk, 90))
+        .unwrap();
+    assert_eq!(f.drift_steps, 3);
+    // …then she set its clock right and the drift was cleared.
+    desk.clear_drift(alice, fid).unwrap();
+    desk.advance_clock(TimeDelta::seconds(60));
+    // Her correct code now is one the resync heard: still refused, and the
+    // refusal says why instead of naming a login.
+    let c = challenge(&mut desk, alice);
+    let v = desk.verify(c, &phone(&desk, 0), None).unwrap();
+    assert_eq!(v.result, VerifyResult::Replayed);
+    assert!(
+        v.message.starts_with(
+            "That time step was spent by the help desk's resync at 2026-11-21 09:00:00"
+        ) && v.message.contains("wait for the next code"),
+        "{}",
+        v.message
+    );
+    assert!(!v.message.contains("from the help desk"), "{}", v.message);
+    // The doctor does not call it a replay from another address.
+    let findings = desk.diagnose(alice).unwrap().findings;
+    assert!(
+        findings
+            .iter()
+            .all(|x| x.kind != Kind::Replayed && x.fix != Fix::Reset2fa),
+        "{findings:#?}"
+    );
+    let spent = findings
+        .iter()
+        .find(|x| x.kind == Kind::ResyncSpent)
+        .unwrap();
+    assert_eq!(spent.severity, Severity::Info);
+    // The factor's last use is still her last login, not the resync.
+    let f = desk
+        .factors(alice)
+        .unwrap()
+        .into_iter()
+        .find(|f| f.id == fid)
+        .unwrap();
+    assert_ne!(f.last_used_ip.as_deref(), Some("the help desk (resync)"));
+    // Once past the steps it spent, her codes work.
+    desk.advance_clock(TimeDelta::seconds(60));
+    let c = challenge(&mut desk, alice);
+    assert_eq!(
+        desk.verify(c, &phone(&desk, 0), None).unwrap().result,
+        VerifyResult::Accepted
+    );
+}

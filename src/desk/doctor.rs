@@ -19,9 +19,6 @@ use crate::store::devices::DeviceRow;
 use crate::store::users::UserRow;
 use crate::store::{attempts, audit, challenges, codes, deliveries, devices, factors};
 
-/// What a factor's "last used from" says after a resync spent its codes.
-pub const RESYNC_SOURCE: &str = "the help desk (resync)";
-
 /// Skew checks allowed per user in [`CHECK_WINDOW`].
 pub const CHECKS_PER_WINDOW: usize = 5;
 pub const CHECK_WINDOW: TimeDelta = TimeDelta::minutes(10);
@@ -127,6 +124,7 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
                 matched_offset: a.matched_offset,
                 first_used_at: a.first_used_at,
                 first_used_ip: a.first_used_ip,
+                first_used_by_resync: a.first_used_by_resync,
             })
             .collect(),
         deliveries: deliveries::list(conn, Some(u.id), None, 10)?
@@ -249,10 +247,10 @@ impl Desk {
             };
             factors::set_drift(cx.conn, f.id, drift)?;
             // The codes were read out loud: they must not work again, and a
-            // replay says where they went. The second is the newest step.
+            // replay says the resync spent them (it is not a login, so the
+            // factor's last use stays). The second code is the newest step.
             let spent = totp::step_of(cx.now) + drift;
-            factors::spend_step(cx.conn, f.id, spent)?;
-            factors::record_use(cx.conn, f.id, cx.now, RESYNC_SOURCE, None)?;
+            factors::spend_by_resync(cx.conn, f.id, spent, cx.now)?;
             cx.audit(
                 Some(u.id),
                 "factor.resync",

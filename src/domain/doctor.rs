@@ -32,6 +32,7 @@ text_enum!(
         ClockSkew => "clock_skew",
         WrongCodes => "wrong_codes",
         Replayed => "replayed",
+        ResyncSpent => "resync_spent",
         CodesUsedUp => "codes_used_up",
         CodesLow => "codes_low",
         NoCodes => "no_codes",
@@ -125,6 +126,8 @@ pub struct AttemptFact {
     pub matched_offset: Option<i64>,
     pub first_used_at: Option<Time>,
     pub first_used_ip: Option<String>,
+    /// The replayed step was spent by a help-desk resync, not a login.
+    pub first_used_by_resync: bool,
 }
 
 /// A message sent to the user, newest first.
@@ -643,11 +646,28 @@ action: "Check they are reading the code for this account (the issuer and their 
 
 fn replayed(b: &mut Builder<'_>) {
     let f = b.facts;
-    let Some(r) = f
-        .attempts
-        .iter()
-        .find(|a| a.outcome == "replayed" && a.kind == "totp")
-    else {
+    let replays = || {
+        f.attempts
+            .iter()
+            .filter(|a| a.outcome == "replayed" && a.kind == "totp")
+    };
+    // A code whose step the help desk's resync spent: expected, not a leak.
+    if let Some(r) = replays().find(|a| a.first_used_by_resync) {
+        let mut evidence = vec![format!("Refused {} from {}.", b.when(r.at), r.ip)];
+        if let Some(at) = r.first_used_at {
+            evidence.push(format!("The resync at {} spent that time step.", stamp(at)));
+        }
+        b.add(Finding {
+            kind: Kind::ResyncSpent,
+            severity: Severity::Info,
+            title: "Code spent by the resync".to_owned(),
+            explanation: "A code was refused because the help desk's resync had spent its time step (codes read out must not work later); the app's next code works.".to_owned(),
+            evidence,
+            fix: Fix::Nothing,
+            action: "Nothing to fix: wait for the app to show the next code.".to_owned(),
+        });
+    }
+    let Some(r) = replays().find(|a| !a.first_used_by_resync) else {
         return;
     };
     let first = match (&r.first_used_at, &r.first_used_ip) {

@@ -71,6 +71,7 @@ fn attempt(kind: &str, outcome: &str, mins_ago: i64, offset: Option<i64>) -> Att
         matched_offset: offset,
         first_used_at: None,
         first_used_ip: None,
+        first_used_by_resync: false,
     }
 }
 
@@ -366,6 +367,46 @@ fn a_replay_from_another_ip_points_at_compromise() {
         ..healthy()
     };
     assert_eq!(first(&same).fix, Fix::Nothing);
+}
+
+#[test]
+fn a_code_spent_by_a_resync_is_no_replay_from_elsewhere() {
+    let mut r = attempt("totp", "replayed", 1, Some(0));
+    r.ip = "203.0.113.66".into();
+    r.first_used_at = Some(ago(TimeDelta::seconds(60)));
+    r.first_used_by_resync = true;
+    let f = Facts {
+        attempts: vec![r.clone()],
+        ..healthy()
+    };
+    let all = diagnose(&f, &Policy::default());
+    let x = &all[0];
+    assert_eq!(
+        (x.kind, x.severity, x.fix),
+        (Kind::ResyncSpent, Severity::Info, Fix::Nothing)
+    );
+    assert!(
+        x.evidence[1].contains("resync at 2026-11-21 08:59"),
+        "{x:?}"
+    );
+    assert!(all.iter().all(|x| x.kind != Kind::Replayed), "{all:?}");
+    assert!(
+        all.iter()
+            .flat_map(|x| &x.evidence)
+            .all(|e| !e.contains("addresses differ")),
+        "{all:?}"
+    );
+    // A real replay from elsewhere next to it is still reported as one.
+    let mut other = attempt("totp", "replayed", 5, Some(0));
+    other.ip = "203.0.113.66".into();
+    other.first_used_at = Some(ago(TimeDelta::minutes(6)));
+    other.first_used_ip = Some("198.51.100.50".into());
+    let both = Facts {
+        attempts: vec![r, other],
+        ..healthy()
+    };
+    assert_eq!(first(&both).kind, Kind::Replayed);
+    assert!(kinds(&both).contains(&Kind::ResyncSpent));
 }
 
 #[test]
