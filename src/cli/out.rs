@@ -429,8 +429,7 @@ pub fn doctor(r: &crate::desk::doctor::DoctorReport) -> String {
             let _ = writeln!(out, "   - {e}");
         }
         let key = f
-            .fix
-            .key()
+            .key
             .map(|k| format!(" (console key {k})"))
             .unwrap_or_default();
         let _ = writeln!(out, "   Fix{key}: {}", f.action);

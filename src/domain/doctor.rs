@@ -58,6 +58,7 @@ text_enum!(
         Resync => "resync",
         NewCodes => "new_codes",
         Reset2fa => "reset_2fa",
+        CheckCode => "check_code",
         RevokeDevices => "revoke_devices",
         TurnOffEveryLogin => "turn_off_every_login",
         Simulate => "simulate",
@@ -79,6 +80,7 @@ impl Fix {
             Fix::RevokeDevices => 'R',
             Fix::TurnOffEveryLogin => 'e',
             Fix::Simulate => 'l',
+            Fix::CheckCode => 'v',
             Fix::AllowCountry | Fix::Nothing => return None,
         })
     }
@@ -96,8 +98,38 @@ pub struct Finding {
     /// Times, counts and the events it came from.
     pub evidence: Vec<String>,
     pub fix: Fix,
-    /// What to do, in words (and the command, where there is one).
+    /// The user-screen key that does the fix, if any (the console shows it
+    /// beside the action, so the action's words do not repeat it).
+    pub key: Option<char>,
+    /// What to do, in words, and the CLI command where there is one.
     pub action: String,
+}
+
+impl Finding {
+    fn new(kind: Kind, severity: Severity, title: &str, explanation: impl Into<String>) -> Finding {
+        Finding {
+            kind,
+            severity,
+            title: title.to_owned(),
+            explanation: explanation.into(),
+            evidence: Vec::new(),
+            fix: Fix::Nothing,
+            key: None,
+            action: String::new(),
+        }
+    }
+
+    fn evidence(mut self, evidence: Vec<String>) -> Finding {
+        self.evidence = evidence;
+        self
+    }
+
+    fn fix(mut self, fix: Fix, action: impl Into<String>) -> Finding {
+        self.fix = fix;
+        self.key = fix.key();
+        self.action = action.into();
+        self
+    }
 }
 
 /// A factor, as the doctor sees it.
@@ -234,7 +266,7 @@ pub fn diagnose(f: &Facts, policy: &Policy) -> Vec<Finding> {
     replayed(&mut b);
     codes(&mut b, policy);
     devices(&mut b, policy);
-    every_login(&mut b);
+    every_login(&mut b, policy);
     if b.findings
         .iter()
         .all(|x| matches!(x.severity, Severity::Info | Severity::Ok))
@@ -252,17 +284,22 @@ pub fn diagnose(f: &Facts, policy: &Policy) -> Vec<Finding> {
                 f.codes_left, f.codes_total
             ));
         }
-        b.add(Finding {
-            kind: Kind::AllClear,
-            severity: Severity::Ok,
-            title: "Nothing wrong found".to_owned(),
-            explanation:
-                "Nothing found that would stop this user logging in with their second factor."
-                    .to_owned(),
-            evidence: vec![format!("Checked: {}.", checked.join(", "))],
-            fix: Fix::Simulate,
-            action: "Simulate their login to see exactly what they see.".to_owned(),
-        });
+        b.add(
+            Finding::new(
+                Kind::AllClear,
+                Severity::Ok,
+                "Nothing wrong found",
+                "Nothing found that would stop this user logging in with their second factor.",
+            )
+            .evidence(vec![format!("Checked: {}.", checked.join(", "))])
+            .fix(
+                Fix::Simulate,
+                format!(
+                    "Simulate their login to see exactly what they see: factordesk login start {} --assume-password",
+                    f.email
+                ),
+            ),
+        );
     }
     // Stable: most blocking first, then in the order the checks run.
     b.findings.sort_by_key(|x| x.severity);
@@ -277,15 +314,20 @@ fn disabled(b: &mut Builder<'_>) {
         Some((at, why)) => vec![format!("Disabled {}: {why}", b.when(*at))],
         None => Vec::new(),
     };
-    b.add(Finding {
-kind: Kind::Disabled,
-severity: Severity::Blocking,
-title: "Account disabled".to_owned(),
-explanation: "The account is disabled, so no password or code will let them in.".to_owned(),
-evidence,
-fix: Fix::EnableAccount,
-action: format!("If they should have access again, enable the account: factordesk user enable {} --reason \"…\"", b.facts.email),
-});
+    let action = format!(
+        "If they should have access again, enable the account: factordesk user enable {} --reason \"…\"",
+        b.facts.email
+    );
+    b.add(
+        Finding::new(
+            Kind::Disabled,
+            Severity::Blocking,
+            "Account disabled",
+            "The account is disabled, so no password or code will let them in.",
+        )
+        .evidence(evidence)
+        .fix(Fix::EnableAccount, action),
+    );
 }
 
 fn locked(b: &mut Builder<'_>) {
@@ -326,15 +368,26 @@ fn locked(b: &mut Builder<'_>) {
     } else if !failures.is_empty() {
         evidence.push("None matches the code of any time within 10 minutes: typos, another account's code, or guessing.".to_owned());
     }
-    b.add(Finding {
-kind: Kind::Locked,
-severity: Severity::Blocking,
-title: "2FA locked".to_owned(),
-explanation: format!("After {} wrong codes their 2FA is locked; it releases {} or when you unlock it.", f.lock.failures, relative(until, f.now)),
-evidence,
-fix: Fix::Unlock,
-action: format!("Unlock now if you have checked who is calling: factordesk user unlock {} --reason \"…\"", f.email),
-});
+    b.add(
+        Finding::new(
+            Kind::Locked,
+            Severity::Blocking,
+            "2FA locked",
+            format!(
+                "After {} wrong codes their 2FA is locked; it releases {} or when you unlock it.",
+                f.lock.failures,
+                relative(until, f.now)
+            ),
+        )
+        .evidence(evidence)
+        .fix(
+            Fix::Unlock,
+            format!(
+                "Unlock now if you have checked who is calling: factordesk user unlock {} --reason \"…\"",
+                f.email
+            ),
+        ),
+    );
 }
 
 fn ips(attempts: &[&AttemptFact]) -> String {
@@ -370,50 +423,50 @@ fn enrolment(b: &mut Builder<'_>) {
         if blocked {
             evidence.push(f.standing.sentence(f.now));
         }
-        let (fix, action) = match p.kind {
-            FactorKind::Totp => (
-                Fix::ConfirmPending,
-                format!(
-                    "Ask them to type the code their app shows for this account: factordesk factor confirm {} {} CODE (or remove it and enrol again)",
-                    f.email, p.id
-                ),
+        let action = match p.kind {
+            FactorKind::Totp => format!(
+                "Ask them to type the code their app shows for this account: factordesk factor confirm {} {} CODE (or remove it and enrol again)",
+                f.email, p.id
             ),
-            _ => (
-                Fix::ConfirmPending,
-                format!(
-                    "Confirm it with the code sent to {} (resend from the enrolment challenge if it expired).",
-                    p.destination.as_deref().unwrap_or("them")
-                ),
+            _ => format!(
+                "Confirm it with the code sent to {}: factordesk factor confirm {} {} CODE (resend from the enrolment challenge if it expired).",
+                p.destination.as_deref().unwrap_or("them"),
+                f.email,
+                p.id
             ),
         };
-        b.add(Finding {
-kind: Kind::PendingEnrolment,
-severity,
-title: "Enrolment never confirmed".to_owned(),
-explanation: format!(
-                "They started setting up their {} but never typed its first code, so it does not count{}.",
-                p.kind.label(),
-                if blocked { " and login is refused" } else { "" }
-            ),
-evidence,
-fix,
-action,
-});
+        b.add(
+            Finding::new(
+                Kind::PendingEnrolment,
+                severity,
+                "Enrolment never confirmed",
+                format!(
+                    "They started setting up their {} but never typed its first code, so it does not count{}.",
+                    p.kind.label(),
+                    if blocked { " and login is refused" } else { "" }
+                ),
+            )
+            .evidence(evidence)
+            .fix(Fix::ConfirmPending, action),
+        );
     }
     if blocked && pending.is_empty() {
-        b.add(Finding {
-kind: Kind::GraceOver,
-severity: Severity::Blocking,
-title: "No second factor, grace over".to_owned(),
-explanation: "2FA is required for them and the time to set it up has run out, so login is refused."
-                .to_owned(),
-evidence: vec![f.standing.sentence(f.now)],
-fix: Fix::EnrolApp,
-action: format!(
-                "Enrol an authenticator app with them now: factordesk factor add-totp {}",
-                f.email
+        b.add(
+            Finding::new(
+                Kind::GraceOver,
+                Severity::Blocking,
+                "No second factor, grace over",
+                "2FA is required for them and the time to set it up has run out, so login is refused.",
+            )
+            .evidence(vec![f.standing.sentence(f.now)])
+            .fix(
+                Fix::EnrolApp,
+                format!(
+                    "Enrol an authenticator app with them now: factordesk factor add-totp {}",
+                    f.email
+                ),
             ),
-});
+        );
     }
 }
 
@@ -449,35 +502,50 @@ fn sms(b: &mut Builder<'_>, policy: &Policy) {
                     last.reason.as_deref().unwrap_or("failed")
                 ));
             }
-            b.add(Finding {
-kind: Kind::SmsCountry,
-severity: if only { Severity::Blocking } else { Severity::Warning },
-title: "SMS country not allowed".to_owned(),
-explanation: format!("Their phone's country (+{}) is not on the SMS list, so no code reaches them by text.", phone.calling_code()),
-evidence,
-fix: Fix::AddAnotherFactor,
-action: format!(
-                    "Set them up with an authenticator app (t), or allow the country: factordesk policy set sms_countries {},{}",
-                    policy.get("sms_countries").unwrap_or_default(),
-                    phone.calling_code()
+            b.add(
+                Finding::new(
+                    Kind::SmsCountry,
+                    if only {
+                        Severity::Blocking
+                    } else {
+                        Severity::Warning
+                    },
+                    "SMS country not allowed",
+                    format!(
+                        "Their phone's country (+{}) is not on the SMS list, so no code reaches them by text.",
+                        phone.calling_code()
+                    ),
+                )
+                .evidence(evidence)
+                .fix(
+                    Fix::AddAnotherFactor,
+                    format!(
+                        "Set them up with an authenticator app: factordesk factor add-totp {}; or allow the country: factordesk policy set sms_countries {},{}",
+                        f.email,
+                        policy.get("sms_countries").unwrap_or_default(),
+                        phone.calling_code()
+                    ),
                 ),
-});
+            );
             continue;
         }
         if x.status == FactorStatus::Active
             && f.phone.as_deref() == x.destination.as_deref()
             && !f.phone_verified
         {
-            b.add(Finding {
-                kind: Kind::PhoneUnverified,
-                severity: Severity::Warning,
-                title: "Phone not verified".to_owned(),
-                explanation: "The phone number on the account has not been confirmed with a code."
-                    .to_owned(),
-                evidence: vec![format!("SMS factor to {}.", phone.masked())],
-                fix: Fix::ConfirmPending,
-                action: "Send a code and have them read it back to confirm the number.".to_owned(),
-            });
+            b.add(
+                Finding::new(
+                    Kind::PhoneUnverified,
+                    Severity::Warning,
+                    "Phone not verified",
+                    "The phone number on the account has not been confirmed with a code.",
+                )
+                .evidence(vec![format!("SMS factor to {}.", phone.masked())])
+                .fix(
+                    Fix::ConfirmPending,
+                    "Send a code and have them read it back to confirm the number.",
+                ),
+            );
         }
     }
 }
@@ -497,35 +565,43 @@ fn failed_messages(b: &mut Builder<'_>) {
     if let Some(last) = failed.first() {
         let kinds: Vec<FactorKind> = f.active().map(|x| x.kind).collect();
         let only_messages = kinds.iter().all(|k| *k != FactorKind::Totp);
-        b.add(Finding {
-            kind: Kind::DeliveryFailed,
-            severity: if only_messages {
-                Severity::Blocking
-            } else {
-                Severity::Warning
-            },
-            title: "Messages not delivered".to_owned(),
-            explanation: format!(
-                "Their codes are not arriving: the last {} to {} failed.",
-                last.channel, last.destination
+        b.add(
+            Finding::new(
+                Kind::DeliveryFailed,
+                if only_messages {
+                    Severity::Blocking
+                } else {
+                    Severity::Warning
+                },
+                "Messages not delivered",
+                format!(
+                    "Their codes are not arriving: the last {} to {} failed.",
+                    last.channel, last.destination
+                ),
+            )
+            .evidence(
+                failed
+                    .iter()
+                    .take(3)
+                    .map(|d| {
+                        format!(
+                            "{} {} to {}: {}.",
+                            stamp(d.at),
+                            d.channel,
+                            d.destination,
+                            d.reason.as_deref().unwrap_or("failed")
+                        )
+                    })
+                    .collect(),
+            )
+            .fix(
+                Fix::AddAnotherFactor,
+                format!(
+                    "Fix the number (factordesk user edit {0} --phone NUMBER) or address, or set them up with an authenticator app: factordesk factor add-totp {0}",
+                    f.email
+                ),
             ),
-            evidence: failed
-                .iter()
-                .take(3)
-                .map(|d| {
-                    format!(
-                        "{} {} to {}: {}.",
-                        stamp(d.at),
-                        d.channel,
-                        d.destination,
-                        d.reason.as_deref().unwrap_or("failed")
-                    )
-                })
-                .collect(),
-            fix: Fix::AddAnotherFactor,
-            action: "Fix the address or number, or set them up with an authenticator app (t)."
-                .to_owned(),
-        });
+        );
     }
 }
 
@@ -545,27 +621,67 @@ fn message_channels(b: &mut Builder<'_>) {
             .filter(|d| d.channel == channel)
             .collect();
         match sent.first() {
-            None if f.last_login.is_some() => b.add(Finding {
-kind: Kind::NoneSent,
-severity: Severity::Warning,
-title: "No message sent".to_owned(),
-explanation: format!("No {} code has been sent to them recently, though they tried to log in.", x.kind.label()),
-evidence: vec![format!("{} ({})", x.label, x.kind)],
-fix: Fix::Simulate,
-action: "Start a login in the simulator to send a code, then check the outbox.".to_owned(),
-}),
-            Some(last) if !last.failed => b.add(Finding {
-kind: Kind::Deliveries,
-severity: Severity::Info,
-title: "Codes are being delivered".to_owned(),
-explanation: format!("Their {}s go to {}; the last was sent {} and reached the gateway.", x.kind.label(), last.destination, relative(last.at, f.now)),
-evidence: vec![format!("{} message(s) to {} recently.", sent.len(), last.destination)],
-fix: Fix::Nothing,
-action: "If a code still does not arrive, ask them to check spam (email) or signal (SMS), then request another code.".to_owned(),
-}),
+            None if f.last_login.is_some() => b.add(
+                Finding::new(
+                    Kind::NoneSent,
+                    Severity::Warning,
+                    "No message sent",
+                    format!(
+                        "No {} code has been sent to them recently, though they tried to log in.",
+                        x.kind.label()
+                    ),
+                )
+                .evidence(vec![format!("{} ({})", x.label, x.kind)])
+                .fix(
+                    Fix::Simulate,
+                    format!(
+                        "Start a login to send a code (factordesk login start {0} --assume-password), then check the outbox: factordesk outbox --user {0}",
+                        f.email
+                    ),
+                ),
+            ),
+            Some(last) if !last.failed => b.add(
+                Finding::new(
+                    Kind::Deliveries,
+                    Severity::Info,
+                    "Codes are being delivered",
+                    format!(
+                        "Their {}s go to {}; the last was sent {} and reached the gateway.",
+                        x.kind.label(),
+                        last.destination,
+                        relative(last.at, f.now)
+                    ),
+                )
+                .evidence(vec![format!(
+                    "{} message(s) to {} recently.",
+                    sent.len(),
+                    last.destination
+                )])
+                .fix(
+                    Fix::Nothing,
+                    format!(
+                        "If a code still does not arrive, ask them to check spam (email) or signal (SMS), then request another code; the outbox shows each message: factordesk outbox --user {}",
+                        f.email
+                    ),
+                ),
+            ),
             _ => {}
         }
     }
+}
+
+/// The typical offset of skewed codes: the most common one, the nearest
+/// of those equally common.
+fn typical_offset(skewed: &[(&AttemptFact, i64)]) -> i64 {
+    let mut counts: Vec<(i64, usize)> = Vec::new();
+    for (_, o) in skewed {
+        match counts.iter_mut().find(|(v, _)| v == o) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((*o, 1)),
+        }
+    }
+    counts.sort_by_key(|(o, n)| (std::cmp::Reverse(*n), o.abs()));
+    counts.first().map_or(0, |(o, _)| *o)
 }
 
 fn wrong_codes(b: &mut Builder<'_>) {
@@ -579,23 +695,13 @@ fn wrong_codes(b: &mut Builder<'_>) {
         .iter()
         .filter_map(|a| a.matched_offset.filter(|o| *o != 0).map(|o| (*a, o)))
         .collect();
+    let app = f.active().find(|x| x.kind == FactorKind::Totp);
     if let Some((last, _)) = skewed.first() {
-        // The typical offset: the most common one.
-        let mut counts: Vec<(i64, usize)> = Vec::new();
-        for (_, o) in &skewed {
-            match counts.iter_mut().find(|(v, _)| v == o) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((*o, 1)),
-            }
-        }
-        counts.sort_by_key(|(o, n)| (std::cmp::Reverse(*n), o.abs()));
-        let offset = counts[0].0;
+        let offset = typical_offset(&skewed);
         let seconds = span(offset_span(offset.abs()));
         let direction = if offset < 0 { "slow" } else { "fast" };
-        let drift = f
-            .active()
-            .find(|x| x.kind == FactorKind::Totp)
-            .map_or(0, |x| x.drift);
+        let drift = app.map_or(0, |x| x.drift);
+        let id = app.map_or_else(|| "ID".to_owned(), |x| x.id.to_string());
         let mut evidence = vec![format!(
             "{} wrong authenticator code(s) in the last 24 h match the code of {} {} (the last {}).",
             skewed.len(),
@@ -611,36 +717,68 @@ fn wrong_codes(b: &mut Builder<'_>) {
         }
         if drift == offset {
             // A resync has learned exactly this: the phone's codes work now.
-            b.add(Finding {
-                kind: Kind::ClockSkew,
-                severity: Severity::Info,
-                title: "Phone clock off (resynced)".to_owned(),
-                explanation: format!("The phone's clock is about {seconds} {direction}, and a resync has allowed for it, so its codes work."),
-                evidence,
-                fix: Fix::Nothing,
-                action: "Once they set the phone's time to automatic, clear the drift (Z).".to_owned(),
-            });
+            b.add(
+                Finding::new(
+                    Kind::ClockSkew,
+                    Severity::Info,
+                    "Phone clock off (resynced)",
+                    format!(
+                        "The phone's clock is about {seconds} {direction}, and a resync has allowed for it, so its codes work."
+                    ),
+                )
+                .evidence(evidence)
+                .fix(
+                    Fix::Nothing,
+                    format!(
+                        "Once they set the phone's time to automatic, clear the drift (key Z): factordesk factor resync {} {id} --clear",
+                        f.email
+                    ),
+                ),
+            );
             return;
         }
-        b.add(Finding {
-kind: Kind::ClockSkew,
-severity: Severity::Warning,
-title: "Phone clock off".to_owned(),
-explanation: format!("Their codes are right for another time: the phone's clock looks about {seconds} {direction}."),
-evidence,
-fix: Fix::FixPhoneClock,
-action: "Ask them to set the phone's date and time to automatic; or resync from two codes they read out (S).".to_owned(),
-});
+        b.add(
+            Finding::new(
+                Kind::ClockSkew,
+                Severity::Warning,
+                "Phone clock off",
+                format!(
+                    "Their codes are right for another time: the phone's clock looks about {seconds} {direction}."
+                ),
+            )
+            .evidence(evidence)
+            .fix(
+                Fix::FixPhoneClock,
+                format!(
+                    "Ask them to set the phone's date and time to automatic; or resync from two codes in a row they read out: factordesk factor resync {} {id} CODE1 CODE2",
+                    f.email
+                ),
+            ),
+        );
     } else if wrong.len() >= 3 && !f.lock.is_locked(f.now) {
-        b.add(Finding {
-kind: Kind::WrongCodes,
-severity: Severity::Warning,
-title: "Wrong codes".to_owned(),
-explanation: format!("{} wrong authenticator codes in the last 24 hours, none right for any time within 10 minutes.", wrong.len()),
-evidence: vec![format!("From {}; the last {}.", ips(&wrong), relative(wrong[0].at, f.now))],
-fix: Fix::Nothing,
-action: "Check they are reading the code for this account (the issuer and their email), not another one; check a code they read out (v).".to_owned(),
-});
+        b.add(
+            Finding::new(
+                Kind::WrongCodes,
+                Severity::Warning,
+                "Wrong codes",
+                format!(
+                    "{} wrong authenticator codes in the last 24 hours, none right for any time within 10 minutes.",
+                    wrong.len()
+                ),
+            )
+            .evidence(vec![format!(
+                "From {}; the last {}.",
+                ips(&wrong),
+                relative(wrong[0].at, f.now)
+            )])
+            .fix(
+                Fix::CheckCode,
+                format!(
+                    "Check they are reading the code for this account (the issuer and their email), not another one; check a code they read out: factordesk doctor {} --code CODE",
+                    f.email
+                ),
+            ),
+        );
     }
 }
 
@@ -657,15 +795,19 @@ fn replayed(b: &mut Builder<'_>) {
         if let Some(at) = r.first_used_at {
             evidence.push(format!("The resync at {} spent that time step.", stamp(at)));
         }
-        b.add(Finding {
-            kind: Kind::ResyncSpent,
-            severity: Severity::Info,
-            title: "Code spent by the resync".to_owned(),
-            explanation: "A code was refused because the help desk's resync had spent its time step (codes read out must not work later); the app's next code works.".to_owned(),
-            evidence,
-            fix: Fix::Nothing,
-            action: "Nothing to fix: wait for the app to show the next code.".to_owned(),
-        });
+        b.add(
+            Finding::new(
+                Kind::ResyncSpent,
+                Severity::Info,
+                "Code spent by the resync",
+                "A code was refused because the help desk's resync had spent its time step (codes read out must not work later); the app's next code works.",
+            )
+            .evidence(evidence)
+            .fix(
+                Fix::Nothing,
+                "Nothing to fix: wait for the app to show the next code.",
+            ),
+        );
     }
     let Some(r) = replays().find(|a| !a.first_used_by_resync) else {
         return;
@@ -683,19 +825,27 @@ fn replayed(b: &mut Builder<'_>) {
     if other_ip {
         evidence.push("The two addresses differ: someone else may have seen the code.".to_owned());
     }
-    b.add(Finding {
-kind: Kind::Replayed,
-severity: Severity::Warning,
-title: "Code used twice".to_owned(),
-explanation: "A code was turned away because it had already been used: each code works once.".to_owned(),
-evidence,
-fix: if other_ip { Fix::Reset2fa } else { Fix::Nothing },
-action: if other_ip {
-            "If the first login was not theirs, treat the account as compromised: reset 2FA (X), revoke devices and change the password.".to_owned()
-        } else {
-            "Nothing to fix: wait for the app to show the next code.".to_owned()
-        },
-});
+    let finding = Finding::new(
+        Kind::Replayed,
+        Severity::Warning,
+        "Code used twice",
+        "A code was turned away because it had already been used: each code works once.",
+    )
+    .evidence(evidence);
+    b.add(if other_ip {
+        finding.fix(
+            Fix::Reset2fa,
+            format!(
+                "If the first login was not theirs, treat the account as compromised: reset 2FA (factordesk user reset-2fa {0} --reason \"…\"), revoke devices (factordesk device revoke {0} --all --reason \"…\") and change the password.",
+                f.email
+            ),
+        )
+    } else {
+        finding.fix(
+            Fix::Nothing,
+            "Nothing to fix: wait for the app to show the next code.",
+        )
+    });
 }
 
 fn codes(b: &mut Builder<'_>, policy: &Policy) {
@@ -705,6 +855,7 @@ fn codes(b: &mut Builder<'_>, policy: &Policy) {
         .iter()
         .filter(|a| a.kind == "backup" && a.outcome == "replayed")
         .collect();
+    let generate = format!("factordesk codes generate {}", f.email);
     match backup::stock(f.codes_left, f.codes_total, policy.backup_low) {
         Stock::Exhausted => {
             let mut evidence = vec![format!(
@@ -727,55 +878,82 @@ fn codes(b: &mut Builder<'_>, policy: &Policy) {
                     relative(l.at, f.now)
                 ));
             }
-            b.add(Finding {
-kind: Kind::CodesUsedUp,
-severity: Severity::Blocking,
-title: "Backup codes used up".to_owned(),
-explanation: "Every backup code has been used, so if the phone is lost there is no way in.".to_owned(),
-evidence,
-fix: Fix::Reset2fa,
-action: "Lost phone: check who is calling, then reset 2FA (X) so they can enrol a new phone. Phone still there: make new codes (g).".to_owned(),
-});
+            b.add(
+                Finding::new(
+                    Kind::CodesUsedUp,
+                    Severity::Blocking,
+                    "Backup codes used up",
+                    "Every backup code has been used, so if the phone is lost there is no way in.",
+                )
+                .evidence(evidence)
+                .fix(
+                    Fix::Reset2fa,
+                    format!(
+                        "Lost phone: check who is calling, then reset 2FA so they can enrol a new phone: factordesk user reset-2fa {} --reason \"…\". Phone still there: make new codes (key g): {generate}",
+                        f.email
+                    ),
+                ),
+            );
         }
-        Stock::Low(n) => b.add(Finding {
-            kind: Kind::CodesLow,
-            severity: Severity::Warning,
-            title: "Few backup codes left".to_owned(),
-            explanation: format!("Only {n} backup code(s) left."),
-            evidence: vec![format!("{n} of {} left.", f.codes_total)],
-            fix: Fix::NewCodes,
-            action: "Make a new set (g): shown once, the old ones stop working.".to_owned(),
-        }),
-        Stock::None if f.has_active() => b.add(Finding {
-            kind: Kind::NoCodes,
-            severity: Severity::Info,
-            title: "No backup codes".to_owned(),
-            explanation: "They have no backup codes to fall back on if the phone is lost."
-                .to_owned(),
-            evidence: Vec::new(),
-            fix: Fix::NewCodes,
-            action: "Make a set (g) and have them save it.".to_owned(),
-        }),
+        Stock::Low(n) => b.add(
+            Finding::new(
+                Kind::CodesLow,
+                Severity::Warning,
+                "Few backup codes left",
+                format!("Only {n} backup code(s) left."),
+            )
+            .evidence(vec![format!("{n} of {} left.", f.codes_total)])
+            .fix(
+                Fix::NewCodes,
+                format!("Make a new set (shown once; the old ones stop working): {generate}"),
+            ),
+        ),
+        Stock::None if f.has_active() => b.add(
+            Finding::new(
+                Kind::NoCodes,
+                Severity::Info,
+                "No backup codes",
+                "They have no backup codes to fall back on if the phone is lost.",
+            )
+            .fix(
+                Fix::NewCodes,
+                format!("Make a set and have them save it: {generate}"),
+            ),
+        ),
         Stock::None | Stock::Healthy(_) => {}
     }
+}
+
+/// The last login came from a computer that was never remembered.
+fn not_remembered(b: &mut Builder<'_>, last: &LastLogin) {
+    b.add(
+        Finding::new(
+            Kind::NewIp,
+            Severity::Info,
+            "Not on a remembered computer",
+            "Their last login did not come from a computer they asked to remember, so a code was needed.",
+        )
+        .evidence(vec![format!(
+            "Last login {} from {}.",
+            relative(last.at, b.facts.now),
+            last.ip
+        )])
+        .fix(
+            Fix::Nothing,
+            "Expected: they enter a code and can tick \"remember this computer\".",
+        ),
+    );
 }
 
 fn devices(b: &mut Builder<'_>, policy: &Policy) {
     let f = b.facts;
     let Some(last) = &f.last_login else { return };
+    let revoke = format!("factordesk device revoke {} --all --reason \"…\"", f.email);
     let Some(d) = &last.device else {
-        if f.devices.is_empty() {
-            return;
+        if !f.devices.is_empty() {
+            not_remembered(b, last);
         }
-        return b.add(Finding {
-kind: Kind::NewIp,
-severity: Severity::Info,
-title: "Not on a remembered computer".to_owned(),
-explanation: "Their last login did not come from a computer they asked to remember, so a code was needed.".to_owned(),
-evidence: vec![format!("Last login {} from {}.", relative(last.at, f.now), last.ip)],
-fix: Fix::Nothing,
-action: "Expected: they enter a code and can tick \"remember this computer\".".to_owned(),
-});
+        return;
     };
     let mut evidence = vec![format!(
         "Last login {} from {} on \"{}\".",
@@ -792,20 +970,22 @@ action: "Expected: they enter a code and can tick \"remember this computer\".".t
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default()
         ));
-        return b.add(Finding {
-            kind: Kind::DeviceRevoked,
-            severity: Severity::Info,
-            title: "Remembered computer revoked".to_owned(),
-            explanation: format!(
-                "\"{}\" was revoked, so it is asked for a code again.",
-                d.label
+        return b.add(
+            Finding::new(
+                Kind::DeviceRevoked,
+                Severity::Info,
+                "Remembered computer revoked",
+                format!(
+                    "\"{}\" was revoked, so it is asked for a code again.",
+                    d.label
+                ),
+            )
+            .evidence(evidence)
+            .fix(
+                Fix::Nothing,
+                "Expected: they enter a code; ticking \"remember this computer\" trusts it again.",
             ),
-            evidence,
-            fix: Fix::Nothing,
-            action:
-                "Expected: they enter a code; ticking \"remember this computer\" trusts it again."
-                    .to_owned(),
-        });
+        );
     }
     let expired = last.at >= d.trusted_until;
     let new_ip = d.last_ip != last.ip;
@@ -843,30 +1023,51 @@ action: "Expected: they enter a code and can tick \"remember this computer\".".t
         }
     }
     explanation.push_str(", so a code was needed.");
-    b.add(Finding {
-kind: if expired { Kind::DeviceExpired } else { Kind::NewIp },
-severity: Severity::Info,
-title: if expired { "Remembered computer expired" } else { "New IP address" }.to_owned(),
-explanation,
-evidence,
-fix: Fix::Simulate,
-action: "Expected: they enter a code from the app and tick \"remember this computer\"; if the address is not theirs, revoke the device (R).".to_owned(),
-});
+    b.add(
+        Finding::new(
+            if expired {
+                Kind::DeviceExpired
+            } else {
+                Kind::NewIp
+            },
+            Severity::Info,
+            if expired {
+                "Remembered computer expired"
+            } else {
+                "New IP address"
+            },
+            explanation,
+        )
+        .evidence(evidence)
+        .fix(
+            Fix::Simulate,
+            format!(
+                "Expected: they enter a code from the app and tick \"remember this computer\"; if the address is not theirs, revoke the device (key R): {revoke}"
+            ),
+        ),
+    );
 }
 
-fn every_login(b: &mut Builder<'_>) {
+fn every_login(b: &mut Builder<'_>, policy: &Policy) {
     if !b.facts.every_login {
         return;
     }
-    b.add(Finding {
-kind: Kind::EveryLogin,
-severity: Severity::Info,
-title: "Asked on every login".to_owned(),
-explanation: "This account is set to ask for a code on every login, even on a remembered computer.".to_owned(),
-evidence: vec!["\"Ask on every login\" is on.".to_owned()],
-fix: Fix::TurnOffEveryLogin,
-action: "Expected if they chose it; turn it off (e) if they would rather be remembered for 14 days.".to_owned(),
-});
+    b.add(
+        Finding::new(
+            Kind::EveryLogin,
+            Severity::Info,
+            "Asked on every login",
+            "This account is set to ask for a code on every login, even on a remembered computer.",
+        )
+        .evidence(vec!["\"Ask on every login\" is on.".to_owned()])
+        .fix(
+            Fix::TurnOffEveryLogin,
+            format!(
+                "Expected if they chose it; if they would rather be remembered for {} days, turn it off: factordesk user edit {} --every-login false",
+                policy.trust_days, b.facts.email
+            ),
+        ),
+    );
 }
 
 /// What a code read out by the user says about their phone's clock.

@@ -535,3 +535,126 @@ fn skew_search_at_its_boundaries() {
     assert!(skew_message(Some(0)).contains("valid right now"));
     assert!(skew_message(None).contains("matches no time within 10 minutes"));
 }
+
+/// Every finding the other tests build, for checks that hold for all.
+fn every_kind_of_facts() -> Vec<Facts> {
+    let mut skewed = healthy();
+    skewed.attempts = vec![attempt("totp", "invalid", 20, Some(-3))];
+    let mut resynced = skewed.clone();
+    resynced.factors[0].drift = -3;
+    let mut replay = attempt("totp", "replayed", 12, Some(0));
+    replay.first_used_at = Some(ago(TimeDelta::minutes(13)));
+    replay.first_used_ip = Some("198.51.100.50".into());
+    let device = |until_days, revoked, ip: &str| LastLogin {
+        at: ago(TimeDelta::minutes(10)),
+        ip: ip.into(),
+        device: Some(self::device(until_days, revoked)),
+        completed: false,
+    };
+    vec![
+        healthy(),
+        Facts {
+            status: UserStatus::Disabled,
+            disabled: Some((ago(TimeDelta::days(7)), "left".into())),
+            lock: Lock {
+                failures: 10,
+                locked_until: Some(now() + TimeDelta::minutes(5)),
+            },
+            ..healthy()
+        },
+        Facts {
+            factors: vec![app(FactorStatus::Pending)],
+            standing: Standing::GraceOver {
+                ended: ago(TimeDelta::days(2)),
+            },
+            ..healthy()
+        },
+        Facts {
+            factors: Vec::new(),
+            codes_total: 0,
+            codes_left: 0,
+            standing: Standing::GraceOver {
+                ended: ago(TimeDelta::days(2)),
+            },
+            ..healthy()
+        },
+        Facts {
+            factors: vec![sms("+447700900123")],
+            ..healthy()
+        },
+        skewed,
+        resynced,
+        Facts {
+            attempts: (0..3)
+                .map(|i| attempt("totp", "invalid", i, None))
+                .collect(),
+            ..healthy()
+        },
+        Facts {
+            attempts: vec![replay],
+            ..healthy()
+        },
+        Facts {
+            codes_left: 0,
+            ..healthy()
+        },
+        Facts {
+            codes_left: 2,
+            ..healthy()
+        },
+        Facts {
+            codes_left: 0,
+            codes_total: 0,
+            ..healthy()
+        },
+        Facts {
+            last_login: Some(device(-1, false, "203.0.113.9")),
+            ..healthy()
+        },
+        Facts {
+            last_login: Some(device(3, true, "198.51.100.40")),
+            ..healthy()
+        },
+        Facts {
+            every_login: true,
+            ..healthy()
+        },
+    ]
+}
+
+#[test]
+fn each_fix_gives_its_key_once_and_the_command() {
+    for facts in every_kind_of_facts() {
+        for x in diagnose(&facts, &Policy::default()) {
+            assert_eq!(x.key, x.fix.key(), "{x:?}");
+            if let Some(k) = x.key {
+                // The console prints the key beside the action: not again in it.
+                assert!(
+                    !x.action.contains(&format!("({k})"))
+                        && !x.action.contains(&format!("key {k}")),
+                    "{x:?}"
+                );
+            }
+            let needs_command = !matches!(x.fix, Fix::Nothing | Fix::AllowCountry);
+            assert!(
+                !needs_command || x.action.contains("factordesk "),
+                "no command: {x:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_key_is_in_the_json() {
+    let mut f = healthy();
+    f.attempts = vec![attempt("totp", "invalid", 20, Some(-3))];
+    let x = first(&f);
+    let json = serde_json::to_value(&x).unwrap();
+    assert_eq!(json["fix"], "fix_phone_clock");
+    assert_eq!(json["key"], "S");
+    assert!(
+        x.action
+            .contains("factordesk factor resync a@example.com 1 CODE1 CODE2"),
+        "{x:?}"
+    );
+}

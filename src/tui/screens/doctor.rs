@@ -43,7 +43,7 @@ fn badge(s: Severity, theme: Theme) -> Span<'static> {
 }
 
 fn fix_hint(f: &Finding, theme: Theme) -> Vec<Span<'static>> {
-    match f.fix.key() {
+    match f.key {
         Some(k) => vec![Span::raw("  "), Span::styled(format!("[{k}]"), theme.key())],
         None => Vec::new(),
     }
@@ -134,7 +134,7 @@ pub fn render_full(
                 lines.push(Line::styled(l, theme.dim()));
             }
         }
-        let key = f.fix.key().map(|k| format!("[{k}] ")).unwrap_or_default();
+        let key = f.key.map(|k| format!("[{k}] ")).unwrap_or_default();
         for l in wrap(
             &format!("{key}{}", f.action),
             width,
