@@ -358,3 +358,110 @@ fn codes_a_resync_spent_are_refused_honestly_and_are_no_compromise() {
         VerifyResult::Accepted
     );
 }
+
+/// The newest six-digit code in a user's outbox.
+fn sent_code(desk: &Desk, email: &str) -> String {
+    let messages = desk
+        .outbox(&factordesk::desk::records::RecordQuery {
+            user: Some(email.into()),
+            ..Default::default()
+        })
+        .unwrap();
+    messages[0]
+        .text
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .to_owned()
+}
+
+fn kinds(desk: &Desk, email: &str) -> Vec<(Kind, Severity)> {
+    desk.diagnose(email)
+        .unwrap()
+        .findings
+        .iter()
+        .map(|x| (x.kind, x.severity))
+        .collect()
+}
+
+#[test]
+fn findings_go_once_the_fix_worked() {
+    let mut desk = demo_desk();
+    // Carol: the country allowed again and an SMS login through.
+    let carol = "carol@example.co.uk";
+    desk.set_policy("sms_countries", "1,44").unwrap();
+    desk.advance_clock(TimeDelta::minutes(1));
+    let c = challenge(&mut desk, carol);
+    let code = sent_code(&desk, carol);
+    assert_eq!(
+        desk.verify(c, &code, None).unwrap().result,
+        VerifyResult::Accepted
+    );
+    let found = kinds(&desk, carol);
+    assert!(
+        found
+            .iter()
+            .all(|(k, s)| *k != Kind::DeliveryFailed && *s != Severity::Blocking),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&(Kind::History, Severity::Info)),
+        "{found:?}"
+    );
+
+    // Erin: unlocked, then a good code.
+    let erin = "erin@example.com";
+    desk.unlock(erin, "caller verified").unwrap();
+    let fid = app_factor(&desk, erin);
+    let c = challenge(&mut desk, erin);
+    let code = desk
+        .authenticator_code(erin, fid, TimeDelta::zero())
+        .unwrap();
+    assert_eq!(
+        desk.verify(c, &code, None).unwrap().result,
+        VerifyResult::Accepted
+    );
+    let report = desk.diagnose(erin).unwrap();
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|x| !matches!(x.kind, Kind::Locked | Kind::WrongCodes)
+                && x.severity != Severity::Warning),
+        "{:#?}",
+        report.findings
+    );
+    let h = report
+        .findings
+        .iter()
+        .find(|x| x.kind == Kind::History)
+        .unwrap();
+    assert!(h.evidence[0].starts_with("10 wrong code(s) from "), "{h:?}");
+
+    // Mallory: 2FA reset after the replay from elsewhere.
+    let mallory = "mallory@example.com";
+    desk.reset_2fa(mallory, "code seen by someone else")
+        .unwrap();
+    let report = desk.diagnose(mallory).unwrap();
+    let first = &report.findings[0];
+    assert_eq!(
+        (first.kind, first.severity, first.fix),
+        (Kind::NoFactorYet, Severity::Warning, Fix::EnrolApp),
+        "{:#?}",
+        report.findings
+    );
+    assert!(
+        first
+            .explanation
+            .contains("must enrol by 2026-11-28 09:01:00 UTC"),
+        "{first:?}"
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|x| x.kind != Kind::Replayed && x.fix != Fix::Reset2fa),
+        "{:#?}",
+        report.findings
+    );
+}

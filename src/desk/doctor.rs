@@ -14,6 +14,7 @@ use crate::domain::doctor::{
 };
 use crate::domain::policy::Policy;
 use crate::domain::{FactorKind, FactorStatus, Time, otp, totp};
+use crate::store::audit::AuditRow;
 use crate::store::challenges::{Purpose, State};
 use crate::store::devices::DeviceRow;
 use crate::store::users::UserRow;
@@ -70,19 +71,35 @@ fn last_login(conn: &Connection, u: &UserRow) -> Result<Option<LastLogin>> {
     }))
 }
 
-fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
-    let disabled = audit::list(
+/// A user's newest audit events of `kind`, newest first.
+fn events(conn: &Connection, user_id: i64, kind: &str, limit: u32) -> Result<Vec<AuditRow>> {
+    Ok(audit::list(
         conn,
         &audit::Query {
-            user_id: Some(u.id),
-            kind: Some("user.disable"),
+            user_id: Some(user_id),
+            kind: Some(kind),
             before: None,
-            limit: 1,
+            limit,
         },
-    )?
-    .into_iter()
-    .next()
-    .map(|e| (e.at, e.detail.trim_start_matches("disabled: ").to_owned()));
+    )?)
+}
+
+/// When a user's 2FA was last reset by an admin or turned off by them.
+fn last_reset(conn: &Connection, user_id: i64) -> Result<Option<Time>> {
+    let reset = events(conn, user_id, "user.reset_2fa", 1)?;
+    let off = events(conn, user_id, "user.turn_off_2fa", 20)?;
+    Ok(reset
+        .iter()
+        .chain(off.iter().filter(|e| !e.detail.starts_with("refused")))
+        .map(|e| e.at)
+        .max())
+}
+
+fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
+    let disabled = events(conn, u.id, "user.disable", 1)?
+        .into_iter()
+        .next()
+        .map(|e| (e.at, e.detail.trim_start_matches("disabled: ").to_owned()));
     let code_rows = codes::for_user(conn, u.id)?;
     Ok(Facts {
         now,
@@ -127,6 +144,8 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
                 first_used_by_resync: a.first_used_by_resync,
             })
             .collect(),
+        unlocked_at: events(conn, u.id, "user.unlock", 1)?.first().map(|e| e.at),
+        reset_at: last_reset(conn, u.id)?,
         deliveries: deliveries::list(conn, Some(u.id), None, 10)?
             .into_iter()
             .map(|d| DeliveryFact {

@@ -33,6 +33,7 @@ text_enum!(
         WrongCodes => "wrong_codes",
         Replayed => "replayed",
         ResyncSpent => "resync_spent",
+        NoFactorYet => "no_factor_yet",
         CodesUsedUp => "codes_used_up",
         CodesLow => "codes_low",
         NoCodes => "no_codes",
@@ -41,6 +42,7 @@ text_enum!(
         NewIp => "new_ip",
         EveryLogin => "every_login",
         Deliveries => "deliveries",
+        History => "history",
         AllClear => "all_clear",
     }
 );
@@ -213,6 +215,10 @@ pub struct Facts {
     pub devices: Vec<DeviceFact>,
     /// The last 24 hours of attempts, newest first.
     pub attempts: Vec<AttemptFact>,
+    /// When an admin last unlocked their 2FA, and last reset it (or they
+    /// turned it off): attempts before that are history.
+    pub unlocked_at: Option<Time>,
+    pub reset_at: Option<Time>,
     /// The last few messages, newest first.
     pub deliveries: Vec<DeliveryFact>,
     pub last_login: Option<LastLogin>,
@@ -232,6 +238,61 @@ impl Facts {
     /// Active factors other than those of `kind`.
     fn others_than(&self, kind: FactorKind) -> usize {
         self.active().filter(|f| f.kind != kind).count()
+    }
+
+    /// The newest thing that settled earlier trouble: a code accepted, an
+    /// unlock or a 2FA reset, with what it was.
+    fn settled(&self) -> Option<(Time, &'static str)> {
+        let login = self
+            .attempts
+            .iter()
+            .find(|a| a.outcome == "accepted")
+            .map(|a| (a.at, "their login with a code"));
+        let unlock = self.unlocked_at.map(|t| (t, "the unlock"));
+        let reset = self.reset_at.map(|t| (t, "the 2FA reset"));
+        [login, unlock, reset]
+            .into_iter()
+            .flatten()
+            .max_by_key(|(t, _)| *t)
+    }
+
+    /// How many of the (newest first) attempts came after the last success,
+    /// unlock or reset.
+    fn current_len(&self) -> usize {
+        let admin = self.unlocked_at.max(self.reset_at);
+        self.attempts
+            .iter()
+            .position(|a| a.outcome == "accepted" || admin.is_some_and(|t| a.at < t))
+            .unwrap_or(self.attempts.len())
+    }
+
+    /// The attempts that are current: after the last success, unlock or
+    /// reset. Older ones are history.
+    fn current(&self) -> &[AttemptFact] {
+        &self.attempts[..self.current_len()]
+    }
+
+    /// Failed attempts from before the last success, unlock or reset.
+    fn past_failures(&self) -> impl Iterator<Item = &AttemptFact> {
+        self.attempts[self.current_len()..]
+            .iter()
+            .filter(|a| a.outcome != "accepted")
+    }
+
+    /// Is this failed message still current? Not if a later message on the
+    /// same channel went through, or they logged in (or were reset) since.
+    fn failure_is_current(&self, d: &DeliveryFact) -> bool {
+        let delivered_later = self
+            .deliveries
+            .iter()
+            .any(|x| x.channel == d.channel && !x.failed && x.at >= d.at);
+        let login = self
+            .attempts
+            .iter()
+            .find(|a| a.outcome == "accepted")
+            .map(|a| a.at);
+        let settled = login.max(self.reset_at);
+        d.failed && !delivered_later && settled.is_none_or(|t| d.at > t)
     }
 }
 
@@ -267,6 +328,7 @@ pub fn diagnose(f: &Facts, policy: &Policy) -> Vec<Finding> {
     codes(&mut b, policy);
     devices(&mut b, policy);
     every_login(&mut b, policy);
+    history(&mut b);
     if b.findings
         .iter()
         .all(|x| matches!(x.severity, Severity::Info | Severity::Ok))
@@ -336,7 +398,7 @@ fn locked(b: &mut Builder<'_>) {
         return;
     };
     let failures: Vec<&AttemptFact> = f
-        .attempts
+        .current()
         .iter()
         .filter(|a| a.outcome == "invalid" || a.outcome == "replayed")
         .collect();
@@ -409,7 +471,8 @@ fn enrolment(b: &mut Builder<'_>) {
         .collect();
     let blocked = f.standing.blocks_login();
     for p in &pending {
-        let severity = if f.has_active() {
+        // Blocking only when it is what stands between them and a login.
+        let severity = if f.has_active() || !blocked {
             Severity::Warning
         } else {
             Severity::Blocking
@@ -450,6 +513,28 @@ fn enrolment(b: &mut Builder<'_>) {
             .fix(Fix::ConfirmPending, action),
         );
     }
+    if let (Standing::InGrace { until }, true) = (f.standing, pending.is_empty()) {
+        b.add(
+            Finding::new(
+                Kind::NoFactorYet,
+                Severity::Warning,
+                "No second factor yet",
+                format!(
+                    "2FA is required for them and they have none yet: they must enrol by {} ({}), or login will be refused.",
+                    stamp(until),
+                    relative(until, f.now)
+                ),
+            )
+            .evidence(vec![f.standing.sentence(f.now)])
+            .fix(
+                Fix::EnrolApp,
+                format!(
+                    "Enrol an authenticator app with them: factordesk factor add-totp {}",
+                    f.email
+                ),
+            ),
+        );
+    }
     if blocked && pending.is_empty() {
         b.add(
             Finding::new(
@@ -486,7 +571,7 @@ fn sms(b: &mut Builder<'_>, policy: &Policy) {
             let failed: Vec<&DeliveryFact> = f
                 .deliveries
                 .iter()
-                .filter(|d| d.failed && d.channel == "sms")
+                .filter(|d| d.channel == "sms" && f.failure_is_current(d))
                 .collect();
             let mut evidence = vec![format!(
                 "Their phone {} is in country +{}; SMS may go to {} only.",
@@ -558,7 +643,7 @@ fn failed_messages(b: &mut Builder<'_>) {
         .deliveries
         .iter()
         .filter(|d| {
-            d.failed
+            f.failure_is_current(d)
                 && !(d.channel == "sms" && b.findings.iter().any(|x| x.kind == Kind::SmsCountry))
         })
         .collect();
@@ -687,7 +772,7 @@ fn typical_offset(skewed: &[(&AttemptFact, i64)]) -> i64 {
 fn wrong_codes(b: &mut Builder<'_>) {
     let f = b.facts;
     let wrong: Vec<&AttemptFact> = f
-        .attempts
+        .current()
         .iter()
         .filter(|a| a.kind == "totp" && a.outcome == "invalid")
         .collect();
@@ -785,7 +870,7 @@ fn wrong_codes(b: &mut Builder<'_>) {
 fn replayed(b: &mut Builder<'_>) {
     let f = b.facts;
     let replays = || {
-        f.attempts
+        f.current()
             .iter()
             .filter(|a| a.outcome == "replayed" && a.kind == "totp")
     };
@@ -851,7 +936,7 @@ fn replayed(b: &mut Builder<'_>) {
 fn codes(b: &mut Builder<'_>, policy: &Policy) {
     let f = b.facts;
     let reused: Vec<&AttemptFact> = f
-        .attempts
+        .current()
         .iter()
         .filter(|a| a.kind == "backup" && a.outcome == "replayed")
         .collect();
@@ -1046,6 +1131,102 @@ fn devices(b: &mut Builder<'_>, policy: &Policy) {
             ),
         ),
     );
+}
+
+/// Trouble from before the last success, unlock or reset: shown once, as
+/// information, so it is not mistaken for a current problem.
+fn history(b: &mut Builder<'_>) {
+    let f = b.facts;
+    let mut evidence = Vec::new();
+    let past: Vec<&AttemptFact> = f.past_failures().collect();
+    let wrong: Vec<&AttemptFact> = past
+        .iter()
+        .copied()
+        .filter(|a| a.outcome == "invalid")
+        .collect();
+    if let (Some(last), Some(first)) = (wrong.first(), wrong.last()) {
+        evidence.push(format!(
+            "{} wrong code(s) {} from {}.",
+            wrong.len(),
+            between(first.at, last.at, f.now),
+            ips(&wrong)
+        ));
+    }
+    for r in past.iter().filter(|a| a.outcome == "replayed") {
+        let what = if r.kind == "backup" {
+            "A used backup code"
+        } else {
+            "A used code"
+        };
+        let first = match (&r.first_used_ip, r.first_used_by_resync) {
+            (_, true) => " (spent by the resync)".to_owned(),
+            (Some(ip), false) if *ip != r.ip => format!(" (first used from {ip})"),
+            _ => String::new(),
+        };
+        evidence.push(format!(
+            "{what} tried again at {} from {}{first}.",
+            clock(r.at, f.now),
+            r.ip
+        ));
+    }
+    let old: Vec<&DeliveryFact> = f
+        .deliveries
+        .iter()
+        .filter(|d| d.failed && !f.failure_is_current(d))
+        .collect();
+    if let (Some(last), Some(first)) = (old.first(), old.last()) {
+        evidence.push(format!(
+            "{} failed message(s) {} ({}); a later message or login went through.",
+            old.len(),
+            between(first.at, last.at, f.now),
+            last.reason.as_deref().unwrap_or("failed")
+        ));
+    }
+    if evidence.is_empty() {
+        return;
+    }
+    let explanation = match f.settled().filter(|_| !past.is_empty()) {
+        Some((t, what)) => format!(
+            "These came before {what} at {}, so they no longer stand in the way.",
+            clock(t, f.now)
+        ),
+        None => {
+            "These came before a later message went through, so they no longer stand in the way."
+                .to_owned()
+        }
+    };
+    b.add(
+        Finding::new(
+            Kind::History,
+            Severity::Info,
+            "Earlier trouble, since settled",
+            explanation,
+        )
+        .evidence(evidence)
+        .fix(
+            Fix::Nothing,
+            "Nothing to do now; if it starts again, it shows above as a current finding.",
+        ),
+    );
+}
+
+/// `09:54:09 UTC` on the day of `now`, else `2026-11-19 09:54:09 UTC`:
+/// short enough for evidence lines that cite several times.
+fn clock(t: Time, now: Time) -> String {
+    if t.date_naive() == now.date_naive() {
+        t.format("%H:%M:%S UTC").to_string()
+    } else {
+        stamp(t)
+    }
+}
+
+/// `at T` for one instant, `from T1 to T2` for a span.
+fn between(first: Time, last: Time, now: Time) -> String {
+    if first == last {
+        format!("at {}", clock(first, now))
+    } else {
+        format!("from {} to {}", clock(first, now), clock(last, now))
+    }
 }
 
 fn every_login(b: &mut Builder<'_>, policy: &Policy) {

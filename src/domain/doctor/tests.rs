@@ -57,6 +57,8 @@ fn healthy() -> Facts {
         codes_last_used: None,
         devices: Vec::new(),
         attempts: Vec::new(),
+        unlocked_at: None,
+        reset_at: None,
         deliveries: Vec::new(),
         last_login: None,
     }
@@ -164,14 +166,204 @@ fn grace_over_without_a_factor() {
         (x.kind, x.severity, x.fix),
         (Kind::GraceOver, Severity::Blocking, Fix::EnrolApp)
     );
-    // In grace, nothing blocks.
+    // In grace nothing blocks yet, but they are told to enrol by when.
     let f = Facts {
         standing: Standing::InGrace {
             until: now() + TimeDelta::days(2),
         },
         ..f
     };
-    assert_eq!(first(&f).severity, Severity::Ok);
+    let x = first(&f);
+    assert_eq!(
+        (x.kind, x.severity, x.fix, x.key),
+        (
+            Kind::NoFactorYet,
+            Severity::Warning,
+            Fix::EnrolApp,
+            Some('t')
+        )
+    );
+    assert!(
+        x.explanation
+            .contains("must enrol by 2026-11-23 09:00:00 UTC (in 2 days)"),
+        "{x:?}"
+    );
+    assert!(
+        x.action
+            .contains("factordesk factor add-totp a@example.com")
+    );
+    // Not when 2FA is not required of them.
+    let f = Facts {
+        standing: Standing::NotRequired,
+        ..f
+    };
+    assert!(!kinds(&f).contains(&Kind::NoFactorYet));
+}
+
+fn accepted(mins_ago: i64) -> AttemptFact {
+    attempt("totp", "accepted", mins_ago, None)
+}
+
+#[test]
+fn attempts_before_a_success_are_history_not_findings() {
+    // Three wrong codes, then they got in: no current finding about them.
+    let mut attempts = vec![accepted(1)];
+    attempts.extend((2..5).map(|i| attempt("totp", "invalid", i, None)));
+    let f = Facts {
+        attempts,
+        ..healthy()
+    };
+    let all = diagnose(&f, &Policy::default());
+    assert!(all.iter().all(|x| x.kind != Kind::WrongCodes), "{all:#?}");
+    let h = all.iter().find(|x| x.kind == Kind::History).unwrap();
+    assert_eq!((h.severity, h.fix), (Severity::Info, Fix::Nothing));
+    assert_eq!(
+        h.evidence[0],
+        "3 wrong code(s) from 08:56:00 UTC to 08:58:00 UTC from 198.51.100.7."
+    );
+    assert!(
+        h.explanation
+            .starts_with("These came before their login with a code at 08:59:00 UTC"),
+        "{h:?}"
+    );
+    assert_eq!(all.last().unwrap().kind, Kind::AllClear);
+    // The same codes after the success are current.
+    let mut attempts: Vec<AttemptFact> = (1..4)
+        .map(|i| attempt("totp", "invalid", i, None))
+        .collect();
+    attempts.push(accepted(5));
+    let f = Facts {
+        attempts,
+        ..healthy()
+    };
+    assert_eq!(first(&f).kind, Kind::WrongCodes);
+    assert!(!kinds(&f).contains(&Kind::History));
+}
+
+#[test]
+fn an_unlock_or_a_reset_settles_earlier_attempts() {
+    let guesses: Vec<AttemptFact> = (0..10)
+        .map(|i| attempt("totp", "invalid", 11 + i, None))
+        .collect();
+    // Unlocked 5 minutes ago: the ten guesses before it are history.
+    let unlocked = Facts {
+        attempts: guesses.clone(),
+        unlocked_at: Some(ago(TimeDelta::minutes(5))),
+        ..healthy()
+    };
+    let all = diagnose(&unlocked, &Policy::default());
+    assert!(
+        all.iter()
+            .all(|x| x.kind != Kind::WrongCodes && x.kind != Kind::Locked),
+        "{all:#?}"
+    );
+    let h = all.iter().find(|x| x.kind == Kind::History).unwrap();
+    assert!(
+        h.explanation.contains("before the unlock at 08:55:00 UTC")
+            && h.evidence[0].starts_with("10 wrong code(s) from 08:40:00 UTC to 08:49:00 UTC"),
+        "{h:?}"
+    );
+    // An attempt at the very instant of the unlock, or after, is current.
+    let mut again = guesses.clone();
+    again.insert(0, attempt("totp", "invalid", 0, None));
+    again.insert(0, attempt("totp", "invalid", 0, None));
+    again.insert(0, attempt("totp", "invalid", 0, None));
+    let f = Facts {
+        attempts: again,
+        unlocked_at: Some(now()),
+        ..healthy()
+    };
+    assert_eq!(first(&f).kind, Kind::WrongCodes);
+    // A replay from elsewhere before a 2FA reset is no current finding.
+    let mut r = attempt("totp", "replayed", 30, Some(0));
+    r.ip = "203.0.113.66".into();
+    r.first_used_ip = Some("198.51.100.50".into());
+    let reset = Facts {
+        attempts: vec![r],
+        reset_at: Some(ago(TimeDelta::minutes(10))),
+        factors: Vec::new(),
+        codes_total: 0,
+        codes_left: 0,
+        standing: Standing::InGrace {
+            until: now() + TimeDelta::days(7),
+        },
+        ..healthy()
+    };
+    let all = diagnose(&reset, &Policy::default());
+    assert_eq!(all[0].kind, Kind::NoFactorYet, "{all:#?}");
+    assert!(all.iter().all(|x| x.kind != Kind::Replayed), "{all:#?}");
+    let h = all.iter().find(|x| x.kind == Kind::History).unwrap();
+    assert!(
+        h.evidence[0].ends_with("from 203.0.113.66 (first used from 198.51.100.50).")
+            && h.explanation.contains("before the 2FA reset"),
+        "{h:?}"
+    );
+}
+
+fn message(channel: &str, mins_ago: i64, failed: bool) -> DeliveryFact {
+    DeliveryFact {
+        at: ago(TimeDelta::minutes(mins_ago)),
+        channel: channel.into(),
+        destination: "+44 ******0123".into(),
+        failed,
+        reason: failed.then(|| "country calling code +44 is not allowed for SMS".into()),
+    }
+}
+
+#[test]
+fn a_failed_message_before_a_delivered_one_or_a_login_is_history() {
+    let carol = || Facts {
+        factors: vec![sms("+447700900123")],
+        codes_total: 0,
+        codes_left: 0,
+        ..healthy()
+    };
+    let mut p = Policy::default();
+    p.set("sms_countries", "1,44").unwrap();
+    // Failed, failed: a current blocker.
+    let failing = Facts {
+        deliveries: vec![message("sms", 5, true), message("sms", 75, true)],
+        ..carol()
+    };
+    let x = diagnose(&failing, &p).remove(0);
+    assert_eq!(
+        (x.kind, x.severity),
+        (Kind::DeliveryFailed, Severity::Blocking)
+    );
+    // A later message went through: the failures are history.
+    let fixed = Facts {
+        deliveries: vec![
+            message("sms", 1, false),
+            message("sms", 5, true),
+            message("sms", 75, true),
+        ],
+        ..carol()
+    };
+    let all = diagnose(&fixed, &p);
+    assert!(
+        all.iter()
+            .all(|x| x.kind != Kind::DeliveryFailed && x.severity != Severity::Blocking),
+        "{all:#?}"
+    );
+    let h = all.iter().find(|x| x.kind == Kind::History).unwrap();
+    assert!(
+        h.evidence[0].starts_with("2 failed message(s) from 07:45:00 UTC to 08:55:00 UTC"),
+        "{h:?}"
+    );
+    // A success on another channel does not settle SMS failures…
+    let other = Facts {
+        deliveries: vec![message("email", 1, false), message("sms", 5, true)],
+        ..carol()
+    };
+    let has = |f: &Facts, k: Kind| diagnose(f, &p).iter().any(|x| x.kind == k);
+    assert!(has(&other, Kind::DeliveryFailed));
+    // …but a login since does.
+    let login = Facts {
+        deliveries: vec![message("sms", 5, true)],
+        attempts: vec![attempt("sms", "accepted", 2, None)],
+        ..carol()
+    };
+    assert!(!has(&login, Kind::DeliveryFailed));
 }
 
 #[test]
