@@ -465,3 +465,39 @@ fn findings_go_once_the_fix_worked() {
         report.findings
     );
 }
+
+#[test]
+fn all_clear_counts_the_wrong_code_it_saw() {
+    let mut desk = demo_desk();
+    let alice = "alice@example.com";
+    let fid = app_factor(&desk, alice);
+    let guess = desk
+        .authenticator_code(alice, fid, TimeDelta::hours(5))
+        .unwrap();
+    let c = challenge(&mut desk, alice);
+    assert_eq!(
+        desk.verify(c, &guess, None).unwrap().result,
+        VerifyResult::Invalid
+    );
+    let findings = desk.diagnose(alice).unwrap().findings;
+    let wrong = &findings[0];
+    assert_eq!(
+        (wrong.kind, wrong.severity, wrong.title.as_str()),
+        (Kind::WrongCodes, Severity::Info, "A wrong code"),
+        "{findings:#?}"
+    );
+    assert_eq!(wrong.evidence, ["At 09:00:00 UTC from 198.51.100.23."]);
+    let clear = findings.last().unwrap();
+    assert_eq!(clear.kind, Kind::AllClear);
+    assert!(
+        clear
+            .evidence
+            .iter()
+            .any(|e| e.contains("1 wrong code, no codes used twice")),
+        "{clear:?}"
+    );
+    assert!(
+        clear.evidence.iter().all(|e| !e.contains("no wrong")),
+        "{clear:?}"
+    );
+}

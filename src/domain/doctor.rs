@@ -34,6 +34,7 @@ text_enum!(
         Replayed => "replayed",
         ResyncSpent => "resync_spent",
         NoFactorYet => "no_factor_yet",
+        BackupReused => "backup_reused",
         CodesUsedUp => "codes_used_up",
         CodesLow => "codes_low",
         NoCodes => "no_codes",
@@ -333,19 +334,6 @@ pub fn diagnose(f: &Facts, policy: &Policy) -> Vec<Finding> {
         .iter()
         .all(|x| matches!(x.severity, Severity::Info | Severity::Ok))
     {
-        let mut checked = vec![
-            "account active".to_owned(),
-            "2FA not locked".to_owned(),
-            format!("{} active factor(s)", f.active().count()),
-            "no failed messages".to_owned(),
-            "no wrong or replayed codes in the last 24 hours".to_owned(),
-        ];
-        if f.codes_total > 0 {
-            checked.push(format!(
-                "{} of {} backup codes left",
-                f.codes_left, f.codes_total
-            ));
-        }
         b.add(
             Finding::new(
                 Kind::AllClear,
@@ -353,7 +341,7 @@ pub fn diagnose(f: &Facts, policy: &Policy) -> Vec<Finding> {
                 "Nothing wrong found",
                 "Nothing found that would stop this user logging in with their second factor.",
             )
-            .evidence(vec![format!("Checked: {}.", checked.join(", "))])
+            .evidence(checked(f, policy))
             .fix(
                 Fix::Simulate,
                 format!(
@@ -366,6 +354,107 @@ pub fn diagnose(f: &Facts, policy: &Policy) -> Vec<Finding> {
     // Stable: most blocking first, then in the order the checks run.
     b.findings.sort_by_key(|x| x.severity);
     b.findings
+}
+
+/// What the doctor looked at and what it saw, for "nothing wrong found":
+/// built from the facts, so it never claims more than was checked.
+fn checked(f: &Facts, policy: &Policy) -> Vec<String> {
+    let count = |n: usize, one: &str, many: &str| match n {
+        0 => format!("no {many}"),
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    };
+    let standing = match f.standing {
+        Standing::Enrolled => "a second factor enrolled".to_owned(),
+        Standing::NotRequired => "2FA not required of them".to_owned(),
+        Standing::InGrace { until } => format!("must enrol by {}", stamp(until)),
+        Standing::GraceOver { .. } => "enrolment grace over".to_owned(),
+    };
+    let lock = if f.lock.is_locked(f.now) {
+        "2FA locked"
+    } else {
+        "2FA not locked"
+    };
+    let mut lines = vec![format!(
+        "Checked: account {}, {lock}, {standing}.",
+        f.status
+    )];
+    let mut factors: Vec<String> = f
+        .active()
+        .map(|x| x.kind.label().to_owned())
+        .collect::<Vec<_>>();
+    if factors.is_empty() {
+        factors.push("none active".to_owned());
+    }
+    for status in [FactorStatus::Pending, FactorStatus::Disabled] {
+        let n = f.factors.iter().filter(|x| x.status == status).count();
+        if n > 0 {
+            factors.push(format!("{n} {status}"));
+        }
+    }
+    let phone = match f.phone.as_deref().and_then(|p| Phone::parse(p).ok()) {
+        Some(p) => format!(
+            "phone {} {}, SMS to +{} {}",
+            p.masked(),
+            if f.phone_verified {
+                "verified"
+            } else {
+                "not verified"
+            },
+            p.calling_code(),
+            if policy.allows_country(p.calling_code()) {
+                "allowed"
+            } else {
+                "not allowed"
+            }
+        ),
+        None => "no phone".to_owned(),
+    };
+    lines.push(format!("Factors: {}; {phone}.", factors.join(", ")));
+    let failing = f
+        .deliveries
+        .iter()
+        .filter(|d| f.failure_is_current(d))
+        .count();
+    let messaged = f.factors.iter().any(|x| x.kind != FactorKind::Totp);
+    if messaged || !f.deliveries.is_empty() {
+        let failing = match failing {
+            0 => "none failing now".to_owned(),
+            n => format!("{n} failing now"),
+        };
+        lines.push(format!(
+            "Messages: {} sent recently, {failing}.",
+            f.deliveries.len()
+        ));
+    }
+    let since = match f.settled() {
+        Some((t, what)) => format!("since {what} at {}", clock(t, f.now)),
+        None => "in the last 24 hours".to_owned(),
+    };
+    let current = f.current();
+    let wrong = current.iter().filter(|a| a.outcome == "invalid").count();
+    let reused = current.iter().filter(|a| a.outcome == "replayed").count();
+    lines.push(format!(
+        "Codes {since}: {}, {}.",
+        count(wrong, "wrong code", "wrong codes"),
+        count(reused, "code used twice", "codes used twice")
+    ));
+    let codes = if f.codes_total == 0 {
+        "none".to_owned()
+    } else {
+        format!("{} of {} left", f.codes_left, f.codes_total)
+    };
+    let trusted = f
+        .devices
+        .iter()
+        .filter(|d| d.revoked_at.is_none() && d.trusted_until > f.now)
+        .count();
+    lines.push(format!(
+        "Backup codes: {codes}; remembered computers: {} trusted now; ask on every login: {}.",
+        trusted,
+        if f.every_login { "on" } else { "off" }
+    ));
+    lines
 }
 
 fn disabled(b: &mut Builder<'_>) {
@@ -780,9 +869,45 @@ fn wrong_codes(b: &mut Builder<'_>) {
         .iter()
         .filter_map(|a| a.matched_offset.filter(|o| *o != 0).map(|o| (*a, o)))
         .collect();
+    if !skewed.is_empty() {
+        skew(b, &skewed);
+    } else if f.lock.is_locked(f.now) || wrong.is_empty() {
+        // A lock explains its own failures.
+    } else if wrong.len() < 3 {
+        slips(b, &wrong);
+    } else {
+        b.add(
+            Finding::new(
+                Kind::WrongCodes,
+                Severity::Warning,
+                "Wrong codes",
+                format!(
+                    "{} wrong authenticator codes in the last 24 hours, none right for any time within 10 minutes.",
+                    wrong.len()
+                ),
+            )
+            .evidence(vec![format!(
+                "From {}; the last {}.",
+                ips(&wrong),
+                relative(wrong[0].at, f.now)
+            )])
+            .fix(
+                Fix::CheckCode,
+                format!(
+                    "Check they are reading the code for this account (the issuer and their email), not another one; check a code they read out: factordesk doctor {} --code CODE",
+                    f.email
+                ),
+            ),
+        );
+    }
+}
+
+/// Wrong codes that match another time step: the phone's clock is off.
+fn skew(b: &mut Builder<'_>, skewed: &[(&AttemptFact, i64)]) {
+    let f = b.facts;
     let app = f.active().find(|x| x.kind == FactorKind::Totp);
     if let Some((last, _)) = skewed.first() {
-        let offset = typical_offset(&skewed);
+        let offset = typical_offset(skewed);
         let seconds = span(offset_span(offset.abs()));
         let direction = if offset < 0 { "slow" } else { "fast" };
         let drift = app.map_or(0, |x| x.drift);
@@ -840,31 +965,40 @@ fn wrong_codes(b: &mut Builder<'_>) {
                 ),
             ),
         );
-    } else if wrong.len() >= 3 && !f.lock.is_locked(f.now) {
-        b.add(
-            Finding::new(
-                Kind::WrongCodes,
-                Severity::Warning,
-                "Wrong codes",
-                format!(
-                    "{} wrong authenticator codes in the last 24 hours, none right for any time within 10 minutes.",
-                    wrong.len()
-                ),
-            )
-            .evidence(vec![format!(
-                "From {}; the last {}.",
-                ips(&wrong),
-                relative(wrong[0].at, f.now)
-            )])
-            .fix(
-                Fix::CheckCode,
-                format!(
-                    "Check they are reading the code for this account (the issuer and their email), not another one; check a code they read out: factordesk doctor {} --code CODE",
-                    f.email
-                ),
-            ),
-        );
     }
+}
+
+/// One or two wrong codes that match no time: likely a slip.
+fn slips(b: &mut Builder<'_>, wrong: &[&AttemptFact]) {
+    let f = b.facts;
+    let times: Vec<String> = wrong.iter().rev().map(|a| clock(a.at, f.now)).collect();
+    b.add(
+        Finding::new(
+            Kind::WrongCodes,
+            Severity::Info,
+            if wrong.len() == 1 {
+                "A wrong code"
+            } else {
+                "Two wrong codes"
+            },
+            format!(
+                "{} wrong authenticator code(s) since they last got in, none right for any time within 10 minutes: most likely a slip.",
+                wrong.len()
+            ),
+        )
+        .evidence(vec![format!(
+            "At {} from {}.",
+            times.join(" and "),
+            ips(wrong)
+        )])
+        .fix(
+            Fix::CheckCode,
+            format!(
+                "If it goes on, check a code they read out: factordesk doctor {} --code CODE",
+                f.email
+            ),
+        ),
+    );
 }
 
 fn replayed(b: &mut Builder<'_>) {
@@ -1007,6 +1141,58 @@ fn codes(b: &mut Builder<'_>, policy: &Policy) {
         ),
         Stock::None | Stock::Healthy(_) => {}
     }
+    if let Some(r) = reused
+        .first()
+        .filter(|_| f.codes_left > 0 || f.codes_total == 0)
+    {
+        reused_backup(b, r);
+    }
+}
+
+/// A backup code that had already been used was typed again.
+fn reused_backup(b: &mut Builder<'_>, r: &AttemptFact) {
+    let f = b.facts;
+    let mut evidence = vec![format!("Tried again {} from {}.", b.when(r.at), r.ip)];
+    if let Some(at) = r.first_used_at {
+        evidence.push(format!(
+            "It had been used {}{}.",
+            b.when(at),
+            r.first_used_ip
+                .as_deref()
+                .map(|ip| format!(" from {ip}"))
+                .unwrap_or_default()
+        ));
+    }
+    let elsewhere = r.first_used_ip.as_deref().is_some_and(|ip| ip != r.ip);
+    let finding = if elsewhere {
+        Finding::new(
+            Kind::BackupReused,
+            Severity::Warning,
+            "Used backup code tried again",
+            "A backup code that had already been used was typed again, from another address than its first use.",
+        )
+        .evidence(evidence)
+        .fix(
+            Fix::NewCodes,
+            format!(
+                "Ask whether both were them. If the list may have been seen, make a new set (the old codes stop working): factordesk codes generate {0}; if the first use was not theirs, reset 2FA: factordesk user reset-2fa {0} --reason \"…\"",
+                f.email
+            ),
+        )
+    } else {
+        Finding::new(
+            Kind::BackupReused,
+            Severity::Info,
+            "Used backup code tried again",
+            "They typed a backup code they had already used: each works once.",
+        )
+        .evidence(evidence)
+        .fix(
+            Fix::Nothing,
+            "Ask them to cross used codes off their list and use the next one.",
+        )
+    };
+    b.add(finding);
 }
 
 /// The last login came from a computer that was never remembered.

@@ -93,10 +93,103 @@ fn a_healthy_user_gets_all_clear_saying_what_was_checked() {
     let x = first(&healthy());
     assert_eq!(x.kind, Kind::AllClear);
     assert_eq!(x.severity, Severity::Ok);
-    assert!(
-        x.evidence[0].starts_with("Checked: account active, 2FA not locked, 1 active factor(s)"),
-        "{x:?}"
+    assert_eq!(
+        x.evidence,
+        [
+            "Checked: account active, 2FA not locked, a second factor enrolled.",
+            "Factors: authenticator app; no phone.",
+            "Codes in the last 24 hours: no wrong codes, no codes used twice.",
+            "Backup codes: 10 of 10 left; remembered computers: 0 trusted now; ask on every login: off.",
+        ]
     );
+}
+
+#[test]
+fn all_clear_says_what_it_saw_not_what_it_hoped() {
+    // Two wrong codes, a reused backup code, a pending and a disabled
+    // factor, a failed message since delivered, an unverified UK phone.
+    let mut reused = attempt("backup", "replayed", 3, None);
+    reused.first_used_at = Some(ago(TimeDelta::days(2)));
+    reused.first_used_ip = Some("198.51.100.7".into());
+    let mut pending = sms("+447700900123");
+    pending.status = FactorStatus::Pending;
+    let mut off = app(FactorStatus::Disabled);
+    off.id = 3;
+    let f = Facts {
+        factors: vec![app(FactorStatus::Active), pending, off],
+        phone: Some("+447700900123".into()),
+        attempts: vec![
+            attempt("totp", "invalid", 1, None),
+            reused,
+            attempt("totp", "invalid", 5, None),
+        ],
+        deliveries: vec![message("sms", 2, false), message("sms", 9, true)],
+        codes_left: 7,
+        every_login: true,
+        ..healthy()
+    };
+    let all = diagnose(&f, &Policy::default());
+    let clear = all.iter().find(|x| x.kind == Kind::AllClear);
+    // The pending SMS factor is a warning, so there is no "all clear"…
+    assert!(clear.is_none(), "{all:#?}");
+    // …but without it, the list says what was found.
+    let f = Facts {
+        factors: vec![app(FactorStatus::Active), f.factors[2].clone()],
+        ..f
+    };
+    let all = diagnose(&f, &Policy::default());
+    let x = all.iter().find(|x| x.kind == Kind::AllClear).unwrap();
+    assert_eq!(
+        x.evidence,
+        [
+            "Checked: account active, 2FA not locked, a second factor enrolled.",
+            "Factors: authenticator app, 1 disabled; phone +44 ******0123 not verified, SMS to +44 not allowed.",
+            "Messages: 2 sent recently, none failing now.",
+            "Codes in the last 24 hours: 2 wrong codes, 1 code used twice.",
+            "Backup codes: 7 of 10 left; remembered computers: 0 trusted now; ask on every login: on.",
+        ],
+        "{all:#?}"
+    );
+    // The two wrong codes and the reused backup code are findings of their own.
+    let wrong = all.iter().find(|x| x.kind == Kind::WrongCodes).unwrap();
+    assert_eq!(
+        (wrong.severity, wrong.title.as_str(), wrong.fix),
+        (Severity::Info, "Two wrong codes", Fix::CheckCode)
+    );
+    assert_eq!(
+        wrong.evidence,
+        ["At 08:55:00 UTC and 08:59:00 UTC from 198.51.100.7."]
+    );
+    let backup = all.iter().find(|x| x.kind == Kind::BackupReused).unwrap();
+    assert_eq!(
+        (backup.severity, backup.fix),
+        (Severity::Info, Fix::Nothing)
+    );
+}
+
+#[test]
+fn a_used_backup_code_from_another_address_is_a_warning() {
+    let mut r = attempt("backup", "replayed", 3, None);
+    r.ip = "203.0.113.66".into();
+    r.first_used_at = Some(ago(TimeDelta::days(2)));
+    r.first_used_ip = Some("198.51.100.7".into());
+    let f = Facts {
+        attempts: vec![r],
+        codes_left: 7,
+        ..healthy()
+    };
+    let x = first(&f);
+    assert_eq!(
+        (x.kind, x.severity, x.fix, x.key),
+        (
+            Kind::BackupReused,
+            Severity::Warning,
+            Fix::NewCodes,
+            Some('g')
+        )
+    );
+    assert!(x.evidence[1].contains("from 198.51.100.7"), "{x:?}");
+    assert!(x.action.contains("factordesk codes generate a@example.com"));
 }
 
 #[test]
@@ -537,7 +630,12 @@ fn wrong_codes_with_no_time_match() {
             .collect(),
         ..healthy()
     };
-    assert_eq!(first(&two).kind, Kind::AllClear);
+    // Below the warning mark: information, and the all-clear counts them.
+    let x = first(&two);
+    assert_eq!((x.kind, x.severity), (Kind::WrongCodes, Severity::Info));
+    let clear = diagnose(&two, &Policy::default()).pop().unwrap();
+    assert_eq!(clear.kind, Kind::AllClear);
+    assert!(clear.evidence[2].contains("2 wrong codes"), "{clear:?}");
 }
 
 #[test]
