@@ -501,3 +501,63 @@ fn all_clear_counts_the_wrong_code_it_saw() {
         "{clear:?}"
     );
 }
+
+#[test]
+fn a_changed_phone_number_is_diagnosed_as_such() {
+    let mut desk = demo_desk();
+    let carol = "carol@example.co.uk";
+    desk.advance_clock(TimeDelta::minutes(5));
+    desk.edit_user(
+        carol,
+        &factordesk::desk::users::Edit {
+            phone: Some("+14155550123".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let sms = desk
+        .factors(carol)
+        .unwrap()
+        .into_iter()
+        .find(|f| f.kind == FactorKind::Sms)
+        .unwrap();
+    let findings = desk.diagnose(carol).unwrap().findings;
+    let first = &findings[0];
+    assert_eq!(
+        (first.kind, first.severity, first.title.as_str()),
+        (
+            Kind::PhoneUnverified,
+            Severity::Blocking,
+            "Phone number changed, not confirmed"
+        ),
+        "{findings:#?}"
+    );
+    assert!(
+        first.evidence[0]
+            .starts_with("Changed to +1 ******0123 2026-11-21 09:05:00 UTC (just now) by admin"),
+        "{first:?}"
+    );
+    assert!(
+        first.action.contains(&format!(
+            "factordesk factor confirm {carol} {} CODE",
+            sms.id
+        )),
+        "{first:?}"
+    );
+    // Nothing says it was never confirmed, and the +44 failures block nothing.
+    assert!(
+        findings.iter().all(|x| x.kind != Kind::PendingEnrolment
+            && (x.severity != Severity::Blocking || x.kind == Kind::PhoneUnverified)),
+        "{findings:#?}"
+    );
+    // The code sent to the new number confirms it; then nothing blocks.
+    let code = sent_code(&desk, carol);
+    desk.confirm_factor(carol, sms.id, &code).unwrap();
+    let findings = desk.diagnose(carol).unwrap().findings;
+    assert!(
+        findings
+            .iter()
+            .all(|x| x.severity != Severity::Blocking && x.kind != Kind::PhoneUnverified),
+        "{findings:#?}"
+    );
+}

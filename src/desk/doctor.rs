@@ -10,13 +10,15 @@ use super::users::standing;
 use super::views::FactorView;
 use super::{Desk, DeskError, Result, user_by_email};
 use crate::domain::doctor::{
-    self, AttemptFact, DeliveryFact, DeviceFact, FactorFact, Facts, Finding, LastLogin, SkewCheck,
+    self, AttemptFact, Change, DeliveryFact, DeviceFact, FactorFact, Facts, Finding, LastLogin,
+    SkewCheck,
 };
 use crate::domain::policy::Policy;
 use crate::domain::{FactorKind, FactorStatus, Time, otp, totp};
 use crate::store::audit::AuditRow;
 use crate::store::challenges::{Purpose, State};
 use crate::store::devices::DeviceRow;
+use crate::store::factors::FactorRow;
 use crate::store::users::UserRow;
 use crate::store::{attempts, audit, challenges, codes, deliveries, devices, factors};
 
@@ -95,6 +97,45 @@ fn last_reset(conn: &Connection, user_id: i64) -> Result<Option<Time>> {
         .max())
 }
 
+fn change(e: &AuditRow, why: Option<String>) -> Change {
+    Change {
+        at: e.at,
+        by: e.actor.clone(),
+        why,
+    }
+}
+
+fn factor_fact(conn: &Connection, f: FactorRow) -> Result<FactorFact> {
+    let pending = f.status == FactorStatus::Pending;
+    // `user edit --phone` writes this into its audit detail (factors::repoint_sms).
+    let repointed = if pending && f.kind == FactorKind::Sms {
+        let mark = format!("SMS factor {} pending again", f.id);
+        events(conn, f.user_id, "user.edit", 50)?
+            .iter()
+            .find(|e| e.detail.contains(&mark))
+            .map(|e| change(e, None))
+    } else {
+        None
+    };
+    let confirm_challenge = if pending {
+        challenges::open_enrolment(conn, f.id)?.map(|c| c.id)
+    } else {
+        None
+    };
+    Ok(FactorFact {
+        id: f.id,
+        kind: f.kind,
+        status: f.status,
+        label: f.label,
+        destination: f.destination,
+        drift: f.drift,
+        created_at: f.created_at,
+        last_used_at: f.last_used_at,
+        repointed,
+        confirm_challenge,
+    })
+}
+
 fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
     let disabled = events(conn, u.id, "user.disable", 1)?
         .into_iter()
@@ -113,17 +154,8 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
         phone_verified: u.phone_verified,
         factors: factors::for_user(conn, u.id)?
             .into_iter()
-            .map(|f| FactorFact {
-                id: f.id,
-                kind: f.kind,
-                status: f.status,
-                label: f.label,
-                destination: f.destination,
-                drift: f.drift,
-                created_at: f.created_at,
-                last_used_at: f.last_used_at,
-            })
-            .collect(),
+            .map(|f| factor_fact(conn, f))
+            .collect::<Result<_>>()?,
         codes_total: u.codes_total,
         codes_left: u.codes_left,
         codes_last_used: code_rows.iter().filter_map(|c| c.used_at).max(),

@@ -135,6 +135,14 @@ impl Finding {
     }
 }
 
+/// A change recorded in the audit trail: when, by whom, and why if given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub at: Time,
+    pub by: String,
+    pub why: Option<String>,
+}
+
 /// A factor, as the doctor sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FactorFact {
@@ -146,6 +154,10 @@ pub struct FactorFact {
     pub drift: i64,
     pub created_at: Time,
     pub last_used_at: Option<Time>,
+    /// An SMS factor pending again because its phone number was changed.
+    pub repointed: Option<Change>,
+    /// The open challenge whose code confirms this pending factor.
+    pub confirm_challenge: Option<i64>,
 }
 
 /// A second-factor attempt, newest first.
@@ -293,7 +305,21 @@ impl Facts {
             .find(|a| a.outcome == "accepted")
             .map(|a| a.at);
         let settled = login.max(self.reset_at);
-        d.failed && !delivered_later && settled.is_none_or(|t| d.at > t)
+        d.failed
+            && !delivered_later
+            && settled.is_none_or(|t| d.at > t)
+            && !self.number_changed_after(d)
+    }
+
+    /// Was this SMS sent to a number that has been changed since?
+    fn number_changed_after(&self, d: &DeliveryFact) -> bool {
+        d.channel == "sms"
+            && self
+                .factors
+                .iter()
+                .filter(|x| x.kind == FactorKind::Sms)
+                .filter_map(|x| x.repointed.as_ref())
+                .any(|c| d.at < c.at)
     }
 }
 
@@ -559,7 +585,8 @@ fn enrolment(b: &mut Builder<'_>) {
         .filter(|x| x.status == FactorStatus::Pending)
         .collect();
     let blocked = f.standing.blocks_login();
-    for p in &pending {
+    // A number changed since is not a new enrolment: `sms` explains it.
+    for p in pending.iter().filter(|p| p.repointed.is_none()) {
         // Blocking only when it is what stands between them and a login.
         let severity = if f.has_active() || !blocked {
             Severity::Warning
@@ -581,10 +608,11 @@ fn enrolment(b: &mut Builder<'_>) {
                 f.email, p.id
             ),
             _ => format!(
-                "Confirm it with the code sent to {}: factordesk factor confirm {} {} CODE (resend from the enrolment challenge if it expired).",
+                "Confirm it with the code sent to {}: factordesk factor confirm {} {} CODE{}",
                 p.destination.as_deref().unwrap_or("them"),
                 f.email,
-                p.id
+                p.id,
+                resend_hint(p)
             ),
         };
         b.add(
@@ -703,25 +731,75 @@ fn sms(b: &mut Builder<'_>, policy: &Policy) {
             );
             continue;
         }
-        if x.status == FactorStatus::Active
-            && f.phone.as_deref() == x.destination.as_deref()
-            && !f.phone_verified
-        {
-            b.add(
-                Finding::new(
-                    Kind::PhoneUnverified,
-                    Severity::Warning,
-                    "Phone not verified",
-                    "The phone number on the account has not been confirmed with a code.",
-                )
-                .evidence(vec![format!("SMS factor to {}.", phone.masked())])
-                .fix(
-                    Fix::ConfirmPending,
-                    "Send a code and have them read it back to confirm the number.",
-                ),
-            );
+        if let (FactorStatus::Pending, Some(change)) = (x.status, &x.repointed) {
+            number_changed(b, x, &phone, change);
         }
     }
+}
+
+/// ` (if it expired, send another: factordesk login resend N)`, or `.`.
+fn resend_hint(p: &FactorFact) -> String {
+    p.confirm_challenge.map_or_else(
+        || " (if no code is waiting, remove the factor and add it again).".to_owned(),
+        |c| format!(" (if it expired, send another: factordesk login resend {c})."),
+    )
+}
+
+/// An SMS factor pending again because its phone number was changed.
+fn number_changed(b: &mut Builder<'_>, x: &FactorFact, phone: &Phone, change: &Change) {
+    let f = b.facts;
+    let blocked = f.standing.blocks_login() && !f.has_active();
+    let mut evidence = vec![format!(
+        "Changed to {} {} by {}.",
+        phone.masked(),
+        b.when(change.at),
+        change.by
+    )];
+    if let Some(d) = f
+        .deliveries
+        .iter()
+        .find(|d| d.channel == "sms" && d.at >= change.at)
+    {
+        evidence.push(format!(
+            "Code sent to {} at {}: {}.",
+            d.destination,
+            clock(d.at, f.now),
+            if d.failed {
+                d.reason.as_deref().unwrap_or("failed")
+            } else {
+                "reached the gateway"
+            }
+        ));
+    }
+    if blocked {
+        evidence.push(f.standing.sentence(f.now));
+    }
+    b.add(
+        Finding::new(
+            Kind::PhoneUnverified,
+            if blocked {
+                Severity::Blocking
+            } else {
+                Severity::Warning
+            },
+            "Phone number changed, not confirmed",
+            format!(
+                "Their phone number was changed {} and the new number has not been confirmed with the code sent to it, so SMS codes do not count yet{}.",
+                relative(change.at, f.now),
+                if blocked { " and login is refused" } else { "" }
+            ),
+        )
+        .evidence(evidence)
+        .fix(
+            Fix::ConfirmPending,
+            format!(
+                "Ask them for the code sent to the new number: factordesk factor confirm {} {} CODE{}",
+                f.email,
+                x.id,
+                resend_hint(x)
+            ),
+        ),
+    );
 }
 
 /// Failed messages other than those the SMS country rule explains.
@@ -1361,8 +1439,13 @@ fn history(b: &mut Builder<'_>) {
         .filter(|d| d.failed && !f.failure_is_current(d))
         .collect();
     if let (Some(last), Some(first)) = (old.first(), old.last()) {
+        let since = if f.number_changed_after(last) {
+            "the number was changed since"
+        } else {
+            "a later message or login went through"
+        };
         evidence.push(format!(
-            "{} failed message(s) {} ({}); a later message or login went through.",
+            "{} failed message(s) {} ({}); {since}.",
             old.len(),
             between(first.at, last.at, f.now),
             last.reason.as_deref().unwrap_or("failed")

@@ -23,6 +23,8 @@ fn app(status: FactorStatus) -> FactorFact {
         drift: 0,
         created_at: ago(TimeDelta::days(30)),
         last_used_at: Some(ago(TimeDelta::days(1))),
+        repointed: None,
+        confirm_challenge: None,
     }
 }
 
@@ -36,6 +38,8 @@ fn sms(phone: &str) -> FactorFact {
         drift: 0,
         created_at: ago(TimeDelta::days(30)),
         last_used_at: None,
+        repointed: None,
+        confirm_challenge: None,
     }
 }
 
@@ -947,4 +951,90 @@ fn the_key_is_in_the_json() {
             .contains("factordesk factor resync a@example.com 1 CODE1 CODE2"),
         "{x:?}"
     );
+}
+
+#[test]
+fn a_changed_phone_number_is_not_an_enrolment_never_confirmed() {
+    let mut x = sms("+14155550123");
+    x.status = FactorStatus::Pending;
+    x.created_at = ago(TimeDelta::days(100));
+    x.repointed = Some(Change {
+        at: ago(TimeDelta::minutes(10)),
+        by: "admin".into(),
+        why: None,
+    });
+    x.confirm_challenge = Some(9);
+    let new_number = DeliveryFact {
+        destination: "+1 ******0123".into(),
+        ..message("sms", 10, false)
+    };
+    let f = Facts {
+        factors: vec![x],
+        codes_total: 0,
+        codes_left: 0,
+        phone: Some("+14155550123".into()),
+        standing: Standing::GraceOver {
+            ended: ago(TimeDelta::days(93)),
+        },
+        deliveries: vec![
+            new_number,
+            message("sms", 73, true),
+            message("sms", 75, true),
+        ],
+        ..healthy()
+    };
+    let all = diagnose(&f, &Policy::default());
+    let x = &all[0];
+    assert_eq!(
+        (x.kind, x.severity, x.title.as_str(), x.fix, x.key),
+        (
+            Kind::PhoneUnverified,
+            Severity::Blocking,
+            "Phone number changed, not confirmed",
+            Fix::ConfirmPending,
+            Some('c')
+        ),
+        "{all:#?}"
+    );
+    assert!(x.explanation.contains("changed 10 min ago"), "{x:?}");
+    assert_eq!(
+        x.evidence[..2],
+        [
+            "Changed to +1 ******0123 2026-11-21 08:50:00 UTC (10 min ago) by admin.",
+            "Code sent to +1 ******0123 at 08:50:00 UTC: reached the gateway.",
+        ]
+    );
+    assert!(
+        x.action.ends_with(
+            "factordesk factor confirm a@example.com 2 CODE (if it expired, send another: factordesk login resend 9)."
+        ),
+        "{x:?}"
+    );
+    // Not "never confirmed", and the old number's failures are no blocker.
+    let found = kinds(&f);
+    assert!(
+        !found.contains(&Kind::PendingEnrolment)
+            && !found.contains(&Kind::DeliveryFailed)
+            && !found.contains(&Kind::GraceOver),
+        "{all:#?}"
+    );
+    assert_eq!(
+        all.iter()
+            .filter(|x| x.severity == Severity::Blocking)
+            .count(),
+        1
+    );
+    let h = all.iter().find(|x| x.kind == Kind::History).unwrap();
+    assert!(
+        h.evidence[0].ends_with("the number was changed since."),
+        "{h:?}"
+    );
+    // With an authenticator app too, it is only a warning.
+    let both = Facts {
+        factors: vec![app(FactorStatus::Active), f.factors[0].clone()],
+        standing: Standing::Enrolled,
+        ..f
+    };
+    assert_eq!(first(&both).severity, Severity::Warning);
+    assert_eq!(first(&both).kind, Kind::PhoneUnverified);
 }
