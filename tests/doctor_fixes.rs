@@ -222,3 +222,17 @@ fn ivan_heidi_and_alice_need_nothing_fixed() {
     doctor_fix(&mut app, "alice@example.com", "Nothing wrong found");
     signs_in(&mut app, "alice@example.com", 0, 0);
 }
+
+#[test]
+fn a_disabled_factor_is_enabled_again() {
+    let mut app = app();
+    let alice = "alice@example.com";
+    // Her only factor, disabled from her user screen.
+    open(&mut app, alice);
+    keys(&mut app, "dphone at the repair shop\n\x1b");
+    let f = &app.desk().factors(alice).unwrap()[0];
+    assert_eq!(f.status, FactorStatus::Disabled);
+    doctor_fix(&mut app, alice, "Factor disabled");
+    keys(&mut app, "phone back\n");
+    signs_in(&mut app, alice, 0, 0);
+}

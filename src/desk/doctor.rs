@@ -117,6 +117,22 @@ fn factor_fact(conn: &Connection, f: FactorRow) -> Result<FactorFact> {
     } else {
         None
     };
+    // `factor disable` writes "LABEL disabled (factor ID): REASON".
+    let disabled = if f.status == FactorStatus::Disabled {
+        let mark = format!("(factor {})", f.id);
+        events(conn, f.user_id, "factor.disable", 50)?
+            .iter()
+            .find(|e| e.detail.contains(&mark))
+            .map(|e| {
+                let why = e
+                    .detail
+                    .split_once(&format!("{mark}: "))
+                    .map(|(_, why)| why.to_owned());
+                change(e, why)
+            })
+    } else {
+        None
+    };
     let confirm_challenge = if pending {
         challenges::open_enrolment(conn, f.id)?.map(|c| c.id)
     } else {
@@ -133,6 +149,7 @@ fn factor_fact(conn: &Connection, f: FactorRow) -> Result<FactorFact> {
         last_used_at: f.last_used_at,
         repointed,
         confirm_challenge,
+        disabled,
     })
 }
 

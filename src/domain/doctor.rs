@@ -25,6 +25,7 @@ text_enum!(
         Locked => "locked",
         PendingEnrolment => "pending_enrolment",
         GraceOver => "grace_over",
+        FactorDisabled => "factor_disabled",
         SmsCountry => "sms_country",
         PhoneUnverified => "phone_unverified",
         DeliveryFailed => "delivery_failed",
@@ -54,6 +55,7 @@ text_enum!(
         EnableAccount => "enable_account",
         Unlock => "unlock",
         ConfirmPending => "confirm_pending",
+        EnableFactor => "enable_factor",
         EnrolApp => "enrol_app",
         AllowCountry => "allow_country",
         AddAnotherFactor => "add_another_factor",
@@ -76,6 +78,7 @@ impl Fix {
             Fix::EnableAccount => 'D',
             Fix::Unlock => 'u',
             Fix::ConfirmPending => 'c',
+            Fix::EnableFactor => 'd',
             Fix::EnrolApp | Fix::AddAnotherFactor => 't',
             Fix::FixPhoneClock | Fix::Resync => 'S',
             Fix::NewCodes => 'g',
@@ -158,6 +161,8 @@ pub struct FactorFact {
     pub repointed: Option<Change>,
     /// The open challenge whose code confirms this pending factor.
     pub confirm_challenge: Option<i64>,
+    /// When and by whom a disabled factor was disabled, from the audit trail.
+    pub disabled: Option<Change>,
 }
 
 /// A second-factor attempt, newest first.
@@ -630,7 +635,16 @@ fn enrolment(b: &mut Builder<'_>) {
             .fix(Fix::ConfirmPending, action),
         );
     }
-    if let (Standing::InGrace { until }, true) = (f.standing, pending.is_empty()) {
+    let disabled: Vec<&FactorFact> = f
+        .factors
+        .iter()
+        .filter(|x| x.status == FactorStatus::Disabled)
+        .collect();
+    for d in &disabled {
+        factor_disabled(b, d);
+    }
+    let waiting = !pending.is_empty() || !disabled.is_empty();
+    if let (Standing::InGrace { until }, false) = (f.standing, waiting) {
         b.add(
             Finding::new(
                 Kind::NoFactorYet,
@@ -652,7 +666,7 @@ fn enrolment(b: &mut Builder<'_>) {
             ),
         );
     }
-    if blocked && pending.is_empty() {
+    if blocked && !waiting {
         b.add(
             Finding::new(
                 Kind::GraceOver,
@@ -670,6 +684,66 @@ fn enrolment(b: &mut Builder<'_>) {
             ),
         );
     }
+}
+
+/// A disabled factor: the way back in, when it is the only one they have.
+fn factor_disabled(b: &mut Builder<'_>, d: &FactorFact) {
+    let f = b.facts;
+    let severity = match f.standing {
+        _ if f.has_active() => Severity::Info,
+        Standing::GraceOver { .. } => Severity::Blocking,
+        Standing::InGrace { .. } => Severity::Warning,
+        Standing::NotRequired | Standing::Enrolled => Severity::Info,
+    };
+    let mut evidence = vec![match &d.disabled {
+        Some(c) => format!(
+            "{} (factor {}) disabled {} by {}{}.",
+            d.label,
+            d.id,
+            b.when(c.at),
+            c.by,
+            c.why
+                .as_deref()
+                .map(|w| format!(": {w}"))
+                .unwrap_or_default()
+        ),
+        None => format!("{} (factor {}) is disabled.", d.label, d.id),
+    }];
+    if severity != Severity::Info {
+        evidence.push(f.standing.sentence(f.now));
+    }
+    let explanation = if f.has_active() {
+        format!(
+            "Their {} is disabled; they log in with another factor.",
+            d.kind.label()
+        )
+    } else {
+        format!(
+            "Their {} is disabled, so it cannot be used{}; it is still enrolled and can be enabled again.",
+            d.kind.label(),
+            if severity == Severity::Blocking {
+                " and login is refused"
+            } else {
+                ""
+            }
+        )
+    };
+    b.add(
+        Finding::new(
+            Kind::FactorDisabled,
+            severity,
+            "Factor disabled",
+            explanation,
+        )
+        .evidence(evidence)
+        .fix(
+            Fix::EnableFactor,
+            format!(
+                "If they should use it again, enable it: factordesk factor enable {} {}",
+                f.email, d.id
+            ),
+        ),
+    );
 }
 
 /// SMS factors whose number cannot get texts, or is unverified.

@@ -25,6 +25,7 @@ fn app(status: FactorStatus) -> FactorFact {
         last_used_at: Some(ago(TimeDelta::days(1))),
         repointed: None,
         confirm_challenge: None,
+        disabled: None,
     }
 }
 
@@ -40,6 +41,7 @@ fn sms(phone: &str) -> FactorFact {
         last_used_at: None,
         repointed: None,
         confirm_challenge: None,
+        disabled: None,
     }
 }
 
@@ -1037,4 +1039,68 @@ fn a_changed_phone_number_is_not_an_enrolment_never_confirmed() {
     };
     assert_eq!(first(&both).severity, Severity::Warning);
     assert_eq!(first(&both).kind, Kind::PhoneUnverified);
+}
+
+#[test]
+fn a_disabled_factor_is_named_with_the_way_to_enable_it() {
+    let mut off = app(FactorStatus::Disabled);
+    off.disabled = Some(Change {
+        at: ago(TimeDelta::hours(2)),
+        by: "sam".into(),
+        why: Some("phone at the repair shop".into()),
+    });
+    let f = Facts {
+        factors: vec![off.clone()],
+        standing: Standing::GraceOver {
+            ended: ago(TimeDelta::days(100)),
+        },
+        ..healthy()
+    };
+    let all = diagnose(&f, &Policy::default());
+    let x = &all[0];
+    assert_eq!(
+        (x.kind, x.severity, x.fix, x.key),
+        (
+            Kind::FactorDisabled,
+            Severity::Blocking,
+            Fix::EnableFactor,
+            Some('d')
+        ),
+        "{all:#?}"
+    );
+    assert_eq!(
+        x.evidence[0],
+        "Authenticator app (factor 1) disabled 2026-11-21 07:00:00 UTC (2 h ago) by sam: phone at the repair shop."
+    );
+    assert!(
+        x.action
+            .ends_with("enable it: factordesk factor enable a@example.com 1"),
+        "{x:?}"
+    );
+    // Not "no second factor, grace over: enrol an app".
+    assert!(!kinds(&f).contains(&Kind::GraceOver), "{all:#?}");
+    // In grace it is a warning; with another factor active, information.
+    let in_grace = Facts {
+        standing: Standing::InGrace {
+            until: now() + TimeDelta::days(3),
+        },
+        ..f.clone()
+    };
+    assert_eq!(
+        (first(&in_grace).kind, first(&in_grace).severity),
+        (Kind::FactorDisabled, Severity::Warning)
+    );
+    assert!(!kinds(&in_grace).contains(&Kind::NoFactorYet));
+    let mut sms_on = sms("+14155550123");
+    sms_on.id = 2;
+    let other = Facts {
+        factors: vec![sms_on, off],
+        standing: Standing::Enrolled,
+        ..f
+    };
+    let x = diagnose(&other, &Policy::default())
+        .into_iter()
+        .find(|x| x.kind == Kind::FactorDisabled)
+        .unwrap();
+    assert_eq!(x.severity, Severity::Info);
 }

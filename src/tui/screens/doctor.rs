@@ -169,6 +169,18 @@ impl App {
                 }
                 Action::ConfirmFactor
             }
+            Fix::EnableFactor => {
+                if let Some(i) = u
+                    .detail
+                    .factors
+                    .iter()
+                    .position(|f| f.status == FactorStatus::Disabled)
+                {
+                    u.focus = super::user::Focus::Factors;
+                    u.factor = i;
+                }
+                Action::ToggleFactor
+            }
             Fix::AllowCountry => {
                 self.user = None;
                 self.tab = crate::tui::Tab::Policy;
