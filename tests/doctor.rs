@@ -106,6 +106,29 @@ fn the_evidence_names_times_counts_and_addresses() {
         .findings
         .remove(0);
     assert!(bob.explanation.contains("about 90 s slow"), "{bob:?}");
+    assert_eq!(
+        bob.evidence[1], "At 08:38:12 UTC, 08:39:12 UTC and 08:40:12 UTC from 198.51.100.23.",
+        "{bob:?}"
+    );
+    let judy = desk
+        .doctor("judy@example.com", None)
+        .unwrap()
+        .findings
+        .remove(0);
+    assert_eq!(
+        judy.evidence,
+        ["On since 2026-11-16 09:00:12 UTC (4 days ago), set by demo."]
+    );
+    let heidi = desk
+        .doctor("heidi@example.com", None)
+        .unwrap()
+        .findings
+        .remove(0);
+    // Her confirmation code at enrolment, and her last login's code.
+    assert_eq!(
+        heidi.evidence,
+        ["Sent to h***i@example.com at 2026-10-12 09:00:00 UTC and 2026-11-19 09:00:00 UTC."]
+    );
 }
 
 #[test]

@@ -167,6 +167,15 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
         lock: u.lock,
         standing: standing(conn, policy, u, now)?,
         every_login: u.every_login,
+        // `user edit` writes "ask on every login false -> true".
+        every_login_set: if u.every_login {
+            events(conn, u.id, "user.edit", 50)?
+                .iter()
+                .find(|e| e.detail.contains("ask on every login false -> true"))
+                .map(|e| change(e, None))
+        } else {
+            None
+        },
         phone: u.phone.clone(),
         phone_verified: u.phone_verified,
         factors: factors::for_user(conn, u.id)?

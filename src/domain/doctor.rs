@@ -224,6 +224,8 @@ pub struct Facts {
     pub lock: Lock,
     pub standing: Standing,
     pub every_login: bool,
+    /// When and by whom "ask on every login" was last turned on.
+    pub every_login_set: Option<Change>,
     pub phone: Option<String>,
     pub phone_verified: bool,
     pub factors: Vec<FactorFact>,
@@ -979,9 +981,9 @@ fn message_channels(b: &mut Builder<'_>) {
                     ),
                 )
                 .evidence(vec![format!(
-                    "{} message(s) to {} recently.",
-                    sent.len(),
-                    last.destination
+                    "Sent to {} at {}.",
+                    last.destination,
+                    times(sent.iter().map(|d| d.at), f.now)
                 )])
                 .fix(
                     Fix::Nothing,
@@ -1064,13 +1066,21 @@ fn skew(b: &mut Builder<'_>, skewed: &[(&AttemptFact, i64)]) {
         let direction = if offset < 0 { "slow" } else { "fast" };
         let drift = app.map_or(0, |x| x.drift);
         let id = app.map_or_else(|| "ID".to_owned(), |x| x.id.to_string());
-        let mut evidence = vec![format!(
-            "{} wrong authenticator code(s) in the last 24 h match the code of {} {} (the last {}).",
-            skewed.len(),
-            seconds,
-            if offset < 0 { "earlier" } else { "later" },
-            relative(last.at, f.now)
-        )];
+        let matching: Vec<&AttemptFact> = skewed.iter().map(|(a, _)| *a).collect();
+        let mut evidence = vec![
+            format!(
+                "{} wrong authenticator code(s) match the code of {} {} (the last {}).",
+                skewed.len(),
+                seconds,
+                if offset < 0 { "earlier" } else { "later" },
+                relative(last.at, f.now)
+            ),
+            format!(
+                "At {} from {}.",
+                times(matching.iter().map(|a| a.at), f.now),
+                ips(&matching)
+            ),
+        ];
         if drift != 0 {
             evidence.push(format!(
                 "A drift of {:+} s is already applied to this factor.",
@@ -1123,7 +1133,6 @@ fn skew(b: &mut Builder<'_>, skewed: &[(&AttemptFact, i64)]) {
 /// One or two wrong codes that match no time: likely a slip.
 fn slips(b: &mut Builder<'_>, wrong: &[&AttemptFact]) {
     let f = b.facts;
-    let times: Vec<String> = wrong.iter().rev().map(|a| clock(a.at, f.now)).collect();
     b.add(
         Finding::new(
             Kind::WrongCodes,
@@ -1140,7 +1149,7 @@ fn slips(b: &mut Builder<'_>, wrong: &[&AttemptFact]) {
         )
         .evidence(vec![format!(
             "At {} from {}.",
-            times.join(" and "),
+            times(wrong.iter().map(|a| a.at), f.now),
             ips(wrong)
         )])
         .fix(
@@ -1563,6 +1572,30 @@ fn clock(t: Time, now: Time) -> String {
     }
 }
 
+/// Up to four instants, oldest first (`09:38:12 UTC, 09:39:12 UTC and
+/// 09:40:12 UTC`); more are counted, not listed. `newest_first` as stored.
+fn times(newest_first: impl DoubleEndedIterator<Item = Time>, now: Time) -> String {
+    let all: Vec<Time> = newest_first.rev().collect();
+    let shown: Vec<String> = all
+        .iter()
+        .rev()
+        .take(4)
+        .rev()
+        .map(|t| clock(*t, now))
+        .collect();
+    let earlier = all.len() - shown.len();
+    let list = match shown.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        Some((last, _)) => last.clone(),
+        None => String::new(),
+    };
+    if earlier > 0 {
+        format!("{list} ({earlier} earlier)")
+    } else {
+        list
+    }
+}
+
 /// `at T` for one instant, `from T1 to T2` for a span.
 fn between(first: Time, last: Time, now: Time) -> String {
     if first == last {
@@ -1583,7 +1616,10 @@ fn every_login(b: &mut Builder<'_>, policy: &Policy) {
             "Asked on every login",
             "This account is set to ask for a code on every login, even on a remembered computer.",
         )
-        .evidence(vec!["\"Ask on every login\" is on.".to_owned()])
+        .evidence(vec![match &b.facts.every_login_set {
+            Some(c) => format!("On since {}, set by {}.", b.when(c.at), c.by),
+            None => "\"Ask on every login\" is on.".to_owned(),
+        }])
         .fix(
             Fix::TurnOffEveryLogin,
             format!(

@@ -55,6 +55,7 @@ fn healthy() -> Facts {
         lock: Lock::default(),
         standing: Standing::Enrolled,
         every_login: false,
+        every_login_set: None,
         phone: None,
         phone_verified: false,
         factors: vec![app(FactorStatus::Active)],
@@ -1103,4 +1104,73 @@ fn a_disabled_factor_is_named_with_the_way_to_enable_it() {
         .find(|x| x.kind == Kind::FactorDisabled)
         .unwrap();
     assert_eq!(x.severity, Severity::Info);
+}
+
+#[test]
+fn evidence_cites_times_and_sources() {
+    // Bob: which attempts matched, when and from where.
+    let mut other_ip = attempt("totp", "invalid", 21, Some(-3));
+    other_ip.ip = "203.0.113.5".into();
+    let f = Facts {
+        attempts: vec![
+            attempt("totp", "invalid", 20, Some(-3)),
+            other_ip,
+            attempt("totp", "invalid", 22, Some(-3)),
+        ],
+        ..healthy()
+    };
+    let x = first(&f);
+    assert_eq!(x.kind, Kind::ClockSkew);
+    assert_eq!(
+        x.evidence[1],
+        "At 08:38:00 UTC, 08:39:00 UTC and 08:40:00 UTC from 198.51.100.7, 203.0.113.5."
+    );
+    // Many are counted, not all listed.
+    let f = Facts {
+        attempts: (1..=6)
+            .map(|i| attempt("totp", "invalid", i, Some(2)))
+            .collect(),
+        ..healthy()
+    };
+    assert_eq!(
+        first(&f).evidence[1],
+        "At 08:56:00 UTC, 08:57:00 UTC, 08:58:00 UTC and 08:59:00 UTC (2 earlier) from 198.51.100.7."
+    );
+    // Judy: since when, and who set it.
+    let judy = Facts {
+        every_login: true,
+        every_login_set: Some(Change {
+            at: ago(TimeDelta::days(5)),
+            by: "demo".into(),
+            why: None,
+        }),
+        ..healthy()
+    };
+    assert_eq!(
+        first(&judy).evidence,
+        ["On since 2026-11-16 09:00:00 UTC (5 days ago), set by demo."]
+    );
+    // Heidi: when her messages went.
+    let heidi = Facts {
+        factors: vec![FactorFact {
+            kind: FactorKind::Email,
+            destination: Some("heidi@example.com".into()),
+            ..sms("")
+        }],
+        deliveries: vec![
+            DeliveryFact {
+                destination: "h***i@example.com".into(),
+                ..message("email", 60 * 48 - 2, false)
+            },
+            DeliveryFact {
+                destination: "h***i@example.com".into(),
+                ..message("email", 60 * 48, false)
+            },
+        ],
+        ..healthy()
+    };
+    assert_eq!(
+        first(&heidi).evidence,
+        ["Sent to h***i@example.com at 2026-11-19 09:00:00 UTC and 2026-11-19 09:02:00 UTC."]
+    );
 }
