@@ -196,22 +196,39 @@ fn skew_checks_at_the_search_edges() {
 }
 
 #[test]
-fn code_checks_are_rate_limited() {
+fn code_checks_are_rate_limited_and_a_refusal_is_audited() {
     let mut desk = demo_desk();
+    let alice = "alice@example.com";
     for _ in 0..5 {
-        desk.check_code("alice@example.com", "000000").unwrap();
+        desk.check_code(alice, "000000").unwrap();
     }
-    let err = desk.check_code("alice@example.com", "000000").unwrap_err();
+    let before = desk.audit_count().unwrap();
+    let err = desk.check_code(alice, "000000").unwrap_err();
     assert!(
-        matches!(err, DeskError::Refused(_))
+        matches!(err, DeskError::Denied(_))
             && err.to_string().contains("wait before checking again"),
         "{err}"
     );
+    assert_eq!(err.exit_code(), 3);
+    // The refusal is audited: one event.
+    assert_eq!(desk.audit_count().unwrap(), before + 1);
+    // The doctor still gives its findings, the refusal in the check's place.
+    let report = desk.doctor(alice, Some("000000")).unwrap();
+    assert_eq!(report.findings[0].kind, Kind::AllClear);
+    let check = report.code_check.unwrap();
+    assert!(
+        check.refused
+            && check.factor_id.is_none()
+            && check.message.contains("wait before checking again"),
+        "{check:?}"
+    );
+    assert_eq!(desk.audit_count().unwrap(), before + 2);
+    // Refusals are not checks: ten minutes after the five, checks work again.
     desk.advance_clock(TimeDelta::minutes(10));
-    desk.check_code("alice@example.com", "000000").unwrap();
+    assert!(!desk.check_code(alice, "000000").unwrap().refused);
     // Not a code at all is refused before anything is counted.
     assert!(matches!(
-        desk.check_code("alice@example.com", "12ab56"),
+        desk.check_code(alice, "12ab56"),
         Err(DeskError::Code(_))
     ));
 }
@@ -276,12 +293,16 @@ fn resync_lets_the_slow_phone_log_in_and_spends_the_codes() {
         desk.verify(c, &slow(&desk, 0), None).unwrap().result,
         VerifyResult::Accepted
     );
-    // Codes that are not consecutive are refused with the how-to.
+    // Codes that are not consecutive are refused with the how-to, and the
+    // refusal is audited.
+    let before = desk.audit_count().unwrap();
     let err = desk
         .resync(bob, fid, &slow(&desk, 0), &slow(&desk, 90))
         .unwrap_err();
     assert!(err.to_string().contains("two codes in a row"), "{err}");
     assert_eq!(err.exit_code(), 3);
+    assert_eq!(desk.audit_count().unwrap(), before + 1);
+    assert_eq!(desk.factors(bob).unwrap()[0].drift_steps, -3);
     // Clearing it is audited and puts it back to zero.
     assert_eq!(desk.clear_drift(bob, fid).unwrap().drift_steps, 0);
     assert!(desk.clear_drift(bob, fid).is_err());
@@ -583,4 +604,81 @@ fn a_changed_phone_number_is_diagnosed_as_such() {
             .all(|x| x.severity != Severity::Blocking && x.kind != Kind::PhoneUnverified),
         "{findings:#?}"
     );
+}
+
+/// The binary, on a demo database in `dir` at the demo's clock.
+fn factordesk(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let db = dir.join("d.db");
+    std::process::Command::new(env!("CARGO_BIN_EXE_factordesk"))
+        .arg("--db")
+        .arg(&db)
+        .args(["--now", "2026-11-21T09:00:00Z"])
+        .args(args)
+        .env_remove("FACTORDESK_DB")
+        .env_remove("FACTORDESK_KEY")
+        .env_remove("FACTORDESK_KEY_FILE")
+        .env_remove("FACTORDESK_ACTOR")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn the_cli_keeps_the_findings_when_a_code_check_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        factordesk(dir.path(), &["demo", "--no-open"])
+            .status
+            .success()
+    );
+    let doctor = |json: bool| {
+        let mut args = vec!["doctor", "alice@example.com", "--code", "000000"];
+        if json {
+            args.insert(0, "--json");
+        }
+        factordesk(dir.path(), &args)
+    };
+    for _ in 0..5 {
+        let out = doctor(false);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("Code check (factor "));
+    }
+    let out = doctor(false);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("1. [OK] Nothing wrong found")
+            && stdout.contains("\nCode check refused: 5 code checks for alice@example.com"),
+        "{stdout}"
+    );
+    let out = doctor(true);
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["code_check"]["refused"], true);
+    assert_eq!(v["findings"][0]["kind"], "all_clear");
+    assert_eq!(v["findings"][0]["key"], "l");
+    // Both refusals are in the audit trail.
+    let audit = factordesk(
+        dir.path(),
+        &[
+            "--json",
+            "audit",
+            "--user",
+            "alice@example.com",
+            "--kind",
+            "doctor.check_code",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    let refused = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["detail"].as_str().unwrap().starts_with("refused: "))
+        .count();
+    assert_eq!(refused, 2, "{v:#}");
 }

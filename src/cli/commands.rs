@@ -139,7 +139,12 @@ fn dispatch(cli: &Cli) -> Result<i32> {
             } else {
                 out::doctor(&report)
             });
-            Ok(exit::OK)
+            // The findings are shown either way; a refused check is denied.
+            Ok(if report.code_check.as_ref().is_some_and(|c| c.refused) {
+                exit::DENIED
+            } else {
+                exit::OK
+            })
         }
         Command::Report(super::ReportCommand::Readiness { sort, format }) => {
             let desk = open(cli)?;

@@ -218,25 +218,31 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
     })
 }
 
+/// How a refused code check starts its audit detail; refusals are not
+/// checks, so they do not count towards the limit.
+const REFUSED: &str = "refused: ";
+
 /// Code checks of a user within the last [`CHECK_WINDOW`].
 fn recent_checks(conn: &Connection, user_id: i64, now: Time) -> Result<usize> {
-    let q = audit::Query {
-        user_id: Some(user_id),
-        kind: Some("doctor.check_code"),
-        before: None,
-        limit: 100,
-    };
-    Ok(audit::list(conn, &q)?
+    Ok(events(conn, user_id, "doctor.check_code", 100)?
         .iter()
-        .filter(|e| now - e.at < CHECK_WINDOW)
+        .filter(|e| now - e.at < CHECK_WINDOW && !e.detail.starts_with(REFUSED))
         .count())
 }
 
 impl Desk {
     /// Why can't this user log in? The findings, most blocking first. With a
-    /// `code` the user reads out, also the clock-skew check (audited).
+    /// `code` the user reads out, also the clock-skew check (audited); a
+    /// refused check is reported in its place, and the findings still come.
     pub fn doctor(&mut self, email: &str, code: Option<&str>) -> Result<DoctorReport> {
-        let code_check = code.map(|c| self.check_code(email, c)).transpose()?;
+        let code_check = match code.map(|c| self.check_code(email, c)) {
+            None => None,
+            Some(Ok(check)) => Some(check),
+            Some(Err(DeskError::Denied(why) | DeskError::Refused(why))) => {
+                Some(SkewCheck::refused(why))
+            }
+            Some(Err(e)) => return Err(e),
+        };
         Ok(DoctorReport {
             code_check,
             ..self.diagnose(email)?
@@ -260,17 +266,26 @@ impl Desk {
 
     /// Which time, within ±10 minutes, the code a user reads out belongs to.
     /// Nothing is consumed and no failure is counted; at most
-    /// [`CHECKS_PER_WINDOW`] checks per user per [`CHECK_WINDOW`]; audited.
+    /// [`CHECKS_PER_WINDOW`] checks per user per [`CHECK_WINDOW`]; audited,
+    /// and so is a refusal for going over (denied, exit 3).
     pub fn check_code(&mut self, email: &str, code: &str) -> Result<SkewCheck> {
         let code = otp::parse_digits(code)?;
-        self.run(|cx| {
+        // A refusal is answered after committing, so its audit event stays.
+        self.run(|cx| -> Result<Result<SkewCheck>> {
             let u = cx.user(email)?;
-            if recent_checks(cx.conn, u.id, cx.now)? >= CHECKS_PER_WINDOW {
-                return Err(DeskError::Refused(format!(
+            let recent = recent_checks(cx.conn, u.id, cx.now)?;
+            if recent >= CHECKS_PER_WINDOW {
+                cx.audit(
+                    Some(u.id),
+                    "doctor.check_code",
+                    &format!("{REFUSED}{recent} code checks in the last {} minutes", CHECK_WINDOW.num_minutes()),
+                    None,
+                )?;
+                return Ok(Err(DeskError::Denied(format!(
                     "{CHECKS_PER_WINDOW} code checks for {} in the last {} minutes: wait before checking again (this protects the secret from being searched)",
                     u.email,
                     CHECK_WINDOW.num_minutes()
-                )));
+                ))));
             }
             let apps: Vec<_> = factors::for_user(cx.conn, u.id)?
                 .into_iter()
@@ -282,21 +297,22 @@ impl Desk {
                     u.email
                 )));
             };
-            let mut result = SkewCheck { factor_id: first.id, offset_steps: None, message: String::new() };
+            let mut result = SkewCheck { factor_id: Some(first.id), offset_steps: None, message: String::new(), refused: false };
             for f in &apps {
                 let secret = secret_of(cx.key, f)?;
                 if let Some(offset) = totp::find_offset(&secret, &code, cx.now, totp::SEARCH_STEPS) {
-                    result = SkewCheck { factor_id: f.id, offset_steps: Some(offset), message: String::new() };
+                    result.factor_id = Some(f.id);
+                    result.offset_steps = Some(offset);
                     break;
                 }
             }
             result.message = doctor::skew_message(result.offset_steps);
             let found = result
                 .offset_steps
-                .map_or_else(|| "no match within ±10 min".to_owned(), |o| format!("matches {:+} s (factor {})", o * totp::STEP, result.factor_id));
+                .map_or_else(|| "no match within ±10 min".to_owned(), |o| format!("matches {:+} s (factor {})", o * totp::STEP, result.factor_id.unwrap_or(first.id)));
             cx.audit(Some(u.id), "doctor.check_code", &format!("code read out: {found}"), None)?;
-            Ok(result)
-        })
+            Ok(Ok(result))
+        })?
     }
 
     /// Learn a factor's drift from two codes read out one after the other,
@@ -310,7 +326,8 @@ impl Desk {
     ) -> Result<FactorView> {
         let first = otp::parse_digits(first)?;
         let second = otp::parse_digits(second)?;
-        self.run(|cx| {
+        // A refusal is answered after committing, so its audit event stays.
+        self.run(|cx| -> Result<Result<FactorView>> {
             let u = cx.user(email)?;
             let f = factor_of(cx.conn, &u, factor_id)?;
             if f.kind != FactorKind::Totp {
@@ -318,9 +335,15 @@ impl Desk {
             }
             let secret = secret_of(cx.key, &f)?;
             let Some(drift) = totp::resync(&secret, &first, &second, cx.now, totp::SEARCH_STEPS) else {
-                return Err(DeskError::Denied(
+                cx.audit(
+                    Some(u.id),
+                    "factor.resync",
+                    &format!("{} (factor {}): refused, the two codes are not codes in a row within ±10 min", f.label, f.id),
+                    None,
+                )?;
+                return Ok(Err(DeskError::Denied(
                     "those are not two codes in a row of this app within 10 minutes: have them read one code, wait for the next, and read that".to_owned(),
-                ));
+                )));
             };
             factors::set_drift(cx.conn, f.id, drift)?;
             // The codes were read out loud: they must not work again, and a
@@ -334,8 +357,8 @@ impl Desk {
                 &format!("{} (factor {}): drift {:+} s (was {:+} s)", f.label, f.id, drift * totp::STEP, f.drift * totp::STEP),
                 None,
             )?;
-            Ok(view(&factor_of(cx.conn, &u, factor_id)?))
-        })
+            Ok(Ok(view(&factor_of(cx.conn, &u, factor_id)?)))
+        })?
     }
 
     /// Forget a factor's learned drift. Audited.

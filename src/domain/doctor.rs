@@ -1633,10 +1633,25 @@ fn every_login(b: &mut Builder<'_>, policy: &Policy) {
 /// What a code read out by the user says about their phone's clock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SkewCheck {
-    pub factor_id: i64,
+    /// The factor checked (none when the check was refused).
+    pub factor_id: Option<i64>,
     /// Steps from now the code was valid at (negative: in the past).
     pub offset_steps: Option<i64>,
     pub message: String,
+    /// The check was refused (too many checks, or nothing to check against).
+    pub refused: bool,
+}
+
+impl SkewCheck {
+    /// A check that was not made, and why.
+    pub fn refused(message: String) -> SkewCheck {
+        SkewCheck {
+            factor_id: None,
+            offset_steps: None,
+            message,
+            refused: true,
+        }
+    }
 }
 
 /// Explain a skew search result in words.
