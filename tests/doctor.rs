@@ -682,3 +682,38 @@ fn the_cli_keeps_the_findings_when_a_code_check_is_refused() {
         .count();
     assert_eq!(refused, 2, "{v:#}");
 }
+
+#[test]
+fn checking_a_code_already_used_says_so() {
+    let mut desk = demo_desk();
+    let alice = "alice@example.com";
+    let fid = app_factor(&desk, alice);
+    let code = desk
+        .authenticator_code(alice, fid, TimeDelta::zero())
+        .unwrap();
+    let c = challenge(&mut desk, alice);
+    assert_eq!(
+        desk.verify(c, &code, None).unwrap().result,
+        VerifyResult::Accepted
+    );
+    desk.advance_clock(TimeDelta::seconds(10));
+    let check = desk.check_code(alice, &code).unwrap();
+    assert_eq!(check.offset_steps, Some(0));
+    assert!(check.already_used, "{check:?}");
+    assert!(
+        check.message.starts_with(
+            "This code was already used to log in 10 s ago (2026-11-21 09:00:00 UTC) from 198.51.100.23"
+        ) && check.message.contains("they need a new one"),
+        "{}",
+        check.message
+    );
+    // The next code is not used: it says what it always did.
+    let next = desk
+        .authenticator_code(alice, fid, TimeDelta::seconds(30))
+        .unwrap();
+    let check = desk.check_code(alice, &next).unwrap();
+    assert!(
+        !check.already_used && check.offset_steps == Some(1),
+        "{check:?}"
+    );
+}

@@ -11,7 +11,7 @@ use super::views::FactorView;
 use super::{Desk, DeskError, Result, user_by_email};
 use crate::domain::doctor::{
     self, AttemptFact, Change, DeliveryFact, DeviceFact, FactorFact, Facts, Finding, LastLogin,
-    SkewCheck,
+    SkewCheck, SpentBy,
 };
 use crate::domain::policy::Policy;
 use crate::domain::{FactorKind, FactorStatus, Time, otp, totp};
@@ -230,6 +230,18 @@ fn recent_checks(conn: &Connection, user_id: i64, now: Time) -> Result<usize> {
         .count())
 }
 
+/// Who had already used `step` of a factor, if anyone: the replay guard.
+fn spent_by(f: &FactorRow, step: i64) -> Option<SpentBy> {
+    Some(if f.state().spent_by_resync(step)? {
+        SpentBy::Resync { at: f.resynced_at }
+    } else {
+        SpentBy::Login {
+            at: f.last_used_at,
+            ip: f.last_used_ip.clone(),
+        }
+    })
+}
+
 impl Desk {
     /// Why can't this user log in? The findings, most blocking first. With a
     /// `code` the user reads out, also the clock-skew check (audited); a
@@ -297,20 +309,27 @@ impl Desk {
                     u.email
                 )));
             };
-            let mut result = SkewCheck { factor_id: Some(first.id), offset_steps: None, message: String::new(), refused: false };
+            let mut result = SkewCheck { factor_id: Some(first.id), offset_steps: None, message: String::new(), already_used: false, refused: false };
+            let mut spent = None;
             for f in &apps {
                 let secret = secret_of(cx.key, f)?;
                 if let Some(offset) = totp::find_offset(&secret, &code, cx.now, totp::SEARCH_STEPS) {
                     result.factor_id = Some(f.id);
                     result.offset_steps = Some(offset);
+                    spent = spent_by(f, totp::step_of(cx.now) + offset);
                     break;
                 }
             }
-            result.message = doctor::skew_message(result.offset_steps);
+            result.already_used = spent.is_some();
+            result.message = match (&spent, result.offset_steps) {
+                (Some(by), Some(offset)) => doctor::used_message(offset, by, cx.now),
+                _ => doctor::skew_message(result.offset_steps),
+            };
             let found = result
                 .offset_steps
                 .map_or_else(|| "no match within ±10 min".to_owned(), |o| format!("matches {:+} s (factor {})", o * totp::STEP, result.factor_id.unwrap_or(first.id)));
-            cx.audit(Some(u.id), "doctor.check_code", &format!("code read out: {found}"), None)?;
+            let used = if result.already_used { ", already used" } else { "" };
+            cx.audit(Some(u.id), "doctor.check_code", &format!("code read out: {found}{used}"), None)?;
             Ok(Ok(result))
         })?
     }

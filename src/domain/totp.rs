@@ -88,6 +88,15 @@ impl FactorState {
     pub fn spent(self) -> Option<i64> {
         self.last_step.max(self.resync_step)
     }
+
+    /// Is `step` spent already? `Some(true)` when only a resync spent it,
+    /// `Some(false)` when a login did.
+    pub fn spent_by_resync(self, step: i64) -> Option<bool> {
+        match self.spent() {
+            Some(spent) if step <= spent => Some(self.last_step.is_none_or(|last| step > last)),
+            _ => None,
+        }
+    }
 }
 
 /// Check `code` at `now`: the drift-adjusted step first, then ±`skew` steps.
@@ -98,12 +107,9 @@ pub fn check(secret: &[u8], code: &str, now: Time, skew: u32, state: FactorState
     for delta in window {
         let step = centre + delta;
         if matches(secret, code, step) {
-            return match state.spent() {
-                Some(spent) if step <= spent => Check::Replayed {
-                    step,
-                    by_resync: state.last_step.is_none_or(|last| step > last),
-                },
-                _ => Check::Accepted { step },
+            return match state.spent_by_resync(step) {
+                Some(by_resync) => Check::Replayed { step, by_resync },
+                None => Check::Accepted { step },
             };
         }
     }

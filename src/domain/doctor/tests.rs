@@ -1174,3 +1174,31 @@ fn evidence_cites_times_and_sources() {
         ["Sent to h***i@example.com at 2026-11-19 09:00:00 UTC and 2026-11-19 09:02:00 UTC."]
     );
 }
+
+#[test]
+fn a_code_already_used_needs_a_new_one_not_better_timing() {
+    let login = SpentBy::Login {
+        at: Some(ago(TimeDelta::seconds(40))),
+        ip: Some("198.51.100.23".into()),
+    };
+    assert_eq!(
+        used_message(0, &login, now()),
+        "This code was already used to log in 40 s ago (2026-11-21 08:59:20 UTC) from 198.51.100.23: each code works once, so they need a new one (the next code the app shows)."
+    );
+    let m = used_message(-3, &SpentBy::Resync { at: Some(now()) }, now());
+    assert!(
+        m.starts_with("This code was already spent by the help desk's resync just now")
+            && m.ends_with("It was valid 90 s ago: the phone's clock is about 90 s slow."),
+        "{m}"
+    );
+    assert!(
+        !m.contains("valid right now") && !m.contains("in time"),
+        "{m}"
+    );
+    let fast = used_message(1, &SpentBy::Login { at: None, ip: None }, now());
+    assert!(
+        fast.starts_with("This code was already used to log in: ")
+            && fast.ends_with("It becomes valid in 30 s: the phone's clock is about 30 s fast."),
+        "{fast}"
+    );
+}
