@@ -717,3 +717,52 @@ fn checking_a_code_already_used_says_so() {
         "{check:?}"
     );
 }
+
+#[test]
+fn the_readiness_format_given_wins_over_json() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        factordesk(dir.path(), &["demo", "--no-open"])
+            .status
+            .success()
+    );
+    let csv = factordesk(
+        dir.path(),
+        &["--json", "report", "readiness", "--format", "csv"],
+    );
+    assert_eq!(csv.status.code(), Some(0));
+    assert!(
+        text(&csv.stdout)
+            .starts_with("email,name,factors,codes_left,codes_total,risk,problems\r\n"),
+        "{}",
+        text(&csv.stdout)
+    );
+    let json = factordesk(dir.path(), &["--json", "report", "readiness"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["users"], 48);
+    let table = factordesk(dir.path(), &["report", "readiness"]);
+    assert!(
+        text(&table.stdout).contains("EMAIL"),
+        "{}",
+        text(&table.stdout)
+    );
+    let json = factordesk(dir.path(), &["report", "readiness", "--format", "json"]);
+    assert!(serde_json::from_slice::<serde_json::Value>(&json.stdout).is_ok());
+}
+
+#[test]
+fn the_readiness_csv_is_safe_to_open_in_a_spreadsheet() {
+    let mut desk = demo_desk();
+    desk.add_user(&factordesk::desk::users::NewUser {
+        email: "mal@example.com".into(),
+        name: "=HYPERLINK(\"http://evil.example\",\"x\")".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let text = csv(&desk.readiness(Sort::Email).unwrap());
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("mal@example.com,"))
+        .unwrap();
+    assert!(row.starts_with("mal@example.com,\"'=HYPERLINK("), "{row}");
+}
