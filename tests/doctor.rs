@@ -537,7 +537,7 @@ fn all_clear_counts_the_wrong_code_it_saw() {
         clear
             .evidence
             .iter()
-            .any(|e| e.contains("1 wrong code, no codes used twice")),
+            .any(|e| e.contains("1 wrong code, no reused codes")),
         "{clear:?}"
     );
     assert!(
@@ -572,7 +572,7 @@ fn a_changed_phone_number_is_diagnosed_as_such() {
         (
             Kind::PhoneUnverified,
             Severity::Blocking,
-            "Phone number changed, not confirmed"
+            "New phone number not confirmed"
         ),
         "{findings:#?}"
     );

@@ -270,7 +270,8 @@ impl Facts {
             .map(|a| (a.at, "their login with a code"));
         let unlock = self.unlocked_at.map(|t| (t, "the unlock"));
         let reset = self.reset_at.map(|t| (t, "the 2FA reset"));
-        [login, unlock, reset]
+        // On a tie the login is named: it is what shows the fix worked.
+        [unlock, reset, login]
             .into_iter()
             .flatten()
             .max_by_key(|(t, _)| *t)
@@ -470,7 +471,7 @@ fn checked(f: &Facts, policy: &Policy) -> Vec<String> {
     lines.push(format!(
         "Codes {since}: {}, {}.",
         count(wrong, "wrong code", "wrong codes"),
-        count(reused, "code used twice", "codes used twice")
+        count(reused, "reused code", "reused codes")
     ));
     let codes = if f.codes_total == 0 {
         "none".to_owned()
@@ -858,7 +859,7 @@ fn number_changed(b: &mut Builder<'_>, x: &FactorFact, phone: &Phone, change: &C
             } else {
                 Severity::Warning
             },
-            "Phone number changed, not confirmed",
+            "New phone number not confirmed",
             format!(
                 "Their phone number was changed {} and the new number has not been confirmed with the code sent to it, so SMS codes do not count yet{}.",
                 relative(change.at, f.now),
@@ -948,6 +949,7 @@ fn message_channels(b: &mut Builder<'_>) {
             .iter()
             .filter(|d| d.channel == channel)
             .collect();
+        let delivered = sent.iter().filter(|d| !d.failed).map(|d| d.at);
         match sent.first() {
             None if f.last_login.is_some() => b.add(
                 Finding::new(
@@ -983,7 +985,7 @@ fn message_channels(b: &mut Builder<'_>) {
                 .evidence(vec![format!(
                     "Sent to {} at {}.",
                     last.destination,
-                    times(sent.iter().map(|d| d.at), f.now)
+                    times(delivered, f.now)
                 )])
                 .fix(
                     Fix::Nothing,
@@ -1180,7 +1182,7 @@ fn replayed(b: &mut Builder<'_>) {
                 Kind::ResyncSpent,
                 Severity::Info,
                 "Code spent by the resync",
-                "A code was refused because the help desk's resync had spent its time step (codes read out must not work later); the app's next code works.",
+                "A code was refused because the help desk's resync had spent its time step (codes read out must not work later); a later code from the app works.",
             )
             .evidence(evidence)
             .fix(
@@ -1522,13 +1524,19 @@ fn history(b: &mut Builder<'_>) {
         .filter(|d| d.failed && !f.failure_is_current(d))
         .collect();
     if let (Some(last), Some(first)) = (old.first(), old.last()) {
+        let delivered_later = f
+            .deliveries
+            .iter()
+            .any(|x| x.channel == last.channel && !x.failed && x.at >= last.at);
         let since = if f.number_changed_after(last) {
             "the number was changed since"
+        } else if delivered_later {
+            "a later message went through"
         } else {
-            "a later message or login went through"
+            "they got in since"
         };
         evidence.push(format!(
-            "{} failed message(s) {} ({}); {since}.",
+            "{} failed message(s) {}: {}; {since}.",
             old.len(),
             between(first.at, last.at, f.now),
             last.reason.as_deref().unwrap_or("failed")
@@ -1542,10 +1550,7 @@ fn history(b: &mut Builder<'_>) {
             "These came before {what} at {}, so they no longer stand in the way.",
             clock(t, f.now)
         ),
-        None => {
-            "These came before a later message went through, so they no longer stand in the way."
-                .to_owned()
-        }
+        None => "These no longer stand in the way: each line says what came after.".to_owned(),
     };
     b.add(
         Finding::new(

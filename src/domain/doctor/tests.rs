@@ -105,7 +105,7 @@ fn a_healthy_user_gets_all_clear_saying_what_was_checked() {
         [
             "Checked: account active, 2FA not locked, a second factor enrolled.",
             "Factors: authenticator app; no phone.",
-            "Codes in the last 24 hours: no wrong codes, no codes used twice.",
+            "Codes in the last 24 hours: no wrong codes, no reused codes.",
             "Backup codes: 10 of 10 left; remembered computers: 0 trusted now; ask on every login: off.",
         ]
     );
@@ -152,7 +152,7 @@ fn all_clear_says_what_it_saw_not_what_it_hoped() {
             "Checked: account active, 2FA not locked, a second factor enrolled.",
             "Factors: authenticator app, 1 disabled; phone +44 ******0123 not verified, SMS to +44 not allowed.",
             "Messages: 2 sent recently, none failing now.",
-            "Codes in the last 24 hours: 2 wrong codes, 1 code used twice.",
+            "Codes in the last 24 hours: 2 wrong codes, 1 reused code.",
             "Backup codes: 7 of 10 left; remembered computers: 0 trusted now; ask on every login: on.",
         ],
         "{all:#?}"
@@ -993,7 +993,7 @@ fn a_changed_phone_number_is_not_an_enrolment_never_confirmed() {
         (
             Kind::PhoneUnverified,
             Severity::Blocking,
-            "Phone number changed, not confirmed",
+            "New phone number not confirmed",
             Fix::ConfirmPending,
             Some('c')
         ),
