@@ -247,3 +247,19 @@ CREATE TRIGGER codes_count_delete AFTER DELETE ON backup_codes BEGIN
         codes_left = codes_left - (old.used_at IS NULL)
     WHERE id = old.user_id;
 END;
+
+-- step 2: what a resync spent, kept apart from logins
+-- A resync spends the codes read out to the help desk so they cannot be used
+-- later. The newest step it spent and when are kept here, not as the factor's
+-- last use: a code refused for it then says so, instead of naming a login.
+ALTER TABLE factors ADD COLUMN resync_step INTEGER;
+ALTER TABLE factors ADD COLUMN resynced_at INTEGER;
+-- A replayed TOTP code whose step a resync spent (first_used_at is the resync).
+ALTER TABLE attempts ADD COLUMN first_used_by_resync INTEGER NOT NULL DEFAULT 0
+    CHECK (first_used_by_resync IN (0, 1));
+-- Resyncs before this step recorded their spend as a use from this label.
+UPDATE factors SET resync_step = last_step, resynced_at = last_used_at,
+    last_step = NULL, last_used_at = NULL, last_used_ip = NULL
+    WHERE last_used_ip = 'the help desk (resync)';
+UPDATE attempts SET first_used_by_resync = 1, first_used_ip = NULL
+    WHERE first_used_ip = 'the help desk (resync)';

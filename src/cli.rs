@@ -142,9 +142,10 @@ pub enum ReportCommand {
     Readiness {
         #[arg(long, value_enum, default_value = "risk")]
         sort: SortArg,
-        /// table, csv or json (--json is the same as --format json).
-        #[arg(long, value_enum, default_value = "table")]
-        format: FormatArg,
+        /// table, csv or json [default: table, or json with --json]; a
+        /// --format given wins over --json.
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
     },
 }
 

@@ -473,6 +473,40 @@ mod tests {
     }
 
     #[test]
+    fn step_2_moves_an_old_resync_off_the_factor_s_last_use() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        conn.execute_batch(steps()[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, email, role, status, created_at, grace_from)
+                 VALUES (1, 'a@example.com', 'member', 'active', 0, 0);
+             INSERT INTO factors (id, user_id, kind, status, label, last_step, last_used_at,
+                 last_used_ip, created_at)
+                 VALUES (1, 1, 'totp', 'active', 'app', 900, 27000, 'the help desk (resync)', 0),
+                        (2, 1, 'totp', 'active', 'app 2', 800, 24000, '198.51.100.7', 0);
+             INSERT INTO attempts (user_id, factor_id, kind, outcome, ip, at, first_used_at,
+                 first_used_ip)
+                 VALUES (1, 1, 'totp', 'replayed', '198.51.100.7', 27060, 27000,
+                     'the help desk (resync)');",
+        )
+        .unwrap();
+        let mut store = Store { conn };
+        store.migrate().unwrap();
+        let one = factors::by_id(store.conn(), 1).unwrap().unwrap();
+        assert_eq!(
+            (one.resync_step, one.last_step, one.last_used_ip.as_deref()),
+            (Some(900), None, None)
+        );
+        assert_eq!(one.state().spent(), Some(900));
+        let two = factors::by_id(store.conn(), 2).unwrap().unwrap();
+        assert_eq!((two.resync_step, two.last_step), (None, Some(800)));
+        let a = &attempts::for_user_since(store.conn(), 1, time(0), 10).unwrap()[0];
+        assert!(a.first_used_by_resync && a.first_used_ip.is_none(), "{a:?}");
+    }
+
+    #[test]
     fn created_files_are_private_and_in_wal() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");

@@ -203,14 +203,15 @@ fn mallory_reset_after_a_replay_from_elsewhere() {
 fn bob_resynced() {
     let mut app = app();
     doctor_fix(&mut app, "bob@example.com", "Phone clock off");
-    // The resync popup: two codes in a row from his 90 s slow phone.
+    // The resync popup: two codes in a row from his 90 s slow phone, the
+    // one it showed just before and the one it shows now.
     let (a, b) = (
+        app_code(&app, "bob@example.com", FactorStatus::Active, -120),
         app_code(&app, "bob@example.com", FactorStatus::Active, -90),
-        app_code(&app, "bob@example.com", FactorStatus::Active, -60),
     );
     keys(&mut app, &format!("{a} {b}\n"));
-    // Those two are spent: his next code comes 60 s later.
-    signs_in(&mut app, "bob@example.com", -90, 2);
+    // Those two are spent: his next code comes 30 s later.
+    signs_in(&mut app, "bob@example.com", -90, 1);
 }
 
 #[test]
@@ -222,4 +223,18 @@ fn ivan_heidi_and_alice_need_nothing_fixed() {
     signs_in(&mut app, "heidi@example.com", 0, 0);
     doctor_fix(&mut app, "alice@example.com", "Nothing wrong found");
     signs_in(&mut app, "alice@example.com", 0, 0);
+}
+
+#[test]
+fn a_disabled_factor_is_enabled_again() {
+    let mut app = app();
+    let alice = "alice@example.com";
+    // Her only factor, disabled from her user screen.
+    open(&mut app, alice);
+    keys(&mut app, "dphone at the repair shop\n\x1b");
+    let f = &app.desk().factors(alice).unwrap()[0];
+    assert_eq!(f.status, FactorStatus::Disabled);
+    doctor_fix(&mut app, alice, "Factor disabled");
+    keys(&mut app, "phone back\n");
+    signs_in(&mut app, alice, 0, 0);
 }

@@ -256,7 +256,7 @@ fn doctor_code_check_and_resync_for_bob() {
     snap("doctor_bob_checked", &app);
     keys(&mut app, "S");
     snap("doctor_bob_resync_popup", &app);
-    let (a, b) = (slow(&app, -90), slow(&app, -60));
+    let (a, b) = (slow(&app, -120), slow(&app, -90));
     keys(&mut app, &format!("{a} {b}\n"));
     snap("doctor_bob_resynced", &app);
 }

@@ -139,7 +139,12 @@ fn dispatch(cli: &Cli) -> Result<i32> {
             } else {
                 out::doctor(&report)
             });
-            Ok(exit::OK)
+            // The findings are shown either way; a refused check is denied.
+            Ok(if report.code_check.as_ref().is_some_and(|c| c.refused) {
+                exit::DENIED
+            } else {
+                exit::OK
+            })
         }
         Command::Report(super::ReportCommand::Readiness { sort, format }) => {
             let desk = open(cli)?;
@@ -148,10 +153,16 @@ fn dispatch(cli: &Cli) -> Result<i32> {
                 super::SortArg::Email => crate::desk::readiness::Sort::Email,
                 super::SortArg::Codes => crate::desk::readiness::Sort::Codes,
             })?;
-            emit(&match (cli.json, format) {
-                (true, _) | (false, super::FormatArg::Json) => json(&report),
-                (false, super::FormatArg::Csv) => crate::desk::readiness::csv(&report),
-                (false, super::FormatArg::Table) => out::readiness(&report),
+            // An explicit --format wins: `--json … --format csv` is CSV.
+            let format = format.unwrap_or(if cli.json {
+                super::FormatArg::Json
+            } else {
+                super::FormatArg::Table
+            });
+            emit(&match format {
+                super::FormatArg::Json => json(&report),
+                super::FormatArg::Csv => crate::desk::readiness::csv(&report),
+                super::FormatArg::Table => out::readiness(&report),
             });
             Ok(exit::OK)
         }

@@ -439,14 +439,23 @@ pub fn doctor(r: &crate::desk::doctor::DoctorReport) -> String {
             let _ = writeln!(out, "   - {e}");
         }
         let key = f
-            .fix
-            .key()
+            .key
             .map(|k| format!(" (console key {k})"))
             .unwrap_or_default();
         let _ = writeln!(out, "   Fix{key}: {}", f.action);
     }
-    if let Some(c) = &r.code_check {
-        let _ = writeln!(out, "\nCode check (factor {}): {}", c.factor_id, c.message);
+    match &r.code_check {
+        Some(c) if c.refused => {
+            let _ = writeln!(out, "\nCode check refused: {}", c.message);
+        }
+        Some(c) => {
+            let factor = c
+                .factor_id
+                .map(|id| format!(" (factor {id})"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "\nCode check{factor}: {}", c.message);
+        }
+        None => {}
     }
     out
 }

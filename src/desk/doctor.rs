@@ -10,17 +10,17 @@ use super::users::standing;
 use super::views::FactorView;
 use super::{Desk, DeskError, Result, user_by_email};
 use crate::domain::doctor::{
-    self, AttemptFact, DeliveryFact, DeviceFact, FactorFact, Facts, Finding, LastLogin, SkewCheck,
+    self, AttemptFact, Change, DeliveryFact, DeviceFact, FactorFact, Facts, Finding, LastLogin,
+    SkewCheck, SpentBy,
 };
 use crate::domain::policy::Policy;
 use crate::domain::{FactorKind, FactorStatus, Time, otp, totp};
+use crate::store::audit::AuditRow;
 use crate::store::challenges::{Purpose, State};
 use crate::store::devices::DeviceRow;
+use crate::store::factors::FactorRow;
 use crate::store::users::UserRow;
 use crate::store::{attempts, audit, challenges, codes, deliveries, devices, factors};
-
-/// What a factor's "last used from" says after a resync spent its codes.
-pub const RESYNC_SOURCE: &str = "the help desk (resync)";
 
 /// Skew checks allowed per user in [`CHECK_WINDOW`].
 pub const CHECKS_PER_WINDOW: usize = 5;
@@ -73,19 +73,91 @@ fn last_login(conn: &Connection, u: &UserRow) -> Result<Option<LastLogin>> {
     }))
 }
 
-fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
-    let disabled = audit::list(
+/// A user's newest audit events of `kind`, newest first.
+fn events(conn: &Connection, user_id: i64, kind: &str, limit: u32) -> Result<Vec<AuditRow>> {
+    Ok(audit::list(
         conn,
         &audit::Query {
-            user_id: Some(u.id),
-            kind: Some("user.disable"),
+            user_id: Some(user_id),
+            kind: Some(kind),
             before: None,
-            limit: 1,
+            limit,
         },
-    )?
-    .into_iter()
-    .next()
-    .map(|e| (e.at, e.detail.trim_start_matches("disabled: ").to_owned()));
+    )?)
+}
+
+/// When a user's 2FA was last reset by an admin or turned off by them.
+fn last_reset(conn: &Connection, user_id: i64) -> Result<Option<Time>> {
+    let reset = events(conn, user_id, "user.reset_2fa", 1)?;
+    let off = events(conn, user_id, "user.turn_off_2fa", 20)?;
+    Ok(reset
+        .iter()
+        .chain(off.iter().filter(|e| !e.detail.starts_with("refused")))
+        .map(|e| e.at)
+        .max())
+}
+
+fn change(e: &AuditRow, why: Option<String>) -> Change {
+    Change {
+        at: e.at,
+        by: e.actor.clone(),
+        why,
+    }
+}
+
+fn factor_fact(conn: &Connection, f: FactorRow) -> Result<FactorFact> {
+    let pending = f.status == FactorStatus::Pending;
+    // `user edit --phone` writes this into its audit detail (factors::repoint_sms).
+    let repointed = if pending && f.kind == FactorKind::Sms {
+        let mark = format!("SMS factor {} pending again", f.id);
+        events(conn, f.user_id, "user.edit", 50)?
+            .iter()
+            .find(|e| e.detail.contains(&mark))
+            .map(|e| change(e, None))
+    } else {
+        None
+    };
+    // `factor disable` writes "LABEL disabled (factor ID): REASON".
+    let disabled = if f.status == FactorStatus::Disabled {
+        let mark = format!("(factor {})", f.id);
+        events(conn, f.user_id, "factor.disable", 50)?
+            .iter()
+            .find(|e| e.detail.contains(&mark))
+            .map(|e| {
+                let why = e
+                    .detail
+                    .split_once(&format!("{mark}: "))
+                    .map(|(_, why)| why.to_owned());
+                change(e, why)
+            })
+    } else {
+        None
+    };
+    let confirm_challenge = if pending {
+        challenges::open_enrolment(conn, f.id)?.map(|c| c.id)
+    } else {
+        None
+    };
+    Ok(FactorFact {
+        id: f.id,
+        kind: f.kind,
+        status: f.status,
+        label: f.label,
+        destination: f.destination,
+        drift: f.drift,
+        created_at: f.created_at,
+        last_used_at: f.last_used_at,
+        repointed,
+        confirm_challenge,
+        disabled,
+    })
+}
+
+fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
+    let disabled = events(conn, u.id, "user.disable", 1)?
+        .into_iter()
+        .next()
+        .map(|e| (e.at, e.detail.trim_start_matches("disabled: ").to_owned()));
     let code_rows = codes::for_user(conn, u.id)?;
     Ok(Facts {
         now,
@@ -95,21 +167,21 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
         lock: u.lock,
         standing: standing(conn, policy, u, now)?,
         every_login: u.every_login,
+        // `user edit` writes "ask on every login false -> true".
+        every_login_set: if u.every_login {
+            events(conn, u.id, "user.edit", 50)?
+                .iter()
+                .find(|e| e.detail.contains("ask on every login false -> true"))
+                .map(|e| change(e, None))
+        } else {
+            None
+        },
         phone: u.phone.clone(),
         phone_verified: u.phone_verified,
         factors: factors::for_user(conn, u.id)?
             .into_iter()
-            .map(|f| FactorFact {
-                id: f.id,
-                kind: f.kind,
-                status: f.status,
-                label: f.label,
-                destination: f.destination,
-                drift: f.drift,
-                created_at: f.created_at,
-                last_used_at: f.last_used_at,
-            })
-            .collect(),
+            .map(|f| factor_fact(conn, f))
+            .collect::<Result<_>>()?,
         codes_total: u.codes_total,
         codes_left: u.codes_left,
         codes_last_used: code_rows.iter().filter_map(|c| c.used_at).max(),
@@ -127,8 +199,11 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
                 matched_offset: a.matched_offset,
                 first_used_at: a.first_used_at,
                 first_used_ip: a.first_used_ip,
+                first_used_by_resync: a.first_used_by_resync,
             })
             .collect(),
+        unlocked_at: events(conn, u.id, "user.unlock", 1)?.first().map(|e| e.at),
+        reset_at: last_reset(conn, u.id)?,
         deliveries: deliveries::list(conn, Some(u.id), None, 10)?
             .into_iter()
             .map(|d| DeliveryFact {
@@ -143,25 +218,43 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
     })
 }
 
+/// How a refused code check starts its audit detail; refusals are not
+/// checks, so they do not count towards the limit.
+const REFUSED: &str = "refused: ";
+
 /// Code checks of a user within the last [`CHECK_WINDOW`].
 fn recent_checks(conn: &Connection, user_id: i64, now: Time) -> Result<usize> {
-    let q = audit::Query {
-        user_id: Some(user_id),
-        kind: Some("doctor.check_code"),
-        before: None,
-        limit: 100,
-    };
-    Ok(audit::list(conn, &q)?
+    Ok(events(conn, user_id, "doctor.check_code", 100)?
         .iter()
-        .filter(|e| now - e.at < CHECK_WINDOW)
+        .filter(|e| now - e.at < CHECK_WINDOW && !e.detail.starts_with(REFUSED))
         .count())
+}
+
+/// Who had already used `step` of a factor, if anyone: the replay guard.
+fn spent_by(f: &FactorRow, step: i64) -> Option<SpentBy> {
+    Some(if f.state().spent_by_resync(step)? {
+        SpentBy::Resync { at: f.resynced_at }
+    } else {
+        SpentBy::Login {
+            at: f.last_used_at,
+            ip: f.last_used_ip.clone(),
+        }
+    })
 }
 
 impl Desk {
     /// Why can't this user log in? The findings, most blocking first. With a
-    /// `code` the user reads out, also the clock-skew check (audited).
+    /// `code` the user reads out, also the clock-skew check (audited); a
+    /// refused check is reported in its place, and the findings still come.
     pub fn doctor(&mut self, email: &str, code: Option<&str>) -> Result<DoctorReport> {
-        let code_check = code.map(|c| self.check_code(email, c)).transpose()?;
+        let code_check = match code.map(|c| self.check_code(email, c)) {
+            None => None,
+            Some(Ok(check)) => Some(check),
+            Some(Err(DeskError::Denied(why) | DeskError::Refused(why))) => {
+                Some(SkewCheck::refused(why))
+            }
+            Some(Err(e)) => return Err(e),
+        };
         Ok(DoctorReport {
             code_check,
             ..self.diagnose(email)?
@@ -185,17 +278,26 @@ impl Desk {
 
     /// Which time, within ±10 minutes, the code a user reads out belongs to.
     /// Nothing is consumed and no failure is counted; at most
-    /// [`CHECKS_PER_WINDOW`] checks per user per [`CHECK_WINDOW`]; audited.
+    /// [`CHECKS_PER_WINDOW`] checks per user per [`CHECK_WINDOW`]; audited,
+    /// and so is a refusal for going over (denied, exit 3).
     pub fn check_code(&mut self, email: &str, code: &str) -> Result<SkewCheck> {
         let code = otp::parse_digits(code)?;
-        self.run(|cx| {
+        // A refusal is answered after committing, so its audit event stays.
+        self.run(|cx| -> Result<Result<SkewCheck>> {
             let u = cx.user(email)?;
-            if recent_checks(cx.conn, u.id, cx.now)? >= CHECKS_PER_WINDOW {
-                return Err(DeskError::Refused(format!(
+            let recent = recent_checks(cx.conn, u.id, cx.now)?;
+            if recent >= CHECKS_PER_WINDOW {
+                cx.audit(
+                    Some(u.id),
+                    "doctor.check_code",
+                    &format!("{REFUSED}{recent} code checks in the last {} minutes", CHECK_WINDOW.num_minutes()),
+                    None,
+                )?;
+                return Ok(Err(DeskError::Denied(format!(
                     "{CHECKS_PER_WINDOW} code checks for {} in the last {} minutes: wait before checking again (this protects the secret from being searched)",
                     u.email,
                     CHECK_WINDOW.num_minutes()
-                )));
+                ))));
             }
             let apps: Vec<_> = factors::for_user(cx.conn, u.id)?
                 .into_iter()
@@ -207,21 +309,29 @@ impl Desk {
                     u.email
                 )));
             };
-            let mut result = SkewCheck { factor_id: first.id, offset_steps: None, message: String::new() };
+            let mut result = SkewCheck { factor_id: Some(first.id), offset_steps: None, message: String::new(), already_used: false, refused: false };
+            let mut spent = None;
             for f in &apps {
                 let secret = secret_of(cx.key, f)?;
                 if let Some(offset) = totp::find_offset(&secret, &code, cx.now, totp::SEARCH_STEPS) {
-                    result = SkewCheck { factor_id: f.id, offset_steps: Some(offset), message: String::new() };
+                    result.factor_id = Some(f.id);
+                    result.offset_steps = Some(offset);
+                    spent = spent_by(f, totp::step_of(cx.now) + offset);
                     break;
                 }
             }
-            result.message = doctor::skew_message(result.offset_steps);
+            result.already_used = spent.is_some();
+            result.message = match (&spent, result.offset_steps) {
+                (Some(by), Some(offset)) => doctor::used_message(offset, by, cx.now),
+                _ => doctor::skew_message(result.offset_steps),
+            };
             let found = result
                 .offset_steps
-                .map_or_else(|| "no match within ±10 min".to_owned(), |o| format!("matches {:+} s (factor {})", o * totp::STEP, result.factor_id));
-            cx.audit(Some(u.id), "doctor.check_code", &format!("code read out: {found}"), None)?;
-            Ok(result)
-        })
+                .map_or_else(|| "no match within ±10 min".to_owned(), |o| format!("matches {:+} s (factor {})", o * totp::STEP, result.factor_id.unwrap_or(first.id)));
+            let used = if result.already_used { ", already used" } else { "" };
+            cx.audit(Some(u.id), "doctor.check_code", &format!("code read out: {found}{used}"), None)?;
+            Ok(Ok(result))
+        })?
     }
 
     /// Learn a factor's drift from two codes read out one after the other,
@@ -235,7 +345,8 @@ impl Desk {
     ) -> Result<FactorView> {
         let first = otp::parse_digits(first)?;
         let second = otp::parse_digits(second)?;
-        self.run(|cx| {
+        // A refusal is answered after committing, so its audit event stays.
+        self.run(|cx| -> Result<Result<FactorView>> {
             let u = cx.user(email)?;
             let f = factor_of(cx.conn, &u, factor_id)?;
             if f.kind != FactorKind::Totp {
@@ -243,24 +354,30 @@ impl Desk {
             }
             let secret = secret_of(cx.key, &f)?;
             let Some(drift) = totp::resync(&secret, &first, &second, cx.now, totp::SEARCH_STEPS) else {
-                return Err(DeskError::Denied(
+                cx.audit(
+                    Some(u.id),
+                    "factor.resync",
+                    &format!("{} (factor {}): refused, the two codes are not codes in a row within ±10 min", f.label, f.id),
+                    None,
+                )?;
+                return Ok(Err(DeskError::Denied(
                     "those are not two codes in a row of this app within 10 minutes: have them read one code, wait for the next, and read that".to_owned(),
-                ));
+                )));
             };
             factors::set_drift(cx.conn, f.id, drift)?;
             // The codes were read out loud: they must not work again, and a
-            // replay says where they went.
-            let spent = totp::step_of(cx.now) + drift + 1;
-            factors::spend_step(cx.conn, f.id, spent)?;
-            factors::record_use(cx.conn, f.id, cx.now, RESYNC_SOURCE, None)?;
+            // replay says the resync spent them (it is not a login, so the
+            // factor's last use stays). The second code is the newest step.
+            let spent = totp::step_of(cx.now) + drift;
+            factors::spend_by_resync(cx.conn, f.id, spent, cx.now)?;
             cx.audit(
                 Some(u.id),
                 "factor.resync",
                 &format!("{} (factor {}): drift {:+} s (was {:+} s)", f.label, f.id, drift * totp::STEP, f.drift * totp::STEP),
                 None,
             )?;
-            Ok(view(&factor_of(cx.conn, &u, factor_id)?))
-        })
+            Ok(Ok(view(&factor_of(cx.conn, &u, factor_id)?)))
+        })?
     }
 
     /// Forget a factor's learned drift. Audited.

@@ -16,10 +16,10 @@ use super::{Ctx, Desk, DeskError, Result, user_by_email};
 use crate::crypto::{Key, same};
 use crate::domain::login::{self, Candidate, Facts, Outcome, Password};
 use crate::domain::otp::{self, Entered, Resend, ResendState};
-use crate::domain::totp::{self, Check, FactorState};
+use crate::domain::totp::{self, Check};
 use crate::domain::trust;
 use crate::domain::{Action, FactorKind, FactorStatus, Time, relative, span, stamp};
-use crate::store::attempts::{self, AttemptKind, AttemptOutcome, NewAttempt};
+use crate::store::attempts::{self, AttemptKind, AttemptOutcome, FirstUse, NewAttempt};
 use crate::store::challenges::{self, ChallengeRow, NewChallenge, Purpose, State};
 use crate::store::devices::{self, DeviceRow};
 use crate::store::factors::{self as factor_rows, FactorRow};
@@ -610,7 +610,7 @@ enum Judged {
         result: VerifyResult,
         message: String,
         offset: Option<i64>,
-        first_used: Option<(Time, Option<String>)>,
+        first_used: Option<FirstUse>,
     },
 }
 
@@ -658,7 +658,7 @@ fn judge_backup(cx: &Ctx<'_>, u: &UserRow, canonical: &str) -> Result<Judged> {
                         .unwrap_or_default()
                 ),
                 offset: None,
-                first_used: Some((at, ip)),
+                first_used: Some(FirstUse::Login { at, ip }),
             },
             None => rejected(
                 VerifyResult::Invalid,
@@ -670,17 +670,22 @@ fn judge_backup(cx: &Ctx<'_>, u: &UserRow, canonical: &str) -> Result<Judged> {
 
 fn judge_totp(cx: &Ctx<'_>, f: &FactorRow, code: &str) -> Result<Judged> {
     let secret = secret_of(cx.key, f)?;
-    let state = FactorState {
-        drift: f.drift,
-        last_step: f.last_step,
-    };
     Ok(
-        match totp::check(&secret, code, cx.now, cx.policy.totp_skew, state) {
+        match totp::check(&secret, code, cx.now, cx.policy.totp_skew, f.state()) {
             Check::Accepted { step } => Judged::Accepted {
                 step: Some(step),
                 backup: None,
             },
-            Check::Replayed { step } => Judged::Rejected {
+            Check::Replayed {
+                step,
+                by_resync: true,
+            } => Judged::Rejected {
+                result: VerifyResult::Replayed,
+                message: resync_spent(f, step, cx.now),
+                offset: Some(step - totp::step_of(cx.now)),
+                first_used: f.resynced_at.map(|at| FirstUse::Resync { at }),
+            },
+            Check::Replayed { step, .. } => Judged::Rejected {
                 result: VerifyResult::Replayed,
                 message: format!(
                     "That code was already used{}{}: wait for the app to show the next one.",
@@ -693,7 +698,10 @@ fn judge_totp(cx: &Ctx<'_>, f: &FactorRow, code: &str) -> Result<Judged> {
                         .unwrap_or_default()
                 ),
                 offset: Some(step - totp::step_of(cx.now)),
-                first_used: f.last_used_at.map(|t| (t, f.last_used_ip.clone())),
+                first_used: f.last_used_at.map(|at| FirstUse::Login {
+                    at,
+                    ip: f.last_used_ip.clone(),
+                }),
             },
             Check::Invalid { offset } => Judged::Rejected {
                 result: VerifyResult::Invalid,
@@ -702,6 +710,23 @@ fn judge_totp(cx: &Ctx<'_>, f: &FactorRow, code: &str) -> Result<Judged> {
                 first_used: None,
             },
         },
+    )
+}
+
+/// A code refused only because a resync spent its step: say so, and when
+/// the phone's codes are usable again.
+fn resync_spent(f: &FactorRow, step: i64, now: Time) -> String {
+    let at = f
+        .resynced_at
+        .map(|t| format!(" at {}", stamp(t)))
+        .unwrap_or_default();
+    // The phone shows `step` now; the first usable code is the step after
+    // the last one the resync spent.
+    let spent = f.resync_step.unwrap_or(step);
+    let wait = (spent - step) * totp::STEP + totp::seconds_left(now);
+    format!(
+        "That time step was spent by the help desk's resync{at}: wait for the next code (in about {}).",
+        span(TimeDelta::seconds(wait))
     )
 }
 
@@ -807,7 +832,7 @@ fn record(
     kind: AttemptKind,
     result: AttemptOutcome,
     offset: Option<i64>,
-    first_used: Option<(Time, Option<&str>)>,
+    first_used: Option<&FirstUse>,
 ) -> Result<()> {
     attempts::insert(
         cx.conn,
@@ -931,7 +956,7 @@ fn reject(
     result: VerifyResult,
     message: &str,
     offset: Option<i64>,
-    first_used: Option<&(Time, Option<String>)>,
+    first_used: Option<&FirstUse>,
 ) -> Result<VerifyOutcome> {
     let attempts = c.attempts + 1;
     challenges::record_attempt(cx.conn, c.id, attempts)?;
@@ -946,15 +971,7 @@ fn reject(
         VerifyResult::Replayed => AttemptOutcome::Replayed,
         _ => AttemptOutcome::Invalid,
     };
-    record(
-        cx,
-        u,
-        c,
-        kind,
-        attempt_outcome,
-        offset,
-        first_used.map(|(t, ip)| (*t, ip.as_deref())),
-    )?;
+    record(cx, u, c, kind, attempt_outcome, offset, first_used)?;
     let mut out = outcome(c.id, result, left, message.to_owned());
     if lock.is_locked(cx.now) {
         // The failures that locked it are spent: after the lock, count afresh.

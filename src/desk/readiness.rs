@@ -110,15 +110,25 @@ impl Desk {
     }
 }
 
-/// The report as CSV (RFC 4180: quoted where needed).
-pub fn csv(r: &Readiness) -> String {
-    fn field(text: &str) -> String {
-        if text.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", text.replace('"', "\"\""))
-        } else {
-            text.to_owned()
-        }
+/// One CSV cell (RFC 4180: quoted where needed). A cell a spreadsheet would
+/// read as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return) gets a leading `'`, as OWASP advises against CSV injection: names
+/// are typed by whoever adds a user, and the report is opened by admins.
+fn field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
     }
+}
+
+/// The report as CSV (RFC 4180), safe to open in a spreadsheet.
+pub fn csv(r: &Readiness) -> String {
     let mut out = String::from("email,name,factors,codes_left,codes_total,risk,problems\r\n");
     for row in &r.rows {
         let factors: Vec<&str> = row.factors.iter().map(|k| k.as_str()).collect();
@@ -142,6 +152,45 @@ pub fn csv(r: &Readiness) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_neutralised() {
+        for (cell, safe) in [
+            (
+                "=HYPERLINK(\"http://x\")",
+                "\"'=HYPERLINK(\"\"http://x\"\")\"",
+            ),
+            ("+1+2", "'+1+2"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tcmd", "'\tcmd"),
+            ("\rcmd", "\"'\rcmd\""),
+            ("=1,2", "\"'=1,2\""),
+            // Only the first character matters.
+            ("Ana =1", "Ana =1"),
+            ("a-b@example.com", "a-b@example.com"),
+            ("", ""),
+        ] {
+            assert_eq!(field(cell), safe, "{cell:?}");
+        }
+        let r = Readiness {
+            users: 1,
+            at_risk: 1,
+            rows: vec![ReadinessRow {
+                email: "x@example.com".into(),
+                name: "=cmd|' /C calc'!A0".into(),
+                factors: Vec::new(),
+                codes_left: 0,
+                codes_total: 0,
+                risk: 100,
+                problems: vec!["-".into()],
+            }],
+        };
+        assert_eq!(
+            csv(&r).lines().nth(1).unwrap(),
+            "x@example.com,'=cmd|' /C calc'!A0,,0,0,100,'-"
+        );
+    }
 
     #[test]
     fn csv_quotes_what_needs_quoting() {

@@ -64,7 +64,8 @@ pub enum Check {
     /// Valid; `step` must be remembered so it cannot be used again.
     Accepted { step: i64 },
     /// It matches a step that was already used (or an older one).
-    Replayed { step: i64 },
+    /// `by_resync`: only a help-desk resync had spent it, no login.
+    Replayed { step: i64, by_resync: bool },
     /// No match in the window. `offset` is the step, relative to now, that the
     /// code matches within ±[`SEARCH_STEPS`], kept as evidence of a skewed clock.
     Invalid { offset: Option<i64> },
@@ -75,8 +76,27 @@ pub enum Check {
 pub struct FactorState {
     /// Learned by resync: the phone runs this many steps ahead (+) or behind (−).
     pub drift: i64,
-    /// The last step accepted, to refuse replays.
+    /// The last step a login used, to refuse replays.
     pub last_step: Option<i64>,
+    /// The newest step a resync spent: the codes read out to the help desk
+    /// must not work later either.
+    pub resync_step: Option<i64>,
+}
+
+impl FactorState {
+    /// Every step up to this one is spent.
+    pub fn spent(self) -> Option<i64> {
+        self.last_step.max(self.resync_step)
+    }
+
+    /// Is `step` spent already? `Some(true)` when only a resync spent it,
+    /// `Some(false)` when a login did.
+    pub fn spent_by_resync(self, step: i64) -> Option<bool> {
+        match self.spent() {
+            Some(spent) if step <= spent => Some(self.last_step.is_none_or(|last| step > last)),
+            _ => None,
+        }
+    }
 }
 
 /// Check `code` at `now`: the drift-adjusted step first, then ±`skew` steps.
@@ -87,9 +107,9 @@ pub fn check(secret: &[u8], code: &str, now: Time, skew: u32, state: FactorState
     for delta in window {
         let step = centre + delta;
         if matches(secret, code, step) {
-            return match state.last_step {
-                Some(last) if step <= last => Check::Replayed { step },
-                _ => Check::Accepted { step },
+            return match state.spent_by_resync(step) {
+                Some(by_resync) => Check::Replayed { step, by_resync },
+                None => Check::Accepted { step },
             };
         }
     }
@@ -107,14 +127,16 @@ pub fn find_offset(secret: &[u8], code: &str, now: Time, range: i64) -> Option<i
         .find(|&d| matches(secret, code, now_step + d))
 }
 
-/// The drift, in steps, for which two codes read one after the other from
-/// the phone are consecutive, within ±`range` steps of now.
+/// The drift, in steps, learned from two codes read one after the other from
+/// the phone: the second is what the phone shows now, the first what it showed
+/// just before. The drift is the second code's step relative to now, within
+/// ±`range` steps, so `step_of(now) + drift` is the newest step read out.
 pub fn resync(secret: &[u8], first: &str, second: &str, now: Time, range: i64) -> Option<i64> {
     let now_step = step_of(now);
     std::iter::once(0)
         .chain((1..=range).flat_map(|d| [-d, d]))
         .find(|&d| {
-            matches(secret, first, now_step + d) && matches(secret, second, now_step + d + 1)
+            matches(secret, first, now_step + d - 1) && matches(secret, second, now_step + d)
         })
 }
 
@@ -258,22 +280,84 @@ mod tests {
         let s = step_of(now);
         let code = code_at(SEED20, now);
         let used = FactorState {
-            drift: 0,
             last_step: Some(s),
+            ..FactorState::default()
         };
         assert_eq!(
             check(SEED20, &code, now, 1, used),
-            Check::Replayed { step: s }
+            Check::Replayed {
+                step: s,
+                by_resync: false
+            }
         );
         let older = code_at_step(SEED20, s - 1);
         assert_eq!(
             check(SEED20, &older, now, 1, used),
-            Check::Replayed { step: s - 1 }
+            Check::Replayed {
+                step: s - 1,
+                by_resync: false
+            }
         );
         let newer = code_at_step(SEED20, s + 1);
         assert_eq!(
             check(SEED20, &newer, now, 1, used),
             Check::Accepted { step: s + 1 }
+        );
+    }
+
+    #[test]
+    fn steps_a_resync_spent_are_replays_it_is_named_for() {
+        let now = at(1_700_000_000);
+        let s = step_of(now);
+        // A login used s - 2; a resync then spent up to s + 1 (a fast phone).
+        let state = FactorState {
+            drift: 0,
+            last_step: Some(s - 2),
+            resync_step: Some(s + 1),
+        };
+        assert_eq!(state.spent(), Some(s + 1));
+        for (d, by_resync) in [(-1, true), (0, true), (1, true)] {
+            let code = code_at_step(SEED20, s + d);
+            assert_eq!(
+                check(SEED20, &code, now, 1, state),
+                Check::Replayed {
+                    step: s + d,
+                    by_resync
+                },
+                "{d}"
+            );
+        }
+        // A step the login used is the login's, even if the resync came later.
+        let login = FactorState {
+            last_step: Some(s),
+            ..state
+        };
+        let code = code_at_step(SEED20, s - 1);
+        assert_eq!(
+            check(SEED20, &code, now, 1, login),
+            Check::Replayed {
+                step: s - 1,
+                by_resync: false
+            }
+        );
+        // With no login ever, anything spent was the resync's.
+        let only = FactorState {
+            last_step: None,
+            ..state
+        };
+        let code = code_at(SEED20, now);
+        assert_eq!(
+            check(SEED20, &code, now, 1, only),
+            Check::Replayed {
+                step: s,
+                by_resync: true
+            }
+        );
+        // The step after it is free.
+        let next = code_at_step(SEED20, s + 2);
+        assert_eq!(
+            check(SEED20, &next, at(1_700_000_030), 1, state),
+            Check::Accepted { step: s + 2 }
         );
     }
 
@@ -290,7 +374,7 @@ mod tests {
         );
         let drifted = FactorState {
             drift: -3,
-            last_step: None,
+            ..FactorState::default()
         };
         assert_eq!(
             check(SEED20, &slow, now, 1, drifted),
@@ -323,16 +407,25 @@ mod tests {
     fn resync_finds_consecutive_codes() {
         let now = at(1_700_000_000);
         let s = step_of(now);
-        for d in [-10, -3, 0, 4, 20] {
-            let a = code_at_step(SEED20, s + d);
-            let b = code_at_step(SEED20, s + d + 1);
+        // The phone shows step s + d now and showed s + d - 1 just before:
+        // the drift is d, the step of the second code.
+        for d in [-20, -10, -3, -1, 0, 1, 4, 20] {
+            let a = code_at_step(SEED20, s + d - 1);
+            let b = code_at_step(SEED20, s + d);
             assert_eq!(resync(SEED20, &a, &b, now, SEARCH_STEPS), Some(d), "{d}");
         }
+        // A phone 90 s slow: the two codes a person reads out.
+        let (a, b) = (code_at_step(SEED20, s - 4), code_at_step(SEED20, s - 3));
+        assert_eq!(resync(SEED20, &a, &b, now, SEARCH_STEPS), Some(-3));
+        // Not in a row, or in the wrong order.
         let a = code_at_step(SEED20, s);
         let c = code_at_step(SEED20, s + 2);
         assert_eq!(resync(SEED20, &a, &c, now, SEARCH_STEPS), None);
-        let far = code_at_step(SEED20, s + 40);
-        let far2 = code_at_step(SEED20, s + 41);
+        let (later, earlier) = (code_at_step(SEED20, s), code_at_step(SEED20, s - 1));
+        assert_eq!(resync(SEED20, &later, &earlier, now, SEARCH_STEPS), None);
+        // Just out of range.
+        let far = code_at_step(SEED20, s + 20);
+        let far2 = code_at_step(SEED20, s + 21);
         assert_eq!(resync(SEED20, &far, &far2, now, SEARCH_STEPS), None);
     }
 

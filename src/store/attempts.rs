@@ -34,6 +34,15 @@ pub struct AttemptRow {
     pub matched_offset: Option<i64>,
     pub first_used_at: Option<Time>,
     pub first_used_ip: Option<String>,
+    /// The replayed step was spent by a help-desk resync, not a login.
+    pub first_used_by_resync: bool,
+}
+
+/// Who first spent a replayed code: a login (when, from where) or a resync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FirstUse {
+    Login { at: Time, ip: Option<String> },
+    Resync { at: Time },
 }
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<AttemptRow> {
@@ -49,6 +58,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<AttemptRow> {
         matched_offset: r.get(8)?,
         first_used_at: opt_time(r.get(9)?),
         first_used_ip: r.get(10)?,
+        first_used_by_resync: r.get(11)?,
     })
 }
 
@@ -61,14 +71,14 @@ pub struct NewAttempt<'a> {
     pub ip: &'a str,
     pub at: Time,
     pub matched_offset: Option<i64>,
-    pub first_used: Option<(Time, Option<&'a str>)>,
+    pub first_used: Option<&'a FirstUse>,
 }
 
 pub fn insert(conn: &Connection, a: &NewAttempt<'_>) -> Result<i64, StoreError> {
     conn.execute(
         "INSERT INTO attempts (user_id, challenge_id, factor_id, kind, outcome, ip, at,
-             matched_offset, first_used_at, first_used_ip)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             matched_offset, first_used_at, first_used_ip, first_used_by_resync)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             a.user_id,
             a.challenge_id,
@@ -78,8 +88,14 @@ pub fn insert(conn: &Connection, a: &NewAttempt<'_>) -> Result<i64, StoreError> 
             a.ip,
             secs(a.at),
             a.matched_offset,
-            a.first_used.map(|(t, _)| secs(t)),
-            a.first_used.and_then(|(_, ip)| ip)
+            a.first_used.map(|u| match u {
+                FirstUse::Login { at, .. } | FirstUse::Resync { at } => secs(*at),
+            }),
+            match a.first_used {
+                Some(FirstUse::Login { ip, .. }) => ip.as_deref(),
+                _ => None,
+            },
+            matches!(a.first_used, Some(FirstUse::Resync { .. }))
         ],
     )?;
     Ok(conn.last_insert_rowid())
@@ -94,7 +110,7 @@ pub fn for_user_since(
 ) -> Result<Vec<AttemptRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, user_id, challenge_id, factor_id, kind, outcome, ip, at, matched_offset,
-                first_used_at, first_used_ip
+                first_used_at, first_used_ip, first_used_by_resync
          FROM attempts WHERE user_id = ?1 AND at >= ?2 ORDER BY at DESC, id DESC LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![user_id, secs(since), limit], from_row)?;

@@ -4,6 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{StoreError, opt_time, parse_col, secs, time};
+use crate::domain::totp::FactorState;
 use crate::domain::{FactorKind, FactorStatus, Time};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,10 +22,24 @@ pub struct FactorRow {
     pub last_used_ip: Option<String>,
     pub created_at: Time,
     pub confirmed_at: Option<Time>,
+    /// The newest step a help-desk resync spent (the second code read out).
+    pub resync_step: Option<i64>,
+    pub resynced_at: Option<Time>,
+}
+
+impl FactorRow {
+    /// What a TOTP check needs: the drift and the steps already spent.
+    pub fn state(&self) -> FactorState {
+        FactorState {
+            drift: self.drift,
+            last_step: self.last_step,
+            resync_step: self.resync_step,
+        }
+    }
 }
 
 const COLUMNS: &str = "id, user_id, kind, status, label, destination, secret, drift_steps, \
-     last_step, last_used_at, last_used_ip, created_at, confirmed_at";
+     last_step, last_used_at, last_used_ip, created_at, confirmed_at, resync_step, resynced_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<FactorRow> {
     Ok(FactorRow {
@@ -41,6 +56,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<FactorRow> {
         last_used_ip: r.get(10)?,
         created_at: time(r.get(11)?),
         confirmed_at: opt_time(r.get(12)?),
+        resync_step: r.get(13)?,
+        resynced_at: opt_time(r.get(14)?),
     })
 }
 
@@ -178,11 +195,13 @@ pub fn count_pending(conn: &Connection) -> Result<u64, StoreError> {
         .query_row([], |r| r.get(0))?)
 }
 
-/// Mark `step` and all before it as used (codes read out during a resync).
-pub fn spend_step(conn: &Connection, id: i64, step: i64) -> Result<(), StoreError> {
+/// Mark `step` and all before it as spent by a resync at `at` (the codes read
+/// out to the help desk), apart from the last login's step.
+pub fn spend_by_resync(conn: &Connection, id: i64, step: i64, at: Time) -> Result<(), StoreError> {
     conn.execute(
-        "UPDATE factors SET last_step = max(coalesce(last_step, ?2), ?2) WHERE id = ?1",
-        params![id, step],
+        "UPDATE factors SET resync_step = max(coalesce(resync_step, ?2), ?2), resynced_at = ?3
+         WHERE id = ?1",
+        params![id, step, secs(at)],
     )?;
     Ok(())
 }

@@ -43,7 +43,7 @@ fn badge(s: Severity, theme: Theme) -> Span<'static> {
 }
 
 fn fix_hint(f: &Finding, theme: Theme) -> Vec<Span<'static>> {
-    match f.fix.key() {
+    match f.key {
         Some(k) => vec![Span::raw("  "), Span::styled(format!("[{k}]"), theme.key())],
         None => Vec::new(),
     }
@@ -134,7 +134,7 @@ pub fn render_full(
                 lines.push(Line::styled(l, theme.dim()));
             }
         }
-        let key = f.fix.key().map(|k| format!("[{k}] ")).unwrap_or_default();
+        let key = f.key.map(|k| format!("[{k}] ")).unwrap_or_default();
         for l in wrap(
             &format!("{key}{}", f.action),
             width,
@@ -168,6 +168,18 @@ impl App {
                     u.factor = i;
                 }
                 Action::ConfirmFactor
+            }
+            Fix::EnableFactor => {
+                if let Some(i) = u
+                    .detail
+                    .factors
+                    .iter()
+                    .position(|f| f.status == FactorStatus::Disabled)
+                {
+                    u.focus = super::user::Focus::Factors;
+                    u.factor = i;
+                }
+                Action::ToggleFactor
             }
             Fix::AllowCountry => {
                 self.user = None;
@@ -258,9 +270,9 @@ impl App {
                             .unwrap_or_default()
                     };
                     lines.push(format!(
-                        "(The simulated phone shows {} now and {} next.)",
-                        read(0),
-                        read(30)
+                        "(The simulated phone showed {} just before and shows {} now.)",
+                        read(-30),
+                        read(0)
                     ));
                     lines.push("Type both, separated by a space:".to_owned());
                     self.popup = Some(Popup::input(
