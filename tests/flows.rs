@@ -317,6 +317,18 @@ fn a_totp_code_signs_in_once_and_is_replayed_after() {
     let next = totp_now(&d, ALICE, e.factor_id);
     assert_ne!(next, code);
     assert_eq!(verify(&mut d, id, &next).result, VerifyResult::Accepted);
+
+    // A code from a step before the last one used is refused as older
+    // (whether or not it was used itself), and said so.
+    let id = challenge(&mut d, ALICE);
+    let out = verify(&mut d, id, &code);
+    assert_eq!(out.result, VerifyResult::Replayed, "{out:?}");
+    assert!(
+        out.message
+            .starts_with("That code is older than the last one used"),
+        "{}",
+        out.message
+    );
 }
 
 #[test]

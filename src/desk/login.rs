@@ -688,7 +688,14 @@ fn judge_totp(cx: &Ctx<'_>, f: &FactorRow, code: &str) -> Result<Judged> {
             Check::Replayed { step, .. } => Judged::Rejected {
                 result: VerifyResult::Replayed,
                 message: format!(
-                    "That code was already used{}{}: wait for the app to show the next one.",
+                    "{}{}{}: wait for the app to show the next one.",
+                    if f.last_step.is_some_and(|last| step < last) {
+                        // Before the last step used: perhaps never used
+                        // itself, but each code must be newer than the last.
+                        "That code is older than the last one used"
+                    } else {
+                        "That code was already used"
+                    },
                     f.last_used_at
                         .map(|t| format!(" {}", relative(t, cx.now)))
                         .unwrap_or_default(),
