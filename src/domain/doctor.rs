@@ -799,10 +799,9 @@ fn sms(b: &mut Builder<'_>, policy: &Policy) {
                 .fix(
                     Fix::AddAnotherFactor,
                     format!(
-                        "Set them up with an authenticator app: factordesk factor add-totp {}; or allow the country: factordesk policy set sms_countries {},{}",
+                        "Set them up with an authenticator app: factordesk factor add-totp {}; or allow the country: factordesk policy set sms_countries {}",
                         f.email,
-                        policy.get("sms_countries").unwrap_or_default(),
-                        phone.calling_code()
+                        policy.countries_with(phone.calling_code())
                     ),
                 ),
             );
