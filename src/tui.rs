@@ -298,6 +298,11 @@ impl App {
 pub fn run(desk: Desk) -> Result<i32, DeskError> {
     let stop = signals::Stop::install()
         .map_err(|e| DeskError::Refused(format!("cannot start the console: {e}")))?;
+    // crossterm drops every colour under NO_COLOR, the QR code's black on
+    // white too, and a code in the terminal's own colours does not scan on
+    // a dark theme. The theme keeps to NO_COLOR itself (only the QR code is
+    // coloured), so crossterm is told to send the colours it is given.
+    ratatui::crossterm::style::force_color_output(true);
     let mut terminal = ratatui::try_init()
         .map_err(|e| DeskError::Refused(format!("cannot start the console: {e}")))?;
     let app = App::new(desk, Theme::from_env(), Worker::spawn());

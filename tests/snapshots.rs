@@ -501,19 +501,40 @@ fn colour_theme_uses_colour() {
     }
 }
 
+/// The cells drawn in the QR code's black on white.
+fn qr_cells(buf: &Buffer) -> Vec<(u16, u16)> {
+    let area = buf.area;
+    (0..area.height)
+        .flat_map(|y| (0..area.width).map(move |x| (x, y)))
+        .filter(|&(x, y)| buf[(x, y)].fg == Color::Black && buf[(x, y)].bg == Color::White)
+        .collect()
+}
+
 #[test]
-fn no_color_uses_no_colour_anywhere() {
+fn no_color_uses_no_colour_but_the_qr_code() {
+    let mut qr_views = 0;
     for (i, buf) in tour(Theme { color: false }).iter().enumerate() {
+        // The QR code keeps its black on white (it has to scan), and it is a
+        // rectangle twice as wide as it is tall, with nothing else coloured.
+        let qr = qr_cells(buf);
+        if let (Some(first), Some(last)) = (qr.first(), qr.last()) {
+            qr_views += 1;
+            let (w, h) = (last.0 - first.0 + 1, last.1 - first.1 + 1);
+            assert_eq!(usize::from(w) * usize::from(h), qr.len(), "view {i}");
+            assert_eq!(w.div_ceil(2), h, "view {i}: the QR code is {w}x{h}");
+        }
         let coloured: Vec<_> = buf
             .content()
             .iter()
             .enumerate()
             .filter(|(_, c)| c.fg != Color::Reset || c.bg != Color::Reset)
+            .filter(|(_, c)| !(c.fg == Color::Black && c.bg == Color::White))
             .map(|(n, c)| (n, c.symbol().to_owned(), c.fg, c.bg))
             .take(5)
             .collect();
         assert!(coloured.is_empty(), "view {i} has colour: {coloured:?}");
     }
+    assert_eq!(qr_views, 1, "the tour shows the QR code once");
 }
 
 // ---------------------------------------------------------------- QR code
@@ -603,21 +624,33 @@ fn qr_modules(buf: &Buffer) -> (usize, usize, Vec<bool>) {
     (cols, rows, dark)
 }
 
-/// The QR code drawn in the enrolment popup scans back to the otpauth URI.
-#[test]
-fn qr_popup_decodes_to_the_enrolment_uri() {
-    let mut app = app();
-    open_user(&mut app, "frank@example.com");
-    keys(&mut app, "t");
-    let buf = buffer(&app, 100, 30);
+/// The QR code as a terminal shows it: each cell's upper and lower halves
+/// take the colour its glyph gives them, and black is a dark module. This
+/// reads the colours, not the glyphs, so it holds whatever the terminal's
+/// own default colours are. Returns (columns, rows, dark).
+fn qr_by_colour(buf: &Buffer) -> (usize, usize, Vec<bool>) {
+    let cells = qr_cells(buf);
+    let (first, last) = (cells[0], cells[cells.len() - 1]);
+    let cols = usize::from(last.0 - first.0 + 1);
+    let rows = usize::from(last.1 - first.1 + 1) * 2;
+    let mut dark = vec![false; cols * rows];
+    for (x, y) in cells {
+        let cell = &buf[(x, y)];
+        let (top, bottom) = match cell.symbol() {
+            "█" => (cell.fg, cell.fg),
+            "▀" => (cell.fg, cell.bg),
+            "▄" => (cell.bg, cell.fg),
+            " " => (cell.bg, cell.bg),
+            other => panic!("{other:?} at ({x}, {y}) inside the QR code"),
+        };
+        let (c, r) = (usize::from(x - first.0), usize::from(y - first.1) * 2);
+        dark[r * cols + c] = top == Color::Black;
+        dark[(r + 1) * cols + c] = bottom == Color::Black;
+    }
+    (cols, rows, dark)
+}
 
-    let secret = secret_shown(&text(&buf));
-    assert_eq!(secret.len(), 32, "a 160-bit secret in base32: {secret:?}");
-    let expected = format!(
-        "otpauth://totp/factordesk%20demo:frank@example.com?secret={secret}&issuer=factordesk%20demo&algorithm=SHA1&digits=6&period=30"
-    );
-
-    let (cols, rows, dark) = qr_modules(&buf);
+fn decode(cols: usize, rows: usize, dark: &[bool]) -> String {
     let scale = 4;
     let mut img =
         rqrr::PreparedImage::prepare_from_greyscale(cols * scale, rows * scale, |x, y| {
@@ -629,6 +662,42 @@ fn qr_popup_decodes_to_the_enrolment_uri() {
         });
     let grids = img.detect_grids();
     assert_eq!(grids.len(), 1, "one QR code in the popup");
-    let (_, content) = grids[0].decode().unwrap();
-    assert_eq!(content, expected);
+    grids[0].decode().unwrap().1
+}
+
+/// The otpauth URI frank's enrolment popup should encode, from the secret
+/// it prints.
+fn expected_uri(buf: &Buffer) -> String {
+    let secret = secret_shown(&text(buf));
+    assert_eq!(secret.len(), 32, "a 160-bit secret in base32: {secret:?}");
+    format!(
+        "otpauth://totp/factordesk%20demo:frank@example.com?secret={secret}&issuer=factordesk%20demo&algorithm=SHA1&digits=6&period=30"
+    )
+}
+
+/// The QR code drawn in the enrolment popup scans back to the otpauth URI.
+#[test]
+fn qr_popup_decodes_to_the_enrolment_uri() {
+    let mut app = app();
+    open_user(&mut app, "frank@example.com");
+    keys(&mut app, "t");
+    let buf = buffer(&app, 100, 30);
+    let expected = expected_uri(&buf);
+    let (cols, rows, dark) = qr_modules(&buf);
+    assert_eq!(decode(cols, rows, &dark), expected);
+}
+
+/// Under `NO_COLOR` (the snapshot theme) and with colour, the code is black
+/// on white: read by its colours, as a camera sees it, it still decodes.
+#[test]
+fn qr_scans_by_its_colours_with_and_without_no_color() {
+    for theme in [Theme { color: false }, Theme::colored()] {
+        let mut app = app_with(theme);
+        open_user(&mut app, "frank@example.com");
+        keys(&mut app, "t");
+        let buf = buffer(&app, 100, 30);
+        let expected = expected_uri(&buf);
+        let (cols, rows, dark) = qr_by_colour(&buf);
+        assert_eq!(decode(cols, rows, &dark), expected, "{theme:?}");
+    }
 }

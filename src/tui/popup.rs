@@ -907,9 +907,6 @@ fn qr_lines(
         Span::styled("Account ", theme.dim()),
         Span::raw(format!("{} ({})", e.account, e.issuer)),
     ]));
-    if !theme.color {
-        lines.push(Line::styled(strings::QR_NO_COLOR, theme.dim()));
-    }
     let mut entry = vec![Span::styled("First code: ", theme.dim())];
     entry.extend(code.line(false, true).spans);
     lines.push(Line::from(entry));

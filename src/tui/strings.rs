@@ -17,7 +17,6 @@ pub const CODES_ONCE: &str =
     "Shown once: each works once. Save them now (w) or copy them somewhere safe.";
 pub const QR_TOO_SMALL: &str =
     "A window of about 100×30 shows the QR code; type the secret instead:";
-pub const QR_NO_COLOR: &str = "NO_COLOR is set: if the code does not scan, type the secret.";
 pub const SIM_NO_USER: &str =
     "Pick a user with u (or press l on a user's screen) to simulate a login.";
 pub const SIM_START: &str = "Press Enter to start the login with these settings.";
