@@ -195,6 +195,96 @@ fn users_end_of_the_list() {
     snap("users_end", &app);
 }
 
+/// The demo and 182 more users, 230 in all (the audit's big database).
+fn app_with_230_users() -> App {
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut desk =
+        Desk::in_memory(Key::from_bytes([7; 32]), Clock::fixed(now), Rng::seeded(1)).unwrap();
+    demo::build(&mut desk, &demo::Scenario::embedded().unwrap()).unwrap();
+    for i in 1..=182 {
+        desk.add_user(&factordesk::desk::users::NewUser {
+            email: format!("u{i:03}@example.net"),
+            name: format!("User {i:03}"),
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    App::new(desk, Theme { color: false }, Worker::inline(0))
+}
+
+/// The emails in the users table, top to bottom.
+fn listed_emails(shown: &str) -> Vec<String> {
+    shown
+        .lines()
+        .filter_map(|l| l.strip_prefix("│ "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.contains('@'))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn users_page_through_230_a_screenful_at_a_time() {
+    for (w, h) in [(100, 30), (80, 24)] {
+        let mut app = app_with_230_users();
+        keys(&mut app, "2");
+        // PgDn moves by what the screen shows: draw it first, as the console does.
+        let first = listed_emails(&screen(&app, w, h));
+        let mut seen = first.clone();
+        press(&mut app, KeyCode::PageDown);
+        let shown = screen(&app, w, h);
+        insta::assert_snapshot!(format!("users_230_page_down_{w}x{h}"), shown);
+        // The second screenful starts right after the first.
+        let second = listed_emails(&shown);
+        assert_eq!(second.len(), first.len());
+        assert!(
+            second[0] > first[first.len() - 1],
+            "{second:?} after {first:?}"
+        );
+        // On through every page: each screenful follows the last, to the end.
+        loop {
+            let rows = listed_emails(&screen(&app, w, h));
+            if rows.last() == seen.last() {
+                break;
+            }
+            seen.extend(rows);
+            press(&mut app, KeyCode::PageDown);
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 230, "every user shown once at {w}x{h}");
+        // End and Home reach the true last and first rows.
+        press(&mut app, KeyCode::Home);
+        press(&mut app, KeyCode::End);
+        let shown = screen(&app, w, h);
+        insta::assert_snapshot!(format!("users_230_end_{w}x{h}"), shown);
+        assert_eq!(
+            listed_emails(&shown).last().unwrap(),
+            "zoe.dubois@example.org"
+        );
+        press(&mut app, KeyCode::Home);
+        assert_eq!(listed_emails(&screen(&app, w, h))[0], first[0]);
+    }
+}
+
+#[test]
+fn audit_end_reaches_the_first_event_at_once() {
+    let mut app = app();
+    keys(&mut app, "5");
+    screen(&app, 100, 30);
+    press(&mut app, KeyCode::End);
+    let shown = screen(&app, 100, 30);
+    assert!(
+        shown.contains("│#1 20"),
+        "End shows the oldest event:\n{shown}"
+    );
+    insta::assert_snapshot!("audit_end_100x30", shown);
+    press(&mut app, KeyCode::PageUp);
+    insta::assert_snapshot!("audit_end_page_up_100x30", screen(&app, 100, 30));
+}
+
 #[test]
 fn user_screen_of_every_scenario_user() {
     for (name, email) in SCENARIO_USERS {

@@ -14,10 +14,11 @@ use crate::domain::{Time, relative, stamp};
 use crate::store::deliveries::Status;
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{cut, draw_row, panel, window, wrapped_rows};
+use crate::tui::widgets::{cut, draw_row, panel, wrapped_rows};
 use crate::tui::{App, strings};
 
-use super::Pages;
+use super::{Pages, Source};
+use crate::desk::Keyset;
 
 pub const KEYS: &[Binding] = &[
     ch('u', Action::FilterUser, "only this user / everyone", true),
@@ -30,17 +31,49 @@ pub struct OutboxScreen {
     pub user: Option<String>,
 }
 
-impl OutboxScreen {
-    pub fn reload(&mut self, desk: &Desk) -> Result<()> {
-        let user = self.user.clone();
-        self.pages.reload(|before, limit| {
-            desk.outbox(&RecordQuery {
-                user,
-                kind: None,
-                before,
+/// The outbox (one user's or everyone's) as a list to page through.
+struct Outbox<'a> {
+    desk: &'a Desk,
+    query: RecordQuery,
+}
+
+impl Source for Outbox<'_> {
+    type Row = DeliveryView;
+    type Key = i64;
+
+    fn key(row: &DeliveryView) -> i64 {
+        row.id
+    }
+
+    fn fetch(&self, at: Keyset<i64>, limit: u32) -> Result<Vec<DeliveryView>> {
+        self.desk.outbox_page(
+            &RecordQuery {
                 limit,
-            })
-        })
+                ..self.query.clone()
+            },
+            at,
+        )
+    }
+
+    fn count(&self) -> Result<u64> {
+        self.desk.count_outbox(&self.query)
+    }
+}
+
+impl OutboxScreen {
+    fn source<'a>(&self, desk: &'a Desk) -> Outbox<'a> {
+        Outbox {
+            desk,
+            query: RecordQuery {
+                user: self.user.clone(),
+                ..RecordQuery::default()
+            },
+        }
+    }
+
+    pub fn reload(&mut self, desk: &Desk) -> Result<()> {
+        let src = self.source(desk);
+        self.pages.reload(&src)
     }
 }
 
@@ -62,21 +95,8 @@ impl App {
                 }
             }
             _ => {
-                let user = s.user.clone();
-                let desk = &self.desk;
-                let fetched = s.pages.step(
-                    action,
-                    |r| r.id,
-                    |before, limit| {
-                        desk.outbox(&RecordQuery {
-                            user,
-                            kind: None,
-                            before,
-                            limit,
-                        })
-                    },
-                );
-                if let Err(e) = fetched {
+                let src = s.source(&self.desk);
+                if let Err(e) = s.pages.step(action, &src) {
                     self.fail(&e);
                 }
             }
@@ -98,17 +118,11 @@ pub fn render(s: &OutboxScreen, theme: Theme, now: Time, area: Rect, buf: &mut B
     let height = (rows + 2).clamp(6, (area.height / 2).max(6));
     let [list, detail] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(height)]).areas(area);
+    // The rows under the border and the column header.
+    let shown = usize::from(list.height.saturating_sub(3));
     let title = match &s.user {
-        Some(u) => format!(
-            "Outbox: {u} ({}{})",
-            s.pages.rows.len(),
-            if s.pages.more { "+" } else { "" }
-        ),
-        None => format!(
-            "Outbox ({}{})",
-            s.pages.rows.len(),
-            if s.pages.more { "+" } else { "" }
-        ),
+        Some(u) => format!("Outbox: {u} · {}", s.pages.position(shown)),
+        None => format!("Outbox · {}", s.pages.position(shown)),
     };
     let block = panel(&title, theme, true);
     let inner = block.inner(list);
@@ -135,13 +149,7 @@ pub fn render(s: &OutboxScreen, theme: Theme, now: Time, area: Rect, buf: &mut B
             ),
             head.width,
         );
-        for (row, i) in window(
-            s.pages.rows.len(),
-            s.pages.selected,
-            usize::from(body.height),
-        )
-        .enumerate()
-        {
+        for (row, i) in s.pages.visible(usize::from(body.height)).enumerate() {
             let m = &s.pages.rows[i];
             let status_style = match m.status {
                 Status::Failed => theme.bad(),

@@ -9,14 +9,16 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use crate::desk::users::ListQuery;
 use crate::desk::views::UserSummary;
-use crate::desk::{Desk, Result};
+use crate::desk::{Desk, Keyset, Result};
 use crate::domain::{UserStatus, short};
 use crate::store::users::Filter;
 use crate::tui::input::Input;
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{cut, draw_row, panel, window};
+use crate::tui::widgets::{cut, draw_row, panel};
 use crate::tui::{App, strings};
+
+use super::{Pages, Source};
 
 pub const KEYS: &[Binding] = &[
     ch('/', Action::Search, "search", true),
@@ -26,14 +28,11 @@ pub const KEYS: &[Binding] = &[
         KeyCode::PageDown,
         Some("PgDn/PgUp"),
         Action::PageDown,
-        "next/previous page",
+        "a screen down/up",
         true,
     ),
     named(KeyCode::PageUp, None, Action::PageUp, "", false),
 ];
-
-/// Rows per page: the table keeps one page and pages by email.
-pub const PAGE: u32 = 100;
 
 const FILTERS: [Option<Filter>; 6] = [
     None,
@@ -57,15 +56,39 @@ pub fn filter_name(f: Option<Filter>) -> &'static str {
 
 #[derive(Debug, Default)]
 pub struct UsersScreen {
-    pub rows: Vec<UserSummary>,
-    pub selected: usize,
+    pub pages: Pages<UserSummary>,
     pub search: Input,
     pub searching: bool,
     pub filter: Option<Filter>,
-    /// Where each page so far began (`None`: the start).
-    pub pages: Vec<Option<String>>,
-    /// Another page follows this one.
-    pub more: bool,
+}
+
+/// The users a search and filter match, by email, as a list to page through.
+struct Matching<'a> {
+    desk: &'a Desk,
+    query: ListQuery,
+}
+
+impl Source for Matching<'_> {
+    type Row = UserSummary;
+    type Key = String;
+
+    fn key(row: &UserSummary) -> String {
+        row.email.clone()
+    }
+
+    fn fetch(&self, at: Keyset<String>, limit: u32) -> Result<Vec<UserSummary>> {
+        self.desk.users_page(
+            &ListQuery {
+                limit,
+                ..self.query.clone()
+            },
+            at.as_ref().map(String::as_str),
+        )
+    }
+
+    fn count(&self) -> Result<u64> {
+        self.desk.count_users(&self.query)
+    }
 }
 
 impl UsersScreen {
@@ -73,26 +96,25 @@ impl UsersScreen {
         self.searching
     }
 
-    pub fn reload(&mut self, desk: &Desk) -> Result<()> {
-        if self.pages.is_empty() {
-            self.pages.push(None);
+    fn source<'a>(&self, desk: &'a Desk) -> Matching<'a> {
+        Matching {
+            desk,
+            query: ListQuery {
+                search: Some(self.search.text().to_owned()).filter(|s| !s.trim().is_empty()),
+                filter: self.filter,
+                after: None,
+                limit: 0,
+            },
         }
-        let mut rows = desk.list_users(&ListQuery {
-            search: Some(self.search.text().to_owned()).filter(|s| !s.trim().is_empty()),
-            filter: self.filter,
-            after: self.pages.last().cloned().flatten(),
-            limit: PAGE + 1,
-        })?;
-        self.more = rows.len() > PAGE as usize;
-        rows.truncate(PAGE as usize);
-        self.rows = rows;
-        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
-        Ok(())
+    }
+
+    pub fn reload(&mut self, desk: &Desk) -> Result<()> {
+        let src = self.source(desk);
+        self.pages.reload(&src)
     }
 
     fn restart(&mut self) {
-        self.pages = vec![None];
-        self.selected = 0;
+        self.pages.clear();
     }
 }
 
@@ -145,28 +167,16 @@ impl App {
                 self.refresh();
             }
             Action::Open => {
-                if let Some(email) = s.rows.get(s.selected).map(|u| u.email.clone()) {
+                if let Some(email) = s.pages.current().map(|u| u.email.clone()) {
                     self.open_user(&email);
                 }
             }
-            Action::PageDown if s.more => {
-                let last = s.rows.last().map(|u| u.email.clone());
-                s.pages.push(last);
-                s.selected = 0;
-                self.refresh();
+            _ => {
+                let src = s.source(&self.desk);
+                if let Err(e) = s.pages.step(action, &src) {
+                    self.fail(&e);
+                }
             }
-            Action::Down if s.more && s.selected + 1 == s.rows.len() => {
-                self.users_action(Action::PageDown);
-            }
-            Action::PageUp if s.pages.len() > 1 => {
-                s.pages.pop();
-                s.selected = PAGE as usize - 1;
-                self.refresh();
-            }
-            Action::Up if s.selected == 0 && s.pages.len() > 1 => {
-                self.users_action(Action::PageUp);
-            }
-            _ => s.selected = super::step(s.selected, s.rows.len(), action, 20),
         }
     }
 }
@@ -190,37 +200,31 @@ pub fn render(s: &UsersScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
             theme.text()
         },
     ));
-    let first = (s.pages.len().saturating_sub(1)) * PAGE as usize;
-    let position = if s.rows.is_empty() {
-        "   no rows".to_owned()
-    } else {
-        format!(
-            "   rows {}–{}{}",
-            first + 1,
-            first + s.rows.len(),
-            if s.more { "+" } else { "" }
-        )
-    };
-    spans.push(Span::styled(position, theme.dim()));
+    // The table's rows: under the bar, the border and the column header.
+    let shown = usize::from(table.height.saturating_sub(3));
+    spans.push(Span::styled(
+        format!("   {}", s.pages.position(shown)),
+        theme.dim(),
+    ));
     Paragraph::new(Line::from(spans)).render(bar, buf);
 
     let block = panel("Users", theme, true);
     let inner = block.inner(table);
     block.render(table, buf);
-    if s.rows.is_empty() {
+    if s.pages.is_empty() {
         Paragraph::new(Span::styled(strings::NO_USERS, theme.dim())).render(inner, buf);
         return;
     }
     let cols = Columns::for_width(usize::from(inner.width));
     let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
     buf.set_line(head.x, head.y, &cols.header(theme), head.width);
-    for (row, i) in window(s.rows.len(), s.selected, usize::from(body.height)).enumerate() {
+    for (row, i) in s.pages.visible(usize::from(body.height)).enumerate() {
         draw_row(
             buf,
             body,
             row,
-            &cols.row(&s.rows[i], theme),
-            i == s.selected,
+            &cols.row(&s.pages.rows[i], theme),
+            i == s.pages.selected,
             theme,
         );
     }
