@@ -424,6 +424,70 @@ fn first_backup_codes_need_no_reason() {
     snap("new_backup_codes_carol", &app);
 }
 
+/// The screen's words in reading order, borders and wrapping gone.
+fn words(shown: &str) -> String {
+    shown
+        .replace(['│', '╭', '╮', '╰', '╯', '─'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn saving_backup_codes_twice_offers_a_free_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("codes.txt").to_string_lossy().into_owned();
+    let next = dir
+        .path()
+        .join("codes-2.txt")
+        .to_string_lossy()
+        .into_owned();
+    let mut app = app();
+    open_user(&mut app, "carol@example.co.uk");
+    keys(&mut app, "gw");
+    clear_field(&mut app);
+    keys(&mut app, &format!("{file}\n"));
+    let shown = words(&screen(&app, 100, 30));
+    assert!(
+        shown.contains(&format!("Saved to {file} (mode 0600).")),
+        "{shown}"
+    );
+    // Again, to the same file: one message, which offers the next free name.
+    keys(&mut app, "w");
+    clear_field(&mut app);
+    keys(&mut app, &format!("{file}\n"));
+    let shown = words(&screen(&app, 100, 30));
+    assert!(!shown.contains("Saved to"), "{shown}");
+    assert!(!shown.contains("--out"), "{shown}");
+    assert!(
+        shown.contains(&format!("Enter saves to {next}, or type another name.")),
+        "{shown}"
+    );
+    keys(&mut app, "\n");
+    let shown = words(&screen(&app, 100, 30));
+    assert!(
+        shown.contains(&format!("Saved to {next} (mode 0600).")),
+        "{shown}"
+    );
+    assert!(!shown.contains("already exists"), "{shown}");
+    assert!(std::path::Path::new(&next).exists());
+}
+
+#[test]
+fn a_cancelled_enrolment_shows_on_the_user_screen() {
+    // carol's doctor offers an authenticator app; cancelling the QR popup
+    // leaves the enrolment pending, and her screen says so.
+    let mut app = app();
+    open_user(&mut app, "carol@example.co.uk");
+    assert!(screen(&app, 100, 30).contains("Factors (1)"));
+    keys(&mut app, "o\n");
+    assert!(screen(&app, 100, 30).contains("Enrol authenticator app"));
+    keys(&mut app, "\x1b");
+    let shown = screen(&app, 100, 30);
+    assert!(shown.contains("Factors (2)"), "{shown}");
+    snap("user_carol_enrolment_cancelled", &app);
+}
+
 #[test]
 fn regenerate_codes_asks_when_some_are_left() {
     let mut app = app();

@@ -103,8 +103,8 @@ pub enum Popup {
         email: String,
         codes: Vec<String>,
         path: Option<Input>,
-        saved: Option<String>,
-        error: Option<String>,
+        /// How the last save went: one message, the newest.
+        outcome: Option<(Tone, String)>,
     },
     PickUser {
         query: Input,
@@ -240,9 +240,8 @@ impl App {
                 email,
                 codes,
                 path,
-                saved,
-                error,
-            } => self.codes_key(action, email, codes, path, saved, error),
+                outcome,
+            } => self.codes_key(action, email, codes, path, outcome),
             Popup::PickUser {
                 query,
                 results,
@@ -252,6 +251,11 @@ impl App {
         // A handler may have opened the next popup in this one's place.
         if keep && self.popup.is_none() {
             self.popup = Some(popup);
+        }
+        // A popup that closed may have changed data even when cancelled (an
+        // enrolment started, codes made): show the screen under it as it is.
+        if !keep {
+            self.refresh();
         }
     }
 
@@ -337,13 +341,12 @@ impl App {
         email: &str,
         codes: &[String],
         path: &mut Option<Input>,
-        saved: &mut Option<String>,
-        error: &mut Option<String>,
+        outcome: &mut Option<(Tone, String)>,
     ) -> bool {
         let Some(p) = path else {
             if action == Action::SaveCodes {
-                let local = email.split('@').next().unwrap_or("user");
-                *path = Some(Input::new(&format!("backup-codes-{local}.txt")));
+                *path = Some(Input::new(&free_name(&codes_file_name(email))));
+                *outcome = None;
                 return true;
             }
             return !matches!(action, Action::Cancel | Action::Submit | Action::Back);
@@ -353,21 +356,36 @@ impl App {
         }
         match action {
             Action::Submit => {
-                let file = std::path::PathBuf::from(p.text());
+                let file = std::path::PathBuf::from(p.text().trim());
+                if file.exists() {
+                    // Never over a file: offer the next free name instead.
+                    let next = free_name(&file.to_string_lossy());
+                    *outcome = Some((
+                        Tone::Error,
+                        format!(
+                            "{} already exists, and backup codes are never written over a file: Enter saves to {next}, or type another name.",
+                            file.display()
+                        ),
+                    ));
+                    *p = Input::new(&next);
+                    return true;
+                }
                 let issuer = self
                     .desk
                     .policy()
                     .map(|p| p.totp_issuer)
                     .unwrap_or_default();
                 let text = crate::desk::codes::export_text(&issuer, email, codes);
-                match crate::desk::codes::write_export(&file, &text) {
+                *outcome = Some(match crate::desk::codes::write_export(&file, &text) {
                     Ok(()) => {
-                        *saved = Some(format!("Saved to {} (mode 0600).", file.display()));
-                        *error = None;
                         *path = None;
+                        (
+                            Tone::Ok,
+                            format!("Saved to {} (mode 0600).", file.display()),
+                        )
                     }
-                    Err(e) => *error = Some(e.to_string()),
-                }
+                    Err(e) => (Tone::Error, e.to_string()),
+                });
             }
             Action::Cancel => *path = None,
             _ => {}
@@ -443,8 +461,7 @@ impl App {
                             email: email.clone(),
                             codes,
                             path: None,
-                            saved: None,
-                            error: None,
+                            outcome: None,
                         });
                         self.refresh();
                         return;
@@ -719,15 +736,13 @@ pub fn render(app: &App, popup: &Popup, now: Time, area: Rect, buf: &mut Buffer)
             email,
             codes,
             path,
-            saved,
-            error,
+            outcome,
         } => render_codes(
             theme,
             email,
             codes,
             path.as_ref(),
-            saved.as_deref(),
-            error.as_deref(),
+            outcome.as_ref(),
             area,
             buf,
         ),
@@ -739,14 +754,12 @@ pub fn render(app: &App, popup: &Popup, now: Time, area: Rect, buf: &mut Buffer)
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn render_codes(
     theme: Theme,
     email: &str,
     codes: &[String],
     path: Option<&Input>,
-    saved: Option<&str>,
-    error: Option<&str>,
+    outcome: Option<&(Tone, String)>,
     area: Rect,
     buf: &mut Buffer,
 ) {
@@ -763,16 +776,58 @@ fn render_codes(
     body.push(Line::default());
     body.push(Line::styled(strings::CODES_ONCE, theme.warn()));
     if let Some(p) = path {
-        body.push(Line::styled("Save to file:", theme.dim()));
+        body.push(Line::styled(
+            "Save to file (Enter saves, Esc leaves it):",
+            theme.dim(),
+        ));
         body.push(p.line(false, true));
     }
-    if let Some(s) = saved {
-        body.push(Line::styled(s.to_owned(), theme.ok()));
-    }
-    if let Some(e) = error {
-        body.push(Line::styled(e.to_owned(), theme.bad()));
+    if let Some((tone, text)) = outcome {
+        let style = if *tone == Tone::Ok {
+            theme.ok()
+        } else {
+            theme.bad()
+        };
+        body.push(Line::styled(text.clone(), style));
     }
     field_popup(body, "New backup codes", theme, area, buf);
+}
+
+/// `backup-codes-alice.txt` for alice@example.com.
+fn codes_file_name(email: &str) -> String {
+    let local = email.split('@').next().unwrap_or("user");
+    format!("backup-codes-{local}.txt")
+}
+
+/// `name` if no such file exists, else the first free `name-2.txt`,
+/// `name-3.txt`, … (the suffix goes before the extension).
+fn free_name(name: &str) -> String {
+    let path = std::path::Path::new(name);
+    if !path.exists() {
+        return name.to_owned();
+    }
+    let stem = path
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    // `codes-2.txt` goes on to `codes-3.txt`, not `codes-2-2.txt`.
+    let stem = match stem.rsplit_once('-') {
+        Some((base, n)) if n.len() < 4 && n.parse::<u32>().is_ok() => base.to_owned(),
+        _ => stem,
+    };
+    let ext = path
+        .extension()
+        .map_or_else(String::new, |e| format!(".{}", e.to_string_lossy()));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    (2..10_000)
+        .map(|n| {
+            let file = format!("{stem}-{n}{ext}");
+            dir.map_or_else(
+                || file.clone(),
+                |d| d.join(&file).to_string_lossy().into_owned(),
+            )
+        })
+        .find(|candidate| !std::path::Path::new(candidate).exists())
+        .unwrap_or_else(|| name.to_owned())
 }
 
 fn render_pick(
@@ -1048,4 +1103,27 @@ fn render_qr(
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .render(text_area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_names_count_up_before_the_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+        assert_eq!(free_name(&at("codes.txt")), at("codes.txt"));
+        std::fs::write(at("codes.txt"), "").unwrap();
+        assert_eq!(free_name(&at("codes.txt")), at("codes-2.txt"));
+        std::fs::write(at("codes-2.txt"), "").unwrap();
+        assert_eq!(free_name(&at("codes.txt")), at("codes-3.txt"));
+        assert_eq!(free_name(&at("codes-2.txt")), at("codes-3.txt"));
+        std::fs::write(at("report-2024.txt"), "").unwrap();
+        assert_eq!(free_name(&at("report-2024.txt")), at("report-2024-2.txt"));
+        assert_eq!(
+            codes_file_name("alice@example.com"),
+            "backup-codes-alice.txt"
+        );
+    }
 }
