@@ -295,6 +295,37 @@ fn user_screen_of_every_scenario_user() {
 }
 
 #[test]
+fn device_list_shows_address_last_seen_and_trust() {
+    // alice logs in from a new address in the simulator and is remembered
+    // there; then her laptop is revoked. Every device shows its label, last
+    // address, when it was last seen, and its trust, even at 80x24.
+    let mut app = app();
+    open_user(&mut app, "alice@example.com");
+    keys(&mut app, "li");
+    clear_field(&mut app);
+    keys(&mut app, "203.0.113.9\n");
+    keys(&mut app, "d \ny");
+    keys(&mut app, "\n");
+    open_user(&mut app, "alice@example.com");
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Down);
+    keys(&mut app, "r");
+    keys(&mut app, "laptop stolen\n");
+    let shown = screen(&app, 80, 24);
+    for word in [
+        "Firefox on macOS",
+        "198.51.100.7",
+        "revoked 11-21",
+        "203.0.113.9",
+        "seen 11-21 09:00",
+        "trusted until 12-05",
+    ] {
+        assert!(shown.contains(word), "{word} missing at 80x24:\n{shown}");
+    }
+    snap("user_alice_devices", &app);
+}
+
+#[test]
 fn doctor_of_every_scenario_user() {
     for (name, email) in SCENARIO_USERS {
         let mut app = app();
