@@ -208,7 +208,7 @@ impl App {
                 return;
             }
             Action::Help => {
-                self.popup = Some(Popup::Help);
+                self.popup = Some(Popup::help());
                 return;
             }
             Action::GoTo(tab) => return self.go_to(tab),

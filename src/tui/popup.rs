@@ -2,6 +2,8 @@
 //! enrolment, freshly generated backup codes, and the user picker. A popup
 //! takes keys before the screen under it.
 
+use std::cell::Cell;
+
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -71,7 +73,12 @@ pub enum Purpose {
 
 #[derive(Debug)]
 pub enum Popup {
-    Help,
+    /// The keys of the screen under it; scrolls when taller than the window.
+    Help {
+        scroll: u16,
+        /// How far it can scroll, as last drawn.
+        max_scroll: Cell<u16>,
+    },
     Message {
         title: String,
         lines: Vec<String>,
@@ -114,12 +121,30 @@ pub enum Popup {
 }
 
 const CLOSE_KEYS: &[Binding] = &[named(KeyCode::Esc, None, Action::Cancel, "close", true)];
+const HELP_KEYS: &[Binding] = &[
+    named(KeyCode::Up, Some("↑/↓"), Action::Up, "scroll", true),
+    named(KeyCode::Down, None, Action::Down, "", false),
+    ch('k', Action::Up, "", false),
+    ch('j', Action::Down, "", false),
+    named(KeyCode::PageUp, None, Action::PageUp, "", false),
+    named(KeyCode::PageDown, None, Action::PageDown, "", false),
+    named(KeyCode::Home, None, Action::Top, "", false),
+    named(KeyCode::End, None, Action::Bottom, "", false),
+    named(KeyCode::Esc, None, Action::Cancel, "close", true),
+];
 const CODES_KEYS: &[Binding] = &[
     ch('w', Action::SaveCodes, "save to a 0600 .txt file", true),
     named(KeyCode::Esc, None, Action::Cancel, "close", true),
 ];
 
 impl Popup {
+    pub fn help() -> Popup {
+        Popup::Help {
+            scroll: 0,
+            max_scroll: Cell::new(0),
+        }
+    }
+
     pub fn confirm(title: &str, lines: Vec<String>, then: Pending) -> Popup {
         Popup::Confirm {
             title: title.to_owned(),
@@ -174,7 +199,7 @@ impl Popup {
     /// Does a text field have the keys?
     pub fn typing(&self) -> bool {
         match self {
-            Popup::Help | Popup::Message { .. } => false,
+            Popup::Help { .. } | Popup::Message { .. } => false,
             Popup::Codes { path, .. } => path.is_some(),
             Popup::Confirm { .. }
             | Popup::Input { .. }
@@ -186,6 +211,7 @@ impl Popup {
     pub fn bindings(&self) -> &'static [Binding] {
         match self {
             Popup::Codes { .. } => CODES_KEYS,
+            Popup::Help { .. } => HELP_KEYS,
             _ => CLOSE_KEYS,
         }
     }
@@ -216,7 +242,24 @@ impl App {
             return;
         };
         let keep = match &mut popup {
-            Popup::Help | Popup::Message { .. } => !matches!(
+            Popup::Help { scroll, max_scroll } => {
+                let page = 10;
+                *scroll = match action {
+                    Action::Up => scroll.saturating_sub(1),
+                    Action::Down => *scroll + 1,
+                    Action::PageUp => scroll.saturating_sub(page),
+                    Action::PageDown => *scroll + page,
+                    Action::Top => 0,
+                    Action::Bottom => max_scroll.get(),
+                    _ => *scroll,
+                }
+                .min(max_scroll.get());
+                !matches!(
+                    action,
+                    Action::Cancel | Action::Submit | Action::Back | Action::Quit | Action::Help
+                )
+            }
+            Popup::Message { .. } => !matches!(
                 action,
                 Action::Cancel | Action::Submit | Action::Back | Action::Quit | Action::Help
             ),
@@ -665,7 +708,7 @@ fn text_height(lines: &[Line<'_>], width: u16) -> u16 {
 pub fn render(app: &App, popup: &Popup, now: Time, area: Rect, buf: &mut Buffer) {
     let theme = app.theme;
     match popup {
-        Popup::Help => render_help(app, area, buf),
+        Popup::Help { scroll, max_scroll } => render_help(app, *scroll, max_scroll, area, buf),
         Popup::Message { title, lines, tone } => {
             let style = match tone {
                 Tone::Error => theme.bad(),
@@ -866,60 +909,159 @@ fn field_popup(body: Vec<Line<'static>>, title: &str, theme: Theme, area: Rect, 
 fn help_section(
     theme: Theme,
     title: &'static str,
-    list: &[Binding],
-    extra: Option<(&'static str, &'static str)>,
+    entries: &[(String, &str)],
 ) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled(title, theme.heading())];
-    let entries = list
-        .iter()
-        .filter(|b| !b.help.is_empty())
-        .map(|b| (b.key(), b.help))
-        .chain(extra.map(|(k, h)| (k.to_owned(), h)));
     for (key, help) in entries {
         lines.push(Line::from(vec![
             Span::styled(format!("  {key:<10}"), theme.key()),
-            Span::raw(help),
+            Span::raw((*help).to_owned()),
         ]));
     }
     lines
 }
 
-fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
-    let theme = app.theme;
-    let screen = help_section(theme, "This screen", app.bindings_under_popup(), None);
-    let global = help_section(
-        theme,
-        "Everywhere",
-        GLOBAL,
-        Some(("Ctrl-C", "quit from anywhere")),
-    );
-    let rows = |lines: &[Line<'_>]| u16::try_from(lines.len()).unwrap_or(u16::MAX);
-    if rows(&screen) + rows(&global) + 2 <= area.height {
-        let mut lines = screen;
-        lines.extend(global);
-        let w = 64.min(area.width.saturating_sub(2));
-        let h = rows(&lines) + 2;
-        let inner = frame(buf, centered(area, w, h), strings::HELP_TITLE, theme);
-        Paragraph::new(lines).render(inner, buf);
-        return;
+/// What bindings say in help: the keys that have a description, two keys
+/// that do the same (`F5` and `+`, `Enter` and `e`) on one line.
+fn described<'a>(list: impl IntoIterator<Item = &'a Binding>) -> Vec<(String, &'static str)> {
+    let mut entries: Vec<(String, &'static str)> = Vec::new();
+    for b in list.into_iter().filter(|b| !b.help.is_empty()) {
+        match entries.iter_mut().find(|(_, help)| *help == b.help) {
+            Some((key, _)) => {
+                key.push(' ');
+                key.push_str(&b.key());
+            }
+            None => entries.push((b.key(), b.help)),
+        }
     }
-    // Too tall for one column (the user screen and the simulator have many
-    // keys): the screen's keys on the left, the global ones on the right.
+    entries
+}
+
+/// The help's sections: the keys of the screen under the popup; on
+/// screens with a list, the keys that move through it; and those that work
+/// everywhere. Only keys that do something here are listed.
+fn help_sections(app: &App) -> [Vec<Line<'static>>; 3] {
+    let theme = app.theme;
+    let here = described(app.bindings_under_popup());
+    let moves = if app.moves_through_a_list() {
+        described(GLOBAL.iter().filter(|b| {
+            matches!(
+                b.action,
+                Action::Up
+                    | Action::Down
+                    | Action::PageUp
+                    | Action::PageDown
+                    | Action::Top
+                    | Action::Bottom
+            )
+        }))
+    } else {
+        Vec::new()
+    };
+    let mut everywhere = described(GLOBAL.iter().filter(|b| {
+        matches!(
+            b.action,
+            Action::GoTo(_) | Action::NextTab | Action::PrevTab | Action::Help | Action::Quit
+        )
+    }));
+    everywhere.push(("Ctrl-C".to_owned(), "quit from anywhere"));
+    [
+        help_section(theme, "This screen", &here),
+        if moves.is_empty() {
+            Vec::new()
+        } else {
+            help_section(theme, "In the list", &moves)
+        },
+        help_section(theme, "Everywhere", &everywhere),
+    ]
+}
+
+/// Sections one under another, a blank line between.
+fn stacked(sections: &[Vec<Line<'static>>]) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    for section in sections.iter().filter(|s| !s.is_empty()) {
+        if !lines.is_empty() {
+            lines.push(Line::default());
+        }
+        lines.extend(section.iter().cloned());
+    }
+    lines
+}
+
+/// The help popup over the body (the tab row and the status bar stay in
+/// sight): one column, or two side by side, or one that scrolls.
+fn render_help(app: &App, scroll: u16, max_scroll: &Cell<u16>, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme;
+    let body = Rect {
+        y: area.y + 1,
+        height: area.height.saturating_sub(2),
+        ..area
+    };
+    let [here, moves, everywhere] = help_sections(app);
+    let rows = |lines: &[Line<'_>]| u16::try_from(lines.len()).unwrap_or(u16::MAX);
     let widest = |lines: &[Line<'_>]| {
         u16::try_from(lines.iter().map(Line::width).max().unwrap_or(0)).unwrap_or(u16::MAX)
     };
-    let (left, right) = (widest(&screen), widest(&global));
-    let w = left + 1 + right + 2;
-    let h = rows(&screen).max(rows(&global)) + 2;
-    let inner = frame(buf, centered(area, w, h), strings::HELP_TITLE, theme);
-    let [l, _, r] = Layout::horizontal([
-        Constraint::Length(left),
-        Constraint::Length(1),
-        Constraint::Fill(1),
-    ])
-    .areas(inner);
-    Paragraph::new(screen).render(l, buf);
-    Paragraph::new(global).render(r, buf);
+    let all = stacked(&[here.clone(), moves.clone(), everywhere.clone()]);
+    max_scroll.set(0);
+    if rows(&all) + 2 <= body.height {
+        let w = (widest(&all) + 2).min(body.width);
+        let inner = frame(
+            buf,
+            centered(body, w, rows(&all) + 2),
+            strings::HELP_TITLE,
+            theme,
+        );
+        Paragraph::new(all).render(inner, buf);
+        return;
+    }
+    // The screen's keys on the left, moving and the global keys on the right.
+    let right = stacked(&[moves, everywhere]);
+    let (lw, rw) = (widest(&here), widest(&right));
+    let two_columns = lw + 2 + rw + 2;
+    let h = rows(&here).max(rows(&right)) + 2;
+    if h <= body.height && two_columns <= body.width {
+        let inner = frame(
+            buf,
+            centered(body, two_columns, h),
+            strings::HELP_TITLE,
+            theme,
+        );
+        let [l, _, r] = Layout::horizontal([
+            Constraint::Length(lw),
+            Constraint::Length(2),
+            Constraint::Fill(1),
+        ])
+        .areas(inner);
+        Paragraph::new(here).render(l, buf);
+        Paragraph::new(right).render(r, buf);
+        return;
+    }
+    // Taller than the window: one column that scrolls, saying so.
+    let w = (widest(&all) + 2).min(body.width);
+    let inner = frame(
+        buf,
+        centered(body, w, body.height),
+        &format!("{} (↑/↓ scroll)", strings::HELP_TITLE),
+        theme,
+    );
+    let max = rows(&all).saturating_sub(inner.height);
+    max_scroll.set(max);
+    let scroll = scroll.min(max);
+    Paragraph::new(all).scroll((scroll, 0)).render(inner, buf);
+    // Where the text goes on past the frame, the frame says so.
+    let mut mark = |y: u16, text: &str| {
+        let x = inner
+            .right()
+            .saturating_sub(u16::try_from(text.chars().count()).unwrap_or(0) + 1);
+        buf.set_string(x, y, text, theme.key());
+    };
+    if scroll > 0 {
+        mark(inner.y.saturating_sub(1), " ↑ more ");
+    }
+    if scroll < max {
+        mark(inner.bottom(), " ↓ more ");
+    }
 }
 
 /// The secret in groups of four after its label, in rows of at most `width`

@@ -167,6 +167,12 @@ impl App {
         buf.set_line(area.x, area.y, &line.patch_style(theme.bar()), area.width);
     }
 
+    /// Whether the screen under any popup has a list the arrows, PgUp/PgDn
+    /// and Home/End move through (for `?`: only keys that work are listed).
+    pub(crate) fn moves_through_a_list(&self) -> bool {
+        self.user.is_some() || self.tab != Tab::Simulator
+    }
+
     /// The bindings of the screen under any popup (for `?`).
     pub(crate) fn bindings_under_popup(&self) -> &'static [super::keys::Binding] {
         if let Some(u) = &self.user {

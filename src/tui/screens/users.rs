@@ -32,6 +32,13 @@ pub const KEYS: &[Binding] = &[
         true,
     ),
     named(KeyCode::PageUp, None, Action::PageUp, "", false),
+    named(
+        KeyCode::Esc,
+        None,
+        Action::Back,
+        "clear the search and the filter",
+        false,
+    ),
 ];
 
 const FILTERS: [Option<Filter>; 6] = [
@@ -230,7 +237,8 @@ pub fn render(s: &UsersScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
     }
 }
 
-/// Column widths for the space there is; the name goes first when narrow.
+/// Column widths for the space there is. Narrow, the last login loses its
+/// time of day and the email gives up room, so a short name still shows.
 struct Columns {
     email: usize,
     name: usize,
@@ -241,11 +249,15 @@ impl Columns {
     fn for_width(w: usize) -> Self {
         // role 6, status 8, factors 14, codes 5, devices 3, plus gaps.
         let fixed = 1 + 7 + 9 + 15 + 6 + 4;
-        let login = if w >= 96 { 17 } else { 12 };
+        let login = if w >= 96 { 17 } else { 6 };
         let rest = w.saturating_sub(fixed + login);
-        let name = if w >= 96 { rest * 2 / 5 } else { 0 };
+        let name = if w >= 96 {
+            rest * 2 / 5
+        } else {
+            (rest * 2 / 5).max(10)
+        };
         Columns {
-            email: rest - name,
+            email: rest.saturating_sub(name),
             name,
             login,
         }
@@ -261,7 +273,11 @@ impl Columns {
             "FACTORS",
             "CODES",
             "DEV",
-            "LAST LOGIN",
+            if self.login > 12 {
+                "LAST LOGIN"
+            } else {
+                "LOGIN"
+            },
             e = self.email,
             n = self.name
         );
@@ -301,7 +317,7 @@ impl Columns {
                 if self.login > 12 {
                     short(t)
                 } else {
-                    t.format("%m-%d %H:%M").to_string()
+                    t.format("%m-%d").to_string()
                 }
             },
         );
