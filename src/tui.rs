@@ -270,8 +270,9 @@ impl App {
         });
     }
 
+    /// Show a desk error, its CLI hints put in console terms.
     pub(crate) fn fail(&mut self, e: &DeskError) {
-        self.say(Tone::Error, e.to_string());
+        self.say(Tone::Error, strings::for_console(&e.to_string()));
     }
 
     /// Take finished background work (password hashes) and act on it.

@@ -432,6 +432,16 @@ fn add_sms_refuses_bad_numbers() {
     clear_field(&mut app);
     keys(&mut app, "+14155550123\n");
     snap("add_sms_frank_confirm_factor", &app);
+    // A wrong code: the hint points at the console's Outbox, not the CLI.
+    keys(&mut app, "000000\n");
+    let shown = words(&screen(&app, 100, 30));
+    assert!(
+        shown.contains("check the newest message in the Outbox (4)"),
+        "{shown}"
+    );
+    assert!(!shown.contains("factordesk outbox"), "{shown}");
+    snap("add_sms_frank_wrong_code", &app);
+    clear_field(&mut app);
     let code = latest_code(&app, "frank@example.com");
     keys(&mut app, &code);
     keys(&mut app, "\n");

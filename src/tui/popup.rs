@@ -343,7 +343,7 @@ impl App {
         match self.run_purpose(then, input.text()) {
             Ok(()) => false,
             Err(e) => {
-                *error = Some(e);
+                *error = Some(strings::for_console(&e));
                 true
             }
         }
@@ -371,7 +371,7 @@ impl App {
                 false
             }
             Err(e) => {
-                *error = Some(e.to_string());
+                *error = Some(strings::for_console(&e.to_string()));
                 code.clear();
                 true
             }
@@ -427,7 +427,7 @@ impl App {
                             format!("Saved to {} (mode 0600).", file.display()),
                         )
                     }
-                    Err(e) => (Tone::Error, e.to_string()),
+                    Err(e) => (Tone::Error, strings::for_console(&e.to_string())),
                 });
             }
             Action::Cancel => *path = None,
