@@ -177,6 +177,24 @@ fn users_search_narrows_as_you_type() {
 }
 
 #[test]
+fn outbox_says_why_a_message_failed_and_which_code_is_valid() {
+    // carol's SMS to +44 failed; heidi's login sends an email whose code
+    // works now.
+    let mut app = app();
+    open_user(&mut app, "heidi@example.com");
+    keys(&mut app, "l\n4");
+    for (w, h) in [(100, 30), (80, 24)] {
+        let shown = screen(&app, w, h);
+        let valid = shown.lines().find(|l| l.contains("heidi@")).unwrap();
+        assert!(valid.contains(" valid "), "{shown}");
+        let failed = shown.lines().find(|l| l.contains(" failed ")).unwrap();
+        assert!(failed.contains("country calling code +44"), "{shown}");
+        assert!(!shown.contains('◀'), "{shown}");
+    }
+    snap("outbox_failed_and_valid", &app);
+}
+
+#[test]
 fn users_each_filter() {
     let mut app = app();
     keys(&mut app, "2");
