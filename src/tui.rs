@@ -11,6 +11,7 @@ pub mod theme;
 pub mod widgets;
 pub mod worker;
 
+use std::cell::Cell;
 use std::time::Duration;
 
 use ratatui::crossterm::event::{self, Event, KeyEvent};
@@ -109,6 +110,8 @@ pub struct App {
     pub(crate) note: Option<Note>,
     pub(crate) theme: Theme,
     pub(crate) worker: Worker,
+    /// The last frame was too small to show the console (set as it is drawn).
+    pub(crate) too_small: Cell<bool>,
     quit: bool,
 }
 
@@ -136,6 +139,7 @@ impl App {
             note: None,
             theme,
             worker,
+            too_small: Cell::new(false),
             quit: false,
         };
         app.refresh();
@@ -152,6 +156,14 @@ impl App {
 
     /// The live console and the tests feed keys through here.
     pub fn handle_key(&mut self, key: KeyEvent) {
+        if self.too_small.get() {
+            // Nothing of the console shows: a key must not act unseen. Only
+            // quitting works until the window is large enough again.
+            if keys::quits_when_too_small(key) {
+                self.quit = true;
+            }
+            return;
+        }
         if let Some(action) = keys::map(self, key) {
             self.update(action);
         }

@@ -201,6 +201,12 @@ fn users_each_filter() {
     for name in ["locked", "no_2fa", "in_grace", "low_codes", "disabled"] {
         keys(&mut app, "f");
         snap(&format!("users_filter_{name}"), &app);
+        if name == "in_grace" {
+            // Nobody is in grace; there is no search to clear.
+            let shown = screen(&app, 100, 30);
+            assert!(shown.contains("No users match this filter"), "{shown}");
+            assert!(!shown.contains("clears the search"), "{shown}");
+        }
     }
 }
 
@@ -679,11 +685,23 @@ fn too_small_then_recovers() {
         let terminal = draw(&app, w, h);
         insta::assert_snapshot!(format!("too_small_{w}x{h}"), terminal.backend());
     }
+    // Keys do nothing unseen while it is too small: `2`, `4` and Enter
+    // leave the console where it was.
+    keys(&mut app, "4\n");
+    assert!(screen(&app, 80, 24).contains("Search (press /)"));
+    draw(&app, 79, 24);
+    keys(&mut app, "4\n");
     // The same terminal, resized: the next draw is the whole console again.
     let mut terminal = draw(&app, 79, 24);
     terminal.backend_mut().resize(80, 24);
     terminal.draw(|f| f.render_widget(&app, f.area())).unwrap();
     insta::assert_snapshot!("too_small_recovered_80x24", terminal.backend());
+    // Now keys work again; and `q` quits even while too small.
+    keys(&mut app, "4");
+    assert!(screen(&app, 80, 24).contains("Outbox ·"));
+    draw(&app, 60, 20);
+    keys(&mut app, "q");
+    assert!(app.should_quit());
 }
 
 // ---------------------------------------------------------------- colour

@@ -20,7 +20,9 @@ pub const MIN_HEIGHT: u16 = 24;
 
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let small = area.width < MIN_WIDTH || area.height < MIN_HEIGHT;
+        self.too_small.set(small);
+        if small {
             too_small(self.theme, area, buf);
             return;
         }
@@ -204,7 +206,7 @@ fn too_small(theme: Theme, area: Rect, buf: &mut Buffer) {
             strings::TOO_SMALL_FIX
         )),
     ];
-    let h = 4.min(area.height);
+    let h = widgets::wrapped_rows(&lines, area.width, true).min(area.height);
     let y = area.y + area.height.saturating_sub(h) / 2;
     Paragraph::new(lines)
         .wrap(Wrap { trim: true })

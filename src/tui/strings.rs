@@ -2,13 +2,19 @@
 
 pub const APP: &str = "factordesk";
 pub const TOO_SMALL: &str = "The terminal is too small";
-pub const TOO_SMALL_FIX: &str =
-    "factordesk needs at least 80×24: enlarge the window or make the font smaller.";
+pub const TOO_SMALL_FIX: &str = "factordesk needs at least 80×24: enlarge the window or make the font smaller. Until then keys do nothing but q, which quits.";
 pub const HELP_TITLE: &str = "Keys";
 pub const TYPING_HINT: &str = "Enter confirm  Esc cancel  ←/→ move";
 pub const NO_ATTENTION: &str =
     "Nothing needs attention: no locks, no overdue enrolments, no failed messages.";
-pub const NO_USERS: &str = "No users match. Esc clears the search; f changes the filter.";
+pub const NO_USERS_SEARCH: &str = "No users match. Esc clears the search; f changes the filter.";
+pub const NO_USERS_FILTER: &str =
+    "No users match this filter. f shows the next filter; Esc shows everyone.";
+pub const NO_USERS_BOTH: &str =
+    "No users match this search and filter. Esc clears both; f changes the filter.";
+pub const NO_USERS: &str =
+    "No users yet: add them from the command line (factordesk user add EMAIL).";
+pub const CODES_LEGEND: &str = "CODES: backup codes left of the last batch; none: never generated.";
 pub const NO_MESSAGES: &str = "No messages yet. SMS and email codes appear here when sent.";
 pub const NO_EVENTS: &str = "No events match.";
 pub const REASON_PROMPT: &str = "Reason (for the audit trail):";

@@ -230,12 +230,18 @@ fn render_readiness(
         .render(inner, buf);
         return;
     }
-    let [head, body, why] = Layout::vertical([
+    let [head, body, why, legend] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
         Constraint::Length(2),
+        Constraint::Length(1),
     ])
     .areas(inner);
+    Paragraph::new(Line::styled(
+        format!(" {}", strings::CODES_LEGEND),
+        theme.dim(),
+    ))
+    .render(legend, buf);
     let w = usize::from(inner.width);
     let email_w = 28.min(w / 3);
     let problems_w = w.saturating_sub(email_w + 10 + 7 + 6 + 1);
@@ -270,7 +276,7 @@ fn render_readiness(
                 .join(",")
         };
         let codes = if x.codes_total == 0 {
-            "-".to_owned()
+            "none".to_owned()
         } else {
             format!("{}/{}", x.codes_left, x.codes_total)
         };

@@ -219,7 +219,13 @@ pub fn render(s: &UsersScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(table);
     block.render(table, buf);
     if s.pages.is_empty() {
-        Paragraph::new(Span::styled(strings::NO_USERS, theme.dim())).render(inner, buf);
+        let why = match (s.search.is_empty(), s.filter.is_some()) {
+            (false, false) => strings::NO_USERS_SEARCH,
+            (true, true) => strings::NO_USERS_FILTER,
+            (false, true) => strings::NO_USERS_BOTH,
+            (true, false) => strings::NO_USERS,
+        };
+        Paragraph::new(Span::styled(why, theme.dim())).render(inner, buf);
         return;
     }
     let cols = Columns::for_width(usize::from(inner.width));
@@ -302,7 +308,7 @@ impl Columns {
                 .join(",")
         };
         let codes = if u.codes_total == 0 {
-            "-".to_owned()
+            "none".to_owned()
         } else {
             format!("{}/{}", u.codes_left, u.codes_total)
         };
