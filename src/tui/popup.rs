@@ -721,7 +721,7 @@ pub fn render(app: &App, popup: &Popup, now: Time, area: Rect, buf: &mut Buffer)
                 .collect();
             let w = 70.min(area.width.saturating_sub(4));
             let h = text_height(&body, w - 2) + 3;
-            let inner = frame(buf, centered(area, w, h), title, theme);
+            let inner = frame(buf, centered(popup_region(area, h), w, h), title, theme);
             Paragraph::new(body)
                 .wrap(Wrap { trim: false })
                 .render(inner, buf);
@@ -897,10 +897,21 @@ fn render_pick(
     }
 }
 
+/// Between the tab row and the status bar, so both stay in sight, where
+/// the popup fits there; else over the whole screen rather than cut.
+fn popup_region(area: Rect, h: u16) -> Rect {
+    let body = Rect {
+        y: area.y + 1,
+        height: area.height.saturating_sub(2),
+        ..area
+    };
+    if h <= body.height { body } else { area }
+}
+
 fn field_popup(body: Vec<Line<'static>>, title: &str, theme: Theme, area: Rect, buf: &mut Buffer) {
     let w = 72.min(area.width.saturating_sub(4));
     let h = (text_height(&body, w - 2) + 2).min(area.height);
-    let inner = frame(buf, centered(area, w, h), title, theme);
+    let inner = frame(buf, centered(popup_region(area, h), w, h), title, theme);
     Paragraph::new(body)
         .wrap(Wrap { trim: false })
         .render(inner, buf);

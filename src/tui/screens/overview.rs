@@ -187,7 +187,14 @@ pub fn render(s: &OverviewScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
         return;
     }
     let w = usize::from(inner.width);
-    let email_w = 28.min(w / 3);
+    // As wide as the longest email shown, so the detail keeps the rest.
+    let longest = d
+        .attention
+        .iter()
+        .map(|a| a.email.chars().count())
+        .max()
+        .unwrap_or(0);
+    let email_w = longest.clamp(10, 28.min(w / 3));
     let label_w = 13;
     for (row, i) in window(d.attention.len(), s.selected, usize::from(inner.height)).enumerate() {
         let a = &d.attention[i];

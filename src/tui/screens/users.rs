@@ -257,13 +257,14 @@ impl Columns {
         let fixed = 1 + 7 + 9 + 15 + 6 + 4;
         let login = if w >= 96 { 17 } else { 6 };
         let rest = w.saturating_sub(fixed + login);
+        // Wide, neither column grows past what an email or a name needs.
         let name = if w >= 96 {
-            rest * 2 / 5
+            (rest * 2 / 5).min(32)
         } else {
             (rest * 2 / 5).max(10)
         };
         Columns {
-            email: rest.saturating_sub(name),
+            email: rest.saturating_sub(name).min(44),
             name,
             login,
         }
