@@ -32,6 +32,8 @@ use crate::keyfile::{self, KeyFileError};
 use crate::rng::Rng;
 use crate::store::{self, Store, StoreError, users::UserRow};
 
+pub use crate::store::Keyset;
+
 /// Everything a use case can refuse with. Each message is one sentence that
 /// names the fix; `exit_code` is what the CLI returns.
 #[derive(Debug, Error)]

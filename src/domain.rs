@@ -100,15 +100,25 @@ pub fn relative(at: Time, now: Time) -> String {
     }
 }
 
-/// "45 s", "3 min", "2 h", "4 days": the largest unit that fits, rounded down.
+/// "45 s", "3 min", "2 h", "4 days": the largest unit that fits, rounded to
+/// the nearest (9 days 23 h 59 min is "10 days", not "9 days"). A span that
+/// rounds up to the next unit's threshold reads in that unit ("2 h", never
+/// "120 min").
 pub fn span(delta: TimeDelta) -> String {
-    let s = delta.num_seconds().abs();
-    match s {
-        0..=119 => format!("{s} s"),
-        120..=7_199 => format!("{} min", s / 60),
-        7_200..=172_799 => format!("{} h", s / 3_600),
-        _ => format!("{} days", s / 86_400),
+    let s = delta.num_seconds().unsigned_abs();
+    let nearest = |unit: u64| (s + unit / 2) / unit;
+    if s < 120 {
+        return format!("{s} s");
     }
+    let minutes = nearest(60);
+    if minutes < 120 {
+        return format!("{minutes} min");
+    }
+    let hours = nearest(3_600);
+    if hours < 48 {
+        return format!("{hours} h");
+    }
+    format!("{} days", nearest(86_400))
 }
 
 /// Every unit, none rounded away: `5 min 30 s`, `1 day 2 h`.
@@ -158,6 +168,47 @@ mod tests {
         assert_eq!(relative(now + TimeDelta::minutes(15), now), "in 15 min");
         assert_eq!(relative(now - TimeDelta::hours(5), now), "5 h ago");
         assert_eq!(relative(now, now), "just now");
+    }
+
+    #[test]
+    fn spans_round_to_the_nearest_unit() {
+        let d = |s: i64| span(TimeDelta::seconds(s));
+        assert_eq!(d(0), "0 s");
+        assert_eq!(d(119), "119 s");
+        assert_eq!(d(120), "2 min");
+        assert_eq!(d(149), "2 min");
+        assert_eq!(d(150), "3 min");
+        assert_eq!(d(-150), "3 min");
+        // 119 min 29 s is still minutes; from 119 min 30 s it rounds to 2 h.
+        assert_eq!(d(7_169), "119 min");
+        assert_eq!(d(7_170), "2 h");
+        assert_eq!(d(5_400 + 3_600), "3 h");
+        assert_eq!(d(5_399 + 3_600), "2 h");
+        // 47 h 29 min is hours; from 47 h 30 min it rounds to 2 days.
+        assert_eq!(d(47 * 3_600 + 1_799), "47 h");
+        assert_eq!(d(47 * 3_600 + 1_800), "2 days");
+        assert_eq!(d(2 * 86_400 + 43_199), "2 days");
+        assert_eq!(d(2 * 86_400 + 43_200), "3 days");
+    }
+
+    #[test]
+    fn relative_rounds_to_the_nearest_day() {
+        let now = t("2026-11-21T09:00:00Z");
+        // The audit's case: 9 days 23:59:48 ago is "10 days ago".
+        let login = now - TimeDelta::days(9) - TimeDelta::seconds(86_388);
+        assert_eq!(relative(login, now), "10 days ago");
+        assert_eq!(
+            relative(now - TimeDelta::hours(6 * 24 - 1), now),
+            "6 days ago"
+        );
+        assert_eq!(
+            relative(now - TimeDelta::hours(5 * 24 + 11), now),
+            "5 days ago"
+        );
+        assert_eq!(
+            relative(now + TimeDelta::seconds(14 * 60 + 31), now),
+            "in 15 min"
+        );
     }
 
     #[test]

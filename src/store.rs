@@ -20,6 +20,55 @@ use thiserror::Error;
 
 use crate::domain::Time;
 
+/// Which page of a keyset-paged list to read, in the list's own order (users
+/// by email; outbox and audit newest first). Every page comes back in that
+/// order, whichever way it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keyset<K> {
+    /// The first rows.
+    First,
+    /// The rows from this key on, itself included (to read a page again).
+    From(K),
+    /// The rows that follow this key.
+    After(K),
+    /// The rows just before this key, the nearest last.
+    Before(K),
+    /// The last rows.
+    Last,
+}
+
+impl<K> Keyset<K> {
+    /// Read backwards (then reversed into list order).
+    fn backwards(&self) -> bool {
+        matches!(self, Keyset::Before(_) | Keyset::Last)
+    }
+
+    pub fn as_ref(&self) -> Keyset<&K> {
+        self.map_ref(|k| k)
+    }
+
+    fn map_ref<'a, L>(&'a self, f: impl FnOnce(&'a K) -> L) -> Keyset<L> {
+        match self {
+            Keyset::First => Keyset::First,
+            Keyset::From(k) => Keyset::From(f(k)),
+            Keyset::After(k) => Keyset::After(f(k)),
+            Keyset::Before(k) => Keyset::Before(f(k)),
+            Keyset::Last => Keyset::Last,
+        }
+    }
+
+    /// The same place with the key turned into another type.
+    pub fn map<L>(self, f: impl FnOnce(K) -> L) -> Keyset<L> {
+        match self {
+            Keyset::First => Keyset::First,
+            Keyset::From(k) => Keyset::From(f(k)),
+            Keyset::After(k) => Keyset::After(f(k)),
+            Keyset::Before(k) => Keyset::Before(f(k)),
+            Keyset::Last => Keyset::Last,
+        }
+    }
+}
+
 /// The whole schema, as migration steps.
 pub const SCHEMA: &str = include_str!("../schema.sql");
 /// `PRAGMA application_id` of every factordesk database: "FD2A".

@@ -11,9 +11,9 @@ pub mod theme;
 pub mod widgets;
 pub mod worker;
 
+use std::cell::Cell;
 use std::time::Duration;
 
-use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event, KeyEvent};
 
 use crate::desk::{Desk, DeskError};
@@ -119,6 +119,8 @@ pub struct App {
     pub(crate) note: Option<Note>,
     pub(crate) theme: Theme,
     pub(crate) worker: Worker,
+    /// The last frame was too small to show the console (set as it is drawn).
+    pub(crate) too_small: Cell<bool>,
     quit: bool,
 }
 
@@ -148,6 +150,7 @@ impl App {
             note: None,
             theme,
             worker,
+            too_small: Cell::new(false),
             quit: false,
         };
         app.refresh();
@@ -164,6 +167,14 @@ impl App {
 
     /// The live console and the tests feed keys through here.
     pub fn handle_key(&mut self, key: KeyEvent) {
+        if self.too_small.get() {
+            // Nothing of the console shows: a key must not act unseen. Only
+            // quitting works until the window is large enough again.
+            if keys::quits_when_too_small(key) {
+                self.quit = true;
+            }
+            return;
+        }
         if let Some(action) = keys::map(self, key) {
             self.update(action);
         }
@@ -220,7 +231,7 @@ impl App {
                 return;
             }
             Action::Help => {
-                self.popup = Some(Popup::Help);
+                self.popup = Some(Popup::help());
                 return;
             }
             Action::GoTo(tab) => return self.go_to(tab),
@@ -285,8 +296,9 @@ impl App {
         });
     }
 
+    /// Show a desk error, its CLI hints put in console terms.
     pub(crate) fn fail(&mut self, e: &DeskError) {
-        self.say(Tone::Error, e.to_string());
+        self.say(Tone::Error, strings::for_console(&e.to_string()));
     }
 
     /// Take finished background work (password hashes) and act on it.
@@ -307,23 +319,63 @@ impl App {
     }
 }
 
-/// `factordesk` with no command: the console on `--db`.
-pub fn run(desk: Desk) -> Result<(), DeskError> {
+/// `factordesk` with no command: the console on `--db`. Returns the exit
+/// code: 0, or 128 + the signal that ended it (SIGTERM, SIGHUP from a closed
+/// terminal window, SIGINT, SIGQUIT), always with the terminal restored.
+pub fn run(desk: Desk) -> Result<i32, DeskError> {
+    let stop = signals::Stop::install()
+        .map_err(|e| DeskError::Refused(format!("cannot start the console: {e}")))?;
+    // crossterm drops every colour under NO_COLOR, the QR code's black on
+    // white too, and a code in the terminal's own colours does not scan on
+    // a dark theme. The theme keeps to NO_COLOR itself (only the QR code is
+    // coloured), so crossterm is told to send the colours it is given.
+    ratatui::crossterm::style::force_color_output(true);
     let mut terminal = ratatui::try_init()
         .map_err(|e| DeskError::Refused(format!("cannot start the console: {e}")))?;
     let app = App::new(desk, Theme::from_env(), Worker::spawn());
-    let result = live(&mut terminal, app);
+    let result = live(&mut terminal, app, &stop, |wait| {
+        if event::poll(wait)? {
+            event::read().map(Some)
+        } else {
+            Ok(None)
+        }
+    });
     ratatui::restore();
-    result.map_err(|e| DeskError::Refused(format!("the console stopped: {e}")))
+    let signal = stop.received();
+    drop(stop);
+    match (result, signal) {
+        // The terminal may be gone with the signal (a closed window): the
+        // signal, not the failed write, is why the console stopped.
+        (_, Some(signal)) => Ok(128 + signal),
+        (Ok(()), None) => Ok(0),
+        (Err(e), None) => Err(DeskError::Refused(format!("the console stopped: {e}"))),
+    }
 }
 
-fn live(terminal: &mut DefaultTerminal, mut app: App) -> std::io::Result<()> {
+/// The longest the loop waits for a key before it looks for a signal again.
+const POLL: Duration = Duration::from_millis(200);
+
+/// The console's loop: draw when something changed, read a key, repeat,
+/// until `q` or a signal. `next_event(wait)` is the terminal's input.
+fn live<B: ratatui::backend::Backend>(
+    terminal: &mut ratatui::Terminal<B>,
+    mut app: App,
+    stop: &signals::Stop,
+    mut next_event: impl FnMut(Duration) -> std::io::Result<Option<Event>>,
+) -> std::io::Result<()> {
     let system_clock = !app.desk.clock().is_fixed();
     let mut dirty = true;
+    let mut drawn = std::time::Instant::now();
     loop {
+        if stop.received().is_some() {
+            return Ok(());
+        }
         if dirty {
-            terminal.draw(|frame| frame.render_widget(&app, frame.area()))?;
+            terminal
+                .draw(|frame| frame.render_widget(&app, frame.area()))
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
             dirty = false;
+            drawn = std::time::Instant::now();
         }
         if app.should_quit() {
             return Ok(());
@@ -331,21 +383,137 @@ fn live(terminal: &mut DefaultTerminal, mut app: App) -> std::io::Result<()> {
         let wait = if app.worker.busy() {
             Duration::from_millis(50)
         } else {
-            Duration::from_secs(1)
+            POLL
         };
-        if event::poll(wait)? {
-            match event::read()? {
-                Event::Key(key) => {
-                    app.handle_key(key);
-                    dirty = true;
-                }
-                Event::Resize(..) => dirty = true,
-                _ => {}
+        match next_event(wait)? {
+            Some(Event::Key(key)) => {
+                app.handle_key(key);
+                dirty = true;
             }
-        } else if system_clock && app.ticking() {
-            // A countdown is on screen: redraw once a second.
+            Some(Event::Resize(..)) => dirty = true,
+            _ => {}
+        }
+        // A countdown is on screen: redraw once a second.
+        if system_clock && app.ticking() && drawn.elapsed() >= Duration::from_secs(1) {
             dirty = true;
         }
         dirty |= app.poll_worker();
+    }
+}
+
+/// The signals that end the console: noted by a handler, acted on by the loop.
+mod signals {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[cfg(unix)]
+    const SIGNALS: [i32; 4] = [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGQUIT,
+    ];
+
+    /// The last signal received (0: none), until dropped, when the
+    /// default handling comes back.
+    #[derive(Debug, Default)]
+    pub struct Stop {
+        signal: Arc<AtomicUsize>,
+        #[cfg(unix)]
+        ids: Vec<signal_hook::SigId>,
+    }
+
+    impl Stop {
+        #[cfg(unix)]
+        pub fn install() -> std::io::Result<Stop> {
+            let mut stop = Stop::default();
+            for sig in SIGNALS {
+                let value = usize::try_from(sig).unwrap_or(0);
+                let id = signal_hook::flag::register_usize(sig, Arc::clone(&stop.signal), value)?;
+                stop.ids.push(id);
+            }
+            Ok(stop)
+        }
+
+        #[cfg(not(unix))]
+        pub fn install() -> std::io::Result<Stop> {
+            Ok(Stop::default())
+        }
+
+        pub fn received(&self) -> Option<i32> {
+            match self.signal.load(Ordering::SeqCst) {
+                0 => None,
+                n => i32::try_from(n).ok(),
+            }
+        }
+
+        /// As if `signal` had arrived (for tests).
+        #[cfg(test)]
+        pub fn raise(&self, signal: i32) {
+            self.signal
+                .store(usize::try_from(signal).unwrap_or(0), Ordering::SeqCst);
+        }
+    }
+
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            #[cfg(unix)]
+            for id in self.ids.drain(..) {
+                signal_hook::low_level::unregister(id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::crypto::Key;
+    use crate::rng::Rng;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    fn app() -> App {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
+            .unwrap()
+            .to_utc();
+        let desk =
+            Desk::in_memory(Key::from_bytes([7; 32]), Clock::fixed(now), Rng::seeded(1)).unwrap();
+        App::new(desk, Theme { color: false }, Worker::inline(0))
+    }
+
+    #[test]
+    fn a_signal_ends_the_loop() {
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let stop = signals::Stop::default();
+        let mut waits = 0;
+        let result = live(&mut terminal, app(), &stop, |wait| {
+            // The loop never blocks longer than it takes to notice a signal.
+            assert!(wait <= POLL);
+            waits += 1;
+            if waits == 3 {
+                stop.raise(15);
+            }
+            Ok(None)
+        });
+        assert!(result.is_ok());
+        assert_eq!(waits, 3);
+        assert_eq!(stop.received(), Some(15));
+    }
+
+    #[test]
+    fn q_ends_the_loop_without_a_signal() {
+        use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let stop = signals::Stop::default();
+        let result = live(&mut terminal, app(), &stop, |_| {
+            Ok(Some(Event::Key(KeyEvent::new(
+                KeyCode::Char('q'),
+                KeyModifiers::NONE,
+            ))))
+        });
+        assert!(result.is_ok());
+        assert_eq!(stop.received(), None);
     }
 }

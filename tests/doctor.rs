@@ -117,7 +117,7 @@ fn the_evidence_names_times_counts_and_addresses() {
         .remove(0);
     assert_eq!(
         judy.evidence,
-        ["On since 2026-11-16 09:00:12 UTC (4 days ago), set by demo."]
+        ["On since 2026-11-16 09:00:12 UTC (5 days ago), set by demo."]
     );
     let heidi = desk
         .doctor("heidi@example.com", None)

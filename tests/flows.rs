@@ -2079,3 +2079,89 @@ fn users_turn_their_own_2fa_off_only_as_policy_allows() {
     assert!(d.factors(ALICE).unwrap().is_empty());
     assert_eq!(start(&mut d, &login(ALICE)).decision, Outcome::Allowed);
 }
+
+// ---------------------------------------------------------------- keyset pages
+
+#[test]
+fn keyset_pages_read_from_either_end_in_list_order() {
+    use factordesk::desk::Keyset;
+    use factordesk::desk::users::ListQuery;
+    let mut d = desk();
+    for i in 0..30 {
+        add_user(&mut d, &format!("u{i:03}@example.com"));
+    }
+    let q = ListQuery {
+        limit: 5,
+        ..ListQuery::default()
+    };
+    let emails = |at: Keyset<&str>| -> Vec<String> {
+        d.users_page(&q, at)
+            .unwrap()
+            .into_iter()
+            .map(|u| u.email.split('@').next().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        emails(Keyset::First),
+        ["u000", "u001", "u002", "u003", "u004"]
+    );
+    assert_eq!(
+        emails(Keyset::After("u004@example.com")),
+        ["u005", "u006", "u007", "u008", "u009"]
+    );
+    assert_eq!(
+        emails(Keyset::From("u004@example.com")),
+        ["u004", "u005", "u006", "u007", "u008"]
+    );
+    // Backwards reads come back in list order, the nearest last.
+    assert_eq!(
+        emails(Keyset::Before("u010@example.com")),
+        ["u005", "u006", "u007", "u008", "u009"]
+    );
+    assert_eq!(
+        emails(Keyset::Last),
+        ["u025", "u026", "u027", "u028", "u029"]
+    );
+    assert_eq!(d.count_users(&q).unwrap(), 30);
+    let search = ListQuery {
+        search: Some("u02".to_owned()),
+        ..q.clone()
+    };
+    assert_eq!(d.count_users(&search).unwrap(), 10);
+
+    // The audit trail is newest first: After is older, Before is newer.
+    let q = RecordQuery {
+        kind: Some("user.".to_owned()),
+        limit: 3,
+        ..RecordQuery::default()
+    };
+    let ids = |at: Keyset<i64>| -> Vec<i64> {
+        d.audit_page(&q, at)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect()
+    };
+    let newest = ids(Keyset::First);
+    assert_eq!(newest.len(), 3);
+    assert!(newest.windows(2).all(|w| w[0] > w[1]), "{newest:?}");
+    let older = ids(Keyset::After(newest[2]));
+    assert!(older[0] < newest[2]);
+    assert_eq!(ids(Keyset::Before(older[0])), newest);
+    assert_eq!(ids(Keyset::From(newest[1]))[..2], newest[1..]);
+    let oldest = ids(Keyset::Last);
+    assert!(oldest.windows(2).all(|w| w[0] > w[1]), "{oldest:?}");
+    assert_eq!(d.count_audit(&q).unwrap(), 30);
+    assert_eq!(
+        d.count_outbox(&RecordQuery::default()).unwrap(),
+        u64::try_from(
+            d.outbox(&RecordQuery {
+                limit: 1000,
+                ..RecordQuery::default()
+            })
+            .unwrap()
+            .len()
+        )
+        .unwrap()
+    );
+}

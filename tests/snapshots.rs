@@ -10,6 +10,9 @@ use factordesk::clock::Clock;
 use factordesk::crypto::Key;
 use factordesk::demo;
 use factordesk::desk::Desk;
+use factordesk::desk::login::{LoginRequest, PasswordInput};
+use factordesk::desk::views::VerifyResult;
+use factordesk::domain::Action;
 use factordesk::domain::{FactorKind, FactorStatus};
 use factordesk::rng::Rng;
 use factordesk::tui::App;
@@ -31,6 +34,31 @@ fn app() -> App {
 
 fn app_with(theme: Theme) -> App {
     App::new(demo_desk(), theme, Worker::inline(0))
+}
+
+/// A real (not simulated) login for `email` from `ip`: challenged, and for
+/// an authenticator answered with the app's code, remembering the browser.
+fn real_login(desk: &mut Desk, email: &str, ip: &str, remember: Option<&str>) {
+    let start = desk
+        .start_login(&LoginRequest {
+            email: email.to_owned(),
+            password: PasswordInput::Assume,
+            device: None,
+            ip: Some(ip.to_owned()),
+            action: Action::Login,
+            factor: None,
+        })
+        .unwrap();
+    let factor = start.factor.expect("a challenge");
+    if factor.kind == FactorKind::Totp {
+        let code = desk
+            .authenticator_code(email, factor.id, TimeDelta::zero())
+            .unwrap();
+        let v = desk
+            .verify(start.challenge_id.unwrap(), &code, remember)
+            .unwrap();
+        assert_eq!(v.result, VerifyResult::Accepted, "{v:?}");
+    }
 }
 
 fn fixed_now() -> chrono::DateTime<chrono::Utc> {
@@ -197,12 +225,37 @@ fn users_search_narrows_as_you_type() {
 }
 
 #[test]
+fn outbox_says_why_a_message_failed_and_which_code_is_valid() {
+    // carol's SMS to +44 failed; heidi's login sends an email whose code
+    // works now.
+    let mut desk = demo_desk();
+    real_login(&mut desk, "heidi@example.com", "203.0.113.9", None);
+    let mut app = App::new(desk, Theme { color: false }, Worker::inline(0));
+    keys(&mut app, "4");
+    for (w, h) in [(100, 30), (80, 24)] {
+        let shown = screen(&app, w, h);
+        let valid = shown.lines().find(|l| l.contains("heidi@")).unwrap();
+        assert!(valid.contains(" valid "), "{shown}");
+        let failed = shown.lines().find(|l| l.contains(" failed ")).unwrap();
+        assert!(failed.contains("country calling code +44"), "{shown}");
+        assert!(!shown.contains('◀'), "{shown}");
+    }
+    snap("outbox_failed_and_valid", &app);
+}
+
+#[test]
 fn users_each_filter() {
     let mut app = app();
     keys(&mut app, "2");
     for name in ["locked", "no_2fa", "in_grace", "low_codes", "disabled"] {
         keys(&mut app, "f");
         snap(&format!("users_filter_{name}"), &app);
+        if name == "in_grace" {
+            // Nobody is in grace; there is no search to clear.
+            let shown = screen(&app, 100, 30);
+            assert!(shown.contains("No users match this filter"), "{shown}");
+            assert!(!shown.contains("clears the search"), "{shown}");
+        }
     }
 }
 
@@ -215,6 +268,98 @@ fn users_end_of_the_list() {
     snap("users_end", &app);
 }
 
+/// The demo and 182 more users, 230 in all (the audit's big database).
+fn app_with_230_users() -> App {
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut desk =
+        Desk::in_memory(Key::from_bytes([7; 32]), Clock::fixed(now), Rng::seeded(1)).unwrap();
+    demo::build(&mut desk, &demo::Scenario::embedded().unwrap()).unwrap();
+    for i in 1..=182 {
+        desk.add_user(&factordesk::desk::users::NewUser {
+            email: format!("u{i:03}@example.net"),
+            name: format!("User {i:03}"),
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    App::new(desk, Theme { color: false }, Worker::inline(0))
+}
+
+/// The emails in the users table, top to bottom.
+fn listed_emails(shown: &str) -> Vec<String> {
+    shown
+        .lines()
+        .filter_map(|l| l.strip_prefix("│ "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.contains('@'))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn users_page_through_230_a_screenful_at_a_time() {
+    for (w, h) in [(100, 30), (80, 24)] {
+        let mut app = app_with_230_users();
+        keys(&mut app, "2");
+        // PgDn moves by what the screen shows: draw it first, as the console does.
+        let first = listed_emails(&screen(&app, w, h));
+        let mut seen = first.clone();
+        press(&mut app, KeyCode::PageDown);
+        let shown = screen(&app, w, h);
+        insta::assert_snapshot!(format!("users_230_page_down_{w}x{h}"), shown);
+        // The second screenful starts right after the first.
+        let second = listed_emails(&shown);
+        assert_eq!(second.len(), first.len());
+        assert!(
+            second[0] > first[first.len() - 1],
+            "{second:?} after {first:?}"
+        );
+        // On through every page: each screenful follows the last, to the end.
+        loop {
+            let rows = listed_emails(&screen(&app, w, h));
+            if rows.last() == seen.last() {
+                break;
+            }
+            seen.extend(rows);
+            press(&mut app, KeyCode::PageDown);
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 230, "every user shown once at {w}x{h}");
+        // End and Home reach the true last and first rows.
+        press(&mut app, KeyCode::Home);
+        press(&mut app, KeyCode::End);
+        let shown = screen(&app, w, h);
+        insta::assert_snapshot!(format!("users_230_end_{w}x{h}"), shown);
+        assert!(
+            listed_emails(&shown)
+                .last()
+                .unwrap()
+                .starts_with("zoe.dubois@")
+        );
+        press(&mut app, KeyCode::Home);
+        assert_eq!(listed_emails(&screen(&app, w, h))[0], first[0]);
+    }
+}
+
+#[test]
+fn audit_end_reaches_the_first_event_at_once() {
+    let mut app = app();
+    keys(&mut app, "5");
+    screen(&app, 100, 30);
+    press(&mut app, KeyCode::End);
+    let shown = screen(&app, 100, 30);
+    assert!(
+        shown.contains("│#1 20"),
+        "End shows the oldest event:\n{shown}"
+    );
+    insta::assert_snapshot!("audit_end_100x30", shown);
+    press(&mut app, KeyCode::PageUp);
+    insta::assert_snapshot!("audit_end_page_up_100x30", screen(&app, 100, 30));
+}
+
 #[test]
 fn user_screen_of_every_scenario_user() {
     for (name, email) in SCENARIO_USERS {
@@ -222,6 +367,38 @@ fn user_screen_of_every_scenario_user() {
         open_user(&mut app, email);
         snap(&format!("user_{name}"), &app);
     }
+}
+
+#[test]
+fn device_list_shows_address_last_seen_and_trust() {
+    // alice logs in from a new address and is remembered there; then her
+    // laptop is revoked. Every device shows its label, last address, when it
+    // was last seen, and its trust, even at 80x24.
+    let mut desk = demo_desk();
+    real_login(
+        &mut desk,
+        "alice@example.com",
+        "203.0.113.9",
+        Some("Simulator browser"),
+    );
+    let mut app = App::new(desk, Theme { color: false }, Worker::inline(0));
+    open_user(&mut app, "alice@example.com");
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Down);
+    keys(&mut app, "r");
+    keys(&mut app, "laptop stolen\n");
+    let shown = screen(&app, 80, 24);
+    for word in [
+        "Firefox on macOS",
+        "198.51.100.7",
+        "revoked 11-21",
+        "203.0.113.9",
+        "seen 11-21 09:00",
+        "trusted until 12-05",
+    ] {
+        assert!(shown.contains(word), "{word} missing at 80x24:\n{shown}");
+    }
+    snap("user_alice_devices", &app);
 }
 
 #[test]
@@ -281,8 +458,24 @@ fn help_popups() {
     open_user(&mut app, "alice@example.com");
     keys(&mut app, "?");
     snap("help_user", &app);
+    // At 80x24 the user screen's keys scroll: the last line comes into
+    // view, and the status bar stays in sight.
+    let top = screen(&app, 80, 24);
+    assert!(top.contains("↓ more"), "{top}");
+    assert!(top.lines().last().unwrap().contains("scroll"), "{top}");
+    press(&mut app, KeyCode::End);
+    let end = screen(&app, 80, 24);
+    assert!(end.contains("quit from anywhere"), "{end}");
+    assert!(end.contains("↑ more") && !end.contains("↓ more"), "{end}");
+    insta::assert_snapshot!("help_user_scrolled_80x24", end);
     keys(&mut app, "\x1b3?");
     snap("help_simulator", &app);
+    // Keys that do nothing on a screen are not offered there.
+    assert!(!screen(&app, 100, 30).contains("PgDn"));
+    keys(&mut app, "\x1b5?");
+    let audit = screen(&app, 100, 30);
+    assert!(audit.contains("PgDn") && !audit.contains('←'), "{audit}");
+    snap("help_audit", &app);
 }
 
 #[test]
@@ -313,6 +506,16 @@ fn add_sms_refuses_bad_numbers() {
     clear_field(&mut app);
     keys(&mut app, "+14155550123\n");
     snap("add_sms_frank_confirm_factor", &app);
+    // A wrong code: the hint points at the console's Outbox, not the CLI.
+    keys(&mut app, "000000\n");
+    let shown = words(&screen(&app, 100, 30));
+    assert!(
+        shown.contains("check the newest message in the Outbox (4)"),
+        "{shown}"
+    );
+    assert!(!shown.contains("factordesk outbox"), "{shown}");
+    snap("add_sms_frank_wrong_code", &app);
+    clear_field(&mut app);
     let code = latest_code(&app, "frank@example.com");
     keys(&mut app, &code);
     keys(&mut app, "\n");
@@ -352,6 +555,70 @@ fn first_backup_codes_need_no_reason() {
     open_user(&mut app, "carol@example.co.uk");
     keys(&mut app, "g");
     snap("new_backup_codes_carol", &app);
+}
+
+/// The screen's words in reading order, borders and wrapping gone.
+fn words(shown: &str) -> String {
+    shown
+        .replace(['│', '╭', '╮', '╰', '╯', '─'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn saving_backup_codes_twice_offers_a_free_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("codes.txt").to_string_lossy().into_owned();
+    let next = dir
+        .path()
+        .join("codes-2.txt")
+        .to_string_lossy()
+        .into_owned();
+    let mut app = app();
+    open_user(&mut app, "carol@example.co.uk");
+    keys(&mut app, "gw");
+    clear_field(&mut app);
+    keys(&mut app, &format!("{file}\n"));
+    let shown = words(&screen(&app, 100, 30));
+    assert!(
+        shown.contains(&format!("Saved to {file} (mode 0600).")),
+        "{shown}"
+    );
+    // Again, to the same file: one message, which offers the next free name.
+    keys(&mut app, "w");
+    clear_field(&mut app);
+    keys(&mut app, &format!("{file}\n"));
+    let shown = words(&screen(&app, 100, 30));
+    assert!(!shown.contains("Saved to"), "{shown}");
+    assert!(!shown.contains("--out"), "{shown}");
+    assert!(
+        shown.contains(&format!("Enter saves to {next}, or type another name.")),
+        "{shown}"
+    );
+    keys(&mut app, "\n");
+    let shown = words(&screen(&app, 100, 30));
+    assert!(
+        shown.contains(&format!("Saved to {next} (mode 0600).")),
+        "{shown}"
+    );
+    assert!(!shown.contains("already exists"), "{shown}");
+    assert!(std::path::Path::new(&next).exists());
+}
+
+#[test]
+fn a_cancelled_enrolment_shows_on_the_user_screen() {
+    // carol's doctor offers an authenticator app; cancelling the QR popup
+    // leaves the enrolment pending, and her screen says so.
+    let mut app = app();
+    open_user(&mut app, "carol@example.co.uk");
+    assert!(screen(&app, 100, 30).contains("Factors (1)"));
+    keys(&mut app, "o\n");
+    assert!(screen(&app, 100, 30).contains("Enrol authenticator app"));
+    keys(&mut app, "\x1b");
+    let shown = screen(&app, 100, 30);
+    assert!(shown.contains("Factors (2)"), "{shown}");
+    snap("user_carol_enrolment_cancelled", &app);
 }
 
 #[test]
@@ -666,7 +933,7 @@ fn simulator_keeps_its_sandbox_across_screens_and_esc_goes_back() {
     // Esc now goes to the screen it was reached from.
     keys(&mut app, "4\x1b3\x1b");
     let shown = screen(&app, 100, 30);
-    assert!(shown.contains("╭ Outbox ("), "{shown}");
+    assert!(shown.contains("╭ Outbox ·"), "{shown}");
 }
 
 /// A database file is copied on the worker thread: the simulator says it is
@@ -705,11 +972,23 @@ fn too_small_then_recovers() {
         let terminal = draw(&app, w, h);
         insta::assert_snapshot!(format!("too_small_{w}x{h}"), terminal.backend());
     }
+    // Keys do nothing unseen while it is too small: `2`, `4` and Enter
+    // leave the console where it was.
+    keys(&mut app, "4\n");
+    assert!(screen(&app, 80, 24).contains("Search (press /)"));
+    draw(&app, 79, 24);
+    keys(&mut app, "4\n");
     // The same terminal, resized: the next draw is the whole console again.
     let mut terminal = draw(&app, 79, 24);
     terminal.backend_mut().resize(80, 24);
     terminal.draw(|f| f.render_widget(&app, f.area())).unwrap();
     insta::assert_snapshot!("too_small_recovered_80x24", terminal.backend());
+    // Now keys work again; and `q` quits even while too small.
+    keys(&mut app, "4");
+    assert!(screen(&app, 80, 24).contains("Outbox ·"));
+    draw(&app, 60, 20);
+    keys(&mut app, "q");
+    assert!(app.should_quit());
 }
 
 // ---------------------------------------------------------------- colour
@@ -758,19 +1037,40 @@ fn colour_theme_uses_colour() {
     }
 }
 
+/// The cells drawn in the QR code's black on white.
+fn qr_cells(buf: &Buffer) -> Vec<(u16, u16)> {
+    let area = buf.area;
+    (0..area.height)
+        .flat_map(|y| (0..area.width).map(move |x| (x, y)))
+        .filter(|&(x, y)| buf[(x, y)].fg == Color::Black && buf[(x, y)].bg == Color::White)
+        .collect()
+}
+
 #[test]
-fn no_color_uses_no_colour_anywhere() {
+fn no_color_uses_no_colour_but_the_qr_code() {
+    let mut qr_views = 0;
     for (i, buf) in tour(Theme { color: false }).iter().enumerate() {
+        // The QR code keeps its black on white (it has to scan), and it is a
+        // rectangle twice as wide as it is tall, with nothing else coloured.
+        let qr = qr_cells(buf);
+        if let (Some(first), Some(last)) = (qr.first(), qr.last()) {
+            qr_views += 1;
+            let (w, h) = (last.0 - first.0 + 1, last.1 - first.1 + 1);
+            assert_eq!(usize::from(w) * usize::from(h), qr.len(), "view {i}");
+            assert_eq!(w.div_ceil(2), h, "view {i}: the QR code is {w}x{h}");
+        }
         let coloured: Vec<_> = buf
             .content()
             .iter()
             .enumerate()
             .filter(|(_, c)| c.fg != Color::Reset || c.bg != Color::Reset)
+            .filter(|(_, c)| !(c.fg == Color::Black && c.bg == Color::White))
             .map(|(n, c)| (n, c.symbol().to_owned(), c.fg, c.bg))
             .take(5)
             .collect();
         assert!(coloured.is_empty(), "view {i} has colour: {coloured:?}");
     }
+    assert_eq!(qr_views, 1, "the tour shows the QR code once");
 }
 
 // ---------------------------------------------------------------- QR code
@@ -860,21 +1160,33 @@ fn qr_modules(buf: &Buffer) -> (usize, usize, Vec<bool>) {
     (cols, rows, dark)
 }
 
-/// The QR code drawn in the enrolment popup scans back to the otpauth URI.
-#[test]
-fn qr_popup_decodes_to_the_enrolment_uri() {
-    let mut app = app();
-    open_user(&mut app, "frank@example.com");
-    keys(&mut app, "t");
-    let buf = buffer(&app, 100, 30);
+/// The QR code as a terminal shows it: each cell's upper and lower halves
+/// take the colour its glyph gives them, and black is a dark module. This
+/// reads the colours, not the glyphs, so it holds whatever the terminal's
+/// own default colours are. Returns (columns, rows, dark).
+fn qr_by_colour(buf: &Buffer) -> (usize, usize, Vec<bool>) {
+    let cells = qr_cells(buf);
+    let (first, last) = (cells[0], cells[cells.len() - 1]);
+    let cols = usize::from(last.0 - first.0 + 1);
+    let rows = usize::from(last.1 - first.1 + 1) * 2;
+    let mut dark = vec![false; cols * rows];
+    for (x, y) in cells {
+        let cell = &buf[(x, y)];
+        let (top, bottom) = match cell.symbol() {
+            "█" => (cell.fg, cell.fg),
+            "▀" => (cell.fg, cell.bg),
+            "▄" => (cell.bg, cell.fg),
+            " " => (cell.bg, cell.bg),
+            other => panic!("{other:?} at ({x}, {y}) inside the QR code"),
+        };
+        let (c, r) = (usize::from(x - first.0), usize::from(y - first.1) * 2);
+        dark[r * cols + c] = top == Color::Black;
+        dark[(r + 1) * cols + c] = bottom == Color::Black;
+    }
+    (cols, rows, dark)
+}
 
-    let secret = secret_shown(&text(&buf));
-    assert_eq!(secret.len(), 32, "a 160-bit secret in base32: {secret:?}");
-    let expected = format!(
-        "otpauth://totp/factordesk%20demo:frank@example.com?secret={secret}&issuer=factordesk%20demo&algorithm=SHA1&digits=6&period=30"
-    );
-
-    let (cols, rows, dark) = qr_modules(&buf);
+fn decode(cols: usize, rows: usize, dark: &[bool]) -> String {
     let scale = 4;
     let mut img =
         rqrr::PreparedImage::prepare_from_greyscale(cols * scale, rows * scale, |x, y| {
@@ -886,6 +1198,42 @@ fn qr_popup_decodes_to_the_enrolment_uri() {
         });
     let grids = img.detect_grids();
     assert_eq!(grids.len(), 1, "one QR code in the popup");
-    let (_, content) = grids[0].decode().unwrap();
-    assert_eq!(content, expected);
+    grids[0].decode().unwrap().1
+}
+
+/// The otpauth URI frank's enrolment popup should encode, from the secret
+/// it prints.
+fn expected_uri(buf: &Buffer) -> String {
+    let secret = secret_shown(&text(buf));
+    assert_eq!(secret.len(), 32, "a 160-bit secret in base32: {secret:?}");
+    format!(
+        "otpauth://totp/factordesk%20demo:frank@example.com?secret={secret}&issuer=factordesk%20demo&algorithm=SHA1&digits=6&period=30"
+    )
+}
+
+/// The QR code drawn in the enrolment popup scans back to the otpauth URI.
+#[test]
+fn qr_popup_decodes_to_the_enrolment_uri() {
+    let mut app = app();
+    open_user(&mut app, "frank@example.com");
+    keys(&mut app, "t");
+    let buf = buffer(&app, 100, 30);
+    let expected = expected_uri(&buf);
+    let (cols, rows, dark) = qr_modules(&buf);
+    assert_eq!(decode(cols, rows, &dark), expected);
+}
+
+/// Under `NO_COLOR` (the snapshot theme) and with colour, the code is black
+/// on white: read by its colours, as a camera sees it, it still decodes.
+#[test]
+fn qr_scans_by_its_colours_with_and_without_no_color() {
+    for theme in [Theme { color: false }, Theme::colored()] {
+        let mut app = app_with(theme);
+        open_user(&mut app, "frank@example.com");
+        keys(&mut app, "t");
+        let buf = buffer(&app, 100, 30);
+        let expected = expected_uri(&buf);
+        let (cols, rows, dark) = qr_by_colour(&buf);
+        assert_eq!(decode(cols, rows, &dark), expected, "{theme:?}");
+    }
 }

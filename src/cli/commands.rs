@@ -176,8 +176,7 @@ pub(crate) fn open_console_if_terminal(cli: &Cli) -> Result<i32> {
             "the console needs a terminal: run factordesk in one, or use a command (factordesk --help)".to_owned(),
         ));
     }
-    crate::tui::run(open(cli)?)?;
-    Ok(exit::OK)
+    crate::tui::run(open(cli)?)
 }
 
 fn render(cli: &Cli, args: &super::RenderArgs) -> Result<i32> {

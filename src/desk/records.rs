@@ -7,7 +7,7 @@ use super::views::{AuditView, DeliveryView};
 use super::{Desk, Result, user_by_email};
 use crate::crypto::same;
 use crate::domain::otp;
-use crate::store::{self, audit, deliveries};
+use crate::store::{self, Keyset, audit, deliveries};
 
 pub(crate) fn audit_for(
     conn: &Connection,
@@ -16,14 +16,31 @@ pub(crate) fn audit_for(
     before: Option<i64>,
     limit: u32,
 ) -> Result<Vec<AuditView>> {
-    let rows = audit::list(
+    audit_page(
+        conn,
+        user_id,
+        kind,
+        before.map_or(Keyset::First, Keyset::After),
+        limit,
+    )
+}
+
+fn audit_page(
+    conn: &Connection,
+    user_id: Option<i64>,
+    kind: Option<&str>,
+    at: Keyset<i64>,
+    limit: u32,
+) -> Result<Vec<AuditView>> {
+    let rows = audit::page(
         conn,
         &audit::Query {
             user_id,
             kind,
-            before,
+            before: None,
             limit,
         },
+        at,
     )?;
     Ok(rows
         .into_iter()
@@ -60,10 +77,16 @@ pub struct RecordQuery {
 impl Desk {
     /// The simulated SMS and email outbox, newest first.
     pub fn outbox(&self, q: &RecordQuery) -> Result<Vec<DeliveryView>> {
+        self.outbox_page(q, q.before.map_or(Keyset::First, Keyset::After))
+    }
+
+    /// One page of the outbox, newest first, read at `at` instead of
+    /// `q.before` (`After(id)`: older than message `id`).
+    pub fn outbox_page(&self, q: &RecordQuery, at: Keyset<i64>) -> Result<Vec<DeliveryView>> {
         let conn = self.conn();
         let now = self.now();
         let user_id = user_id(conn, q.user.as_deref())?;
-        let rows = deliveries::list(conn, user_id, q.before, q.limit.max(1))?;
+        let rows = deliveries::page(conn, user_id, at, q.limit.max(1))?;
         Ok(rows
             .into_iter()
             .map(|d| {
@@ -98,11 +121,41 @@ impl Desk {
             .collect())
     }
 
+    /// How many messages the outbox holds for `q.user` (or everyone).
+    pub fn count_outbox(&self, q: &RecordQuery) -> Result<u64> {
+        let conn = self.conn();
+        let user_id = user_id(conn, q.user.as_deref())?;
+        Ok(deliveries::count(conn, user_id)?)
+    }
+
     /// The audit trail, newest first; `kind` may be a prefix ending in `.`.
     pub fn audit(&self, q: &RecordQuery) -> Result<Vec<AuditView>> {
         let conn = self.conn();
         let user_id = user_id(conn, q.user.as_deref())?;
         audit_for(conn, user_id, q.kind.as_deref(), q.before, q.limit.max(1))
+    }
+
+    /// One page of the audit trail, newest first, read at `at` instead of
+    /// `q.before` (`After(id)`: older than event `id`).
+    pub fn audit_page(&self, q: &RecordQuery, at: Keyset<i64>) -> Result<Vec<AuditView>> {
+        let conn = self.conn();
+        let user_id = user_id(conn, q.user.as_deref())?;
+        audit_page(conn, user_id, q.kind.as_deref(), at, q.limit.max(1))
+    }
+
+    /// How many events match `q`'s user and kind.
+    pub fn count_audit(&self, q: &RecordQuery) -> Result<u64> {
+        let conn = self.conn();
+        let user_id = user_id(conn, q.user.as_deref())?;
+        Ok(audit::count_matching(
+            conn,
+            &audit::Query {
+                user_id,
+                kind: q.kind.as_deref(),
+                before: None,
+                limit: 0,
+            },
+        )?)
     }
 
     pub fn audit_count(&self) -> Result<u64> {

@@ -15,7 +15,7 @@ use crate::domain::lockout::Lock;
 use crate::domain::policy::Policy;
 use crate::domain::{FactorKind, Role, Time, UserStatus};
 use crate::store::users::{Filter, FilterContext, NewUser as NewUserRow, Query, UserRow};
-use crate::store::{self, challenges};
+use crate::store::{self, Keyset, challenges};
 
 /// A user to add. The password, if any, arrives already hashed.
 #[derive(Debug, Clone, Default)]
@@ -263,20 +263,44 @@ impl Desk {
 
     /// One page of users, ordered by email.
     pub fn list_users(&self, q: &ListQuery) -> Result<Vec<UserSummary>> {
+        let at = q.after.as_deref().map_or(Keyset::First, Keyset::After);
+        self.users_page(q, at)
+    }
+
+    /// One page of the users `q` matches, by email, read at `at` instead of
+    /// `q.after`.
+    pub fn users_page(&self, q: &ListQuery, at: Keyset<&str>) -> Result<Vec<UserSummary>> {
         let now = self.now();
         let policy = self.policy()?;
         let ctx = filter_context(self.conn(), &policy, now)?;
-        let rows = store::users::list(
+        let rows = store::users::page(
             self.conn(),
             &Query {
                 search: q.search.as_deref(),
                 filter: q.filter,
-                after: q.after.as_deref(),
+                after: None,
                 limit: q.limit,
             },
+            at,
             &ctx,
         )?;
         rows.iter().map(|u| summary(self.conn(), u, now)).collect()
+    }
+
+    /// How many users `q`'s search and filter match.
+    pub fn count_users(&self, q: &ListQuery) -> Result<u64> {
+        let policy = self.policy()?;
+        let ctx = filter_context(self.conn(), &policy, self.now())?;
+        Ok(store::users::count_matching(
+            self.conn(),
+            &Query {
+                search: q.search.as_deref(),
+                filter: q.filter,
+                after: None,
+                limit: 0,
+            },
+            &ctx,
+        )?)
     }
 
     pub fn edit_user(&mut self, email: &str, edit: &Edit) -> Result<UserSummary> {

@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, Row, params};
 
-use super::{StoreError, secs, time};
+use super::{Keyset, StoreError, secs, time};
 use crate::domain::Time;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,17 +67,65 @@ pub struct Query<'a> {
 }
 
 pub fn list(conn: &Connection, q: &Query<'_>) -> Result<Vec<AuditRow>, StoreError> {
-    let kind = q.kind.map(|k| k.trim().trim_end_matches('.'));
-    let mut stmt = conn.prepare_cached(
+    page(conn, q, q.before.map_or(Keyset::First, Keyset::After))
+}
+
+/// A kind (`login.verify`) or a family (`login`, `login.`), as matched by
+/// [`KIND_MATCHES`].
+fn kind_pattern(kind: Option<&str>) -> Option<&str> {
+    kind.map(|k| k.trim().trim_end_matches('.'))
+}
+
+/// The kind itself, or any kind in its family (`login` matches `login.*`).
+const KIND_MATCHES: &str =
+    "(?2 IS NULL OR kind = ?2 OR substr(kind, 1, length(?2) + 1) = ?2 || '.')";
+
+/// One page of the events `q` matches, newest first, read at `at` (instead
+/// of `q.before`): `After(id)` are older than event `id`, `Before(id)` newer.
+pub fn page(
+    conn: &Connection,
+    q: &Query<'_>,
+    at: Keyset<i64>,
+) -> Result<Vec<AuditRow>, StoreError> {
+    let (key, newer, order) = match at {
+        Keyset::First => (None, "", "DESC"),
+        Keyset::Last => (None, "", "ASC"),
+        Keyset::From(id) => (Some(id), "<=", "DESC"),
+        Keyset::After(id) => (Some(id), "<", "DESC"),
+        Keyset::Before(id) => (Some(id), ">", "ASC"),
+    };
+    let keyset = if key.is_some() {
+        format!("(a.at, a.id) {newer} (SELECT at, id FROM audit WHERE id = ?3)")
+    } else {
+        "?3 IS NULL".to_owned()
+    };
+    let sql = format!(
         "SELECT a.id, a.at, a.actor, a.user_id, u.email, a.kind, a.detail, a.ip
          FROM audit a LEFT JOIN users u ON u.id = a.user_id
          WHERE (?1 IS NULL OR a.user_id = ?1)
-           AND (?2 IS NULL OR a.kind = ?2 OR substr(a.kind, 1, length(?2) + 1) = ?2 || '.')
-           AND (?3 IS NULL OR (a.at, a.id) < (SELECT at, id FROM audit WHERE id = ?3))
-         ORDER BY a.at DESC, a.id DESC LIMIT ?4",
+           AND {KIND_MATCHES}
+           AND {keyset}
+         ORDER BY a.at {order}, a.id {order} LIMIT ?4"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![q.user_id, kind_pattern(q.kind), key, q.limit],
+        from_row,
     )?;
-    let rows = stmt.query_map(params![q.user_id, kind, q.before, q.limit], from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut rows: Vec<AuditRow> = rows.collect::<Result<_, _>>()?;
+    if at.backwards() {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// How many events `q` matches (`q.before` and `q.limit` aside).
+pub fn count_matching(conn: &Connection, q: &Query<'_>) -> Result<u64, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM audit WHERE (?1 IS NULL OR user_id = ?1) AND {KIND_MATCHES}"
+        ))?
+        .query_row(params![q.user_id, kind_pattern(q.kind)], |r| r.get(0))?)
 }
 
 pub fn count(conn: &Connection) -> Result<u64, StoreError> {

@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, Row, params};
 
-use super::{StoreError, parse_col, secs, time};
+use super::{Keyset, StoreError, parse_col, secs, time};
 use crate::domain::{Time, text_enum};
 
 text_enum!(
@@ -100,7 +100,37 @@ pub fn list(
     before: Option<i64>,
     limit: u32,
 ) -> Result<Vec<DeliveryRow>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    page(
+        conn,
+        user_id,
+        before.map_or(Keyset::First, Keyset::After),
+        limit,
+    )
+}
+
+/// One page of messages (one user's, or everyone's), newest first, read at
+/// `at`: `After(id)` are older than message `id`, `Before(id)` newer.
+pub fn page(
+    conn: &Connection,
+    user_id: Option<i64>,
+    at: Keyset<i64>,
+    limit: u32,
+) -> Result<Vec<DeliveryRow>, StoreError> {
+    let (key, newer, order) = match at {
+        Keyset::First => (None, "", "DESC"),
+        Keyset::Last => (None, "", "ASC"),
+        Keyset::From(id) => (Some(id), "<=", "DESC"),
+        Keyset::After(id) => (Some(id), "<", "DESC"),
+        Keyset::Before(id) => (Some(id), ">", "ASC"),
+    };
+    let keyset = if key.is_some() {
+        format!(
+            "(d.created_at, d.id) {newer} (SELECT created_at, id FROM deliveries WHERE id = ?2)"
+        )
+    } else {
+        "?2 IS NULL".to_owned()
+    };
+    let sql = format!(
         "SELECT d.id, d.user_id, u.email, d.challenge_id, d.factor_id, d.channel, d.destination,
                 d.body, d.code_mac, d.status, d.reason, d.created_at, d.updated_at,
                 c.code_mac, c.expires_at, c.state
@@ -108,11 +138,23 @@ pub fn list(
          JOIN users u ON u.id = d.user_id
          LEFT JOIN challenges c ON c.id = d.challenge_id
          WHERE (?1 IS NULL OR d.user_id = ?1)
-           AND (?2 IS NULL OR (d.created_at, d.id) < (SELECT created_at, id FROM deliveries WHERE id = ?2))
-         ORDER BY d.created_at DESC, d.id DESC LIMIT ?3",
-    )?;
-    let rows = stmt.query_map(params![user_id, before, limit], from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+           AND {keyset}
+         ORDER BY d.created_at {order}, d.id {order} LIMIT ?3"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![user_id, key, limit], from_row)?;
+    let mut rows: Vec<DeliveryRow> = rows.collect::<Result<_, _>>()?;
+    if at.backwards() {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// How many messages there are (for one user, or everyone).
+pub fn count(conn: &Connection, user_id: Option<i64>) -> Result<u64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM deliveries WHERE (?1 IS NULL OR user_id = ?1)")?
+        .query_row(params![user_id], |r| r.get(0))?)
 }
 
 /// How the messages of one challenge that carried the code hashed as `mac`

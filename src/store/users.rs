@@ -1,9 +1,10 @@
 //! The `users` table: rows, profile and lock updates, and the keyset-paged,
 //! full-text searched listing the console and `user list` use.
 
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{StoreError, opt_time, parse_col, secs, time};
+use super::{Keyset, StoreError, opt_time, parse_col, secs, time};
 use crate::domain::lockout::Lock;
 use crate::domain::{Role, Time, UserStatus};
 
@@ -223,13 +224,65 @@ pub fn list(
     q: &Query<'_>,
     ctx: &FilterContext,
 ) -> Result<Vec<UserRow>, StoreError> {
-    use rusqlite::types::Value;
+    page(conn, q, q.after.map_or(Keyset::First, Keyset::After), ctx)
+}
+
+/// One page of the users `q` matches, ordered by email, read at `at`
+/// (instead of `q.after`).
+pub fn page(
+    conn: &Connection,
+    q: &Query<'_>,
+    at: Keyset<&str>,
+    ctx: &FilterContext,
+) -> Result<Vec<UserRow>, StoreError> {
+    let (mut clauses, mut args) = matching(q, ctx);
+    let mut bind = |v: Value| {
+        args.push(v);
+        format!("?{}", args.len())
+    };
+    match at {
+        Keyset::First | Keyset::Last => {}
+        Keyset::From(k) => clauses.push(format!("email >= {}", bind(k.to_owned().into()))),
+        Keyset::After(k) => clauses.push(format!("email > {}", bind(k.to_owned().into()))),
+        Keyset::Before(k) => clauses.push(format!("email < {}", bind(k.to_owned().into()))),
+    }
+    let limit = bind(i64::from(q.limit.max(1)).into());
+    let order = if at.backwards() { "DESC" } else { "ASC" };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE {} ORDER BY email {order} LIMIT {limit}",
+        clauses.join(" AND ")
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
+    let mut rows: Vec<UserRow> = rows.collect::<Result<_, _>>()?;
+    if at.backwards() {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// How many users `q` matches (`q.after` and `q.limit` aside).
+pub fn count_matching(
+    conn: &Connection,
+    q: &Query<'_>,
+    ctx: &FilterContext,
+) -> Result<u64, StoreError> {
+    let (clauses, args) = matching(q, ctx);
+    let sql = format!("SELECT count(*) FROM users WHERE {}", clauses.join(" AND "));
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(rusqlite::params_from_iter(args), |r| r.get(0))?)
+}
+
+/// The WHERE clauses (joined with AND, never empty) and their arguments for
+/// `q`'s search and filter.
+fn matching(q: &Query<'_>, ctx: &FilterContext) -> (Vec<String>, Vec<Value>) {
     let mut args: Vec<Value> = Vec::new();
     let mut bind = |v: Value| {
         args.push(v);
         format!("?{}", args.len())
     };
-    let mut clauses: Vec<String> = Vec::new();
+    let mut clauses: Vec<String> = vec!["1".to_owned()];
     if let Some(term) = q.search.map(str::trim).filter(|t| !t.is_empty()) {
         if term.chars().count() >= 3 {
             let phrase = bind(fts_phrase(term).into());
@@ -271,19 +324,7 @@ pub fn list(
         }
         Some(Filter::Disabled) => clauses.push("status = 'disabled'".to_owned()),
     }
-    if let Some(after) = q.after {
-        let a = bind(after.to_owned().into());
-        clauses.push(format!("email > {a}"));
-    }
-    let limit = bind(i64::from(q.limit.max(1)).into());
-    clauses.push("1".to_owned());
-    let sql = format!(
-        "SELECT {COLUMNS} FROM users WHERE {} ORDER BY email LIMIT {limit}",
-        clauses.join(" AND ")
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    (clauses, args)
 }
 
 /// A search term as one FTS5 phrase: quotes doubled, so any input is safe.

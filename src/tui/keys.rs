@@ -247,6 +247,14 @@ pub fn map(app: &App, key: KeyEvent) -> Option<Action> {
     }
 }
 
+/// While the terminal is too small, `q` and Ctrl-C quit and nothing else
+/// does anything.
+pub fn quits_when_too_small(key: KeyEvent) -> bool {
+    key.kind != KeyEventKind::Release
+        && (key.code == KeyCode::Char('q')
+            || (key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c')))
+}
+
 fn find(bindings: &[Binding], key: KeyEvent) -> Option<Action> {
     bindings
         .iter()

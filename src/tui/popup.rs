@@ -2,6 +2,8 @@
 //! enrolment, freshly generated backup codes, and the user picker. A popup
 //! takes keys before the screen under it.
 
+use std::cell::Cell;
+
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -71,7 +73,12 @@ pub enum Purpose {
 
 #[derive(Debug)]
 pub enum Popup {
-    Help,
+    /// The keys of the screen under it; scrolls when taller than the window.
+    Help {
+        scroll: u16,
+        /// How far it can scroll, as last drawn.
+        max_scroll: Cell<u16>,
+    },
     Message {
         title: String,
         lines: Vec<String>,
@@ -103,8 +110,8 @@ pub enum Popup {
         email: String,
         codes: Vec<String>,
         path: Option<Input>,
-        saved: Option<String>,
-        error: Option<String>,
+        /// How the last save went: one message, the newest.
+        outcome: Option<(Tone, String)>,
     },
     PickUser {
         query: Input,
@@ -114,12 +121,30 @@ pub enum Popup {
 }
 
 const CLOSE_KEYS: &[Binding] = &[named(KeyCode::Esc, None, Action::Cancel, "close", true)];
+const HELP_KEYS: &[Binding] = &[
+    named(KeyCode::Up, Some("↑/↓"), Action::Up, "scroll", true),
+    named(KeyCode::Down, None, Action::Down, "", false),
+    ch('k', Action::Up, "", false),
+    ch('j', Action::Down, "", false),
+    named(KeyCode::PageUp, None, Action::PageUp, "", false),
+    named(KeyCode::PageDown, None, Action::PageDown, "", false),
+    named(KeyCode::Home, None, Action::Top, "", false),
+    named(KeyCode::End, None, Action::Bottom, "", false),
+    named(KeyCode::Esc, None, Action::Cancel, "close", true),
+];
 const CODES_KEYS: &[Binding] = &[
     ch('w', Action::SaveCodes, "save to a 0600 .txt file", true),
     named(KeyCode::Esc, None, Action::Cancel, "close", true),
 ];
 
 impl Popup {
+    pub fn help() -> Popup {
+        Popup::Help {
+            scroll: 0,
+            max_scroll: Cell::new(0),
+        }
+    }
+
     pub fn confirm(title: &str, lines: Vec<String>, then: Pending) -> Popup {
         Popup::Confirm {
             title: title.to_owned(),
@@ -174,7 +199,7 @@ impl Popup {
     /// Does a text field have the keys?
     pub fn typing(&self) -> bool {
         match self {
-            Popup::Help | Popup::Message { .. } => false,
+            Popup::Help { .. } | Popup::Message { .. } => false,
             Popup::Codes { path, .. } => path.is_some(),
             Popup::Confirm { .. }
             | Popup::Input { .. }
@@ -186,6 +211,7 @@ impl Popup {
     pub fn bindings(&self) -> &'static [Binding] {
         match self {
             Popup::Codes { .. } => CODES_KEYS,
+            Popup::Help { .. } => HELP_KEYS,
             _ => CLOSE_KEYS,
         }
     }
@@ -216,7 +242,24 @@ impl App {
             return;
         };
         let keep = match &mut popup {
-            Popup::Help | Popup::Message { .. } => !matches!(
+            Popup::Help { scroll, max_scroll } => {
+                let page = 10;
+                *scroll = match action {
+                    Action::Up => scroll.saturating_sub(1),
+                    Action::Down => *scroll + 1,
+                    Action::PageUp => scroll.saturating_sub(page),
+                    Action::PageDown => *scroll + page,
+                    Action::Top => 0,
+                    Action::Bottom => max_scroll.get(),
+                    _ => *scroll,
+                }
+                .min(max_scroll.get());
+                !matches!(
+                    action,
+                    Action::Cancel | Action::Submit | Action::Back | Action::Quit | Action::Help
+                )
+            }
+            Popup::Message { .. } => !matches!(
                 action,
                 Action::Cancel | Action::Submit | Action::Back | Action::Quit | Action::Help
             ),
@@ -240,9 +283,8 @@ impl App {
                 email,
                 codes,
                 path,
-                saved,
-                error,
-            } => self.codes_key(action, email, codes, path, saved, error),
+                outcome,
+            } => self.codes_key(action, email, codes, path, outcome),
             Popup::PickUser {
                 query,
                 results,
@@ -252,6 +294,11 @@ impl App {
         // A handler may have opened the next popup in this one's place.
         if keep && self.popup.is_none() {
             self.popup = Some(popup);
+        }
+        // A popup that closed may have changed data even when cancelled (an
+        // enrolment started, codes made): show the screen under it as it is.
+        if !keep {
+            self.refresh();
         }
     }
 
@@ -296,7 +343,7 @@ impl App {
         match self.run_purpose(then, input.text()) {
             Ok(()) => false,
             Err(e) => {
-                *error = Some(e);
+                *error = Some(strings::for_console(&e));
                 true
             }
         }
@@ -324,7 +371,7 @@ impl App {
                 false
             }
             Err(e) => {
-                *error = Some(e.to_string());
+                *error = Some(strings::for_console(&e.to_string()));
                 code.clear();
                 true
             }
@@ -337,13 +384,12 @@ impl App {
         email: &str,
         codes: &[String],
         path: &mut Option<Input>,
-        saved: &mut Option<String>,
-        error: &mut Option<String>,
+        outcome: &mut Option<(Tone, String)>,
     ) -> bool {
         let Some(p) = path else {
             if action == Action::SaveCodes {
-                let local = email.split('@').next().unwrap_or("user");
-                *path = Some(Input::new(&format!("backup-codes-{local}.txt")));
+                *path = Some(Input::new(&free_name(&codes_file_name(email))));
+                *outcome = None;
                 return true;
             }
             return !matches!(action, Action::Cancel | Action::Submit | Action::Back);
@@ -353,21 +399,36 @@ impl App {
         }
         match action {
             Action::Submit => {
-                let file = std::path::PathBuf::from(p.text());
+                let file = std::path::PathBuf::from(p.text().trim());
+                if file.exists() {
+                    // Never over a file: offer the next free name instead.
+                    let next = free_name(&file.to_string_lossy());
+                    *outcome = Some((
+                        Tone::Error,
+                        format!(
+                            "{} already exists, and backup codes are never written over a file: Enter saves to {next}, or type another name.",
+                            file.display()
+                        ),
+                    ));
+                    *p = Input::new(&next);
+                    return true;
+                }
                 let issuer = self
                     .desk
                     .policy()
                     .map(|p| p.totp_issuer)
                     .unwrap_or_default();
                 let text = crate::desk::codes::export_text(&issuer, email, codes);
-                match crate::desk::codes::write_export(&file, &text) {
+                *outcome = Some(match crate::desk::codes::write_export(&file, &text) {
                     Ok(()) => {
-                        *saved = Some(format!("Saved to {} (mode 0600).", file.display()));
-                        *error = None;
                         *path = None;
+                        (
+                            Tone::Ok,
+                            format!("Saved to {} (mode 0600).", file.display()),
+                        )
                     }
-                    Err(e) => *error = Some(e.to_string()),
-                }
+                    Err(e) => (Tone::Error, strings::for_console(&e.to_string())),
+                });
             }
             Action::Cancel => *path = None,
             _ => {}
@@ -443,8 +504,7 @@ impl App {
                             email: email.clone(),
                             codes,
                             path: None,
-                            saved: None,
-                            error: None,
+                            outcome: None,
                         });
                         self.refresh();
                         return;
@@ -649,7 +709,7 @@ fn text_height(lines: &[Line<'_>], width: u16) -> u16 {
 pub fn render(app: &App, popup: &Popup, now: Time, area: Rect, buf: &mut Buffer) {
     let theme = app.theme;
     match popup {
-        Popup::Help => render_help(app, area, buf),
+        Popup::Help { scroll, max_scroll } => render_help(app, *scroll, max_scroll, area, buf),
         Popup::Message { title, lines, tone } => {
             let style = match tone {
                 Tone::Error => theme.bad(),
@@ -662,7 +722,7 @@ pub fn render(app: &App, popup: &Popup, now: Time, area: Rect, buf: &mut Buffer)
                 .collect();
             let w = 70.min(area.width.saturating_sub(4));
             let h = text_height(&body, w - 2) + 3;
-            let inner = frame(buf, centered(area, w, h), title, theme);
+            let inner = frame(buf, centered(popup_region(area, h), w, h), title, theme);
             Paragraph::new(body)
                 .wrap(Wrap { trim: false })
                 .render(inner, buf);
@@ -720,15 +780,13 @@ pub fn render(app: &App, popup: &Popup, now: Time, area: Rect, buf: &mut Buffer)
             email,
             codes,
             path,
-            saved,
-            error,
+            outcome,
         } => render_codes(
             theme,
             email,
             codes,
             path.as_ref(),
-            saved.as_deref(),
-            error.as_deref(),
+            outcome.as_ref(),
             area,
             buf,
         ),
@@ -740,14 +798,12 @@ pub fn render(app: &App, popup: &Popup, now: Time, area: Rect, buf: &mut Buffer)
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn render_codes(
     theme: Theme,
     email: &str,
     codes: &[String],
     path: Option<&Input>,
-    saved: Option<&str>,
-    error: Option<&str>,
+    outcome: Option<&(Tone, String)>,
     area: Rect,
     buf: &mut Buffer,
 ) {
@@ -764,16 +820,58 @@ fn render_codes(
     body.push(Line::default());
     body.push(Line::styled(strings::CODES_ONCE, theme.warn()));
     if let Some(p) = path {
-        body.push(Line::styled("Save to file:", theme.dim()));
+        body.push(Line::styled(
+            "Save to file (Enter saves, Esc leaves it):",
+            theme.dim(),
+        ));
         body.push(p.line(false, true));
     }
-    if let Some(s) = saved {
-        body.push(Line::styled(s.to_owned(), theme.ok()));
-    }
-    if let Some(e) = error {
-        body.push(Line::styled(e.to_owned(), theme.bad()));
+    if let Some((tone, text)) = outcome {
+        let style = if *tone == Tone::Ok {
+            theme.ok()
+        } else {
+            theme.bad()
+        };
+        body.push(Line::styled(text.clone(), style));
     }
     field_popup(body, "New backup codes", theme, area, buf);
+}
+
+/// `backup-codes-alice.txt` for alice@example.com.
+fn codes_file_name(email: &str) -> String {
+    let local = email.split('@').next().unwrap_or("user");
+    format!("backup-codes-{local}.txt")
+}
+
+/// `name` if no such file exists, else the first free `name-2.txt`,
+/// `name-3.txt`, … (the suffix goes before the extension).
+fn free_name(name: &str) -> String {
+    let path = std::path::Path::new(name);
+    if !path.exists() {
+        return name.to_owned();
+    }
+    let stem = path
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    // `codes-2.txt` goes on to `codes-3.txt`, not `codes-2-2.txt`.
+    let stem = match stem.rsplit_once('-') {
+        Some((base, n)) if n.len() < 4 && n.parse::<u32>().is_ok() => base.to_owned(),
+        _ => stem,
+    };
+    let ext = path
+        .extension()
+        .map_or_else(String::new, |e| format!(".{}", e.to_string_lossy()));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    (2..10_000)
+        .map(|n| {
+            let file = format!("{stem}-{n}{ext}");
+            dir.map_or_else(
+                || file.clone(),
+                |d| d.join(&file).to_string_lossy().into_owned(),
+            )
+        })
+        .find(|candidate| !std::path::Path::new(candidate).exists())
+        .unwrap_or_else(|| name.to_owned())
 }
 
 fn render_pick(
@@ -800,10 +898,21 @@ fn render_pick(
     }
 }
 
+/// Between the tab row and the status bar, so both stay in sight, where
+/// the popup fits there; else over the whole screen rather than cut.
+fn popup_region(area: Rect, h: u16) -> Rect {
+    let body = Rect {
+        y: area.y + 1,
+        height: area.height.saturating_sub(2),
+        ..area
+    };
+    if h <= body.height { body } else { area }
+}
+
 fn field_popup(body: Vec<Line<'static>>, title: &str, theme: Theme, area: Rect, buf: &mut Buffer) {
     let w = 72.min(area.width.saturating_sub(4));
     let h = (text_height(&body, w - 2) + 2).min(area.height);
-    let inner = frame(buf, centered(area, w, h), title, theme);
+    let inner = frame(buf, centered(popup_region(area, h), w, h), title, theme);
     Paragraph::new(body)
         .wrap(Wrap { trim: false })
         .render(inner, buf);
@@ -812,60 +921,159 @@ fn field_popup(body: Vec<Line<'static>>, title: &str, theme: Theme, area: Rect, 
 fn help_section(
     theme: Theme,
     title: &'static str,
-    list: &[Binding],
-    extra: Option<(&'static str, &'static str)>,
+    entries: &[(String, &str)],
 ) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled(title, theme.heading())];
-    let entries = list
-        .iter()
-        .filter(|b| !b.help.is_empty())
-        .map(|b| (b.key(), b.help))
-        .chain(extra.map(|(k, h)| (k.to_owned(), h)));
     for (key, help) in entries {
         lines.push(Line::from(vec![
             Span::styled(format!("  {key:<10}"), theme.key()),
-            Span::raw(help),
+            Span::raw((*help).to_owned()),
         ]));
     }
     lines
 }
 
-fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
-    let theme = app.theme;
-    let screen = help_section(theme, "This screen", app.bindings_under_popup(), None);
-    let global = help_section(
-        theme,
-        "Everywhere",
-        GLOBAL,
-        Some(("Ctrl-C", "quit from anywhere")),
-    );
-    let rows = |lines: &[Line<'_>]| u16::try_from(lines.len()).unwrap_or(u16::MAX);
-    if rows(&screen) + rows(&global) + 2 <= area.height {
-        let mut lines = screen;
-        lines.extend(global);
-        let w = 64.min(area.width.saturating_sub(2));
-        let h = rows(&lines) + 2;
-        let inner = frame(buf, centered(area, w, h), strings::HELP_TITLE, theme);
-        Paragraph::new(lines).render(inner, buf);
-        return;
+/// What bindings say in help: the keys that have a description, two keys
+/// that do the same (`F5` and `+`, `Enter` and `e`) on one line.
+fn described<'a>(list: impl IntoIterator<Item = &'a Binding>) -> Vec<(String, &'static str)> {
+    let mut entries: Vec<(String, &'static str)> = Vec::new();
+    for b in list.into_iter().filter(|b| !b.help.is_empty()) {
+        match entries.iter_mut().find(|(_, help)| *help == b.help) {
+            Some((key, _)) => {
+                key.push(' ');
+                key.push_str(&b.key());
+            }
+            None => entries.push((b.key(), b.help)),
+        }
     }
-    // Too tall for one column (the user screen and the simulator have many
-    // keys): the screen's keys on the left, the global ones on the right.
+    entries
+}
+
+/// The help's sections: the keys of the screen under the popup; on
+/// screens with a list, the keys that move through it; and those that work
+/// everywhere. Only keys that do something here are listed.
+fn help_sections(app: &App) -> [Vec<Line<'static>>; 3] {
+    let theme = app.theme;
+    let here = described(app.bindings_under_popup());
+    let moves = if app.moves_through_a_list() {
+        described(GLOBAL.iter().filter(|b| {
+            matches!(
+                b.action,
+                Action::Up
+                    | Action::Down
+                    | Action::PageUp
+                    | Action::PageDown
+                    | Action::Top
+                    | Action::Bottom
+            )
+        }))
+    } else {
+        Vec::new()
+    };
+    let mut everywhere = described(GLOBAL.iter().filter(|b| {
+        matches!(
+            b.action,
+            Action::GoTo(_) | Action::NextTab | Action::PrevTab | Action::Help | Action::Quit
+        )
+    }));
+    everywhere.push(("Ctrl-C".to_owned(), "quit from anywhere"));
+    [
+        help_section(theme, "This screen", &here),
+        if moves.is_empty() {
+            Vec::new()
+        } else {
+            help_section(theme, "In the list", &moves)
+        },
+        help_section(theme, "Everywhere", &everywhere),
+    ]
+}
+
+/// Sections one under another, a blank line between.
+fn stacked(sections: &[Vec<Line<'static>>]) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    for section in sections.iter().filter(|s| !s.is_empty()) {
+        if !lines.is_empty() {
+            lines.push(Line::default());
+        }
+        lines.extend(section.iter().cloned());
+    }
+    lines
+}
+
+/// The help popup over the body (the tab row and the status bar stay in
+/// sight): one column, or two side by side, or one that scrolls.
+fn render_help(app: &App, scroll: u16, max_scroll: &Cell<u16>, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme;
+    let body = Rect {
+        y: area.y + 1,
+        height: area.height.saturating_sub(2),
+        ..area
+    };
+    let [here, moves, everywhere] = help_sections(app);
+    let rows = |lines: &[Line<'_>]| u16::try_from(lines.len()).unwrap_or(u16::MAX);
     let widest = |lines: &[Line<'_>]| {
         u16::try_from(lines.iter().map(Line::width).max().unwrap_or(0)).unwrap_or(u16::MAX)
     };
-    let (left, right) = (widest(&screen), widest(&global));
-    let w = left + 1 + right + 2;
-    let h = rows(&screen).max(rows(&global)) + 2;
-    let inner = frame(buf, centered(area, w, h), strings::HELP_TITLE, theme);
-    let [l, _, r] = Layout::horizontal([
-        Constraint::Length(left),
-        Constraint::Length(1),
-        Constraint::Fill(1),
-    ])
-    .areas(inner);
-    Paragraph::new(screen).render(l, buf);
-    Paragraph::new(global).render(r, buf);
+    let all = stacked(&[here.clone(), moves.clone(), everywhere.clone()]);
+    max_scroll.set(0);
+    if rows(&all) + 2 <= body.height {
+        let w = (widest(&all) + 2).min(body.width);
+        let inner = frame(
+            buf,
+            centered(body, w, rows(&all) + 2),
+            strings::HELP_TITLE,
+            theme,
+        );
+        Paragraph::new(all).render(inner, buf);
+        return;
+    }
+    // The screen's keys on the left, moving and the global keys on the right.
+    let right = stacked(&[moves, everywhere]);
+    let (lw, rw) = (widest(&here), widest(&right));
+    let two_columns = lw + 2 + rw + 2;
+    let h = rows(&here).max(rows(&right)) + 2;
+    if h <= body.height && two_columns <= body.width {
+        let inner = frame(
+            buf,
+            centered(body, two_columns, h),
+            strings::HELP_TITLE,
+            theme,
+        );
+        let [l, _, r] = Layout::horizontal([
+            Constraint::Length(lw),
+            Constraint::Length(2),
+            Constraint::Fill(1),
+        ])
+        .areas(inner);
+        Paragraph::new(here).render(l, buf);
+        Paragraph::new(right).render(r, buf);
+        return;
+    }
+    // Taller than the window: one column that scrolls, saying so.
+    let w = (widest(&all) + 2).min(body.width);
+    let inner = frame(
+        buf,
+        centered(body, w, body.height),
+        &format!("{} (↑/↓ scroll)", strings::HELP_TITLE),
+        theme,
+    );
+    let max = rows(&all).saturating_sub(inner.height);
+    max_scroll.set(max);
+    let scroll = scroll.min(max);
+    Paragraph::new(all).scroll((scroll, 0)).render(inner, buf);
+    // Where the text goes on past the frame, the frame says so.
+    let mut mark = |y: u16, text: &str| {
+        let x = inner
+            .right()
+            .saturating_sub(u16::try_from(text.chars().count()).unwrap_or(0) + 1);
+        buf.set_string(x, y, text, theme.key());
+    };
+    if scroll > 0 {
+        mark(inner.y.saturating_sub(1), " ↑ more ");
+    }
+    if scroll < max {
+        mark(inner.bottom(), " ↓ more ");
+    }
 }
 
 /// The secret in groups of four after its label, in rows of at most `width`
@@ -908,9 +1116,6 @@ fn qr_lines(
         Span::styled("Account ", theme.dim()),
         Span::raw(format!("{} ({})", e.account, e.issuer)),
     ]));
-    if !theme.color {
-        lines.push(Line::styled(strings::QR_NO_COLOR, theme.dim()));
-    }
     let mut entry = vec![Span::styled("First code: ", theme.dim())];
     entry.extend(code.line(false, true).spans);
     lines.push(Line::from(entry));
@@ -1052,4 +1257,27 @@ fn render_qr(
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .render(text_area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_names_count_up_before_the_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+        assert_eq!(free_name(&at("codes.txt")), at("codes.txt"));
+        std::fs::write(at("codes.txt"), "").unwrap();
+        assert_eq!(free_name(&at("codes.txt")), at("codes-2.txt"));
+        std::fs::write(at("codes-2.txt"), "").unwrap();
+        assert_eq!(free_name(&at("codes.txt")), at("codes-3.txt"));
+        assert_eq!(free_name(&at("codes-2.txt")), at("codes-3.txt"));
+        std::fs::write(at("report-2024.txt"), "").unwrap();
+        assert_eq!(free_name(&at("report-2024.txt")), at("report-2024-2.txt"));
+        assert_eq!(
+            codes_file_name("alice@example.com"),
+            "backup-codes-alice.txt"
+        );
+    }
 }

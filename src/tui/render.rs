@@ -20,7 +20,9 @@ pub const MIN_HEIGHT: u16 = 24;
 
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let small = area.width < MIN_WIDTH || area.height < MIN_HEIGHT;
+        self.too_small.set(small);
+        if small {
             too_small(self.theme, area, buf);
             return;
         }
@@ -169,6 +171,12 @@ impl App {
         buf.set_line(area.x, area.y, &line.patch_style(theme.bar()), area.width);
     }
 
+    /// Whether the screen under any popup has a list the arrows, PgUp/PgDn
+    /// and Home/End move through (for `?`: only keys that work are listed).
+    pub(crate) fn moves_through_a_list(&self) -> bool {
+        self.user.is_some() || self.tab != Tab::Simulator
+    }
+
     /// The bindings of the screen under any popup (for `?`).
     pub(crate) fn bindings_under_popup(&self) -> &'static [super::keys::Binding] {
         if let Some(u) = &self.user {
@@ -200,7 +208,7 @@ fn too_small(theme: Theme, area: Rect, buf: &mut Buffer) {
             strings::TOO_SMALL_FIX
         )),
     ];
-    let h = 4.min(area.height);
+    let h = widgets::wrapped_rows(&lines, area.width, true).min(area.height);
     let y = area.y + area.height.saturating_sub(h) / 2;
     Paragraph::new(lines)
         .wrap(Wrap { trim: true })

@@ -1,5 +1,6 @@
 //! Colours and emphasis for the console. With `NO_COLOR` set, no colour is
-//! used at all: emphasis falls back to bold, reversed and dim.
+//! used except the QR code's black on white (it must scan): emphasis falls
+//! back to bold, reversed and dim.
 
 use ratatui::style::{Color, Modifier, Style};
 
@@ -93,12 +94,10 @@ impl Theme {
     }
 
     /// A QR module pair: dark ink on a light background, whatever the
-    /// terminal's theme (without colour: the terminal's own).
+    /// terminal's theme, and even under `NO_COLOR`: a code drawn in the
+    /// terminal's own colours is light on dark on a dark theme, and scanners
+    /// do not read that. It is the one thing `NO_COLOR` leaves coloured.
     pub fn qr(self) -> Style {
-        if self.color {
-            Style::new().fg(Color::Black).bg(Color::White)
-        } else {
-            Style::new()
-        }
+        Style::new().fg(Color::Black).bg(Color::White)
     }
 }

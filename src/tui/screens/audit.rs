@@ -13,10 +13,11 @@ use crate::desk::{Desk, Result};
 use crate::domain::stamp;
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{cut, draw_row, panel, window};
+use crate::tui::widgets::{cut, draw_row, panel};
 use crate::tui::{App, strings};
 
-use super::Pages;
+use super::{Pages, Source};
+use crate::desk::Keyset;
 
 pub const KEYS: &[Binding] = &[
     ch('u', Action::FilterUser, "only this user / everyone", true),
@@ -43,20 +44,50 @@ pub struct AuditScreen {
     pub kind: usize,
 }
 
+/// The audit trail (filtered) as a list to page through.
+struct Trail<'a> {
+    desk: &'a Desk,
+    query: RecordQuery,
+}
+
+impl Source for Trail<'_> {
+    type Row = AuditView;
+    type Key = i64;
+
+    fn key(row: &AuditView) -> i64 {
+        row.id
+    }
+
+    fn fetch(&self, at: Keyset<i64>, limit: u32) -> Result<Vec<AuditView>> {
+        self.desk.audit_page(
+            &RecordQuery {
+                limit,
+                ..self.query.clone()
+            },
+            at,
+        )
+    }
+
+    fn count(&self) -> Result<u64> {
+        self.desk.count_audit(&self.query)
+    }
+}
+
 impl AuditScreen {
-    fn query(&self, before: Option<i64>, limit: u32) -> RecordQuery {
-        RecordQuery {
-            user: self.user.clone(),
-            kind: KINDS.get(self.kind).copied().flatten().map(str::to_owned),
-            before,
-            limit,
+    fn source<'a>(&self, desk: &'a Desk) -> Trail<'a> {
+        Trail {
+            desk,
+            query: RecordQuery {
+                user: self.user.clone(),
+                kind: KINDS.get(self.kind).copied().flatten().map(str::to_owned),
+                ..RecordQuery::default()
+            },
         }
     }
 
     pub fn reload(&mut self, desk: &Desk) -> Result<()> {
-        let q = self.query(None, 0);
-        self.pages
-            .reload(|before, limit| desk.audit(&RecordQuery { before, limit, ..q }))
+        let src = self.source(desk);
+        self.pages.reload(&src)
     }
 }
 
@@ -83,14 +114,8 @@ impl App {
                 }
             }
             _ => {
-                let q = s.query(None, 0);
-                let desk = &self.desk;
-                let fetched = s.pages.step(
-                    action,
-                    |r| r.id,
-                    |before, limit| desk.audit(&RecordQuery { before, limit, ..q }),
-                );
-                if let Err(e) = fetched {
+                let src = s.source(&self.desk);
+                if let Err(e) = s.pages.step(action, &src) {
                     self.fail(&e);
                 }
             }
@@ -106,12 +131,10 @@ pub fn render(s: &AuditScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
         .flatten()
         .map_or("all kinds".to_owned(), |k| format!("{k}*"));
     let who = s.user.clone().unwrap_or_else(|| "everyone".to_owned());
+    // The rows under the border and the column header.
+    let shown = usize::from(list.height.saturating_sub(3));
     let block = panel(
-        &format!(
-            "Audit: {who}, {kind} ({}{})",
-            s.pages.rows.len(),
-            if s.pages.more { "+" } else { "" }
-        ),
+        &format!("Audit: {who}, {kind} · {}", s.pages.position(shown)),
         theme,
         true,
     );
@@ -137,13 +160,7 @@ pub fn render(s: &AuditScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
             ),
             head.width,
         );
-        for (row, i) in window(
-            s.pages.rows.len(),
-            s.pages.selected,
-            usize::from(body.height),
-        )
-        .enumerate()
-        {
+        for (row, i) in s.pages.visible(usize::from(body.height)).enumerate() {
             let e = &s.pages.rows[i];
             let kind_style = if e.kind.contains("denied")
                 || e.kind.contains("reset")

@@ -14,10 +14,11 @@ use crate::domain::{Time, relative, stamp};
 use crate::store::deliveries::Status;
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{cut, draw_row, panel, window, wrapped_rows};
+use crate::tui::widgets::{cut, draw_row, panel, wrapped_rows};
 use crate::tui::{App, strings};
 
-use super::Pages;
+use super::{Pages, Source};
+use crate::desk::Keyset;
 
 pub const KEYS: &[Binding] = &[
     ch('u', Action::FilterUser, "only this user / everyone", true),
@@ -30,17 +31,49 @@ pub struct OutboxScreen {
     pub user: Option<String>,
 }
 
-impl OutboxScreen {
-    pub fn reload(&mut self, desk: &Desk) -> Result<()> {
-        let user = self.user.clone();
-        self.pages.reload(|before, limit| {
-            desk.outbox(&RecordQuery {
-                user,
-                kind: None,
-                before,
+/// The outbox (one user's or everyone's) as a list to page through.
+struct Outbox<'a> {
+    desk: &'a Desk,
+    query: RecordQuery,
+}
+
+impl Source for Outbox<'_> {
+    type Row = DeliveryView;
+    type Key = i64;
+
+    fn key(row: &DeliveryView) -> i64 {
+        row.id
+    }
+
+    fn fetch(&self, at: Keyset<i64>, limit: u32) -> Result<Vec<DeliveryView>> {
+        self.desk.outbox_page(
+            &RecordQuery {
                 limit,
-            })
-        })
+                ..self.query.clone()
+            },
+            at,
+        )
+    }
+
+    fn count(&self) -> Result<u64> {
+        self.desk.count_outbox(&self.query)
+    }
+}
+
+impl OutboxScreen {
+    fn source<'a>(&self, desk: &'a Desk) -> Outbox<'a> {
+        Outbox {
+            desk,
+            query: RecordQuery {
+                user: self.user.clone(),
+                ..RecordQuery::default()
+            },
+        }
+    }
+
+    pub fn reload(&mut self, desk: &Desk) -> Result<()> {
+        let src = self.source(desk);
+        self.pages.reload(&src)
     }
 }
 
@@ -62,21 +95,8 @@ impl App {
                 }
             }
             _ => {
-                let user = s.user.clone();
-                let desk = &self.desk;
-                let fetched = s.pages.step(
-                    action,
-                    |r| r.id,
-                    |before, limit| {
-                        desk.outbox(&RecordQuery {
-                            user,
-                            kind: None,
-                            before,
-                            limit,
-                        })
-                    },
-                );
-                if let Err(e) = fetched {
+                let src = s.source(&self.desk);
+                if let Err(e) = s.pages.step(action, &src) {
                     self.fail(&e);
                 }
             }
@@ -98,17 +118,11 @@ pub fn render(s: &OutboxScreen, theme: Theme, now: Time, area: Rect, buf: &mut B
     let height = (rows + 2).clamp(6, (area.height / 2).max(6));
     let [list, detail] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(height)]).areas(area);
+    // The rows under the border and the column header.
+    let shown = usize::from(list.height.saturating_sub(3));
     let title = match &s.user {
-        Some(u) => format!(
-            "Outbox: {u} ({}{})",
-            s.pages.rows.len(),
-            if s.pages.more { "+" } else { "" }
-        ),
-        None => format!(
-            "Outbox ({}{})",
-            s.pages.rows.len(),
-            if s.pages.more { "+" } else { "" }
-        ),
+        Some(u) => format!("Outbox: {u} · {}", s.pages.position(shown)),
+        None => format!("Outbox · {}", s.pages.position(shown)),
     };
     let block = panel(&title, theme, true);
     let inner = block.inner(list);
@@ -116,49 +130,7 @@ pub fn render(s: &OutboxScreen, theme: Theme, now: Time, area: Rect, buf: &mut B
     if s.pages.rows.is_empty() {
         Paragraph::new(Span::styled(strings::NO_MESSAGES, theme.dim())).render(inner, buf);
     } else {
-        let [head, body] =
-            Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
-        let w = usize::from(inner.width);
-        let user_w = 24.min(w / 4);
-        let dest_w = 20;
-        // After the status, two cells for the "valid now" mark, then the text.
-        let text_w = w.saturating_sub(1 + 12 + user_w + 6 + dest_w + 10 + 2);
-        buf.set_line(
-            head.x,
-            head.y,
-            &Line::styled(
-                format!(
-                    " {:<12}{:<user_w$}{:<6}{:<dest_w$}{:<10}  {}",
-                    "SENT", "USER", "VIA", "TO", "STATUS", "TEXT"
-                ),
-                theme.dim(),
-            ),
-            head.width,
-        );
-        for (row, i) in window(
-            s.pages.rows.len(),
-            s.pages.selected,
-            usize::from(body.height),
-        )
-        .enumerate()
-        {
-            let m = &s.pages.rows[i];
-            let status_style = match m.status {
-                Status::Failed => theme.bad(),
-                Status::Queued => theme.warn(),
-                Status::Sent | Status::Delivered => theme.text(),
-            };
-            let line = Line::from(vec![
-                Span::styled(format!(" {:<12}", m.at.format("%m-%d %H:%M")), theme.dim()),
-                Span::raw(format!("{:<user_w$}", cut(&m.user, user_w - 1))),
-                Span::raw(format!("{:<6}", m.channel.as_str())),
-                Span::raw(format!("{:<dest_w$}", cut(&m.destination, dest_w - 1))),
-                Span::styled(format!("{:<10}", m.status.as_str()), status_style),
-                Span::styled(if m.valid_now { "◀ " } else { "  " }, theme.ok()),
-                Span::raw(cut(&m.text, text_w)),
-            ]);
-            draw_row(buf, body, row, &line, i == s.pages.selected, theme);
-        }
+        render_list(s, theme, inner, buf);
     }
     let block = panel("Message", theme, false);
     let inner = block.inner(detail);
@@ -167,6 +139,85 @@ pub fn render(s: &OutboxScreen, theme: Theme, now: Time, area: Rect, buf: &mut B
         Paragraph::new(lines)
             .wrap(Wrap { trim: true })
             .render(inner, buf);
+    }
+}
+
+/// The messages, one a row: when, who, (wide: how and where), status,
+/// whether its code is valid now, and the text or why it failed.
+fn render_list(s: &OutboxScreen, theme: Theme, inner: Rect, buf: &mut Buffer) {
+    let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+    let w = usize::from(inner.width);
+    let rows = &s.pages.rows;
+    let longest =
+        |f: fn(&DeliveryView) -> &str| rows.iter().map(|m| f(m).chars().count()).max().unwrap_or(0);
+    let user_w = (longest(|m| &m.user) + 1).clamp(6, 24.min(w / 4 + 2));
+    // Narrow, the channel and the masked destination go (the message
+    // panel shows them) so the text, or why it failed, keeps its room.
+    let wide = w >= 118;
+    let dest_w = if wide {
+        (longest(|m| &m.destination) + 1).clamp(4, 22)
+    } else {
+        0
+    };
+    let via_w = if wide { 6 } else { 0 };
+    let text_w = w.saturating_sub(1 + 12 + user_w + via_w + dest_w + 10 + 6);
+    buf.set_line(
+        head.x,
+        head.y,
+        &Line::styled(
+            format!(
+                " {:<12}{:<user_w$}{:<via_w$}{:<dest_w$}{:<10}{:<6}{}",
+                "SENT",
+                "USER",
+                if wide { "VIA" } else { "" },
+                if wide { "TO" } else { "" },
+                "STATUS",
+                "CODE",
+                "TEXT, OR WHY IT FAILED"
+            ),
+            theme.dim(),
+        ),
+        head.width,
+    );
+    for (row, i) in s.pages.visible(usize::from(body.height)).enumerate() {
+        let m = &rows[i];
+        let status_style = match m.status {
+            Status::Failed => theme.bad(),
+            Status::Queued => theme.warn(),
+            Status::Sent | Status::Delivered => theme.text(),
+        };
+        let mut spans = vec![
+            Span::styled(format!(" {:<12}", m.at.format("%m-%d %H:%M")), theme.dim()),
+            Span::raw(format!("{:<user_w$}", cut(&m.user, user_w - 1))),
+        ];
+        if wide {
+            spans.push(Span::raw(format!("{:<via_w$}", m.channel.as_str())));
+            spans.push(Span::raw(format!(
+                "{:<dest_w$}",
+                cut(&m.destination, dest_w - 1)
+            )));
+        }
+        spans.push(Span::styled(
+            format!("{:<10}", m.status.as_str()),
+            status_style,
+        ));
+        // The message whose code works now, in so many words.
+        spans.push(Span::styled(
+            if m.valid_now { "valid " } else { "      " },
+            theme.ok(),
+        ));
+        spans.push(match &m.reason {
+            Some(reason) => Span::styled(cut(&short_reason(reason), text_w), theme.bad()),
+            None => Span::raw(cut(&m.text, text_w)),
+        });
+        draw_row(
+            buf,
+            body,
+            row,
+            &Line::from(spans),
+            i == s.pages.selected,
+            theme,
+        );
     }
 }
 
@@ -203,4 +254,13 @@ fn message_lines(m: &DeliveryView, theme: Theme, now: Time) -> Vec<Line<'static>
         ));
     }
     lines
+}
+
+/// A failure reason for the list: without the parenthesis that adds detail
+/// (`… is not allowed for SMS (allowed: +1)`), which the message panel keeps.
+fn short_reason(reason: &str) -> String {
+    reason
+        .split_once(" (")
+        .map_or(reason, |(short, _)| short)
+        .to_owned()
 }

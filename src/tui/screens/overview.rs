@@ -187,7 +187,14 @@ pub fn render(s: &OverviewScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
         return;
     }
     let w = usize::from(inner.width);
-    let email_w = 28.min(w / 3);
+    // As wide as the longest email shown, so the detail keeps the rest.
+    let longest = d
+        .attention
+        .iter()
+        .map(|a| a.email.chars().count())
+        .max()
+        .unwrap_or(0);
+    let email_w = longest.clamp(10, 28.min(w / 3));
     let label_w = 13;
     for (row, i) in window(d.attention.len(), s.selected, usize::from(inner.height)).enumerate() {
         let a = &d.attention[i];
@@ -230,12 +237,18 @@ fn render_readiness(
         .render(inner, buf);
         return;
     }
-    let [head, body, why] = Layout::vertical([
+    let [head, body, why, legend] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
         Constraint::Length(2),
+        Constraint::Length(1),
     ])
     .areas(inner);
+    Paragraph::new(Line::styled(
+        format!(" {}", strings::CODES_LEGEND),
+        theme.dim(),
+    ))
+    .render(legend, buf);
     let w = usize::from(inner.width);
     let email_w = 28.min(w / 3);
     let problems_w = w.saturating_sub(email_w + 10 + 7 + 6 + 1);
@@ -270,7 +283,7 @@ fn render_readiness(
                 .join(",")
         };
         let codes = if x.codes_total == 0 {
-            "-".to_owned()
+            "none".to_owned()
         } else {
             format!("{}/{}", x.codes_left, x.codes_total)
         };

@@ -82,12 +82,31 @@ pub fn render(s: &PolicyScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
     block.render(list, buf);
     let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
     let w = usize::from(inner.width);
-    let meaning_w = w.saturating_sub(1 + 18 + 16);
+    // Each column as wide as its longest entry and two spaces, so a value
+    // never runs into its meaning; a very long value is cut (the panel
+    // below shows it whole).
+    let key_w = s
+        .items
+        .iter()
+        .map(|p| p.key.len())
+        .max()
+        .unwrap_or(0)
+        .max(7)
+        + 2;
+    let value_w = s
+        .items
+        .iter()
+        .map(|p| p.value.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(5, (w / 4).max(8))
+        + 2;
+    let meaning_w = w.saturating_sub(1 + key_w + value_w);
     buf.set_line(
         head.x,
         head.y,
         &Line::styled(
-            format!(" {:<18}{:<16}{}", "SETTING", "VALUE", "MEANING"),
+            format!(" {:<key_w$}{:<value_w$}{}", "SETTING", "VALUE", "MEANING"),
             theme.dim(),
         ),
         head.width,
@@ -96,9 +115,9 @@ pub fn render(s: &PolicyScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
         let p = &s.items[i];
         let changed = p.value != p.default;
         let line = Line::from(vec![
-            Span::raw(format!(" {:<18}", p.key)),
+            Span::raw(format!(" {:<key_w$}", p.key)),
             Span::styled(
-                format!("{:<16}", cut(&p.value, 15)),
+                format!("{:<value_w$}", cut(&p.value, value_w - 2)),
                 if changed { theme.warn() } else { theme.text() },
             ),
             Span::styled(cut(p.meaning, meaning_w), theme.dim()),

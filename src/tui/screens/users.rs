@@ -9,14 +9,16 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use crate::desk::users::ListQuery;
 use crate::desk::views::UserSummary;
-use crate::desk::{Desk, Result};
+use crate::desk::{Desk, Keyset, Result};
 use crate::domain::{UserStatus, short};
 use crate::store::users::Filter;
 use crate::tui::input::Input;
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{cut, draw_row, panel, window};
+use crate::tui::widgets::{cut, draw_row, panel};
 use crate::tui::{App, strings};
+
+use super::{Pages, Source};
 
 pub const KEYS: &[Binding] = &[
     ch('/', Action::Search, "search", true),
@@ -26,14 +28,18 @@ pub const KEYS: &[Binding] = &[
         KeyCode::PageDown,
         Some("PgDn/PgUp"),
         Action::PageDown,
-        "next/previous page",
+        "a screen down/up",
         true,
     ),
     named(KeyCode::PageUp, None, Action::PageUp, "", false),
+    named(
+        KeyCode::Esc,
+        None,
+        Action::Back,
+        "clear the search and the filter",
+        false,
+    ),
 ];
-
-/// Rows per page: the table keeps one page and pages by email.
-pub const PAGE: u32 = 100;
 
 const FILTERS: [Option<Filter>; 6] = [
     None,
@@ -57,15 +63,39 @@ pub fn filter_name(f: Option<Filter>) -> &'static str {
 
 #[derive(Debug, Default)]
 pub struct UsersScreen {
-    pub rows: Vec<UserSummary>,
-    pub selected: usize,
+    pub pages: Pages<UserSummary>,
     pub search: Input,
     pub searching: bool,
     pub filter: Option<Filter>,
-    /// Where each page so far began (`None`: the start).
-    pub pages: Vec<Option<String>>,
-    /// Another page follows this one.
-    pub more: bool,
+}
+
+/// The users a search and filter match, by email, as a list to page through.
+struct Matching<'a> {
+    desk: &'a Desk,
+    query: ListQuery,
+}
+
+impl Source for Matching<'_> {
+    type Row = UserSummary;
+    type Key = String;
+
+    fn key(row: &UserSummary) -> String {
+        row.email.clone()
+    }
+
+    fn fetch(&self, at: Keyset<String>, limit: u32) -> Result<Vec<UserSummary>> {
+        self.desk.users_page(
+            &ListQuery {
+                limit,
+                ..self.query.clone()
+            },
+            at.as_ref().map(String::as_str),
+        )
+    }
+
+    fn count(&self) -> Result<u64> {
+        self.desk.count_users(&self.query)
+    }
 }
 
 impl UsersScreen {
@@ -73,26 +103,25 @@ impl UsersScreen {
         self.searching
     }
 
-    pub fn reload(&mut self, desk: &Desk) -> Result<()> {
-        if self.pages.is_empty() {
-            self.pages.push(None);
+    fn source<'a>(&self, desk: &'a Desk) -> Matching<'a> {
+        Matching {
+            desk,
+            query: ListQuery {
+                search: Some(self.search.text().to_owned()).filter(|s| !s.trim().is_empty()),
+                filter: self.filter,
+                after: None,
+                limit: 0,
+            },
         }
-        let mut rows = desk.list_users(&ListQuery {
-            search: Some(self.search.text().to_owned()).filter(|s| !s.trim().is_empty()),
-            filter: self.filter,
-            after: self.pages.last().cloned().flatten(),
-            limit: PAGE + 1,
-        })?;
-        self.more = rows.len() > PAGE as usize;
-        rows.truncate(PAGE as usize);
-        self.rows = rows;
-        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
-        Ok(())
+    }
+
+    pub fn reload(&mut self, desk: &Desk) -> Result<()> {
+        let src = self.source(desk);
+        self.pages.reload(&src)
     }
 
     fn restart(&mut self) {
-        self.pages = vec![None];
-        self.selected = 0;
+        self.pages.clear();
     }
 }
 
@@ -145,28 +174,16 @@ impl App {
                 self.refresh();
             }
             Action::Open => {
-                if let Some(email) = s.rows.get(s.selected).map(|u| u.email.clone()) {
+                if let Some(email) = s.pages.current().map(|u| u.email.clone()) {
                     self.open_user(&email);
                 }
             }
-            Action::PageDown if s.more => {
-                let last = s.rows.last().map(|u| u.email.clone());
-                s.pages.push(last);
-                s.selected = 0;
-                self.refresh();
+            _ => {
+                let src = s.source(&self.desk);
+                if let Err(e) = s.pages.step(action, &src) {
+                    self.fail(&e);
+                }
             }
-            Action::Down if s.more && s.selected + 1 == s.rows.len() => {
-                self.users_action(Action::PageDown);
-            }
-            Action::PageUp if s.pages.len() > 1 => {
-                s.pages.pop();
-                s.selected = PAGE as usize - 1;
-                self.refresh();
-            }
-            Action::Up if s.selected == 0 && s.pages.len() > 1 => {
-                self.users_action(Action::PageUp);
-            }
-            _ => s.selected = super::step(s.selected, s.rows.len(), action, 20),
         }
     }
 }
@@ -190,43 +207,44 @@ pub fn render(s: &UsersScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
             theme.text()
         },
     ));
-    let first = (s.pages.len().saturating_sub(1)) * PAGE as usize;
-    let position = if s.rows.is_empty() {
-        "   no rows".to_owned()
-    } else {
-        format!(
-            "   rows {}–{}{}",
-            first + 1,
-            first + s.rows.len(),
-            if s.more { "+" } else { "" }
-        )
-    };
-    spans.push(Span::styled(position, theme.dim()));
+    // The table's rows: under the bar, the border and the column header.
+    let shown = usize::from(table.height.saturating_sub(3));
+    spans.push(Span::styled(
+        format!("   {}", s.pages.position(shown)),
+        theme.dim(),
+    ));
     Paragraph::new(Line::from(spans)).render(bar, buf);
 
     let block = panel("Users", theme, true);
     let inner = block.inner(table);
     block.render(table, buf);
-    if s.rows.is_empty() {
-        Paragraph::new(Span::styled(strings::NO_USERS, theme.dim())).render(inner, buf);
+    if s.pages.is_empty() {
+        let why = match (s.search.is_empty(), s.filter.is_some()) {
+            (false, false) => strings::NO_USERS_SEARCH,
+            (true, true) => strings::NO_USERS_FILTER,
+            (false, true) => strings::NO_USERS_BOTH,
+            (true, false) => strings::NO_USERS,
+        };
+        Paragraph::new(Span::styled(why, theme.dim())).render(inner, buf);
         return;
     }
     let cols = Columns::for_width(usize::from(inner.width));
     let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
     buf.set_line(head.x, head.y, &cols.header(theme), head.width);
-    for (row, i) in window(s.rows.len(), s.selected, usize::from(body.height)).enumerate() {
+    for (row, i) in s.pages.visible(usize::from(body.height)).enumerate() {
         draw_row(
             buf,
             body,
             row,
-            &cols.row(&s.rows[i], theme),
-            i == s.selected,
+            &cols.row(&s.pages.rows[i], theme),
+            i == s.pages.selected,
             theme,
         );
     }
 }
 
-/// Column widths for the space there is; the name goes first when narrow.
+/// Column widths for the space there is. Narrow, the last login loses its
+/// time of day and the email gives up room, so a short name still shows.
 struct Columns {
     email: usize,
     name: usize,
@@ -237,11 +255,16 @@ impl Columns {
     fn for_width(w: usize) -> Self {
         // role 6, status 8, factors 14, codes 5, devices 3, plus gaps.
         let fixed = 1 + 7 + 9 + 15 + 6 + 4;
-        let login = if w >= 96 { 17 } else { 12 };
+        let login = if w >= 96 { 17 } else { 6 };
         let rest = w.saturating_sub(fixed + login);
-        let name = if w >= 96 { rest * 2 / 5 } else { 0 };
+        // Wide, neither column grows past what an email or a name needs.
+        let name = if w >= 96 {
+            (rest * 2 / 5).min(32)
+        } else {
+            (rest * 2 / 5).max(10)
+        };
         Columns {
-            email: rest - name,
+            email: rest.saturating_sub(name).min(44),
             name,
             login,
         }
@@ -257,7 +280,11 @@ impl Columns {
             "FACTORS",
             "CODES",
             "DEV",
-            "LAST LOGIN",
+            if self.login > 12 {
+                "LAST LOGIN"
+            } else {
+                "LOGIN"
+            },
             e = self.email,
             n = self.name
         );
@@ -282,7 +309,7 @@ impl Columns {
                 .join(",")
         };
         let codes = if u.codes_total == 0 {
-            "-".to_owned()
+            "none".to_owned()
         } else {
             format!("{}/{}", u.codes_left, u.codes_total)
         };
@@ -297,7 +324,7 @@ impl Columns {
                 if self.login > 12 {
                     short(t)
                 } else {
-                    t.format("%m-%d %H:%M").to_string()
+                    t.format("%m-%d").to_string()
                 }
             },
         );
