@@ -44,16 +44,24 @@ impl<K> Keyset<K> {
     }
 
     pub fn as_ref(&self) -> Keyset<&K> {
-        self.map_ref(|k| k)
-    }
-
-    fn map_ref<'a, L>(&'a self, f: impl FnOnce(&'a K) -> L) -> Keyset<L> {
         match self {
             Keyset::First => Keyset::First,
-            Keyset::From(k) => Keyset::From(f(k)),
-            Keyset::After(k) => Keyset::After(f(k)),
-            Keyset::Before(k) => Keyset::Before(f(k)),
+            Keyset::From(k) => Keyset::From(k),
+            Keyset::After(k) => Keyset::After(k),
+            Keyset::Before(k) => Keyset::Before(k),
             Keyset::Last => Keyset::Last,
+        }
+    }
+
+    /// For a list read newest first: the key to compare `(at, id)` with,
+    /// the comparison, and the direction to read in.
+    fn newest_first(self) -> (Option<K>, &'static str, &'static str) {
+        match self {
+            Keyset::First => (None, "", "DESC"),
+            Keyset::Last => (None, "", "ASC"),
+            Keyset::From(k) => (Some(k), "<=", "DESC"),
+            Keyset::After(k) => (Some(k), "<", "DESC"),
+            Keyset::Before(k) => (Some(k), ">", "ASC"),
         }
     }
 

@@ -87,13 +87,7 @@ pub fn page(
     q: &Query<'_>,
     at: Keyset<i64>,
 ) -> Result<Vec<AuditRow>, StoreError> {
-    let (key, newer, order) = match at {
-        Keyset::First => (None, "", "DESC"),
-        Keyset::Last => (None, "", "ASC"),
-        Keyset::From(id) => (Some(id), "<=", "DESC"),
-        Keyset::After(id) => (Some(id), "<", "DESC"),
-        Keyset::Before(id) => (Some(id), ">", "ASC"),
-    };
+    let (key, newer, order) = at.newest_first();
     let keyset = if key.is_some() {
         format!("(a.at, a.id) {newer} (SELECT at, id FROM audit WHERE id = ?3)")
     } else {

@@ -116,13 +116,7 @@ pub fn page(
     at: Keyset<i64>,
     limit: u32,
 ) -> Result<Vec<DeliveryRow>, StoreError> {
-    let (key, newer, order) = match at {
-        Keyset::First => (None, "", "DESC"),
-        Keyset::Last => (None, "", "ASC"),
-        Keyset::From(id) => (Some(id), "<=", "DESC"),
-        Keyset::After(id) => (Some(id), "<", "DESC"),
-        Keyset::Before(id) => (Some(id), ">", "ASC"),
-    };
+    let (key, newer, order) = at.newest_first();
     let keyset = if key.is_some() {
         format!(
             "(d.created_at, d.id) {newer} (SELECT created_at, id FROM deliveries WHERE id = ?2)"
