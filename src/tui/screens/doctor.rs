@@ -156,29 +156,20 @@ impl App {
     pub(crate) fn doctor_fix(&mut self, fix: Fix) {
         let Some(u) = &mut self.user else { return };
         u.full_doctor = false;
+        // Select the first factor in `status`, for the fix that acts on it.
+        let mut select = |status: FactorStatus| {
+            if let Some(i) = u.detail.factors.iter().position(|f| f.status == status) {
+                u.focus = super::user::Focus::Factors;
+                u.factor = i;
+            }
+        };
         let action = match fix {
             Fix::ConfirmPending => {
-                if let Some(i) = u
-                    .detail
-                    .factors
-                    .iter()
-                    .position(|f| f.status == FactorStatus::Pending)
-                {
-                    u.focus = super::user::Focus::Factors;
-                    u.factor = i;
-                }
+                select(FactorStatus::Pending);
                 Action::ConfirmFactor
             }
             Fix::EnableFactor => {
-                if let Some(i) = u
-                    .detail
-                    .factors
-                    .iter()
-                    .position(|f| f.status == FactorStatus::Disabled)
-                {
-                    u.focus = super::user::Focus::Factors;
-                    u.factor = i;
-                }
+                select(FactorStatus::Disabled);
                 Action::ToggleFactor
             }
             Fix::AllowCountry => {

@@ -601,12 +601,10 @@ fn render_profile(
     } else {
         format!("{} · {}", p.email, p.name)
     };
-    let block = panel(&title, theme, false);
-    let inner = block.inner(area);
-    block.render(area, buf);
     Paragraph::new(lines)
+        .block(panel(&title, theme, false))
         .wrap(Wrap { trim: true })
-        .render(inner, buf);
+        .render(area, buf);
 }
 
 fn profile_lines(d: &UserDetail, theme: Theme, now: Time) -> Vec<Line<'static>> {

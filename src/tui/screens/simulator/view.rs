@@ -253,12 +253,10 @@ fn render_challenge(
         .challenge
         .as_ref()
         .map_or_else(|| "Challenge".to_owned(), |c| format!("Challenge {}", c.id));
-    let block = panel(&title, theme, s.entering);
-    let inner = block.inner(area);
-    block.render(area, buf);
     Paragraph::new(lines)
+        .block(panel(&title, theme, s.entering))
         .wrap(Wrap { trim: true })
-        .render(inner, buf);
+        .render(area, buf);
 }
 
 /// The challenge panel's lines for a panel `inner_width` wide.
@@ -393,12 +391,10 @@ fn render_app(
             if o < 0 { "slow" } else { "fast" }
         ),
     };
-    let block = panel(&title, theme, false);
-    let inner = block.inner(area);
-    block.render(area, buf);
     Paragraph::new(lines)
+        .block(panel(&title, theme, false))
         .wrap(Wrap { trim: true })
-        .render(inner, buf);
+        .render(area, buf);
 }
 
 /// What the user's authenticator app shows, in a panel `width` wide.
