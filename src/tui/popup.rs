@@ -132,6 +132,18 @@ const HELP_KEYS: &[Binding] = &[
     named(KeyCode::End, None, Action::Bottom, "", false),
     named(KeyCode::Esc, None, Action::Cancel, "close", true),
 ];
+/// The same keys when the help fits: nothing to scroll, so not offered.
+const HELP_FITS_KEYS: &[Binding] = &[
+    named(KeyCode::Up, None, Action::Up, "", false),
+    named(KeyCode::Down, None, Action::Down, "", false),
+    ch('k', Action::Up, "", false),
+    ch('j', Action::Down, "", false),
+    named(KeyCode::PageUp, None, Action::PageUp, "", false),
+    named(KeyCode::PageDown, None, Action::PageDown, "", false),
+    named(KeyCode::Home, None, Action::Top, "", false),
+    named(KeyCode::End, None, Action::Bottom, "", false),
+    named(KeyCode::Esc, None, Action::Cancel, "close", true),
+];
 const CODES_KEYS: &[Binding] = &[
     ch('w', Action::SaveCodes, "save to a 0600 .txt file", true),
     named(KeyCode::Esc, None, Action::Cancel, "close", true),
@@ -211,7 +223,8 @@ impl Popup {
     pub fn bindings(&self) -> &'static [Binding] {
         match self {
             Popup::Codes { .. } => CODES_KEYS,
-            Popup::Help { .. } => HELP_KEYS,
+            Popup::Help { max_scroll, .. } if max_scroll.get() > 0 => HELP_KEYS,
+            Popup::Help { .. } => HELP_FITS_KEYS,
             _ => CLOSE_KEYS,
         }
     }

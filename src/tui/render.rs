@@ -58,6 +58,11 @@ impl Widget for &App {
         self.render_status(status, buf);
         if let Some(p) = &self.popup {
             popup::render(self, p, now, area, buf);
+            if matches!(p, popup::Popup::Help { .. }) {
+                // The help learns whether it scrolls as it is drawn, and
+                // stays off the status bar: say so there in the same frame.
+                self.render_status(status, buf);
+            }
         }
     }
 }
