@@ -121,19 +121,10 @@ pub enum Popup {
 }
 
 const CLOSE_KEYS: &[Binding] = &[named(KeyCode::Esc, None, Action::Cancel, "close", true)];
+/// The help's keys; without the first, when it fits, scrolling is not offered
+/// (the keys still work, and do nothing).
 const HELP_KEYS: &[Binding] = &[
     named(KeyCode::Up, Some("↑/↓"), Action::Up, "scroll", true),
-    named(KeyCode::Down, None, Action::Down, "", false),
-    ch('k', Action::Up, "", false),
-    ch('j', Action::Down, "", false),
-    named(KeyCode::PageUp, None, Action::PageUp, "", false),
-    named(KeyCode::PageDown, None, Action::PageDown, "", false),
-    named(KeyCode::Home, None, Action::Top, "", false),
-    named(KeyCode::End, None, Action::Bottom, "", false),
-    named(KeyCode::Esc, None, Action::Cancel, "close", true),
-];
-/// The same keys when the help fits: nothing to scroll, so not offered.
-const HELP_FITS_KEYS: &[Binding] = &[
     named(KeyCode::Up, None, Action::Up, "", false),
     named(KeyCode::Down, None, Action::Down, "", false),
     ch('k', Action::Up, "", false),
@@ -224,7 +215,7 @@ impl Popup {
         match self {
             Popup::Codes { .. } => CODES_KEYS,
             Popup::Help { max_scroll, .. } if max_scroll.get() > 0 => HELP_KEYS,
-            Popup::Help { .. } => HELP_FITS_KEYS,
+            Popup::Help { .. } => &HELP_KEYS[1..],
             _ => CLOSE_KEYS,
         }
     }
