@@ -34,6 +34,11 @@ pub fn run(cli: &Cli) -> i32 {
     }
 }
 
+/// Answer with `value` as JSON under `--json`, else in words.
+fn reply<T: serde::Serialize + ?Sized>(cli: &Cli, value: &T, human: impl FnOnce() -> String) {
+    emit(&if cli.json { json(value) } else { human() });
+}
+
 /// Print, ignoring a closed pipe (`factordesk user list | head`).
 pub(crate) fn emit(text: &str) {
     let mut stdout = std::io::stdout().lock();
@@ -107,11 +112,7 @@ fn dispatch(cli: &Cli) -> Result<i32> {
                 before: a.before,
                 limit: a.limit,
             })?;
-            emit(&if cli.json {
-                json(&list)
-            } else {
-                out::outbox(&list)
-            });
+            reply(cli, &list, || out::outbox(&list));
             Ok(exit::OK)
         }
         Command::Audit(a) => {
@@ -122,11 +123,7 @@ fn dispatch(cli: &Cli) -> Result<i32> {
                 before: a.before,
                 limit: a.limit,
             })?;
-            emit(&if cli.json {
-                json(&list)
-            } else {
-                out::audit(&list, "")
-            });
+            reply(cli, &list, || out::audit(&list, ""));
             Ok(exit::OK)
         }
         Command::Policy(c) => policy(cli, c),
@@ -134,11 +131,7 @@ fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Doctor { email, code } => {
             let mut desk = open(cli)?;
             let report = desk.doctor(email, code.as_deref())?;
-            emit(&if cli.json {
-                json(&report)
-            } else {
-                out::doctor(&report)
-            });
+            reply(cli, &report, || out::doctor(&report));
             // The findings are shown either way; a refused check is denied.
             Ok(if report.code_check.as_ref().is_some_and(|c| c.refused) {
                 exit::DENIED
@@ -257,11 +250,7 @@ fn user(cli: &Cli, c: &UserCommand) -> Result<i32> {
                 phone: phone.clone(),
                 password_hash,
             })?;
-            emit(&if cli.json {
-                json(&u)
-            } else {
-                format!("Added {} ({}).", u.email, u.role)
-            });
+            reply(cli, &u, || format!("Added {} ({}).", u.email, u.role));
         }
         UserCommand::List {
             search,
@@ -272,7 +261,7 @@ fn user(cli: &Cli, c: &UserCommand) -> Result<i32> {
         UserCommand::Show { email } => {
             let desk = open(cli)?;
             let d = desk.user(email)?;
-            emit(&if cli.json { json(&d) } else { out::user(&d) });
+            reply(cli, &d, || out::user(&d));
         }
         UserCommand::Edit {
             email,
@@ -291,9 +280,7 @@ fn user(cli: &Cli, c: &UserCommand) -> Result<i32> {
                     phone: phone.clone(),
                 },
             )?;
-            emit(&if cli.json {
-                json(&e)
-            } else {
+            reply(cli, &e, || {
                 let mut text = format!("Updated {}: {}.", e.user.email, e.changes.join("; "));
                 if let Some(again) = e.reconfirm {
                     let _ = write!(
@@ -311,9 +298,7 @@ fn user(cli: &Cli, c: &UserCommand) -> Result<i32> {
             let typed = password("Password")?;
             let ok = desk.check_password(email, &typed)? == Some(true);
             let r = desk.turn_off_2fa(email, ok)?;
-            emit(&if cli.json {
-                json(&r)
-            } else {
+            reply(cli, &r, || {
                 format!(
                     "2FA is off for {email}: {} factor(s) and {} backup code(s) removed; their codes no longer work.",
                     r.factors_removed, r.codes_removed
@@ -324,11 +309,11 @@ fn user(cli: &Cli, c: &UserCommand) -> Result<i32> {
             let mut desk = open(cli)?;
             let hash = desk.hash_password(&password("New password")?)?;
             desk.set_password(email, &hash)?;
-            emit(&if cli.json {
-                json(&serde_json::json!({"email": email, "password": "set"}))
-            } else {
-                format!("Password set for {email}.")
-            });
+            reply(
+                cli,
+                &serde_json::json!({"email": email, "password": "set"}),
+                || format!("Password set for {email}."),
+            );
         }
         UserCommand::Disable { .. }
         | UserCommand::Enable { .. }
@@ -349,31 +334,25 @@ fn user_admin(cli: &Cli, c: &UserCommand) -> Result<()> {
                 UserStatus::Active
             };
             let u = desk.set_user_status(email, status, reason)?;
-            emit(&if cli.json {
-                json(&u)
-            } else {
-                format!("{} is now {}.", u.email, u.status)
-            });
+            reply(cli, &u, || format!("{} is now {}.", u.email, u.status));
         }
         UserCommand::Unlock { email, reason } => {
             let was_locked = desk.user_summary(email)?.locked_until.is_some();
             let u = desk.unlock(email, reason)?;
-            emit(&if cli.json {
-                json(&u)
-            } else if was_locked {
-                format!("2FA unlocked for {}.", u.email)
-            } else {
-                format!(
-                    "{} was not locked; their recent failed attempts no longer count towards a lock.",
-                    u.email
-                )
+            reply(cli, &u, || {
+                if was_locked {
+                    format!("2FA unlocked for {}.", u.email)
+                } else {
+                    format!(
+                        "{} was not locked; their recent failed attempts no longer count towards a lock.",
+                        u.email
+                    )
+                }
             });
         }
         UserCommand::Reset2fa { email, reason } => {
             let r = desk.reset_2fa(email, reason)?;
-            emit(&if cli.json {
-                json(&r)
-            } else {
+            reply(cli, &r, || {
                 format!(
                     "2FA reset for {email}: {} factor(s) and {} backup code(s) removed, {} device(s) revoked. They must enrol again.",
                     r.factors_removed, r.codes_removed, r.devices_revoked
@@ -406,11 +385,7 @@ fn user_list(
         after,
         limit,
     })?;
-    emit(&if cli.json {
-        json(&list)
-    } else {
-        out::users(&list, limit)
-    });
+    reply(cli, &list, || out::users(&list, limit));
     Ok(())
 }
 
@@ -427,19 +402,11 @@ fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
         }
         FactorCommand::AddSms { email, phone } => {
             let e = desk.add_sms(email, phone)?;
-            emit(&if cli.json {
-                json(&e)
-            } else {
-                out::contact_enrolment(email, &e)
-            });
+            reply(cli, &e, || out::contact_enrolment(email, &e));
         }
         FactorCommand::AddEmail { email, address } => {
             let e = desk.add_email(email, address.as_deref())?;
-            emit(&if cli.json {
-                json(&e)
-            } else {
-                out::contact_enrolment(email, &e)
-            });
+            reply(cli, &e, || out::contact_enrolment(email, &e));
         }
         FactorCommand::Confirm {
             email,
@@ -447,19 +414,13 @@ fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
             code,
         } => {
             let f = desk.confirm_factor(email, *factor_id, code)?;
-            emit(&if cli.json {
-                json(&f)
-            } else {
+            reply(cli, &f, || {
                 format!("{} is active (factor {}).", f.label, f.id)
             });
         }
         FactorCommand::List { email } => {
             let list = desk.factors(email)?;
-            emit(&if cli.json {
-                json(&list)
-            } else {
-                out::factors(&list, "")
-            });
+            reply(cli, &list, || out::factors(&list, ""));
         }
         FactorCommand::Disable {
             email,
@@ -473,9 +434,7 @@ fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
         } => {
             let enable = matches!(c, FactorCommand::Enable { .. });
             let f = desk.set_factor_enabled(email, *factor_id, enable, reason)?;
-            emit(&if cli.json {
-                json(&f)
-            } else {
+            reply(cli, &f, || {
                 format!("{} is now {} (factor {}).", f.label, f.status, f.id)
             });
         }
@@ -498,15 +457,13 @@ fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
             reason,
         } => {
             let f = desk.remove_factor(email, *factor_id, reason)?;
-            emit(&if cli.json {
-                // The factor as it was, marked gone: its status is the one it
-                // had before removal.
-                let mut v = serde_json::to_value(&f).unwrap_or_default();
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("removed".to_owned(), true.into());
-                }
-                json(&v)
-            } else {
+            // The factor as it was, marked gone: its status is the one it
+            // had before removal.
+            let mut gone = serde_json::to_value(&f).unwrap_or_default();
+            if let Some(o) = gone.as_object_mut() {
+                o.insert("removed".to_owned(), true.into());
+            }
+            reply(cli, &gone, || {
                 format!("Removed {} (factor {}).", f.label, f.id)
             });
         }
@@ -546,17 +503,17 @@ fn resync(
         Some((first, second)) => desk.resync(email, factor_id, first, second)?,
         None => desk.clear_drift(email, factor_id)?,
     };
-    emit(&if cli.json {
-        json(&f)
-    } else if f.drift_steps == 0 {
-        format!("{} (factor {}): no drift applied.", f.label, f.id)
-    } else {
-        format!(
-            "{} (factor {}): its clock runs {:+} s; later codes are checked with that drift.",
-            f.label,
-            f.id,
-            f.drift_steps * 30
-        )
+    reply(cli, &f, || {
+        if f.drift_steps == 0 {
+            format!("{} (factor {}): no drift applied.", f.label, f.id)
+        } else {
+            format!(
+                "{} (factor {}): its clock runs {:+} s; later codes are checked with that drift.",
+                f.label,
+                f.id,
+                f.drift_steps * 30
+            )
+        }
     });
     Ok(())
 }
@@ -605,11 +562,7 @@ fn codes(cli: &Cli, c: &CodesCommand) -> Result<i32> {
         }
         CodesCommand::Status { email } => {
             let s = desk.code_status(email)?;
-            emit(&if cli.json {
-                json(&s)
-            } else {
-                out::codes(&s, "")
-            });
+            reply(cli, &s, || out::codes(&s, ""));
         }
     }
     Ok(exit::OK)
@@ -620,11 +573,7 @@ fn device(cli: &Cli, c: &DeviceCommand) -> Result<i32> {
     match c {
         DeviceCommand::List { email } => {
             let list = desk.devices(email)?;
-            emit(&if cli.json {
-                json(&list)
-            } else {
-                out::devices(&list, "")
-            });
+            reply(cli, &list, || out::devices(&list, ""));
         }
         DeviceCommand::Revoke {
             email,
@@ -637,11 +586,15 @@ fn device(cli: &Cli, c: &DeviceCommand) -> Result<i32> {
                 _ => Which::All,
             };
             let n = desk.revoke_devices(email, which, reason)?;
-            emit(&if cli.json {
-                json(&serde_json::json!({ "email": email, "revoked": n }))
-            } else {
-                format!("Revoked {n} device(s) for {email}; their next login will be challenged.")
-            });
+            reply(
+                cli,
+                &serde_json::json!({ "email": email, "revoked": n }),
+                || {
+                    format!(
+                        "Revoked {n} device(s) for {email}; their next login will be challenged."
+                    )
+                },
+            );
         }
     }
     Ok(exit::OK)
@@ -714,9 +667,7 @@ fn login(cli: &Cli, c: &LoginCommand) -> Result<i32> {
         }
         LoginCommand::Resend { challenge_id } => {
             let r = desk.resend(*challenge_id)?;
-            emit(&if cli.json {
-                json(&r)
-            } else {
+            reply(cli, &r, || {
                 format!("{}: {}", r.result.as_str().to_uppercase(), r.message)
             });
             Ok(if r.result == ResendResult::Sent {
@@ -742,19 +693,11 @@ fn policy(cli: &Cli, c: &PolicyCommand) -> Result<i32> {
     match c {
         PolicyCommand::Show => {
             let items = desk.policy_items()?;
-            emit(&if cli.json {
-                json(&items)
-            } else {
-                out::policy(&items)
-            });
+            reply(cli, &items, || out::policy(&items));
         }
         PolicyCommand::Set { key, value } => {
             let item = desk.set_policy(key, value)?;
-            emit(&if cli.json {
-                json(&item)
-            } else {
-                format!("{} = {}", item.key, item.value)
-            });
+            reply(cli, &item, || format!("{} = {}", item.key, item.value));
         }
     }
     Ok(exit::OK)
