@@ -394,11 +394,9 @@ fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
     match c {
         FactorCommand::AddTotp { email } => {
             let e = desk.enrol_totp(email)?;
-            if cli.json {
-                emit(&json(&e));
-            } else {
-                emit(&out::totp_enrolment(&e, &qr_for_terminal(&e.uri)));
-            }
+            reply(cli, &e, || {
+                out::totp_enrolment(&e, &qr_for_terminal(&e.uri))
+            });
         }
         FactorCommand::AddSms { email, phone } => {
             let e = desk.add_sms(email, phone)?;
@@ -632,11 +630,7 @@ fn login(cli: &Cli, c: &LoginCommand) -> Result<i32> {
                 },
                 factor: *factor,
             })?;
-            if cli.json {
-                emit(&json(&s));
-            } else {
-                emit(&out::login_start(&s));
-            }
+            reply(cli, &s, || out::login_start(&s));
             Ok(if s.decision == Outcome::Denied {
                 exit::DENIED
             } else {
@@ -654,11 +648,7 @@ fn login(cli: &Cli, c: &LoginCommand) -> Result<i32> {
                 code,
                 remember.then_some(device_label.as_str()),
             )?;
-            if cli.json {
-                emit(&json(&v));
-            } else {
-                emit(&out::verify(&v));
-            }
+            reply(cli, &v, || out::verify(&v));
             Ok(if v.result == VerifyResult::Accepted {
                 exit::OK
             } else {
@@ -678,11 +668,7 @@ fn login(cli: &Cli, c: &LoginCommand) -> Result<i32> {
         }
         LoginCommand::Show { challenge_id } => {
             let v = desk.challenge(*challenge_id)?;
-            if cli.json {
-                emit(&json(&v));
-            } else {
-                emit(&out::challenge(&v));
-            }
+            reply(cli, &v, || out::challenge(&v));
             Ok(exit::OK)
         }
     }
