@@ -270,12 +270,7 @@ fn users_end_of_the_list() {
 
 /// The demo and 182 more users, 230 in all (the audit's big database).
 fn app_with_230_users() -> App {
-    let now = chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
-        .unwrap()
-        .to_utc();
-    let mut desk =
-        Desk::in_memory(Key::from_bytes([7; 32]), Clock::fixed(now), Rng::seeded(1)).unwrap();
-    demo::build(&mut desk, &demo::Scenario::embedded().unwrap()).unwrap();
+    let mut desk = demo_desk();
     for i in 1..=182 {
         desk.add_user(&factordesk::desk::users::NewUser {
             email: format!("u{i:03}@example.net"),
