@@ -2,6 +2,7 @@
 //! opens the desk, calls it, prints the result, and picks the exit code.
 
 mod commands;
+mod demo;
 mod out;
 mod secret_input;
 
@@ -91,6 +92,17 @@ fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text.trim())
         .map(|t| t.to_utc())
         .map_err(|_| "expected an RFC 3339 time like 2026-11-21T09:00:00Z".to_owned())
+}
+
+/// `--users`: a whole number from 1 to [`MAX_USERS`](crate::demo::population::MAX_USERS).
+fn parse_users(text: &str) -> Result<u32, String> {
+    let max = crate::demo::population::MAX_USERS;
+    let wrong = || format!("expected a whole number of users from 1 to {max}, like 100000");
+    let n: i128 = text.trim().replace('_', "").parse().map_err(|_| wrong())?;
+    match u32::try_from(n) {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(wrong()),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,6 +206,9 @@ pub struct DemoArgs {
     /// Seed for secrets, codes and tokens: the same seed and --now give the same database.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Also generate this many ordinary users with 90 days of history (up to 10,000,000).
+    #[arg(long, value_name = "N", value_parser = parse_users, allow_hyphen_values = true)]
+    pub users: Option<u32>,
     /// Only create the database; do not open the console.
     #[arg(long)]
     pub no_open: bool,

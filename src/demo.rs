@@ -1,6 +1,8 @@
 //! The demo database: the support situations of `assets/demo.json`, each built
 //! through the real use cases on a moving clock, deterministic for a seed and `now`.
 
+pub mod population;
+
 use std::fmt::Write as _;
 
 use chrono::TimeDelta;
@@ -203,8 +205,28 @@ fn minutes(n: i64) -> TimeDelta {
     TimeDelta::minutes(n)
 }
 
+/// Who, beside the scenario's own users, fills the lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crowd {
+    /// The scenario's few ordinary colleagues.
+    Colleagues,
+    /// `demo --users N`: that many generated people, drawn from a seed.
+    Generated { users: u32, seed: u64 },
+}
+
 /// Build the scenario into an empty desk whose clock reads `now`.
 pub fn build(desk: &mut Desk, scenario: &Scenario) -> Result<Report> {
+    build_with(desk, scenario, Crowd::Colleagues, &mut |_, _| {})
+}
+
+/// Build the scenario, and `crowd` beside it, into an empty desk whose
+/// clock reads `now`.
+pub fn build_with(
+    desk: &mut Desk,
+    scenario: &Scenario,
+    crowd: Crowd,
+    progress: population::Progress<'_>,
+) -> Result<Report> {
     let now = desk.now();
     desk.set_actor("demo");
     let mut b = Builder {
@@ -227,13 +249,22 @@ pub fn build(desk: &mut Desk, scenario: &Scenario) -> Result<Report> {
             device_token: token,
         });
     }
-    filler(&mut b, &scenario.filler)?;
+    let others = match crowd {
+        Crowd::Colleagues => {
+            filler(&mut b, &scenario.filler)?;
+            scenario.filler.count
+        }
+        Crowd::Generated { users, seed } => {
+            let password = b.password.clone();
+            population::generate(b.desk, users, seed, now, &password, progress)?
+        }
+    };
     b.at(TimeDelta::zero());
     b.desk.set_actor("admin");
     Ok(Report {
         now,
         password: scenario.password.clone(),
-        users: scenario.users.len() + scenario.filler.count,
+        users: scenario.users.len() + others,
         scenarios: lines,
     })
 }
@@ -501,63 +532,4 @@ pub fn summary(report: &Report, db: &std::path::Path, seed: u64) -> String {
         }
     }
     text
-}
-
-/// `factordesk demo`: (re)create the demo database at `--db`. An existing
-/// file is replaced only if `demo` made it; anything else is left untouched.
-pub fn command(cli: &crate::cli::Cli, seed: u64, no_open: bool) -> Result<i32> {
-    let key = crate::cli::key_source(cli);
-    if cli.db.exists() {
-        let existing = Desk::open(
-            &cli.db,
-            &key,
-            crate::clock::Clock::system(),
-            crate::rng::Rng::seeded(0),
-        )?;
-        if existing.origin()?.as_deref() != Some(crate::desk::ORIGIN_DEMO) {
-            return Err(DeskError::Refused(format!(
-                "{} holds a factordesk database that is not a demo; it was left untouched: pass another --db for the demo",
-                cli.db.display()
-            )));
-        }
-        drop(existing);
-        crate::store::remove_database_files(&cli.db);
-        if let Some(path) = key.path() {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-    let clock = cli
-        .now
-        .map_or_else(crate::clock::Clock::system, crate::clock::Clock::fixed);
-    let mut desk = Desk::create(
-        &cli.db,
-        &key,
-        clock,
-        crate::rng::Rng::seeded(seed),
-        crate::desk::ORIGIN_DEMO,
-    )?;
-    let report = match build(&mut desk, &Scenario::embedded()?) {
-        Ok(r) => r,
-        Err(e) => {
-            drop(desk);
-            crate::store::remove_database_files(&cli.db);
-            if let Some(path) = key.path() {
-                let _ = std::fs::remove_file(path);
-            }
-            return Err(e);
-        }
-    };
-    if cli.json {
-        crate::cli::emit(&crate::cli::json(&report));
-    } else {
-        crate::cli::emit(&summary(&report, &cli.db, seed));
-    }
-    drop(desk);
-    // The database is made: without a terminal there is just no console.
-    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout())
-        && std::io::IsTerminal::is_terminal(&std::io::stdin());
-    if no_open || cli.json || !terminal {
-        return Ok(crate::cli::exit::OK);
-    }
-    crate::cli::open_console_if_terminal(cli)
 }

@@ -344,6 +344,22 @@ impl Desk {
         })
     }
 
+    /// Run many use cases as one transaction (the generator): each keeps
+    /// its own checks and audit event, and all of them land, or none.
+    pub fn batch<T>(&mut self, f: impl FnOnce(&mut Desk) -> Result<T>) -> Result<T> {
+        self.store.begin_batch()?;
+        let value = f(self);
+        let ended = self.store.end_batch(value.is_ok());
+        let value = value?;
+        ended?;
+        Ok(value)
+    }
+
+    /// Statistics for the query planner, after bulk work (the generator).
+    pub fn optimize(&self) -> Result<()> {
+        Ok(self.store.optimize()?)
+    }
+
     pub(crate) fn conn(&self) -> &Connection {
         self.store.conn()
     }

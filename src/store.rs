@@ -15,7 +15,9 @@ pub mod users;
 use std::path::{Path, PathBuf};
 
 use chrono::DateTime;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior};
+use rusqlite::config::DbConfig;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use thiserror::Error;
 
 use crate::domain::Time;
@@ -39,7 +41,7 @@ pub enum Keyset<K> {
 
 impl<K> Keyset<K> {
     /// Read backwards (then reversed into list order).
-    fn backwards(&self) -> bool {
+    pub(crate) fn backwards(&self) -> bool {
         matches!(self, Keyset::Before(_) | Keyset::Last)
     }
 
@@ -65,6 +67,23 @@ impl<K> Keyset<K> {
         }
     }
 
+    /// The same place, keyed by the key row's `(time, key)` as `time_of`
+    /// finds it; `None` when that row is gone.
+    pub(crate) fn with_time(
+        self,
+        time_of: impl FnOnce(&K) -> Result<Option<i64>, StoreError>,
+    ) -> Result<Option<Keyset<(i64, K)>>, StoreError> {
+        type Place<K> = fn((i64, K)) -> Keyset<(i64, K)>;
+        let keyed = |k: K, place: Place<K>| Ok(time_of(&k)?.map(|t| place((t, k))));
+        match self {
+            Keyset::First => Ok(Some(Keyset::First)),
+            Keyset::Last => Ok(Some(Keyset::Last)),
+            Keyset::From(k) => keyed(k, Keyset::From),
+            Keyset::After(k) => keyed(k, Keyset::After),
+            Keyset::Before(k) => keyed(k, Keyset::Before),
+        }
+    }
+
     /// The same place with the key turned into another type.
     pub fn map<L>(self, f: impl FnOnce(K) -> L) -> Keyset<L> {
         match self {
@@ -74,6 +93,58 @@ impl<K> Keyset<K> {
             Keyset::Before(k) => Keyset::Before(f(k)),
             Keyset::Last => Keyset::Last,
         }
+    }
+}
+
+/// How many prepared statements a connection keeps (rusqlite's default, 16,
+/// is fewer than one login touches).
+const STATEMENT_CACHE: usize = 256;
+
+/// The WHERE clauses of one statement and the values bound to them, built
+/// up from what a caller asked for: only the filters asked for are in the
+/// SQL, so `SQLite` can pick the index that answers them (a clause such as
+/// `(?1 IS NULL OR user_id = ?1)` hides the index from it).
+#[derive(Debug, Default)]
+pub(crate) struct Where {
+    clauses: Vec<String>,
+    args: Vec<Value>,
+}
+
+impl Where {
+    /// Bind a value; returns its placeholder.
+    pub fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.args.push(value.into());
+        format!("?{}", self.args.len())
+    }
+
+    pub fn and(&mut self, clause: impl Into<String>) {
+        self.clauses.push(clause.into());
+    }
+
+    /// The clauses joined with AND (`1` when there are none).
+    pub fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            "1".to_owned()
+        } else {
+            self.clauses.join(" AND ")
+        }
+    }
+
+    pub fn params(&self) -> rusqlite::ParamsFromIter<&Vec<Value>> {
+        rusqlite::params_from_iter(&self.args)
+    }
+
+    /// Limit a newest-first list to the rows `at` names, given the key row's
+    /// `(time, id)`; returns the direction to read in (`DESC` from the newest).
+    /// `time` and `id` are the columns, so an index on `(…, time)` (whose
+    /// entries end with the rowid) answers the range and the order at once.
+    pub fn newest_first(&mut self, at: Keyset<(i64, i64)>, time: &str, id: &str) -> &'static str {
+        let (key, op, order) = at.newest_first();
+        if let Some((t, i)) = key {
+            let (t, i) = (self.bind(t), self.bind(i));
+            self.and(format!("({time}, {id}) {op} ({t}, {i})"));
+        }
+        order
     }
 }
 
@@ -171,12 +242,15 @@ pub fn latest() -> i64 {
 
 pub struct Store {
     conn: Connection,
+    /// Inside [`Store::batch`]: each `write` joins the batch's transaction.
+    in_batch: bool,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("path", &self.conn.path())
+            .field("in_batch", &self.in_batch)
             .finish()
     }
 }
@@ -227,7 +301,10 @@ impl Store {
         Self::probe(path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)?;
-        let mut store = Store { conn };
+        let mut store = Store {
+            conn,
+            in_batch: false,
+        };
         store.configure()?;
         store.migrate().map_err(|e| match e {
             StoreError::Sqlite(e) => StoreError::Upgrade {
@@ -257,6 +334,7 @@ impl Store {
             let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
             let mut store = Store {
                 conn: Connection::open_with_flags(path, flags)?,
+                in_batch: false,
             };
             store
                 .conn
@@ -275,6 +353,7 @@ impl Store {
     pub fn in_memory() -> Result<Store, StoreError> {
         let mut store = Store {
             conn: Connection::open_in_memory()?,
+            in_batch: false,
         };
         store
             .conn
@@ -310,7 +389,17 @@ impl Store {
             .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Statement journals and the small sorts of a page stay in memory:
+        // on disk, each write would create and remove a temp file.
+        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         self.conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Every statement the use cases run stays prepared, with one plan:
+        // without the planner's stability guarantee, `SQLite` prepares a
+        // statement again whenever a bound value might change its plan.
+        self.conn
+            .set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        self.conn
+            .set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         Ok(())
     }
 
@@ -331,6 +420,17 @@ impl Store {
         Ok(())
     }
 
+    /// Give the query planner statistics of every table (sampled, so it
+    /// takes a moment at any size), and fold the write-ahead log back into
+    /// the file: after bulk work such as the generator.
+    pub fn optimize(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("PRAGMA analysis_limit = 1000; ANALYZE;")?;
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         Ok(self
             .conn
@@ -343,10 +443,14 @@ impl Store {
     }
 
     /// Run `f` in one immediate transaction: all of it lands, or none.
-    pub fn write<T, E>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
+    /// Inside [`Store::batch`] it joins the batch's transaction instead.
+    pub fn write<T, E>(&mut self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
+        if self.in_batch {
+            return f(&self.conn);
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -355,7 +459,43 @@ impl Store {
         tx.commit().map_err(|e| E::from(classify(e)))?;
         Ok(value)
     }
+
+    /// Start a batch: every [`Store::write`] until [`Store::end_batch`]
+    /// joins one transaction, with a larger page cache. For bulk work such
+    /// as the generator, where a transaction per use case would cost more
+    /// than the use case itself.
+    pub fn begin_batch(&mut self) -> Result<(), StoreError> {
+        if self.in_batch {
+            return Ok(());
+        }
+        self.conn
+            .pragma_update(None, "cache_size", BATCH_CACHE_KIB)?;
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.in_batch = true;
+        Ok(())
+    }
+
+    /// End a batch: commit all of it, or roll all of it back.
+    pub fn end_batch(&mut self, commit: bool) -> Result<(), StoreError> {
+        if !self.in_batch {
+            return Ok(());
+        }
+        self.in_batch = false;
+        let end = self
+            .conn
+            .execute_batch(if commit { "COMMIT" } else { "ROLLBACK" });
+        let restored = self
+            .conn
+            .pragma_update(None, "cache_size", DEFAULT_CACHE_KIB);
+        end.and(restored)?;
+        Ok(())
+    }
 }
+
+/// The page cache of a batch, in KiB (negative: `SQLite` reads it as KiB),
+/// and the default it returns to.
+const BATCH_CACHE_KIB: i64 = -65_536;
+const DEFAULT_CACHE_KIB: i64 = -2_000;
 
 /// The tables a sandbox takes one user's rows from, and how to find them.
 /// The user's own row comes last: with it absent, the triggers that keep its
@@ -410,7 +550,6 @@ fn copy_rows(
     filter: &str,
     user_id: Option<i64>,
 ) -> Result<(), StoreError> {
-    use rusqlite::types::Value;
     let mut select = src.prepare(&format!("SELECT * FROM {table} WHERE {filter}"))?;
     let columns = select.column_count();
     let placeholders: Vec<String> = (1..=columns).map(|i| format!("?{i}")).collect();
@@ -452,6 +591,16 @@ pub fn classify(e: rusqlite::Error) -> StoreError {
         },
         _ => StoreError::Sqlite(e),
     }
+}
+
+/// Run one statement through the connection's statement cache: the use
+/// cases run the same few dozen statements over and over.
+pub(crate) fn exec<P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
 }
 
 /// Unix seconds, as stored.
@@ -523,7 +672,10 @@ mod tests {
                 conn.execute_batch(step).unwrap();
                 conn.pragma_update(None, "user_version", i + 1).unwrap();
             }
-            let mut store = Store { conn };
+            let mut store = Store {
+                conn,
+                in_batch: false,
+            };
             store.migrate().unwrap();
             assert_eq!(store.schema_version().unwrap(), latest());
         }
@@ -549,7 +701,10 @@ mod tests {
                      'the help desk (resync)');",
         )
         .unwrap();
-        let mut store = Store { conn };
+        let mut store = Store {
+            conn,
+            in_batch: false,
+        };
         store.migrate().unwrap();
         let one = factors::by_id(store.conn(), 1).unwrap().unwrap();
         assert_eq!(

@@ -771,6 +771,98 @@ fn demo_is_deterministic_for_a_seed_and_now() {
 }
 
 #[test]
+fn demo_users_generates_a_crowd_with_history_deterministically() {
+    let fd = Fd::empty();
+    let now = rfc3339(t0());
+    let run = |db: &str, args: &[&str]| {
+        let mut all = vec!["--db", db, "--now", now.as_str()];
+        all.extend_from_slice(args);
+        exec(fd.dir.path(), &all, None)
+    };
+    for db in ["a.db", "b.db"] {
+        let out = run(db, &["demo", "--users", "150", "--seed", "7", "--no-open"]).ok();
+        assert!(out.stdout.contains("162 users"), "{out:?}");
+        // Not a terminal: no progress bar, nothing on stderr.
+        assert!(out.stderr.is_empty(), "{out:?}");
+    }
+    let trail = |db: &str| -> Vec<Value> {
+        let events = run(db, &["audit", "--limit", "100000", "--json"])
+            .ok()
+            .json();
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                // Device tokens and codes differ with the key; times and
+                // what happened do not.
+                e.as_object_mut().unwrap().remove("id");
+                e
+            })
+            .collect()
+    };
+    let a = trail("a.db");
+    assert_eq!(a, trail("b.db"));
+    // About ten events a person, over the last 90 days.
+    assert!((1000..2500).contains(&a.len()), "{} events", a.len());
+    let kinds = |k: &str| a.iter().filter(|e| e["kind"] == k).count();
+    assert!(kinds("login.challenge") > 150, "logins");
+    assert!(kinds("factor.confirm") > 100, "factors");
+    assert!(kinds("codes.generate") > 80, "backup codes");
+    let users = run("a.db", &["user", "list", "--limit", "1000", "--json"])
+        .ok()
+        .json();
+    let users = users.as_array().unwrap();
+    assert_eq!(users.len(), 162);
+    let without = users
+        .iter()
+        .filter(|u| u["factor_kinds"].as_array().unwrap().is_empty())
+        .count();
+    assert!((5..50).contains(&without), "{without} without a factor");
+    // A generated person can log in with the demo password.
+    let person = users
+        .iter()
+        .find(|u| u["email"].as_str().unwrap().ends_with("@example.org"))
+        .unwrap()["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = exec(
+        fd.dir.path(),
+        &[
+            "--db",
+            "a.db",
+            "--now",
+            &now,
+            "login",
+            "start",
+            &person,
+            "--password-stdin",
+        ],
+        Some("correct horse battery staple\n"),
+    );
+    assert!(matches!(out.code, 0 | 3), "{out:?}");
+    assert!(!out.stdout.contains("wrong password"), "{out:?}");
+}
+
+#[test]
+fn demo_users_must_be_a_sensible_number() {
+    let fd = Fd::empty();
+    for bad in ["-5", "0", "abc", "10000001", "1e5", ""] {
+        let out = exec(
+            fd.dir.path(),
+            &["--db", "x.db", "demo", "--users", bad, "--no-open"],
+            None,
+        );
+        assert_eq!(out.code, 2, "{bad}: {out:?}");
+        assert!(out.stderr.contains("1 to 10000000"), "{bad}: {out:?}");
+        assert_eq!(out.stderr.trim_end().lines().count(), 1, "{out:?}");
+    }
+    assert!(!fd.path("x.db").exists(), "nothing made");
+}
+
+#[test]
 fn demo_refuses_a_database_that_is_not_a_demo() {
     let fd = Fd::new();
     fd.add_user(t0(), "keep@example.com", &[]);

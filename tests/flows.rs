@@ -2122,12 +2122,16 @@ fn keyset_pages_read_from_either_end_in_list_order() {
         emails(Keyset::Last),
         ["u025", "u026", "u027", "u028", "u029"]
     );
-    assert_eq!(d.count_users(&q).unwrap(), 30);
-    let search = ListQuery {
-        search: Some("u02".to_owned()),
+    let all = ListQuery {
+        limit: 1000,
         ..q.clone()
     };
-    assert_eq!(d.count_users(&search).unwrap(), 10);
+    assert_eq!(d.list_users(&all).unwrap().len(), 30);
+    let search = ListQuery {
+        search: Some("u02".to_owned()),
+        ..all
+    };
+    assert_eq!(d.list_users(&search).unwrap().len(), 10);
 
     // The audit trail is newest first: After is older, Before is newer.
     let q = RecordQuery {
@@ -2151,17 +2155,9 @@ fn keyset_pages_read_from_either_end_in_list_order() {
     assert_eq!(ids(Keyset::From(newest[1]))[..2], newest[1..]);
     let oldest = ids(Keyset::Last);
     assert!(oldest.windows(2).all(|w| w[0] > w[1]), "{oldest:?}");
-    assert_eq!(d.count_audit(&q).unwrap(), 30);
-    assert_eq!(
-        d.count_outbox(&RecordQuery::default()).unwrap(),
-        u64::try_from(
-            d.outbox(&RecordQuery {
-                limit: 1000,
-                ..RecordQuery::default()
-            })
-            .unwrap()
-            .len()
-        )
-        .unwrap()
-    );
+    let everything = RecordQuery {
+        limit: 1000,
+        ..q.clone()
+    };
+    assert_eq!(d.audit(&everything).unwrap().len(), 30);
 }

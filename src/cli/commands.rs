@@ -98,7 +98,7 @@ fn dispatch(cli: &Cli) -> Result<i32> {
     };
     match command {
         Command::Init => init(cli),
-        Command::Demo(args) => crate::demo::command(cli, args.seed, args.no_open),
+        Command::Demo(args) => super::demo::run(cli, args),
         Command::User(c) => user(cli, c),
         Command::Factor(c) => factor(cli, c),
         Command::Codes(c) => codes(cli, c),

@@ -121,13 +121,6 @@ impl Desk {
             .collect())
     }
 
-    /// How many messages the outbox holds for `q.user` (or everyone).
-    pub fn count_outbox(&self, q: &RecordQuery) -> Result<u64> {
-        let conn = self.conn();
-        let user_id = user_id(conn, q.user.as_deref())?;
-        Ok(deliveries::count(conn, user_id)?)
-    }
-
     /// The audit trail, newest first; `kind` may be a prefix ending in `.`.
     pub fn audit(&self, q: &RecordQuery) -> Result<Vec<AuditView>> {
         let conn = self.conn();
@@ -141,21 +134,6 @@ impl Desk {
         let conn = self.conn();
         let user_id = user_id(conn, q.user.as_deref())?;
         audit_page(conn, user_id, q.kind.as_deref(), at, q.limit.max(1))
-    }
-
-    /// How many events match `q`'s user and kind.
-    pub fn count_audit(&self, q: &RecordQuery) -> Result<u64> {
-        let conn = self.conn();
-        let user_id = user_id(conn, q.user.as_deref())?;
-        Ok(audit::count_matching(
-            conn,
-            &audit::Query {
-                user_id,
-                kind: q.kind.as_deref(),
-                before: None,
-                limit: 0,
-            },
-        )?)
     }
 
     pub fn audit_count(&self) -> Result<u64> {

@@ -287,22 +287,6 @@ impl Desk {
         rows.iter().map(|u| summary(self.conn(), u, now)).collect()
     }
 
-    /// How many users `q`'s search and filter match.
-    pub fn count_users(&self, q: &ListQuery) -> Result<u64> {
-        let policy = self.policy()?;
-        let ctx = filter_context(self.conn(), &policy, self.now())?;
-        Ok(store::users::count_matching(
-            self.conn(),
-            &Query {
-                search: q.search.as_deref(),
-                filter: q.filter,
-                after: None,
-                limit: 0,
-            },
-            &ctx,
-        )?)
-    }
-
     pub fn edit_user(&mut self, email: &str, edit: &Edit) -> Result<UserSummary> {
         Ok(self.edit_user_noting(email, edit)?.user)
     }

@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, Row, params};
 
-use super::{StoreError, opt_time, parse_col, secs, time};
+use super::{StoreError, exec, opt_time, parse_col, secs, time};
 use crate::domain::{Time, text_enum};
 
 text_enum!(
@@ -75,7 +75,8 @@ pub struct NewAttempt<'a> {
 }
 
 pub fn insert(conn: &Connection, a: &NewAttempt<'_>) -> Result<i64, StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO attempts (user_id, challenge_id, factor_id, kind, outcome, ip, at,
              matched_offset, first_used_at, first_used_ip, first_used_by_resync)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",

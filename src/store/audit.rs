@@ -1,9 +1,9 @@
 //! The `audit` table: one append-only event per use case (actor, user, kind,
 //! detail, ip, time), listed newest first with keyset paging.
 
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{Keyset, StoreError, secs, time};
+use super::{Keyset, StoreError, Where, secs, time};
 use crate::domain::Time;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,56 +70,117 @@ pub fn list(conn: &Connection, q: &Query<'_>) -> Result<Vec<AuditRow>, StoreErro
     page(conn, q, q.before.map_or(Keyset::First, Keyset::After))
 }
 
-/// A kind (`login.verify`) or a family (`login`, `login.`), as matched by
-/// [`KIND_MATCHES`].
+/// A kind (`login.verify`) or a family (`login`, `login.`): its name
+/// without the trailing dot.
 fn kind_pattern(kind: Option<&str>) -> Option<&str> {
     kind.map(|k| k.trim().trim_end_matches('.'))
 }
 
-/// The kind itself, or any kind in its family (`login` matches `login.*`).
-const KIND_MATCHES: &str =
-    "(?2 IS NULL OR kind = ?2 OR substr(kind, 1, length(?2) + 1) = ?2 || '.')";
+/// The most kinds a family filter reads one by one.
+const MAX_KINDS: usize = 64;
+
+/// The kinds in the trail that `pattern` names: itself, and every
+/// `pattern.*`. Each is found by one step along the kind index, however
+/// long the trail.
+fn kinds_named(conn: &Connection, pattern: &str) -> Result<Vec<String>, StoreError> {
+    let mut kinds = Vec::new();
+    let exact: Option<i64> = conn
+        .prepare_cached("SELECT 1 FROM audit WHERE kind = ?1 LIMIT 1")?
+        .query_row([pattern], |r| r.get(0))
+        .optional()?;
+    if exact.is_some() {
+        kinds.push(pattern.to_owned());
+    }
+    let hi = format!("{pattern}/");
+    let mut after = format!("{pattern}.");
+    let mut next = conn.prepare_cached(
+        "SELECT kind FROM audit WHERE kind >= ?1 AND kind < ?2 ORDER BY kind LIMIT 1",
+    )?;
+    while kinds.len() < MAX_KINDS {
+        let Some(kind) = next
+            .query_row(params![after, hi], |r| r.get::<_, String>(0))
+            .optional()?
+        else {
+            break;
+        };
+        // The next kind sorts after every `kind…` continuation.
+        after = format!("{kind}\u{0}");
+        kinds.push(kind);
+    }
+    Ok(kinds)
+}
+
+/// The time of event `id`, to page from.
+fn time_of(conn: &Connection, id: i64) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT at FROM audit WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
+}
 
 /// One page of the events `q` matches, newest first, read at `at` (instead
 /// of `q.before`): `After(id)` are older than event `id`, `Before(id)` newer.
+/// Each page is read along an index (the user's, the kind's, or time), so
+/// it costs the same at any length of trail; a family of kinds is read kind
+/// by kind and merged.
 pub fn page(
     conn: &Connection,
     q: &Query<'_>,
     at: Keyset<i64>,
 ) -> Result<Vec<AuditRow>, StoreError> {
-    let (key, newer, order) = at.newest_first();
-    let keyset = if key.is_some() {
-        format!("(a.at, a.id) {newer} (SELECT at, id FROM audit WHERE id = ?3)")
-    } else {
-        "?3 IS NULL".to_owned()
+    let Some(at) = at.with_time(|id| time_of(conn, *id))? else {
+        return Ok(Vec::new());
     };
-    let sql = format!(
-        "SELECT a.id, a.at, a.actor, a.user_id, u.email, a.kind, a.detail, a.ip
-         FROM audit a LEFT JOIN users u ON u.id = a.user_id
-         WHERE (?1 IS NULL OR a.user_id = ?1)
-           AND {KIND_MATCHES}
-           AND {keyset}
-         ORDER BY a.at {order}, a.id {order} LIMIT ?4"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(
-        params![q.user_id, kind_pattern(q.kind), key, q.limit],
-        from_row,
-    )?;
-    let mut rows: Vec<AuditRow> = rows.collect::<Result<_, _>>()?;
+    let kinds = match kind_pattern(q.kind) {
+        None => vec![None],
+        Some(pattern) => kinds_named(conn, pattern)?.into_iter().map(Some).collect(),
+    };
+    let limit = q.limit.max(1);
+    let mut rows = Vec::new();
+    for kind in &kinds {
+        rows.extend(page_of_kind(conn, q.user_id, kind.as_deref(), at, limit)?);
+    }
+    if kinds.len() > 1 {
+        rows.sort_by_key(|r| std::cmp::Reverse((r.at, r.id)));
+        if at.backwards() {
+            rows.reverse();
+        }
+        rows.truncate(limit as usize);
+    }
     if at.backwards() {
         rows.reverse();
     }
     Ok(rows)
 }
 
-/// How many events `q` matches (`q.before` and `q.limit` aside).
-pub fn count_matching(conn: &Connection, q: &Query<'_>) -> Result<u64, StoreError> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT count(*) FROM audit WHERE (?1 IS NULL OR user_id = ?1) AND {KIND_MATCHES}"
-        ))?
-        .query_row(params![q.user_id, kind_pattern(q.kind)], |r| r.get(0))?)
+/// One page of one kind (or of every kind), in the order it is read.
+fn page_of_kind(
+    conn: &Connection,
+    user_id: Option<i64>,
+    kind: Option<&str>,
+    at: Keyset<(i64, i64)>,
+    limit: u32,
+) -> Result<Vec<AuditRow>, StoreError> {
+    let mut w = Where::default();
+    if let Some(user_id) = user_id {
+        let p = w.bind(user_id);
+        w.and(format!("a.user_id = {p}"));
+    }
+    if let Some(kind) = kind {
+        let p = w.bind(kind.to_owned());
+        w.and(format!("a.kind = {p}"));
+    }
+    let order = w.newest_first(at, "a.at", "a.id");
+    let limit = w.bind(i64::from(limit));
+    let sql = format!(
+        "SELECT a.id, a.at, a.actor, a.user_id, u.email, a.kind, a.detail, a.ip
+         FROM audit a LEFT JOIN users u ON u.id = a.user_id
+         WHERE {} ORDER BY a.at {order}, a.id {order} LIMIT {limit}",
+        w.sql()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(w.params(), from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 pub fn count(conn: &Connection) -> Result<u64, StoreError> {

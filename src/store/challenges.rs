@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{StoreError, opt_time, parse_col, secs, time};
+use super::{StoreError, exec, opt_time, parse_col, secs, time};
 use crate::domain::Time;
 
 crate::domain::text_enum!(
@@ -73,7 +73,8 @@ pub struct NewChallenge<'a> {
 }
 
 pub fn insert(conn: &Connection, c: &NewChallenge<'_>) -> Result<i64, StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO challenges (user_id, factor_id, purpose, device_id, ip, code_mac, code_sealed,
              expires_at, max_attempts, last_sent_at, state, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'open', ?10)",
@@ -130,7 +131,8 @@ pub fn recent_for_user(
 }
 
 pub fn record_attempt(conn: &Connection, id: i64, attempts: u32) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE challenges SET attempts = ?2 WHERE id = ?1",
         params![id, attempts],
     )?;
@@ -138,7 +140,8 @@ pub fn record_attempt(conn: &Connection, id: i64, attempts: u32) -> Result<(), S
 }
 
 pub fn close(conn: &Connection, id: i64, state: State, at: Time) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE challenges SET state = ?2, closed_at = ?3 WHERE id = ?1",
         params![id, state.as_str(), secs(at)],
     )?;
@@ -153,13 +156,15 @@ pub fn resent(
     at: Time,
 ) -> Result<(), StoreError> {
     match new_code {
-        Some((mac, sealed, expires_at)) => conn.execute(
+        Some((mac, sealed, expires_at)) => exec(
+            conn,
             "UPDATE challenges SET resends = resends + 1, last_sent_at = ?2,
                  code_mac = ?3, code_sealed = ?4, expires_at = ?5
              WHERE id = ?1",
             params![id, secs(at), mac, sealed, secs(expires_at)],
         )?,
-        None => conn.execute(
+        None => exec(
+            conn,
             "UPDATE challenges SET resends = resends + 1, last_sent_at = ?2 WHERE id = ?1",
             params![id, secs(at)],
         )?,
@@ -169,7 +174,8 @@ pub fn resent(
 
 /// Close every open challenge of a user (reset, disable).
 pub fn cancel_open(conn: &Connection, user_id: i64, at: Time) -> Result<usize, StoreError> {
-    Ok(conn.execute(
+    Ok(exec(
+        conn,
         "UPDATE challenges SET state = 'cancelled', closed_at = ?2 WHERE user_id = ?1 AND state = 'open'",
         params![user_id, secs(at)],
     )?)
@@ -183,7 +189,8 @@ pub fn cancel_open_for_purpose(
     purpose: Purpose,
     at: Time,
 ) -> Result<usize, StoreError> {
-    Ok(conn.execute(
+    Ok(exec(
+        conn,
         "UPDATE challenges SET state = 'cancelled', closed_at = ?3
          WHERE user_id = ?1 AND purpose = ?2 AND state = 'open'",
         params![user_id, purpose.as_str(), secs(at)],
@@ -196,7 +203,8 @@ pub fn cancel_open_for_factor(
     factor_id: i64,
     at: Time,
 ) -> Result<usize, StoreError> {
-    Ok(conn.execute(
+    Ok(exec(
+        conn,
         "UPDATE challenges SET state = 'cancelled', closed_at = ?2 WHERE factor_id = ?1 AND state = 'open'",
         params![factor_id, secs(at)],
     )?)

@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{StoreError, opt_time, secs, time};
+use super::{StoreError, exec, opt_time, secs, time};
 use crate::domain::Time;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +32,11 @@ pub fn replace_batch(
 }
 
 pub fn delete_for_user(conn: &Connection, user_id: i64) -> Result<usize, StoreError> {
-    Ok(conn.execute("DELETE FROM backup_codes WHERE user_id = ?1", [user_id])?)
+    Ok(exec(
+        conn,
+        "DELETE FROM backup_codes WHERE user_id = ?1",
+        [user_id],
+    )?)
 }
 
 /// What a matching code's row says: unused (its id), or used (when, where).
@@ -61,7 +65,8 @@ pub fn find(conn: &Connection, user_id: i64, mac: &[u8; 32]) -> Result<Option<Ma
 }
 
 pub fn mark_used(conn: &Connection, id: i64, at: Time, ip: &str) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE backup_codes SET used_at = ?2, used_ip = ?3 WHERE id = ?1 AND used_at IS NULL",
         params![id, secs(at), ip],
     )?;

@@ -1,9 +1,9 @@
 //! The `deliveries` table: the simulated SMS gateway and mailbox, newest
 //! first, with status, failure reason and the sealed message text.
 
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{Keyset, StoreError, parse_col, secs, time};
+use super::{Keyset, StoreError, Where, exec, parse_col, secs, time};
 use crate::domain::{Time, text_enum};
 
 text_enum!(
@@ -72,7 +72,8 @@ pub struct NewDelivery<'a> {
 }
 
 pub fn insert(conn: &Connection, d: &NewDelivery<'_>) -> Result<i64, StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO deliveries (user_id, challenge_id, factor_id, channel, destination, body,
              code_mac, status, reason, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
@@ -109,21 +110,31 @@ pub fn list(
 }
 
 /// One page of messages (one user's, or everyone's), newest first, read at
-/// `at`: `After(id)` are older than message `id`, `Before(id)` newer.
+/// `at`: `After(id)` are older than message `id`, `Before(id)` newer. Read
+/// along the user's index or the time index, so a page costs the same at
+/// any size.
 pub fn page(
     conn: &Connection,
     user_id: Option<i64>,
     at: Keyset<i64>,
     limit: u32,
 ) -> Result<Vec<DeliveryRow>, StoreError> {
-    let (key, newer, order) = at.newest_first();
-    let keyset = if key.is_some() {
-        format!(
-            "(d.created_at, d.id) {newer} (SELECT created_at, id FROM deliveries WHERE id = ?2)"
-        )
-    } else {
-        "?2 IS NULL".to_owned()
+    let time_of = |id: &i64| -> Result<Option<i64>, StoreError> {
+        Ok(conn
+            .prepare_cached("SELECT created_at FROM deliveries WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?)
     };
+    let Some(at) = at.with_time(time_of)? else {
+        return Ok(Vec::new());
+    };
+    let mut w = Where::default();
+    if let Some(user_id) = user_id {
+        let p = w.bind(user_id);
+        w.and(format!("d.user_id = {p}"));
+    }
+    let order = w.newest_first(at, "d.created_at", "d.id");
+    let limit = w.bind(i64::from(limit));
     let sql = format!(
         "SELECT d.id, d.user_id, u.email, d.challenge_id, d.factor_id, d.channel, d.destination,
                 d.body, d.code_mac, d.status, d.reason, d.created_at, d.updated_at,
@@ -131,24 +142,16 @@ pub fn page(
          FROM deliveries d
          JOIN users u ON u.id = d.user_id
          LEFT JOIN challenges c ON c.id = d.challenge_id
-         WHERE (?1 IS NULL OR d.user_id = ?1)
-           AND {keyset}
-         ORDER BY d.created_at {order}, d.id {order} LIMIT ?3"
+         WHERE {} ORDER BY d.created_at {order}, d.id {order} LIMIT {limit}",
+        w.sql()
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![user_id, key, limit], from_row)?;
+    let rows = stmt.query_map(w.params(), from_row)?;
     let mut rows: Vec<DeliveryRow> = rows.collect::<Result<_, _>>()?;
     if at.backwards() {
         rows.reverse();
     }
     Ok(rows)
-}
-
-/// How many messages there are (for one user, or everyone).
-pub fn count(conn: &Connection, user_id: Option<i64>) -> Result<u64, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT count(*) FROM deliveries WHERE (?1 IS NULL OR user_id = ?1)")?
-        .query_row(params![user_id], |r| r.get(0))?)
 }
 
 /// How the messages of one challenge that carried the code hashed as `mac`

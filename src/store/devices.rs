@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{StoreError, opt_time, secs, time};
+use super::{StoreError, exec, opt_time, secs, time};
 use crate::domain::Time;
 use crate::domain::trust::Device;
 
@@ -59,7 +59,8 @@ pub fn insert(
     at: Time,
     trusted_until: Time,
 ) -> Result<i64, StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO devices (user_id, token_mac, label, last_ip, first_seen_at, last_seen_at, trusted_until)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
         params![user_id, token_mac.as_slice(), label, ip, secs(at), secs(trusted_until)],
@@ -105,7 +106,8 @@ pub fn trusted_count(conn: &Connection, user_id: i64, at: Time) -> Result<u32, S
 
 /// Seen again: from `ip` at `at`.
 pub fn touch(conn: &Connection, id: i64, ip: &str, at: Time) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE devices SET last_ip = ?2, last_seen_at = ?3 WHERE id = ?1",
         params![id, ip, secs(at)],
     )?;
@@ -120,7 +122,8 @@ pub fn rotate(
     token_mac: &[u8; 32],
     until: Time,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE devices SET token_mac = ?2, trusted_until = ?3 WHERE id = ?1",
         params![id, token_mac.as_slice(), secs(until)],
     )?;
@@ -128,7 +131,8 @@ pub fn rotate(
 }
 
 pub fn revoke(conn: &Connection, id: i64, at: Time, reason: &str) -> Result<bool, StoreError> {
-    Ok(conn.execute(
+    Ok(exec(
+        conn,
         "UPDATE devices SET revoked_at = ?2, revoked_reason = ?3 WHERE id = ?1 AND revoked_at IS NULL",
         params![id, secs(at), reason],
     )? == 1)
@@ -140,7 +144,8 @@ pub fn revoke_all(
     at: Time,
     reason: &str,
 ) -> Result<usize, StoreError> {
-    Ok(conn.execute(
+    Ok(exec(
+        conn,
         "UPDATE devices SET revoked_at = ?2, revoked_reason = ?3 WHERE user_id = ?1 AND revoked_at IS NULL",
         params![user_id, secs(at), reason],
     )?)

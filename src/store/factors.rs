@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{StoreError, opt_time, parse_col, secs, time};
+use super::{StoreError, exec, opt_time, parse_col, secs, time};
 use crate::domain::totp::FactorState;
 use crate::domain::{FactorKind, FactorStatus, Time};
 
@@ -72,7 +72,8 @@ pub struct NewFactor<'a> {
 }
 
 pub fn insert(conn: &Connection, f: &NewFactor<'_>) -> Result<i64, StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO factors (user_id, kind, status, label, destination, secret, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
@@ -104,7 +105,8 @@ pub fn for_user(conn: &Connection, user_id: i64) -> Result<Vec<FactorRow>, Store
 }
 
 pub fn set_status(conn: &Connection, id: i64, status: FactorStatus) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE factors SET status = ?2 WHERE id = ?1",
         params![id, status.as_str()],
     )?;
@@ -113,7 +115,8 @@ pub fn set_status(conn: &Connection, id: i64, status: FactorStatus) -> Result<()
 
 /// Make a pending factor active, remembering the step its confirming code used.
 pub fn confirm(conn: &Connection, id: i64, at: Time, step: Option<i64>) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE factors SET status = 'active', confirmed_at = ?2, last_step = coalesce(?3, last_step)
          WHERE id = ?1",
         params![id, secs(at), step],
@@ -129,7 +132,8 @@ pub fn record_use(
     ip: &str,
     step: Option<i64>,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE factors SET last_used_at = ?2, last_used_ip = ?3, last_step = coalesce(?4, last_step)
          WHERE id = ?1",
         params![id, secs(at), ip, step],
@@ -138,7 +142,8 @@ pub fn record_use(
 }
 
 pub fn set_drift(conn: &Connection, id: i64, drift: i64) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE factors SET drift_steps = ?2 WHERE id = ?1",
         params![id, drift],
     )?;
@@ -152,7 +157,8 @@ pub fn set_destination(
     destination: &str,
     label: &str,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE factors SET destination = ?2, label = ?3, status = 'pending', confirmed_at = NULL
          WHERE id = ?1",
         params![id, destination, label],
@@ -161,12 +167,16 @@ pub fn set_destination(
 }
 
 pub fn delete(conn: &Connection, id: i64) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM factors WHERE id = ?1", [id])?;
+    exec(conn, "DELETE FROM factors WHERE id = ?1", [id])?;
     Ok(())
 }
 
 pub fn delete_for_user(conn: &Connection, user_id: i64) -> Result<usize, StoreError> {
-    Ok(conn.execute("DELETE FROM factors WHERE user_id = ?1", [user_id])?)
+    Ok(exec(
+        conn,
+        "DELETE FROM factors WHERE user_id = ?1",
+        [user_id],
+    )?)
 }
 
 /// Pending enrolments, oldest first: (user id, factor id, kind, started).
@@ -198,7 +208,8 @@ pub fn count_pending(conn: &Connection) -> Result<u64, StoreError> {
 /// Mark `step` and all before it as spent by a resync at `at` (the codes read
 /// out to the help desk), apart from the last login's step.
 pub fn spend_by_resync(conn: &Connection, id: i64, step: i64, at: Time) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE factors SET resync_step = max(coalesce(resync_step, ?2), ?2), resynced_at = ?3
          WHERE id = ?1",
         params![id, step, secs(at)],

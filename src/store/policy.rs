@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{StoreError, secs, time};
+use super::{StoreError, exec, secs, time};
 use crate::domain::Time;
 use crate::domain::policy::Policy;
 
@@ -24,7 +24,8 @@ pub fn load(conn: &Connection) -> Result<(Policy, Vec<String>), StoreError> {
 }
 
 pub fn set(conn: &Connection, key: &str, value: &str, at: Time) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO policy (key, value, changed_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, changed_at = excluded.changed_at",
         params![key, value, secs(at)],

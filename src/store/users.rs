@@ -4,7 +4,7 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{Keyset, StoreError, opt_time, parse_col, secs, time};
+use super::{Keyset, StoreError, exec, opt_time, parse_col, secs, time};
 use crate::domain::lockout::Lock;
 use crate::domain::{Role, Time, UserStatus};
 
@@ -73,7 +73,8 @@ pub struct NewUser<'a> {
 
 /// Insert a user; `None` if the email is taken (case-insensitively).
 pub fn insert(conn: &Connection, u: &NewUser<'_>) -> Result<Option<i64>, StoreError> {
-    let changed = conn.execute(
+    let changed = exec(
+        conn,
         "INSERT INTO users (email, name, role, status, phone, password_hash, created_at, grace_from)
          VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?6)
          ON CONFLICT (email) DO NOTHING",
@@ -112,7 +113,8 @@ pub fn set_profile(
     role: Role,
     every_login: bool,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE users SET name = ?2, role = ?3, every_login = ?4 WHERE id = ?1",
         params![id, name, role.as_str(), every_login],
     )?;
@@ -120,7 +122,8 @@ pub fn set_profile(
 }
 
 pub fn set_status(conn: &Connection, id: i64, status: UserStatus) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE users SET status = ?2 WHERE id = ?1",
         params![id, status.as_str()],
     )?;
@@ -128,7 +131,8 @@ pub fn set_status(conn: &Connection, id: i64, status: UserStatus) -> Result<(), 
 }
 
 pub fn set_password_hash(conn: &Connection, id: i64, hash: &str) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE users SET password_hash = ?2 WHERE id = ?1",
         params![id, hash],
     )?;
@@ -141,7 +145,8 @@ pub fn set_phone(
     phone: Option<&str>,
     verified: bool,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE users SET phone = ?2, phone_verified = ?3 WHERE id = ?1",
         params![id, phone, verified],
     )?;
@@ -149,7 +154,8 @@ pub fn set_phone(
 }
 
 pub fn set_lock(conn: &Connection, id: i64, lock: &Lock) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE users SET failures = ?2, locked_until = ?3 WHERE id = ?1",
         params![id, lock.failures, lock.locked_until.map(secs)],
     )?;
@@ -158,7 +164,8 @@ pub fn set_lock(conn: &Connection, id: i64, lock: &Lock) -> Result<(), StoreErro
 
 /// From now on only failed attempts after `attempt_id` count towards a lock.
 pub fn restart_failures(conn: &Connection, id: i64, attempt_id: i64) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE users SET failures_after = ?2 WHERE id = ?1",
         params![id, attempt_id],
     )?;
@@ -167,7 +174,8 @@ pub fn restart_failures(conn: &Connection, id: i64, attempt_id: i64) -> Result<(
 
 /// Restart enrolment grace (after a 2FA reset).
 pub fn set_grace_from(conn: &Connection, id: i64, at: Time) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE users SET grace_from = ?2 WHERE id = ?1",
         params![id, secs(at)],
     )?;
@@ -175,7 +183,8 @@ pub fn set_grace_from(conn: &Connection, id: i64, at: Time) -> Result<(), StoreE
 }
 
 pub fn set_last_login(conn: &Connection, id: i64, at: Time) -> Result<(), StoreError> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE users SET last_login_at = ?2 WHERE id = ?1",
         params![id, secs(at)],
     )?;
@@ -259,19 +268,6 @@ pub fn page(
         rows.reverse();
     }
     Ok(rows)
-}
-
-/// How many users `q` matches (`q.after` and `q.limit` aside).
-pub fn count_matching(
-    conn: &Connection,
-    q: &Query<'_>,
-    ctx: &FilterContext,
-) -> Result<u64, StoreError> {
-    let (clauses, args) = matching(q, ctx);
-    let sql = format!("SELECT count(*) FROM users WHERE {}", clauses.join(" AND "));
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row(rusqlite::params_from_iter(args), |r| r.get(0))?)
 }
 
 /// The WHERE clauses (joined with AND, never empty) and their arguments for

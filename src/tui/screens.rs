@@ -40,14 +40,23 @@ pub trait Source {
     fn key(row: &Self::Row) -> Self::Key;
     /// Up to `limit` rows at `at`, in the list's order.
     fn fetch(&self, at: Keyset<Self::Key>, limit: u32) -> crate::desk::Result<Vec<Self::Row>>;
-    /// How many rows the whole list has.
-    fn count(&self) -> crate::desk::Result<u64>;
 }
 
 /// How many rows a fetch reads.
 pub const PAGE: usize = 100;
 /// How many rows are held at most: paging on drops the far end.
 const HELD: usize = 3 * PAGE;
+
+/// Where the rows held lie in the whole list. Nothing counts the list (at
+/// a million rows that alone takes longer than a frame): after `End`, rows
+/// are numbered from the end instead, until the start comes into view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// `rows[0]` is this many rows after the list's first.
+    Start(usize),
+    /// This many rows follow the last row held.
+    End(usize),
+}
 
 /// A window onto a list of any length (users by email, outbox and audit
 /// newest first), read a page at a time: moving past either end of what is
@@ -60,14 +69,12 @@ pub struct Pages<T> {
     pub selected: usize,
     /// The first row drawn.
     pub top: usize,
-    /// Where `rows[0]` is in the whole list.
-    pub base: usize,
+    /// Where the rows held are.
+    pub anchor: Anchor,
     /// The list goes on before the first row held.
     pub more_before: bool,
     /// The list goes on after the last row held.
     pub more: bool,
-    /// The whole list's length, once counted (`End`).
-    pub total: Option<usize>,
     /// Rows drawn last time: a screenful for PgUp/PgDn.
     pub view: Cell<usize>,
 }
@@ -78,10 +85,9 @@ impl<T> Default for Pages<T> {
             rows: Vec::new(),
             selected: 0,
             top: 0,
-            base: 0,
+            anchor: Anchor::Start(0),
             more_before: false,
             more: false,
-            total: None,
             view: Cell::new(20),
         }
     }
@@ -96,7 +102,7 @@ impl<T> Pages<T> {
     /// list if that row has gone), as many as before and at least a page.
     pub fn reload<S: Source<Row = T>>(&mut self, src: &S) -> crate::desk::Result<()> {
         let want = self.rows.len().max(PAGE);
-        if self.base > 0
+        if self.more_before
             && let Some(first) = self.rows.first()
         {
             let mut rows = src.fetch(Keyset::From(S::key(first)), limit(want))?;
@@ -104,8 +110,11 @@ impl<T> Pages<T> {
                 self.more = rows.len() > want;
                 rows.truncate(want);
                 self.rows = rows;
-                self.more_before = true;
-                self.total = self.total.filter(|_| !self.more);
+                if let Anchor::End(tail) = &mut self.anchor
+                    && !self.more
+                {
+                    *tail = 0;
+                }
                 self.settle();
                 return Ok(());
             }
@@ -114,9 +123,8 @@ impl<T> Pages<T> {
         self.more = rows.len() > want;
         rows.truncate(want);
         self.rows = rows;
-        self.base = 0;
+        self.anchor = Anchor::Start(0);
         self.more_before = false;
-        self.total = None;
         self.settle();
         Ok(())
     }
@@ -133,10 +141,12 @@ impl<T> Pages<T> {
         self.rows.get(self.selected)
     }
 
-    /// The whole list's length, when known.
+    /// The whole list's length, when both its ends have been read.
     pub fn len(&self) -> Option<usize> {
-        self.total
-            .or_else(|| (!self.more).then_some(self.base + self.rows.len()))
+        match self.anchor {
+            Anchor::Start(base) => (!self.more).then_some(base + self.rows.len()),
+            Anchor::End(tail) => (!self.more_before).then_some(tail + self.rows.len()),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -168,12 +178,13 @@ impl<T> Pages<T> {
                 self.top += screen;
                 self.selected = self.reach(src, self.selected.cast_signed() + by)?;
             }
-            Action::Top if self.base == 0 => {
+            Action::Top if !self.more_before => {
                 self.selected = 0;
                 self.top = 0;
             }
             Action::Top => {
-                self.clear_rows();
+                self.rows.clear();
+                self.more_before = false;
                 self.reload(src)?;
                 self.selected = 0;
                 self.top = 0;
@@ -181,13 +192,11 @@ impl<T> Pages<T> {
             Action::Bottom if !self.more => self.selected = self.rows.len().saturating_sub(1),
             Action::Bottom => {
                 let mut rows = src.fetch(Keyset::Last, limit(PAGE))?;
-                let total = usize::try_from(src.count()?).unwrap_or(usize::MAX);
                 self.more_before = rows.len() > PAGE;
                 if self.more_before {
                     rows.remove(0);
                 }
-                self.base = total.saturating_sub(rows.len());
-                self.total = Some(total.max(rows.len()));
+                self.anchor = Anchor::End(0);
                 self.more = false;
                 self.rows = rows;
                 self.selected = self.rows.len().saturating_sub(1);
@@ -197,12 +206,6 @@ impl<T> Pages<T> {
         }
         self.settle();
         Ok(())
-    }
-
-    /// Forget the rows held (the next reload starts from the first).
-    fn clear_rows(&mut self) {
-        self.rows.clear();
-        self.base = 0;
     }
 
     /// The index `target` (which may lie beyond either end of the rows held)
@@ -232,11 +235,20 @@ impl<T> Pages<T> {
         let mut rows = src.fetch(Keyset::After(S::key(last)), limit(PAGE))?;
         self.more = rows.len() > PAGE;
         rows.truncate(PAGE);
+        if let Anchor::End(tail) = &mut self.anchor {
+            *tail = if self.more {
+                tail.saturating_sub(rows.len()).max(1)
+            } else {
+                0
+            };
+        }
         self.rows.extend(rows);
         let drop = self.rows.len().saturating_sub(HELD);
         if drop > 0 {
             self.rows.drain(..drop);
-            self.base += drop;
+            if let Anchor::Start(base) = &mut self.anchor {
+                *base += drop;
+            }
             self.more_before = true;
             self.selected = self.selected.saturating_sub(drop);
             self.top = self.top.saturating_sub(drop);
@@ -257,24 +269,33 @@ impl<T> Pages<T> {
             rows.drain(..rows.len() - PAGE);
         }
         let added = rows.len();
-        self.base = if self.more_before {
-            self.base.saturating_sub(added).max(1)
-        } else {
-            0
-        };
+        if let Anchor::Start(base) = &mut self.anchor {
+            *base = if self.more_before {
+                base.saturating_sub(added).max(1)
+            } else {
+                0
+            };
+        }
         rows.append(&mut self.rows);
         self.rows = rows;
         self.selected += added;
         self.top += added;
         if self.rows.len() > HELD {
+            if let Anchor::End(tail) = &mut self.anchor {
+                *tail += self.rows.len() - HELD;
+            }
             self.rows.truncate(HELD);
             self.more = true;
         }
         Ok(added)
     }
 
-    /// Keep the selection and the first row drawn within the rows held.
+    /// Keep the selection and the first row drawn within the rows held;
+    /// once the list's start is held, number rows from it again.
     fn settle(&mut self) {
+        if !self.more_before {
+            self.anchor = Anchor::Start(0);
+        }
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
         self.top = scroll(self.top, self.selected, self.view.get(), self.rows.len());
     }
@@ -287,19 +308,39 @@ impl<T> Pages<T> {
     }
 
     /// `rows 101–124 of 230`, `rows 1–24 of 100+` (more not yet read),
-    /// `6 rows` (all drawn), `no rows`, for the rows `visible(height)` draws.
+    /// `6 rows` (all drawn), `no rows`; after `End`, `the last 24 rows` and
+    /// `rows 25–48 from the end`: for the rows `visible(height)` draws.
     pub fn position(&self, height: usize) -> String {
         if self.rows.is_empty() {
             return "no rows".to_owned();
         }
         let top = scroll(self.top, self.selected, height, self.rows.len());
         let last = (top + height).min(self.rows.len());
-        let (first, last) = (self.base + top + 1, self.base + last);
-        match self.len() {
-            Some(1) => "1 row".to_owned(),
-            Some(n) if first == 1 && last == n => format!("{n} rows"),
-            Some(n) => format!("rows {first}–{last} of {n}"),
-            None => format!("rows {first}–{last} of {}+", self.base + self.rows.len()),
+        match (self.anchor, self.len()) {
+            (_, Some(1)) => "1 row".to_owned(),
+            (Anchor::End(tail), None) => {
+                let (near, far) = (
+                    tail + self.rows.len() - last + 1,
+                    tail + self.rows.len() - top,
+                );
+                match (near, far) {
+                    (1, 1) => "the last row".to_owned(),
+                    (1, far) => format!("the last {far} rows"),
+                    (near, far) => format!("rows {near}–{far} from the end"),
+                }
+            }
+            (anchor, len) => {
+                let base = match anchor {
+                    Anchor::Start(base) => base,
+                    Anchor::End(_) => 0,
+                };
+                let (first, last) = (base + top + 1, base + last);
+                match len {
+                    Some(n) if first == 1 && last == n => format!("{n} rows"),
+                    Some(n) => format!("rows {first}–{last} of {n}"),
+                    None => format!("rows {first}–{last} of {}+", base + self.rows.len()),
+                }
+            }
         }
     }
 }
@@ -339,10 +380,6 @@ mod tests {
                 Keyset::Last => (n - limit).max(0)..n,
             };
             Ok(range.collect())
-        }
-
-        fn count(&self) -> crate::desk::Result<u64> {
-            Ok(u64::try_from(self.0).unwrap())
         }
     }
 
@@ -408,13 +445,21 @@ mod tests {
         let (mut p, src) = pages(230, 24);
         p.step(Action::Bottom, &src).unwrap();
         assert_eq!(shown(&p, 24), ((206..230).collect(), 229));
-        assert_eq!(p.position(24), "rows 207–230 of 230");
+        // Nothing counted the list: rows are numbered from its end.
+        assert_eq!(p.position(24), "the last 24 rows");
+        p.step(Action::PageUp, &src).unwrap();
+        assert_eq!(p.position(24), "rows 25–48 from the end");
         // Up past the rows read at the end reads the page before them.
-        for _ in 0..120 {
+        for _ in 0..96 {
             p.step(Action::Up, &src).unwrap();
         }
         assert_eq!(*p.current().unwrap(), 109);
-        assert_eq!(p.base + p.selected, 109);
+        // Once the first row is held, rows are numbered from the start.
+        for _ in 0..9 {
+            p.step(Action::PageUp, &src).unwrap();
+        }
+        assert_eq!(p.position(24), "rows 1–24 of 230");
+        p.step(Action::Bottom, &src).unwrap();
         p.step(Action::Top, &src).unwrap();
         assert_eq!(shown(&p, 24), ((0..24).collect(), 0));
         assert!(!p.more_before);
@@ -433,7 +478,27 @@ mod tests {
         p.step(Action::Up, &src).unwrap();
         p.reload(&src).unwrap();
         assert_eq!(*p.current().unwrap(), 228);
-        assert_eq!(p.position(24), "rows 207–230 of 230");
+        assert_eq!(p.position(24), "the last 24 rows");
+    }
+
+    #[test]
+    fn far_from_the_end_rows_count_from_the_end_until_the_start_is_held() {
+        let (mut p, src) = pages(5000, 24);
+        p.step(Action::Bottom, &src).unwrap();
+        for _ in 0..40 {
+            p.step(Action::PageUp, &src).unwrap();
+        }
+        assert_eq!(p.position(24), "rows 961–984 from the end");
+        assert_eq!(shown(&p, 24).0, (4016..4040).collect::<Vec<_>>());
+        assert!(p.rows.len() <= HELD);
+        // And down again, reading the pages dropped on the way up.
+        for _ in 0..40 {
+            p.step(Action::PageDown, &src).unwrap();
+        }
+        assert_eq!(p.position(24), "the last 24 rows");
+        assert_eq!(shown(&p, 24), ((4976..5000).collect(), 4999));
+        p.step(Action::Top, &src).unwrap();
+        assert_eq!(p.position(24), "rows 1–24 of 100+");
     }
 
     #[test]

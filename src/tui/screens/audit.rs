@@ -67,10 +67,6 @@ impl Source for Trail<'_> {
             at,
         )
     }
-
-    fn count(&self) -> Result<u64> {
-        self.desk.count_audit(&self.query)
-    }
 }
 
 impl AuditScreen {

@@ -54,10 +54,6 @@ impl Source for Outbox<'_> {
             at,
         )
     }
-
-    fn count(&self) -> Result<u64> {
-        self.desk.count_outbox(&self.query)
-    }
 }
 
 impl OutboxScreen {

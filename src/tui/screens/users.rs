@@ -92,10 +92,6 @@ impl Source for Matching<'_> {
             at.as_ref().map(String::as_str),
         )
     }
-
-    fn count(&self) -> Result<u64> {
-        self.desk.count_users(&self.query)
-    }
 }
 
 impl UsersScreen {

@@ -1,0 +1,109 @@
+//! `factordesk demo`: (re)create the demo database, with a progress bar on a
+//! terminal while `--users` generates a crowd, then open the console on it.
+
+use std::io::IsTerminal as _;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{Cli, DemoArgs};
+use crate::demo::{Crowd, Scenario, build_with, summary};
+use crate::desk::{Desk, DeskError, Result};
+
+/// `factordesk demo`: (re)create the demo database at `--db`. An existing
+/// file is replaced only if `demo` made it; anything else is left untouched.
+pub(crate) fn run(cli: &Cli, args: &DemoArgs) -> Result<i32> {
+    let key = crate::cli::key_source(cli);
+    if cli.db.exists() {
+        let existing = Desk::open(
+            &cli.db,
+            &key,
+            crate::clock::Clock::system(),
+            crate::rng::Rng::seeded(0),
+        )?;
+        if existing.origin()?.as_deref() != Some(crate::desk::ORIGIN_DEMO) {
+            return Err(DeskError::Refused(format!(
+                "{} holds a factordesk database that is not a demo; it was left untouched: pass another --db for the demo",
+                cli.db.display()
+            )));
+        }
+        drop(existing);
+        crate::store::remove_database_files(&cli.db);
+        if let Some(path) = key.path() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    let clock = cli
+        .now
+        .map_or_else(crate::clock::Clock::system, crate::clock::Clock::fixed);
+    let mut desk = Desk::create(
+        &cli.db,
+        &key,
+        clock,
+        crate::rng::Rng::seeded(args.seed),
+        crate::desk::ORIGIN_DEMO,
+    )?;
+    let crowd = args
+        .users
+        .map_or(Crowd::Colleagues, |users| Crowd::Generated {
+            users,
+            seed: args.seed,
+        });
+    let bar = progress_bar(crowd);
+    let built = build_with(
+        &mut desk,
+        &Scenario::embedded()?,
+        crowd,
+        &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+    )
+    .and_then(|report| {
+        bar.set_message("gathering statistics for the query planner");
+        desk.optimize()?;
+        Ok(report)
+    });
+    bar.finish_and_clear();
+    let report = match built {
+        Ok(r) => r,
+        Err(e) => {
+            drop(desk);
+            crate::store::remove_database_files(&cli.db);
+            if let Some(path) = key.path() {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e);
+        }
+    };
+    if cli.json {
+        crate::cli::emit(&crate::cli::json(&report));
+    } else {
+        crate::cli::emit(&summary(&report, &cli.db, args.seed));
+    }
+    drop(desk);
+    // The database is made: without a terminal there is just no console.
+    let terminal = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    if args.no_open || cli.json || !terminal {
+        return Ok(crate::cli::exit::OK);
+    }
+    crate::cli::open_console_if_terminal(cli)
+}
+
+/// A bar on stderr while a crowd is generated, when stdout is a terminal;
+/// otherwise (a pipe, a file, CI) one that draws nothing.
+fn progress_bar(crowd: Crowd) -> ProgressBar {
+    let on_terminal = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+    if !on_terminal || crowd == Crowd::Colleagues {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    let style =
+        ProgressStyle::with_template("{prefix} [{bar:32}] {percent:>3}% {msg} ({eta} left)")
+            .map_or_else(
+                |_| ProgressStyle::default_bar(),
+                |s| s.progress_chars("=> "),
+            );
+    bar.set_style(style);
+    bar.set_prefix("Generating users and their history");
+    bar
+}
