@@ -263,3 +263,95 @@ UPDATE factors SET resync_step = last_step, resynced_at = last_used_at,
     WHERE last_used_ip = 'the help desk (resync)';
 UPDATE attempts SET first_used_by_resync = 1, first_used_ip = NULL
     WHERE first_used_ip = 'the help desk (resync)';
+
+-- step 3: a real organisation's size
+-- The overview's figures, kept by triggers so that nothing counts a table:
+-- users (all, disabled, without an active factor, active without one, the
+-- admins among those), users with backup codes by how many are left
+-- (codes_left_0 … codes_left_10), factors never confirmed, audit events.
+CREATE TABLE counters (
+    name   TEXT PRIMARY KEY,
+    value  INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+INSERT INTO counters (name, value)
+    SELECT 'users', count(*) FROM users
+    UNION ALL SELECT 'users_disabled', count(*) FROM users WHERE status = 'disabled'
+    UNION ALL SELECT 'users_without_factor', count(*) FROM users WHERE active_factors = 0
+    UNION ALL SELECT 'active_without_factor', count(*) FROM users
+        WHERE active_factors = 0 AND status = 'active'
+    UNION ALL SELECT 'active_admins_without_factor', count(*) FROM users
+        WHERE active_factors = 0 AND status = 'active' AND role = 'admin'
+    UNION ALL SELECT 'factors_pending', count(*) FROM factors WHERE status = 'pending'
+    UNION ALL SELECT 'audit', count(*) FROM audit;
+INSERT INTO counters (name, value)
+    SELECT 'codes_left_' || codes_left, count(*) FROM users WHERE codes_total > 0
+    GROUP BY codes_left;
+CREATE TRIGGER counters_user_insert AFTER INSERT ON users BEGIN
+    INSERT INTO counters (name, value)
+        SELECT column1, 1 FROM (VALUES ('users'),
+            (CASE WHEN new.status = 'disabled' THEN 'users_disabled' END),
+            (CASE WHEN new.active_factors = 0 THEN 'users_without_factor' END),
+            (CASE WHEN new.active_factors = 0 AND new.status = 'active'
+                THEN 'active_without_factor' END),
+            (CASE WHEN new.active_factors = 0 AND new.status = 'active' AND new.role = 'admin'
+                THEN 'active_admins_without_factor' END),
+            (CASE WHEN new.codes_total > 0 THEN 'codes_left_' || new.codes_left END))
+        WHERE column1 IS NOT NULL
+        ON CONFLICT (name) DO UPDATE SET value = value + excluded.value;
+END;
+CREATE TRIGGER counters_user_delete AFTER DELETE ON users BEGIN
+    UPDATE counters SET value = value - 1 WHERE name IN ('users',
+        CASE WHEN old.status = 'disabled' THEN 'users_disabled' END,
+        CASE WHEN old.active_factors = 0 THEN 'users_without_factor' END,
+        CASE WHEN old.active_factors = 0 AND old.status = 'active'
+            THEN 'active_without_factor' END,
+        CASE WHEN old.active_factors = 0 AND old.status = 'active' AND old.role = 'admin'
+            THEN 'active_admins_without_factor' END,
+        CASE WHEN old.codes_total > 0 THEN 'codes_left_' || old.codes_left END);
+END;
+CREATE TRIGGER counters_user_update
+    AFTER UPDATE OF status, role, active_factors, codes_total, codes_left ON users BEGIN
+    UPDATE counters SET value = value - 1 WHERE name IN (
+        CASE WHEN old.status = 'disabled' THEN 'users_disabled' END,
+        CASE WHEN old.active_factors = 0 THEN 'users_without_factor' END,
+        CASE WHEN old.active_factors = 0 AND old.status = 'active'
+            THEN 'active_without_factor' END,
+        CASE WHEN old.active_factors = 0 AND old.status = 'active' AND old.role = 'admin'
+            THEN 'active_admins_without_factor' END,
+        CASE WHEN old.codes_total > 0 THEN 'codes_left_' || old.codes_left END);
+    INSERT INTO counters (name, value)
+        SELECT column1, 1 FROM (VALUES
+            (CASE WHEN new.status = 'disabled' THEN 'users_disabled' END),
+            (CASE WHEN new.active_factors = 0 THEN 'users_without_factor' END),
+            (CASE WHEN new.active_factors = 0 AND new.status = 'active'
+                THEN 'active_without_factor' END),
+            (CASE WHEN new.active_factors = 0 AND new.status = 'active' AND new.role = 'admin'
+                THEN 'active_admins_without_factor' END),
+            (CASE WHEN new.codes_total > 0 THEN 'codes_left_' || new.codes_left END))
+        WHERE column1 IS NOT NULL
+        ON CONFLICT (name) DO UPDATE SET value = value + excluded.value;
+END;
+CREATE TRIGGER counters_factor_insert AFTER INSERT ON factors WHEN new.status = 'pending' BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'factors_pending';
+END;
+CREATE TRIGGER counters_factor_delete AFTER DELETE ON factors WHEN old.status = 'pending' BEGIN
+    UPDATE counters SET value = value - 1 WHERE name = 'factors_pending';
+END;
+CREATE TRIGGER counters_factor_update AFTER UPDATE OF status ON factors
+    WHEN (old.status = 'pending') <> (new.status = 'pending') BEGIN
+    UPDATE counters SET value = value + (new.status = 'pending') - (old.status = 'pending')
+        WHERE name = 'factors_pending';
+END;
+CREATE TRIGGER counters_audit_insert AFTER INSERT ON audit BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'audit';
+END;
+
+-- Users without a factor: past grace oldest first, still in grace, and the
+-- no-2FA filter in email order. Users with backup codes, fewest left first.
+DROP INDEX users_active_factors;
+CREATE INDEX users_without_factor ON users (status, grace_from) WHERE active_factors = 0;
+CREATE INDEX users_without_factor_email ON users (email) WHERE active_factors = 0;
+DROP INDEX users_codes_left;
+CREATE INDEX users_codes_left ON users (codes_left, email) WHERE codes_total > 0;
+-- A user's events of one kind, newest first (the doctor's evidence).
+CREATE INDEX audit_user_kind ON audit (user_id, kind, at);

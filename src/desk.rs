@@ -309,6 +309,19 @@ impl Desk {
         Ok(desk)
     }
 
+    /// A desk of its own over the same database file, read-only, with the
+    /// same key, clock and actor: for reads on a worker thread. `None` for
+    /// an in-memory desk, which no other connection can see.
+    pub fn reader(&self) -> Result<Option<Desk>> {
+        let Some(path) = self.path() else {
+            return Ok(None);
+        };
+        let store = Store::open_reader(&path)?;
+        let mut desk = Desk::assemble(store, self.key.clone(), self.clock.clone(), Rng::seeded(0));
+        desk.actor.clone_from(&self.actor);
+        Ok(Some(desk))
+    }
+
     /// How this database was made (`demo` or `init`).
     pub fn origin(&self) -> Result<Option<String>> {
         Ok(store::meta::get(self.store.conn(), "origin")?)

@@ -2,6 +2,7 @@
 //! migrations from `schema.sql`, and transactions. Nothing else writes SQL.
 
 pub mod attempts;
+pub mod attention;
 pub mod audit;
 pub mod challenges;
 pub mod codes;
@@ -10,6 +11,8 @@ pub mod devices;
 pub mod factors;
 pub mod meta;
 pub mod policy;
+pub mod readiness;
+pub mod user_list;
 pub mod users;
 
 use std::path::{Path, PathBuf};
@@ -315,6 +318,21 @@ impl Store {
             other => other,
         })?;
         Ok(store)
+    }
+
+    /// A second, read-only connection to the database file at `path` (one
+    /// already opened, so already migrated): for reads on another thread.
+    pub fn open_reader(path: &Path) -> Result<Store, StoreError> {
+        Self::probe(path)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+        Ok(Store {
+            conn,
+            in_batch: false,
+        })
     }
 
     /// Create a new database file (mode 0600) with the whole schema. If

@@ -119,8 +119,12 @@ pub struct App {
     pub(crate) note: Option<Note>,
     pub(crate) theme: Theme,
     pub(crate) worker: Worker,
+    /// Numbers the reads asked of the worker: only the last asked is kept.
+    pub(crate) tickets: u64,
     /// The last frame was too small to show the console (set as it is drawn).
     pub(crate) too_small: Cell<bool>,
+    /// Work left by keys waits for typing to pause (the live console).
+    debounce: bool,
     quit: bool,
 }
 
@@ -150,10 +154,15 @@ impl App {
             note: None,
             theme,
             worker,
+            tickets: 0,
             too_small: Cell::new(false),
+            debounce: false,
             quit: false,
         };
         app.refresh();
+        if !app.worker.threaded() {
+            app.poll_worker();
+        }
         app
     }
 
@@ -178,6 +187,36 @@ impl App {
         if let Some(action) = keys::map(self, key) {
             self.update(action);
         }
+        if !self.debounce {
+            self.settle();
+        }
+        if !self.worker.threaded() {
+            self.poll_worker();
+        }
+    }
+
+    /// Read keys in bursts: work a key leaves for later (reading the list
+    /// for a search) waits until typing pauses. The live console does; tests
+    /// and `render` act on each key at once.
+    pub fn set_debounce(&mut self, on: bool) {
+        self.debounce = on;
+    }
+
+    /// Whether work waits for typing to pause.
+    pub fn unsettled(&self) -> bool {
+        (self.users.stale || self.users.pages.short())
+            && self.user.is_none()
+            && self.tab == Tab::Users
+    }
+
+    /// Do the work keys left for later: read the list for the search typed
+    /// so far, or the rest of a screenful taller than what was read.
+    pub fn settle(&mut self) {
+        if self.unsettled()
+            && let Err(e) = self.users.catch_up(&self.desk)
+        {
+            self.fail(&e);
+        }
     }
 
     pub fn mode(&self) -> Mode {
@@ -197,7 +236,7 @@ impl App {
         }
         match self.tab {
             Tab::Overview if self.overview.readiness.is_some() => {
-                Mode::Browse(screens::overview::READINESS_KEYS)
+                Mode::Browse(screens::readiness::KEYS)
             }
             Tab::Overview => Mode::Browse(screens::overview::KEYS),
             Tab::Users if self.users.typing() => Mode::Typing,
@@ -276,6 +315,10 @@ impl App {
             u.reload(&self.desk)
         } else {
             match self.tab {
+                Tab::Overview if self.overview.readiness.is_some() => {
+                    self.reload_readiness();
+                    Ok(())
+                }
                 Tab::Overview => self.overview.reload(&self.desk),
                 Tab::Users => self.users.reload(&self.desk),
                 Tab::Simulator => self.sim.reload(self.sandbox.desk()),
@@ -332,8 +375,9 @@ pub fn run(desk: Desk) -> Result<i32, DeskError> {
     ratatui::crossterm::style::force_color_output(true);
     let mut terminal = ratatui::try_init()
         .map_err(|e| DeskError::Refused(format!("cannot start the console: {e}")))?;
-    let app = App::new(desk, Theme::from_env(), Worker::spawn());
-    let result = live(&mut terminal, app, &stop, |wait| {
+    let reader = desk.reader()?;
+    let mut app = App::new(desk, Theme::from_env(), Worker::spawn(reader));
+    let result = live(&mut terminal, &mut app, &stop, |wait| {
         if event::poll(wait)? {
             event::read().map(Some)
         } else {
@@ -354,25 +398,29 @@ pub fn run(desk: Desk) -> Result<i32, DeskError> {
 
 /// The longest the loop waits for a key before it looks for a signal again.
 const POLL: Duration = Duration::from_millis(200);
+/// How long typing must pause before the work it left is done.
+const SETTLE: Duration = Duration::from_millis(60);
 
 /// The console's loop: draw when something changed, read a key, repeat,
 /// until `q` or a signal. `next_event(wait)` is the terminal's input.
 fn live<B: ratatui::backend::Backend>(
     terminal: &mut ratatui::Terminal<B>,
-    mut app: App,
+    app: &mut App,
     stop: &signals::Stop,
     mut next_event: impl FnMut(Duration) -> std::io::Result<Option<Event>>,
 ) -> std::io::Result<()> {
     let system_clock = !app.desk.clock().is_fixed();
     let mut dirty = true;
     let mut drawn = std::time::Instant::now();
+    let mut typed = std::time::Instant::now();
+    app.set_debounce(true);
     loop {
         if stop.received().is_some() {
             return Ok(());
         }
         if dirty {
             terminal
-                .draw(|frame| frame.render_widget(&app, frame.area()))
+                .draw(|frame| frame.render_widget(&*app, frame.area()))
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
             dirty = false;
             drawn = std::time::Instant::now();
@@ -380,7 +428,9 @@ fn live<B: ratatui::backend::Backend>(
         if app.should_quit() {
             return Ok(());
         }
-        let wait = if app.worker.busy() {
+        let wait = if app.unsettled() {
+            SETTLE.saturating_sub(typed.elapsed())
+        } else if app.worker.busy() {
             Duration::from_millis(50)
         } else {
             POLL
@@ -388,10 +438,15 @@ fn live<B: ratatui::backend::Backend>(
         match next_event(wait)? {
             Some(Event::Key(key)) => {
                 app.handle_key(key);
+                typed = std::time::Instant::now();
                 dirty = true;
             }
             Some(Event::Resize(..)) => dirty = true,
             _ => {}
+        }
+        if app.unsettled() && typed.elapsed() >= SETTLE {
+            app.settle();
+            dirty = true;
         }
         // A countdown is on screen: redraw once a second.
         if system_clock && app.ticking() && drawn.elapsed() >= Duration::from_secs(1) {
@@ -488,7 +543,7 @@ mod tests {
         let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
         let stop = signals::Stop::default();
         let mut waits = 0;
-        let result = live(&mut terminal, app(), &stop, |wait| {
+        let result = live(&mut terminal, &mut app(), &stop, |wait| {
             // The loop never blocks longer than it takes to notice a signal.
             assert!(wait <= POLL);
             waits += 1;
@@ -503,11 +558,67 @@ mod tests {
     }
 
     #[test]
+    fn a_burst_of_typing_reads_the_list_once() {
+        use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let mut app = app();
+        for i in 0..80 {
+            app.desk
+                .add_user(&crate::desk::users::NewUser {
+                    email: format!("user{i:02}@example.com"),
+                    name: format!("User {i}"),
+                    ..Default::default()
+                })
+                .unwrap();
+        }
+        app.go_to(Tab::Users);
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        let stop = signals::Stop::default();
+        let key = |c| Some(Event::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+        let ch = |c| key(KeyCode::Char(c));
+        // `/`, then "user1" as fast as keys come, a pause, Enter, quit.
+        let mut script = vec![
+            ch('/'),
+            ch('u'),
+            ch('s'),
+            ch('e'),
+            ch('r'),
+            ch('1'),
+            None,
+            key(KeyCode::Enter),
+            ch('q'),
+        ]
+        .into_iter();
+        let before = app.users.pages.reads;
+        let mut waits = Vec::new();
+        live(&mut terminal, &mut app, &stop, |wait| {
+            waits.push(wait);
+            let next = script
+                .next()
+                .ok_or_else(|| std::io::Error::other("the script ran out"))?;
+            if next.is_none() {
+                // No key: the terminal's poll waits this long.
+                std::thread::sleep(wait);
+            }
+            Ok(next)
+        })
+        .unwrap();
+        assert_eq!(
+            app.users.pages.reads - before,
+            1,
+            "one read for the whole burst"
+        );
+        assert_eq!(app.users.search.text(), "user1");
+        assert_eq!(app.users.pages.rows.len(), 10, "user10…user19");
+        // The loop waited for the pause, no longer than it must.
+        assert!(waits[2..6].iter().all(|w| *w <= SETTLE), "{waits:?}");
+    }
+
+    #[test]
     fn q_ends_the_loop_without_a_signal() {
         use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
         let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
         let stop = signals::Stop::default();
-        let result = live(&mut terminal, app(), &stop, |_| {
+        let result = live(&mut terminal, &mut app(), &stop, |_| {
             Ok(Some(Event::Key(KeyEvent::new(
                 KeyCode::Char('q'),
                 KeyModifiers::NONE,

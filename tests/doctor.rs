@@ -9,8 +9,9 @@ use chrono::{DateTime, TimeDelta};
 use factordesk::clock::Clock;
 use factordesk::crypto::Key;
 use factordesk::demo;
+use factordesk::desk::Keyset;
 use factordesk::desk::login::{LoginRequest, PasswordInput};
-use factordesk::desk::readiness::{Sort, csv};
+use factordesk::desk::readiness::{Format, ReadinessRow, Sort};
 use factordesk::desk::views::VerifyResult;
 use factordesk::desk::{Desk, DeskError};
 use factordesk::domain::doctor::{Fix, Kind, Severity};
@@ -308,12 +309,31 @@ fn resync_lets_the_slow_phone_log_in_and_spends_the_codes() {
     assert!(desk.clear_drift(bob, fid).is_err());
 }
 
+/// The whole readiness report in `sort` order.
+fn report(desk: &Desk, sort: Sort) -> Vec<ReadinessRow> {
+    let mut rows = Vec::new();
+    desk.readiness_each(sort, |r| {
+        rows.push(r.clone());
+        Ok(())
+    })
+    .unwrap();
+    rows
+}
+
+fn csv(desk: &Desk, sort: Sort) -> String {
+    let mut out = Vec::new();
+    desk.write_readiness(sort, Format::Csv, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
 #[test]
 fn the_readiness_report() {
     let desk = demo_desk();
-    let r = desk.readiness(Sort::Risk).unwrap();
-    assert_eq!(r.users, 48);
-    let emails: Vec<&str> = r.rows.iter().map(|x| x.email.as_str()).collect();
+    let rows = report(&desk, Sort::Risk);
+    let (at_risk, users) = desk.readiness_count().unwrap();
+    assert_eq!(users, 48);
+    assert_eq!(at_risk, u64::try_from(rows.len()).unwrap());
+    let emails: Vec<&str> = rows.iter().map(|x| x.email.as_str()).collect();
     assert_eq!(&emails[..2], &["frank@example.com", "grace@example.com"]);
     for who in ["carol@example.co.uk", "dave@example.com"] {
         assert!(emails.contains(&who), "{who}");
@@ -323,24 +343,68 @@ fn the_readiness_report() {
         !emails.contains(&"oscar@example.com"),
         "disabled accounts are not at risk"
     );
-    let carol = r
-        .rows
+    let carol = rows
         .iter()
         .find(|x| x.email == "carol@example.co.uk")
         .unwrap();
-    assert!(carol.problems.iter().any(|p| p.starts_with("SMS only")));
-    let by_codes = desk.readiness(Sort::Codes).unwrap();
+    assert!(
+        carol
+            .problems
+            .iter()
+            .any(|p| p.to_string().starts_with("SMS only"))
+    );
+    let by_codes = report(&desk, Sort::Codes);
     assert!(
         by_codes
-            .rows
             .windows(2)
             .all(|w| w[0].codes_left <= w[1].codes_left)
     );
-    let text = csv(&r);
+    let text = csv(&desk, Sort::Risk);
     assert!(text.starts_with(
         "email,name,factors,codes_left,codes_total,risk,problems\r\nfrank@example.com,"
     ));
-    assert_eq!(text.lines().count(), r.rows.len() + 1);
+    assert_eq!(text.lines().count(), rows.len() + 1);
+}
+
+#[test]
+fn readiness_pages_join_up_in_every_order_and_either_direction() {
+    let desk = demo_desk();
+    for sort in [Sort::Risk, Sort::Email, Sort::Codes] {
+        let all = report(&desk, sort);
+        assert!(all.len() > 6, "{sort}: {}", all.len());
+        // Forwards, three at a time, from the first row.
+        let mut forwards = Vec::new();
+        let mut at: Keyset<_> = Keyset::First;
+        loop {
+            let page = desk.readiness_page(sort, at.as_ref(), 3).unwrap();
+            forwards.extend(page.iter().map(|r| r.email.clone()));
+            match page.last() {
+                Some(last) if page.len() == 3 => at = Keyset::After(last.key.clone()),
+                _ => break,
+            }
+        }
+        let emails: Vec<String> = all.iter().map(|r| r.email.clone()).collect();
+        assert_eq!(forwards, emails, "{sort}");
+        // Backwards, from the last row.
+        let mut backwards = Vec::new();
+        let mut at: Keyset<_> = Keyset::Last;
+        loop {
+            let page = desk.readiness_page(sort, at.as_ref(), 3).unwrap();
+            let mut names: Vec<String> = page.iter().map(|r| r.email.clone()).collect();
+            names.append(&mut backwards);
+            backwards = names;
+            match page.first() {
+                Some(first) if page.len() == 3 => at = Keyset::Before(first.key.clone()),
+                _ => break,
+            }
+        }
+        assert_eq!(backwards, emails, "{sort} backwards");
+        // Every row says why it is there, and its risk is its worst problem.
+        for r in &all {
+            assert!(!r.problems.is_empty(), "{r:?}");
+            assert!((20..=100).contains(&r.risk), "{r:?}");
+        }
+    }
 }
 
 #[test]
@@ -759,7 +823,7 @@ fn the_readiness_csv_is_safe_to_open_in_a_spreadsheet() {
         ..Default::default()
     })
     .unwrap();
-    let text = csv(&desk.readiness(Sort::Email).unwrap());
+    let text = csv(&desk, Sort::Email);
     let row = text
         .lines()
         .find(|l| l.starts_with("mal@example.com,"))

@@ -941,7 +941,8 @@ fn simulator_prepares_its_sandbox_off_the_ui_thread() {
     let mut desk =
         Desk::create(&db, &key, Clock::fixed(fixed_now()), Rng::seeded(1), "demo").unwrap();
     demo::build(&mut desk, &demo::Scenario::embedded().unwrap()).unwrap();
-    let mut app = App::new(desk, Theme { color: false }, Worker::spawn());
+    let reader = desk.reader().unwrap();
+    let mut app = App::new(desk, Theme { color: false }, Worker::spawn(reader));
     open_user(&mut app, "heidi@example.com");
     keys(&mut app, "l");
     snap("sim_preparing", &app);

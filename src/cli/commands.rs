@@ -21,7 +21,7 @@ use crate::domain::login::Outcome;
 use crate::domain::{Action, Role, UserStatus};
 use crate::keyfile::{self, KEY_ENV};
 use crate::rng::Rng;
-use crate::store::users::Filter;
+use crate::store::user_list::Filter;
 
 /// Run a parsed command line; returns the process exit code.
 pub fn run(cli: &Cli) -> i32 {
@@ -140,24 +140,40 @@ fn dispatch(cli: &Cli) -> Result<i32> {
             })
         }
         Command::Report(super::ReportCommand::Readiness { sort, format }) => {
+            use crate::desk::readiness::{Format, Sort};
             let desk = open(cli)?;
-            let report = desk.readiness(match sort {
-                super::SortArg::Risk => crate::desk::readiness::Sort::Risk,
-                super::SortArg::Email => crate::desk::readiness::Sort::Email,
-                super::SortArg::Codes => crate::desk::readiness::Sort::Codes,
-            })?;
+            let sort = match sort {
+                super::SortArg::Risk => Sort::Risk,
+                super::SortArg::Email => Sort::Email,
+                super::SortArg::Codes => Sort::Codes,
+            };
             // An explicit --format wins: `--json … --format csv` is CSV.
             let format = format.unwrap_or(if cli.json {
                 super::FormatArg::Json
             } else {
                 super::FormatArg::Table
             });
-            emit(&match format {
-                super::FormatArg::Json => json(&report),
-                super::FormatArg::Csv => crate::desk::readiness::csv(&report),
-                super::FormatArg::Table => out::readiness(&report),
-            });
-            Ok(exit::OK)
+            // CSV and JSON stream a page at a time, at any size.
+            let stream = |f: Format| -> Result<i32> {
+                let stdout = std::io::stdout();
+                let mut out = std::io::BufWriter::new(stdout.lock());
+                desk.write_readiness(sort, f, &mut out)?;
+                Ok(exit::OK)
+            };
+            match format {
+                super::FormatArg::Json => stream(Format::Json),
+                super::FormatArg::Csv => stream(Format::Csv),
+                super::FormatArg::Table => {
+                    let (at_risk, users) = desk.readiness_count()?;
+                    let mut rows = Vec::new();
+                    desk.readiness_each(sort, |row| {
+                        rows.push(row.clone());
+                        Ok(())
+                    })?;
+                    emit(&out::readiness(&rows, at_risk, users));
+                    Ok(exit::OK)
+                }
+            }
         }
     }
 }

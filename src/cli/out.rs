@@ -460,9 +460,13 @@ pub fn doctor(r: &crate::desk::doctor::DoctorReport) -> String {
     out
 }
 
-pub fn readiness(r: &crate::desk::readiness::Readiness) -> String {
+pub fn readiness(
+    rows: &[crate::desk::readiness::ReadinessRow],
+    at_risk: u64,
+    users: u64,
+) -> String {
     let mut t = Table::new(&["EMAIL", "FACTORS", "CODES", "RISK", "PROBLEMS"]);
-    for row in &r.rows {
+    for row in rows {
         let factors = if row.factors.is_empty() {
             "none".to_owned()
         } else {
@@ -482,14 +486,16 @@ pub fn readiness(r: &crate::desk::readiness::Readiness) -> String {
             factors,
             codes,
             row.risk.to_string(),
-            row.problems.join("; "),
+            row.problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
         ]);
     }
-    let mut out = format!(
-        "{} of {} users would be stuck, or nearly, without their phone:\n\n",
-        r.at_risk, r.users
-    );
-    if r.rows.is_empty() {
+    let mut out =
+        format!("{at_risk} of {users} users would be stuck, or nearly, without their phone:\n\n");
+    if rows.is_empty() {
         out.push_str("Nobody: every user has a working factor and backup codes.\n");
     } else {
         out.push_str(&t.render(""));

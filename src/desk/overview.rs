@@ -8,7 +8,8 @@ use serde::Serialize;
 use super::{Desk, Result};
 use crate::domain::policy::{Enforce, Policy};
 use crate::domain::{Time, relative, text_enum};
-use crate::store::users::{Counts, UserRow};
+use crate::store::attention::{self, Counts};
+use crate::store::users::UserRow;
 use crate::store::{self};
 
 text_enum!(
@@ -96,7 +97,7 @@ fn attention(
             detail,
         });
     };
-    for u in store::users::locked(conn, now, PER_CONCERN)? {
+    for u in attention::locked(conn, now, PER_CONCERN)? {
         let until = u.lock.locked_until.unwrap_or(now);
         push(
             &u,
@@ -109,8 +110,7 @@ fn attention(
         );
     }
     if let Some(cutoff) = grace.cutoff {
-        for u in store::users::without_factor_before(conn, cutoff, grace.admins_only, PER_CONCERN)?
-        {
+        for u in attention::without_factor_before(conn, cutoff, grace.admins_only, PER_CONCERN)? {
             let ended = u.grace_from.max(grace.changed.unwrap_or(u.grace_from)) + grace.span;
             push(
                 &u,
@@ -143,7 +143,7 @@ fn attention(
             );
         }
     }
-    for u in store::users::low_codes(conn, policy.backup_low, PER_CONCERN)? {
+    for u in attention::low_codes(conn, policy.backup_low, PER_CONCERN)? {
         let (concern, detail) = if u.codes_left == 0 {
             (
                 Concern::CodesOut,
@@ -163,7 +163,23 @@ fn attention(
     Ok(out)
 }
 
+/// What the overview's figures depend on: the data (every change writes an
+/// audit event) and the minute (locks release, grace periods end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    events: u64,
+    minute: i64,
+}
+
 impl Desk {
+    /// The overview's [`Stamp`] now: one row of the counters.
+    pub fn stamp(&self) -> Result<Stamp> {
+        Ok(Stamp {
+            events: attention::events(self.conn())?,
+            minute: self.now().timestamp().div_euclid(60),
+        })
+    }
+
     pub fn overview(&self) -> Result<Overview> {
         let conn = self.conn();
         let now = self.now();
@@ -174,10 +190,27 @@ impl Desk {
             disabled,
             with_factor,
             without_factor,
+            active_without_factor,
+            active_admins_without_factor,
             locked,
             low_codes,
-        } = store::users::counts(conn, now, policy.backup_low)?;
+            pending,
+            audit_events,
+        } = attention::counts(conn, now, policy.backup_low)?;
         let grace = Grace::of(conn, &policy, now)?;
+        // Past grace: everyone active without a factor, less those whose
+        // grace is still running (recent arrivals: a short range).
+        let grace_over = match grace.cutoff {
+            Some(c) => {
+                let all = if grace.admins_only {
+                    active_admins_without_factor
+                } else {
+                    active_without_factor
+                };
+                all.saturating_sub(attention::in_grace_after(conn, c, grace.admins_only)?)
+            }
+            None => 0,
+        };
         Ok(Overview {
             now,
             users: total,
@@ -187,17 +220,14 @@ impl Desk {
             without_factor,
             coverage_pct: (with_factor * 100).checked_div(total).unwrap_or(0),
             locked,
-            grace_over: match grace.cutoff {
-                Some(c) => store::users::count_without_factor_before(conn, c, grace.admins_only)?,
-                None => 0,
-            },
-            pending: store::factors::count_pending(conn)?,
+            grace_over,
+            pending,
             low_codes,
             failed_deliveries_24h: store::deliveries::failed_since(
                 conn,
                 now - TimeDelta::hours(24),
             )?,
-            audit_events: store::audit::count(conn)?,
+            audit_events,
             attention: attention(conn, &policy, &grace, now)?,
         })
     }

@@ -14,7 +14,8 @@ use crate::domain::enforcement::{self, Standing};
 use crate::domain::lockout::Lock;
 use crate::domain::policy::Policy;
 use crate::domain::{FactorKind, Role, Time, UserStatus};
-use crate::store::users::{Filter, FilterContext, NewUser as NewUserRow, Query, UserRow};
+use crate::store::user_list::{Filter, FilterContext, Query};
+use crate::store::users::{NewUser as NewUserRow, UserRow};
 use crate::store::{self, Keyset, challenges};
 
 /// A user to add. The password, if any, arrives already hashed.
@@ -273,7 +274,7 @@ impl Desk {
         let now = self.now();
         let policy = self.policy()?;
         let ctx = filter_context(self.conn(), &policy, now)?;
-        let rows = store::users::page(
+        let rows = store::user_list::page(
             self.conn(),
             &Query {
                 search: q.search.as_deref(),

@@ -571,10 +571,13 @@ impl App {
             }
             Purpose::SetPassword { email } => {
                 crate::domain::password::validate(value).map_err(|e| e.to_string())?;
-                self.worker.submit(Job::HashPassword {
-                    email,
-                    password: value.to_owned(),
-                });
+                self.worker.submit(
+                    &self.desk,
+                    Job::HashPassword {
+                        email,
+                        password: value.to_owned(),
+                    },
+                );
                 self.say(Tone::Info, "Hashing the password…");
                 Ok(())
             }
@@ -647,31 +650,6 @@ impl App {
         Ok(())
     }
 
-    /// Write the readiness report to a new file: JSON for `.json`, else CSV.
-    fn export_readiness(&mut self, value: &str) -> Result<(), String> {
-        let path = std::path::PathBuf::from(value.trim());
-        let report = self
-            .overview
-            .readiness
-            .as_ref()
-            .map(|(_, r)| r.clone())
-            .ok_or("Nothing to export.")?;
-        let json = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-        let text = if json {
-            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-        } else {
-            crate::desk::readiness::csv(&report)
-        };
-        crate::desk::codes::write_export(&path, &text).map_err(|e| e.to_string())?;
-        self.say(
-            Tone::Ok,
-            format!("Wrote {} users to {}.", report.rows.len(), path.display()),
-        );
-        Ok(())
-    }
-
     pub(crate) fn worker_done(&mut self, done: Done) {
         match done {
             Done::Hashed {
@@ -683,6 +661,7 @@ impl App {
             },
             Done::Hashed { result: Err(e), .. } => self.say(Tone::Error, e),
             Done::Copied { ticket, result } => self.sandbox_copied(ticket, result),
+            Done::Read { ticket, result } => return self.readiness_found(ticket, result),
         }
         self.refresh();
     }

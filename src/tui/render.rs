@@ -192,7 +192,7 @@ impl App {
             };
         }
         match self.tab {
-            Tab::Overview if self.overview.readiness.is_some() => screens::overview::READINESS_KEYS,
+            Tab::Overview if self.overview.readiness.is_some() => screens::readiness::KEYS,
             Tab::Overview => screens::overview::KEYS,
             Tab::Users => screens::users::KEYS,
             Tab::Simulator => screens::simulator::KEYS,

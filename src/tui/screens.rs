@@ -5,6 +5,7 @@ pub mod doctor;
 pub mod outbox;
 pub mod overview;
 pub mod policy;
+pub mod readiness;
 pub mod simulator;
 pub mod user;
 pub mod users;
@@ -44,6 +45,9 @@ pub trait Source {
 
 /// How many rows a fetch reads.
 pub const PAGE: usize = 100;
+/// How many rows a fresh list reads: a screenful on a terminal up to 60
+/// lines high (taller ones read the rest once drawn; see [`Pages::short`]).
+const SCREEN: usize = 60;
 /// How many rows are held at most: paging on drops the far end.
 const HELD: usize = 3 * PAGE;
 
@@ -77,6 +81,8 @@ pub struct Pages<T> {
     pub more: bool,
     /// Rows drawn last time: a screenful for PgUp/PgDn.
     pub view: Cell<usize>,
+    /// How many reads of the list this window has made.
+    pub reads: u64,
 }
 
 impl<T> Default for Pages<T> {
@@ -89,6 +95,7 @@ impl<T> Default for Pages<T> {
             more_before: false,
             more: false,
             view: Cell::new(20),
+            reads: 0,
         }
     }
 }
@@ -101,11 +108,13 @@ impl<T> Pages<T> {
     /// Read the rows held again, from the same first row (the start of the
     /// list if that row has gone), as many as before and at least a page.
     pub fn reload<S: Source<Row = T>>(&mut self, src: &S) -> crate::desk::Result<()> {
-        let want = self.rows.len().max(PAGE);
+        // A fresh list reads a screenful (a search as you type reads no
+        // more than that); reading again keeps what was held.
+        let want = self.rows.len().max(self.view.get()).max(SCREEN);
         if self.more_before
             && let Some(first) = self.rows.first()
         {
-            let mut rows = src.fetch(Keyset::From(S::key(first)), limit(want))?;
+            let mut rows = self.fetch_from(src, Keyset::From(S::key(first)), limit(want))?;
             if !rows.is_empty() {
                 self.more = rows.len() > want;
                 rows.truncate(want);
@@ -119,7 +128,7 @@ impl<T> Pages<T> {
                 return Ok(());
             }
         }
-        let mut rows = src.fetch(Keyset::First, limit(want))?;
+        let mut rows = self.fetch_from(src, Keyset::First, limit(want))?;
         self.more = rows.len() > want;
         rows.truncate(want);
         self.rows = rows;
@@ -133,6 +142,7 @@ impl<T> Pages<T> {
     pub fn clear(&mut self) {
         *self = Pages {
             view: Cell::new(self.view.get()),
+            reads: self.reads,
             ..Pages::default()
         };
     }
@@ -147,6 +157,21 @@ impl<T> Pages<T> {
             Anchor::Start(base) => (!self.more).then_some(base + self.rows.len()),
             Anchor::End(tail) => (!self.more_before).then_some(tail + self.rows.len()),
         }
+    }
+
+    fn fetch_from<S: Source<Row = T>>(
+        &mut self,
+        src: &S,
+        at: Keyset<S::Key>,
+        limit: u32,
+    ) -> crate::desk::Result<Vec<T>> {
+        self.reads += 1;
+        src.fetch(at, limit)
+    }
+
+    /// The screen shows fewer rows than it has room for, and more exist.
+    pub fn short(&self) -> bool {
+        self.more && self.rows.len() < self.view.get()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -191,7 +216,7 @@ impl<T> Pages<T> {
             }
             Action::Bottom if !self.more => self.selected = self.rows.len().saturating_sub(1),
             Action::Bottom => {
-                let mut rows = src.fetch(Keyset::Last, limit(PAGE))?;
+                let mut rows = self.fetch_from(src, Keyset::Last, limit(PAGE))?;
                 self.more_before = rows.len() > PAGE;
                 if self.more_before {
                     rows.remove(0);
@@ -232,7 +257,7 @@ impl<T> Pages<T> {
             self.more = false;
             return Ok(0);
         };
-        let mut rows = src.fetch(Keyset::After(S::key(last)), limit(PAGE))?;
+        let mut rows = self.fetch_from(src, Keyset::After(S::key(last)), limit(PAGE))?;
         self.more = rows.len() > PAGE;
         rows.truncate(PAGE);
         if let Anchor::End(tail) = &mut self.anchor {
@@ -263,7 +288,7 @@ impl<T> Pages<T> {
             self.more_before = false;
             return Ok(0);
         };
-        let mut rows = src.fetch(Keyset::Before(S::key(first)), limit(PAGE))?;
+        let mut rows = self.fetch_from(src, Keyset::Before(S::key(first)), limit(PAGE))?;
         self.more_before = rows.len() > PAGE;
         if self.more_before {
             rows.drain(..rows.len() - PAGE);
@@ -307,7 +332,7 @@ impl<T> Pages<T> {
         top..(top + height).min(self.rows.len())
     }
 
-    /// `rows 101–124 of 230`, `rows 1–24 of 100+` (more not yet read),
+    /// `rows 101–124 of 230`, `rows 1–24, more below` (not yet read),
     /// `6 rows` (all drawn), `no rows`; after `End`, `the last 24 rows` and
     /// `rows 25–48 from the end`: for the rows `visible(height)` draws.
     pub fn position(&self, height: usize) -> String {
@@ -338,7 +363,7 @@ impl<T> Pages<T> {
                 match len {
                     Some(n) if first == 1 && last == n => format!("{n} rows"),
                     Some(n) => format!("rows {first}–{last} of {n}"),
-                    None => format!("rows {first}–{last} of {}+", base + self.rows.len()),
+                    None => format!("rows {first}–{last}, more below"),
                 }
             }
         }
@@ -434,10 +459,10 @@ mod tests {
     #[test]
     fn the_first_page_down_moves_a_screenful() {
         let (mut p, src) = pages(230, 24);
-        assert_eq!(p.position(24), "rows 1–24 of 100+");
+        assert_eq!(p.position(24), "rows 1–24, more below");
         p.step(Action::PageDown, &src).unwrap();
         assert_eq!(shown(&p, 24), ((24..48).collect(), 24));
-        assert_eq!(p.position(24), "rows 25–48 of 100+");
+        assert_eq!(p.position(24), "rows 25–48, more below");
     }
 
     #[test]
@@ -498,7 +523,7 @@ mod tests {
         assert_eq!(p.position(24), "the last 24 rows");
         assert_eq!(shown(&p, 24), ((4976..5000).collect(), 4999));
         p.step(Action::Top, &src).unwrap();
-        assert_eq!(p.position(24), "rows 1–24 of 100+");
+        assert_eq!(p.position(24), "rows 1–24, more below");
     }
 
     #[test]

@@ -1,13 +1,58 @@
 //! Work too slow for the UI thread runs here: argon2id password hashing
-//! (15–40 ms) and the simulator's sandbox copy of one user's data (a few ms
-//! from the file). Tests use the inline worker, which is deterministic.
+//! (15–40 ms), the simulator's sandbox copy of one user's data, and reads
+//! that pass over a whole table (recovery readiness), on a desk of its own
+//! over the same file. Tests use the inline worker, which is deterministic.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender};
 
+use crate::desk::readiness::{Format, Key, ReadinessRow, Sort};
+use crate::desk::{Desk, Keyset};
 use crate::domain::password::Hasher;
 use crate::rng::Rng;
 use crate::store::Store;
+
+/// A read too slow for the UI thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Read {
+    /// A page of the readiness report.
+    ReadinessPage {
+        sort: Sort,
+        at: Keyset<Key>,
+        limit: u32,
+    },
+    /// How many users are at risk, of how many.
+    ReadinessCount,
+    /// The whole report, streamed to a new file.
+    ExportReadiness {
+        sort: Sort,
+        format: Format,
+        path: PathBuf,
+    },
+}
+
+/// What a [`Read`] found.
+#[derive(Debug)]
+pub enum Found {
+    ReadinessPage(Vec<ReadinessRow>),
+    ReadinessCount { at_risk: u64, users: u64 },
+    Exported { rows: u64, path: PathBuf },
+}
+
+fn read(desk: &Desk, read: Read) -> Result<Found, String> {
+    let found = match read {
+        Read::ReadinessPage { sort, at, limit } => desk
+            .readiness_page(sort, at.as_ref(), limit)
+            .map(Found::ReadinessPage),
+        Read::ReadinessCount => desk
+            .readiness_count()
+            .map(|(at_risk, users)| Found::ReadinessCount { at_risk, users }),
+        Read::ExportReadiness { sort, format, path } => desk
+            .export_readiness(sort, format, &path)
+            .map(|rows| Found::Exported { rows, path }),
+    };
+    found.map_err(|e| e.to_string())
+}
 
 #[derive(Debug)]
 pub enum Job {
@@ -23,6 +68,12 @@ pub enum Job {
         email: String,
         ticket: u64,
     },
+    /// A read on the worker's own desk; `ticket` tells a result still
+    /// wanted from one asked for before it.
+    Read {
+        ticket: u64,
+        read: Read,
+    },
 }
 
 #[derive(Debug)]
@@ -35,10 +86,21 @@ pub enum Done {
         ticket: u64,
         result: Result<Store, String>,
     },
+    Read {
+        ticket: u64,
+        result: Result<Found, String>,
+    },
 }
 
-fn work(hasher: &mut Hasher, rng: &mut Rng, job: Job) -> Done {
+fn work(hasher: &mut Hasher, rng: &mut Rng, reader: Option<&Desk>, job: Job) -> Done {
     match job {
+        Job::Read { ticket, read: r } => Done::Read {
+            ticket,
+            result: reader.map_or_else(
+                || Err("this database cannot be read from a second connection".to_owned()),
+                |desk| read(desk, r),
+            ),
+        },
         Job::HashPassword { email, password } => Done::Hashed {
             email,
             result: hasher.hash(&password, rng).map_err(|e| e.to_string()),
@@ -72,14 +134,17 @@ impl std::fmt::Debug for Worker {
 }
 
 impl Worker {
-    pub fn spawn() -> Worker {
+    /// A thread that reads through `reader`, a desk of its own over the
+    /// console's database (see [`Desk::reader`]).
+    pub fn spawn(reader: Option<Desk>) -> Worker {
         let (job_tx, job_rx) = mpsc::channel::<Job>();
         let (done_tx, done_rx) = mpsc::channel::<Done>();
         std::thread::spawn(move || {
             let mut hasher = Hasher::new();
             let Ok(mut rng) = Rng::from_os() else { return };
             while let Ok(job) = job_rx.recv() {
-                if done_tx.send(work(&mut hasher, &mut rng, job)).is_err() {
+                let done = work(&mut hasher, &mut rng, reader.as_ref(), job);
+                if done_tx.send(done).is_err() {
                     return;
                 }
             }
@@ -109,10 +174,12 @@ impl Worker {
         self.inline.is_none()
     }
 
-    pub fn submit(&mut self, job: Job) {
+    /// Run `job`: on the thread, or at once here. Run here, a read uses
+    /// `desk`, the console's own.
+    pub fn submit(&mut self, desk: &Desk, job: Job) {
         self.pending += 1;
         if let Some((hasher, rng, tx)) = &mut self.inline {
-            let _ = tx.send(work(hasher, rng, job));
+            let _ = tx.send(work(hasher, rng, Some(desk), job));
         } else if let Some(tx) = &self.tx {
             let _ = tx.send(job);
         }

@@ -7,11 +7,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use crate::desk::overview::{Concern, Overview};
-use crate::desk::readiness::{Readiness, Sort};
+use super::readiness::ReadinessView;
+use crate::desk::overview::{Concern, Overview, Stamp};
 use crate::desk::{Desk, Result};
 use crate::tui::keys::{Action, Binding, ch, named};
-use crate::tui::popup::{Popup, Purpose};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{cut, draw_row, panel, window};
 use crate::tui::{App, strings};
@@ -21,87 +20,37 @@ pub const KEYS: &[Binding] = &[
     ch('r', Action::Readiness, "recovery readiness", true),
 ];
 
-/// Keys while the readiness report is showing.
-pub const READINESS_KEYS: &[Binding] = &[
-    named(KeyCode::Enter, None, Action::Open, "open user", true),
-    ch('s', Action::CycleSort, "sort", true),
-    ch('w', Action::Export, "export (.csv or .json)", true),
-    named(KeyCode::Esc, None, Action::Back, "back", true),
-];
-
 #[derive(Debug, Default)]
 pub struct OverviewScreen {
     pub data: Option<Overview>,
     pub selected: usize,
     /// The readiness report, while it is showing.
-    pub readiness: Option<(Sort, Readiness)>,
-    pub row: usize,
+    pub readiness: Option<ReadinessView>,
+    /// What the figures were read at: unchanged, they are not read again.
+    stamp: Option<Stamp>,
 }
 
 impl OverviewScreen {
     pub fn reload(&mut self, desk: &Desk) -> Result<()> {
-        if let Some((sort, r)) = &mut self.readiness {
-            *r = desk.readiness(*sort)?;
-            self.row = self.row.min(r.rows.len().saturating_sub(1));
+        let stamp = desk.stamp()?;
+        if self.data.is_some() && self.stamp == Some(stamp) {
+            return Ok(());
         }
         let data = desk.overview()?;
         self.selected = self.selected.min(data.attention.len().saturating_sub(1));
         self.data = Some(data);
+        self.stamp = Some(stamp);
         Ok(())
     }
 }
 
 impl App {
-    fn readiness_action(&mut self, action: Action) {
-        let Some((sort, report)) = &mut self.overview.readiness else {
-            return;
-        };
-        match action {
-            Action::Back => self.overview.readiness = None,
-            Action::CycleSort => {
-                *sort = match sort {
-                    Sort::Risk => Sort::Email,
-                    Sort::Email => Sort::Codes,
-                    Sort::Codes => Sort::Risk,
-                };
-                self.overview.row = 0;
-                self.refresh();
-            }
-            Action::Export => {
-                self.popup = Some(Popup::input(
-                    "Export readiness",
-                    vec![
-                        "File to write (a new file; .json writes JSON, anything else CSV):"
-                            .to_owned(),
-                    ],
-                    "readiness.csv",
-                    Purpose::ExportReadiness,
-                ));
-            }
-            Action::Open => {
-                if let Some(email) = report.rows.get(self.overview.row).map(|r| r.email.clone()) {
-                    self.open_user(&email);
-                }
-            }
-            _ => self.overview.row = super::step(self.overview.row, report.rows.len(), action, 10),
-        }
-    }
-
     pub(crate) fn overview_action(&mut self, action: Action) {
         if self.overview.readiness.is_some() {
             return self.readiness_action(action);
         }
         if action == Action::Readiness {
-            self.overview.readiness = Some((
-                Sort::Risk,
-                Readiness {
-                    users: 0,
-                    at_risk: 0,
-                    rows: Vec::new(),
-                },
-            ));
-            self.overview.row = 0;
-            self.refresh();
+            self.open_readiness();
             return;
         }
         let len = self.overview.data.as_ref().map_or(0, |d| d.attention.len());
@@ -134,10 +83,10 @@ fn concern_label(c: Concern) -> &'static str {
 }
 
 pub fn render(s: &OverviewScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let Some(d) = &s.data else { return };
-    if let Some((sort, r)) = &s.readiness {
-        return render_readiness(*sort, r, s.row, theme, area, buf);
+    if let Some(r) = &s.readiness {
+        return super::readiness::render(r, theme, area, buf);
     }
+    let Some(d) = &s.data else { return };
     let [top, list] = Layout::vertical([Constraint::Length(6), Constraint::Fill(1)]).areas(area);
     let block = panel("2FA coverage", theme, false);
     let inner = block.inner(top);
@@ -211,94 +160,5 @@ pub fn render(s: &OverviewScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
             Span::raw(cut(&a.detail, detail_w)),
         ]);
         draw_row(buf, inner, row, &line, i == s.selected, theme);
-    }
-}
-
-fn render_readiness(
-    sort: Sort,
-    r: &Readiness,
-    selected: usize,
-    theme: Theme,
-    area: Rect,
-    buf: &mut Buffer,
-) {
-    let title = format!(
-        "Recovery readiness: {} of {} users at risk (sorted by {sort})",
-        r.at_risk, r.users
-    );
-    let block = panel(&title, theme, true);
-    let inner = block.inner(area);
-    block.render(area, buf);
-    if r.rows.is_empty() {
-        Paragraph::new(Span::styled(
-            "Nobody: every user has a working factor and backup codes.",
-            theme.ok(),
-        ))
-        .render(inner, buf);
-        return;
-    }
-    let [head, body, why, legend] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Fill(1),
-        Constraint::Length(2),
-        Constraint::Length(1),
-    ])
-    .areas(inner);
-    Paragraph::new(Line::styled(
-        format!(" {}", strings::CODES_LEGEND),
-        theme.dim(),
-    ))
-    .render(legend, buf);
-    let w = usize::from(inner.width);
-    let email_w = 28.min(w / 3);
-    let problems_w = w.saturating_sub(email_w + 10 + 7 + 6 + 1);
-    // The whole of why the selected user is here, which the column cuts.
-    if let Some(x) = r.rows.get(selected) {
-        let text = format!("{}: {}.", x.email, x.problems.join("; "));
-        let lines: Vec<Line> = crate::tui::widgets::wrap(&text, w, " ", " ")
-            .into_iter()
-            .map(|l| Line::styled(l, theme.dim()))
-            .collect();
-        Paragraph::new(lines).render(why, buf);
-    }
-    let header = format!(
-        " {:<email_w$}{:<10}{:<7}{:<6}{}",
-        "EMAIL", "FACTORS", "CODES", "RISK", "WHY"
-    );
-    buf.set_line(
-        head.x,
-        head.y,
-        &Line::styled(header, theme.dim()),
-        head.width,
-    );
-    for (row, i) in window(r.rows.len(), selected, usize::from(body.height)).enumerate() {
-        let x = &r.rows[i];
-        let factors = if x.factors.is_empty() {
-            "none".to_owned()
-        } else {
-            x.factors
-                .iter()
-                .map(|k| k.as_str())
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        let codes = if x.codes_total == 0 {
-            "none".to_owned()
-        } else {
-            format!("{}/{}", x.codes_left, x.codes_total)
-        };
-        let style = if x.risk >= 50 {
-            theme.bad()
-        } else {
-            theme.warn()
-        };
-        let line = Line::from(vec![
-            Span::raw(format!(" {:<email_w$}", cut(&x.email, email_w - 1))),
-            Span::raw(format!("{:<10}", cut(&factors, 9))),
-            Span::raw(format!("{codes:<7}")),
-            Span::styled(format!("{:<6}", x.risk), style),
-            Span::raw(cut(&x.problems.join("; "), problems_w)),
-        ]);
-        draw_row(buf, body, row, &line, i == selected, theme);
     }
 }

@@ -11,7 +11,7 @@ use crate::desk::users::ListQuery;
 use crate::desk::views::UserSummary;
 use crate::desk::{Desk, Keyset, Result};
 use crate::domain::{UserStatus, short};
-use crate::store::users::Filter;
+use crate::store::user_list::Filter;
 use crate::tui::input::Input;
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::theme::Theme;
@@ -67,6 +67,9 @@ pub struct UsersScreen {
     pub search: Input,
     pub searching: bool,
     pub filter: Option<Filter>,
+    /// The search changed and the list is not read for it yet: it is read
+    /// once typing pauses, so a fast typist costs one query.
+    pub stale: bool,
 }
 
 /// The users a search and filter match, by email, as a list to page through.
@@ -117,7 +120,16 @@ impl UsersScreen {
     }
 
     fn restart(&mut self) {
+        self.stale = false;
         self.pages.clear();
+    }
+
+    /// Read the list for the search typed so far.
+    pub(crate) fn catch_up(&mut self, desk: &Desk) -> Result<()> {
+        if self.stale {
+            self.restart();
+        }
+        self.reload(desk)
     }
 }
 
@@ -143,8 +155,7 @@ impl App {
                 }
                 _ => return,
             }
-            s.restart();
-            self.refresh();
+            s.stale = true;
             return;
         }
         match action {

@@ -79,11 +79,14 @@ impl App {
         match self.desk.path() {
             Some(path) if self.worker.threaded() => {
                 self.sandbox = Sandbox::Preparing { ticket };
-                self.worker.submit(Job::CopyDatabase {
-                    path,
-                    email,
-                    ticket,
-                });
+                self.worker.submit(
+                    &self.desk,
+                    Job::CopyDatabase {
+                        path,
+                        email,
+                        ticket,
+                    },
+                );
             }
             _ => match self.desk.sandbox(&email) {
                 Ok(desk) => self.install_sandbox(desk),

@@ -1,0 +1,151 @@
+//! What a user search matches: three or more characters anywhere in the email
+//! or name, one or two the start of a word, case- and (for words) accent-blind.
+//!
+//! The store answers a search from full-text indexes when matches are few and
+//! by walking users in email order when they are many; both keep exactly the
+//! users [`Term::matches`] accepts, so a page never depends on the route.
+
+/// A search term, as typed in the Users list or `user list --search`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Term {
+    /// Three or more characters: anywhere in the email or the name, any case.
+    Anywhere(String),
+    /// One or two characters with a letter or digit: the start of a word of
+    /// the email (split at `.`, `@`, `-` …) or the name, any case or accent.
+    WordStart(String),
+    /// Punctuation alone (`@`, `.`): the start of the email.
+    EmailStart(String),
+}
+
+/// Characters that make an anywhere-search (a trigram needs three).
+pub const ANYWHERE_FROM: usize = 3;
+
+impl Term {
+    /// The term in `text`, trimmed; `None` when nothing is left.
+    pub fn parse(text: &str) -> Option<Term> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        Some(if text.chars().count() >= ANYWHERE_FROM {
+            Term::Anywhere(text.chars().map(fold_case).collect())
+        } else if text.chars().any(char::is_alphanumeric) {
+            Term::WordStart(text.chars().map(fold_word_char).collect())
+        } else {
+            Term::EmailStart(text.to_lowercase())
+        })
+    }
+
+    /// Whether a user with this email and name is one the term finds.
+    pub fn matches(&self, email: &str, name: &str) -> bool {
+        match self {
+            Term::Anywhere(t) => contains_folded(email, t) || contains_folded(name, t),
+            Term::WordStart(t) => has_word_starting(email, t) || has_word_starting(name, t),
+            Term::EmailStart(t) => email.to_lowercase().starts_with(t.as_str()),
+        }
+    }
+}
+
+/// `haystack`, case-folded, contains `folded`.
+fn contains_folded(haystack: &str, folded: &str) -> bool {
+    let hay: String = haystack.chars().map(fold_case).collect();
+    hay.contains(folded)
+}
+
+/// Some word of `text` (a run of letters and digits), folded, starts with `folded`.
+fn has_word_starting(text: &str, folded: &str) -> bool {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .any(|w| {
+            let mut word = w.chars().map(fold_word_char);
+            folded.chars().all(|c| word.next() == Some(c))
+        })
+}
+
+/// A character without case, where that is one character (`Ö` → `ö`).
+pub fn fold_case(c: char) -> char {
+    let mut lower = c.to_lowercase();
+    match (lower.next(), lower.next()) {
+        (Some(l), None) => l,
+        _ => c,
+    }
+}
+
+/// A word character without case or accent (`Ö` → `o`, `Ł` → `l`).
+pub fn fold_word_char(c: char) -> char {
+    unaccent(fold_case(c))
+}
+
+/// A lower-case Latin letter without its accent (`é` → `e`, `ł` → `l`);
+/// any other character as it is.
+pub fn unaccent(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => 'a',
+        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => 'c',
+        'ď' | 'đ' => 'd',
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => 'e',
+        'ĝ' | 'ğ' | 'ġ' | 'ģ' => 'g',
+        'ĥ' | 'ħ' => 'h',
+        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => 'i',
+        'ĵ' => 'j',
+        'ķ' => 'k',
+        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => 'l',
+        'ñ' | 'ń' | 'ņ' | 'ň' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => 'o',
+        'ŕ' | 'ŗ' | 'ř' => 'r',
+        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => 's',
+        'ţ' | 'ť' | 'ŧ' | 'ț' => 't',
+        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => 'u',
+        'ŵ' => 'w',
+        'ý' | 'ÿ' | 'ŷ' => 'y',
+        'ź' | 'ż' | 'ž' => 'z',
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finds(term: &str, email: &str, name: &str) -> bool {
+        Term::parse(term).unwrap().matches(email, name)
+    }
+
+    #[test]
+    fn three_or_more_characters_match_anywhere_in_any_case() {
+        assert!(finds("NG@", "alice.ng@example.com", "Alice Ng"));
+        assert!(finds("lice", "alice@example.com", ""));
+        assert!(finds("zoë", "z@example.com", "ZOË Berg"));
+        assert!(
+            !finds("zoe", "z@example.com", "Zoë Berg"),
+            "accents count here"
+        );
+        assert!(!finds("xyz", "alice@example.com", "Alice Ng"));
+        assert_eq!(Term::parse("  abc "), Some(Term::Anywhere("abc".into())));
+    }
+
+    #[test]
+    fn one_or_two_characters_match_the_start_of_a_word() {
+        assert!(finds("ng", "alice.ng@example.com", "Alice Ng"));
+        assert!(finds("Ng", "x@example.com", "Alice Ng"));
+        assert!(finds("al", "alice@example.com", ""));
+        assert!(finds("ex", "alice@example.com", ""), "after the @");
+        assert!(
+            !finds("li", "alice@example.com", "Alice"),
+            "not inside a word"
+        );
+        assert!(finds("lu", "l@example.org", "Łukasz Nowak"), "accent-blind");
+        assert!(finds("Ö", "x@example.org", "Øyvind Öberg"));
+        assert!(finds("7", "7th.floor@example.org", ""));
+        assert!(!finds("7", "user7@example.org", ""), "inside a word");
+        assert!(!finds("a", "", ""));
+    }
+
+    #[test]
+    fn punctuation_alone_is_the_start_of_the_email() {
+        assert_eq!(Term::parse("@"), Some(Term::EmailStart("@".into())));
+        assert!(!finds("@", "a@example.com", ""));
+        assert!(finds(".", ".odd@example.com", ""));
+        assert_eq!(Term::parse("   "), None);
+    }
+}
