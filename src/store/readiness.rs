@@ -67,7 +67,8 @@ impl AtRisk {
     }
 }
 
-/// Every active user with the problem columns and the risk they add up to
+/// The active users with a problem, found along the partial index of each
+/// way onto the list, with the problem columns and the risk they add up to
 /// (the worst one): 100 cannot log in, 60 no factor yet, 50 a single factor
 /// and no backup code, 40 backup codes used up, 30 SMS only, 20 few left.
 const RATED: &str = "
@@ -86,7 +87,11 @@ const RATED: &str = "
                  active_factors = 1 AND codes_left = 0 AS single_no_codes,
                  codes_total > 0 AND codes_left = 0 AS codes_out,
                  codes_total > 0 AND codes_left > 0 AND codes_left <= ?3 AS codes_low
-          FROM users WHERE status = 'active')";
+          FROM users WHERE status = 'active' AND id IN (
+              SELECT id FROM users WHERE active_factors = 0
+              UNION ALL SELECT id FROM users WHERE factor_kinds = 'sms'
+              UNION ALL SELECT id FROM users WHERE codes_total > 0 AND codes_left <= ?3
+              UNION ALL SELECT id FROM users WHERE active_factors = 1 AND codes_left = 0))";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<AtRisk> {
     Ok(AtRisk {
@@ -113,8 +118,8 @@ fn rules(w: &mut Where, rules: &Rules) {
 }
 
 /// One page of the users at risk, in `order`, read at `at`. Every page
-/// rates every active user (a pass over the table, off the console's
-/// thread), but only a page is sorted and held.
+/// rates everyone at risk (off the console's thread), but only a page is
+/// sorted and held.
 pub fn page(
     conn: &Connection,
     r: &Rules,
@@ -181,7 +186,7 @@ pub fn page(
     Ok(rows)
 }
 
-/// How many active users are at risk (a pass over the table).
+/// How many active users are at risk.
 pub fn count(conn: &Connection, r: &Rules) -> Result<u64, StoreError> {
     let mut w = Where::default();
     rules(&mut w, r);
