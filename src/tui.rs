@@ -7,6 +7,7 @@ pub mod popup;
 pub mod render;
 pub mod screens;
 pub mod strings;
+pub mod terminal;
 pub mod theme;
 pub mod widgets;
 pub mod worker;
@@ -14,7 +15,7 @@ pub mod worker;
 use std::cell::Cell;
 use std::time::Duration;
 
-use ratatui::crossterm::event::{self, Event, KeyEvent};
+use ratatui::crossterm::event::{Event, KeyEvent};
 
 use crate::desk::{Desk, DeskError};
 use keys::{Action, Binding};
@@ -377,24 +378,33 @@ pub fn run(desk: Desk) -> Result<i32, DeskError> {
         .map_err(|e| DeskError::Refused(format!("cannot start the console: {e}")))?;
     let reader = desk.reader()?;
     let mut app = App::new(desk, Theme::from_env(), Worker::spawn(reader));
-    let result = live(&mut terminal, &mut app, &stop, |wait| {
-        if event::poll(wait)? {
-            event::read().map(Some)
-        } else {
-            Ok(None)
-        }
-    });
-    ratatui::restore();
+    let result = live(&mut terminal, &mut app, &stop, terminal::next_event);
     let signal = stop.received();
+    let hung_up = result.as_ref().is_err_and(terminal::is_gone) || terminal::is_hung_up();
+    // A terminal that is gone has nothing to restore, and writing to it
+    // only fails: ratatui's drop would say so with `eprintln!`, which panics
+    // on a terminal that is gone, and the panic would abort the process.
+    if hung_up {
+        std::mem::forget(terminal);
+    } else {
+        let _ = ratatui::try_restore();
+        drop(terminal);
+    }
+    drop(app);
     drop(stop);
     match (result, signal) {
         // The terminal may be gone with the signal (a closed window): the
         // signal, not the failed write, is why the console stopped.
         (_, Some(signal)) => Ok(128 + signal),
+        // Gone without a signal (the pane was killed): as if hung up.
+        _ if hung_up => Ok(128 + HANGUP),
         (Ok(()), None) => Ok(0),
         (Err(e), None) => Err(DeskError::Refused(format!("the console stopped: {e}"))),
     }
 }
+
+/// The number of SIGHUP, the exit code's part when the terminal is gone.
+const HANGUP: i32 = 1;
 
 /// The longest the loop waits for a key before it looks for a signal again.
 const POLL: Duration = Duration::from_millis(200);
