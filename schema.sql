@@ -353,5 +353,8 @@ CREATE INDEX users_without_factor ON users (status, grace_from) WHERE active_fac
 CREATE INDEX users_without_factor_email ON users (email) WHERE active_factors = 0;
 DROP INDEX users_codes_left;
 CREATE INDEX users_codes_left ON users (codes_left, email) WHERE codes_total > 0;
+-- The in-grace filter of the Users list: users without a factor whose
+-- grace began after a cutoff (recent arrivals), whatever their status.
+CREATE INDEX users_without_factor_grace ON users (grace_from) WHERE active_factors = 0;
 -- A user's events of one kind, newest first (the doctor's evidence).
 CREATE INDEX audit_user_kind ON audit (user_id, kind, at);
