@@ -351,8 +351,11 @@ END;
 -- SMS only, and one factor with no backup code: with the first two, every
 -- way onto the readiness report is an index.
 DROP INDEX users_active_factors;
-CREATE INDEX users_without_factor ON users (grace_from, status) WHERE active_factors = 0;
+CREATE INDEX users_without_factor ON users (status, grace_from) WHERE active_factors = 0;
 CREATE INDEX users_without_factor_email ON users (email) WHERE active_factors = 0;
+-- The in-grace filter of the Users list: users without a factor whose
+-- grace began after a cutoff (recent arrivals), whatever their status.
+CREATE INDEX users_without_factor_grace ON users (grace_from) WHERE active_factors = 0;
 DROP INDEX users_codes_left;
 CREATE INDEX users_codes_left ON users (codes_left, email) WHERE codes_total > 0;
 CREATE INDEX users_sms_only ON users (email) WHERE factor_kinds = 'sms';

@@ -14,6 +14,9 @@ pub mod settings;
 pub mod users;
 pub mod views;
 
+#[cfg(test)]
+mod plans;
+
 use std::path::{Path, PathBuf};
 
 use chrono::TimeDelta;

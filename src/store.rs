@@ -460,6 +460,12 @@ impl Store {
         &self.conn
     }
 
+    /// For tests that hook the connection (the query-plan test traces it).
+    #[cfg(test)]
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// Run `f` in one immediate transaction: all of it lands, or none.
     /// Inside [`Store::batch`] it joins the batch's transaction instead.
     pub fn write<T, E>(&mut self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>

@@ -183,8 +183,7 @@ fn page_of_kind(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// How many events the trail holds (the counter the schema keeps).
 pub fn count(conn: &Connection) -> Result<u64, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT count(*) FROM audit")?
-        .query_row([], |r| r.get(0))?)
+    super::attention::events(conn)
 }

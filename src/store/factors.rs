@@ -199,12 +199,6 @@ pub fn pending(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub fn count_pending(conn: &Connection) -> Result<u64, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT count(*) FROM factors WHERE status = 'pending'")?
-        .query_row([], |r| r.get(0))?)
-}
-
 /// Mark `step` and all before it as spent by a resync at `at` (the codes read
 /// out to the help desk), apart from the last login's step.
 pub fn spend_by_resync(conn: &Connection, id: i64, step: i64, at: Time) -> Result<(), StoreError> {

@@ -86,31 +86,28 @@ pub fn page(
     Ok(rows)
 }
 
-/// The users table, read along the index that answers `filter`. The
-/// planner cannot see how few users a filter keeps (its values are bound
-/// parameters), and walking every user in email order to find the locked
-/// few is the plan it would otherwise take.
-fn users_for(filter: Option<Filter>) -> &'static str {
-    match filter {
-        None | Some(Filter::NoFactor | Filter::Disabled) => "users",
-        Some(Filter::Locked) => "users INDEXED BY users_locked_until",
-        Some(Filter::InGrace) => "users INDEXED BY users_without_factor",
-        Some(Filter::LowCodes) => "users INDEXED BY users_codes_left",
-    }
-}
-
-/// The filter's clauses, then the keyset's; returns the direction to read.
+/// The filter's clauses, then the keyset's; returns the table to read and
+/// the direction to read in.
+///
+/// The table names the index of a filter whose users can be few and far
+/// apart in email order (locked, low on codes, in grace): a page reads that
+/// index's range and sorts it, so it costs as much as the filter finds. In
+/// email order the page would be read by testing every user the filter
+/// passes over, up to the whole table, and without statistics `SQLite`
+/// prefers that walk, which spares it the sort.
 fn clauses(
     w: &mut Where,
     filter: Option<Filter>,
     at: Keyset<&str>,
     ctx: &FilterContext,
-) -> &'static str {
+) -> (&'static str, &'static str) {
+    let mut table = "users";
     match filter {
         None => {}
         Some(Filter::Locked) => {
             let now = w.bind(secs(ctx.now));
             w.and(format!("locked_until > {now}"));
+            table = "users INDEXED BY users_locked_until";
         }
         Some(Filter::NoFactor) => w.and("active_factors = 0"),
         Some(Filter::InGrace) => match ctx.grace_cutoff {
@@ -120,12 +117,14 @@ fn clauses(
                 if !ctx.enforce_members {
                     w.and("role = 'admin'");
                 }
+                table = "users INDEXED BY users_without_factor_grace";
             }
             None => w.and("0"),
         },
         Some(Filter::LowCodes) => {
             let low = w.bind(i64::from(ctx.backup_low));
             w.and(format!("codes_total > 0 AND codes_left <= {low}"));
+            table = "users INDEXED BY users_codes_left";
         }
         Some(Filter::Disabled) => w.and("status = 'disabled'"),
     }
@@ -144,7 +143,7 @@ fn clauses(
             w.and(format!("email < {k}"));
         }
     }
-    if at.backwards() { "DESC" } else { "ASC" }
+    (table, if at.backwards() { "DESC" } else { "ASC" })
 }
 
 /// A page with no search, or with an email prefix: along the email index
@@ -158,7 +157,7 @@ fn plain(
     ctx: &FilterContext,
 ) -> Result<Vec<UserRow>, StoreError> {
     let mut w = Where::default();
-    let order = clauses(&mut w, filter, at, ctx);
+    let (table, order) = clauses(&mut w, filter, at, ctx);
     if let Some(prefix) = prefix {
         let lo = w.bind(prefix.to_owned());
         let hi = w.bind(format!("{prefix}\u{10FFFF}"));
@@ -166,8 +165,7 @@ fn plain(
     }
     let limit = w.bind(i64::from(limit));
     let sql = format!(
-        "SELECT {COLUMNS} FROM {} WHERE {} ORDER BY email {order} LIMIT {limit}",
-        users_for(filter),
+        "SELECT {COLUMNS} FROM {table} WHERE {} ORDER BY email {order} LIMIT {limit}",
         w.sql()
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -187,11 +185,10 @@ fn walk(
     ctx: &FilterContext,
 ) -> Result<Option<Vec<UserRow>>, StoreError> {
     let mut w = Where::default();
-    let order = clauses(&mut w, filter, at, ctx);
+    let (table, order) = clauses(&mut w, filter, at, ctx);
     let walk = w.bind(i64::from(WALK));
     let sql = format!(
-        "SELECT id, email, name FROM {} WHERE {} ORDER BY email {order} LIMIT {walk}",
-        users_for(filter),
+        "SELECT id, email, name FROM {table} WHERE {} ORDER BY email {order} LIMIT {walk}",
         w.sql()
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -243,15 +240,18 @@ fn from_index(
             Some(email) => Keyset::After(email.as_str()),
         };
         let mut w = Where::default();
-        let order = clauses(&mut w, filter, from, ctx);
+        let (_, order) = clauses(&mut w, filter, from, ctx);
         let p = w.bind(phrase.clone());
         w.and(format!(
             "id IN (SELECT rowid FROM {index} WHERE {index} MATCH {p})"
         ));
         let chunk = w.bind(i64::from(limit));
+        // The candidates are few (that is why this route was taken), so
+        // they are read by id and sorted. Given a filter, `SQLite` could
+        // instead walk the filter's index in email order, testing each user
+        // against them: across every user the filter passes, for a page.
         let sql = format!(
-            "SELECT {COLUMNS} FROM {} WHERE {} ORDER BY email {order} LIMIT {chunk}",
-            users_for(filter),
+            "SELECT {COLUMNS} FROM users NOT INDEXED WHERE {} ORDER BY email {order} LIMIT {chunk}",
             w.sql()
         );
         let mut stmt = conn.prepare_cached(&sql)?;
