@@ -362,3 +362,29 @@ CREATE INDEX users_sms_only ON users (email) WHERE factor_kinds = 'sms';
 CREATE INDEX users_single_no_codes ON users (email) WHERE active_factors = 1 AND codes_left = 0;
 -- A user's events of one kind, newest first (the doctor's evidence).
 CREATE INDEX audit_user_kind ON audit (user_id, kind, at);
+
+-- step 4: regulation
+-- What the limits count, one row each: wrong passwords by user ('password',
+-- the user's id) and by source address ('address'), and the doctor's code
+-- checks by user ('code_check'). Rows older than their window are pruned
+-- as new ones come, so a flood leaves no more rows than a limit's worth.
+CREATE TABLE throttle (
+    id       INTEGER PRIMARY KEY,
+    kind     TEXT    NOT NULL CHECK (kind IN ('password', 'address', 'code_check')),
+    subject  TEXT    NOT NULL,
+    at       INTEGER NOT NULL
+) STRICT;
+CREATE INDEX throttle_subject ON throttle (kind, subject, at);
+-- Bans: a user's password checks ('password') or an address's ('address')
+-- refused until `until`; `count` bans in a row since the last correct
+-- password, so each lasts twice the one before.
+CREATE TABLE bans (
+    kind     TEXT    NOT NULL CHECK (kind IN ('password', 'address')),
+    subject  TEXT    NOT NULL,
+    until    INTEGER NOT NULL,
+    count    INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (kind, subject)
+) STRICT, WITHOUT ROWID;
+-- Failed codes in a row with no success or unlock between, locks or not:
+-- at the policy's hard stop 2FA stays locked until an admin unlocks it.
+ALTER TABLE users ADD COLUMN streak INTEGER NOT NULL DEFAULT 0;

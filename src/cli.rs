@@ -308,6 +308,10 @@ pub enum UserCommand {
         /// Read the user's password from stdin.
         #[arg(long, required = true)]
         password_stdin: bool,
+        /// The address the request comes from (wrong passwords are counted
+        /// for it too).
+        #[arg(long)]
+        ip: Option<String>,
     },
     /// Remove all factors and backup codes and revoke all devices.
     #[command(name = "reset-2fa")]

@@ -10,6 +10,7 @@ pub mod login;
 pub mod overview;
 pub mod readiness;
 pub mod records;
+pub(crate) mod regulation;
 pub mod settings;
 pub mod users;
 pub mod views;
@@ -392,7 +393,7 @@ impl Desk {
 
     /// Check a user's password (argon2id, 15–40 ms): `None` when the
     /// account has no password set.
-    pub fn check_password(&mut self, email: &str, password: &str) -> Result<Option<bool>> {
+    pub(crate) fn check_password(&mut self, email: &str, password: &str) -> Result<Option<bool>> {
         match user_by_email(self.conn(), email)?.password_hash {
             None => Ok(None),
             Some(hash) => Ok(Some(self.hasher.verify(password, &hash)?)),

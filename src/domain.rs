@@ -10,6 +10,7 @@ pub mod login;
 pub mod otp;
 pub mod password;
 pub mod policy;
+pub mod regulation;
 pub mod search;
 pub mod totp;
 pub mod trust;

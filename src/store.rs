@@ -12,6 +12,7 @@ pub mod factors;
 pub mod meta;
 pub mod policy;
 pub mod readiness;
+pub mod throttle;
 pub mod user_list;
 pub mod users;
 

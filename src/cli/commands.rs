@@ -308,12 +308,11 @@ fn user(cli: &Cli, c: &UserCommand) -> Result<i32> {
                 text
             });
         }
-        UserCommand::TurnOff2fa { email, .. } => {
+        UserCommand::TurnOff2fa { email, ip, .. } => {
             let mut desk = open(cli)?;
             desk.set_actor(email);
             let typed = password("Password")?;
-            let ok = desk.check_password(email, &typed)? == Some(true);
-            let r = desk.turn_off_2fa(email, ok)?;
+            let r = desk.turn_off_2fa(email, &typed, ip.as_deref())?;
             reply(cli, &r, || {
                 format!(
                     "2FA is off for {email}: {} factor(s) and {} backup code(s) removed; their codes no longer work.",

@@ -289,7 +289,12 @@ pub fn user(d: &UserDetail) -> String {
         );
     }
     let _ = writeln!(out, "  2FA: {}", d.standing);
-    let lock = if d.lock.locked {
+    let lock = if d.lock.hard {
+        format!(
+            "LOCKED after {} failures in a row: only an admin can unlock it",
+            d.lock.streak
+        )
+    } else if d.lock.locked {
         format!(
             "LOCKED after {} failures, releases {} UTC",
             d.lock.failures,

@@ -216,3 +216,17 @@ pub fn failed_users_since(
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// When the messages to `user_id` that went out (not failed) at or after
+/// `since` were sent, oldest first: what the message limit counts.
+pub fn sent_since(conn: &Connection, user_id: i64, since: Time) -> Result<Vec<Time>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT created_at FROM deliveries
+         WHERE user_id = ?1 AND created_at >= ?2 AND status <> 'failed'
+         ORDER BY created_at LIMIT 1000",
+    )?;
+    let rows = stmt.query_map(params![user_id, secs(since)], |r| {
+        r.get::<_, i64>(0).map(time)
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -33,7 +33,7 @@ pub struct UserRow {
 
 pub(super) const COLUMNS: &str = "id, email, name, role, status, password_hash, phone, phone_verified, \
      every_login, failures, failures_after, locked_until, created_at, last_login_at, \
-     active_factors, factor_kinds, codes_total, codes_left, grace_from";
+     active_factors, factor_kinds, codes_total, codes_left, grace_from, streak";
 
 pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
@@ -49,6 +49,7 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
         lock: Lock {
             failures: r.get(9)?,
             locked_until: opt_time(r.get(11)?),
+            streak: r.get(19)?,
         },
         failures_after: r.get(10)?,
         created_at: time(r.get(12)?),
@@ -155,8 +156,8 @@ pub fn set_phone(
 pub fn set_lock(conn: &Connection, id: i64, lock: &Lock) -> Result<(), StoreError> {
     exec(
         conn,
-        "UPDATE users SET failures = ?2, locked_until = ?3 WHERE id = ?1",
-        params![id, lock.failures, lock.locked_until.map(secs)],
+        "UPDATE users SET failures = ?2, locked_until = ?3, streak = ?4 WHERE id = ?1",
+        params![id, lock.failures, lock.locked_until.map(secs), lock.streak],
     )?;
     Ok(())
 }
