@@ -388,3 +388,5 @@ CREATE TABLE bans (
 -- Failed codes in a row with no success or unlock between, locks or not:
 -- at the policy's hard stop 2FA stays locked until an admin unlocks it.
 ALTER TABLE users ADD COLUMN streak INTEGER NOT NULL DEFAULT 0;
+-- A message held back by the message limit: when the next may go.
+ALTER TABLE deliveries ADD COLUMN retry_at INTEGER;

@@ -209,6 +209,7 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
                 destination: d.destination,
                 failed: d.status == deliveries::Status::Failed,
                 reason: d.reason,
+                retry_at: d.retry_at,
             })
             .collect(),
         password_ban: regulation::password_ban(conn, u.id, now)?,

@@ -147,6 +147,7 @@ pub(crate) fn send(cx: &mut Ctx<'_>, m: &Message<'_>) -> Result<DeliveryOutcome>
             status,
             reason: reason.as_deref(),
             at: cx.now,
+            retry_at: limited,
         },
     )?;
     Ok(DeliveryOutcome {

@@ -23,6 +23,7 @@ text_enum!(
     Kind {
         Disabled => "disabled",
         PasswordBanned => "password_banned",
+        MessageLimit => "message_limit",
         AddressBanned => "address_banned",
         Locked => "locked",
         PendingEnrolment => "pending_enrolment",
@@ -193,6 +194,8 @@ pub struct DeliveryFact {
     pub destination: String,
     pub failed: bool,
     pub reason: Option<String>,
+    /// Held back by the message limit: when the next may go.
+    pub retry_at: Option<Time>,
 }
 
 /// A remembered computer.
@@ -996,6 +999,13 @@ fn failed_messages(b: &mut Builder<'_>) {
                 && !(d.channel == "sms" && b.findings.iter().any(|x| x.kind == Kind::SmsCountry))
         })
         .collect();
+    if let Some(retry) = failed
+        .first()
+        .and_then(|d| d.retry_at)
+        .filter(|t| f.now < *t)
+    {
+        return message_limit(b, retry, &failed);
+    }
     if let Some(last) = failed.first() {
         let kinds: Vec<FactorKind> = f.active().map(|x| x.kind).collect();
         let only_messages = kinds.iter().all(|k| *k != FactorKind::Totp);
@@ -1037,6 +1047,37 @@ fn failed_messages(b: &mut Builder<'_>) {
             ),
         );
     }
+}
+
+/// Messages held back by the message limit: nothing is wrong with the number
+/// or address; the next code can go at `retry`.
+fn message_limit(b: &mut Builder<'_>, retry: Time, held: &[&DeliveryFact]) {
+    let f = b.facts;
+    let held_now = held.iter().filter(|d| d.retry_at.is_some()).count();
+    b.add(
+        Finding::new(
+            Kind::MessageLimit,
+            Severity::Blocking,
+            "Message limit reached",
+            format!(
+                "So many codes were sent to them lately that no more go out until {} (in {}): the limit keeps SMS pumping from costing money.",
+                stamp(retry),
+                span(retry - f.now)
+            ),
+        )
+        .evidence(vec![format!(
+            "{held_now} recent message(s) were held back; the last at {}. Many logins started in a short time can be someone else trying the account.",
+            held.first().map_or_else(String::new, |d| stamp(d.at))
+        )])
+        .fix(
+            Fix::Wait,
+            format!(
+                "Wait until {}; meanwhile an authenticator app or a backup code still works (factordesk factor add-totp {})",
+                stamp(retry),
+                f.email
+            ),
+        ),
+    );
 }
 
 /// A message channel never used though they tried to log in, or working.

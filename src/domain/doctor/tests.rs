@@ -412,6 +412,7 @@ fn message(channel: &str, mins_ago: i64, failed: bool) -> DeliveryFact {
         destination: "+44 ******0123".into(),
         failed,
         reason: failed.then(|| "country calling code +44 is not allowed for SMS".into()),
+        retry_at: None,
     }
 }
 
@@ -514,6 +515,7 @@ fn an_sms_country_not_allowed() {
             destination: "+44 ******0123".into(),
             failed: true,
             reason: Some("country calling code +44 is not allowed for SMS (allowed: +1)".into()),
+            retry_at: None,
         }],
         ..healthy()
     };
@@ -544,6 +546,7 @@ fn failed_emails_and_none_sent() {
             destination: "h***@mail.example.invalid".into(),
             failed: true,
             reason: Some("mailbox unreachable".into()),
+            retry_at: None,
         }],
         ..healthy()
     };
@@ -580,6 +583,7 @@ fn delivered_codes_are_reported_for_message_users() {
             destination: "h***i@example.com".into(),
             failed: false,
             reason: None,
+            retry_at: None,
         }],
         ..healthy()
     };
@@ -1255,4 +1259,32 @@ fn a_password_ban_says_until_when_and_how_to_lift_it() {
     let x = first(&address);
     assert_eq!((x.kind, x.fix), (Kind::AddressBanned, Fix::Wait));
     assert!(x.explanation.contains("203.0.113.9"), "{x:?}");
+}
+
+#[test]
+fn messages_held_back_by_the_limit_say_when_the_next_can_go() {
+    let held = DeliveryFact {
+        at: ago(TimeDelta::minutes(2)),
+        channel: "email".into(),
+        destination: "h***i@example.com".into(),
+        failed: true,
+        reason: Some("not sent: 10 codes already went to this user within 1 h".into()),
+        retry_at: Some(now() + TimeDelta::minutes(20)),
+    };
+    let f = Facts {
+        deliveries: vec![held.clone()],
+        ..healthy()
+    };
+    let x = first(&f);
+    assert_eq!((x.kind, x.fix), (Kind::MessageLimit, Fix::Wait));
+    assert!(x.explanation.contains("in 20 min"), "{x:?}");
+    // Once the next may go, it is no longer the finding.
+    let later = Facts {
+        deliveries: vec![DeliveryFact {
+            retry_at: Some(now()),
+            ..held
+        }],
+        ..healthy()
+    };
+    assert_ne!(first(&later).kind, Kind::MessageLimit);
 }
