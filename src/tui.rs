@@ -1,367 +1,33 @@
-//! The console: app state, the update step, and the live loop. Screens are an
-//! enum with one file each; popups take keys before the screen under them.
+//! The console: the live loop (draw, read a key, apply it) on a real
+//! terminal, until `q` or a signal. What it shows and how keys act is `app`.
 
+pub mod app;
+pub mod chrome;
+pub mod command;
 pub mod input;
 pub mod keys;
-pub mod popup;
+pub mod pages;
+pub mod popups;
 pub mod render;
 pub mod screens;
 pub mod strings;
 pub mod terminal;
 pub mod theme;
+pub mod view;
 pub mod widgets;
 pub mod worker;
 
-use std::cell::Cell;
 use std::time::Duration;
 
-use ratatui::crossterm::event::{Event, KeyEvent};
+use ratatui::crossterm::event::Event;
+
+pub use app::App;
+pub use theme::Tone;
+pub use view::Tab;
 
 use crate::desk::{Desk, DeskError};
-use keys::{Action, Binding};
-use popup::Popup;
-use screens::{
-    audit::AuditScreen,
-    outbox::OutboxScreen,
-    overview::OverviewScreen,
-    policy::PolicyScreen,
-    simulator::{Back, Sandbox, SimScreen},
-    user::UserScreen,
-    users::UsersScreen,
-};
 use theme::Theme;
 use worker::Worker;
-
-/// The top-level screens, in tab order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tab {
-    Overview,
-    Users,
-    Simulator,
-    Outbox,
-    Audit,
-    Policy,
-}
-
-impl Tab {
-    pub const ALL: [Tab; 6] = [
-        Tab::Overview,
-        Tab::Users,
-        Tab::Simulator,
-        Tab::Outbox,
-        Tab::Audit,
-        Tab::Policy,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Overview => "Overview",
-            Tab::Users => "Users",
-            Tab::Simulator => "Simulator",
-            Tab::Outbox => "Outbox",
-            Tab::Audit => "Audit",
-            Tab::Policy => "Policy",
-        }
-    }
-
-    fn index(self) -> usize {
-        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
-    }
-
-    fn step(self, by: isize) -> Tab {
-        let n = Tab::ALL.len().cast_signed();
-        Tab::ALL[(self.index().cast_signed() + by)
-            .rem_euclid(n)
-            .cast_unsigned()]
-    }
-}
-
-/// How keys are read right now.
-#[derive(Debug, Clone, Copy)]
-pub enum Mode {
-    /// A text field has the focus: printable keys are text.
-    Typing,
-    /// A popup without a text field: its keys, then Esc/Enter.
-    Popup(&'static [Binding]),
-    /// A screen: its keys, then the global ones.
-    Browse(&'static [Binding]),
-}
-
-/// A one-line message in the status bar until the next key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Note {
-    pub text: String,
-    pub tone: Tone,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tone {
-    Info,
-    Ok,
-    Error,
-}
-
-/// The whole console state.
-pub struct App {
-    pub(crate) desk: Desk,
-    pub(crate) tab: Tab,
-    pub(crate) user: Option<UserScreen>,
-    pub(crate) overview: OverviewScreen,
-    pub(crate) users: UsersScreen,
-    pub(crate) sim: SimScreen,
-    /// The simulator's own copy of the database and its clock.
-    pub(crate) sandbox: Sandbox,
-    /// Where Esc on the simulator leads.
-    pub(crate) sim_back: Option<Back>,
-    pub(crate) outbox: OutboxScreen,
-    pub(crate) audit: AuditScreen,
-    pub(crate) policy: PolicyScreen,
-    pub(crate) popup: Option<Popup>,
-    pub(crate) note: Option<Note>,
-    pub(crate) theme: Theme,
-    pub(crate) worker: Worker,
-    /// Numbers the reads asked of the worker: only the last asked is kept.
-    pub(crate) tickets: u64,
-    /// The last frame was too small to show the console (set as it is drawn).
-    pub(crate) too_small: Cell<bool>,
-    /// Work left by keys waits for typing to pause (the live console).
-    debounce: bool,
-    quit: bool,
-}
-
-impl std::fmt::Debug for App {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App")
-            .field("tab", &self.tab)
-            .finish_non_exhaustive()
-    }
-}
-
-impl App {
-    pub fn new(desk: Desk, theme: Theme, worker: Worker) -> App {
-        let mut app = App {
-            desk,
-            tab: Tab::Overview,
-            user: None,
-            overview: OverviewScreen::default(),
-            users: UsersScreen::default(),
-            sim: SimScreen::default(),
-            sandbox: Sandbox::default(),
-            sim_back: None,
-            outbox: OutboxScreen::default(),
-            audit: AuditScreen::default(),
-            policy: PolicyScreen::default(),
-            popup: None,
-            note: None,
-            theme,
-            worker,
-            tickets: 0,
-            too_small: Cell::new(false),
-            debounce: false,
-            quit: false,
-        };
-        app.refresh();
-        if !app.worker.threaded() {
-            app.poll_worker();
-        }
-        app
-    }
-
-    pub fn desk(&self) -> &Desk {
-        &self.desk
-    }
-
-    pub fn should_quit(&self) -> bool {
-        self.quit
-    }
-
-    /// The live console and the tests feed keys through here.
-    pub fn handle_key(&mut self, key: KeyEvent) {
-        if self.too_small.get() {
-            // Nothing of the console shows: a key must not act unseen. Only
-            // quitting works until the window is large enough again.
-            if keys::quits_when_too_small(key) {
-                self.quit = true;
-            }
-            return;
-        }
-        if let Some(action) = keys::map(self, key) {
-            self.update(action);
-        }
-        if !self.debounce {
-            self.settle();
-        }
-        if !self.worker.threaded() {
-            self.poll_worker();
-        }
-    }
-
-    /// Read keys in bursts: work a key leaves for later (reading the list
-    /// for a search) waits until typing pauses. The live console does; tests
-    /// and `render` act on each key at once.
-    pub fn set_debounce(&mut self, on: bool) {
-        self.debounce = on;
-    }
-
-    /// Whether work waits for typing to pause.
-    pub fn unsettled(&self) -> bool {
-        (self.users.stale || self.users.pages.short())
-            && self.user.is_none()
-            && self.tab == Tab::Users
-    }
-
-    /// Do the work keys left for later: read the list for the search typed
-    /// so far, or the rest of a screenful taller than what was read.
-    pub fn settle(&mut self) {
-        if self.unsettled()
-            && let Err(e) = self.users.catch_up(&self.desk)
-        {
-            self.fail(&e);
-        }
-    }
-
-    pub fn mode(&self) -> Mode {
-        if let Some(p) = &self.popup {
-            return if p.typing() {
-                Mode::Typing
-            } else {
-                Mode::Popup(p.bindings())
-            };
-        }
-        if let Some(u) = &self.user {
-            return Mode::Browse(if u.full_doctor {
-                screens::doctor::KEYS
-            } else {
-                screens::user::KEYS
-            });
-        }
-        match self.tab {
-            Tab::Overview if self.overview.readiness.is_some() => {
-                Mode::Browse(screens::readiness::KEYS)
-            }
-            Tab::Overview => Mode::Browse(screens::overview::KEYS),
-            Tab::Users if self.users.typing() => Mode::Typing,
-            Tab::Users => Mode::Browse(screens::users::KEYS),
-            Tab::Simulator if self.sim.typing() => Mode::Typing,
-            Tab::Simulator => Mode::Browse(screens::simulator::KEYS),
-            Tab::Outbox => Mode::Browse(screens::outbox::KEYS),
-            Tab::Audit => Mode::Browse(screens::audit::KEYS),
-            Tab::Policy => Mode::Browse(screens::policy::KEYS),
-        }
-    }
-
-    /// The bindings of what is on screen, for the status bar and `?`.
-    pub fn bindings(&self) -> &'static [Binding] {
-        match self.mode() {
-            Mode::Popup(b) | Mode::Browse(b) => b,
-            Mode::Typing => &[],
-        }
-    }
-
-    /// One step: apply an action.
-    pub fn update(&mut self, action: Action) {
-        self.note = None;
-        if self.popup.is_some() {
-            self.popup_action(action);
-            return;
-        }
-        match action {
-            Action::Quit => {
-                self.quit = true;
-                return;
-            }
-            Action::Help => {
-                self.popup = Some(Popup::help());
-                return;
-            }
-            Action::GoTo(tab) => return self.go_to(tab),
-            Action::NextTab => return self.go_to(self.tab.step(1)),
-            Action::PrevTab => return self.go_to(self.tab.step(-1)),
-            _ => {}
-        }
-        if self.user.is_some() {
-            self.user_action(action);
-            return;
-        }
-        match self.tab {
-            Tab::Overview => self.overview_action(action),
-            Tab::Users => self.users_action(action),
-            Tab::Simulator => self.sim_action(action),
-            Tab::Outbox => self.outbox_action(action),
-            Tab::Audit => self.audit_action(action),
-            Tab::Policy => self.policy_action(action),
-        }
-    }
-
-    pub(crate) fn go_to(&mut self, tab: Tab) {
-        if tab == Tab::Simulator && (self.tab != Tab::Simulator || self.user.is_some()) {
-            self.entering_simulator();
-        }
-        self.user = None;
-        self.tab = tab;
-        self.refresh();
-    }
-
-    /// Open one user's screen over the current tab.
-    pub(crate) fn open_user(&mut self, email: &str) {
-        match UserScreen::load(&self.desk, email) {
-            Ok(screen) => self.user = Some(screen),
-            Err(e) => self.fail(&e),
-        }
-    }
-
-    /// Reload what is on screen from the desk.
-    pub(crate) fn refresh(&mut self) {
-        let result = if let Some(u) = &mut self.user {
-            u.reload(&self.desk)
-        } else {
-            match self.tab {
-                Tab::Overview if self.overview.readiness.is_some() => {
-                    self.reload_readiness();
-                    Ok(())
-                }
-                Tab::Overview => self.overview.reload(&self.desk),
-                Tab::Users => self.users.reload(&self.desk),
-                Tab::Simulator => self.sim.reload(self.sandbox.desk()),
-                Tab::Outbox => self.outbox.reload(&self.desk),
-                Tab::Audit => self.audit.reload(&self.desk),
-                Tab::Policy => self.policy.reload(&self.desk),
-            }
-        };
-        if let Err(e) = result {
-            self.fail(&e);
-        }
-    }
-
-    pub(crate) fn say(&mut self, tone: Tone, text: impl Into<String>) {
-        self.note = Some(Note {
-            text: text.into(),
-            tone,
-        });
-    }
-
-    /// Show a desk error, its CLI hints put in console terms.
-    pub(crate) fn fail(&mut self, e: &DeskError) {
-        self.say(Tone::Error, strings::for_console(&e.to_string()));
-    }
-
-    /// Take finished background work (password hashes) and act on it.
-    pub fn poll_worker(&mut self) -> bool {
-        let mut any = false;
-        while let Some(done) = self.worker.try_recv() {
-            any = true;
-            self.worker_done(done);
-        }
-        any
-    }
-
-    /// Whether the screen shows something that changes with the clock.
-    pub fn ticking(&self) -> bool {
-        self.popup.as_ref().is_some_and(Popup::ticking)
-            || (self.user.is_none() && self.tab == Tab::Simulator)
-            || self.user.as_ref().is_some_and(|u| u.detail.lock.locked)
-    }
-}
 
 /// `factordesk` with no command: the console on `--db`. Returns the exit
 /// code: 0, or 128 + the signal that ended it (SIGTERM, SIGHUP from a closed
@@ -419,7 +85,7 @@ fn live<B: ratatui::backend::Backend>(
     stop: &signals::Stop,
     mut next_event: impl FnMut(Duration) -> std::io::Result<Option<Event>>,
 ) -> std::io::Result<()> {
-    let system_clock = !app.desk.clock().is_fixed();
+    let system_clock = !app.desk().clock().is_fixed();
     let mut dirty = true;
     let mut drawn = std::time::Instant::now();
     let mut typed = std::time::Instant::now();
@@ -440,7 +106,7 @@ fn live<B: ratatui::backend::Backend>(
         }
         let wait = if app.unsettled() {
             SETTLE.saturating_sub(typed.elapsed())
-        } else if app.worker.busy() {
+        } else if app.busy() {
             Duration::from_millis(50)
         } else {
             POLL
@@ -539,13 +205,15 @@ mod tests {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 
-    fn app() -> App {
+    fn desk() -> Desk {
         let now = chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
             .unwrap()
             .to_utc();
-        let desk =
-            Desk::in_memory(Key::from_bytes([7; 32]), Clock::fixed(now), Rng::seeded(1)).unwrap();
-        App::new(desk, Theme { color: false }, Worker::inline(0))
+        Desk::in_memory(Key::from_bytes([7; 32]), Clock::fixed(now), Rng::seeded(1)).unwrap()
+    }
+
+    fn app() -> App {
+        App::new(desk(), Theme { color: false }, Worker::inline(0))
     }
 
     #[test]
@@ -570,17 +238,17 @@ mod tests {
     #[test]
     fn a_burst_of_typing_reads_the_list_once() {
         use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-        let mut app = app();
+        let mut desk = desk();
         for i in 0..80 {
-            app.desk
-                .add_user(&crate::desk::users::NewUser {
-                    email: format!("user{i:02}@example.com"),
-                    name: format!("User {i}"),
-                    ..Default::default()
-                })
-                .unwrap();
+            desk.add_user(&crate::desk::users::NewUser {
+                email: format!("user{i:02}@example.com"),
+                name: format!("User {i}"),
+                ..Default::default()
+            })
+            .unwrap();
         }
-        app.go_to(Tab::Users);
+        let mut app = App::new(desk, Theme { color: false }, Worker::inline(0));
+        app.update(keys::Action::GoTo(Tab::Users));
         let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
         let stop = signals::Stop::default();
         let key = |c| Some(Event::Key(KeyEvent::new(c, KeyModifiers::NONE)));
@@ -598,7 +266,7 @@ mod tests {
             ch('q'),
         ]
         .into_iter();
-        let before = app.users.pages.reads;
+        let before = app.users().pages.reads;
         let mut waits = Vec::new();
         live(&mut terminal, &mut app, &stop, |wait| {
             waits.push(wait);
@@ -613,12 +281,12 @@ mod tests {
         })
         .unwrap();
         assert_eq!(
-            app.users.pages.reads - before,
+            app.users().pages.reads - before,
             1,
             "one read for the whole burst"
         );
-        assert_eq!(app.users.search.text(), "user1");
-        assert_eq!(app.users.pages.rows.len(), 10, "user10…user19");
+        assert_eq!(app.users().search.text(), "user1");
+        assert_eq!(app.users().pages.rows.len(), 10, "user10…user19");
         // The loop waited for the pause, no longer than it must.
         assert!(waits[2..6].iter().all(|w| *w <= SETTLE), "{waits:?}");
     }

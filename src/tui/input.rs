@@ -1,8 +1,10 @@
-//! A one-line text field: typing, cursor movement and deletion, drawn with
-//! a visible cursor (or masked, for passwords).
+//! The one text field every screen and popup uses: typing, cursor movement
+//! and deletion, drawn with a visible cursor (or masked, for passwords).
 
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
+
+use super::keys::Action;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Input {
@@ -76,6 +78,22 @@ impl Input {
 
     pub fn end(&mut self) {
         self.cursor = self.text.chars().count();
+    }
+
+    /// Apply an editing action (typing, erasing, moving the cursor);
+    /// `false` for any other action, which is left to the caller.
+    pub fn edit(&mut self, action: Action) -> bool {
+        match action {
+            Action::Type(c) => self.insert(c),
+            Action::Erase => self.backspace(),
+            Action::EraseForward => self.delete(),
+            Action::CursorLeft => self.left(),
+            Action::CursorRight => self.right(),
+            Action::CursorHome => self.home(),
+            Action::CursorEnd => self.end(),
+            _ => return false,
+        }
+        true
     }
 
     pub fn clear(&mut self) {

@@ -3,7 +3,28 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::{App, Mode, Tab};
+use super::view::Tab;
+
+/// How keys are read right now.
+#[derive(Debug, Clone, Copy)]
+pub enum Mode {
+    /// A text field has the focus: printable keys are text.
+    Typing,
+    /// A popup without a text field: its keys, then Esc/Enter.
+    Popup(&'static [Binding]),
+    /// A screen: its keys, then the global ones.
+    Browse(&'static [Binding]),
+}
+
+impl Mode {
+    /// The bindings shown in the status bar (none while typing).
+    pub fn bindings(self) -> &'static [Binding] {
+        match self {
+            Mode::Popup(b) | Mode::Browse(b) => b,
+            Mode::Typing => &[],
+        }
+    }
+}
 
 /// Everything the console can be asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,15 +247,15 @@ pub const GLOBAL: &[Binding] = &[
     ch('q', Action::Quit, "quit", true),
 ];
 
-/// The action for a key press, given what the console is showing.
-pub fn map(app: &App, key: KeyEvent) -> Option<Action> {
+/// The action for a key press, given how keys are read now.
+pub fn map(mode: Mode, key: KeyEvent) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
         return None;
     }
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
         return Some(Action::Quit);
     }
-    match app.mode() {
+    match mode {
         Mode::Typing => typing(key),
         Mode::Popup(bindings) => find(bindings, key).or(match key.code {
             KeyCode::Esc | KeyCode::Char('q') => Some(Action::Cancel),

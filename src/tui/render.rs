@@ -1,232 +1,20 @@
-//! Drawing the whole console (`impl Widget for &App`) and rendering it without
-//! a terminal: the same state and clock give the same text, for `render` and tests.
+//! The console without a terminal: an app on a given screen, drawn into a
+//! buffer and written as text or ANSI; the same state and clock give the
+//! same text, for `factordesk render` and tests.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Widget, Wrap};
+use ratatui::widgets::Widget;
 
+use super::App;
 use super::keys::Action;
-use super::{App, Mode, Tab, Tone, popup, screens, strings};
+use super::theme::Theme;
+use super::view::Tab;
+use super::worker::Worker;
 use crate::desk::{Desk, DeskError, Result};
-use crate::tui::theme::Theme;
-use crate::tui::widgets::{self, hints};
-use crate::tui::worker::Worker;
 
-/// The smallest console that fits.
-pub const MIN_WIDTH: u16 = 80;
-pub const MIN_HEIGHT: u16 = 24;
-
-impl Widget for &App {
-    fn render(self, area: Rect, buf: &mut Buffer) {
-        let small = area.width < MIN_WIDTH || area.height < MIN_HEIGHT;
-        self.too_small.set(small);
-        if small {
-            too_small(self.theme, area, buf);
-            return;
-        }
-        let now = self.desk.now();
-        let [tabs, body, status] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Fill(1),
-            Constraint::Length(1),
-        ])
-        .areas(area);
-        self.render_tabs(tabs, buf);
-        if let Some(u) = &self.user {
-            screens::user::render(u, self.theme, now, body, buf);
-        } else {
-            match self.tab {
-                Tab::Overview => screens::overview::render(&self.overview, self.theme, body, buf),
-                Tab::Users => screens::users::render(&self.users, self.theme, body, buf),
-                Tab::Simulator => {
-                    screens::simulator::render(
-                        &self.sim,
-                        &self.sandbox,
-                        self.theme,
-                        now,
-                        body,
-                        buf,
-                    );
-                }
-                Tab::Outbox => screens::outbox::render(&self.outbox, self.theme, now, body, buf),
-                Tab::Audit => screens::audit::render(&self.audit, self.theme, body, buf),
-                Tab::Policy => screens::policy::render(&self.policy, self.theme, body, buf),
-            }
-        }
-        self.render_status(status, buf);
-        if let Some(p) = &self.popup {
-            popup::render(self, p, now, area, buf);
-            if matches!(p, popup::Popup::Help { .. }) {
-                // The help learns whether it scrolls as it is drawn, and
-                // stays off the status bar: say so there in the same frame.
-                self.render_status(status, buf);
-            }
-        }
-    }
-}
-
-impl App {
-    fn render_tabs(&self, area: Rect, buf: &mut Buffer) {
-        let theme = self.theme;
-        // The name goes first when there is room for it and the breadcrumb.
-        let room_for_name = area.width >= 100 || self.user.is_none();
-        let mut spans = if room_for_name {
-            vec![Span::styled(format!(" {} ", strings::APP), theme.title())]
-        } else {
-            vec![Span::raw(" ")]
-        };
-        for (i, tab) in Tab::ALL.iter().enumerate() {
-            let style = if *tab == self.tab && self.user.is_none() {
-                theme.tab_active()
-            } else {
-                theme.tab()
-            };
-            spans.push(Span::styled(format!(" {} {} ", i + 1, tab.title()), style));
-        }
-        if let Some(u) = &self.user {
-            let used = Line::from(spans.clone()).width();
-            let room = usize::from(area.width).saturating_sub(used + 4);
-            spans.push(Span::styled(
-                format!(" › {} ", widgets::cut(&u.email, room)),
-                theme.tab_active(),
-            ));
-        }
-        let tabs = Line::from(spans);
-        let used = u16::try_from(tabs.width()).unwrap_or(u16::MAX);
-        buf.set_line(area.x, area.y, &tabs, area.width);
-        let offset = self.desk.clock().offset();
-        let clock = format!(
-            "{}{} ",
-            self.desk.now().format("%Y-%m-%d %H:%M:%S UTC"),
-            if offset.is_zero() {
-                String::new()
-            } else {
-                format!(
-                    " ({}{})",
-                    if offset.num_seconds() > 0 { "+" } else { "-" },
-                    crate::domain::exact_span(offset)
-                )
-            }
-        );
-        let width = u16::try_from(clock.chars().count()).unwrap_or(0);
-        if used.saturating_add(width) < area.width {
-            buf.set_string(
-                area.right() - width,
-                area.y,
-                clock,
-                if offset.is_zero() {
-                    theme.dim()
-                } else {
-                    theme.warn()
-                },
-            );
-        }
-    }
-
-    fn render_status(&self, area: Rect, buf: &mut Buffer) {
-        let theme = self.theme;
-        buf.set_style(area, theme.bar());
-        let line = if let Some(note) = &self.note {
-            let style = match note.tone {
-                Tone::Error => theme.bad(),
-                Tone::Ok => theme.ok(),
-                Tone::Info => theme.text(),
-            };
-            Line::from(Span::styled(format!(" {}", note.text), style))
-        } else if matches!(self.mode(), Mode::Typing) {
-            Line::from(Span::styled(
-                format!(" {}", strings::TYPING_HINT),
-                theme.dim(),
-            ))
-        } else {
-            // The screen's keys, and `? keys  q quit` kept on the right.
-            let right = if self.popup.is_none() {
-                Line::from(hints(super::keys::GLOBAL, theme))
-            } else {
-                Line::default()
-            };
-            let room = area
-                .width
-                .saturating_sub(u16::try_from(right.width()).unwrap_or(0) + 1);
-            // Whole hints only, as many as fit.
-            let mut left = vec![Span::raw(" ")];
-            let mut width = 1;
-            for pair in hints(self.bindings(), theme).chunks(2) {
-                let w: usize = pair.iter().map(Span::width).sum();
-                if width + w > usize::from(room) {
-                    break;
-                }
-                width += w;
-                left.extend(pair.iter().cloned());
-            }
-            buf.set_line(
-                area.x,
-                area.y,
-                &Line::from(left).patch_style(theme.bar()),
-                room,
-            );
-            let x = area
-                .right()
-                .saturating_sub(u16::try_from(right.width()).unwrap_or(0));
-            buf.set_line(x, area.y, &right.patch_style(theme.bar()), area.width);
-            return;
-        };
-        buf.set_line(area.x, area.y, &line.patch_style(theme.bar()), area.width);
-    }
-
-    /// Whether the screen under any popup has a list the arrows, PgUp/PgDn
-    /// and Home/End move through (for `?`: only keys that work are listed).
-    pub(crate) fn moves_through_a_list(&self) -> bool {
-        self.user.is_some() || self.tab != Tab::Simulator
-    }
-
-    /// The bindings of the screen under any popup (for `?`).
-    pub(crate) fn bindings_under_popup(&self) -> &'static [super::keys::Binding] {
-        if let Some(u) = &self.user {
-            return if u.full_doctor {
-                screens::doctor::KEYS
-            } else {
-                screens::user::KEYS
-            };
-        }
-        match self.tab {
-            Tab::Overview if self.overview.readiness.is_some() => screens::readiness::KEYS,
-            Tab::Overview => screens::overview::KEYS,
-            Tab::Users => screens::users::KEYS,
-            Tab::Simulator => screens::simulator::KEYS,
-            Tab::Outbox => screens::outbox::KEYS,
-            Tab::Audit => screens::audit::KEYS,
-            Tab::Policy => screens::policy::KEYS,
-        }
-    }
-}
-
-fn too_small(theme: Theme, area: Rect, buf: &mut Buffer) {
-    let lines = vec![
-        Line::styled(strings::TOO_SMALL, theme.bad()),
-        Line::from(format!(
-            "This one is {}×{}; {}",
-            area.width,
-            area.height,
-            strings::TOO_SMALL_FIX
-        )),
-    ];
-    let h = widgets::wrapped_rows(&lines, area.width, true).min(area.height);
-    let y = area.y + area.height.saturating_sub(h) / 2;
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: true })
-        .centered()
-        .render(
-            Rect {
-                y,
-                height: h,
-                ..area
-            },
-            buf,
-        );
-}
+pub use super::chrome::{MIN_HEIGHT, MIN_WIDTH};
 
 /// The screens `render` can draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,16 +64,12 @@ pub fn app_on(desk: Desk, screen: ScreenName, user: Option<&str>, theme: Theme) 
                 "the user screen needs --user EMAIL".to_owned(),
             ));
         }
-        (ScreenName::User, Some(email)) => {
-            app.open_user(email);
-            if app.user.is_none() {
-                return Err(DeskError::UnknownUser(email.to_owned()));
-            }
-        }
+        (ScreenName::User, Some(email)) => app
+            .open_user(email)
+            .map_err(|_| DeskError::UnknownUser(email.to_owned()))?,
         (ScreenName::Simulator, Some(email)) => {
-            app.desk.user_summary(email)?;
+            app.desk().user_summary(email)?;
             app.simulate(email);
-            app.refresh();
         }
         _ => {}
     }

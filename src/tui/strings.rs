@@ -37,6 +37,11 @@ pub const SIM_CLOSED: &str = "Enter starts a new login.";
 pub const NEW_DEVICE: &str = "a new computer";
 pub const NEW_IP: &str = "203.0.113.9";
 
+/// A desk error as the console says it.
+pub fn desk_error(e: &crate::desk::DeskError) -> String {
+    for_console(&e.to_string())
+}
+
 /// A desk message as the console says it. Desk errors end in the fix, and
 /// the fix often names a CLI command or flag (`factordesk outbox --user …`,
 /// `--out`, `--reason`): here each becomes the screen or key that does the

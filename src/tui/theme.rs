@@ -4,6 +4,14 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
+/// How a note or a line of a log reads: information, success or failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Info,
+    Ok,
+    Error,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
     pub color: bool,
@@ -63,6 +71,15 @@ impl Theme {
 
     pub fn bad(self) -> Style {
         self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+
+    /// A note's style by its tone.
+    pub fn tone(self, tone: Tone) -> Style {
+        match tone {
+            Tone::Error => self.bad(),
+            Tone::Ok => self.ok(),
+            Tone::Info => self.text(),
+        }
     }
 
     pub fn selected(self) -> Style {

@@ -1,5 +1,8 @@
 //! Drawing helpers shared by the screens: panels, a scrolling window over a
-//! list, truncation, countdowns, key hints and the QR code widget.
+//! list, truncation, countdowns, key hints, the QR code widget, and a
+//! user's profile panel.
+
+pub mod profile;
 
 use std::ops::Range;
 

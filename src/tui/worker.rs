@@ -4,6 +4,7 @@
 //! over the same file. Tests use the inline worker, which is deterministic.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 
 use crate::desk::readiness::{Format, Key, ReadinessRow, Sort};
@@ -11,6 +12,13 @@ use crate::desk::{Desk, Keyset};
 use crate::domain::password::Hasher;
 use crate::rng::Rng;
 use crate::store::Store;
+
+/// A number no job was asked with before: what comes back with it is told
+/// from what comes back for older asks, which is no longer wanted.
+pub fn ticket() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
 
 /// A read too slow for the UI thread.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,17 +7,17 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
+use crate::desk::Keyset;
 use crate::desk::records::RecordQuery;
 use crate::desk::views::AuditView;
 use crate::desk::{Desk, Result};
 use crate::domain::stamp;
 use crate::tui::keys::{Action, Binding, ch, named};
+use crate::tui::pages::{Pages, Source};
+use crate::tui::strings;
 use crate::tui::theme::Theme;
+use crate::tui::view::{Ctx, Effect, Screen, View};
 use crate::tui::widgets::{cut, draw_row, panel};
-use crate::tui::{App, strings};
-
-use super::{Pages, Source};
-use crate::desk::Keyset;
 
 pub const KEYS: &[Binding] = &[
     ch('u', Action::FilterUser, "only this user / everyone", true),
@@ -80,46 +80,54 @@ impl AuditScreen {
             },
         }
     }
-
-    pub fn reload(&mut self, desk: &Desk) -> Result<()> {
-        let src = self.source(desk);
-        self.pages.reload(&src)
-    }
 }
 
-impl App {
-    pub(crate) fn audit_action(&mut self, action: Action) {
-        let s = &mut self.audit;
+impl View for AuditScreen {
+    fn keys(&self) -> &'static [Binding] {
+        KEYS
+    }
+
+    fn reload(&mut self, cx: &Ctx) -> Result<Effect> {
+        let src = self.source(cx.desk);
+        self.pages.reload(&src)?;
+        Ok(Effect::None)
+    }
+
+    fn handle(&mut self, action: Action, cx: &Ctx) -> Effect {
         match action {
             Action::FilterUser => {
-                s.user = match &s.user {
+                self.user = match &self.user {
                     Some(_) => None,
-                    None => s.pages.current().and_then(|r| r.user.clone()),
+                    None => self.pages.current().and_then(|r| r.user.clone()),
                 };
-                s.pages.clear();
-                self.refresh();
+                self.pages.clear();
+                Effect::Refresh
             }
             Action::CycleKind => {
-                s.kind = (s.kind + 1) % KINDS.len();
-                s.pages.clear();
-                self.refresh();
+                self.kind = (self.kind + 1) % KINDS.len();
+                self.pages.clear();
+                Effect::Refresh
             }
-            Action::Open => {
-                if let Some(email) = s.pages.current().and_then(|r| r.user.clone()) {
-                    self.open_user(&email);
-                }
-            }
+            Action::Open => match self.pages.current().and_then(|r| r.user.clone()) {
+                Some(email) => Effect::Open(Screen::User(email)),
+                None => Effect::None,
+            },
             _ => {
-                let src = s.source(&self.desk);
-                if let Err(e) = s.pages.step(action, &src) {
-                    self.fail(&e);
+                let src = self.source(cx.desk);
+                match self.pages.step(action, &src) {
+                    Ok(()) => Effect::None,
+                    Err(e) => Effect::fail(&e),
                 }
             }
         }
     }
+
+    fn render(&self, cx: &Ctx, area: Rect, buf: &mut Buffer) {
+        render(self, cx.theme, area, buf);
+    }
 }
 
-pub fn render(s: &AuditScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
+fn render(s: &AuditScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
     let [list, detail] = Layout::vertical([Constraint::Fill(1), Constraint::Length(5)]).areas(area);
     let kind = KINDS
         .get(s.kind)

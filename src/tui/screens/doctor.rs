@@ -1,6 +1,8 @@
-//! The doctor on the user screen: a compact panel of findings, and the full
-//! view with evidence, the fix for each (Enter does it), the code check and resync.
+//! The doctor: a compact panel of findings on the user screen, and its own
+//! view over it with the evidence and the fix for each (Enter does it, on
+//! the user screen), the code check and the resync.
 
+use chrono::TimeDelta;
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::Rect;
@@ -9,13 +11,19 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::desk::doctor::DoctorReport;
-use crate::domain::doctor::{Finding, Fix, Severity, SkewCheck};
+use crate::desk::views::{FactorView, UserDetail};
+use crate::desk::{Desk, Result};
+use crate::domain::doctor::{Finding, Severity, SkewCheck};
 use crate::domain::{FactorKind, FactorStatus};
+use crate::tui::command::Change;
 use crate::tui::keys::{Action, Binding, ch, named};
-use crate::tui::popup::{Pending, Popup, Purpose};
-use crate::tui::theme::Theme;
+use crate::tui::pages::step;
+use crate::tui::popups::confirm::Confirm;
+use crate::tui::popups::form::{Form, Purpose};
+use crate::tui::theme::{Theme, Tone};
+use crate::tui::view::{Ctx, Effect, News, View};
+use crate::tui::widgets::profile::profile;
 use crate::tui::widgets::{cut, panel, wrap};
-use crate::tui::{App, Tone};
 
 /// Keys of the full doctor view.
 pub const KEYS: &[Binding] = &[
@@ -31,6 +39,197 @@ pub const KEYS: &[Binding] = &[
     ch('Z', Action::ClearDrift, "clear a learned drift", false),
     named(KeyCode::Esc, None, Action::Back, "back", true),
 ];
+
+/// The doctor in full, over the user's screen: their profile, then every
+/// finding. Leaving it hands the user screen the last code checked here
+/// and, after Enter, the fix to do.
+#[derive(Debug)]
+pub struct DoctorView {
+    email: String,
+    detail: UserDetail,
+    report: DoctorReport,
+    finding: usize,
+    check: Option<SkewCheck>,
+    /// The factor selected on the user's screen.
+    selected: Option<i64>,
+}
+
+impl DoctorView {
+    pub fn load(
+        desk: &Desk,
+        email: &str,
+        check: Option<SkewCheck>,
+        selected: Option<i64>,
+    ) -> Result<DoctorView> {
+        let detail = desk.user(email)?;
+        let report = desk.diagnose(email)?;
+        Ok(DoctorView {
+            email: detail.profile.email.clone(),
+            detail,
+            report,
+            finding: 0,
+            check,
+            selected,
+        })
+    }
+
+    /// Leave, telling the user screen the last check and what to do.
+    fn leave(&self, fix: Option<crate::domain::doctor::Fix>) -> Effect {
+        Effect::Return(News::Doctor {
+            check: self.check.clone(),
+            fix,
+        })
+    }
+}
+
+impl View for DoctorView {
+    fn keys(&self) -> &'static [Binding] {
+        KEYS
+    }
+
+    fn reload(&mut self, cx: &Ctx) -> Result<Effect> {
+        self.detail = cx.desk.user(&self.email)?;
+        self.report = cx.desk.diagnose(&self.email)?;
+        self.finding = self
+            .finding
+            .min(self.report.findings.len().saturating_sub(1));
+        Ok(Effect::None)
+    }
+
+    fn handle(&mut self, action: Action, cx: &Ctx) -> Effect {
+        match action {
+            Action::Back => self.leave(None),
+            Action::Open => match self.report.findings.get(self.finding) {
+                Some(f) => self.leave(Some(f.fix)),
+                None => Effect::None,
+            },
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom => {
+                self.finding = step(self.finding, self.report.findings.len(), action, 3);
+                Effect::None
+            }
+            other => {
+                let app = app_factor(&self.detail.factors, self.selected);
+                doctor_key(other, &self.email, app, cx).unwrap_or_default()
+            }
+        }
+    }
+
+    /// A code checked from here shows at the top.
+    fn tell(&mut self, news: News, _: &Ctx) -> std::result::Result<Effect, News> {
+        match news {
+            News::Checked(check) => {
+                self.check = Some(check);
+                Ok(Effect::None)
+            }
+            other => Err(other),
+        }
+    }
+
+    fn render(&self, cx: &Ctx, area: Rect, buf: &mut Buffer) {
+        let below = profile(&self.detail, cx.theme, cx.desk.now(), area, buf);
+        render_full(
+            &self.report,
+            self.finding,
+            self.check.as_ref(),
+            cx.theme,
+            below,
+            buf,
+        );
+    }
+
+    /// A lock's release counts down.
+    fn ticking(&self) -> bool {
+        self.detail.lock.locked
+    }
+
+    fn crumb(&self) -> Option<&str> {
+        Some(&self.email)
+    }
+}
+
+/// The authenticator the doctor's actions apply to: the factor selected,
+/// if it is one, else their first active one.
+pub fn app_factor(factors: &[FactorView], selected: Option<i64>) -> Option<i64> {
+    factors
+        .iter()
+        .find(|f| Some(f.id) == selected && f.kind == FactorKind::Totp)
+        .or_else(|| {
+            factors
+                .iter()
+                .find(|f| f.kind == FactorKind::Totp && f.status == FactorStatus::Active)
+        })
+        .map(|f| f.id)
+}
+
+/// The doctor's own keys, here and on the user screen: check a code read
+/// out, resync the authenticator `app`, clear its drift. `None` for any
+/// other action.
+pub fn doctor_key(action: Action, email: &str, app: Option<i64>, cx: &Ctx) -> Option<Effect> {
+    let email = email.to_owned();
+    Some(match action {
+        Action::CheckSkew => Effect::Popup(Box::new(Form::new(
+            "Check a code",
+            vec![
+                "Ask them to read the code their authenticator app shows now.".to_owned(),
+                "It is compared with every time within 10 minutes, and not used up:".to_owned(),
+            ],
+            "",
+            Purpose::CheckCode { email },
+        ))),
+        Action::Resync => match app {
+            Some(id) => {
+                let mut lines = vec![
+                    "Have them read the code their app shows, wait for the next one, and read that too.".to_owned(),
+                ];
+                // The simulated phone (with its clock offset) stands in for theirs.
+                let offset = match cx.phone {
+                    Some((whose, offset)) if whose == email => offset,
+                    _ => 0,
+                };
+                let read = |extra: i64| {
+                    cx.desk
+                        .authenticator_code(&email, id, TimeDelta::seconds(offset + extra))
+                        .unwrap_or_default()
+                };
+                lines.push(format!(
+                    "(The simulated phone showed {} just before and shows {} now.)",
+                    read(-30),
+                    read(0)
+                ));
+                lines.push("Type both, separated by a space:".to_owned());
+                Effect::Popup(Box::new(Form::new(
+                    "Resync authenticator",
+                    lines,
+                    "",
+                    Purpose::Resync {
+                        email,
+                        factor_id: id,
+                    },
+                )))
+            }
+            None => Effect::Say(
+                Tone::Info,
+                "They have no authenticator app to resync.".to_owned(),
+            ),
+        },
+        Action::ClearDrift => match app {
+            Some(id) => Effect::Popup(Box::new(Confirm::new(
+                "Clear drift",
+                vec![format!(
+                    "Forget the clock drift learned for factor {id} of {email}?"
+                )],
+                Change::ClearDrift { email, id },
+            ))),
+            None => Effect::Say(Tone::Info, "They have no authenticator app.".to_owned()),
+        },
+        _ => return None,
+    })
+}
 
 fn badge(s: Severity, theme: Theme) -> Span<'static> {
     let (text, style) = match s {
@@ -88,7 +287,7 @@ pub fn render_panel(
 }
 
 /// The full view: every finding with its evidence and fix.
-pub fn render_full(
+fn render_full(
     r: &DoctorReport,
     selected: usize,
     check: Option<&SkewCheck>,
@@ -149,149 +348,4 @@ pub fn render_full(
     let scroll =
         u16::try_from(selected_row.saturating_sub(usize::from(inner.height) / 3)).unwrap_or(0);
     Paragraph::new(lines).scroll((scroll, 0)).render(inner, buf);
-}
-
-impl App {
-    /// Do what a finding's fix says, as its key on the user screen would.
-    pub(crate) fn doctor_fix(&mut self, fix: Fix) {
-        let Some(u) = &mut self.user else { return };
-        u.full_doctor = false;
-        // Select the first factor in `status`, for the fix that acts on it.
-        let mut select = |status: FactorStatus| {
-            if let Some(i) = u.detail.factors.iter().position(|f| f.status == status) {
-                u.focus = super::user::Focus::Factors;
-                u.factor = i;
-            }
-        };
-        let action = match fix {
-            Fix::ConfirmPending => {
-                select(FactorStatus::Pending);
-                Action::ConfirmFactor
-            }
-            Fix::EnableFactor => {
-                select(FactorStatus::Disabled);
-                Action::ToggleFactor
-            }
-            Fix::AllowCountry => {
-                self.user = None;
-                self.tab = crate::tui::Tab::Policy;
-                self.refresh();
-                if let Some(i) = self
-                    .policy
-                    .items
-                    .iter()
-                    .position(|p| p.key == "sms_countries")
-                {
-                    self.policy.selected = i;
-                }
-                self.update(Action::Edit);
-                return;
-            }
-            Fix::Nothing => {
-                self.say(
-                    Tone::Info,
-                    "Nothing to change here: this is expected behaviour.",
-                );
-                return;
-            }
-            other => match other.key().and_then(|k| {
-                super::user::KEYS
-                    .iter()
-                    .find(|b| b.code == KeyCode::Char(k))
-            }) {
-                Some(b) => b.action,
-                None => return,
-            },
-        };
-        self.user_action(action);
-    }
-
-    /// The authenticator factor the doctor's actions apply to.
-    pub(crate) fn doctor_app_factor(&self) -> Option<i64> {
-        let u = self.user.as_ref()?;
-        let selected = u
-            .detail
-            .factors
-            .get(u.factor)
-            .filter(|f| f.kind == FactorKind::Totp);
-        selected
-            .or_else(|| {
-                u.detail
-                    .factors
-                    .iter()
-                    .find(|f| f.kind == FactorKind::Totp && f.status == FactorStatus::Active)
-            })
-            .map(|f| f.id)
-    }
-
-    pub(crate) fn doctor_action(&mut self, action: Action) -> bool {
-        let Some(u) = &self.user else { return false };
-        let email = u.email.clone();
-        match action {
-            Action::CheckSkew => {
-                self.popup = Some(Popup::input(
-                    "Check a code",
-                    vec![
-                        "Ask them to read the code their authenticator app shows now.".to_owned(),
-                        "It is compared with every time within 10 minutes, and not used up:"
-                            .to_owned(),
-                    ],
-                    "",
-                    Purpose::CheckCode { email },
-                ));
-            }
-            Action::Resync => match self.doctor_app_factor() {
-                Some(id) => {
-                    let mut lines = vec![
-                        "Have them read the code their app shows, wait for the next one, and read that too.".to_owned(),
-                    ];
-                    // The simulated phone (with its clock offset) stands in for theirs.
-                    let offset = if self.sim.email.as_deref() == Some(email.as_str()) {
-                        self.sim.phone_offset
-                    } else {
-                        0
-                    };
-                    let read = |extra: i64| {
-                        self.desk
-                            .authenticator_code(
-                                &email,
-                                id,
-                                chrono::TimeDelta::seconds(offset + extra),
-                            )
-                            .unwrap_or_default()
-                    };
-                    lines.push(format!(
-                        "(The simulated phone showed {} just before and shows {} now.)",
-                        read(-30),
-                        read(0)
-                    ));
-                    lines.push("Type both, separated by a space:".to_owned());
-                    self.popup = Some(Popup::input(
-                        "Resync authenticator",
-                        lines,
-                        "",
-                        Purpose::Resync {
-                            email,
-                            factor_id: id,
-                        },
-                    ));
-                }
-                None => self.say(Tone::Info, "They have no authenticator app to resync."),
-            },
-            Action::ClearDrift => match self.doctor_app_factor() {
-                Some(id) => {
-                    self.popup = Some(Popup::confirm(
-                        "Clear drift",
-                        vec![format!(
-                            "Forget the clock drift learned for factor {id} of {email}?"
-                        )],
-                        Pending::ClearDrift { email, id },
-                    ));
-                }
-                None => self.say(Tone::Info, "They have no authenticator app."),
-            },
-            _ => return false,
-        }
-        true
-    }
 }

@@ -7,18 +7,18 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
+use crate::desk::Keyset;
 use crate::desk::records::RecordQuery;
 use crate::desk::views::DeliveryView;
 use crate::desk::{Desk, Result};
 use crate::domain::{Time, relative, stamp};
 use crate::store::deliveries::Status;
 use crate::tui::keys::{Action, Binding, ch, named};
+use crate::tui::pages::{Pages, Source};
+use crate::tui::strings;
 use crate::tui::theme::Theme;
+use crate::tui::view::{Ctx, Effect, Screen, View};
 use crate::tui::widgets::{cut, draw_row, panel, wrapped_rows};
-use crate::tui::{App, strings};
-
-use super::{Pages, Source};
-use crate::desk::Keyset;
 
 pub const KEYS: &[Binding] = &[
     ch('u', Action::FilterUser, "only this user / everyone", true),
@@ -66,41 +66,49 @@ impl OutboxScreen {
             },
         }
     }
-
-    pub fn reload(&mut self, desk: &Desk) -> Result<()> {
-        let src = self.source(desk);
-        self.pages.reload(&src)
-    }
 }
 
-impl App {
-    pub(crate) fn outbox_action(&mut self, action: Action) {
-        let s = &mut self.outbox;
+impl View for OutboxScreen {
+    fn keys(&self) -> &'static [Binding] {
+        KEYS
+    }
+
+    fn reload(&mut self, cx: &Ctx) -> Result<Effect> {
+        let src = self.source(cx.desk);
+        self.pages.reload(&src)?;
+        Ok(Effect::None)
+    }
+
+    fn handle(&mut self, action: Action, cx: &Ctx) -> Effect {
         match action {
             Action::FilterUser => {
-                s.user = match &s.user {
+                self.user = match &self.user {
                     Some(_) => None,
-                    None => s.pages.current().map(|r| r.user.clone()),
+                    None => self.pages.current().map(|r| r.user.clone()),
                 };
-                s.pages.clear();
-                self.refresh();
+                self.pages.clear();
+                Effect::Refresh
             }
-            Action::Open => {
-                if let Some(email) = s.pages.current().map(|r| r.user.clone()) {
-                    self.open_user(&email);
-                }
-            }
+            Action::Open => match self.pages.current() {
+                Some(r) => Effect::Open(Screen::User(r.user.clone())),
+                None => Effect::None,
+            },
             _ => {
-                let src = s.source(&self.desk);
-                if let Err(e) = s.pages.step(action, &src) {
-                    self.fail(&e);
+                let src = self.source(cx.desk);
+                match self.pages.step(action, &src) {
+                    Ok(()) => Effect::None,
+                    Err(e) => Effect::fail(&e),
                 }
             }
         }
     }
+
+    fn render(&self, cx: &Ctx, area: Rect, buf: &mut Buffer) {
+        render(self, cx.theme, cx.desk.now(), area, buf);
+    }
 }
 
-pub fn render(s: &OutboxScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buffer) {
+fn render(s: &OutboxScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buffer) {
     // The message panel grows to its wrapped text (at 80x24 the reason a
     // message was not delivered would otherwise be cut), up to half the screen.
     let message = s

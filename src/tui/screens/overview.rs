@@ -8,12 +8,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::readiness::ReadinessView;
+use crate::desk::Result;
 use crate::desk::overview::{Concern, Overview, Stamp};
-use crate::desk::{Desk, Result};
 use crate::tui::keys::{Action, Binding, ch, named};
+use crate::tui::pages::step;
+use crate::tui::strings;
 use crate::tui::theme::Theme;
+use crate::tui::view::{Ctx, Effect, News, Screen, View};
 use crate::tui::widgets::{cut, draw_row, panel, window};
-use crate::tui::{App, strings};
+use crate::tui::worker::Done;
 
 pub const KEYS: &[Binding] = &[
     named(KeyCode::Enter, None, Action::Open, "open user", true),
@@ -30,43 +33,88 @@ pub struct OverviewScreen {
     stamp: Option<Stamp>,
 }
 
-impl OverviewScreen {
-    pub fn reload(&mut self, desk: &Desk) -> Result<()> {
-        let stamp = desk.stamp()?;
-        if self.data.is_some() && self.stamp == Some(stamp) {
-            return Ok(());
+impl View for OverviewScreen {
+    fn keys(&self) -> &'static [Binding] {
+        match &self.readiness {
+            Some(r) => r.keys(),
+            None => KEYS,
         }
-        let data = desk.overview()?;
+    }
+
+    fn reload(&mut self, cx: &Ctx) -> Result<Effect> {
+        if let Some(r) = &mut self.readiness {
+            return r.reload(cx);
+        }
+        let stamp = cx.desk.stamp()?;
+        if self.data.is_some() && self.stamp == Some(stamp) {
+            return Ok(Effect::None);
+        }
+        let data = cx.desk.overview()?;
         self.selected = self.selected.min(data.attention.len().saturating_sub(1));
         self.data = Some(data);
         self.stamp = Some(stamp);
-        Ok(())
+        Ok(Effect::None)
     }
-}
 
-impl App {
-    pub(crate) fn overview_action(&mut self, action: Action) {
-        if self.overview.readiness.is_some() {
-            return self.readiness_action(action);
-        }
-        if action == Action::Readiness {
-            self.open_readiness();
-            return;
-        }
-        let len = self.overview.data.as_ref().map_or(0, |d| d.attention.len());
-        match action {
-            Action::Open => {
-                let email = self
-                    .overview
-                    .data
-                    .as_ref()
-                    .and_then(|d| d.attention.get(self.overview.selected))
-                    .map(|a| a.email.clone());
-                if let Some(email) = email {
-                    self.open_user(&email);
+    fn handle(&mut self, action: Action, cx: &Ctx) -> Effect {
+        if let Some(r) = &mut self.readiness {
+            return match r.handle(action, cx) {
+                Effect::Back => {
+                    self.readiness = None;
+                    Effect::None
                 }
+                other => other,
+            };
+        }
+        match action {
+            // Rated afresh, from its first row.
+            Action::Readiness => {
+                let r = self.readiness.insert(ReadinessView::default());
+                Effect::or_fail(r.reload(cx))
             }
-            _ => self.overview.selected = super::step(self.overview.selected, len, action, 10),
+            Action::Open => match self
+                .data
+                .as_ref()
+                .and_then(|d| d.attention.get(self.selected))
+            {
+                Some(a) => Effect::Open(Screen::User(a.email.clone())),
+                None => Effect::None,
+            },
+            _ => {
+                let len = self.data.as_ref().map_or(0, |d| d.attention.len());
+                self.selected = step(self.selected, len, action, 10);
+                Effect::None
+            }
+        }
+    }
+
+    fn answer(&mut self, value: &str, cx: &Ctx) -> std::result::Result<Effect, String> {
+        match &mut self.readiness {
+            Some(r) => r.answer(value, cx),
+            None => Ok(Effect::None),
+        }
+    }
+
+    /// The readiness report's reads, and its export, which is said even
+    /// when the report was closed meanwhile.
+    fn tell(&mut self, news: News, _: &Ctx) -> std::result::Result<Effect, News> {
+        match news {
+            News::Done(done) => match *done {
+                Done::Read { ticket, result } => Ok(ReadinessView::found(
+                    self.readiness.as_mut(),
+                    ticket,
+                    result,
+                )),
+                other => Err(News::Done(Box::new(other))),
+            },
+            other => Err(other),
+        }
+    }
+
+    fn render(&self, cx: &Ctx, area: Rect, buf: &mut Buffer) {
+        match &self.readiness {
+            Some(r) => r.render(cx, area, buf),
+            None => render(self, cx.theme, area, buf),
         }
     }
 }
@@ -82,10 +130,7 @@ fn concern_label(c: Concern) -> &'static str {
     }
 }
 
-pub fn render(s: &OverviewScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
-    if let Some(r) = &s.readiness {
-        return super::readiness::render(r, theme, area, buf);
-    }
+fn render(s: &OverviewScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
     let Some(d) = &s.data else { return };
     let [top, list] = Layout::vertical([Constraint::Length(6), Constraint::Fill(1)]).areas(area);
     let block = panel("2FA coverage", theme, false);

@@ -7,13 +7,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
+use crate::desk::Result;
 use crate::desk::views::PolicyItem;
-use crate::desk::{Desk, Result};
 use crate::domain::stamp;
-use crate::tui::App;
 use crate::tui::keys::{Action, Binding, ch, named};
-use crate::tui::popup::{Popup, Purpose};
+use crate::tui::pages::step;
+use crate::tui::popups::form::{Form, Purpose};
 use crate::tui::theme::Theme;
+use crate::tui::view::{Ctx, Effect, News, View};
 use crate::tui::widgets::{cut, draw_row, panel, window};
 
 pub const KEYS: &[Binding] = &[
@@ -34,36 +35,62 @@ pub struct PolicyScreen {
 }
 
 impl PolicyScreen {
-    pub fn reload(&mut self, desk: &Desk) -> Result<()> {
-        self.items = desk.policy_items()?;
-        self.selected = self.selected.min(self.items.len().saturating_sub(1));
-        Ok(())
+    /// The selected setting's editor.
+    fn edit(&self) -> Effect {
+        let Some(item) = self.items.get(self.selected) else {
+            return Effect::None;
+        };
+        Effect::Popup(Box::new(Form::new(
+            &format!("Policy: {}", item.key),
+            vec![
+                format!("{}.", capitalise(item.meaning)),
+                format!("Accepted: {}. Default: {}.", item.form, item.default),
+            ],
+            &item.value.clone(),
+            Purpose::PolicyValue {
+                key: item.key.to_owned(),
+            },
+        )))
     }
 }
 
-impl App {
-    pub(crate) fn policy_action(&mut self, action: Action) {
+impl View for PolicyScreen {
+    fn keys(&self) -> &'static [Binding] {
+        KEYS
+    }
+
+    fn reload(&mut self, cx: &Ctx) -> Result<Effect> {
+        self.items = cx.desk.policy_items()?;
+        self.selected = self.selected.min(self.items.len().saturating_sub(1));
+        Ok(Effect::None)
+    }
+
+    fn handle(&mut self, action: Action, _: &Ctx) -> Effect {
         match action {
-            Action::Edit | Action::Open => {
-                if let Some(item) = self.policy.items.get(self.policy.selected) {
-                    self.popup = Some(Popup::input(
-                        &format!("Policy: {}", item.key),
-                        vec![
-                            format!("{}.", capitalise(item.meaning)),
-                            format!("Accepted: {}. Default: {}.", item.form, item.default),
-                        ],
-                        &item.value.clone(),
-                        Purpose::PolicyValue {
-                            key: item.key.to_owned(),
-                        },
-                    ));
-                }
-            }
+            Action::Edit | Action::Open => self.edit(),
             _ => {
-                self.policy.selected =
-                    super::step(self.policy.selected, self.policy.items.len(), action, 10);
+                self.selected = step(self.selected, self.items.len(), action, 10);
+                Effect::None
             }
         }
+    }
+
+    /// Another screen's fix asks for a setting's editor (the doctor's
+    /// "allow the country").
+    fn tell(&mut self, news: News, _: &Ctx) -> std::result::Result<Effect, News> {
+        match news {
+            News::EditSetting(key) => {
+                if let Some(i) = self.items.iter().position(|p| p.key == key) {
+                    self.selected = i;
+                }
+                Ok(self.edit())
+            }
+            other => Err(other),
+        }
+    }
+
+    fn render(&self, cx: &Ctx, area: Rect, buf: &mut Buffer) {
+        render(self, cx.theme, area, buf);
     }
 }
 
@@ -75,7 +102,7 @@ fn capitalise(text: &str) -> String {
         .unwrap_or_default()
 }
 
-pub fn render(s: &PolicyScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
+fn render(s: &PolicyScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
     let [list, detail] = Layout::vertical([Constraint::Fill(1), Constraint::Length(5)]).areas(area);
     let block = panel("Policy", theme, true);
     let inner = block.inner(list);

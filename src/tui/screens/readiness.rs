@@ -10,14 +10,16 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use crate::desk::Keyset;
 use crate::desk::readiness::{Format, Key, ReadinessRow, Sort};
+use crate::desk::{Keyset, Result};
 use crate::tui::keys::{Action, Binding, ch, named};
-use crate::tui::popup::{Popup, Purpose};
-use crate::tui::theme::Theme;
+use crate::tui::pages::step;
+use crate::tui::popups::form::{Form, Purpose};
+use crate::tui::strings;
+use crate::tui::theme::{Theme, Tone};
+use crate::tui::view::{Ctx, Effect, Screen, View};
 use crate::tui::widgets::{cut, draw_row, panel, window};
-use crate::tui::worker::{Found, Job, Read};
-use crate::tui::{App, Tone, strings};
+use crate::tui::worker::{self, Found, Job, Read};
 
 /// Keys while the readiness report is showing.
 pub const KEYS: &[Binding] = &[
@@ -94,59 +96,35 @@ impl ReadinessView {
     }
 }
 
-impl App {
-    fn ask(&mut self, read: Read) -> u64 {
-        self.tickets += 1;
-        let ticket = self.tickets;
-        self.worker.submit(&self.desk, Job::Read { ticket, read });
-        ticket
+impl ReadinessView {
+    /// Ask the worker for `read`; its ticket tells its answer from older ones.
+    fn ask(read: Read) -> (u64, Effect) {
+        let ticket = worker::ticket();
+        (ticket, Effect::Job(Job::Read { ticket, read }))
     }
 
     /// Ask for a page of the report at `at`, to go `into` the rows held.
-    fn ask_page(&mut self, at: Keyset<Key>, into: Place) {
-        let Some(sort) = self.overview.readiness.as_ref().map(|r| r.sort) else {
-            return;
-        };
-        let ticket = self.ask(Read::ReadinessPage {
-            sort,
+    fn ask_page(&mut self, at: Keyset<Key>, into: Place) -> Effect {
+        let (ticket, job) = ReadinessView::ask(Read::ReadinessPage {
+            sort: self.sort,
             at,
             limit: PAGE + 1,
         });
-        if let Some(r) = &mut self.overview.readiness {
-            r.waiting = Some((ticket, into));
-        }
+        self.waiting = Some((ticket, into));
+        job
     }
 
-    /// Show the report, rated afresh from its first row.
-    pub(crate) fn open_readiness(&mut self) {
-        self.overview.readiness = Some(ReadinessView::default());
-        self.reload_readiness();
-    }
-
-    /// Read the rows held again (and the count), keeping the place.
-    pub(crate) fn reload_readiness(&mut self) {
-        let Some(r) = &self.overview.readiness else {
-            return;
-        };
-        let (at, select) = match r.rows.first() {
-            Some(first) if r.more_before => {
-                (Keyset::From(first.key.clone()), Select::Index(r.selected))
-            }
-            _ => (Keyset::First, Select::Index(r.selected)),
-        };
-        self.ask_page(at, Place::Replace { select });
-        let ticket = self.ask(Read::ReadinessCount);
-        if let Some(r) = &mut self.overview.readiness {
-            r.counting = Some(ticket);
-        }
-    }
-
-    /// A read came back: keep it if it is the one still wanted.
-    pub(crate) fn readiness_found(&mut self, ticket: u64, found: Result<Found, String>) {
+    /// A read came back: keep it if it is the one still wanted. The
+    /// report's export is said whether or not the report still shows.
+    pub fn found(
+        readiness: Option<&mut ReadinessView>,
+        ticket: u64,
+        found: std::result::Result<Found, String>,
+    ) -> Effect {
         let found = match found {
             Ok(f) => f,
             Err(e) => {
-                if let Some(r) = &mut self.overview.readiness {
+                if let Some(r) = readiness {
                     if r.waiting.is_some_and(|(t, _)| t == ticket) {
                         r.waiting = None;
                     }
@@ -154,16 +132,18 @@ impl App {
                         r.counting = None;
                     }
                 }
-                return self.say(Tone::Error, e);
+                return Effect::Say(Tone::Error, e);
             }
         };
         match found {
-            Found::Exported { rows, path } => self.say(
-                Tone::Ok,
-                format!("Wrote {rows} users to {}.", path.display()),
-            ),
+            Found::Exported { rows, path } => {
+                return Effect::Say(
+                    Tone::Ok,
+                    format!("Wrote {rows} users to {}.", path.display()),
+                );
+            }
             Found::ReadinessCount { at_risk, users } => {
-                if let Some(r) = &mut self.overview.readiness
+                if let Some(r) = readiness
                     && r.counting == Some(ticket)
                 {
                     r.counting = None;
@@ -171,7 +151,7 @@ impl App {
                 }
             }
             Found::ReadinessPage(page) => {
-                if let Some(r) = &mut self.overview.readiness
+                if let Some(r) = readiness
                     && let Some((t, into)) = r.waiting
                     && t == ticket
                 {
@@ -180,113 +160,117 @@ impl App {
                 }
             }
         }
+        Effect::None
     }
 
-    pub(crate) fn readiness_action(&mut self, action: Action) {
-        let Some(r) = &mut self.overview.readiness else {
-            return;
+    /// Near either end of the rows held, ask for the page beyond it.
+    fn read_ahead(&mut self) -> Effect {
+        if self.waiting.is_some() {
+            return Effect::None;
+        }
+        let screen = self.view.get().max(1);
+        if self.more && self.selected + 2 * screen >= self.rows.len() {
+            if let Some(last) = self.rows.last() {
+                let at = Keyset::After(last.key.clone());
+                return self.ask_page(at, Place::After);
+            }
+        } else if self.more_before
+            && self.selected < 2 * screen
+            && let Some(first) = self.rows.first()
+        {
+            let at = Keyset::Before(first.key.clone());
+            return self.ask_page(at, Place::Before);
+        }
+        Effect::None
+    }
+}
+
+impl View for ReadinessView {
+    fn keys(&self) -> &'static [Binding] {
+        KEYS
+    }
+
+    /// Read the rows held again (and the count), keeping the place.
+    fn reload(&mut self, _: &Ctx) -> Result<Effect> {
+        let (at, select) = match self.rows.first() {
+            Some(first) if self.more_before => (
+                Keyset::From(first.key.clone()),
+                Select::Index(self.selected),
+            ),
+            _ => (Keyset::First, Select::Index(self.selected)),
         };
+        let page = self.ask_page(at, Place::Replace { select });
+        let (ticket, count) = ReadinessView::ask(Read::ReadinessCount);
+        self.counting = Some(ticket);
+        Ok(Effect::Many(vec![page, count]))
+    }
+
+    fn handle(&mut self, action: Action, _: &Ctx) -> Effect {
         match action {
-            Action::Back => self.overview.readiness = None,
+            Action::Back => Effect::Back,
             Action::CycleSort => {
-                r.sort = match r.sort {
+                self.sort = match self.sort {
                     Sort::Risk => Sort::Email,
                     Sort::Email => Sort::Codes,
                     Sort::Codes => Sort::Risk,
                 };
-                r.rows.clear();
-                r.selected = 0;
-                r.more_before = false;
+                self.rows.clear();
+                self.selected = 0;
+                self.more_before = false;
                 self.ask_page(
                     Keyset::First,
                     Place::Replace {
                         select: Select::Index(0),
                     },
-                );
+                )
             }
-            Action::Export => {
-                self.popup = Some(Popup::input(
-                    "Export readiness",
-                    vec![
-                        "File to write (a new file; .json writes JSON, anything else CSV):"
-                            .to_owned(),
-                    ],
-                    "readiness.csv",
-                    Purpose::ExportReadiness,
-                ));
-            }
-            Action::Open => {
-                if let Some(email) = r.current().map(|x| x.email.clone()) {
-                    self.open_user(&email);
-                }
-            }
+            Action::Export => Effect::Popup(Box::new(Form::new(
+                "Export readiness",
+                vec![
+                    "File to write (a new file; .json writes JSON, anything else CSV):".to_owned(),
+                ],
+                "readiness.csv",
+                Purpose::Answer,
+            ))),
+            Action::Open => match self.current() {
+                Some(x) => Effect::Open(Screen::User(x.email.clone())),
+                None => Effect::None,
+            },
+            Action::Top if self.more_before => self.ask_page(
+                Keyset::First,
+                Place::Replace {
+                    select: Select::Index(0),
+                },
+            ),
             Action::Top => {
-                if r.more_before {
-                    self.ask_page(
-                        Keyset::First,
-                        Place::Replace {
-                            select: Select::Index(0),
-                        },
-                    );
-                } else {
-                    r.selected = 0;
-                }
+                self.selected = 0;
+                Effect::None
             }
+            Action::Bottom if self.more => self.ask_page(
+                Keyset::Last,
+                Place::Replace {
+                    select: Select::Last,
+                },
+            ),
             Action::Bottom => {
-                if r.more {
-                    self.ask_page(
-                        Keyset::Last,
-                        Place::Replace {
-                            select: Select::Last,
-                        },
-                    );
-                } else {
-                    r.selected = r.rows.len().saturating_sub(1);
-                }
+                self.selected = self.rows.len().saturating_sub(1);
+                Effect::None
             }
             _ => {
-                let screen = r.view.get().max(1);
-                r.selected = super::step(r.selected, r.rows.len(), action, screen);
-                self.read_ahead();
+                let screen = self.view.get().max(1);
+                self.selected = step(self.selected, self.rows.len(), action, screen);
+                self.read_ahead()
             }
         }
     }
 
-    /// Near either end of the rows held, ask for the page beyond it.
-    fn read_ahead(&mut self) {
-        let Some(r) = &self.overview.readiness else {
-            return;
-        };
-        if r.waiting.is_some() {
-            return;
-        }
-        let screen = r.view.get().max(1);
-        if r.more && r.selected + 2 * screen >= r.rows.len() {
-            if let Some(last) = r.rows.last() {
-                let at = Keyset::After(last.key.clone());
-                self.ask_page(at, Place::After);
-            }
-        } else if r.more_before
-            && r.selected < 2 * screen
-            && let Some(first) = r.rows.first()
-        {
-            let at = Keyset::Before(first.key.clone());
-            self.ask_page(at, Place::Before);
-        }
-    }
-
-    /// Start writing the report to `value` (`.json`: JSON, else CSV).
-    pub(crate) fn export_readiness(&mut self, value: &str) -> Result<(), String> {
+    /// The export's file name: start writing the report to it (`.json`:
+    /// JSON, else CSV).
+    fn answer(&mut self, value: &str, _: &Ctx) -> std::result::Result<Effect, String> {
         let path = std::path::PathBuf::from(value.trim());
         if path.as_os_str().is_empty() {
             return Err("Type a file name to write the report to.".to_owned());
         }
-        let sort = self
-            .overview
-            .readiness
-            .as_ref()
-            .map(|r| r.sort)
-            .ok_or("Nothing to export.")?;
         let format = if path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"))
@@ -295,11 +279,19 @@ impl App {
         } else {
             Format::Csv
         };
-        self.ask(Read::ExportReadiness { sort, format, path });
-        if self.worker.busy() {
-            self.say(Tone::Info, "Writing the report…");
-        }
-        Ok(())
+        let (_, job) = ReadinessView::ask(Read::ExportReadiness {
+            sort: self.sort,
+            format,
+            path,
+        });
+        Ok(Effect::Many(vec![
+            job,
+            Effect::Say(Tone::Info, "Writing the report…".to_owned()),
+        ]))
+    }
+
+    fn render(&self, cx: &Ctx, area: Rect, buf: &mut Buffer) {
+        render(self, cx.theme, area, buf);
     }
 }
 
@@ -353,7 +345,7 @@ fn problems(row: &ReadinessRow) -> String {
         .join("; ")
 }
 
-pub fn render(r: &ReadinessView, theme: Theme, area: Rect, buf: &mut Buffer) {
+fn render(r: &ReadinessView, theme: Theme, area: Rect, buf: &mut Buffer) {
     let count = match r.counted {
         Some((at_risk, users)) => format!("{at_risk} of {users} users at risk"),
         None => "counting users at risk…".to_owned(),

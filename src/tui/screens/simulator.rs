@@ -4,27 +4,28 @@
 //! and move the clock. It all happens in a sandbox: an in-memory copy of the
 //! database with its own clock, so nothing it does reaches the real data.
 
+mod draw;
 mod sandbox;
-mod view;
-
-pub use sandbox::{Back, Sandbox};
-pub use view::render;
+mod session;
 
 use chrono::TimeDelta;
+use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::KeyCode;
+use ratatui::layout::Rect;
 
+use crate::desk::Result;
 use crate::desk::login::{DeviceRef, LoginRequest, PasswordInput};
-use crate::desk::records::RecordQuery;
-use crate::desk::views::{
-    ChallengeView, DeliveryView, DeviceState, DeviceView, FactorBrief, LoginStart, ResendResult,
-    VerifyOutcome, VerifyResult,
-};
-use crate::desk::{Desk, Result};
-use crate::domain::{Action as LoginAction, FactorKind, FactorStatus, Time};
-use crate::tui::input::Input;
+use crate::desk::views::{ResendResult, VerifyResult};
+use crate::domain::{Action as LoginAction, FactorKind};
 use crate::tui::keys::{Action, Binding, ch, named};
-use crate::tui::popup::{Popup, Purpose};
-use crate::tui::{App, Tone, strings};
+use crate::tui::popups::form::{Form, Purpose};
+use crate::tui::popups::pick_user::PickUser;
+use crate::tui::strings;
+use crate::tui::theme::Tone;
+use crate::tui::view::{Ctx, Effect, News, Screen, View};
+use crate::tui::worker::Done;
+use sandbox::Sandbox;
+use session::{Computer, Session};
 
 pub const KEYS: &[Binding] = &[
     ch('u', Action::PickUser, "pick user", true),
@@ -100,250 +101,36 @@ pub const KEYS: &[Binding] = &[
     named(KeyCode::Esc, None, Action::Back, "back", true),
 ];
 
-/// Which computer the simulated login comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Computer {
-    #[default]
-    New,
-    /// A remembered one, by device id.
-    Known(i64),
-}
-
-/// One line of what happened, for the trainer to point at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    pub at: Time,
-    pub text: String,
-    pub tone: Tone,
-}
-
+/// The simulator: what is being simulated, and the sandbox it runs in.
 #[derive(Debug, Default)]
 pub struct SimScreen {
-    pub email: Option<String>,
-    pub devices: Vec<DeviceView>,
-    /// The user's active factors, to choose from.
-    pub factors: Vec<FactorBrief>,
-    /// The factor to challenge with; `None` lets the desk choose (the most
-    /// recently used or confirmed).
-    pub factor: Option<i64>,
-    pub computer: Computer,
-    pub ip: String,
-    pub action: Option<LoginAction>,
-    pub start: Option<LoginStart>,
-    pub challenge: Option<ChallengeView>,
-    pub last_verify: Option<VerifyOutcome>,
-    pub code: Input,
-    pub entering: bool,
-    pub remember: bool,
-    pub messages: Vec<DeliveryView>,
-    /// The code the user's authenticator shows now, and for which factor.
-    pub app_code: Option<(i64, String)>,
-    /// How far the simulated phone's clock is off, in seconds.
-    pub phone_offset: i64,
-    pub events: Vec<Event>,
-    /// The computer, IP and factor are still to be chosen for this user
-    /// (when their sandbox is ready).
-    needs_defaults: bool,
-    /// Tells the copy still wanted from older ones.
-    tickets: u64,
+    sim: Session,
+    /// The simulator's own copy of the database and its clock.
+    sandbox: Sandbox,
 }
 
 impl SimScreen {
-    pub fn typing(&self) -> bool {
-        self.entering
-    }
-
-    fn action(&self) -> LoginAction {
-        self.action.unwrap_or(LoginAction::Login)
-    }
-
-    /// Start over with another user (their sandbox follows).
-    pub fn choose_user(&mut self, email: &str) {
-        // The same person's phone keeps its clock; another person's is right.
-        let phone_offset = if self.email.as_deref() == Some(email) {
-            self.phone_offset
-        } else {
-            0
-        };
-        *self = SimScreen {
-            phone_offset,
-            email: Some(email.to_owned()),
-            ip: strings::NEW_IP.to_owned(),
-            needs_defaults: true,
-            tickets: self.tickets,
-            ..SimScreen::default()
-        };
-    }
-
-    /// Forget the login in progress and what happened (a fresh sandbox);
-    /// the settings stay.
-    fn start_over(&mut self) {
-        self.start = None;
-        self.challenge = None;
-        self.last_verify = None;
-        self.code.clear();
-        self.entering = false;
-        self.messages.clear();
-        self.events.clear();
-    }
-
-    /// The settings a new user starts with: their remembered computer if
-    /// they have one, from its last IP; the desk's choice of factor.
-    fn defaults(&mut self) {
-        let best = self
-            .devices
-            .iter()
-            .find(|d| d.state == DeviceState::Trusted)
-            .or(self.devices.first());
-        self.computer = best.map_or(Computer::New, |d| Computer::Known(d.id));
-        self.ip = self.default_ip();
-        self.factor = None;
-        self.needs_defaults = false;
-    }
-
-    fn device(&self) -> Option<&DeviceView> {
-        match self.computer {
-            Computer::Known(id) => self.devices.iter().find(|d| d.id == id),
-            Computer::New => None,
-        }
-    }
-
-    fn default_ip(&self) -> String {
-        self.device()
-            .map_or_else(|| strings::NEW_IP.to_owned(), |d| d.last_ip.clone())
-    }
-
-    /// What `f` shows: `auto`, or the chosen factor's label.
-    pub fn factor_label(&self) -> String {
-        self.factor
-            .and_then(|id| self.factors.iter().find(|f| f.id == id))
-            .map_or_else(|| "auto".to_owned(), |f| f.label.clone())
-    }
-
-    /// The challenge on screen, while it is open.
-    fn open_challenge(&self) -> Option<&ChallengeView> {
-        self.challenge.as_ref().filter(|c| c.state == "open")
-    }
-
-    pub fn set_ip(&mut self, ip: &str) -> std::result::Result<(), String> {
-        let ip = ip.trim();
-        ip.parse::<std::net::IpAddr>().map_err(|_| {
-            format!("`{ip}` is not an IP address: use the form 203.0.113.9 or 2001:db8::1")
-        })?;
-        ip.clone_into(&mut self.ip);
-        Ok(())
-    }
-
-    /// Reload from the sandbox (nothing to do before it is ready).
-    pub fn reload(&mut self, desk: Option<&Desk>) -> Result<()> {
-        let (Some(desk), Some(email)) = (desk, self.email.clone()) else {
-            return Ok(());
-        };
-        self.devices = desk.devices(&email)?;
-        let factors = desk.factors(&email)?;
-        self.factors = factors
-            .iter()
-            .filter(|f| f.status == FactorStatus::Active)
-            .map(|f| FactorBrief {
-                id: f.id,
-                kind: f.kind,
-                label: f.label.clone(),
-            })
-            .collect();
-        if self.needs_defaults {
-            self.defaults();
-        }
-        if self.device().is_none() {
-            self.computer = Computer::New;
-        }
-        if self
-            .factor
-            .is_some_and(|id| !self.factors.iter().any(|f| f.id == id))
-        {
-            self.factor = None;
-        }
-        if let Some(c) = &self.challenge {
-            self.challenge = Some(desk.challenge(c.id)?);
-        }
-        self.messages = desk.outbox(&RecordQuery {
-            user: Some(email.clone()),
-            kind: None,
-            before: None,
-            limit: 8,
-        })?;
-        // The authenticator shown is the challenge's, else their first.
-        let app = self
-            .challenge
-            .as_ref()
-            .and_then(|c| c.factor.as_ref())
-            .filter(|f| f.kind == FactorKind::Totp)
-            .map(|f| f.id)
-            .or_else(|| {
-                factors
-                    .iter()
-                    .find(|f| f.kind == FactorKind::Totp)
-                    .map(|f| f.id)
-            });
-        let offset = TimeDelta::seconds(self.phone_offset);
-        self.app_code = app.and_then(|id| {
-            desk.authenticator_code(&email, id, offset)
-                .ok()
-                .map(|c| (id, c))
-        });
-        Ok(())
-    }
-
-    fn log(&mut self, at: Time, tone: Tone, text: String) {
-        self.events.push(Event { at, text, tone });
-        if self.events.len() > 50 {
-            self.events.remove(0);
-        }
-    }
-}
-
-impl App {
-    #[allow(clippy::too_many_lines)]
-    pub(crate) fn sim_action(&mut self, action: Action) {
-        if self.sim.entering {
-            match action {
-                Action::Type(c) => self.sim.code.insert(c),
-                Action::Erase => self.sim.code.backspace(),
-                Action::EraseForward => self.sim.code.delete(),
-                Action::CursorLeft => self.sim.code.left(),
-                Action::CursorRight => self.sim.code.right(),
-                Action::CursorHome => self.sim.code.home(),
-                Action::CursorEnd => self.sim.code.end(),
-                Action::Cancel => self.sim.entering = false,
-                Action::Submit => {
-                    let code = self.sim.code.text().to_owned();
-                    self.sim_verify(&code);
-                }
-                _ => {}
-            }
-            return;
+    /// While a code is being typed.
+    fn code_key(&mut self, action: Action) -> Effect {
+        if self.sim.code.edit(action) {
+            return Effect::None;
         }
         match action {
-            Action::Back => return self.sim_go_back(),
-            Action::PickUser => return self.pick_user(),
-            Action::Open => {
-                if let Some(email) = self.sim.email.clone() {
-                    self.open_user(&email);
-                }
-                return;
+            Action::Cancel => self.sim.entering = false,
+            Action::Submit => {
+                let code = self.sim.code.text().to_owned();
+                return self.verify(&code);
             }
             _ => {}
         }
-        if self.sim.email.is_none() {
-            self.say(Tone::Info, strings::SIM_NO_USER);
-            return;
-        }
-        if self.sandbox.desk().is_none() {
-            self.say(Tone::Info, strings::SIM_PREPARING);
-            return;
-        }
+        Effect::None
+    }
+
+    /// The keys that need a user and their sandbox.
+    fn sandbox_key(&mut self, action: Action, cx: &Ctx) -> Effect {
+        let s = &mut self.sim;
         match action {
             Action::CycleDevice => {
-                let s = &mut self.sim;
                 let at = match s.computer {
                     Computer::New => None,
                     Computer::Known(id) => s.devices.iter().position(|d| d.id == id),
@@ -356,10 +143,11 @@ impl App {
                 s.ip = s.default_ip();
             }
             Action::CycleFactor => {
-                let s = &mut self.sim;
                 if s.factors.is_empty() {
-                    self.say(Tone::Info, "They have no active factor to choose.");
-                    return;
+                    return Effect::Say(
+                        Tone::Info,
+                        "They have no active factor to choose.".to_owned(),
+                    );
                 }
                 let at = s
                     .factor
@@ -370,38 +158,37 @@ impl App {
                 };
             }
             Action::EditIp => {
-                self.popup = Some(Popup::input(
+                return Effect::Popup(Box::new(Form::new(
                     "Login from IP",
                     vec!["The address the login comes from (a remembered computer on a new IP is challenged):".to_owned()],
-                    &self.sim.ip.clone(),
-                    Purpose::SimIp,
-                ));
+                    &s.ip.clone(),
+                    Purpose::Answer,
+                )));
             }
             Action::ToggleAction => {
-                self.sim.action = Some(match self.sim.action() {
+                s.action = Some(match s.action() {
                     LoginAction::Login => LoginAction::Export,
                     LoginAction::Export => LoginAction::Login,
                 });
             }
-            Action::StartLogin => self.sim_start(),
+            Action::StartLogin => return self.start(),
             Action::EnterCode => {
-                if self.sim.open_challenge().is_some() {
-                    self.sim.code.clear();
-                    self.sim.entering = true;
-                } else {
-                    self.say(Tone::Info, strings::SIM_NO_OPEN_CHALLENGE);
+                if s.open_challenge().is_none() {
+                    return Effect::Say(Tone::Info, strings::SIM_NO_OPEN_CHALLENGE.to_owned());
                 }
+                s.code.clear();
+                s.entering = true;
             }
-            Action::UseAppCode => self.sim_use_app_code(),
-            Action::Resend => self.sim_resend(),
-            Action::ToggleRemember => self.sim.remember = !self.sim.remember,
+            Action::UseAppCode => return self.use_app_code(),
+            Action::Resend => return self.resend(),
+            Action::ToggleRemember => s.remember = !s.remember,
             Action::Advance(secs) => {
                 let Some(desk) = self.sandbox.desk_mut() else {
-                    return;
+                    return Effect::None;
                 };
                 desk.advance_clock(TimeDelta::seconds(secs));
                 let t = desk.now();
-                self.sim.log(
+                s.log(
                     t,
                     Tone::Info,
                     format!(
@@ -409,67 +196,52 @@ impl App {
                         crate::domain::exact_span(TimeDelta::seconds(secs))
                     ),
                 );
-                self.refresh();
+                return Effect::Refresh;
             }
             Action::PhoneClock(by) => {
-                self.sim.phone_offset = (self.sim.phone_offset + by).clamp(-900, 900);
-                let off = self.sim.phone_offset;
-                self.say(
-                    Tone::Info,
-                    if off == 0 {
-                        "The simulated phone's clock is right.".to_owned()
-                    } else {
-                        format!(
-                            "The simulated phone's clock is now {} s {}.",
-                            off.abs(),
-                            if off < 0 { "slow" } else { "fast" }
-                        )
-                    },
-                );
-                self.refresh();
+                s.phone_offset = (s.phone_offset + by).clamp(-900, 900);
+                let off = s.phone_offset;
+                let said = if off == 0 {
+                    "The simulated phone's clock is right.".to_owned()
+                } else {
+                    format!(
+                        "The simulated phone's clock is now {} s {}.",
+                        off.abs(),
+                        if off < 0 { "slow" } else { "fast" }
+                    )
+                };
+                return Effect::Many(vec![Effect::Say(Tone::Info, said), Effect::Refresh]);
             }
             Action::ResetClock => {
-                self.sim.start_over();
-                self.fresh_sandbox();
-                let now = self.desk.now();
-                self.sim.log(now, Tone::Info, strings::SIM_FRESH.to_owned());
+                s.start_over();
+                let effect = self.fresh_sandbox(cx);
+                self.sim
+                    .log(cx.desk.now(), Tone::Info, strings::SIM_FRESH.to_owned());
+                return effect;
             }
             _ => {}
         }
+        Effect::None
     }
 
-    fn pick_user(&mut self) {
-        let results = self
-            .desk
-            .list_users(&crate::desk::users::ListQuery {
-                limit: 50,
-                ..Default::default()
-            })
-            .unwrap_or_default();
-        self.popup = Some(Popup::PickUser {
-            query: Input::default(),
-            results,
-            selected: 0,
-        });
-    }
-
-    fn sim_start(&mut self) {
+    fn start(&mut self) -> Effect {
         let Some(email) = self.sim.email.clone() else {
-            return;
+            return Effect::None;
         };
         let Some(desk) = self.sandbox.desk_mut() else {
-            return;
+            return Effect::None;
         };
+        let s = &mut self.sim;
         let req = LoginRequest {
             email,
             password: PasswordInput::Assume,
-            device: self.sim.device().map(|d| DeviceRef::Id(d.id)),
-            ip: Some(self.sim.ip.clone()),
-            action: self.sim.action(),
-            factor: self.sim.factor,
+            device: s.device().map(|d| DeviceRef::Id(d.id)),
+            ip: Some(s.ip.clone()),
+            action: s.action(),
+            factor: s.factor,
         };
         let now = desk.now();
-        match desk.start_login(&req) {
+        let failed = match desk.start_login(&req) {
             Ok(start) => {
                 let challenge = start.challenge_id.and_then(|id| desk.challenge(id).ok());
                 let tone = match start.decision {
@@ -477,7 +249,7 @@ impl App {
                     crate::domain::login::Outcome::Challenge => Tone::Info,
                     crate::domain::login::Outcome::Denied => Tone::Error,
                 };
-                self.sim.log(
+                s.log(
                     now,
                     tone,
                     format!(
@@ -487,50 +259,45 @@ impl App {
                         start.decision
                     ),
                 );
-                self.sim.challenge = challenge;
-                self.sim.last_verify = None;
-                self.sim.start = Some(start);
+                s.challenge = challenge;
+                s.last_verify = None;
+                s.start = Some(start);
+                Effect::None
             }
-            Err(e) => self.fail(&e),
-        }
-        self.refresh();
+            Err(e) => Effect::fail(&e),
+        };
+        Effect::Many(vec![failed, Effect::Refresh])
     }
 
     /// `y`: type what the authenticator app shows, for an authenticator
     /// challenge only; any other challenge's code is in the phone or inbox,
     /// and no attempt is spent finding that out.
-    fn sim_use_app_code(&mut self) {
+    fn use_app_code(&mut self) -> Effect {
+        let say = |text: &str| Effect::Say(Tone::Info, text.to_owned());
         let Some(c) = self.sim.open_challenge() else {
-            self.say(Tone::Info, strings::SIM_NO_OPEN_CHALLENGE);
-            return;
+            return say(strings::SIM_NO_OPEN_CHALLENGE);
         };
         let Some(factor) = c.factor.clone() else {
-            self.say(Tone::Info, strings::SIM_NOT_APP);
-            return;
+            return say(strings::SIM_NOT_APP);
         };
         if factor.kind != FactorKind::Totp {
-            self.say(Tone::Info, strings::SIM_NOT_APP);
-            return;
+            return say(strings::SIM_NOT_APP);
         }
         match self.sim.app_code.clone() {
-            Some((id, code)) if id == factor.id => self.sim_verify(&code),
-            _ => self.say(
-                Tone::Info,
-                "The app for this challenge cannot be read. No attempt used.",
-            ),
+            Some((id, code)) if id == factor.id => self.verify(&code),
+            _ => say("The app for this challenge cannot be read. No attempt used."),
         }
     }
 
-    fn sim_resend(&mut self) {
+    fn resend(&mut self) -> Effect {
         let Some(id) = self.sim.open_challenge().map(|c| c.id) else {
-            self.say(Tone::Info, strings::SIM_NO_OPEN_CHALLENGE);
-            return;
+            return Effect::Say(Tone::Info, strings::SIM_NO_OPEN_CHALLENGE.to_owned());
         };
         let Some(desk) = self.sandbox.desk_mut() else {
-            return;
+            return Effect::None;
         };
         let now = desk.now();
-        match desk.resend(id) {
+        let failed = match desk.resend(id) {
             Ok(r) => {
                 let tone = if r.result == ResendResult::Sent {
                     // A new code: what was said about the old one is stale.
@@ -541,22 +308,24 @@ impl App {
                 };
                 self.sim
                     .log(now, tone, format!("Request another code: {}", r.message));
+                Effect::None
             }
-            Err(e) => self.fail(&e),
-        }
-        self.refresh();
+            Err(e) => Effect::fail(&e),
+        };
+        Effect::Many(vec![failed, Effect::Refresh])
     }
 
-    fn sim_verify(&mut self, code: &str) {
+    fn verify(&mut self, code: &str) -> Effect {
         let Some(id) = self.sim.challenge.as_ref().map(|c| c.id) else {
-            return;
+            return Effect::None;
         };
         let Some(desk) = self.sandbox.desk_mut() else {
-            return;
+            return Effect::None;
         };
+        let s = &mut self.sim;
         let now = desk.now();
-        let remember = self.sim.remember.then_some("Simulator browser");
-        match desk.verify(id, code, remember) {
+        let remember = s.remember.then_some("Simulator browser");
+        let failed = match desk.verify(id, code, remember) {
             Ok(v) => {
                 let tone = if v.result == VerifyResult::Accepted {
                     Tone::Ok
@@ -565,31 +334,109 @@ impl App {
                 };
                 if v.device_token.is_some() {
                     // The computer just remembered is now the one this browser is.
-                    if let Some(email) = self.sim.email.clone() {
-                        self.sim.devices = desk.devices(&email).unwrap_or_default();
-                        if let Some(d) = self
-                            .sim
-                            .devices
-                            .iter()
-                            .max_by_key(|d| (d.last_seen_at, d.id))
-                        {
-                            self.sim.computer = Computer::Known(d.id);
+                    if let Some(email) = s.email.clone() {
+                        s.devices = desk.devices(&email).unwrap_or_default();
+                        if let Some(d) = s.devices.iter().max_by_key(|d| (d.last_seen_at, d.id)) {
+                            s.computer = Computer::Known(d.id);
                         }
                     }
                 }
-                self.sim.log(now, tone, v.message.clone());
-                self.sim.entering = v.result != VerifyResult::Accepted
+                s.log(now, tone, v.message.clone());
+                s.entering = v.result != VerifyResult::Accepted
                     && v.attempts_left > 0
                     && v.result != VerifyResult::Locked
                     && v.result != VerifyResult::Expired;
-                self.sim.code.clear();
-                self.sim.last_verify = Some(v);
+                s.code.clear();
+                s.last_verify = Some(v);
+                Effect::None
             }
             Err(e) => {
-                self.fail(&e);
-                self.sim.code.clear();
+                s.code.clear();
+                Effect::fail(&e)
             }
+        };
+        Effect::Many(vec![failed, Effect::Refresh])
+    }
+}
+
+impl View for SimScreen {
+    fn keys(&self) -> &'static [Binding] {
+        KEYS
+    }
+
+    fn typing(&self) -> bool {
+        self.sim.entering
+    }
+
+    /// Reload from the sandbox (nothing to do before it is ready).
+    fn reload(&mut self, _: &Ctx) -> Result<Effect> {
+        self.sim.reload(self.sandbox.desk())?;
+        Ok(Effect::None)
+    }
+
+    fn handle(&mut self, action: Action, cx: &Ctx) -> Effect {
+        if self.sim.entering {
+            return self.code_key(action);
         }
-        self.refresh();
+        match action {
+            Action::Back => return Effect::Back,
+            Action::PickUser => return Effect::Popup(Box::new(PickUser::new(cx.desk))),
+            Action::Open => {
+                return match self.sim.email.clone() {
+                    Some(email) => Effect::Open(Screen::User(email)),
+                    None => Effect::None,
+                };
+            }
+            _ => {}
+        }
+        if self.sim.email.is_none() {
+            return Effect::Say(Tone::Info, strings::SIM_NO_USER.to_owned());
+        }
+        if self.sandbox.desk().is_none() {
+            return Effect::Say(Tone::Info, strings::SIM_PREPARING.to_owned());
+        }
+        self.sandbox_key(action, cx)
+    }
+
+    /// The IP typed for the login.
+    fn answer(&mut self, value: &str, _: &Ctx) -> std::result::Result<Effect, String> {
+        self.sim.set_ip(value)?;
+        Ok(Effect::Refresh)
+    }
+
+    /// Whom to simulate, and the sandbox copies made for it.
+    fn tell(&mut self, news: News, cx: &Ctx) -> std::result::Result<Effect, News> {
+        match news {
+            News::Simulate(email) => {
+                self.sim.choose_user(&email);
+                Ok(self.fresh_sandbox(cx))
+            }
+            News::Sandbox { ticket, desk } => Ok(self.sandbox_made(ticket, desk)),
+            News::Done(done) => match *done {
+                Done::Copied { ticket, result } => Ok(self.copied(ticket, result)),
+                other => Err(News::Done(Box::new(other))),
+            },
+            other => Err(other),
+        }
+    }
+
+    fn render(&self, cx: &Ctx, area: Rect, buf: &mut Buffer) {
+        draw::render(&self.sim, &self.sandbox, cx.theme, cx.desk.now(), area, buf);
+    }
+
+    /// Its countdowns and the sandbox's clock.
+    fn ticking(&self) -> bool {
+        true
+    }
+
+    fn lists(&self) -> bool {
+        false
+    }
+
+    fn phone(&self) -> Option<(&str, i64)> {
+        self.sim
+            .email
+            .as_deref()
+            .map(|email| (email, self.sim.phone_offset))
     }
 }

@@ -14,11 +14,11 @@ use crate::domain::{UserStatus, short};
 use crate::store::user_list::Filter;
 use crate::tui::input::Input;
 use crate::tui::keys::{Action, Binding, ch, named};
+use crate::tui::pages::{Pages, Source};
+use crate::tui::strings;
 use crate::tui::theme::Theme;
+use crate::tui::view::{Ctx, Effect, Screen, View};
 use crate::tui::widgets::{cut, draw_row, panel};
-use crate::tui::{App, strings};
-
-use super::{Pages, Source};
 
 pub const KEYS: &[Binding] = &[
     ch('/', Action::Search, "search", true),
@@ -98,10 +98,6 @@ impl Source for Matching<'_> {
 }
 
 impl UsersScreen {
-    pub fn typing(&self) -> bool {
-        self.searching
-    }
-
     fn source<'a>(&self, desk: &'a Desk) -> Matching<'a> {
         Matching {
             desk,
@@ -114,88 +110,108 @@ impl UsersScreen {
         }
     }
 
-    pub fn reload(&mut self, desk: &Desk) -> Result<()> {
-        let src = self.source(desk);
-        self.pages.reload(&src)
-    }
-
     fn restart(&mut self) {
         self.stale = false;
         self.pages.clear();
     }
 
-    /// Read the list for the search typed so far.
-    pub(crate) fn catch_up(&mut self, desk: &Desk) -> Result<()> {
-        if self.stale {
-            self.restart();
+    /// Keys while the search has the focus: the list is read once typing
+    /// pauses (see [`View::settle`]).
+    fn search_key(&mut self, action: Action) {
+        if self.search.edit(action) {
+            self.stale = true;
+            return;
         }
-        self.reload(desk)
+        match action {
+            Action::Submit | Action::Down => self.searching = false,
+            Action::Cancel => {
+                self.searching = false;
+                self.search.clear();
+                self.stale = true;
+            }
+            _ => {}
+        }
     }
 }
 
-impl App {
-    pub(crate) fn users_action(&mut self, action: Action) {
-        let s = &mut self.users;
-        if s.searching {
-            match action {
-                Action::Type(c) => s.search.insert(c),
-                Action::Erase => s.search.backspace(),
-                Action::EraseForward => s.search.delete(),
-                Action::CursorLeft => s.search.left(),
-                Action::CursorRight => s.search.right(),
-                Action::CursorHome => s.search.home(),
-                Action::CursorEnd => s.search.end(),
-                Action::Submit | Action::Down => {
-                    s.searching = false;
-                    return;
-                }
-                Action::Cancel => {
-                    s.searching = false;
-                    s.search.clear();
-                }
-                _ => return,
-            }
-            s.stale = true;
-            return;
+impl View for UsersScreen {
+    fn keys(&self) -> &'static [Binding] {
+        KEYS
+    }
+
+    fn typing(&self) -> bool {
+        self.searching
+    }
+
+    fn reload(&mut self, cx: &Ctx) -> Result<Effect> {
+        let src = self.source(cx.desk);
+        self.pages.reload(&src)?;
+        Ok(Effect::None)
+    }
+
+    fn handle(&mut self, action: Action, cx: &Ctx) -> Effect {
+        if self.searching {
+            self.search_key(action);
+            return Effect::None;
         }
         match action {
             // `/` starts a new search, as in less and vim.
             Action::Search => {
-                s.searching = true;
-                if !s.search.is_empty() {
-                    s.search.clear();
-                    s.restart();
-                    self.refresh();
+                self.searching = true;
+                if self.search.is_empty() {
+                    return Effect::None;
                 }
+                self.search.clear();
+                self.restart();
+                Effect::Refresh
             }
-            Action::Back if !s.search.is_empty() || s.filter.is_some() => {
-                s.search.clear();
-                s.filter = None;
-                s.restart();
-                self.refresh();
+            Action::Back if !self.search.is_empty() || self.filter.is_some() => {
+                self.search.clear();
+                self.filter = None;
+                self.restart();
+                Effect::Refresh
             }
             Action::CycleFilter => {
-                let i = FILTERS.iter().position(|f| *f == s.filter).unwrap_or(0);
-                s.filter = FILTERS[(i + 1) % FILTERS.len()];
-                s.restart();
-                self.refresh();
+                let i = FILTERS.iter().position(|f| *f == self.filter).unwrap_or(0);
+                self.filter = FILTERS[(i + 1) % FILTERS.len()];
+                self.restart();
+                Effect::Refresh
             }
-            Action::Open => {
-                if let Some(email) = s.pages.current().map(|u| u.email.clone()) {
-                    self.open_user(&email);
-                }
-            }
+            Action::Open => match self.pages.current() {
+                Some(u) => Effect::Open(Screen::User(u.email.clone())),
+                None => Effect::None,
+            },
             _ => {
-                let src = s.source(&self.desk);
-                if let Err(e) = s.pages.step(action, &src) {
-                    self.fail(&e);
+                let src = self.source(cx.desk);
+                match self.pages.step(action, &src) {
+                    Ok(()) => Effect::None,
+                    Err(e) => Effect::fail(&e),
                 }
             }
         }
     }
+
+    fn render(&self, cx: &Ctx, area: Rect, buf: &mut Buffer) {
+        render(self, cx.theme, area, buf);
+    }
+
+    /// The search changed, or the screen has room for more rows than read.
+    fn unsettled(&self) -> bool {
+        self.stale || self.pages.short()
+    }
+
+    /// Read the list for the search typed so far, or the rest of a
+    /// screenful taller than what was read.
+    fn settle(&mut self, cx: &Ctx) -> Result<()> {
+        if self.stale {
+            self.restart();
+        }
+        let src = self.source(cx.desk);
+        self.pages.reload(&src)
+    }
 }
 
-pub fn render(s: &UsersScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
+fn render(s: &UsersScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
     let [bar, table] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
     let mut spans = vec![Span::styled(" Search ", theme.dim())];
     if s.searching {

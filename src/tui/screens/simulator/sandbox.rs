@@ -1,12 +1,14 @@
-//! The simulator's sandbox: an in-memory copy of the database that only the
-//! simulator writes to, on its own clock, so nothing it does reaches the real
-//! data; and where Esc on the simulator leads back to.
+//! The simulator's sandbox: an in-memory copy of one user's data that only
+//! the simulator writes to, on its own clock, so nothing it does reaches the
+//! real data. It is made on the worker thread from a database file.
 
-use crate::desk::{Desk, DeskError, Result};
+use super::SimScreen;
+use crate::desk::{Desk, Result};
 use crate::store::Store;
-use crate::tui::screens::user::UserScreen;
-use crate::tui::worker::Job;
-use crate::tui::{App, Tab};
+use crate::tui::command::Command;
+use crate::tui::theme::Tone;
+use crate::tui::view::{Ctx, Effect};
+use crate::tui::worker::{self, Job};
 
 /// The simulator's own copy of the database, which it alone writes to, on
 /// its own clock (the real now plus however far it was moved).
@@ -15,7 +17,7 @@ pub enum Sandbox {
     /// No user picked yet.
     #[default]
     None,
-    /// The copy is being made on the worker thread.
+    /// The copy asked for with `ticket` is being made.
     Preparing {
         ticket: u64,
     },
@@ -40,104 +42,80 @@ impl Sandbox {
     pub fn preparing(&self) -> bool {
         matches!(self, Sandbox::Preparing { .. })
     }
+
+    /// Whether `ticket` asked for the copy still wanted.
+    fn wants(&self, ticket: u64) -> bool {
+        matches!(self, Sandbox::Preparing { ticket: t } if *t == ticket)
+    }
 }
 
-/// Where Esc on the simulator goes.
-#[derive(Debug)]
-pub enum Back {
-    /// The user screen it was opened from, over the tab it was on.
-    User {
-        screen: Box<UserScreen>,
-        tab: Tab,
-    },
-    Tab(Tab),
-}
-
-impl App {
+impl SimScreen {
     /// The simulator's sandbox desk, once it is ready.
     pub fn sandbox(&self) -> Option<&Desk> {
         self.sandbox.desk()
     }
 
-    /// Simulate `email`'s login, on a fresh sandbox.
-    pub(crate) fn simulate(&mut self, email: &str) {
-        self.sim.choose_user(email);
-        self.fresh_sandbox();
-    }
-
     /// Throw the sandbox away and copy the simulated user's data again, the
     /// clock at the real now. From a database file the copy is made on the
     /// worker thread (a few ms, however many users there are); from an
-    /// in-memory one, or with the inline worker (tests, `render`), here and now.
-    pub(super) fn fresh_sandbox(&mut self) {
-        self.sim.tickets += 1;
-        let ticket = self.sim.tickets;
+    /// in-memory one, or with the inline worker (tests, `render`), at once.
+    pub(super) fn fresh_sandbox(&mut self, cx: &Ctx) -> Effect {
         self.sandbox = Sandbox::None;
         let Some(email) = self.sim.email.clone() else {
-            return;
+            return Effect::None;
         };
-        match self.desk.path() {
-            Some(path) if self.worker.threaded() => {
-                self.sandbox = Sandbox::Preparing { ticket };
-                self.worker.submit(
-                    &self.desk,
-                    Job::CopyDatabase {
-                        path,
-                        email,
-                        ticket,
-                    },
-                );
-            }
-            _ => match self.desk.sandbox(&email) {
-                Ok(desk) => self.install_sandbox(desk),
-                Err(e) => self.fail(&e),
-            },
+        let ticket = worker::ticket();
+        self.sandbox = Sandbox::Preparing { ticket };
+        match cx.desk.path() {
+            Some(path) if cx.threaded => Effect::Job(Job::CopyDatabase {
+                path,
+                email,
+                ticket,
+            }),
+            _ => Effect::Run(Command::Sandbox {
+                ticket,
+                email,
+                copy: None,
+            }),
         }
     }
 
-    /// A copy made on the worker thread: used if it is the one still wanted.
-    pub(crate) fn sandbox_copied(&mut self, ticket: u64, copy: Result<Store, String>) {
-        if !matches!(self.sandbox, Sandbox::Preparing { ticket: t } if t == ticket) {
-            return;
+    /// A copy made on the worker thread: made into the sandbox if it is the
+    /// one still wanted.
+    pub(super) fn copied(&mut self, ticket: u64, copy: Result<Store, String>) -> Effect {
+        if !self.sandbox.wants(ticket) {
+            return Effect::None;
+        }
+        match copy {
+            Ok(store) => Effect::Run(Command::Sandbox {
+                ticket,
+                email: self.sim.email.clone().unwrap_or_default(),
+                copy: Some(store),
+            }),
+            Err(e) => {
+                self.sandbox = Sandbox::None;
+                Effect::Say(
+                    Tone::Error,
+                    format!("cannot copy the data for the simulator: {e}"),
+                )
+            }
+        }
+    }
+
+    /// The sandbox asked for with `ticket`, ready (or not): used if it is
+    /// the one still wanted.
+    pub(super) fn sandbox_made(&mut self, ticket: u64, desk: Result<Box<Desk>>) -> Effect {
+        if !self.sandbox.wants(ticket) {
+            return Effect::None;
         }
         self.sandbox = Sandbox::None;
-        match copy
-            .map_err(|e| DeskError::Refused(format!("cannot copy the data for the simulator: {e}")))
-            .and_then(|store| self.desk.sandbox_on(store))
-        {
-            Ok(desk) => self.install_sandbox(desk),
-            Err(e) => self.fail(&e),
-        }
-    }
-
-    fn install_sandbox(&mut self, desk: Desk) {
-        let result = self.sim.reload(Some(&desk));
-        self.sandbox = Sandbox::Ready(Box::new(desk));
-        if let Err(e) = result {
-            self.fail(&e);
-        }
-    }
-
-    /// Arriving at the simulator: Esc will lead back to where we were.
-    pub(crate) fn entering_simulator(&mut self) {
-        self.sim_back = Some(match self.user.take() {
-            Some(screen) => Back::User {
-                screen: Box::new(screen),
-                tab: self.tab,
-            },
-            None => Back::Tab(self.tab),
-        });
-    }
-
-    pub(super) fn sim_go_back(&mut self) {
-        match self.sim_back.take() {
-            Some(Back::User { screen, tab }) => {
-                self.tab = tab;
-                self.user = Some(*screen);
-                self.refresh();
+        match desk {
+            Ok(desk) => {
+                let result = self.sim.reload(Some(&desk));
+                self.sandbox = Sandbox::Ready(desk);
+                result.map_or_else(|e| Effect::fail(&e), |()| Effect::None)
             }
-            Some(Back::Tab(tab)) if tab != Tab::Simulator => self.go_to(tab),
-            _ => self.go_to(Tab::Overview),
+            Err(e) => Effect::fail(&e),
         }
     }
 }

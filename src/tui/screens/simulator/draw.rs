@@ -9,15 +9,16 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::{Computer, Sandbox, SimScreen};
+use super::Sandbox;
+use super::session::{Computer, Session};
 use crate::desk::Desk;
 use crate::desk::views::{ChallengeView, DeliveryView, VerifyResult};
 use crate::domain::login::Outcome;
 use crate::domain::{FactorKind, Time, relative, totp};
 use crate::store::deliveries::Status;
+use crate::tui::strings;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{bar, mmss, panel, wrapped_rows};
-use crate::tui::{Tone, strings};
 
 /// The clock keys, in the order they move time.
 const CLOCK_KEYS: [(&str, &str); 5] = [
@@ -29,8 +30,8 @@ const CLOCK_KEYS: [(&str, &str); 5] = [
 ];
 
 /// The simulator, on the sandbox's clock (`real_now` until it is ready).
-pub fn render(
-    s: &SimScreen,
+pub(super) fn render(
+    s: &Session,
     sandbox: &Sandbox,
     theme: Theme,
     real_now: Time,
@@ -86,7 +87,7 @@ pub fn render(
 /// The settings in two groups, who and how (user, action, factor) and
 /// where from (computer, IP, remember), each setting kept whole and each
 /// group flowed into the lines it fits in `width`.
-fn setup_lines(s: &SimScreen, preparing: bool, theme: Theme, width: u16) -> Vec<Line<'static>> {
+fn setup_lines(s: &Session, preparing: bool, theme: Theme, width: u16) -> Vec<Line<'static>> {
     let Some(email) = &s.email else {
         return vec![Line::styled(strings::SIM_NO_USER, theme.warn())];
     };
@@ -176,7 +177,7 @@ fn clock_keys(theme: Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-fn render_decision(s: &SimScreen, ready: bool, theme: Theme, area: Rect, buf: &mut Buffer) {
+fn render_decision(s: &Session, ready: bool, theme: Theme, area: Rect, buf: &mut Buffer) {
     let block = panel("Decision", theme, false);
     let inner = block.inner(area);
     block.render(area, buf);
@@ -216,11 +217,7 @@ fn render_decision(s: &SimScreen, ready: bool, theme: Theme, area: Rect, buf: &m
     let mut room = inner.height.saturating_sub(used + 2);
     let mut recent = Vec::new();
     for e in s.events.iter().rev() {
-        let style = match e.tone {
-            Tone::Ok => theme.ok(),
-            Tone::Error => theme.bad(),
-            Tone::Info => theme.text(),
-        };
+        let style = theme.tone(e.tone);
         let line = Line::from(vec![
             Span::styled(format!("{} ", e.at.format("%H:%M:%S")), theme.dim()),
             Span::styled(e.text.clone(), style),
@@ -243,7 +240,7 @@ fn render_decision(s: &SimScreen, ready: bool, theme: Theme, area: Rect, buf: &m
 }
 
 fn render_challenge(
-    s: &SimScreen,
+    s: &Session,
     lines: Vec<Line<'static>>,
     theme: Theme,
     area: Rect,
@@ -260,7 +257,7 @@ fn render_challenge(
 }
 
 /// The challenge panel's lines for a panel `inner_width` wide.
-fn challenge_lines(s: &SimScreen, theme: Theme, now: Time, inner_width: u16) -> Vec<Line<'static>> {
+fn challenge_lines(s: &Session, theme: Theme, now: Time, inner_width: u16) -> Vec<Line<'static>> {
     let Some(c) = &s.challenge else {
         return vec![Line::styled(strings::SIM_NO_CHALLENGE, theme.dim())];
     };
@@ -376,13 +373,7 @@ fn resend_line(c: &ChallengeView, theme: Theme, now: Time) -> Line<'static> {
     }
 }
 
-fn render_app(
-    s: &SimScreen,
-    lines: Vec<Line<'static>>,
-    theme: Theme,
-    area: Rect,
-    buf: &mut Buffer,
-) {
+fn render_app(s: &Session, lines: Vec<Line<'static>>, theme: Theme, area: Rect, buf: &mut Buffer) {
     let title = match s.phone_offset {
         0 => "Authenticator app".to_owned(),
         o => format!(
@@ -398,7 +389,7 @@ fn render_app(
 }
 
 /// What the user's authenticator app shows, in a panel `width` wide.
-fn app_lines(s: &SimScreen, theme: Theme, now: Time, width: u16) -> Vec<Line<'static>> {
+fn app_lines(s: &Session, theme: Theme, now: Time, width: u16) -> Vec<Line<'static>> {
     match &s.app_code {
         None => vec![Line::styled("No authenticator app enrolled.", theme.dim())],
         Some((id, code)) => {
@@ -442,7 +433,7 @@ fn app_lines(s: &SimScreen, theme: Theme, now: Time, width: u16) -> Vec<Line<'st
 /// The messages, newest first, each whole: a heading (channel, where to,
 /// when, and whether it holds the code the challenge on screen takes), then
 /// its text wrapped. Only the messages that fit whole are drawn.
-fn render_phone(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buffer) {
+fn render_phone(s: &Session, theme: Theme, now: Time, area: Rect, buf: &mut Buffer) {
     let block = panel("Phone and inbox", theme, false);
     let inner = block.inner(area);
     block.render(area, buf);
@@ -470,7 +461,7 @@ fn render_phone(s: &SimScreen, theme: Theme, now: Time, area: Rect, buf: &mut Bu
 /// Whether `m` holds the code that works for the challenge on screen: its
 /// own challenge is the one shown, and its code is that challenge's current
 /// one (an export's code is no use at a login).
-fn valid_for_challenge(s: &SimScreen, m: &DeliveryView) -> bool {
+fn valid_for_challenge(s: &Session, m: &DeliveryView) -> bool {
     m.valid_now
         && s.open_challenge()
             .is_some_and(|c| m.challenge_id == Some(c.id))

@@ -1,0 +1,164 @@
+//! What frames every screen: the tab row (with the user shown and the
+//! clock), the status bar (a note, or the keys), and the notice shown when
+//! the terminal is too small for the console.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use super::keys::{GLOBAL, Mode};
+use super::strings;
+use super::theme::{Theme, Tone};
+use super::view::Tab;
+use super::widgets::{self, hints};
+use crate::desk::Desk;
+
+/// The smallest console that fits.
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+/// The tabs, the one showing highlighted unless a screen is open over it
+/// (then `crumb` says whose), and the desk's clock on the right.
+pub fn tab_row(
+    theme: Theme,
+    tab: Tab,
+    crumb: Option<&str>,
+    desk: &Desk,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    // The name goes first when there is room for it and the breadcrumb.
+    let room_for_name = area.width >= 100 || crumb.is_none();
+    let mut spans = if room_for_name {
+        vec![Span::styled(format!(" {} ", strings::APP), theme.title())]
+    } else {
+        vec![Span::raw(" ")]
+    };
+    for (i, t) in Tab::ALL.iter().enumerate() {
+        let style = if *t == tab && crumb.is_none() {
+            theme.tab_active()
+        } else {
+            theme.tab()
+        };
+        spans.push(Span::styled(format!(" {} {} ", i + 1, t.title()), style));
+    }
+    if let Some(crumb) = crumb {
+        let used = Line::from(spans.clone()).width();
+        let room = usize::from(area.width).saturating_sub(used + 4);
+        spans.push(Span::styled(
+            format!(" › {} ", widgets::cut(crumb, room)),
+            theme.tab_active(),
+        ));
+    }
+    let tabs = Line::from(spans);
+    let used = u16::try_from(tabs.width()).unwrap_or(u16::MAX);
+    buf.set_line(area.x, area.y, &tabs, area.width);
+    let offset = desk.clock().offset();
+    let clock = format!(
+        "{}{} ",
+        desk.now().format("%Y-%m-%d %H:%M:%S UTC"),
+        if offset.is_zero() {
+            String::new()
+        } else {
+            format!(
+                " ({}{})",
+                if offset.num_seconds() > 0 { "+" } else { "-" },
+                crate::domain::exact_span(offset)
+            )
+        }
+    );
+    let width = u16::try_from(clock.chars().count()).unwrap_or(0);
+    if used.saturating_add(width) < area.width {
+        buf.set_string(
+            area.right() - width,
+            area.y,
+            clock,
+            if offset.is_zero() {
+                theme.dim()
+            } else {
+                theme.warn()
+            },
+        );
+    }
+}
+
+/// The note, if there is one; else how to type, or the keys of what is on
+/// top with `? help  q quit` on the right (not while a popup is open).
+pub fn status_bar(
+    theme: Theme,
+    note: Option<(Tone, &str)>,
+    mode: Mode,
+    popup: bool,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    buf.set_style(area, theme.bar());
+    let line = if let Some((tone, text)) = note {
+        Line::from(Span::styled(format!(" {text}"), theme.tone(tone)))
+    } else if matches!(mode, Mode::Typing) {
+        Line::from(Span::styled(
+            format!(" {}", strings::TYPING_HINT),
+            theme.dim(),
+        ))
+    } else {
+        // The screen's keys, and `? keys  q quit` kept on the right.
+        let right = if popup {
+            Line::default()
+        } else {
+            Line::from(hints(GLOBAL, theme))
+        };
+        let room = area
+            .width
+            .saturating_sub(u16::try_from(right.width()).unwrap_or(0) + 1);
+        // Whole hints only, as many as fit.
+        let mut left = vec![Span::raw(" ")];
+        let mut width = 1;
+        for pair in hints(mode.bindings(), theme).chunks(2) {
+            let w: usize = pair.iter().map(Span::width).sum();
+            if width + w > usize::from(room) {
+                break;
+            }
+            width += w;
+            left.extend(pair.iter().cloned());
+        }
+        buf.set_line(
+            area.x,
+            area.y,
+            &Line::from(left).patch_style(theme.bar()),
+            room,
+        );
+        let x = area
+            .right()
+            .saturating_sub(u16::try_from(right.width()).unwrap_or(0));
+        buf.set_line(x, area.y, &right.patch_style(theme.bar()), area.width);
+        return;
+    };
+    buf.set_line(area.x, area.y, &line.patch_style(theme.bar()), area.width);
+}
+
+/// In place of the console, while the terminal is smaller than it needs.
+pub fn too_small(theme: Theme, area: Rect, buf: &mut Buffer) {
+    let lines = vec![
+        Line::styled(strings::TOO_SMALL, theme.bad()),
+        Line::from(format!(
+            "This one is {}×{}; {}",
+            area.width,
+            area.height,
+            strings::TOO_SMALL_FIX
+        )),
+    ];
+    let h = widgets::wrapped_rows(&lines, area.width, true).min(area.height);
+    let y = area.y + area.height.saturating_sub(h) / 2;
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .centered()
+        .render(
+            Rect {
+                y,
+                height: h,
+                ..area
+            },
+            buf,
+        );
+}

@@ -1,0 +1,289 @@
+//! The console's only writer to the real desk: screens and popups ask for a
+//! [`Command`] as data, and the [`Outcome`] is what the app shows of it.
+
+use super::theme::Tone;
+use crate::desk::devices::Which;
+use crate::desk::users::Edit;
+use crate::desk::views::{ContactEnrolment, TotpEnrolment};
+use crate::desk::{Desk, DeskError, Result};
+use crate::domain::doctor::SkewCheck;
+use crate::domain::{UserStatus, totp};
+use crate::store::Store;
+
+/// A destructive change: it takes a reason, typed in the confirm popup, for
+/// the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    ToggleFactor {
+        email: String,
+        id: i64,
+        enable: bool,
+    },
+    RemoveFactor {
+        email: String,
+        id: i64,
+    },
+    /// One device, or all of them (`None`).
+    RevokeDevice {
+        email: String,
+        id: Option<i64>,
+    },
+    RegenerateCodes {
+        email: String,
+    },
+    Unlock {
+        email: String,
+    },
+    SetStatus {
+        email: String,
+        disable: bool,
+    },
+    Reset2fa {
+        email: String,
+    },
+    ClearDrift {
+        email: String,
+        id: i64,
+    },
+}
+
+/// A change to the real desk.
+#[derive(Debug)]
+pub enum Command {
+    Change {
+        change: Change,
+        reason: String,
+    },
+    /// Start enrolling an authenticator app (a pending factor).
+    EnrolTotp {
+        email: String,
+    },
+    /// Confirm a pending factor with its first code. `enrolling`: from the
+    /// QR popup, and a user with no backup codes gets them now.
+    ConfirmFactor {
+        email: String,
+        id: i64,
+        code: String,
+        enrolling: bool,
+    },
+    AddSms {
+        email: String,
+        phone: String,
+    },
+    AddEmail {
+        email: String,
+        address: Option<String>,
+    },
+    /// "Ask on every login", on or off.
+    EveryLogin {
+        email: String,
+        on: bool,
+    },
+    /// A password hashed on the worker thread.
+    SetPassword {
+        email: String,
+        hash: String,
+    },
+    SetPolicy {
+        key: String,
+        value: String,
+    },
+    CheckCode {
+        email: String,
+        code: String,
+    },
+    Resync {
+        email: String,
+        id: i64,
+        first: String,
+        second: String,
+    },
+    /// The simulator's sandbox for `email`: from `copy`, made on the worker
+    /// thread, or else copied here. Its own failure is in the outcome.
+    Sandbox {
+        ticket: u64,
+        email: String,
+        copy: Option<Store>,
+    },
+}
+
+/// What came of a command.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A note for the status bar.
+    Said(Tone, String),
+    /// A later step failed, after an earlier one was done.
+    Failed(DeskError),
+    /// New backup codes, to be shown once.
+    Codes { email: String, codes: Vec<String> },
+    /// An authenticator enrolment started: its QR code and first code.
+    Enrolling {
+        email: String,
+        enrolment: TotpEnrolment,
+    },
+    /// A factor added and its first code sent, to be confirmed.
+    Sent {
+        email: String,
+        enrolment: ContactEnrolment,
+    },
+    /// A code the user read out, checked.
+    Checked(SkewCheck),
+    /// The simulator's sandbox asked for with `ticket`.
+    Sandbox {
+        ticket: u64,
+        desk: Result<Box<Desk>>,
+    },
+    /// Each in turn.
+    Many(Vec<Outcome>),
+}
+
+/// Run `command` on the real desk.
+pub fn run(desk: &mut Desk, command: Command) -> Result<Outcome> {
+    Ok(match command {
+        Command::Change { change, reason } => return run_change(desk, change, &reason),
+        Command::EnrolTotp { email } => Outcome::Enrolling {
+            enrolment: desk.enrol_totp(&email)?,
+            email,
+        },
+        Command::ConfirmFactor {
+            email,
+            id,
+            code,
+            enrolling: false,
+        } => {
+            let f = desk.confirm_factor(&email, id, &code)?;
+            Outcome::Said(Tone::Ok, format!("{} confirmed.", f.label))
+        }
+        Command::ConfirmFactor {
+            email,
+            id,
+            code,
+            enrolling: true,
+        } => {
+            let f = desk.confirm_factor(&email, id, &code)?;
+            let said = Outcome::Said(Tone::Ok, format!("{} confirmed for {email}.", f.label));
+            // A new authenticator and no backup codes: make them now, shown once.
+            if desk.code_status(&email).is_ok_and(|s| s.total > 0) {
+                said
+            } else {
+                let codes = run_change(desk, Change::RegenerateCodes { email }, "")
+                    .unwrap_or_else(Outcome::Failed);
+                Outcome::Many(vec![said, codes])
+            }
+        }
+        Command::AddSms { email, phone } => Outcome::Sent {
+            enrolment: desk.add_sms(&email, &phone)?,
+            email,
+        },
+        Command::AddEmail { email, address } => Outcome::Sent {
+            enrolment: desk.add_email(&email, address.as_deref())?,
+            email,
+        },
+        Command::EveryLogin { email, on } => {
+            let edit = Edit {
+                every_login: Some(on),
+                ..Default::default()
+            };
+            desk.edit_user(&email, &edit)?;
+            Outcome::Said(
+                Tone::Ok,
+                if on {
+                    "Now asked for a code on every login."
+                } else {
+                    "Trusted devices skip the code again."
+                }
+                .to_owned(),
+            )
+        }
+        Command::SetPassword { email, hash } => {
+            desk.set_password(&email, &hash)?;
+            Outcome::Said(Tone::Ok, format!("Password set for {email}."))
+        }
+        Command::SetPolicy { key, value } => {
+            let item = desk.set_policy(&key, &value)?;
+            Outcome::Said(Tone::Ok, format!("{} = {}", item.key, item.value))
+        }
+        Command::CheckCode { email, code } => {
+            let check = desk.check_code(&email, &code)?;
+            Outcome::Many(vec![
+                Outcome::Said(Tone::Info, check.message.clone()),
+                Outcome::Checked(check),
+            ])
+        }
+        Command::Resync {
+            email,
+            id,
+            first,
+            second,
+        } => {
+            let f = desk.resync(&email, id, &first, &second)?;
+            Outcome::Said(
+                Tone::Ok,
+                format!(
+                    "{}: its clock runs {:+} s; later codes are checked with that drift.",
+                    f.label,
+                    f.drift_steps * totp::STEP
+                ),
+            )
+        }
+        Command::Sandbox {
+            ticket,
+            email,
+            copy,
+        } => Outcome::Sandbox {
+            ticket,
+            desk: match copy {
+                Some(store) => desk.sandbox_on(store),
+                None => desk.sandbox(&email),
+            }
+            .map(Box::new),
+        },
+    })
+}
+
+/// Carry out a confirmed destructive change.
+fn run_change(desk: &mut Desk, change: Change, why: &str) -> Result<Outcome> {
+    let said = match change {
+        Change::ToggleFactor { email, id, enable } => {
+            let f = desk.set_factor_enabled(&email, id, enable, why)?;
+            format!("{} is now {}.", f.label, f.status)
+        }
+        Change::RemoveFactor { email, id } => {
+            let f = desk.remove_factor(&email, id, why)?;
+            format!("Removed {}.", f.label)
+        }
+        Change::RevokeDevice { email, id } => {
+            let n = desk.revoke_devices(&email, id.map_or(Which::All, Which::One), why)?;
+            format!("Revoked {n} device(s); the next login from them is challenged.")
+        }
+        Change::RegenerateCodes { email } => {
+            let codes = desk.generate_codes_because(&email, why)?;
+            return Ok(Outcome::Codes { email, codes });
+        }
+        Change::Unlock { email } => {
+            desk.unlock(&email, why)?;
+            format!("2FA unlocked for {email}.")
+        }
+        Change::SetStatus { email, disable } => {
+            let status = if disable {
+                UserStatus::Disabled
+            } else {
+                UserStatus::Active
+            };
+            let u = desk.set_user_status(&email, status, why)?;
+            format!("{} is now {}.", u.email, u.status)
+        }
+        Change::ClearDrift { email, id } => {
+            let f = desk.clear_drift(&email, id)?;
+            format!("{}: drift cleared.", f.label)
+        }
+        Change::Reset2fa { email } => {
+            let r = desk.reset_2fa(&email, why)?;
+            format!(
+                "2FA reset: {} factor(s) and {} code(s) removed, {} device(s) revoked.",
+                r.factors_removed, r.codes_removed, r.devices_revoked
+            )
+        }
+    };
+    Ok(Outcome::Said(Tone::Ok, said))
+}
