@@ -3,6 +3,7 @@
 
 mod commands;
 mod demo;
+mod doctor;
 mod out;
 mod secret_input;
 

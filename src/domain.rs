@@ -1,5 +1,5 @@
-//! Pure 2FA rules: policy, TOTP, one-time codes, backup codes, trust, lockout,
-//! enforcement and the login decision. No SQL, no terminal, no clock reads, no I/O.
+//! Pure 2FA rules and their vocabulary: policy, TOTP, one-time and backup codes,
+//! trust, lockout, enforcement, the login decision. No SQL, terminal, clock or I/O.
 
 pub mod backup;
 pub mod contact;
@@ -14,6 +14,7 @@ pub mod regulation;
 pub mod search;
 pub mod totp;
 pub mod trust;
+pub mod vocab;
 
 use chrono::{DateTime, TimeDelta, Utc};
 

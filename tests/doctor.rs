@@ -14,7 +14,7 @@ use factordesk::desk::login::{LoginRequest, PasswordInput};
 use factordesk::desk::readiness::{Format, ReadinessRow, Sort};
 use factordesk::desk::views::VerifyResult;
 use factordesk::desk::{Desk, DeskError};
-use factordesk::domain::doctor::{Fix, Kind, Severity};
+use factordesk::domain::doctor::{Act, Fix, Kind, Part, Severity};
 use factordesk::domain::{Action, FactorKind};
 use factordesk::rng::Rng;
 
@@ -68,7 +68,7 @@ fn every_scenario_user_gets_their_own_finding_first() {
             report.findings
         );
         assert!(
-            !first.explanation.is_empty() && !first.action.is_empty(),
+            !first.explanation.is_empty() && !first.advice.is_empty(),
             "{email}"
         );
     }
@@ -87,7 +87,8 @@ fn the_evidence_names_times_counts_and_addresses() {
             .starts_with("10 wrong codes in a row; releases by itself at 2026-11-21 09:1"),
         "{erin:?}"
     );
-    assert_eq!(erin.fix.key(), Some('u'));
+    assert_eq!(erin.fix, Fix::Unlock);
+    assert_eq!(factordesk::tui::keys::fix_key(erin.fix), Some('u'));
     let mallory = desk
         .doctor("mallory@example.com", None)
         .unwrap()
@@ -645,10 +646,9 @@ fn a_changed_phone_number_is_diagnosed_as_such() {
         "{first:?}"
     );
     assert!(
-        first.action.contains(&format!(
-            "factordesk factor confirm {carol} {} CODE",
-            sms.id
-        )),
+        first
+            .advice
+            .contains(&Part::Act(Act::ConfirmFactor { factor: sms.id })),
         "{first:?}"
     );
     // Nothing says it was never confirmed, and the +44 failures block nothing.

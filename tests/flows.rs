@@ -14,10 +14,10 @@ use factordesk::desk::users::{Edit, NewUser};
 use factordesk::desk::views::{DeviceState, LoginStart, ResendResult, VerifyOutcome, VerifyResult};
 use factordesk::desk::{Desk, DeskError, ORIGIN_INIT};
 use factordesk::domain::login::Outcome;
+use factordesk::domain::vocab::{ChallengePurpose, ChallengeState, DeliveryStatus};
 use factordesk::domain::{Action, FactorKind, FactorStatus, Role, UserStatus, totp};
 use factordesk::keyfile;
 use factordesk::rng::Rng;
-use factordesk::store::deliveries::Status;
 
 const ALICE: &str = "alice@example.com";
 const BOB: &str = "bob@example.com";
@@ -278,7 +278,7 @@ fn totp_enrolment_is_pending_until_the_current_code_confirms_it() {
     );
     // Confirming again is refused: it is no longer pending.
     let err = d.confirm_factor(ALICE, e.factor_id, &code).unwrap_err();
-    assert!(matches!(err, DeskError::Refused(_)), "{err:?}");
+    assert!(matches!(err, DeskError::NotPending { .. }), "{err:?}");
 }
 
 #[test]
@@ -299,7 +299,7 @@ fn a_totp_code_signs_in_once_and_is_replayed_after() {
     let out = verify(&mut d, id, &code);
     assert_eq!(out.result, VerifyResult::Accepted, "{out:?}");
     assert_eq!(out.used.as_deref(), Some("totp"));
-    assert_eq!(d.challenge(id).unwrap().state, "accepted");
+    assert_eq!(d.challenge(id).unwrap().state, ChallengeState::Accepted);
     let f = &d.factors(ALICE).unwrap()[0];
     assert_eq!(f.last_used_at, Some(d.now()));
     assert_eq!(f.last_used_ip.as_deref(), Some(HOME_IP));
@@ -349,7 +349,7 @@ fn sms_enrolment_confirms_the_factor_and_the_phone() {
     let mut d = desk_with(ALICE);
     let e = d.add_sms(ALICE, "+1 (415) 555-0123").unwrap();
     assert_eq!(e.kind, FactorKind::Sms);
-    assert_eq!(e.delivery.status, Status::Delivered);
+    assert_eq!(e.delivery.status, DeliveryStatus::Delivered);
     assert_eq!(e.destination, "+1 ******0123");
     assert_eq!(e.expires_at, t0() + mins(5));
     let profile = d.user(ALICE).unwrap().profile;
@@ -370,7 +370,10 @@ fn sms_enrolment_confirms_the_factor_and_the_phone() {
     let err = d
         .confirm_factor(ALICE, e.factor_id, &other_code(&code))
         .unwrap_err();
-    assert!(matches!(err, DeskError::Denied(_)), "{err:?}");
+    assert!(
+        matches!(err, DeskError::WrongConfirmation { left: 4, .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("4 attempt(s) left"), "{err}");
     assert_eq!(d.challenge(e.challenge_id).unwrap().attempts_left, 4);
 
@@ -379,7 +382,10 @@ fn sms_enrolment_confirms_the_factor_and_the_phone() {
     let profile = d.user(ALICE).unwrap().profile;
     assert_eq!(profile.phone.as_deref(), Some(US_PHONE));
     assert!(profile.phone_verified);
-    assert_eq!(d.challenge(e.challenge_id).unwrap().state, "accepted");
+    assert_eq!(
+        d.challenge(e.challenge_id).unwrap().state,
+        ChallengeState::Accepted
+    );
 }
 
 #[test]
@@ -395,7 +401,10 @@ fn five_wrong_confirmation_codes_say_to_add_the_factor_again_which_works() {
         );
     }
     let err = d.confirm_factor(ALICE, e.factor_id, &wrong).unwrap_err();
-    assert!(matches!(err, DeskError::Denied(_)), "{err:?}");
+    assert!(
+        matches!(err, DeskError::ConfirmationsUsedUp { max: 5, .. }),
+        "{err:?}"
+    );
     assert!(
         err.to_string()
             .ends_with("add the factor again to send a new code (`factordesk factor add-sms alice@example.com +14155550123`)"),
@@ -417,7 +426,10 @@ fn sms_only_goes_to_allowed_country_codes() {
     let mut d = desk_with(ALICE);
     add_user(&mut d, BOB);
     let err = d.add_sms(BOB, UK_PHONE).unwrap_err();
-    assert!(matches!(err, DeskError::Refused(_)), "{err:?}");
+    assert!(
+        matches!(err, DeskError::CountryNotAllowed { code: 44, .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("+44"), "{err}");
     assert!(err.to_string().contains("sms_countries"), "{err}");
     assert!(d.factors(BOB).unwrap().is_empty());
@@ -431,13 +443,13 @@ fn sms_only_goes_to_allowed_country_codes() {
     let s = start(&mut d, &login(BOB));
     assert_eq!(s.decision, Outcome::Challenge);
     let delivery = s.delivery.clone().unwrap();
-    assert_eq!(delivery.status, Status::Failed);
+    assert_eq!(delivery.status, DeliveryStatus::Failed);
     let reason = delivery.reason.unwrap();
     assert!(reason.contains("+44"), "{reason}");
     assert!(has_reason(&s, "No code reached them"), "{s:?}");
     assert!(!has_reason(&s, "A code was sent"), "{s:?}");
     let msg = &outbox(&d, BOB)[0];
-    assert_eq!(msg.status, Status::Failed);
+    assert_eq!(msg.status, DeliveryStatus::Failed);
     assert!(msg.reason.as_deref().unwrap().contains("+44"));
     assert!(!msg.valid_now);
     // The code in a message that never left does not work: the outbox and
@@ -463,7 +475,7 @@ fn sms_only_goes_to_allowed_country_codes() {
     // A +1 number is unaffected.
     with_sms(&mut d, ALICE);
     let s = start(&mut d, &login(ALICE));
-    assert_eq!(s.delivery.unwrap().status, Status::Delivered);
+    assert_eq!(s.delivery.unwrap().status, DeliveryStatus::Delivered);
 }
 
 #[test]
@@ -588,7 +600,7 @@ fn an_undeliverable_email_address_fails_with_a_reason() {
     let e = d
         .add_email(ALICE, Some("alice@mail.example.invalid"))
         .unwrap();
-    assert_eq!(e.delivery.status, Status::Failed);
+    assert_eq!(e.delivery.status, DeliveryStatus::Failed);
     assert!(
         e.delivery
             .reason
@@ -643,7 +655,7 @@ fn an_sms_code_is_expired_at_exactly_five_minutes() {
 fn an_email_code_lives_ten_minutes() {
     let mut d = desk_with(ALICE);
     let e = d.add_email(ALICE, None).unwrap();
-    assert_eq!(e.delivery.status, Status::Sent);
+    assert_eq!(e.delivery.status, DeliveryStatus::Sent);
     assert_eq!(e.expires_at, t0() + mins(10));
     let code = newest_code(&d, ALICE);
     d.confirm_factor(ALICE, e.factor_id, &code).unwrap();
@@ -692,7 +704,7 @@ fn five_wrong_codes_close_the_challenge() {
         assert_eq!(out.attempts_left, left, "{out:?}");
     }
     let c = d.challenge(id).unwrap();
-    assert_eq!(c.state, "failed");
+    assert_eq!(c.state, ChallengeState::Failed);
     assert_eq!(c.attempts_left, 0);
     // Closed: even the right code is refused now.
     let out = verify(&mut d, id, &code);
@@ -1167,7 +1179,7 @@ fn an_export_needs_a_code_even_on_a_trusted_computer() {
     assert_eq!(s.decision, Outcome::Challenge, "{s:?}");
     assert!(has_reason(&s, "export"), "{s:?}");
     let id = s.challenge_id.unwrap();
-    assert_eq!(d.challenge(id).unwrap().purpose, "export");
+    assert_eq!(d.challenge(id).unwrap().purpose, ChallengePurpose::Export);
     let code = totp_now(&d, ALICE, fid);
     let out = verify(&mut d, id, &code);
     assert_eq!(out.result, VerifyResult::Accepted);
@@ -1397,7 +1409,7 @@ fn a_disabled_user_is_denied_and_their_open_challenges_are_cancelled() {
         .set_user_status(ALICE, UserStatus::Disabled, "left the company")
         .unwrap();
     assert_eq!(s.status, UserStatus::Disabled);
-    assert_eq!(d.challenge(id).unwrap().state, "cancelled");
+    assert_eq!(d.challenge(id).unwrap().state, ChallengeState::Cancelled);
     let code = totp_now(&d, ALICE, fid);
     let err = d.verify(id, &code, None).unwrap_err();
     assert!(matches!(err, DeskError::Refused(_)), "{err:?}");
@@ -1410,7 +1422,7 @@ fn a_disabled_user_is_denied_and_their_open_challenges_are_cancelled() {
     // Disabling twice is refused; enabling lets them in again.
     assert!(matches!(
         d.set_user_status(ALICE, UserStatus::Disabled, "again"),
-        Err(DeskError::Refused(_))
+        Err(DeskError::AlreadyStatus { .. })
     ));
     d.set_user_status(ALICE, UserStatus::Active, "came back")
         .unwrap();
@@ -1910,7 +1922,7 @@ fn the_outbox_marks_only_the_message_with_the_code_that_works_now() {
     // A message that was not delivered holds no usable code.
     d.set_policy("sms_countries", "44").unwrap();
     let s = start(&mut d, &login(ALICE));
-    assert_eq!(s.delivery.unwrap().status, Status::Failed);
+    assert_eq!(s.delivery.unwrap().status, DeliveryStatus::Failed);
     assert!(valid_ids(&d).is_empty());
 
     // A challenge closed by wrong codes leaves no valid message.

@@ -14,8 +14,8 @@ use factordesk::desk::users::NewUser;
 use factordesk::desk::views::{LoginStart, VerifyResult};
 use factordesk::domain::Action;
 use factordesk::domain::login::Outcome;
+use factordesk::domain::vocab::DeliveryStatus;
 use factordesk::rng::Rng;
-use factordesk::store::deliveries::Status;
 
 const PASSWORD: &str = "correct horse battery";
 const HOME: &str = "198.51.100.7";
@@ -292,12 +292,12 @@ fn the_eleventh_code_by_message_in_an_hour_is_not_sent() {
         d.advance_clock(mins(5));
         let s = start(&mut d, ANA, PASSWORD, HOME);
         let delivery = s.delivery.unwrap();
-        assert_ne!(delivery.status, Status::Failed, "message {n}");
+        assert_ne!(delivery.status, DeliveryStatus::Failed, "message {n}");
     }
     d.advance_clock(mins(5));
     let eleventh = start(&mut d, ANA, PASSWORD, HOME);
     let delivery = eleventh.delivery.clone().unwrap();
-    assert_eq!(delivery.status, Status::Failed);
+    assert_eq!(delivery.status, DeliveryStatus::Failed);
     let why = delivery.reason.unwrap();
     assert!(why.contains("not sent: 10 codes"), "{why}");
     assert!(
@@ -307,11 +307,15 @@ fn the_eleventh_code_by_message_in_an_hour_is_not_sent() {
     // A resend is refused the same way.
     d.advance_clock(TimeDelta::seconds(31));
     let r = d.resend(eleventh.challenge_id.unwrap()).unwrap();
-    assert_eq!(r.delivery.unwrap().status, Status::Failed);
+    assert_eq!(r.delivery.unwrap().status, DeliveryStatus::Failed);
     // An hour after the first, one more may go.
     d.advance_clock(mins(60) - mins(50) - TimeDelta::seconds(31));
     let s = start(&mut d, ANA, PASSWORD, HOME);
-    assert_ne!(s.delivery.as_ref().unwrap().status, Status::Failed, "{s:?}");
+    assert_ne!(
+        s.delivery.as_ref().unwrap().status,
+        DeliveryStatus::Failed,
+        "{s:?}"
+    );
 }
 
 #[test]

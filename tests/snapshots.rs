@@ -13,6 +13,7 @@ use factordesk::desk::Desk;
 use factordesk::desk::login::{LoginRequest, PasswordInput};
 use factordesk::desk::views::VerifyResult;
 use factordesk::domain::Action;
+use factordesk::domain::vocab::ChallengeState;
 use factordesk::domain::{FactorKind, FactorStatus};
 use factordesk::rng::Rng;
 use factordesk::tui::App;
@@ -872,7 +873,7 @@ fn simulator_never_writes_to_the_real_data() {
     let sandbox = app.sandbox().unwrap();
     assert_eq!(sandbox.now(), real_now + TimeDelta::days(14));
     let done = sandbox.challenge(68).unwrap();
-    assert_eq!(done.state, "accepted");
+    assert_eq!(done.state, ChallengeState::Accepted);
     assert_ne!(
         sandbox.devices(alice).unwrap(),
         devices,

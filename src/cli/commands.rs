@@ -131,7 +131,9 @@ fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Doctor { email, code } => {
             let mut desk = open(cli)?;
             let report = desk.doctor(email, code.as_deref())?;
-            reply(cli, &report, || out::doctor(&report));
+            reply(cli, &super::doctor::ReportJson::of(&report), || {
+                super::doctor::text(&report)
+            });
             // The findings are shown either way; a refused check is denied.
             Ok(if report.code_check.as_ref().is_some_and(|c| c.refused) {
                 exit::DENIED

@@ -429,42 +429,6 @@ pub fn challenge(v: &ChallengeView) -> String {
     text
 }
 
-pub fn doctor(r: &crate::desk::doctor::DoctorReport) -> String {
-    let mut out = format!("Doctor for {} ({})\n", r.email, crate::domain::stamp(r.at));
-    for (i, f) in r.findings.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "\n{}. [{}] {}",
-            i + 1,
-            f.severity.as_str().to_uppercase(),
-            f.title
-        );
-        let _ = writeln!(out, "   {}", f.explanation);
-        for e in &f.evidence {
-            let _ = writeln!(out, "   - {e}");
-        }
-        let key = f
-            .key
-            .map(|k| format!(" (console key {k})"))
-            .unwrap_or_default();
-        let _ = writeln!(out, "   Fix{key}: {}", f.action);
-    }
-    match &r.code_check {
-        Some(c) if c.refused => {
-            let _ = writeln!(out, "\nCode check refused: {}", c.message);
-        }
-        Some(c) => {
-            let factor = c
-                .factor_id
-                .map(|id| format!(" (factor {id})"))
-                .unwrap_or_default();
-            let _ = writeln!(out, "\nCode check{factor}: {}", c.message);
-        }
-        None => {}
-    }
-    out
-}
-
 pub fn readiness(
     rows: &[crate::desk::readiness::ReadinessRow],
     at_risk: u64,

@@ -450,7 +450,7 @@ impl Player<'_> {
         };
         if start
             .delivery
-            .is_some_and(|d| d.status == crate::store::deliveries::Status::Failed)
+            .is_some_and(|d| d.status == crate::domain::vocab::DeliveryStatus::Failed)
         {
             return Ok(());
         }

@@ -49,11 +49,14 @@ pub fn export_text(issuer: &str, email: &str, codes: &[String]) -> String {
 /// before a batch is generated, so a file that cannot be made changes nothing.
 pub fn create_export(path: &Path) -> Result<std::fs::File> {
     crate::keyfile::create_private(path).map_err(|e| {
-        DeskError::Refused(if e.kind() == std::io::ErrorKind::AlreadyExists {
-            format!("{} already exists: choose another --out file; backup codes are never written over a file", path.display())
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            DeskError::ExportExists(path.to_owned())
         } else {
-            format!("cannot write {}: {e}; choose a writable --out location", path.display())
-        })
+            DeskError::ExportUnwritable {
+                path: path.to_owned(),
+                why: e.to_string(),
+            }
+        }
     })
 }
 

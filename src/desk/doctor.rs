@@ -3,7 +3,6 @@
 
 use chrono::TimeDelta;
 use rusqlite::Connection;
-use serde::Serialize;
 
 use super::factors::{factor_of, secret_of, view};
 use super::users::standing;
@@ -14,15 +13,15 @@ use crate::domain::doctor::{
     SkewCheck, SpentBy,
 };
 use crate::domain::policy::Policy;
+use crate::domain::vocab::{ChallengePurpose, ChallengeState, DeliveryStatus};
 use crate::domain::{FactorKind, FactorStatus, Time, otp, relative, span, stamp, totp};
 use crate::store::audit::AuditRow;
-use crate::store::challenges::{Purpose, State};
 use crate::store::devices::DeviceRow;
 use crate::store::factors::FactorRow;
 use crate::store::users::UserRow;
 use crate::store::{attempts, audit, challenges, codes, deliveries, devices, factors};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DoctorReport {
     pub email: String,
     pub at: Time,
@@ -47,7 +46,7 @@ fn device_fact(d: &DeviceRow) -> DeviceFact {
 fn last_login(conn: &Connection, u: &UserRow) -> Result<Option<LastLogin>> {
     let Some(c) = challenges::recent_for_user(conn, u.id, 10)?
         .into_iter()
-        .find(|c| c.purpose != Purpose::Enrol)
+        .find(|c| c.purpose != ChallengePurpose::Enrol)
     else {
         return Ok(None);
     };
@@ -65,7 +64,7 @@ fn last_login(conn: &Connection, u: &UserRow) -> Result<Option<LastLogin>> {
         at: c.created_at,
         ip: c.ip.clone(),
         device: device.as_ref().map(device_fact),
-        completed: c.state == State::Accepted,
+        completed: c.state == ChallengeState::Accepted,
     }))
 }
 
@@ -190,8 +189,8 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
             .into_iter()
             .map(|a| AttemptFact {
                 at: a.at,
-                kind: a.kind.to_string(),
-                outcome: a.outcome.to_string(),
+                kind: a.kind,
+                outcome: a.outcome,
                 ip: a.ip,
                 matched_offset: a.matched_offset,
                 first_used_at: a.first_used_at,
@@ -205,9 +204,9 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
             .into_iter()
             .map(|d| DeliveryFact {
                 at: d.created_at,
-                channel: d.channel.to_string(),
+                channel: d.channel,
                 destination: d.destination,
-                failed: d.status == deliveries::Status::Failed,
+                failed: d.status == DeliveryStatus::Failed,
                 reason: d.reason,
                 retry_at: d.retry_at,
             })

@@ -10,8 +10,9 @@ use super::{Ctx, Desk, DeskError, Result, user_by_email};
 use crate::crypto::Key;
 use crate::domain::contact::{Email, Phone};
 use crate::domain::totp::{self, Check, FactorState};
+use crate::domain::vocab::{ChallengePurpose, ChallengeState};
 use crate::domain::{FactorKind, FactorStatus, otp};
-use crate::store::challenges::{self, Purpose, State};
+use crate::store::challenges;
 use crate::store::factors::{self as rows, FactorRow, NewFactor};
 use crate::store::users::UserRow;
 use crate::store::{self};
@@ -65,23 +66,21 @@ fn require_allowed(cx: &Ctx<'_>, kind: FactorKind) -> Result<()> {
     if cx.policy.allows_kind(kind) {
         return Ok(());
     }
-    let allowed = cx.policy.get("factors").unwrap_or_default();
-    Err(DeskError::Refused(format!(
-        "{} factors are not allowed by policy (factors={allowed}): an admin can allow them with `factordesk policy set factors {allowed},{kind}`",
-        kind.label()
-    )))
+    Err(DeskError::KindNotAllowed {
+        kind,
+        allowed: cx.policy.get("factors").unwrap_or_default(),
+    })
 }
 
 fn require_sms_country(cx: &Ctx<'_>, phone: &Phone) -> Result<()> {
     if cx.policy.allows_country(phone.calling_code()) {
         return Ok(());
     }
-    Err(DeskError::Refused(format!(
-        "SMS cannot be sent to +{} numbers (allowed country calling codes: {}): use an authenticator app or email, or an admin can run `factordesk policy set sms_countries {}`",
-        phone.calling_code(),
-        cx.policy.countries_text(),
-        cx.policy.countries_with(phone.calling_code())
-    )))
+    Err(DeskError::CountryNotAllowed {
+        code: phone.calling_code(),
+        allowed: cx.policy.countries_text(),
+        with: cx.policy.countries_with(phone.calling_code()),
+    })
 }
 
 /// Point the user's SMS factor at a new number: pending, with a code sent.
@@ -184,10 +183,11 @@ impl Desk {
             require_sms_country(cx, &phone)?;
             let u = cx.user(email)?;
             if let Some(f) = replace_pending(cx, &u, FactorKind::Sms)? {
-                return Err(DeskError::Refused(format!(
-                    "{} already has an SMS factor ({}): change the number with `factordesk user edit {} --phone NUMBER`, or remove factor {} first",
-                    u.email, f.label, u.email, f.id
-                )));
+                return Err(DeskError::HasSms {
+                    email: u.email,
+                    label: f.label,
+                    id: f.id,
+                });
             }
             store::users::set_phone(cx.conn, u.id, Some(&phone.e164()), false)?;
             let label = format!("SMS to {}", phone.masked());
@@ -230,7 +230,11 @@ impl Desk {
             let u = cx.user(email)?;
             let f = factor_of(cx.conn, &u, factor_id)?;
             if f.status != FactorStatus::Pending {
-                return Err(DeskError::Refused(format!("factor {factor_id} is already {}, not pending: nothing to confirm (see `factordesk factor list {}`)", f.status, u.email)));
+                return Err(DeskError::NotPending {
+                    email: u.email,
+                    id: factor_id,
+                    status: f.status,
+                });
             }
             let step = match f.kind {
                 FactorKind::Totp => {
@@ -387,7 +391,7 @@ fn send_confirmation(cx: &mut Ctx<'_>, u: &UserRow, f: &FactorRow) -> Result<log
         &Issue {
             user_id: u.id,
             factor: f,
-            purpose: Purpose::Enrol,
+            purpose: ChallengePurpose::Enrol,
             device_id: None,
             ip: login::DEFAULT_IP,
         },
@@ -458,15 +462,14 @@ fn confirm_contact(cx: &mut Ctx<'_>, u: &UserRow, f: &FactorRow, code: &str) -> 
         ))
     })?;
     if otp::is_expired(c.expires_at, cx.now) {
-        return Ok(Err(DeskError::Denied(format!(
-            "the confirmation code expired {}: send another with `factordesk login resend {}`",
-            crate::domain::relative(c.expires_at, cx.now),
-            c.id
-        ))));
+        return Ok(Err(DeskError::ConfirmationExpired {
+            ago: crate::domain::relative(c.expires_at, cx.now),
+            challenge: c.id,
+        }));
     }
     let judged = login::sent_code(cx, u, &c, code)?;
     if matches!(judged, login::SentCode::Current) {
-        challenges::close(cx.conn, c.id, State::Accepted, cx.now)?;
+        challenges::close(cx.conn, c.id, ChallengeState::Accepted, cx.now)?;
         return Ok(Ok(()));
     }
     let attempts = c.attempts + 1;
@@ -481,27 +484,18 @@ fn confirm_contact(cx: &mut Ctx<'_>, u: &UserRow, f: &FactorRow, code: &str) -> 
         _ => format!("that is not the code sent to {to}"),
     };
     if left == 0 {
-        challenges::close(cx.conn, c.id, State::Failed, cx.now)?;
-        let add = match f.kind {
-            FactorKind::Sms => format!(
-                "factordesk factor add-sms {} {}",
-                u.email,
-                f.destination.as_deref().unwrap_or("PHONE")
-            ),
-            _ => format!(
-                "factordesk factor add-email {} {}",
-                u.email,
-                f.destination.as_deref().unwrap_or_default()
-            ),
-        };
-        return Ok(Err(DeskError::Denied(format!(
-            "{why}, and that was the last of {} attempts: add the factor again to send a new code (`{}`)",
-            c.max_attempts,
-            add.trim_end()
-        ))));
+        challenges::close(cx.conn, c.id, ChallengeState::Failed, cx.now)?;
+        return Ok(Err(DeskError::ConfirmationsUsedUp {
+            why,
+            max: c.max_attempts,
+            kind: f.kind,
+            email: u.email.clone(),
+            destination: f.destination.clone(),
+        }));
     }
-    Ok(Err(DeskError::Denied(format!(
-        "{why} ({left} attempt(s) left): check the newest message in `factordesk outbox --user {}`",
-        u.email
-    ))))
+    Ok(Err(DeskError::WrongConfirmation {
+        why,
+        left,
+        email: u.email.clone(),
+    }))
 }

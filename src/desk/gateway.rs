@@ -6,9 +6,9 @@ use chrono::TimeDelta;
 use super::views::DeliveryOutcome;
 use super::{Ctx, Result, regulation};
 use crate::domain::contact::{Email, Phone};
+use crate::domain::vocab::{ChallengePurpose, Channel, DeliveryStatus};
 use crate::domain::{FactorKind, relative, span, stamp};
-use crate::store::challenges::Purpose;
-use crate::store::deliveries::{self, Channel, NewDelivery, Status};
+use crate::store::deliveries::{self, NewDelivery};
 use crate::store::factors::FactorRow;
 
 /// A message to send to a factor's destination.
@@ -16,7 +16,7 @@ pub(crate) struct Message<'a> {
     pub user_id: i64,
     pub factor: &'a FactorRow,
     pub challenge_id: i64,
-    pub purpose: Purpose,
+    pub purpose: ChallengePurpose,
     pub code: &'a str,
     pub code_mac: &'a [u8],
     pub ttl: TimeDelta,
@@ -35,29 +35,35 @@ pub(crate) fn masked(kind: FactorKind, destination: &str) -> String {
     }
 }
 
-fn text(issuer: &str, channel: Channel, purpose: Purpose, code: &str, ttl: TimeDelta) -> String {
+fn text(
+    issuer: &str,
+    channel: Channel,
+    purpose: ChallengePurpose,
+    code: &str,
+    ttl: TimeDelta,
+) -> String {
     let ttl = human_ttl(ttl);
     match (channel, purpose) {
-        (Channel::Sms, Purpose::Enrol) => {
+        (Channel::Sms, ChallengePurpose::Enrol) => {
             format!(
                 "{issuer}: {code} is your code to confirm this phone number. It expires in {ttl}."
             )
         }
-        (Channel::Sms, Purpose::Export) => {
+        (Channel::Sms, ChallengePurpose::Export) => {
             format!(
                 "{issuer}: {code} is your code to approve a data export. It expires in {ttl}. Do not share it."
             )
         }
-        (Channel::Sms, Purpose::Login) => {
+        (Channel::Sms, ChallengePurpose::Login) => {
             format!("{issuer}: {code} is your sign-in code. It expires in {ttl}. Do not share it.")
         }
-        (Channel::Email, Purpose::Enrol) => {
+        (Channel::Email, ChallengePurpose::Enrol) => {
             format!("Your {issuer} code to confirm this address is {code}. It expires in {ttl}.")
         }
-        (Channel::Email, Purpose::Export) => format!(
+        (Channel::Email, ChallengePurpose::Export) => format!(
             "Your {issuer} code to approve a data export is {code}. It expires in {ttl}. If this was not you, change your password."
         ),
-        (Channel::Email, Purpose::Login) => format!(
+        (Channel::Email, ChallengePurpose::Login) => format!(
             "Your {issuer} sign-in code is {code}. It expires in {ttl}. If this was not you, change your password."
         ),
     }
@@ -88,7 +94,7 @@ pub(crate) fn send(cx: &mut Ctx<'_>, m: &Message<'_>) -> Result<DeliveryOutcome>
                     FactorKind::Sms => Channel::Sms,
                     _ => Channel::Email,
                 },
-                Status::Failed,
+                DeliveryStatus::Failed,
                 Some(format!(
                     "not sent: {} codes already went to this user within {}; the next can go at {} ({})",
                     limits.message_limit,
@@ -100,9 +106,11 @@ pub(crate) fn send(cx: &mut Ctx<'_>, m: &Message<'_>) -> Result<DeliveryOutcome>
         }
         FactorKind::Sms => {
             let (status, reason) = match Phone::parse(&destination) {
-                Ok(p) if cx.policy.allows_country(p.calling_code()) => (Status::Delivered, None),
+                Ok(p) if cx.policy.allows_country(p.calling_code()) => {
+                    (DeliveryStatus::Delivered, None)
+                }
                 Ok(p) => (
-                    Status::Failed,
+                    DeliveryStatus::Failed,
                     Some(format!(
                         "country calling code +{} is not allowed for SMS (allowed: {})",
                         p.calling_code(),
@@ -110,7 +118,7 @@ pub(crate) fn send(cx: &mut Ctx<'_>, m: &Message<'_>) -> Result<DeliveryOutcome>
                     )),
                 ),
                 Err(_) => (
-                    Status::Failed,
+                    DeliveryStatus::Failed,
                     Some("the phone number is not valid E.164".to_owned()),
                 ),
             };
@@ -119,14 +127,17 @@ pub(crate) fn send(cx: &mut Ctx<'_>, m: &Message<'_>) -> Result<DeliveryOutcome>
         FactorKind::Email | FactorKind::Totp => {
             let (status, reason) = match Email::parse(&destination) {
                 Ok(e) if e.is_undeliverable() => (
-                    Status::Failed,
+                    DeliveryStatus::Failed,
                     Some(format!(
                         "mailbox unreachable: the domain {} does not resolve",
                         e.as_str().split('@').nth(1).unwrap_or_default()
                     )),
                 ),
-                Ok(_) => (Status::Sent, None),
-                Err(_) => (Status::Failed, Some("the address is not valid".to_owned())),
+                Ok(_) => (DeliveryStatus::Sent, None),
+                Err(_) => (
+                    DeliveryStatus::Failed,
+                    Some("the address is not valid".to_owned()),
+                ),
             };
             (Channel::Email, status, reason)
         }
@@ -168,7 +179,7 @@ mod tests {
         let t = text(
             "factordesk",
             Channel::Sms,
-            Purpose::Login,
+            ChallengePurpose::Login,
             "123456",
             TimeDelta::minutes(5),
         );
@@ -179,7 +190,7 @@ mod tests {
         let t = text(
             "Acme",
             Channel::Email,
-            Purpose::Enrol,
+            ChallengePurpose::Enrol,
             "654321",
             TimeDelta::seconds(90),
         );

@@ -18,9 +18,10 @@ use crate::domain::login::{self, Candidate, Facts, Outcome, Password};
 use crate::domain::otp::{self, Entered, Resend, ResendState};
 use crate::domain::totp::{self, Check};
 use crate::domain::trust;
+use crate::domain::vocab::{AttemptKind, AttemptOutcome, ChallengePurpose, ChallengeState};
 use crate::domain::{Action, FactorKind, FactorStatus, Time, relative, span, stamp};
-use crate::store::attempts::{self, AttemptKind, AttemptOutcome, FirstUse, NewAttempt};
-use crate::store::challenges::{self, ChallengeRow, NewChallenge, Purpose, State};
+use crate::store::attempts::{self, FirstUse, NewAttempt};
+use crate::store::challenges::{self, ChallengeRow, NewChallenge};
 use crate::store::devices::{self, DeviceRow};
 use crate::store::factors::{self as factor_rows, FactorRow};
 use crate::store::users::UserRow;
@@ -96,7 +97,7 @@ pub(crate) fn parse_ip(ip: Option<&str>) -> Result<String> {
 pub(crate) struct Issue<'a> {
     pub user_id: i64,
     pub factor: &'a FactorRow,
-    pub purpose: Purpose,
+    pub purpose: ChallengePurpose,
     pub device_id: Option<i64>,
     pub ip: &'a str,
 }
@@ -288,18 +289,18 @@ impl Desk {
             let c = challenges::by_id(cx.conn, challenge_id)?.ok_or(DeskError::UnknownChallenge(challenge_id))?;
             let u = super::users::by_id(cx, c.user_id)?;
             match c.state {
-                State::Open => {}
-                State::Accepted => {
+                ChallengeState::Open => {}
+                ChallengeState::Accepted => {
                     return Err(DeskError::Refused(format!(
                         "challenge {challenge_id} was already completed: start a new login"
                     )));
                 }
-                State::Cancelled => {
+                ChallengeState::Cancelled => {
                     return Err(DeskError::Refused(format!(
                         "challenge {challenge_id} was cancelled (by a newer login, a removed factor, a 2FA reset or a disabled account): start a new login"
                     )));
                 }
-                State::Failed => {
+                ChallengeState::Failed => {
                     let out = outcome(c.id, VerifyResult::Invalid, 0, format!(
                         "This challenge closed after {} wrong codes: start a new login.", c.max_attempts
                     ));
@@ -307,12 +308,12 @@ impl Desk {
                     return Ok(out);
                 }
             }
-            if c.purpose == Purpose::Enrol {
-                return Err(DeskError::Refused(format!(
-                    "challenge {challenge_id} confirms a new factor: use `factordesk factor confirm {} {} CODE`",
-                    u.email,
-                    c.factor_id.unwrap_or_default()
-                )));
+            if c.purpose == ChallengePurpose::Enrol {
+                return Err(DeskError::ConfirmsFactor {
+                    challenge: challenge_id,
+                    email: u.email,
+                    factor: c.factor_id.unwrap_or_default(),
+                });
             }
             let f = c
                 .factor_id
@@ -375,11 +376,11 @@ impl Desk {
         self.run(|cx| {
             let c = challenges::by_id(cx.conn, challenge_id)?.ok_or(DeskError::UnknownChallenge(challenge_id))?;
             let u = super::users::by_id(cx, c.user_id)?;
-            if c.state != State::Open {
+            if c.state != ChallengeState::Open {
                 return Err(DeskError::Refused(format!(
                     "challenge {challenge_id} is {}, so no code can be sent for it: {}",
                     c.state,
-                    if c.purpose == Purpose::Enrol {
+                    if c.purpose == ChallengePurpose::Enrol {
                         "add the factor again to send a new confirmation code"
                     } else {
                         "start a new login"
@@ -398,7 +399,7 @@ impl Desk {
             }
             // Like `verify`: a login or export challenge completes only on an
             // active factor, so no code goes out through a disabled one.
-            if c.purpose != Purpose::Enrol && f.status != FactorStatus::Active {
+            if c.purpose != ChallengePurpose::Enrol && f.status != FactorStatus::Active {
                 return Err(DeskError::Refused(format!(
                     "{} is {} now, so no code can be sent for this challenge: start a new login",
                     f.label, f.status
@@ -491,7 +492,7 @@ impl Desk {
         let ready = c.last_sent_at + policy.resend_cooldown;
         let can_resend = f.as_ref().is_some_and(|f| f.kind != FactorKind::Totp)
             && c.resends < policy.resend_max
-            && c.state == State::Open;
+            && c.state == ChallengeState::Open;
         // A new code lives its factor's lifetime from when it was sent; a
         // code sent again (`keep`) still runs from when it was made.
         let ttl = f
@@ -502,9 +503,9 @@ impl Desk {
         Ok(ChallengeView {
             id: c.id,
             user: u.email,
-            purpose: c.purpose.to_string(),
+            purpose: c.purpose,
             factor: f.as_ref().map(brief),
-            state: c.state.to_string(),
+            state: c.state,
             ip: c.ip,
             created_at: c.created_at,
             code_sent_at,
@@ -627,8 +628,8 @@ fn challenge_login(
     let chosen = login::choose(&candidates, req.factor)?.id;
     let f = factor_of(cx.conn, u, chosen)?;
     let purpose = match req.action {
-        Action::Login => Purpose::Login,
-        Action::Export => Purpose::Export,
+        Action::Login => ChallengePurpose::Login,
+        Action::Export => ChallengePurpose::Export,
     };
     let superseded = challenges::cancel_open_for_purpose(cx.conn, u.id, purpose, cx.now)?;
     let issued = issue(
@@ -644,7 +645,7 @@ fn challenge_login(
     let failed = issued
         .delivery
         .as_ref()
-        .filter(|d| d.status == deliveries::Status::Failed);
+        .filter(|d| d.status == crate::domain::vocab::DeliveryStatus::Failed);
     start.reasons.push(match (f.kind, failed) {
         (FactorKind::Totp, _) if f.label.eq_ignore_ascii_case(f.kind.label()) => {
             format!("Asked for the code from the {}.", f.kind.label())
@@ -944,7 +945,7 @@ fn accept(
     remember: Option<&str>,
 ) -> Result<VerifyOutcome> {
     // Only wrong codes use up the challenge's tries.
-    challenges::close(cx.conn, c.id, State::Accepted, cx.now)?;
+    challenges::close(cx.conn, c.id, ChallengeState::Accepted, cx.now)?;
     super::users::clear_lock(cx, u.id)?;
     let mut out = outcome(
         c.id,
@@ -959,7 +960,7 @@ fn accept(
     } else {
         factor_rows::record_use(cx.conn, f.id, cx.now, &c.ip, step)?;
     }
-    if c.purpose == Purpose::Login {
+    if c.purpose == ChallengePurpose::Login {
         store::users::set_last_login(cx.conn, u.id, cx.now)?;
     }
     let known = c
@@ -986,7 +987,7 @@ fn accept(
         devices::touch(cx.conn, d.id, &c.ip, cx.now)?;
     }
     let what = match c.purpose {
-        Purpose::Export => "export approved",
+        ChallengePurpose::Export => "export approved",
         _ => "signed in",
     };
     out.message = match (backup, out.backup_codes_left) {
@@ -1043,7 +1044,7 @@ fn reject(
     challenges::record_attempt(cx.conn, c.id, attempts)?;
     let left = otp::attempts_left(c.max_attempts, attempts);
     if left == 0 {
-        challenges::close(cx.conn, c.id, State::Failed, cx.now)?;
+        challenges::close(cx.conn, c.id, ChallengeState::Failed, cx.now)?;
     }
     let earlier = super::users::recent_failures(cx.conn, &cx.policy, u, cx.now)?;
     let lock = u.lock.fail(&earlier, &cx.policy, cx.now);

@@ -96,7 +96,7 @@ impl Desk {
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
                     .unwrap_or_else(|| "(sealed with another key)".to_owned());
-                let valid_now = d.status != deliveries::Status::Failed
+                let valid_now = d.status != crate::domain::vocab::DeliveryStatus::Failed
                     && match (&d.code_mac, &d.live) {
                         (Some(mine), Some((Some(current), expires, state))) => {
                             state == "open"

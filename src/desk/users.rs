@@ -328,10 +328,7 @@ impl Desk {
                 }
             }
             if changes.is_empty() {
-                return Err(DeskError::Refused(format!(
-                    "nothing to change for {}: pass --name, --role, --phone or --every-login",
-                    u.email
-                )));
+                return Err(DeskError::NothingToEdit(u.email));
             }
             cx.audit(Some(u.id), "user.edit", &changes.join("; "), None)?;
             let u = cx.user(email)?;
@@ -371,10 +368,10 @@ impl Desk {
         self.run(|cx| {
             let u = cx.user(email)?;
             if u.status == status {
-                return Err(DeskError::Refused(format!(
-                    "{} is already {status}: nothing to change (see `factordesk user show {}`)",
-                    u.email, u.email
-                )));
+                return Err(DeskError::AlreadyStatus {
+                    email: u.email,
+                    status,
+                });
             }
             store::users::set_status(cx.conn, u.id, status)?;
             let mut detail = format!("{status}: {why}");

@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::domain::login::Outcome;
+use crate::domain::vocab::{ChallengePurpose, ChallengeState, Channel, DeliveryStatus};
 use crate::domain::{Action, FactorKind, FactorStatus, Role, Time, UserStatus, text_enum};
-use crate::store::deliveries::{Channel, Status};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UserSummary {
@@ -166,7 +166,7 @@ pub struct DeliveryOutcome {
     pub delivery_id: i64,
     pub channel: Channel,
     pub destination: String,
-    pub status: Status,
+    pub status: DeliveryStatus,
     pub reason: Option<String>,
 }
 
@@ -254,7 +254,7 @@ pub struct DeliveryView {
     pub channel: Channel,
     pub destination: String,
     pub text: String,
-    pub status: Status,
+    pub status: DeliveryStatus,
     pub reason: Option<String>,
     pub challenge_id: Option<i64>,
     /// This message holds the code that works right now.
@@ -275,9 +275,9 @@ pub struct PolicyItem {
 pub struct ChallengeView {
     pub id: i64,
     pub user: String,
-    pub purpose: String,
+    pub purpose: ChallengePurpose,
     pub factor: Option<FactorBrief>,
-    pub state: String,
+    pub state: ChallengeState,
     pub ip: String,
     pub created_at: Time,
     /// When the code that works now was issued: the start, or the last

@@ -11,6 +11,7 @@ use super::enforcement::Standing;
 use super::lockout::Lock;
 use super::policy::Policy;
 use super::totp::offset_span;
+use super::vocab::{AttemptKind, AttemptOutcome, Channel};
 use super::{FactorKind, FactorStatus, Time, UserStatus, relative, span, stamp, text_enum};
 
 text_enum!(
@@ -53,7 +54,7 @@ text_enum!(
 );
 
 text_enum!(
-    /// The action that fixes a finding; each has a key on the user screen.
+    /// The action that fixes a finding (the console does it with a key).
     Fix {
         EnableAccount => "enable_account",
         Unlock => "unlock",
@@ -75,29 +76,62 @@ text_enum!(
     }
 );
 
-impl Fix {
-    /// The user-screen key that does it.
-    pub fn key(self) -> Option<char> {
-        Some(match self {
-            Fix::EnableAccount => 'D',
-            Fix::Unlock => 'u',
-            Fix::ConfirmPending => 'c',
-            Fix::EnableFactor => 'd',
-            Fix::EnrolApp | Fix::AddAnotherFactor => 't',
-            Fix::FixPhoneClock | Fix::Resync => 'S',
-            Fix::NewCodes => 'g',
-            Fix::Reset2fa => 'X',
-            Fix::RevokeDevices => 'R',
-            Fix::TurnOffEveryLogin => 'e',
-            Fix::Simulate => 'l',
-            Fix::CheckCode => 'v',
-            Fix::AllowCountry | Fix::Wait | Fix::Nothing => return None,
-        })
-    }
+/// An action a finding's advice names, with its data (the user's email is
+/// the report's): the CLI writes it as a command line, the console as the
+/// key or screen that does it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Act {
+    EnableAccount,
+    Unlock,
+    ConfirmFactor {
+        factor: i64,
+    },
+    /// Send a pending factor's confirmation code again.
+    ResendCode {
+        challenge: i64,
+    },
+    EnableFactor {
+        factor: i64,
+    },
+    AddTotp,
+    /// Allow SMS to these country calling codes (the policy's list).
+    AllowCountries {
+        codes: String,
+    },
+    EditPhone,
+    LoginStart,
+    Outbox,
+    CheckCode,
+    /// Resync their authenticator (`None`: they have no active one).
+    Resync {
+        factor: Option<i64>,
+    },
+    ClearDrift {
+        factor: Option<i64>,
+    },
+    Reset2fa,
+    RevokeDevices,
+    GenerateCodes,
+    EveryLoginOff,
+}
+
+/// A piece of a finding's advice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    /// Words, the same for every front end.
+    Text(String),
+    /// The action that does it.
+    Act(Act),
+    /// Where the words name the console's key for an action beside them.
+    Key(Act),
+}
+
+fn say(text: impl Into<String>) -> Part {
+    Part::Text(text.into())
 }
 
 /// One thing the doctor found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub kind: Kind,
     pub severity: Severity,
@@ -108,11 +142,8 @@ pub struct Finding {
     /// Times, counts and the events it came from.
     pub evidence: Vec<String>,
     pub fix: Fix,
-    /// The user-screen key that does the fix, if any (the console shows it
-    /// beside the action, so the action's words do not repeat it).
-    pub key: Option<char>,
-    /// What to do, in words, and the CLI command where there is one.
-    pub action: String,
+    /// What to do: words, and the actions that do it.
+    pub advice: Vec<Part>,
 }
 
 impl Finding {
@@ -124,8 +155,7 @@ impl Finding {
             explanation: explanation.into(),
             evidence: Vec::new(),
             fix: Fix::Nothing,
-            key: None,
-            action: String::new(),
+            advice: Vec::new(),
         }
     }
 
@@ -134,11 +164,31 @@ impl Finding {
         self
     }
 
-    fn fix(mut self, fix: Fix, action: impl Into<String>) -> Finding {
+    fn fix(mut self, fix: Fix, advice: impl Into<Advice>) -> Finding {
         self.fix = fix;
-        self.key = fix.key();
-        self.action = action.into();
+        self.advice = advice.into().0;
         self
+    }
+}
+
+/// A finding's advice as the builders give it: parts, or just words.
+struct Advice(Vec<Part>);
+
+impl From<Vec<Part>> for Advice {
+    fn from(parts: Vec<Part>) -> Advice {
+        Advice(parts)
+    }
+}
+
+impl From<&str> for Advice {
+    fn from(text: &str) -> Advice {
+        Advice(vec![say(text)])
+    }
+}
+
+impl From<String> for Advice {
+    fn from(text: String) -> Advice {
+        Advice(vec![say(text)])
     }
 }
 
@@ -173,10 +223,8 @@ pub struct FactorFact {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptFact {
     pub at: Time,
-    /// `totp`, `sms`, `email` or `backup`.
-    pub kind: String,
-    /// `accepted`, `invalid`, `expired`, `replayed` or `locked`.
-    pub outcome: String,
+    pub kind: AttemptKind,
+    pub outcome: AttemptOutcome,
     pub ip: String,
     /// For a wrong TOTP code: the step, relative to the attempt, it matched.
     pub matched_offset: Option<i64>,
@@ -190,7 +238,7 @@ pub struct AttemptFact {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryFact {
     pub at: Time,
-    pub channel: String,
+    pub channel: Channel,
     pub destination: String,
     pub failed: bool,
     pub reason: Option<String>,
@@ -277,7 +325,7 @@ impl Facts {
         let login = self
             .attempts
             .iter()
-            .find(|a| a.outcome == "accepted")
+            .find(|a| a.outcome == AttemptOutcome::Accepted)
             .map(|a| (a.at, "their login with a code"));
         let unlock = self.unlocked_at.map(|t| (t, "the unlock"));
         let reset = self.reset_at.map(|t| (t, "the 2FA reset"));
@@ -294,7 +342,7 @@ impl Facts {
         let admin = self.unlocked_at.max(self.reset_at);
         self.attempts
             .iter()
-            .position(|a| a.outcome == "accepted" || admin.is_some_and(|t| a.at < t))
+            .position(|a| a.outcome == AttemptOutcome::Accepted || admin.is_some_and(|t| a.at < t))
             .unwrap_or(self.attempts.len())
     }
 
@@ -308,7 +356,7 @@ impl Facts {
     fn past_failures(&self) -> impl Iterator<Item = &AttemptFact> {
         self.attempts[self.current_len()..]
             .iter()
-            .filter(|a| a.outcome != "accepted")
+            .filter(|a| a.outcome != AttemptOutcome::Accepted)
     }
 
     /// Is this failed message still current? Not if a later message on the
@@ -321,7 +369,7 @@ impl Facts {
         let login = self
             .attempts
             .iter()
-            .find(|a| a.outcome == "accepted")
+            .find(|a| a.outcome == AttemptOutcome::Accepted)
             .map(|a| a.at);
         let settled = login.max(self.reset_at);
         d.failed
@@ -332,7 +380,7 @@ impl Facts {
 
     /// Was this SMS sent to a number that has been changed since?
     fn number_changed_after(&self, d: &DeliveryFact) -> bool {
-        d.channel == "sms"
+        d.channel == Channel::Sms
             && self
                 .factors
                 .iter()
@@ -390,10 +438,10 @@ pub fn diagnose(f: &Facts, policy: &Policy) -> Vec<Finding> {
             .evidence(checked(f, policy))
             .fix(
                 Fix::Simulate,
-                format!(
-                    "Simulate their login to see exactly what they see: factordesk login start {} --assume-password",
-                    f.email
-                ),
+                vec![
+                    say("Simulate their login to see exactly what they see: "),
+                    Part::Act(Act::LoginStart),
+                ],
             ),
         );
     }
@@ -438,24 +486,7 @@ fn checked(f: &Facts, policy: &Policy) -> Vec<String> {
             factors.push(format!("{n} {status}"));
         }
     }
-    let phone = match f.phone.as_deref().and_then(|p| Phone::parse(p).ok()) {
-        Some(p) => format!(
-            "phone {} {}, SMS to +{} {}",
-            p.masked(),
-            if f.phone_verified {
-                "verified"
-            } else {
-                "not verified"
-            },
-            p.calling_code(),
-            if policy.allows_country(p.calling_code()) {
-                "allowed"
-            } else {
-                "not allowed"
-            }
-        ),
-        None => "no phone".to_owned(),
-    };
+    let phone = phone_checked(f, policy);
     lines.push(format!("Factors: {}; {phone}.", factors.join(", ")));
     let failing = f
         .deliveries
@@ -478,8 +509,14 @@ fn checked(f: &Facts, policy: &Policy) -> Vec<String> {
         None => "in the last 24 hours".to_owned(),
     };
     let current = f.current();
-    let wrong = current.iter().filter(|a| a.outcome == "invalid").count();
-    let reused = current.iter().filter(|a| a.outcome == "replayed").count();
+    let wrong = current
+        .iter()
+        .filter(|a| a.outcome == AttemptOutcome::Invalid)
+        .count();
+    let reused = current
+        .iter()
+        .filter(|a| a.outcome == AttemptOutcome::Replayed)
+        .count();
     lines.push(format!(
         "Codes {since}: {}, {}.",
         count(wrong, "wrong code", "wrong codes"),
@@ -503,6 +540,28 @@ fn checked(f: &Facts, policy: &Policy) -> Vec<String> {
     lines
 }
 
+/// What the doctor saw of their phone: masked, verified, SMS allowed there.
+fn phone_checked(f: &Facts, policy: &Policy) -> String {
+    match f.phone.as_deref().and_then(|p| Phone::parse(p).ok()) {
+        Some(p) => format!(
+            "phone {} {}, SMS to +{} {}",
+            p.masked(),
+            if f.phone_verified {
+                "verified"
+            } else {
+                "not verified"
+            },
+            p.calling_code(),
+            if policy.allows_country(p.calling_code()) {
+                "allowed"
+            } else {
+                "not allowed"
+            }
+        ),
+        None => "no phone".to_owned(),
+    }
+}
+
 fn disabled(b: &mut Builder<'_>) {
     if b.facts.status != UserStatus::Disabled {
         return;
@@ -511,10 +570,10 @@ fn disabled(b: &mut Builder<'_>) {
         Some((at, why)) => vec![format!("Disabled {}: {why}", b.when(*at))],
         None => Vec::new(),
     };
-    let action = format!(
-        "If they should have access again, enable the account: factordesk user enable {} --reason \"…\"",
-        b.facts.email
-    );
+    let action = vec![
+        say("If they should have access again, enable the account: "),
+        Part::Act(Act::EnableAccount),
+    ];
     b.add(
         Finding::new(
             Kind::Disabled,
@@ -559,11 +618,13 @@ fn password_banned(b: &mut Builder<'_>, policy: &Policy) {
             )])
             .fix(
                 Fix::Unlock,
-                format!(
-                    "Wait until {}, or lift the ban once you have checked who is calling: factordesk user unlock {} --reason \"…\"",
-                    stamp(until),
-                    f.email
-                ),
+                vec![
+                    say(format!(
+                        "Wait until {}, or lift the ban once you have checked who is calling: ",
+                        stamp(until)
+                    )),
+                    Part::Act(Act::Unlock),
+                ],
             ),
         );
     }
@@ -604,7 +665,7 @@ fn locked(b: &mut Builder<'_>, policy: &Policy) {
     let failures: Vec<&AttemptFact> = f
         .current()
         .iter()
-        .filter(|a| a.outcome == "invalid" || a.outcome == "replayed")
+        .filter(|a| a.outcome == AttemptOutcome::Invalid || a.outcome == AttemptOutcome::Replayed)
         .collect();
     let mut evidence = vec![format!(
         "{} wrong codes in a row; releases by itself at {} (in {}).",
@@ -648,10 +709,10 @@ fn locked(b: &mut Builder<'_>, policy: &Policy) {
         .evidence(evidence)
         .fix(
             Fix::Unlock,
-            format!(
-                "Unlock now if you have checked who is calling: factordesk user unlock {} --reason \"…\"",
-                f.email
-            ),
+            vec![
+                say("Unlock now if you have checked who is calling: "),
+                Part::Act(Act::Unlock),
+            ],
         ),
     );
 }
@@ -676,10 +737,10 @@ fn hard_locked(b: &mut Builder<'_>, policy: &Policy) {
         )])
         .fix(
             Fix::Unlock,
-            format!(
-                "Unlock once you have checked who is calling: factordesk user unlock {} --reason \"…\"",
-                f.email
-            ),
+            vec![
+                say("Unlock once you have checked who is calling: "),
+                Part::Act(Act::Unlock),
+            ],
         ),
     );
 }
@@ -692,6 +753,29 @@ fn ips(attempts: &[&AttemptFact]) -> String {
         }
     }
     seen.join(", ")
+}
+
+/// How to confirm a pending factor: the code the app shows, or the one sent.
+fn confirm_pending(p: &FactorFact) -> Vec<Part> {
+    let confirm = Part::Act(Act::ConfirmFactor { factor: p.id });
+    match p.kind {
+        FactorKind::Totp => vec![
+            say("Ask them to type the code their app shows for this account: "),
+            confirm,
+            say(" (or remove it and enrol again)"),
+        ],
+        _ => [
+            vec![
+                say(format!(
+                    "Confirm it with the code sent to {}: ",
+                    p.destination.as_deref().unwrap_or("them")
+                )),
+                confirm,
+            ],
+            resend_hint(p),
+        ]
+        .concat(),
+    }
 }
 
 fn enrolment(b: &mut Builder<'_>) {
@@ -719,19 +803,6 @@ fn enrolment(b: &mut Builder<'_>) {
         if blocked {
             evidence.push(f.standing.sentence(f.now));
         }
-        let action = match p.kind {
-            FactorKind::Totp => format!(
-                "Ask them to type the code their app shows for this account: factordesk factor confirm {} {} CODE (or remove it and enrol again)",
-                f.email, p.id
-            ),
-            _ => format!(
-                "Confirm it with the code sent to {}: factordesk factor confirm {} {} CODE{}",
-                p.destination.as_deref().unwrap_or("them"),
-                f.email,
-                p.id,
-                resend_hint(p)
-            ),
-        };
         b.add(
             Finding::new(
                 Kind::PendingEnrolment,
@@ -744,7 +815,7 @@ fn enrolment(b: &mut Builder<'_>) {
                 ),
             )
             .evidence(evidence)
-            .fix(Fix::ConfirmPending, action),
+            .fix(Fix::ConfirmPending, confirm_pending(p)),
         );
     }
     let disabled: Vec<&FactorFact> = f
@@ -771,10 +842,10 @@ fn enrolment(b: &mut Builder<'_>) {
             .evidence(vec![f.standing.sentence(f.now)])
             .fix(
                 Fix::EnrolApp,
-                format!(
-                    "Enrol an authenticator app with them: factordesk factor add-totp {}",
-                    f.email
-                ),
+                vec![
+                    say("Enrol an authenticator app with them: "),
+                    Part::Act(Act::AddTotp),
+                ],
             ),
         );
     }
@@ -789,10 +860,10 @@ fn enrolment(b: &mut Builder<'_>) {
             .evidence(vec![f.standing.sentence(f.now)])
             .fix(
                 Fix::EnrolApp,
-                format!(
-                    "Enrol an authenticator app with them now: factordesk factor add-totp {}",
-                    f.email
-                ),
+                vec![
+                    say("Enrol an authenticator app with them now: "),
+                    Part::Act(Act::AddTotp),
+                ],
             ),
         );
     }
@@ -850,10 +921,10 @@ fn factor_disabled(b: &mut Builder<'_>, d: &FactorFact) {
         .evidence(evidence)
         .fix(
             Fix::EnableFactor,
-            format!(
-                "If they should use it again, enable it: factordesk factor enable {} {}",
-                f.email, d.id
-            ),
+            vec![
+                say("If they should use it again, enable it: "),
+                Part::Act(Act::EnableFactor { factor: d.id }),
+            ],
         ),
     );
 }
@@ -874,7 +945,7 @@ fn sms(b: &mut Builder<'_>, policy: &Policy) {
             let failed: Vec<&DeliveryFact> = f
                 .deliveries
                 .iter()
-                .filter(|d| d.channel == "sms" && f.failure_is_current(d))
+                .filter(|d| d.channel == Channel::Sms && f.failure_is_current(d))
                 .collect();
             let mut evidence = vec![format!(
                 "Their phone {} is in country +{}; SMS may go to {} only.",
@@ -907,11 +978,14 @@ fn sms(b: &mut Builder<'_>, policy: &Policy) {
                 .evidence(evidence)
                 .fix(
                     Fix::AddAnotherFactor,
-                    format!(
-                        "Set them up with an authenticator app: factordesk factor add-totp {}; or allow the country: factordesk policy set sms_countries {}",
-                        f.email,
-                        policy.countries_with(phone.calling_code())
-                    ),
+                    vec![
+                        say("Set them up with an authenticator app: "),
+                        Part::Act(Act::AddTotp),
+                        say("; or allow the country: "),
+                        Part::Act(Act::AllowCountries {
+                            codes: policy.countries_with(phone.calling_code()),
+                        }),
+                    ],
                 ),
             );
             continue;
@@ -922,12 +996,19 @@ fn sms(b: &mut Builder<'_>, policy: &Policy) {
     }
 }
 
-/// ` (if it expired, send another: factordesk login resend N)`, or `.`.
-fn resend_hint(p: &FactorFact) -> String {
-    p.confirm_challenge.map_or_else(
-        || " (if no code is waiting, remove the factor and add it again).".to_owned(),
-        |c| format!(" (if it expired, send another: factordesk login resend {c})."),
-    )
+/// ` (if it expired, send another: RESEND).`, or how to send a new code
+/// when none is waiting.
+fn resend_hint(p: &FactorFact) -> Vec<Part> {
+    match p.confirm_challenge {
+        Some(challenge) => vec![
+            say(" (if it expired, send another: "),
+            Part::Act(Act::ResendCode { challenge }),
+            say(")."),
+        ],
+        None => vec![say(
+            " (if no code is waiting, remove the factor and add it again).",
+        )],
+    }
 }
 
 /// An SMS factor pending again because its phone number was changed.
@@ -943,7 +1024,7 @@ fn number_changed(b: &mut Builder<'_>, x: &FactorFact, phone: &Phone, change: &C
     if let Some(d) = f
         .deliveries
         .iter()
-        .find(|d| d.channel == "sms" && d.at >= change.at)
+        .find(|d| d.channel == Channel::Sms && d.at >= change.at)
     {
         evidence.push(format!(
             "Code sent to {} at {}: {}.",
@@ -977,12 +1058,14 @@ fn number_changed(b: &mut Builder<'_>, x: &FactorFact, phone: &Phone, change: &C
         .evidence(evidence)
         .fix(
             Fix::ConfirmPending,
-            format!(
-                "Ask them for the code sent to the new number: factordesk factor confirm {} {} CODE{}",
-                f.email,
-                x.id,
-                resend_hint(x)
-            ),
+            [
+                vec![
+                    say("Ask them for the code sent to the new number: "),
+                    Part::Act(Act::ConfirmFactor { factor: x.id }),
+                ],
+                resend_hint(x),
+            ]
+            .concat(),
         ),
     );
 }
@@ -996,7 +1079,8 @@ fn failed_messages(b: &mut Builder<'_>) {
         .iter()
         .filter(|d| {
             f.failure_is_current(d)
-                && !(d.channel == "sms" && b.findings.iter().any(|x| x.kind == Kind::SmsCountry))
+                && !(d.channel == Channel::Sms
+                    && b.findings.iter().any(|x| x.kind == Kind::SmsCountry))
         })
         .collect();
     if let Some(retry) = failed
@@ -1040,10 +1124,12 @@ fn failed_messages(b: &mut Builder<'_>) {
             )
             .fix(
                 Fix::AddAnotherFactor,
-                format!(
-                    "Fix the number (factordesk user edit {0} --phone NUMBER) or address, or set them up with an authenticator app: factordesk factor add-totp {0}",
-                    f.email
-                ),
+                vec![
+                    say("Fix the number ("),
+                    Part::Act(Act::EditPhone),
+                    say(") or address, or set them up with an authenticator app: "),
+                    Part::Act(Act::AddTotp),
+                ],
             ),
         );
     }
@@ -1071,11 +1157,14 @@ fn message_limit(b: &mut Builder<'_>, retry: Time, held: &[&DeliveryFact]) {
         )])
         .fix(
             Fix::Wait,
-            format!(
-                "Wait until {}; meanwhile an authenticator app or a backup code still works (factordesk factor add-totp {})",
-                stamp(retry),
-                f.email
-            ),
+            vec![
+                say(format!(
+                    "Wait until {}; meanwhile an authenticator app or a backup code still works (",
+                    stamp(retry)
+                )),
+                Part::Act(Act::AddTotp),
+                say(")"),
+            ],
         ),
     );
 }
@@ -1086,9 +1175,9 @@ fn message_channels(b: &mut Builder<'_>) {
     // A message channel with no message ever sent, though they tried to log in.
     for x in f.active().filter(|x| x.kind != FactorKind::Totp) {
         let channel = if x.kind == FactorKind::Sms {
-            "sms"
+            Channel::Sms
         } else {
-            "email"
+            Channel::Email
         };
         let sent: Vec<&DeliveryFact> = f
             .deliveries
@@ -1110,10 +1199,12 @@ fn message_channels(b: &mut Builder<'_>) {
                 .evidence(vec![format!("{} ({})", x.label, x.kind)])
                 .fix(
                     Fix::Simulate,
-                    format!(
-                        "Start a login to send a code (factordesk login start {0} --assume-password), then check the outbox: factordesk outbox --user {0}",
-                        f.email
-                    ),
+                    vec![
+                        say("Start a login to send a code ("),
+                        Part::Act(Act::LoginStart),
+                        say("), then check the outbox: "),
+                        Part::Act(Act::Outbox),
+                    ],
                 ),
             ),
             Some(last) if !last.failed => b.add(
@@ -1135,10 +1226,10 @@ fn message_channels(b: &mut Builder<'_>) {
                 )])
                 .fix(
                     Fix::Nothing,
-                    format!(
-                        "If a code still does not arrive, ask them to check spam (email) or signal (SMS), then request another code; the outbox shows each message: factordesk outbox --user {}",
-                        f.email
-                    ),
+                    vec![
+                        say("If a code still does not arrive, ask them to check spam (email) or signal (SMS), then request another code; the outbox shows each message: "),
+                        Part::Act(Act::Outbox),
+                    ],
                 ),
             ),
             _ => {}
@@ -1165,7 +1256,7 @@ fn wrong_codes(b: &mut Builder<'_>) {
     let wrong: Vec<&AttemptFact> = f
         .current()
         .iter()
-        .filter(|a| a.kind == "totp" && a.outcome == "invalid")
+        .filter(|a| a.kind == AttemptKind::Totp && a.outcome == AttemptOutcome::Invalid)
         .collect();
     let skewed: Vec<(&AttemptFact, i64)> = wrong
         .iter()
@@ -1195,10 +1286,10 @@ fn wrong_codes(b: &mut Builder<'_>) {
             )])
             .fix(
                 Fix::CheckCode,
-                format!(
-                    "Check they are reading the code for this account (the issuer and their email), not another one; check a code they read out: factordesk doctor {} --code CODE",
-                    f.email
-                ),
+                vec![
+                    say("Check they are reading the code for this account (the issuer and their email), not another one; check a code they read out: "),
+                    Part::Act(Act::CheckCode),
+                ],
             ),
         );
     }
@@ -1213,7 +1304,7 @@ fn skew(b: &mut Builder<'_>, skewed: &[(&AttemptFact, i64)]) {
         let seconds = span(offset_span(offset.abs()));
         let direction = if offset < 0 { "slow" } else { "fast" };
         let drift = app.map_or(0, |x| x.drift);
-        let id = app.map_or_else(|| "ID".to_owned(), |x| x.id.to_string());
+        let id = app.map(|x| x.id);
         let matching: Vec<&AttemptFact> = skewed.iter().map(|(a, _)| *a).collect();
         let mut evidence = vec![
             format!(
@@ -1249,10 +1340,12 @@ fn skew(b: &mut Builder<'_>, skewed: &[(&AttemptFact, i64)]) {
                 .evidence(evidence)
                 .fix(
                     Fix::Nothing,
-                    format!(
-                        "Once they set the phone's time to automatic, clear the drift (key Z): factordesk factor resync {} {id} --clear",
-                        f.email
-                    ),
+                    vec![
+                        say("Once they set the phone's time to automatic, clear the drift"),
+                        Part::Key(Act::ClearDrift { factor: id }),
+                        say(": "),
+                        Part::Act(Act::ClearDrift { factor: id }),
+                    ],
                 ),
             );
             return;
@@ -1269,10 +1362,10 @@ fn skew(b: &mut Builder<'_>, skewed: &[(&AttemptFact, i64)]) {
             .evidence(evidence)
             .fix(
                 Fix::FixPhoneClock,
-                format!(
-                    "Ask them to set the phone's date and time to automatic; or resync from two codes in a row they read out: factordesk factor resync {} {id} CODE1 CODE2",
-                    f.email
-                ),
+                vec![
+                    say("Ask them to set the phone's date and time to automatic; or resync from two codes in a row they read out: "),
+                    Part::Act(Act::Resync { factor: id }),
+                ],
             ),
         );
     }
@@ -1302,10 +1395,10 @@ fn slips(b: &mut Builder<'_>, wrong: &[&AttemptFact]) {
         )])
         .fix(
             Fix::CheckCode,
-            format!(
-                "If it goes on, check a code they read out: factordesk doctor {} --code CODE",
-                f.email
-            ),
+            vec![
+                say("If it goes on, check a code they read out: "),
+                Part::Act(Act::CheckCode),
+            ],
         ),
     );
 }
@@ -1315,7 +1408,7 @@ fn replayed(b: &mut Builder<'_>) {
     let replays = || {
         f.current()
             .iter()
-            .filter(|a| a.outcome == "replayed" && a.kind == "totp")
+            .filter(|a| a.outcome == AttemptOutcome::Replayed && a.kind == AttemptKind::Totp)
     };
     // A code whose step the help desk's resync spent: expected, not a leak.
     if let Some(r) = replays().find(|a| a.first_used_by_resync) {
@@ -1363,10 +1456,13 @@ fn replayed(b: &mut Builder<'_>) {
     b.add(if other_ip {
         finding.fix(
             Fix::Reset2fa,
-            format!(
-                "If the first login was not theirs, treat the account as compromised: reset 2FA (factordesk user reset-2fa {0} --reason \"…\"), revoke devices (factordesk device revoke {0} --all --reason \"…\") and change the password.",
-                f.email
-            ),
+            vec![
+                say("If the first login was not theirs, treat the account as compromised: reset 2FA ("),
+                Part::Act(Act::Reset2fa),
+                say("), revoke devices ("),
+                Part::Act(Act::RevokeDevices),
+                say(") and change the password."),
+            ],
         )
     } else {
         finding.fix(
@@ -1381,9 +1477,8 @@ fn codes(b: &mut Builder<'_>, policy: &Policy) {
     let reused: Vec<&AttemptFact> = f
         .current()
         .iter()
-        .filter(|a| a.kind == "backup" && a.outcome == "replayed")
+        .filter(|a| a.kind == AttemptKind::Backup && a.outcome == AttemptOutcome::Replayed)
         .collect();
-    let generate = format!("factordesk codes generate {}", f.email);
     match backup::stock(f.codes_left, f.codes_total, policy.backup_low) {
         Stock::Exhausted => {
             let mut evidence = vec![format!(
@@ -1416,10 +1511,14 @@ fn codes(b: &mut Builder<'_>, policy: &Policy) {
                 .evidence(evidence)
                 .fix(
                     Fix::Reset2fa,
-                    format!(
-                        "Lost phone: check who is calling, then reset 2FA so they can enrol a new phone: factordesk user reset-2fa {} --reason \"…\". Phone still there: make new codes (key g): {generate}",
-                        f.email
-                    ),
+                    vec![
+                        say("Lost phone: check who is calling, then reset 2FA so they can enrol a new phone: "),
+                        Part::Act(Act::Reset2fa),
+                        say(". Phone still there: make new codes"),
+                        Part::Key(Act::GenerateCodes),
+                        say(": "),
+                        Part::Act(Act::GenerateCodes),
+                    ],
                 ),
             );
         }
@@ -1433,7 +1532,10 @@ fn codes(b: &mut Builder<'_>, policy: &Policy) {
             .evidence(vec![format!("{n} of {} left.", f.codes_total)])
             .fix(
                 Fix::NewCodes,
-                format!("Make a new set (shown once; the old ones stop working): {generate}"),
+                vec![
+                    say("Make a new set (shown once; the old ones stop working): "),
+                    Part::Act(Act::GenerateCodes),
+                ],
             ),
         ),
         Stock::None if f.has_active() => b.add(
@@ -1445,7 +1547,10 @@ fn codes(b: &mut Builder<'_>, policy: &Policy) {
             )
             .fix(
                 Fix::NewCodes,
-                format!("Make a set and have them save it: {generate}"),
+                vec![
+                    say("Make a set and have them save it: "),
+                    Part::Act(Act::GenerateCodes),
+                ],
             ),
         ),
         Stock::None | Stock::Healthy(_) => {}
@@ -1460,7 +1565,6 @@ fn codes(b: &mut Builder<'_>, policy: &Policy) {
 
 /// A backup code that had already been used was typed again.
 fn reused_backup(b: &mut Builder<'_>, r: &AttemptFact) {
-    let f = b.facts;
     let mut evidence = vec![format!("Tried again {} from {}.", b.when(r.at), r.ip)];
     if let Some(at) = r.first_used_at {
         evidence.push(format!(
@@ -1483,10 +1587,12 @@ fn reused_backup(b: &mut Builder<'_>, r: &AttemptFact) {
         .evidence(evidence)
         .fix(
             Fix::NewCodes,
-            format!(
-                "Ask whether both were them. If the list may have been seen, make a new set (the old codes stop working): factordesk codes generate {0}; if the first use was not theirs, reset 2FA: factordesk user reset-2fa {0} --reason \"…\"",
-                f.email
-            ),
+            vec![
+                say("Ask whether both were them. If the list may have been seen, make a new set (the old codes stop working): "),
+                Part::Act(Act::GenerateCodes),
+                say("; if the first use was not theirs, reset 2FA: "),
+                Part::Act(Act::Reset2fa),
+            ],
         )
     } else {
         Finding::new(
@@ -1525,10 +1631,37 @@ fn not_remembered(b: &mut Builder<'_>, last: &LastLogin) {
     );
 }
 
+/// The last login came from a remembered computer that was revoked.
+fn revoked(b: &mut Builder<'_>, d: &DeviceFact, at: Time, mut evidence: Vec<String>) {
+    evidence.push(format!(
+        "Revoked {}{}.",
+        b.when(at),
+        d.revoked_reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default()
+    ));
+    b.add(
+        Finding::new(
+            Kind::DeviceRevoked,
+            Severity::Info,
+            "Remembered computer revoked",
+            format!(
+                "\"{}\" was revoked, so it is asked for a code again.",
+                d.label
+            ),
+        )
+        .evidence(evidence)
+        .fix(
+            Fix::Nothing,
+            "Expected: they enter a code; ticking \"remember this computer\" trusts it again.",
+        ),
+    );
+}
+
 fn devices(b: &mut Builder<'_>, policy: &Policy) {
     let f = b.facts;
     let Some(last) = &f.last_login else { return };
-    let revoke = format!("factordesk device revoke {} --all --reason \"…\"", f.email);
     let Some(d) = &last.device else {
         if !f.devices.is_empty() {
             not_remembered(b, last);
@@ -1542,30 +1675,7 @@ fn devices(b: &mut Builder<'_>, policy: &Policy) {
         d.label
     )];
     if let Some(at) = d.revoked_at {
-        evidence.push(format!(
-            "Revoked {}{}.",
-            b.when(at),
-            d.revoked_reason
-                .as_deref()
-                .map(|r| format!(": {r}"))
-                .unwrap_or_default()
-        ));
-        return b.add(
-            Finding::new(
-                Kind::DeviceRevoked,
-                Severity::Info,
-                "Remembered computer revoked",
-                format!(
-                    "\"{}\" was revoked, so it is asked for a code again.",
-                    d.label
-                ),
-            )
-            .evidence(evidence)
-            .fix(
-                Fix::Nothing,
-                "Expected: they enter a code; ticking \"remember this computer\" trusts it again.",
-            ),
-        );
+        return revoked(b, d, at, evidence);
     }
     let expired = last.at >= d.trusted_until;
     let new_ip = d.last_ip != last.ip;
@@ -1621,9 +1731,12 @@ fn devices(b: &mut Builder<'_>, policy: &Policy) {
         .evidence(evidence)
         .fix(
             Fix::Simulate,
-            format!(
-                "Expected: they enter a code from the app and tick \"remember this computer\"; if the address is not theirs, revoke the device (key R): {revoke}"
-            ),
+            vec![
+                say("Expected: they enter a code from the app and tick \"remember this computer\"; if the address is not theirs, revoke the device"),
+                Part::Key(Act::RevokeDevices),
+                say(": "),
+                Part::Act(Act::RevokeDevices),
+            ],
         ),
     );
 }
@@ -1637,7 +1750,7 @@ fn history(b: &mut Builder<'_>) {
     let wrong: Vec<&AttemptFact> = past
         .iter()
         .copied()
-        .filter(|a| a.outcome == "invalid")
+        .filter(|a| a.outcome == AttemptOutcome::Invalid)
         .collect();
     if let (Some(last), Some(first)) = (wrong.first(), wrong.last()) {
         evidence.push(format!(
@@ -1647,8 +1760,11 @@ fn history(b: &mut Builder<'_>) {
             ips(&wrong)
         ));
     }
-    for r in past.iter().filter(|a| a.outcome == "replayed") {
-        let what = if r.kind == "backup" {
+    for r in past
+        .iter()
+        .filter(|a| a.outcome == AttemptOutcome::Replayed)
+    {
+        let what = if r.kind == AttemptKind::Backup {
             "A used backup code"
         } else {
             "A used code"
@@ -1773,10 +1889,13 @@ fn every_login(b: &mut Builder<'_>, policy: &Policy) {
         }])
         .fix(
             Fix::TurnOffEveryLogin,
-            format!(
-                "Expected if they chose it; if they would rather be remembered for {} days, turn it off: factordesk user edit {} --every-login false",
-                policy.trust_days, b.facts.email
-            ),
+            vec![
+                say(format!(
+                    "Expected if they chose it; if they would rather be remembered for {} days, turn it off: ",
+                    policy.trust_days
+                )),
+                Part::Act(Act::EveryLoginOff),
+            ],
         ),
     );
 }

@@ -4,22 +4,8 @@
 use rusqlite::{Connection, Row, params};
 
 use super::{StoreError, exec, opt_time, parse_col, secs, time};
-use crate::domain::{Time, text_enum};
-
-text_enum!(
-    /// What was typed: a code from a factor, or a backup code.
-    AttemptKind { Totp => "totp", Sms => "sms", Email => "email", Backup => "backup" }
-);
-text_enum!(
-    /// How an attempt went.
-    AttemptOutcome {
-        Accepted => "accepted",
-        Invalid => "invalid",
-        Expired => "expired",
-        Replayed => "replayed",
-        Locked => "locked",
-    }
-);
+use crate::domain::Time;
+use crate::domain::vocab::{AttemptKind, AttemptOutcome};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptRow {

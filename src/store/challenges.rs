@@ -5,22 +5,14 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{StoreError, exec, opt_time, parse_col, secs, time};
 use crate::domain::Time;
-
-crate::domain::text_enum!(
-    /// What a challenge is for.
-    Purpose { Login => "login", Export => "export", Enrol => "enrol" }
-);
-crate::domain::text_enum!(
-    /// Open until accepted, failed (attempts used up) or cancelled.
-    State { Open => "open", Accepted => "accepted", Failed => "failed", Cancelled => "cancelled" }
-);
+use crate::domain::vocab::{ChallengePurpose, ChallengeState};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChallengeRow {
     pub id: i64,
     pub user_id: i64,
     pub factor_id: Option<i64>,
-    pub purpose: Purpose,
+    pub purpose: ChallengePurpose,
     pub device_id: Option<i64>,
     pub ip: String,
     pub code_mac: Option<Vec<u8>>,
@@ -30,7 +22,7 @@ pub struct ChallengeRow {
     pub max_attempts: u32,
     pub resends: u32,
     pub last_sent_at: Time,
-    pub state: State,
+    pub state: ChallengeState,
     pub created_at: Time,
     pub closed_at: Option<Time>,
 }
@@ -43,7 +35,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ChallengeRow> {
         id: r.get(0)?,
         user_id: r.get(1)?,
         factor_id: r.get(2)?,
-        purpose: parse_col(r, 3, Purpose::parse)?,
+        purpose: parse_col(r, 3, ChallengePurpose::parse)?,
         device_id: r.get(4)?,
         ip: r.get(5)?,
         code_mac: r.get(6)?,
@@ -53,7 +45,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ChallengeRow> {
         max_attempts: r.get(10)?,
         resends: r.get(11)?,
         last_sent_at: time(r.get(12)?),
-        state: parse_col(r, 13, State::parse)?,
+        state: parse_col(r, 13, ChallengeState::parse)?,
         created_at: time(r.get(14)?),
         closed_at: opt_time(r.get(15)?),
     })
@@ -62,7 +54,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ChallengeRow> {
 pub struct NewChallenge<'a> {
     pub user_id: i64,
     pub factor_id: i64,
-    pub purpose: Purpose,
+    pub purpose: ChallengePurpose,
     pub device_id: Option<i64>,
     pub ip: &'a str,
     pub code_mac: Option<&'a [u8]>,
@@ -139,7 +131,12 @@ pub fn record_attempt(conn: &Connection, id: i64, attempts: u32) -> Result<(), S
     Ok(())
 }
 
-pub fn close(conn: &Connection, id: i64, state: State, at: Time) -> Result<(), StoreError> {
+pub fn close(
+    conn: &Connection,
+    id: i64,
+    state: ChallengeState,
+    at: Time,
+) -> Result<(), StoreError> {
     exec(
         conn,
         "UPDATE challenges SET state = ?2, closed_at = ?3 WHERE id = ?1",
@@ -186,7 +183,7 @@ pub fn cancel_open(conn: &Connection, user_id: i64, at: Time) -> Result<usize, S
 pub fn cancel_open_for_purpose(
     conn: &Connection,
     user_id: i64,
-    purpose: Purpose,
+    purpose: ChallengePurpose,
     at: Time,
 ) -> Result<usize, StoreError> {
     Ok(exec(

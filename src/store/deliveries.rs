@@ -4,16 +4,8 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{Keyset, StoreError, Where, exec, opt_time, parse_col, secs, time};
-use crate::domain::{Time, text_enum};
-
-text_enum!(
-    /// The channel a message went over.
-    Channel { Sms => "sms", Email => "email" }
-);
-text_enum!(
-    /// How far a message got.
-    Status { Queued => "queued", Sent => "sent", Delivered => "delivered", Failed => "failed" }
-);
+use crate::domain::Time;
+use crate::domain::vocab::{Channel, DeliveryStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryRow {
@@ -26,7 +18,7 @@ pub struct DeliveryRow {
     pub destination: String,
     pub body: Vec<u8>,
     pub code_mac: Option<Vec<u8>>,
-    pub status: Status,
+    pub status: DeliveryStatus,
     pub reason: Option<String>,
     pub created_at: Time,
     pub updated_at: Time,
@@ -49,7 +41,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<DeliveryRow> {
         destination: r.get(6)?,
         body: r.get(7)?,
         code_mac: r.get(8)?,
-        status: parse_col(r, 9, Status::parse)?,
+        status: parse_col(r, 9, DeliveryStatus::parse)?,
         reason: r.get(10)?,
         created_at: time(r.get(11)?),
         updated_at: time(r.get(12)?),
@@ -69,7 +61,7 @@ pub struct NewDelivery<'a> {
     pub destination: &'a str,
     pub body: &'a [u8],
     pub code_mac: Option<&'a [u8]>,
-    pub status: Status,
+    pub status: DeliveryStatus,
     pub reason: Option<&'a str>,
     pub at: Time,
     /// Held back by the message limit: when the next may go.
@@ -180,7 +172,7 @@ pub fn fate_of_code(
     for row in rows {
         let (status, reason) = row?;
         let entry = fate.get_or_insert((false, None));
-        if status == Status::Failed.as_str() {
+        if status == DeliveryStatus::Failed.as_str() {
             if entry.1.is_none() {
                 entry.1 = reason;
             }

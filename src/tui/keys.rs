@@ -4,6 +4,7 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::view::Tab;
+use crate::domain::doctor::{Act, Fix};
 
 /// How keys are read right now.
 #[derive(Debug, Clone, Copy)]
@@ -300,6 +301,78 @@ fn typing(key: KeyEvent) -> Option<Action> {
         KeyCode::Tab => Action::NextTab,
         _ => return None,
     })
+}
+
+/// The action on the user screen that does a doctor's fix, if a key does.
+pub fn fix_action(fix: Fix) -> Option<Action> {
+    Some(match fix {
+        Fix::EnableAccount => Action::ToggleAccount,
+        Fix::Unlock => Action::Unlock,
+        Fix::ConfirmPending => Action::ConfirmFactor,
+        Fix::EnableFactor => Action::ToggleFactor,
+        Fix::EnrolApp | Fix::AddAnotherFactor => Action::EnrolTotp,
+        Fix::FixPhoneClock | Fix::Resync => Action::Resync,
+        Fix::NewCodes => Action::RegenerateCodes,
+        Fix::Reset2fa => Action::Reset2fa,
+        Fix::RevokeDevices => Action::RevokeAllDevices,
+        Fix::TurnOffEveryLogin => Action::ToggleEveryLogin,
+        Fix::Simulate => Action::Simulate,
+        Fix::CheckCode => Action::CheckSkew,
+        Fix::AllowCountry | Fix::Wait | Fix::Nothing => return None,
+    })
+}
+
+/// The action on the user screen that does what a doctor's advice names.
+pub fn act_action(act: &Act) -> Option<Action> {
+    Some(match act {
+        Act::EnableAccount => Action::ToggleAccount,
+        Act::Unlock => Action::Unlock,
+        Act::ConfirmFactor { .. } => Action::ConfirmFactor,
+        Act::EnableFactor { .. } => Action::ToggleFactor,
+        Act::AddTotp => Action::EnrolTotp,
+        Act::LoginStart => Action::Simulate,
+        Act::CheckCode => Action::CheckSkew,
+        Act::Resync { .. } => Action::Resync,
+        Act::ClearDrift { .. } => Action::ClearDrift,
+        Act::Reset2fa => Action::Reset2fa,
+        Act::RevokeDevices => Action::RevokeAllDevices,
+        Act::GenerateCodes => Action::RegenerateCodes,
+        Act::EveryLoginOff => Action::ToggleEveryLogin,
+        Act::ResendCode { .. } | Act::AllowCountries { .. } | Act::EditPhone | Act::Outbox => {
+            return None;
+        }
+    })
+}
+
+/// The user screen's key for `action` (see `screens::user::KEYS`; a test
+/// there keeps the two the same).
+pub fn user_key(action: Action) -> Option<char> {
+    Some(match action {
+        Action::ToggleAccount => 'D',
+        Action::Unlock => 'u',
+        Action::ConfirmFactor => 'c',
+        Action::ToggleFactor => 'd',
+        Action::EnrolTotp => 't',
+        Action::Resync => 'S',
+        Action::ClearDrift => 'Z',
+        Action::CheckSkew => 'v',
+        Action::RegenerateCodes => 'g',
+        Action::Reset2fa => 'X',
+        Action::RevokeAllDevices => 'R',
+        Action::ToggleEveryLogin => 'e',
+        Action::Simulate => 'l',
+        _ => return None,
+    })
+}
+
+/// The key that does a doctor's fix on the user screen.
+pub fn fix_key(fix: Fix) -> Option<char> {
+    fix_action(fix).and_then(user_key)
+}
+
+/// The key for an action a doctor's advice names, where one does it.
+pub fn act_key(act: &Act) -> Option<char> {
+    act_action(act).and_then(user_key)
 }
 
 #[cfg(test)]

@@ -1,4 +1,10 @@
-//! Words the console shows, kept together so wording changes are one diff.
+//! Words the console shows, kept together so wording changes are one diff,
+//! desk errors among them: worded here as keys, where the CLI names commands.
+
+use crate::desk::DeskError;
+use crate::domain::FactorKind;
+use crate::domain::login::ChoiceError;
+use crate::domain::policy::PolicyError;
 
 pub const APP: &str = "factordesk";
 pub const TOO_SMALL: &str = "The terminal is too small";
@@ -37,157 +43,203 @@ pub const SIM_CLOSED: &str = "Enter starts a new login.";
 pub const NEW_DEVICE: &str = "a new computer";
 pub const NEW_IP: &str = "203.0.113.9";
 
-/// A desk error as the console says it.
-pub fn desk_error(e: &crate::desk::DeskError) -> String {
-    for_console(&e.to_string())
-}
-
-/// A desk message as the console says it. Desk errors end in the fix, and
-/// the fix often names a CLI command or flag (`factordesk outbox --user …`,
-/// `--out`, `--reason`): here each becomes the screen or key that does the
-/// same in the console. The CLI's own wording is left as it is.
-pub fn for_console(message: &str) -> String {
-    let mut text = message.to_owned();
-    for (cli, console) in FLAGS {
-        text = text.replace(cli, console);
-    }
-    let mut from = 0;
-    while let Some(start) = text[from..].find("`factordesk ").map(|i| from + i) {
-        let Some(end) = text[start + 1..].find('`').map(|i| start + 1 + i + 1) else {
-            break;
-        };
-        let words: Vec<String> = text[start + 1..end - 1]
-            .split_whitespace()
-            .skip(1)
-            .map(str::to_owned)
-            .collect();
-        // The word before the command decides how the sentence reads.
-        let before = text[..start].trim_end();
-        let (connector, word) = ["with", "run", "in", "use", "("]
-            .into_iter()
-            .find(|w| before.ends_with(w))
-            .map_or((start, ""), |w| (before.len() - w.len(), w));
-        match console_fix(word, &words) {
-            Some(Fix::Phrase(phrase)) => {
-                text.replace_range(connector..end, &phrase);
-                from = connector + phrase.len();
-            }
-            Some(Fix::Rest(phrase)) => {
-                // The whole fix, from the colon that leads into it.
-                let clause = text[..start].rfind(": ").map_or(connector, |i| i + 2);
-                text.replace_range(clause.., &phrase);
-                break;
-            }
-            None => from = end,
+/// A desk error as the console says it: the same facts as the CLI's
+/// sentence, with the fix as the screen or key that does it here, where the
+/// CLI names a command or a flag.
+pub fn desk_error(e: &DeskError) -> String {
+    let their_screen = "their screen shows the ones there are now";
+    match e {
+        DeskError::UnknownUser(email) => format!(
+            "no user {email}: check the spelling, or find them on the Users screen (2, then / to search)"
+        ),
+        DeskError::UnknownFactor { email, id } => {
+            format!("{email} has no factor {id}: {their_screen}")
         }
-    }
-    text
-}
-
-/// Flags the console has no use for, and what to do instead.
-const FLAGS: [(&str, &str); 3] = [
-    (
-        "pass --reason \"...\" (it goes in the audit trail)",
-        "type a reason (it goes in the audit trail)",
-    ),
-    ("choose another --out file", "choose another file name"),
-    (
-        "choose a writable --out location",
-        "choose a file in a folder you can write to",
-    ),
-];
-
-enum Fix {
-    /// In place of the connector word and the command.
-    Phrase(String),
-    /// In place of the whole fix (the rest of the message after its colon).
-    Rest(String),
-}
-
-/// The console's way to do what CLI command `words` (after `factordesk`)
-/// does, read after `connector` (`with`, `run`, `in`, `use`, `(`).
-fn console_fix(connector: &str, words: &[String]) -> Option<Fix> {
-    let w: Vec<&str> = words.iter().map(String::as_str).collect();
-    let phrase = |s: &str| Some(Fix::Phrase(s.to_owned()));
-    match (connector, w.as_slice()) {
-        ("in", ["outbox", ..]) => phrase("in the Outbox (4)"),
-        ("with", ["policy", "set", key, value]) => phrase(&format!(
-            "on the Policy screen (6), setting {key} to {value}"
-        )),
-        ("run", ["policy", "set", key, value]) => {
-            phrase(&format!("set {key} to {value} on the Policy screen (6)"))
+        DeskError::UnknownDevice { email, id } => {
+            format!("{email} has no device {id}: {their_screen}")
         }
-        ("run", ["policy", "show"]) => phrase("see the Policy screen (6)"),
-        ("with", ["user", "list", ..]) => phrase("on the Users screen (2, then / to search)"),
-        ("with", ["user", "edit", ..]) => Some(Fix::Rest(
-            "remove that SMS factor (x on their screen), then add the new number (s)".to_owned(),
-        )),
-        ("with", ["login", "resend", ..]) => {
-            phrase("by removing the factor (x on their screen) and adding it again (s or m)")
+        DeskError::UnknownChallenge(id) => {
+            format!("no challenge {id}: start one in the Simulator (3)")
         }
-        ("with", ["login", "start", ..]) => phrase("in the Simulator (3)"),
-        ("use", ["factor", "confirm", ..]) => phrase("confirm it with c on their screen"),
-        ("(", ["factor", "add-sms", ..]) => phrase("(s on their screen"),
-        ("(", ["factor", "add-email", ..]) => phrase("(m on their screen"),
-        ("run", ["factor" | "device", "list", ..]) => Some(Fix::Rest(
-            "their screen shows the ones there are now".to_owned(),
-        )),
-        _ => None,
+        DeskError::ReasonRequired(action) => {
+            format!("a reason is required to {action}: type a reason (it goes in the audit trail)")
+        }
+        DeskError::AlreadyStatus { email, status } => {
+            format!("{email} is already {status}: nothing to change")
+        }
+        DeskError::NothingToEdit(email) => format!("nothing to change for {email}"),
+        DeskError::KindNotAllowed { kind, allowed } => format!(
+            "{} factors are not allowed by policy (factors={allowed}): an admin can allow them on the Policy screen (6), setting factors to {allowed},{kind}",
+            kind.label()
+        ),
+        DeskError::CountryNotAllowed {
+            code,
+            allowed,
+            with,
+        } => format!(
+            "SMS cannot be sent to +{code} numbers (allowed country calling codes: {allowed}): use an authenticator app or email, or an admin can set sms_countries to {with} on the Policy screen (6)"
+        ),
+        DeskError::HasSms { email, label, .. } => format!(
+            "{email} already has an SMS factor ({label}): remove that SMS factor (x on their screen), then add the new number (s)"
+        ),
+        DeskError::NotPending { id, status, .. } => {
+            format!("factor {id} is already {status}, not pending: nothing to confirm")
+        }
+        DeskError::ConfirmsFactor { challenge, .. } => format!(
+            "challenge {challenge} confirms a new factor: confirm it with c on their screen"
+        ),
+        DeskError::ConfirmationExpired { ago, .. } => format!(
+            "the confirmation code expired {ago}: send another by removing the factor (x on their screen) and adding it again (s or m)"
+        ),
+        DeskError::WrongConfirmation { why, left, .. } => {
+            format!("{why} ({left} attempt(s) left): check the newest message in the Outbox (4)")
+        }
+        DeskError::ConfirmationsUsedUp { why, max, kind, .. } => format!(
+            "{why}, and that was the last of {max} attempts: add the factor again to send a new code ({} on their screen)",
+            if *kind == FactorKind::Sms { 's' } else { 'm' }
+        ),
+        DeskError::ExportExists(path) => format!(
+            "{} already exists: choose another file name; backup codes are never written over a file",
+            path.display()
+        ),
+        DeskError::ExportUnwritable { path, why } => format!(
+            "cannot write {}: {why}; choose a file in a folder you can write to",
+            path.display()
+        ),
+        DeskError::Policy(PolicyError::UnknownKey(key)) => {
+            format!("unknown policy key `{key}`: see the Policy screen (6) for the keys")
+        }
+        DeskError::Choice(ChoiceError::NotTheirs(id)) => {
+            format!("factor {id} does not belong to this user: {their_screen}")
+        }
+        other => other.to_string(),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::for_console;
+    use super::desk_error;
+    use crate::desk::DeskError;
+    use crate::domain::login::ChoiceError;
+    use crate::domain::policy::PolicyError;
+    use crate::domain::{FactorKind, FactorStatus, UserStatus};
 
-    #[test]
-    fn cli_hints_become_console_ones() {
-        for (desk, console) in [
+    /// Errors, and what the console says of each.
+    fn cases() -> Vec<(DeskError, &'static str)> {
+        let email = || "a@b.c".to_owned();
+        vec![
             (
-                "that is not the code sent to +1 ******0123 (4 attempt(s) left): check the newest message in `factordesk outbox --user alice@example.com`",
+                DeskError::WrongConfirmation {
+                    why: "that is not the code sent to +1 ******0123".to_owned(),
+                    left: 4,
+                    email: email(),
+                },
                 "that is not the code sent to +1 ******0123 (4 attempt(s) left): check the newest message in the Outbox (4)",
             ),
             (
-                "sms factors are not allowed by policy (factors=totp): an admin can allow them with `factordesk policy set factors totp,sms`",
-                "sms factors are not allowed by policy (factors=totp): an admin can allow them on the Policy screen (6), setting factors to totp,sms",
+                DeskError::KindNotAllowed {
+                    kind: FactorKind::Sms,
+                    allowed: "totp".to_owned(),
+                },
+                "SMS code factors are not allowed by policy (factors=totp): an admin can allow them on the Policy screen (6), setting factors to totp,sms",
             ),
             (
-                "SMS cannot be sent to +44 numbers (allowed country calling codes: +1): use an authenticator app or email, or an admin can run `factordesk policy set sms_countries 1,44`",
+                DeskError::CountryNotAllowed {
+                    code: 44,
+                    allowed: "+1".to_owned(),
+                    with: "1,44".to_owned(),
+                },
                 "SMS cannot be sent to +44 numbers (allowed country calling codes: +1): use an authenticator app or email, or an admin can set sms_countries to 1,44 on the Policy screen (6)",
             ),
             (
-                "a@b.c already has an SMS factor (SMS to +1 ******0123): change the number with `factordesk user edit a@b.c --phone NUMBER`, or remove factor 3 first",
+                DeskError::HasSms {
+                    email: email(),
+                    label: "SMS to +1 ******0123".to_owned(),
+                    id: 3,
+                },
                 "a@b.c already has an SMS factor (SMS to +1 ******0123): remove that SMS factor (x on their screen), then add the new number (s)",
             ),
             (
-                "the confirmation code expired 3 min ago: send another with `factordesk login resend 7`",
+                DeskError::ConfirmationExpired {
+                    ago: "3 min ago".to_owned(),
+                    challenge: 7,
+                },
                 "the confirmation code expired 3 min ago: send another by removing the factor (x on their screen) and adding it again (s or m)",
             ),
             (
-                "that code never reached +1 ******0123 (x), and that was the last of 5 attempts: add the factor again to send a new code (`factordesk factor add-sms a@b.c +14155550123`)",
+                DeskError::ConfirmationsUsedUp {
+                    why: "that code never reached +1 ******0123 (x)".to_owned(),
+                    max: 5,
+                    kind: FactorKind::Sms,
+                    email: email(),
+                    destination: Some("+14155550123".to_owned()),
+                },
                 "that code never reached +1 ******0123 (x), and that was the last of 5 attempts: add the factor again to send a new code (s on their screen)",
             ),
             (
-                "no user x@y.z: check the spelling, or find them with `factordesk user list --search TERM`",
+                DeskError::UnknownUser("x@y.z".to_owned()),
                 "no user x@y.z: check the spelling, or find them on the Users screen (2, then / to search)",
             ),
             (
-                "a@b.c has no factor 9: run `factordesk factor list a@b.c` for the ids",
+                DeskError::UnknownFactor {
+                    email: email(),
+                    id: 9,
+                },
                 "a@b.c has no factor 9: their screen shows the ones there are now",
             ),
             (
-                "a reason is required to unlock: pass --reason \"...\" (it goes in the audit trail)",
+                DeskError::ReasonRequired("unlock"),
                 "a reason is required to unlock: type a reason (it goes in the audit trail)",
             ),
             (
-                "codes.txt already exists: choose another --out file; backup codes are never written over a file",
+                DeskError::ExportExists("codes.txt".into()),
                 "codes.txt already exists: choose another file name; backup codes are never written over a file",
             ),
-            ("nothing to say", "nothing to say"),
-            // A command with no console counterpart is left as it is.
-            ("try `factordesk frobnicate`", "try `factordesk frobnicate`"),
-        ] {
-            assert_eq!(for_console(desk), console);
+            (
+                DeskError::AlreadyStatus {
+                    email: email(),
+                    status: UserStatus::Active,
+                },
+                "a@b.c is already active: nothing to change",
+            ),
+            (
+                DeskError::NotPending {
+                    email: email(),
+                    id: 2,
+                    status: FactorStatus::Active,
+                },
+                "factor 2 is already active, not pending: nothing to confirm",
+            ),
+            (
+                DeskError::Policy(PolicyError::UnknownKey("nope".to_owned())),
+                "unknown policy key `nope`: see the Policy screen (6) for the keys",
+            ),
+            (
+                DeskError::Choice(ChoiceError::NotTheirs(9)),
+                "factor 9 does not belong to this user: their screen shows the ones there are now",
+            ),
+            (
+                DeskError::Refused("nothing to say".to_owned()),
+                "nothing to say",
+            ),
+        ]
+    }
+
+    #[test]
+    fn desk_errors_name_the_console_s_keys_not_commands() {
+        for (e, console) in cases() {
+            assert_eq!(desk_error(&e), console);
+            // The CLI's sentence says the same with a command.
+            let cli = e.to_string();
+            assert!(
+                !console.contains("factordesk") && !console.contains("--"),
+                "{console}"
+            );
+            assert_eq!(
+                cli.split(':').next(),
+                console.split(':').next(),
+                "{cli} / {console}"
+            );
         }
     }
 }

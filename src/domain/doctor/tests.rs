@@ -3,6 +3,17 @@ use chrono::{DateTime, TimeDelta};
 use super::*;
 use crate::domain::totp::{SEARCH_STEPS, code_at_step, find_offset, step_of};
 
+/// The actions a finding's advice names.
+fn acts(x: &Finding) -> Vec<&Act> {
+    x.advice
+        .iter()
+        .filter_map(|p| match p {
+            Part::Act(a) => Some(a),
+            _ => None,
+        })
+        .collect()
+}
+
 fn now() -> Time {
     DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
         .unwrap()
@@ -76,8 +87,8 @@ fn healthy() -> Facts {
 fn attempt(kind: &str, outcome: &str, mins_ago: i64, offset: Option<i64>) -> AttemptFact {
     AttemptFact {
         at: ago(TimeDelta::minutes(mins_ago)),
-        kind: kind.into(),
-        outcome: outcome.into(),
+        kind: AttemptKind::parse(kind).unwrap(),
+        outcome: AttemptOutcome::parse(outcome).unwrap(),
         ip: "198.51.100.7".into(),
         matched_offset: offset,
         first_used_at: None,
@@ -189,16 +200,11 @@ fn a_used_backup_code_from_another_address_is_a_warning() {
     };
     let x = first(&f);
     assert_eq!(
-        (x.kind, x.severity, x.fix, x.key),
-        (
-            Kind::BackupReused,
-            Severity::Warning,
-            Fix::NewCodes,
-            Some('g')
-        )
+        (x.kind, x.severity, x.fix),
+        (Kind::BackupReused, Severity::Warning, Fix::NewCodes)
     );
     assert!(x.evidence[1].contains("from 198.51.100.7"), "{x:?}");
-    assert!(x.action.contains("factordesk codes generate a@example.com"));
+    assert!(acts(&x).contains(&&Act::GenerateCodes), "{x:?}");
 }
 
 #[test]
@@ -237,10 +243,7 @@ fn locked_says_when_it_releases_and_whether_codes_were_near() {
         ..healthy()
     };
     let x = first(&f);
-    assert_eq!(
-        (x.kind, x.fix, x.fix.key()),
-        (Kind::Locked, Fix::Unlock, Some('u'))
-    );
+    assert_eq!((x.kind, x.fix), (Kind::Locked, Fix::Unlock));
     assert!(x.explanation.contains("releases in 11 min"), "{x:?}");
     assert!(x.evidence.iter().any(|e| e.contains("guessing")), "{x:?}");
     // A released lock is no finding.
@@ -280,23 +283,15 @@ fn grace_over_without_a_factor() {
     };
     let x = first(&f);
     assert_eq!(
-        (x.kind, x.severity, x.fix, x.key),
-        (
-            Kind::NoFactorYet,
-            Severity::Warning,
-            Fix::EnrolApp,
-            Some('t')
-        )
+        (x.kind, x.severity, x.fix),
+        (Kind::NoFactorYet, Severity::Warning, Fix::EnrolApp)
     );
     assert!(
         x.explanation
             .contains("must enrol by 2026-11-23 09:00:00 UTC (in 2 days)"),
         "{x:?}"
     );
-    assert!(
-        x.action
-            .contains("factordesk factor add-totp a@example.com")
-    );
+    assert_eq!(acts(&x), [&Act::AddTotp]);
     // Not when 2FA is not required of them.
     let f = Facts {
         standing: Standing::NotRequired,
@@ -408,7 +403,7 @@ fn an_unlock_or_a_reset_settles_earlier_attempts() {
 fn message(channel: &str, mins_ago: i64, failed: bool) -> DeliveryFact {
     DeliveryFact {
         at: ago(TimeDelta::minutes(mins_ago)),
-        channel: channel.into(),
+        channel: Channel::parse(channel).unwrap(),
         destination: "+44 ******0123".into(),
         failed,
         reason: failed.then(|| "country calling code +44 is not allowed for SMS".into()),
@@ -485,8 +480,12 @@ fn a_pending_enrolment_comes_before_grace_over() {
     };
     let x = first(&f);
     assert_eq!(
-        (x.kind, x.severity, x.fix.key()),
-        (Kind::PendingEnrolment, Severity::Blocking, Some('c'))
+        (x.kind, x.severity, x.fix),
+        (
+            Kind::PendingEnrolment,
+            Severity::Blocking,
+            Fix::ConfirmPending
+        )
     );
     assert!(x.explanation.contains("login is refused"), "{x:?}");
     assert!(!kinds(&f).contains(&Kind::GraceOver));
@@ -511,7 +510,7 @@ fn an_sms_country_not_allowed() {
         factors: vec![sms("+447700900123")],
         deliveries: vec![DeliveryFact {
             at: ago(TimeDelta::minutes(75)),
-            channel: "sms".into(),
+            channel: Channel::Sms,
             destination: "+44 ******0123".into(),
             failed: true,
             reason: Some("country calling code +44 is not allowed for SMS (allowed: +1)".into()),
@@ -521,7 +520,12 @@ fn an_sms_country_not_allowed() {
     };
     let x = first(&f);
     assert_eq!((x.kind, x.severity), (Kind::SmsCountry, Severity::Blocking));
-    assert!(x.action.contains("sms_countries 1,44"), "{x:?}");
+    assert!(
+        acts(&x).contains(&&Act::AllowCountries {
+            codes: "1,44".into()
+        }),
+        "{x:?}"
+    );
     assert!(x.evidence[1].contains("1 failed message"), "{x:?}");
     // Not repeated as a separate delivery failure.
     assert!(!kinds(&f).contains(&Kind::DeliveryFailed));
@@ -542,7 +546,7 @@ fn failed_emails_and_none_sent() {
         factors: vec![email.clone()],
         deliveries: vec![DeliveryFact {
             at: ago(TimeDelta::minutes(3)),
-            channel: "email".into(),
+            channel: Channel::Email,
             destination: "h***@mail.example.invalid".into(),
             failed: true,
             reason: Some("mailbox unreachable".into()),
@@ -579,7 +583,7 @@ fn delivered_codes_are_reported_for_message_users() {
         factors: vec![email],
         deliveries: vec![DeliveryFact {
             at: ago(TimeDelta::days(2)),
-            channel: "email".into(),
+            channel: Channel::Email,
             destination: "h***i@example.com".into(),
             failed: false,
             reason: None,
@@ -603,10 +607,7 @@ fn clock_skew_names_the_offset() {
         ..healthy()
     };
     let x = first(&f);
-    assert_eq!(
-        (x.kind, x.fix, x.fix.key()),
-        (Kind::ClockSkew, Fix::FixPhoneClock, Some('S'))
-    );
+    assert_eq!((x.kind, x.fix), (Kind::ClockSkew, Fix::FixPhoneClock));
     assert!(x.explanation.contains("about 90 s slow"), "{x:?}");
     // After a resync that learned that offset, it is no longer a problem.
     let mut resynced = Facts {
@@ -814,7 +815,14 @@ fn every_login_is_explained() {
         every_login: true,
         ..healthy()
     });
-    assert_eq!((x.kind, x.fix.key()), (Kind::EveryLogin, Some('e')));
+    assert_eq!(
+        (x.kind, x.fix, acts(&x)),
+        (
+            Kind::EveryLogin,
+            Fix::TurnOffEveryLogin,
+            vec![&Act::EveryLoginOff]
+        )
+    );
 }
 
 #[test]
@@ -930,40 +938,28 @@ fn every_kind_of_facts() -> Vec<Facts> {
 }
 
 #[test]
-fn each_fix_gives_its_key_once_and_the_command() {
+fn each_fix_names_the_action_that_does_it() {
     for facts in every_kind_of_facts() {
         for x in diagnose(&facts, &Policy::default()) {
-            assert_eq!(x.key, x.fix.key(), "{x:?}");
-            if let Some(k) = x.key {
-                // The console prints the key beside the action: not again in it.
-                assert!(
-                    !x.action.contains(&format!("({k})"))
-                        && !x.action.contains(&format!("key {k}")),
-                    "{x:?}"
-                );
+            let needs_action = !matches!(x.fix, Fix::Nothing | Fix::AllowCountry | Fix::Wait);
+            assert!(!needs_action || !acts(&x).is_empty(), "no action: {x:?}");
+            // A key is named beside words only for an action that follows.
+            for (i, part) in x.advice.iter().enumerate() {
+                if let Part::Key(act) = part {
+                    assert!(x.advice[i..].contains(&Part::Act(act.clone())), "{x:?}");
+                }
             }
-            let needs_command = !matches!(x.fix, Fix::Nothing | Fix::AllowCountry);
-            assert!(
-                !needs_command || x.action.contains("factordesk "),
-                "no command: {x:?}"
-            );
         }
     }
 }
 
 #[test]
-fn the_key_is_in_the_json() {
+fn the_resync_names_the_factor() {
     let mut f = healthy();
     f.attempts = vec![attempt("totp", "invalid", 20, Some(-3))];
     let x = first(&f);
-    let json = serde_json::to_value(&x).unwrap();
-    assert_eq!(json["fix"], "fix_phone_clock");
-    assert_eq!(json["key"], "S");
-    assert!(
-        x.action
-            .contains("factordesk factor resync a@example.com 1 CODE1 CODE2"),
-        "{x:?}"
-    );
+    assert_eq!(x.fix, Fix::FixPhoneClock);
+    assert_eq!(acts(&x), [&Act::Resync { factor: Some(1) }]);
 }
 
 #[test]
@@ -999,13 +995,12 @@ fn a_changed_phone_number_is_not_an_enrolment_never_confirmed() {
     let all = diagnose(&f, &Policy::default());
     let x = &all[0];
     assert_eq!(
-        (x.kind, x.severity, x.title.as_str(), x.fix, x.key),
+        (x.kind, x.severity, x.title.as_str(), x.fix),
         (
             Kind::PhoneUnverified,
             Severity::Blocking,
             "New phone number not confirmed",
             Fix::ConfirmPending,
-            Some('c')
         ),
         "{all:#?}"
     );
@@ -1017,10 +1012,14 @@ fn a_changed_phone_number_is_not_an_enrolment_never_confirmed() {
             "Code sent to +1 ******0123 at 08:50:00 UTC: reached the gateway.",
         ]
     );
-    assert!(
-        x.action.ends_with(
-            "factordesk factor confirm a@example.com 2 CODE (if it expired, send another: factordesk login resend 9)."
-        ),
+    assert_eq!(
+        x.advice[1..],
+        [
+            Part::Act(Act::ConfirmFactor { factor: 2 }),
+            say(" (if it expired, send another: "),
+            Part::Act(Act::ResendCode { challenge: 9 }),
+            say(")."),
+        ],
         "{x:?}"
     );
     // Not "never confirmed", and the old number's failures are no blocker.
@@ -1070,24 +1069,15 @@ fn a_disabled_factor_is_named_with_the_way_to_enable_it() {
     let all = diagnose(&f, &Policy::default());
     let x = &all[0];
     assert_eq!(
-        (x.kind, x.severity, x.fix, x.key),
-        (
-            Kind::FactorDisabled,
-            Severity::Blocking,
-            Fix::EnableFactor,
-            Some('d')
-        ),
+        (x.kind, x.severity, x.fix),
+        (Kind::FactorDisabled, Severity::Blocking, Fix::EnableFactor),
         "{all:#?}"
     );
     assert_eq!(
         x.evidence[0],
         "Authenticator app (factor 1) disabled 2026-11-21 07:00:00 UTC (2 h ago) by sam: phone at the repair shop."
     );
-    assert!(
-        x.action
-            .ends_with("enable it: factordesk factor enable a@example.com 1"),
-        "{x:?}"
-    );
+    assert_eq!(acts(x), [&Act::EnableFactor { factor: 1 }], "{x:?}");
     // Not "no second factor, grace over: enrol an app".
     assert!(!kinds(&f).contains(&Kind::GraceOver), "{all:#?}");
     // In grace it is a warning; with another factor active, information.
@@ -1265,7 +1255,7 @@ fn a_password_ban_says_until_when_and_how_to_lift_it() {
 fn messages_held_back_by_the_limit_say_when_the_next_can_go() {
     let held = DeliveryFact {
         at: ago(TimeDelta::minutes(2)),
-        channel: "email".into(),
+        channel: Channel::Email,
         destination: "h***i@example.com".into(),
         failed: true,
         reason: Some("not sent: 10 codes already went to this user within 1 h".into()),

@@ -13,10 +13,10 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 use crate::desk::doctor::DoctorReport;
 use crate::desk::views::{FactorView, UserDetail};
 use crate::desk::{Desk, Result};
-use crate::domain::doctor::{Finding, Severity, SkewCheck};
+use crate::domain::doctor::{Act, Finding, Part, Severity, SkewCheck};
 use crate::domain::{FactorKind, FactorStatus};
 use crate::tui::command::Change;
-use crate::tui::keys::{Action, Binding, ch, named};
+use crate::tui::keys::{Action, Binding, act_key, ch, fix_key, named};
 use crate::tui::pages::step;
 use crate::tui::popups::confirm::Confirm;
 use crate::tui::popups::form::{Form, Purpose};
@@ -231,6 +231,50 @@ pub fn doctor_key(action: Action, email: &str, app: Option<i64>, cx: &Ctx) -> Op
     })
 }
 
+/// What to do, as the console says it: each action as the key or screen
+/// that does it. The fix's own key, shown in front, is not said again
+/// where the words lead up to it.
+fn advice(f: &Finding) -> String {
+    let main = fix_key(f.fix);
+    let mut out = String::new();
+    for (i, part) in f.advice.iter().enumerate() {
+        match part {
+            Part::Text(text) => out.push_str(text),
+            // The action's words below name its key.
+            Part::Key(_) => {}
+            Part::Act(act) => {
+                let key = act_key(act);
+                // "Unlock now: [the command]" reads "Unlock now." here.
+                if key.is_some() && key == main && out.ends_with(": ") {
+                    out.truncate(out.len() - 2);
+                    if i + 1 == f.advice.len() {
+                        out.push('.');
+                    }
+                } else {
+                    out.push_str(&phrase(act, key));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Where the CLI names a command, the console's key or screen for it.
+fn phrase(act: &Act, key: Option<char>) -> String {
+    if let Some(k) = key {
+        return format!("press {k}");
+    }
+    match act {
+        Act::AllowCountries { codes } => {
+            format!("set sms_countries to {codes} on the Policy screen (6)")
+        }
+        Act::EditPhone => "remove the SMS factor (x), then add the new number (s)".to_owned(),
+        Act::ResendCode { .. } => "remove the factor (x) and add it again (s or m)".to_owned(),
+        Act::Outbox => "the Outbox (4)".to_owned(),
+        _ => String::new(),
+    }
+}
+
 fn badge(s: Severity, theme: Theme) -> Span<'static> {
     let (text, style) = match s {
         Severity::Blocking => ("BLOCKING", theme.bad()),
@@ -242,7 +286,7 @@ fn badge(s: Severity, theme: Theme) -> Span<'static> {
 }
 
 fn fix_hint(f: &Finding, theme: Theme) -> Vec<Span<'static>> {
-    match f.key {
+    match fix_key(f.fix) {
         Some(k) => vec![Span::raw("  "), Span::styled(format!("[{k}]"), theme.key())],
         None => Vec::new(),
     }
@@ -333,9 +377,11 @@ fn render_full(
                 lines.push(Line::styled(l, theme.dim()));
             }
         }
-        let key = f.key.map(|k| format!("[{k}] ")).unwrap_or_default();
+        let key = fix_key(f.fix)
+            .map(|k| format!("[{k}] "))
+            .unwrap_or_default();
         for l in wrap(
-            &format!("{key}{}", f.action),
+            &format!("{key}{}", advice(f)),
             width,
             "    Fix: ",
             "         ",

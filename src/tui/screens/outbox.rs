@@ -11,8 +11,8 @@ use crate::desk::Keyset;
 use crate::desk::records::RecordQuery;
 use crate::desk::views::DeliveryView;
 use crate::desk::{Desk, Result};
+use crate::domain::vocab::DeliveryStatus;
 use crate::domain::{Time, relative, stamp};
-use crate::store::deliveries::Status;
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::pages::{Pages, Source};
 use crate::tui::strings;
@@ -186,9 +186,9 @@ fn render_list(s: &OutboxScreen, theme: Theme, inner: Rect, buf: &mut Buffer) {
     for (row, i) in s.pages.visible(usize::from(body.height)).enumerate() {
         let m = &rows[i];
         let status_style = match m.status {
-            Status::Failed => theme.bad(),
-            Status::Queued => theme.warn(),
-            Status::Sent | Status::Delivered => theme.text(),
+            DeliveryStatus::Failed => theme.bad(),
+            DeliveryStatus::Queued => theme.warn(),
+            DeliveryStatus::Sent | DeliveryStatus::Delivered => theme.text(),
         };
         let mut spans = vec![
             Span::styled(format!(" {:<12}", m.at.format("%m-%d %H:%M")), theme.dim()),

@@ -14,7 +14,7 @@ use crate::desk::{Desk, Result};
 use crate::domain::doctor::{Fix, SkewCheck};
 use crate::domain::{FactorStatus, UserStatus};
 use crate::tui::command::{Change, Command};
-use crate::tui::keys::{Action, Binding, ch, named};
+use crate::tui::keys::{Action, Binding, ch, fix_action, named};
 use crate::tui::pages::step;
 use crate::tui::popups::confirm::Confirm;
 use crate::tui::popups::form::{Form, Purpose};
@@ -183,11 +183,8 @@ impl UserScreen {
                 ]);
             }
             Fix::Nothing => return say("Nothing to change here: this is expected behaviour."),
-            other => match other
-                .key()
-                .and_then(|k| KEYS.iter().find(|b| b.code == KeyCode::Char(k)))
-            {
-                Some(b) => b.action,
+            other => match fix_action(other) {
+                Some(action) => action,
                 None => return Effect::None,
             },
         };
@@ -509,5 +506,27 @@ impl View for UserScreen {
 
     fn crumb(&self) -> Option<&str> {
         Some(&self.email)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KEYS;
+    use crate::domain::doctor::Fix;
+    use crate::tui::keys::{fix_action, fix_key, user_key};
+    use ratatui::crossterm::event::KeyCode;
+
+    /// The key the doctor names for a fix is the key that does it here.
+    #[test]
+    fn each_fix_s_key_does_it() {
+        for fix in Fix::ALL {
+            let Some(action) = fix_action(*fix) else {
+                assert_eq!(fix_key(*fix), None);
+                continue;
+            };
+            let key = user_key(action).unwrap_or_else(|| panic!("no key for {fix}"));
+            let bound = KEYS.iter().find(|b| b.code == KeyCode::Char(key));
+            assert_eq!(bound.map(|b| b.action), Some(action), "{fix}: {key}");
+        }
     }
 }

@@ -10,6 +10,7 @@ use ratatui::widgets::{Paragraph, Widget};
 use crate::desk::users::ListQuery;
 use crate::desk::views::UserSummary;
 use crate::desk::{Desk, Keyset, Result};
+use crate::domain::backup::{self, Stock};
 use crate::domain::{UserStatus, short};
 use crate::store::user_list::Filter;
 use crate::tui::input::Input;
@@ -70,6 +71,8 @@ pub struct UsersScreen {
     /// The search changed and the list is not read for it yet: it is read
     /// once typing pauses, so a fast typist costs one query.
     pub stale: bool,
+    /// The policy's low-stock level for backup codes (`backup_low`).
+    backup_low: u32,
 }
 
 /// The users a search and filter match, by email, as a list to page through.
@@ -144,6 +147,7 @@ impl View for UsersScreen {
     }
 
     fn reload(&mut self, cx: &Ctx) -> Result<Effect> {
+        self.backup_low = cx.desk.policy()?.backup_low;
         let src = self.source(cx.desk);
         self.pages.reload(&src)?;
         Ok(Effect::None)
@@ -259,7 +263,7 @@ fn render(s: &UsersScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
             buf,
             body,
             row,
-            &cols.row(&s.pages.rows[i], theme),
+            &cols.row(&s.pages.rows[i], s.backup_low, theme),
             i == s.pages.selected,
             theme,
         );
@@ -314,7 +318,8 @@ impl Columns {
         Line::styled(text, theme.dim())
     }
 
-    fn row(&self, u: &UserSummary, theme: Theme) -> Line<'static> {
+    /// A user's row; codes used up or at `backup_low` or fewer stand out.
+    fn row(&self, u: &UserSummary, backup_low: u32, theme: Theme) -> Line<'static> {
         let (status, style) = if u.locked_until.is_some() {
             ("locked", theme.bad())
         } else if u.status == UserStatus::Disabled {
@@ -336,10 +341,9 @@ impl Columns {
         } else {
             format!("{}/{}", u.codes_left, u.codes_total)
         };
-        let codes_style = if u.codes_total > 0 && u.codes_left <= 3 {
-            theme.warn()
-        } else {
-            theme.text()
+        let codes_style = match backup::stock(u.codes_left, u.codes_total, backup_low) {
+            Stock::Exhausted | Stock::Low(_) => theme.warn(),
+            Stock::None | Stock::Healthy(_) => theme.text(),
         };
         let login = u.last_login_at.map_or_else(
             || "never".to_owned(),

@@ -14,8 +14,8 @@ use super::session::{Computer, Session};
 use crate::desk::Desk;
 use crate::desk::views::{ChallengeView, DeliveryView, VerifyResult};
 use crate::domain::login::Outcome;
+use crate::domain::vocab::{ChallengeState, DeliveryStatus};
 use crate::domain::{FactorKind, Time, relative, totp};
-use crate::store::deliveries::Status;
 use crate::tui::strings;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{bar, mmss, panel, wrapped_rows};
@@ -295,7 +295,7 @@ fn challenge_lines(s: &Session, theme: Theme, now: Time, inner_width: u16) -> Ve
         inner_width,
     );
     lines.push(expiry_line(c, theme, now, width));
-    if c.state == "open" {
+    if c.state == ChallengeState::Open {
         lines.push(resend_line(c, theme, now));
         lines.push(Line::from(code));
     } else {
@@ -320,8 +320,8 @@ fn challenge_lines(s: &Session, theme: Theme, now: Time, inner_width: u16) -> Ve
 /// (a resent code fills the bar again). Never more than that lifetime,
 /// never less than nothing, whatever the clock says.
 fn expiry_line(c: &ChallengeView, theme: Theme, now: Time, width: usize) -> Line<'static> {
-    if c.state != "open" {
-        let style = if c.state == "accepted" {
+    if c.state != ChallengeState::Open {
+        let style = if c.state == ChallengeState::Accepted {
             theme.ok()
         } else {
             theme.bad()
@@ -478,7 +478,7 @@ fn message_lines(
 ) -> Vec<Line<'static>> {
     let (mark, style) = if valid {
         ("◀ valid now", theme.ok())
-    } else if m.status == Status::Failed {
+    } else if m.status == DeliveryStatus::Failed {
         ("not delivered", theme.bad())
     } else {
         ("", theme.dim())

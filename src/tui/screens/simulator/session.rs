@@ -9,6 +9,7 @@ use crate::desk::views::{
     ChallengeView, DeliveryView, DeviceState, DeviceView, FactorBrief, LoginStart, VerifyOutcome,
 };
 use crate::desk::{Desk, Result};
+use crate::domain::vocab::ChallengeState;
 use crate::domain::{Action as LoginAction, FactorKind, FactorStatus, Time};
 use crate::tui::input::Input;
 use crate::tui::strings;
@@ -131,7 +132,9 @@ impl Session {
 
     /// The challenge on screen, while it is open.
     pub(super) fn open_challenge(&self) -> Option<&ChallengeView> {
-        self.challenge.as_ref().filter(|c| c.state == "open")
+        self.challenge
+            .as_ref()
+            .filter(|c| c.state == ChallengeState::Open)
     }
 
     pub fn set_ip(&mut self, ip: &str) -> std::result::Result<(), String> {

@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::{Focus, UserScreen};
 use crate::desk::views::{DeviceState, DeviceView, UserDetail};
-use crate::domain::{FactorStatus, Time, relative};
+use crate::domain::{FactorStatus, Time, relative, totp};
 use crate::tui::screens::doctor;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::profile::profile;
@@ -108,7 +108,7 @@ fn render_factors(s: &UserScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
             if f.drift_steps == 0 {
                 String::new()
             } else {
-                format!(" drift {:+}s", f.drift_steps * 30)
+                format!(" drift {:+}s", f.drift_steps * totp::STEP)
             }
         })
         .collect();
