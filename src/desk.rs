@@ -1,6 +1,8 @@
 //! The use cases both front ends call. Each runs in one transaction and
 //! writes one audit event; `desk` holds the clock, the RNG and the key.
 
+pub(crate) mod account;
+pub(crate) mod challenge;
 pub mod codes;
 pub mod devices;
 pub mod doctor;
@@ -11,6 +13,7 @@ pub mod overview;
 pub mod readiness;
 pub mod records;
 pub(crate) mod regulation;
+pub(crate) mod sealing;
 pub mod settings;
 pub mod users;
 pub mod views;
@@ -498,5 +501,15 @@ impl Desk {
             None => Ok(None),
             Some(hash) => Ok(Some(self.hasher.verify(password, &hash)?)),
         }
+    }
+}
+
+/// `: REASON` for an audit detail, when a reason was given.
+pub(crate) fn because(why: &str) -> String {
+    let why = why.split_whitespace().collect::<Vec<_>>().join(" ");
+    if why.is_empty() {
+        String::new()
+    } else {
+        format!(": {why}")
     }
 }

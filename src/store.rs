@@ -6,151 +6,33 @@ pub mod attention;
 pub mod audit;
 pub mod challenges;
 pub mod codes;
+mod columns;
 pub mod deliveries;
 pub mod devices;
 pub mod factors;
+mod keyset;
 pub mod meta;
 pub mod policy;
 pub mod readiness;
+mod sandbox;
 pub mod throttle;
 pub mod user_list;
 pub mod users;
 
 use std::path::{Path, PathBuf};
 
-use chrono::DateTime;
 use rusqlite::config::DbConfig;
-use rusqlite::types::Value;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use thiserror::Error;
 
-use crate::domain::Time;
-
-/// Which page of a keyset-paged list to read, in the list's own order (users
-/// by email; outbox and audit newest first). Every page comes back in that
-/// order, whichever way it was read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Keyset<K> {
-    /// The first rows.
-    First,
-    /// The rows from this key on, itself included (to read a page again).
-    From(K),
-    /// The rows that follow this key.
-    After(K),
-    /// The rows just before this key, the nearest last.
-    Before(K),
-    /// The last rows.
-    Last,
-}
-
-impl<K> Keyset<K> {
-    /// Read backwards (then reversed into list order).
-    pub(crate) fn backwards(&self) -> bool {
-        matches!(self, Keyset::Before(_) | Keyset::Last)
-    }
-
-    pub fn as_ref(&self) -> Keyset<&K> {
-        match self {
-            Keyset::First => Keyset::First,
-            Keyset::From(k) => Keyset::From(k),
-            Keyset::After(k) => Keyset::After(k),
-            Keyset::Before(k) => Keyset::Before(k),
-            Keyset::Last => Keyset::Last,
-        }
-    }
-
-    /// For a list read newest first: the key to compare `(at, id)` with,
-    /// the comparison, and the direction to read in.
-    fn newest_first(self) -> (Option<K>, &'static str, &'static str) {
-        match self {
-            Keyset::First => (None, "", "DESC"),
-            Keyset::Last => (None, "", "ASC"),
-            Keyset::From(k) => (Some(k), "<=", "DESC"),
-            Keyset::After(k) => (Some(k), "<", "DESC"),
-            Keyset::Before(k) => (Some(k), ">", "ASC"),
-        }
-    }
-
-    /// The same place, keyed by the key row's `(time, key)` as `time_of`
-    /// finds it; `None` when that row is gone.
-    pub(crate) fn with_time(
-        self,
-        time_of: impl FnOnce(&K) -> Result<Option<i64>, StoreError>,
-    ) -> Result<Option<Keyset<(i64, K)>>, StoreError> {
-        type Place<K> = fn((i64, K)) -> Keyset<(i64, K)>;
-        let keyed = |k: K, place: Place<K>| Ok(time_of(&k)?.map(|t| place((t, k))));
-        match self {
-            Keyset::First => Ok(Some(Keyset::First)),
-            Keyset::Last => Ok(Some(Keyset::Last)),
-            Keyset::From(k) => keyed(k, Keyset::From),
-            Keyset::After(k) => keyed(k, Keyset::After),
-            Keyset::Before(k) => keyed(k, Keyset::Before),
-        }
-    }
-
-    /// The same place with the key turned into another type.
-    pub fn map<L>(self, f: impl FnOnce(K) -> L) -> Keyset<L> {
-        match self {
-            Keyset::First => Keyset::First,
-            Keyset::From(k) => Keyset::From(f(k)),
-            Keyset::After(k) => Keyset::After(f(k)),
-            Keyset::Before(k) => Keyset::Before(f(k)),
-            Keyset::Last => Keyset::Last,
-        }
-    }
-}
+pub(crate) use columns::exec;
+pub use columns::{opt_time, parse_col, secs, time};
+pub use keyset::Keyset;
+pub(crate) use keyset::Where;
 
 /// How many prepared statements a connection keeps (rusqlite's default, 16,
 /// is fewer than one login touches).
 const STATEMENT_CACHE: usize = 256;
-
-/// The WHERE clauses of one statement and the values bound to them, built
-/// up from what a caller asked for: only the filters asked for are in the
-/// SQL, so `SQLite` can pick the index that answers them (a clause such as
-/// `(?1 IS NULL OR user_id = ?1)` hides the index from it).
-#[derive(Debug, Default)]
-pub(crate) struct Where {
-    clauses: Vec<String>,
-    args: Vec<Value>,
-}
-
-impl Where {
-    /// Bind a value; returns its placeholder.
-    pub fn bind(&mut self, value: impl Into<Value>) -> String {
-        self.args.push(value.into());
-        format!("?{}", self.args.len())
-    }
-
-    pub fn and(&mut self, clause: impl Into<String>) {
-        self.clauses.push(clause.into());
-    }
-
-    /// The clauses joined with AND (`1` when there are none).
-    pub fn sql(&self) -> String {
-        if self.clauses.is_empty() {
-            "1".to_owned()
-        } else {
-            self.clauses.join(" AND ")
-        }
-    }
-
-    pub fn params(&self) -> rusqlite::ParamsFromIter<&Vec<Value>> {
-        rusqlite::params_from_iter(&self.args)
-    }
-
-    /// Limit a newest-first list to the rows `at` names, given the key row's
-    /// `(time, id)`; returns the direction to read in (`DESC` from the newest).
-    /// `time` and `id` are the columns, so an index on `(…, time)` (whose
-    /// entries end with the rowid) answers the range and the order at once.
-    pub fn newest_first(&mut self, at: Keyset<(i64, i64)>, time: &str, id: &str) -> &'static str {
-        let (key, op, order) = at.newest_first();
-        if let Some((t, i)) = key {
-            let (t, i) = (self.bind(t), self.bind(i));
-            self.and(format!("({time}, {id}) {op} ({t}, {i})"));
-        }
-        order
-    }
-}
 
 /// The whole schema, as migration steps.
 pub const SCHEMA: &str = include_str!("../schema.sql");
@@ -382,25 +264,6 @@ impl Store {
         Ok(store)
     }
 
-    /// The simulator's sandbox: a private in-memory database holding the
-    /// settings and one user with everything of theirs a login touches
-    /// (factors, backup codes, devices, challenges, messages, attempts), read
-    /// in one transaction. Writing to it never touches this database, and it
-    /// costs kilobytes, not a copy of every user.
-    pub fn copy_user(&self, email: &str) -> Result<Store, StoreError> {
-        copy_user_from(&self.conn, email)
-    }
-
-    /// [`Store::copy_user`] from the database file at `path`, read through
-    /// a connection of its own, so another thread can make it.
-    pub fn copy_user_from_file(path: &Path, email: &str) -> Result<Store, StoreError> {
-        Self::probe(path)?;
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let src = Connection::open_with_flags(path, flags)?;
-        src.busy_timeout(std::time::Duration::from_secs(5))?;
-        copy_user_from(&src, email)
-    }
-
     fn configure(&self) -> Result<(), StoreError> {
         // WAL for concurrent readers; NORMAL is durable enough under WAL and
         // bundled SQLite would otherwise default to FULL.
@@ -522,79 +385,6 @@ impl Store {
 const BATCH_CACHE_KIB: i64 = -65_536;
 const DEFAULT_CACHE_KIB: i64 = -2_000;
 
-/// The tables a sandbox takes one user's rows from, and how to find them.
-/// The user's own row comes last: with it absent, the triggers that keep its
-/// counters leave them alone, and the row arrives with the right values.
-const SANDBOX_TABLES: [(&str, &str); 7] = [
-    ("factors", "user_id = ?1"),
-    ("backup_codes", "user_id = ?1"),
-    ("devices", "user_id = ?1"),
-    ("challenges", "user_id = ?1"),
-    ("deliveries", "user_id = ?1"),
-    ("attempts", "user_id = ?1"),
-    ("users", "id = ?1"),
-];
-
-fn copy_user_from(src: &Connection, email: &str) -> Result<Store, StoreError> {
-    let mut dst = Store::in_memory()?;
-    // Children before their user (see SANDBOX_TABLES); checked again below.
-    dst.conn.pragma_update(None, "foreign_keys", "OFF")?;
-    {
-        // One read transaction on the source: a consistent snapshot.
-        let read = src.unchecked_transaction()?;
-        let user_id: i64 = read
-            .query_row(
-                "SELECT id FROM users WHERE email = ?1",
-                [email.trim()],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| StoreError::NoUser(email.trim().to_owned()))?;
-        let tx = dst.conn.transaction()?;
-        copy_rows(&read, &tx, "meta", "1", None)?;
-        copy_rows(&read, &tx, "policy", "1", None)?;
-        // New rows continue the real database's ids, so a challenge made in
-        // the sandbox has the number the next real one would.
-        tx.execute("DELETE FROM sqlite_sequence", [])?;
-        copy_rows(&read, &tx, "sqlite_sequence", "1", None)?;
-        for (table, filter) in SANDBOX_TABLES {
-            copy_rows(&read, &tx, table, filter, Some(user_id))?;
-        }
-        tx.commit()?;
-        read.finish()?;
-    }
-    dst.conn.pragma_update(None, "foreign_keys", "ON")?;
-    Ok(dst)
-}
-
-/// Copy the rows of `table` that `filter` picks, column for column.
-fn copy_rows(
-    src: &Connection,
-    dst: &Connection,
-    table: &str,
-    filter: &str,
-    user_id: Option<i64>,
-) -> Result<(), StoreError> {
-    let mut select = src.prepare(&format!("SELECT * FROM {table} WHERE {filter}"))?;
-    let columns = select.column_count();
-    let placeholders: Vec<String> = (1..=columns).map(|i| format!("?{i}")).collect();
-    let mut insert = dst.prepare(&format!(
-        "INSERT OR REPLACE INTO {table} VALUES ({})",
-        placeholders.join(", ")
-    ))?;
-    let mut rows = match user_id {
-        Some(id) => select.query([id])?,
-        None => select.query([])?,
-    };
-    while let Some(row) = rows.next()? {
-        let values = (0..columns)
-            .map(|i| row.get::<_, Value>(i))
-            .collect::<Result<Vec<_>, _>>()?;
-        insert.execute(rusqlite::params_from_iter(values))?;
-    }
-    Ok(())
-}
-
 /// Remove a database and its WAL companions (used only on files we just made).
 pub fn remove_database_files(path: &Path) {
     for suffix in ["", "-wal", "-shm"] {
@@ -616,45 +406,6 @@ pub fn classify(e: rusqlite::Error) -> StoreError {
         },
         _ => StoreError::Sqlite(e),
     }
-}
-
-/// Run one statement through the connection's statement cache: the use
-/// cases run the same few dozen statements over and over.
-pub(crate) fn exec<P: rusqlite::Params>(
-    conn: &Connection,
-    sql: &str,
-    params: P,
-) -> rusqlite::Result<usize> {
-    conn.prepare_cached(sql)?.execute(params)
-}
-
-/// Unix seconds, as stored.
-pub fn secs(t: Time) -> i64 {
-    t.timestamp()
-}
-
-pub fn time(secs: i64) -> Time {
-    DateTime::from_timestamp(secs, 0).unwrap_or_default()
-}
-
-pub fn opt_time(secs: Option<i64>) -> Option<Time> {
-    secs.map(time)
-}
-
-/// Read a column holding one of a text enum's spellings.
-pub fn parse_col<T>(
-    row: &Row<'_>,
-    idx: usize,
-    parse: fn(&str) -> Option<T>,
-) -> rusqlite::Result<T> {
-    let text: String = row.get(idx)?;
-    parse(&text).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            idx,
-            rusqlite::types::Type::Text,
-            format!("unexpected value `{text}`").into(),
-        )
-    })
 }
 
 #[cfg(test)]
@@ -828,103 +579,6 @@ mod tests {
         assert!(err.to_string().contains("factordesk init"), "{err}");
         let err = Store::create(&dir.path().join("no/such/dir/x.db")).unwrap_err();
         assert!(matches!(err, StoreError::Create(..)), "{err}");
-    }
-
-    fn count(store: &Store, table: &str) -> i64 {
-        store
-            .conn
-            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap()
-    }
-
-    /// Two users, each with a factor and a device; the policy changed.
-    fn two_users(store: &mut Store) {
-        store
-            .write(|tx| {
-                tx.execute_batch(
-                    "INSERT INTO meta (key, value) VALUES ('key_check', 'k');
-                     INSERT INTO policy (key, value, changed_at) VALUES ('resend_mode', 'keep', 5);
-                     INSERT INTO users (email, name, role, status, created_at, grace_from)
-                         VALUES ('a@x.org', 'A', 'member', 'active', 0, 0),
-                                ('b@x.org', 'B', 'member', 'active', 0, 0);
-                     INSERT INTO factors (user_id, kind, status, label, created_at)
-                         VALUES (1, 'totp', 'active', 'app', 0), (2, 'totp', 'active', 'app', 0);
-                     INSERT INTO devices (user_id, token_mac, label, last_ip, first_seen_at,
-                             last_seen_at, trusted_until)
-                         VALUES (1, x'01', 'l', '192.0.2.1', 0, 0, 100),
-                                (2, x'02', 'l', '192.0.2.2', 0, 0, 100);",
-                )
-                .map_err(StoreError::from)
-            })
-            .unwrap();
-    }
-
-    #[test]
-    fn a_sandbox_holds_one_user_and_the_settings_and_writes_stay_in_it() {
-        let mut store = Store::in_memory().unwrap();
-        two_users(&mut store);
-        let mut copy = store.copy_user(" a@x.org ").unwrap();
-        assert_eq!(count(&copy, "users"), 1);
-        assert_eq!(count(&copy, "factors"), 1);
-        assert_eq!(count(&copy, "devices"), 1);
-        assert_eq!(copy.schema_version().unwrap(), latest());
-        let (factors, kinds): (i64, String) = copy
-            .conn
-            .query_row("SELECT active_factors, factor_kinds FROM users", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap();
-        assert_eq!(
-            (factors, kinds.as_str()),
-            (1, "totp"),
-            "counters not doubled"
-        );
-        let policy: String = copy
-            .conn
-            .query_row(
-                "SELECT value FROM policy WHERE key = 'resend_mode'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(policy, "keep");
-        copy.write(|tx| {
-            tx.execute("DELETE FROM factors", [])
-                .map_err(StoreError::from)
-        })
-        .unwrap();
-        assert_eq!(count(&store, "factors"), 2, "the original is untouched");
-        let fk: i64 = copy
-            .conn
-            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
-            .unwrap();
-        assert_eq!(fk, 1);
-        assert!(matches!(
-            store.copy_user("c@x.org"),
-            Err(StoreError::NoUser(_))
-        ));
-    }
-
-    #[test]
-    fn a_file_sandbox_reads_what_is_committed_and_leaves_the_file_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let mut store = Store::create(&path).unwrap();
-        two_users(&mut store);
-        // The file stays open and in use while another connection copies it.
-        let mut copy = Store::copy_user_from_file(&path, "b@x.org").unwrap();
-        assert!(copy.conn.path().is_none_or(str::is_empty), "in memory");
-        assert_eq!(count(&copy, "users"), 1);
-        copy.write(|tx| {
-            tx.execute("DELETE FROM devices", [])
-                .map_err(StoreError::from)
-        })
-        .unwrap();
-        assert_eq!(count(&store, "devices"), 2);
-        assert!(matches!(
-            Store::copy_user_from_file(&dir.path().join("nope.db"), "b@x.org"),
-            Err(StoreError::Missing(_))
-        ));
     }
 
     #[test]

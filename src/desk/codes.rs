@@ -7,7 +7,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use super::login::backup_code_mac;
+use super::sealing::backup_code_mac;
 use super::views::{CodeStatus, CodeUse};
 use super::{Desk, DeskError, Result, user_by_email};
 use crate::domain::backup;
@@ -98,7 +98,7 @@ impl Desk {
             } else {
                 format!("generated {} backup codes", codes.len())
             };
-            let detail = format!("{detail}{}", super::factors::because(why));
+            let detail = format!("{detail}{}", super::because(why));
             cx.audit(Some(u.id), "codes.generate", &detail, None)?;
             Ok(codes)
         })

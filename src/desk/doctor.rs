@@ -4,8 +4,8 @@
 use chrono::TimeDelta;
 use rusqlite::Connection;
 
-use super::factors::{factor_of, secret_of, view};
-use super::users::standing;
+use super::account::{factor_of, standing, view};
+use super::sealing::secret_of;
 use super::views::FactorView;
 use super::{Desk, DeskError, Result, regulation, user_by_email};
 use crate::domain::doctor::{

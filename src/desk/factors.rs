@@ -1,13 +1,12 @@
 //! Factor use cases: enrol TOTP (pending until its first code), add SMS or
 //! email (pending until the code sent confirms it), confirm, disable/enable, remove.
 
-use rusqlite::Connection;
-
+use super::account::{factor_of, view, views};
+use super::challenge::{self, Issue};
 use super::gateway::masked;
-use super::login::{self, Issue};
+use super::sealing::{secret_of, totp_context};
 use super::views::{ContactEnrolment, FactorView, TotpEnrolment};
-use super::{Ctx, Desk, DeskError, Result, user_by_email};
-use crate::crypto::Key;
+use super::{Ctx, Desk, DeskError, Result, because, user_by_email};
 use crate::domain::contact::{Email, Phone};
 use crate::domain::totp::{self, Check, FactorState};
 use crate::domain::vocab::{ChallengePurpose, ChallengeState};
@@ -16,51 +15,6 @@ use crate::store::challenges;
 use crate::store::factors::{self as rows, FactorRow, NewFactor};
 use crate::store::users::UserRow;
 use crate::store::{self};
-
-/// The AEAD context a user's TOTP secret is sealed under.
-fn totp_context(user_id: i64) -> String {
-    format!("totp:{user_id}")
-}
-
-/// Open a TOTP factor's secret.
-pub(crate) fn secret_of(key: &Key, f: &FactorRow) -> Result<Vec<u8>> {
-    let sealed = f.secret.as_deref().ok_or_else(|| {
-        DeskError::Refused(format!(
-            "factor {} has no secret; remove it and enrol again",
-            f.id
-        ))
-    })?;
-    Ok(key.open(&totp_context(f.user_id), sealed)?)
-}
-
-pub(crate) fn view(f: &FactorRow) -> FactorView {
-    FactorView {
-        id: f.id,
-        kind: f.kind,
-        status: f.status,
-        label: f.label.clone(),
-        destination: f.destination.as_deref().map(|d| masked(f.kind, d)),
-        created_at: f.created_at,
-        confirmed_at: f.confirmed_at,
-        last_used_at: f.last_used_at,
-        last_used_ip: f.last_used_ip.clone(),
-        drift_steps: f.drift,
-    }
-}
-
-pub(crate) fn views(conn: &Connection, user_id: i64) -> Result<Vec<FactorView>> {
-    Ok(rows::for_user(conn, user_id)?.iter().map(view).collect())
-}
-
-/// A user's factor by id, or a clear error.
-pub(crate) fn factor_of(conn: &Connection, u: &UserRow, id: i64) -> Result<FactorRow> {
-    rows::by_id(conn, id)?
-        .filter(|f| f.user_id == u.id)
-        .ok_or_else(|| DeskError::UnknownFactor {
-            email: u.email.clone(),
-            id,
-        })
-}
 
 fn require_allowed(cx: &Ctx<'_>, kind: FactorKind) -> Result<()> {
     if cx.policy.allows_kind(kind) {
@@ -357,16 +311,6 @@ impl Desk {
     }
 }
 
-/// `: REASON` for an audit detail, when a reason was given.
-pub(crate) fn because(why: &str) -> String {
-    let why = why.split_whitespace().collect::<Vec<_>>().join(" ");
-    if why.is_empty() {
-        String::new()
-    } else {
-        format!(": {why}")
-    }
-}
-
 /// Before adding an SMS or email factor: an unconfirmed one of the same kind
 /// is replaced (so "add it again" sends a fresh code); a confirmed one is
 /// returned, and stands in the way.
@@ -385,15 +329,15 @@ fn replace_pending(cx: &mut Ctx<'_>, u: &UserRow, kind: FactorKind) -> Result<Op
 }
 
 /// Send a pending SMS or email factor the code that confirms it.
-fn send_confirmation(cx: &mut Ctx<'_>, u: &UserRow, f: &FactorRow) -> Result<login::Issued> {
-    login::issue(
+fn send_confirmation(cx: &mut Ctx<'_>, u: &UserRow, f: &FactorRow) -> Result<challenge::Issued> {
+    challenge::issue(
         cx,
         &Issue {
             user_id: u.id,
             factor: f,
             purpose: ChallengePurpose::Enrol,
             device_id: None,
-            ip: login::DEFAULT_IP,
+            ip: challenge::DEFAULT_IP,
         },
     )
 }
@@ -467,8 +411,8 @@ fn confirm_contact(cx: &mut Ctx<'_>, u: &UserRow, f: &FactorRow, code: &str) -> 
             challenge: c.id,
         }));
     }
-    let judged = login::sent_code(cx, u, &c, code)?;
-    if matches!(judged, login::SentCode::Current) {
+    let judged = challenge::sent_code(cx, u, &c, code)?;
+    if matches!(judged, challenge::SentCode::Current) {
         challenges::close(cx.conn, c.id, ChallengeState::Accepted, cx.now)?;
         return Ok(Ok(()));
     }
@@ -477,7 +421,7 @@ fn confirm_contact(cx: &mut Ctx<'_>, u: &UserRow, f: &FactorRow, code: &str) -> 
     let left = otp::attempts_left(c.max_attempts, attempts);
     let to = masked(f.kind, f.destination.as_deref().unwrap_or_default());
     let why = match judged {
-        login::SentCode::NeverDelivered(reason) => format!(
+        challenge::SentCode::NeverDelivered(reason) => format!(
             "that code never reached {to} ({})",
             reason.as_deref().unwrap_or("the message failed")
         ),

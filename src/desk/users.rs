@@ -5,15 +5,16 @@ use std::fmt::Write as _;
 
 use rusqlite::Connection;
 
-use super::views::{LockView, Profile, UserDetail, UserSummary};
+use super::account::{clear_lock, profile, recent_failures, standing, summary};
+use super::views::{LockView, UserDetail, UserSummary};
 use super::{
     Ctx, Desk, DeskError, Result, codes, devices, factors, reason, records, user_by_email,
 };
 use crate::domain::contact::{Email, Phone};
-use crate::domain::enforcement::{self, Standing};
+use crate::domain::enforcement::Standing;
 use crate::domain::lockout::Lock;
 use crate::domain::policy::Policy;
-use crate::domain::{FactorKind, Role, Time, UserStatus};
+use crate::domain::{Role, Time, UserStatus};
 use crate::store::user_list::{Filter, FilterContext, Query};
 use crate::store::users::{NewUser as NewUserRow, UserRow};
 use crate::store::{self, Keyset, challenges};
@@ -74,87 +75,6 @@ fn clean_name(name: &str) -> Result<&str> {
         ));
     }
     Ok(name)
-}
-
-pub(crate) fn summary(conn: &Connection, u: &UserRow, now: Time) -> Result<UserSummary> {
-    Ok(UserSummary {
-        id: u.id,
-        email: u.email.clone(),
-        name: u.name.clone(),
-        role: u.role,
-        status: u.status,
-        factor_kinds: u
-            .factor_kinds
-            .split(',')
-            .filter_map(FactorKind::parse)
-            .collect(),
-        codes_left: u.codes_left,
-        codes_total: u.codes_total,
-        devices: store::devices::trusted_count(conn, u.id, now)?,
-        last_login_at: u.last_login_at,
-        locked_until: u.lock.locked_until.filter(|_| u.lock.is_locked(now)),
-    })
-}
-
-fn profile(u: &UserRow) -> Profile {
-    Profile {
-        id: u.id,
-        email: u.email.clone(),
-        name: u.name.clone(),
-        role: u.role,
-        status: u.status,
-        phone: u.phone.clone(),
-        phone_verified: u.phone_verified,
-        every_login: u.every_login,
-        created_at: u.created_at,
-        last_login_at: u.last_login_at,
-    }
-}
-
-/// Where `u` stands against enforcement at `now`.
-pub(crate) fn standing(
-    conn: &Connection,
-    policy: &Policy,
-    u: &UserRow,
-    now: Time,
-) -> Result<Standing> {
-    let changed = store::policy::changed_at(conn, "enforce")?;
-    Ok(enforcement::standing(
-        policy,
-        u.role,
-        u.grace_from,
-        changed,
-        u.active_factors > 0,
-        now,
-    ))
-}
-
-/// The instants of `u`'s failed attempts that can still count towards a lock.
-pub(crate) fn recent_failures(
-    conn: &Connection,
-    policy: &Policy,
-    u: &UserRow,
-    now: Time,
-) -> Result<Vec<Time>> {
-    Ok(store::attempts::failure_times(
-        conn,
-        u.id,
-        u.failures_after,
-        now - policy.lockout_window,
-        policy.lockout_threshold,
-    )?)
-}
-
-/// A success or an unlock: no lock, and no earlier failure counts any more.
-pub(crate) fn clear_lock(cx: &Ctx<'_>, user_id: i64) -> Result<()> {
-    store::users::set_lock(cx.conn, user_id, &Lock::cleared())?;
-    restart_failures(cx, user_id)
-}
-
-/// Count failures afresh from the newest attempt on.
-pub(crate) fn restart_failures(cx: &Ctx<'_>, user_id: i64) -> Result<()> {
-    let last = store::attempts::last_id(cx.conn)?;
-    Ok(store::users::restart_failures(cx.conn, user_id, last)?)
 }
 
 /// The filter context: who is in grace, and the low-codes mark.
@@ -253,7 +173,7 @@ impl Desk {
                 failures,
                 failures_left,
             },
-            factors: factors::views(conn, u.id)?,
+            factors: super::account::views(conn, u.id)?,
             devices: devices::views(conn, u.id, now)?,
             codes: codes::status_of(conn, &policy, u.id)?,
             activity: records::audit_for(conn, Some(u.id), None, None, 10)?,
@@ -426,7 +346,7 @@ impl Desk {
         password: &str,
         ip: Option<&str>,
     ) -> Result<ResetReport> {
-        let ip = super::login::parse_ip(ip)?;
+        let ip = super::challenge::parse_ip(ip)?;
         // Refusals that need no password come first, so none of them says
         // whether the password was right.
         let refusal = |cx: &Ctx<'_>, u: &UserRow| -> Option<String> {
@@ -515,9 +435,4 @@ pub struct ResetReport {
     pub codes_removed: usize,
     pub devices_revoked: usize,
     pub challenges_cancelled: usize,
-}
-
-/// Used by `run` closures that need the user by id.
-pub(crate) fn by_id(cx: &Ctx<'_>, id: i64) -> Result<UserRow> {
-    store::users::by_id(cx.conn, id)?.ok_or_else(|| DeskError::UnknownUser(format!("#{id}")))
 }

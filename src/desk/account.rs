@@ -1,0 +1,131 @@
+//! One account as the use cases share it: the user by id, their factor by
+//! id, their views, where they stand against enforcement, and the run of
+//! failed codes behind a lock.
+
+use rusqlite::Connection;
+
+use super::gateway::masked;
+use super::views::{FactorView, Profile, UserSummary};
+use super::{Ctx, DeskError, Result};
+use crate::domain::enforcement::{self, Standing};
+use crate::domain::lockout::Lock;
+use crate::domain::policy::Policy;
+use crate::domain::{FactorKind, Time};
+use crate::store;
+use crate::store::factors::{self as rows, FactorRow};
+use crate::store::users::UserRow;
+
+pub(crate) fn summary(conn: &Connection, u: &UserRow, now: Time) -> Result<UserSummary> {
+    Ok(UserSummary {
+        id: u.id,
+        email: u.email.clone(),
+        name: u.name.clone(),
+        role: u.role,
+        status: u.status,
+        factor_kinds: u
+            .factor_kinds
+            .split(',')
+            .filter_map(FactorKind::parse)
+            .collect(),
+        codes_left: u.codes_left,
+        codes_total: u.codes_total,
+        devices: store::devices::trusted_count(conn, u.id, now)?,
+        last_login_at: u.last_login_at,
+        locked_until: u.lock.locked_until.filter(|_| u.lock.is_locked(now)),
+    })
+}
+
+pub(crate) fn profile(u: &UserRow) -> Profile {
+    Profile {
+        id: u.id,
+        email: u.email.clone(),
+        name: u.name.clone(),
+        role: u.role,
+        status: u.status,
+        phone: u.phone.clone(),
+        phone_verified: u.phone_verified,
+        every_login: u.every_login,
+        created_at: u.created_at,
+        last_login_at: u.last_login_at,
+    }
+}
+
+/// Where `u` stands against enforcement at `now`.
+pub(crate) fn standing(
+    conn: &Connection,
+    policy: &Policy,
+    u: &UserRow,
+    now: Time,
+) -> Result<Standing> {
+    let changed = store::policy::changed_at(conn, "enforce")?;
+    Ok(enforcement::standing(
+        policy,
+        u.role,
+        u.grace_from,
+        changed,
+        u.active_factors > 0,
+        now,
+    ))
+}
+
+/// The instants of `u`'s failed attempts that can still count towards a lock.
+pub(crate) fn recent_failures(
+    conn: &Connection,
+    policy: &Policy,
+    u: &UserRow,
+    now: Time,
+) -> Result<Vec<Time>> {
+    Ok(store::attempts::failure_times(
+        conn,
+        u.id,
+        u.failures_after,
+        now - policy.lockout_window,
+        policy.lockout_threshold,
+    )?)
+}
+
+/// A success or an unlock: no lock, and no earlier failure counts any more.
+pub(crate) fn clear_lock(cx: &Ctx<'_>, user_id: i64) -> Result<()> {
+    store::users::set_lock(cx.conn, user_id, &Lock::cleared())?;
+    restart_failures(cx, user_id)
+}
+
+/// Count failures afresh from the newest attempt on.
+pub(crate) fn restart_failures(cx: &Ctx<'_>, user_id: i64) -> Result<()> {
+    let last = store::attempts::last_id(cx.conn)?;
+    Ok(store::users::restart_failures(cx.conn, user_id, last)?)
+}
+
+/// Used by `run` closures that need the user by id.
+pub(crate) fn by_id(cx: &Ctx<'_>, id: i64) -> Result<UserRow> {
+    store::users::by_id(cx.conn, id)?.ok_or_else(|| DeskError::UnknownUser(format!("#{id}")))
+}
+
+pub(crate) fn view(f: &FactorRow) -> FactorView {
+    FactorView {
+        id: f.id,
+        kind: f.kind,
+        status: f.status,
+        label: f.label.clone(),
+        destination: f.destination.as_deref().map(|d| masked(f.kind, d)),
+        created_at: f.created_at,
+        confirmed_at: f.confirmed_at,
+        last_used_at: f.last_used_at,
+        last_used_ip: f.last_used_ip.clone(),
+        drift_steps: f.drift,
+    }
+}
+
+pub(crate) fn views(conn: &Connection, user_id: i64) -> Result<Vec<FactorView>> {
+    Ok(rows::for_user(conn, user_id)?.iter().map(view).collect())
+}
+
+/// A user's factor by id, or a clear error.
+pub(crate) fn factor_of(conn: &Connection, u: &UserRow, id: i64) -> Result<FactorRow> {
+    rows::by_id(conn, id)?
+        .filter(|f| f.user_id == u.id)
+        .ok_or_else(|| DeskError::UnknownFactor {
+            email: u.email.clone(),
+            id,
+        })
+}

@@ -1,0 +1,513 @@
+//! A code typed at a challenge: judged against the authenticator, a backup
+//! code or the code sent; accepted (the lock cleared, a device remembered)
+//! or rejected (counted towards the lock), and recorded either way.
+
+use std::fmt::Write as _;
+
+use chrono::TimeDelta;
+
+use super::{factor_gone, locked_sentence};
+use crate::desk::account::{self, factor_of};
+use crate::desk::challenge::{SentCode, sent_code};
+use crate::desk::sealing::{backup_code_mac, device_mac, new_device_token, secret_of};
+use crate::desk::views::{VerifyOutcome, VerifyResult};
+use crate::desk::{Ctx, Desk, DeskError, Result};
+use crate::domain::otp::{self, Entered};
+use crate::domain::totp::{self, Check};
+use crate::domain::trust;
+use crate::domain::vocab::{AttemptKind, AttemptOutcome, ChallengePurpose, ChallengeState};
+use crate::domain::{FactorKind, FactorStatus, Time, relative, span, stamp};
+use crate::store::attempts::{self, FirstUse, NewAttempt};
+use crate::store::challenges::{self, ChallengeRow};
+use crate::store::devices;
+use crate::store::factors::{self as factor_rows, FactorRow};
+use crate::store::users::UserRow;
+use crate::store::{self, codes};
+
+impl Desk {
+    /// Check a code typed at a challenge: a TOTP, SMS or email code, or a
+    /// backup code. Rejections are results (exit 3), not errors.
+    pub fn verify(
+        &mut self,
+        challenge_id: i64,
+        input: &str,
+        remember: Option<&str>,
+    ) -> Result<VerifyOutcome> {
+        let entered = otp::parse_entry(input)?;
+        // The label comes from the browser and is shown to the help desk:
+        // control characters (line breaks, terminal escapes) are dropped.
+        let remember = remember.map(|l| {
+            let l: String = l.chars().filter(|c| !c.is_control()).collect();
+            let l = l.trim();
+            if l.is_empty() {
+                "Unnamed browser".to_owned()
+            } else {
+                l.chars().take(80).collect()
+            }
+        });
+        self.run(|cx| {
+            let c = challenges::by_id(cx.conn, challenge_id)?.ok_or(DeskError::UnknownChallenge(challenge_id))?;
+            let u = account::by_id(cx, c.user_id)?;
+            match c.state {
+                ChallengeState::Open => {}
+                ChallengeState::Accepted => {
+                    return Err(DeskError::Refused(format!(
+                        "challenge {challenge_id} was already completed: start a new login"
+                    )));
+                }
+                ChallengeState::Cancelled => {
+                    return Err(DeskError::Refused(format!(
+                        "challenge {challenge_id} was cancelled (by a newer login, a removed factor, a 2FA reset or a disabled account): start a new login"
+                    )));
+                }
+                ChallengeState::Failed => {
+                    let out = outcome(c.id, VerifyResult::Invalid, 0, format!(
+                        "This challenge closed after {} wrong codes: start a new login.", c.max_attempts
+                    ));
+                    cx.audit(Some(u.id), "login.verify", &format!("challenge {}: refused, closed after too many wrong codes", c.id), Some(&c.ip))?;
+                    return Ok(out);
+                }
+            }
+            if c.purpose == ChallengePurpose::Enrol {
+                return Err(DeskError::ConfirmsFactor {
+                    challenge: challenge_id,
+                    email: u.email,
+                    factor: c.factor_id.unwrap_or_default(),
+                });
+            }
+            let f = c
+                .factor_id
+                .map(|id| factor_of(cx.conn, &u, id))
+                .transpose()?
+                .ok_or_else(|| factor_gone(challenge_id))?;
+            if f.status != FactorStatus::Active {
+                return Err(DeskError::Refused(format!(
+                    "{} is {} now, so this challenge cannot complete: start a new login",
+                    f.label, f.status
+                )));
+            }
+            let kind = match &entered {
+                Entered::Backup(_) => AttemptKind::Backup,
+                Entered::Digits(_) => match f.kind {
+                    FactorKind::Totp => AttemptKind::Totp,
+                    FactorKind::Sms => AttemptKind::Sms,
+                    FactorKind::Email => AttemptKind::Email,
+                },
+            };
+            let left_now = otp::attempts_left(c.max_attempts, c.attempts);
+            if u.lock.is_locked(cx.now) {
+                let until = u.lock.locked_until.unwrap_or(cx.now);
+                record(cx, &u, &c, kind, AttemptOutcome::Locked, None, None)?;
+                let mut out = outcome(c.id, VerifyResult::Locked, left_now, locked_sentence(&u.lock, cx.now));
+                out.locked_until = Some(until);
+                cx.audit(Some(u.id), "login.verify", &format!("challenge {}: refused, 2FA locked", c.id), Some(&c.ip))?;
+                return Ok(out);
+            }
+            if otp::is_expired(c.expires_at, cx.now) {
+                record(cx, &u, &c, kind, AttemptOutcome::Expired, None, None)?;
+                let what = match f.kind {
+                    FactorKind::Totp => "This login".to_owned(),
+                    _ => "The code".to_owned(),
+                };
+                let then = match f.kind {
+                    FactorKind::Totp => "start a new login",
+                    _ => "request another code",
+                };
+                let out = outcome(c.id, VerifyResult::Expired, left_now, format!(
+                    "{what} expired {}: {then}.", relative(c.expires_at, cx.now)
+                ));
+                cx.audit(Some(u.id), "login.verify", &format!("challenge {}: expired {}", c.id, relative(c.expires_at, cx.now)), Some(&c.ip))?;
+                return Ok(out);
+            }
+            let judged = judge(cx, &u, &c, &f, &entered)?;
+            let out = match judged {
+                Judged::Accepted { step, backup } => accept(cx, &u, &c, &f, kind, step, backup, remember.as_deref())?,
+                Judged::Rejected { result, message, offset, first_used } => {
+                    reject(cx, &u, &c, kind, result, &message, offset, first_used.as_ref())?
+                }
+            };
+            Ok(out)
+        })
+    }
+}
+
+enum Judged {
+    Accepted {
+        step: Option<i64>,
+        backup: Option<i64>,
+    },
+    Rejected {
+        result: VerifyResult,
+        message: String,
+        offset: Option<i64>,
+        first_used: Option<FirstUse>,
+    },
+}
+
+/// Decide whether the typed code is right, without changing anything.
+fn judge(
+    cx: &mut Ctx<'_>,
+    u: &UserRow,
+    c: &ChallengeRow,
+    f: &FactorRow,
+    entered: &Entered,
+) -> Result<Judged> {
+    match (entered, f.kind) {
+        (Entered::Backup(canonical), _) => judge_backup(cx, u, canonical),
+        (Entered::Digits(code), FactorKind::Totp) => judge_totp(cx, f, code),
+        (Entered::Digits(code), FactorKind::Sms | FactorKind::Email) => {
+            judge_sent_code(cx, u, c, code)
+        }
+    }
+}
+
+fn rejected(result: VerifyResult, message: String) -> Judged {
+    Judged::Rejected {
+        result,
+        message,
+        offset: None,
+        first_used: None,
+    }
+}
+
+fn judge_backup(cx: &Ctx<'_>, u: &UserRow, canonical: &str) -> Result<Judged> {
+    Ok(
+        match codes::find(cx.conn, u.id, &backup_code_mac(cx.key, canonical))? {
+            Some(codes::Match::Unused(id)) => Judged::Accepted {
+                step: None,
+                backup: Some(id),
+            },
+            Some(codes::Match::Used { at, ip }) => Judged::Rejected {
+                result: VerifyResult::Replayed,
+                message: format!(
+                    "That backup code was already used {} ({}){}; each works once.",
+                    relative(at, cx.now),
+                    stamp(at),
+                    ip.as_deref()
+                        .map(|ip| format!(" from {ip}"))
+                        .unwrap_or_default()
+                ),
+                offset: None,
+                first_used: Some(FirstUse::Login { at, ip }),
+            },
+            None => rejected(
+                VerifyResult::Invalid,
+                "That is not one of this user's backup codes.".to_owned(),
+            ),
+        },
+    )
+}
+
+fn judge_totp(cx: &Ctx<'_>, f: &FactorRow, code: &str) -> Result<Judged> {
+    let secret = secret_of(cx.key, f)?;
+    Ok(
+        match totp::check(&secret, code, cx.now, cx.policy.totp_skew, f.state()) {
+            Check::Accepted { step } => Judged::Accepted {
+                step: Some(step),
+                backup: None,
+            },
+            Check::Replayed {
+                step,
+                by_resync: true,
+            } => Judged::Rejected {
+                result: VerifyResult::Replayed,
+                message: resync_spent(f, step, cx.now),
+                offset: Some(step - totp::step_of(cx.now)),
+                first_used: f.resynced_at.map(|at| FirstUse::Resync { at }),
+            },
+            Check::Replayed { step, .. } => Judged::Rejected {
+                result: VerifyResult::Replayed,
+                message: format!(
+                    "{}{}{}: wait for the app to show the next one.",
+                    if f.last_step.is_some_and(|last| step < last) {
+                        // Before the last step used: perhaps never used
+                        // itself, but each code must be newer than the last.
+                        "That code is older than the last one used"
+                    } else {
+                        "That code was already used"
+                    },
+                    f.last_used_at
+                        .map(|t| format!(" {}", relative(t, cx.now)))
+                        .unwrap_or_default(),
+                    f.last_used_ip
+                        .as_deref()
+                        .map(|ip| format!(" from {ip}"))
+                        .unwrap_or_default()
+                ),
+                offset: Some(step - totp::step_of(cx.now)),
+                first_used: f.last_used_at.map(|at| FirstUse::Login {
+                    at,
+                    ip: f.last_used_ip.clone(),
+                }),
+            },
+            Check::Invalid { offset } => Judged::Rejected {
+                result: VerifyResult::Invalid,
+                message: skew_hint(offset),
+                offset,
+                first_used: None,
+            },
+        },
+    )
+}
+
+/// A code refused only because a resync spent its step: say so, and when
+/// the phone's codes are usable again.
+fn resync_spent(f: &FactorRow, step: i64, now: Time) -> String {
+    let at = f
+        .resynced_at
+        .map(|t| format!(" at {}", stamp(t)))
+        .unwrap_or_default();
+    // The phone shows `step` now; the first usable code is the step after
+    // the last one the resync spent.
+    let spent = f.resync_step.unwrap_or(step);
+    let wait = (spent - step) * totp::STEP + totp::seconds_left(now);
+    format!(
+        "That time step was spent by the help desk's resync{at}: wait for the next code (in about {}).",
+        span(TimeDelta::seconds(wait))
+    )
+}
+
+/// What a wrong TOTP code says about the phone's clock.
+fn skew_hint(offset: Option<i64>) -> String {
+    match offset {
+        Some(o) if o < 0 => {
+            let off = span(totp::offset_span(-o));
+            format!(
+                "That code is not valid now; it was valid {off} ago, so the phone's clock looks about {off} slow."
+            )
+        }
+        Some(o) if o > 0 => {
+            let off = span(totp::offset_span(o));
+            format!(
+                "That code is not valid yet; it becomes valid in {off}, so the phone's clock looks about {off} fast."
+            )
+        }
+        _ => "That code is not valid.".to_owned(),
+    }
+}
+
+fn judge_sent_code(cx: &Ctx<'_>, u: &UserRow, c: &ChallengeRow, code: &str) -> Result<Judged> {
+    Ok(match sent_code(cx, u, c, code)? {
+        SentCode::Current => Judged::Accepted {
+            step: None,
+            backup: None,
+        },
+        other => rejected(VerifyResult::Invalid, other.refusal()),
+    })
+}
+
+fn outcome(
+    challenge_id: i64,
+    result: VerifyResult,
+    attempts_left: u32,
+    message: String,
+) -> VerifyOutcome {
+    VerifyOutcome {
+        challenge_id,
+        result,
+        message,
+        attempts_left,
+        used: None,
+        backup_codes_left: None,
+        device_token: None,
+        trusted_until: None,
+        locked_until: None,
+    }
+}
+
+fn record(
+    cx: &Ctx<'_>,
+    u: &UserRow,
+    c: &ChallengeRow,
+    kind: AttemptKind,
+    result: AttemptOutcome,
+    offset: Option<i64>,
+    first_used: Option<&FirstUse>,
+) -> Result<()> {
+    attempts::insert(
+        cx.conn,
+        &NewAttempt {
+            user_id: u.id,
+            challenge_id: Some(c.id),
+            factor_id: c.factor_id,
+            kind,
+            outcome: result,
+            ip: &c.ip,
+            at: cx.now,
+            matched_offset: offset,
+            first_used,
+        },
+    )?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn accept(
+    cx: &mut Ctx<'_>,
+    u: &UserRow,
+    c: &ChallengeRow,
+    f: &FactorRow,
+    kind: AttemptKind,
+    step: Option<i64>,
+    backup: Option<i64>,
+    remember: Option<&str>,
+) -> Result<VerifyOutcome> {
+    // Only wrong codes use up the challenge's tries.
+    challenges::close(cx.conn, c.id, ChallengeState::Accepted, cx.now)?;
+    account::clear_lock(cx, u.id)?;
+    let mut out = outcome(
+        c.id,
+        VerifyResult::Accepted,
+        otp::attempts_left(c.max_attempts, c.attempts),
+        String::new(),
+    );
+    out.used = Some(kind.to_string());
+    if let Some(id) = backup {
+        codes::mark_used(cx.conn, id, cx.now, &c.ip)?;
+        out.backup_codes_left = Some(account::by_id(cx, u.id)?.codes_left);
+    } else {
+        factor_rows::record_use(cx.conn, f.id, cx.now, &c.ip, step)?;
+    }
+    if c.purpose == ChallengePurpose::Login {
+        store::users::set_last_login(cx.conn, u.id, cx.now)?;
+    }
+    let known = c
+        .device_id
+        .map(|id| devices::by_id(cx.conn, id))
+        .transpose()?
+        .flatten();
+    if let Some(label) = remember {
+        let token = new_device_token(cx);
+        let mac = device_mac(cx.key, &token);
+        let until = trust::trusted_until(cx.now, cx.policy.trust_span());
+        match known.as_ref().filter(|d| d.revoked_at.is_none()) {
+            Some(d) => {
+                devices::rotate(cx.conn, d.id, &mac, until)?;
+                devices::touch(cx.conn, d.id, &c.ip, cx.now)?;
+            }
+            None => {
+                devices::insert(cx.conn, u.id, &mac, label, &c.ip, cx.now, until)?;
+            }
+        }
+        out.device_token = Some(token);
+        out.trusted_until = Some(until);
+    } else if let Some(d) = known {
+        devices::touch(cx.conn, d.id, &c.ip, cx.now)?;
+    }
+    let what = match c.purpose {
+        ChallengePurpose::Export => "export approved",
+        _ => "signed in",
+    };
+    out.message = match (backup, out.backup_codes_left) {
+        (Some(_), Some(left)) if left <= cx.policy.backup_low => format!(
+            "Backup code accepted: {what}. Only {left} backup code(s) left: generate a new set soon."
+        ),
+        (Some(_), Some(left)) => {
+            format!("Backup code accepted: {what}. {left} backup code(s) left.")
+        }
+        _ => format!("Code accepted: {what}."),
+    };
+    if let Some(until) = out.trusted_until {
+        let _ = write!(
+            out.message,
+            " This computer is remembered until {}.",
+            stamp(until)
+        );
+    }
+    record(
+        cx,
+        u,
+        c,
+        kind,
+        AttemptOutcome::Accepted,
+        step.map(|s| s - totp::step_of(cx.now)),
+        None,
+    )?;
+    let trust_note = if out.trusted_until.is_some() {
+        ", device remembered"
+    } else {
+        ""
+    };
+    cx.audit(
+        Some(u.id),
+        "login.verify",
+        &format!("challenge {}: accepted {} code{trust_note}", c.id, kind),
+        Some(&c.ip),
+    )?;
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn reject(
+    cx: &mut Ctx<'_>,
+    u: &UserRow,
+    c: &ChallengeRow,
+    kind: AttemptKind,
+    result: VerifyResult,
+    message: &str,
+    offset: Option<i64>,
+    first_used: Option<&FirstUse>,
+) -> Result<VerifyOutcome> {
+    let attempts = c.attempts + 1;
+    challenges::record_attempt(cx.conn, c.id, attempts)?;
+    let left = otp::attempts_left(c.max_attempts, attempts);
+    if left == 0 {
+        challenges::close(cx.conn, c.id, ChallengeState::Failed, cx.now)?;
+    }
+    let earlier = account::recent_failures(cx.conn, &cx.policy, u, cx.now)?;
+    let lock = u.lock.fail(&earlier, &cx.policy, cx.now);
+    store::users::set_lock(cx.conn, u.id, &lock)?;
+    let attempt_outcome = match result {
+        VerifyResult::Replayed => AttemptOutcome::Replayed,
+        _ => AttemptOutcome::Invalid,
+    };
+    record(cx, u, c, kind, attempt_outcome, offset, first_used)?;
+    let mut out = outcome(c.id, result, left, message.to_owned());
+    if lock.is_locked(cx.now) {
+        // The failures that locked it are spent: after the lock, count afresh.
+        account::restart_failures(cx, u.id)?;
+        let until = lock.locked_until.unwrap_or(cx.now);
+        out.result = VerifyResult::Locked;
+        out.locked_until = Some(until);
+        out.message = if lock.is_hard() {
+            format!(
+                "{message} That was failed code {} in a row with no success between: 2FA is now locked until an admin unlocks it.",
+                lock.streak
+            )
+        } else {
+            format!(
+                "{message} That was failed attempt {} in a row: 2FA is now locked until {} ({}).",
+                lock.failures,
+                stamp(until),
+                relative(until, cx.now)
+            )
+        };
+    } else if left == 0 {
+        out.message = format!("{message} No attempts left on this challenge: start a new login.");
+    } else {
+        out.message = format!("{message} {left} attempt(s) left.");
+    }
+    cx.audit(
+        Some(u.id),
+        "login.verify",
+        &match out.locked_until {
+            Some(_) if lock.is_hard() => format!(
+                "challenge {}: {} {kind} code, failure {} in a row with no success: 2FA locked until an admin unlocks it",
+                c.id, result, lock.streak
+            ),
+            Some(until) => format!(
+                "challenge {}: {} {kind} code, failure {} in a row: 2FA locked until {}",
+                c.id,
+                result,
+                lock.failures,
+                crate::domain::stamp(until)
+            ),
+            None => format!(
+                "challenge {}: {} {kind} code ({} failure(s) in a row)",
+                c.id, out.result, lock.failures
+            ),
+        },
+        Some(&c.ip),
+    )?;
+    Ok(out)
+}

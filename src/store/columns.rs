@@ -1,0 +1,46 @@
+//! Values as the tables keep them: times as Unix seconds, vocabulary as its
+//! text (read back through the enum's own spellings); cached statements.
+
+use chrono::DateTime;
+use rusqlite::{Connection, Row};
+
+use crate::domain::Time;
+
+/// Run one statement through the connection's statement cache: the use
+/// cases run the same few dozen statements over and over.
+pub(crate) fn exec<P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// Unix seconds, as stored.
+pub fn secs(t: Time) -> i64 {
+    t.timestamp()
+}
+
+pub fn time(secs: i64) -> Time {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+pub fn opt_time(secs: Option<i64>) -> Option<Time> {
+    secs.map(time)
+}
+
+/// Read a column holding one of a text enum's spellings.
+pub fn parse_col<T>(
+    row: &Row<'_>,
+    idx: usize,
+    parse: fn(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(idx)?;
+    parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            idx,
+            rusqlite::types::Type::Text,
+            format!("unexpected value `{text}`").into(),
+        )
+    })
+}

@@ -1,0 +1,128 @@
+//! Reading a list a page at a time: which page ([`Keyset`]) and the WHERE
+//! clauses of one statement with the values bound to them ([`Where`]).
+
+use rusqlite::types::Value;
+
+use super::StoreError;
+
+/// Which page of a keyset-paged list to read, in the list's own order (users
+/// by email; outbox and audit newest first). Every page comes back in that
+/// order, whichever way it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keyset<K> {
+    /// The first rows.
+    First,
+    /// The rows from this key on, itself included (to read a page again).
+    From(K),
+    /// The rows that follow this key.
+    After(K),
+    /// The rows just before this key, the nearest last.
+    Before(K),
+    /// The last rows.
+    Last,
+}
+
+impl<K> Keyset<K> {
+    /// Read backwards (then reversed into list order).
+    pub(crate) fn backwards(&self) -> bool {
+        matches!(self, Keyset::Before(_) | Keyset::Last)
+    }
+
+    pub fn as_ref(&self) -> Keyset<&K> {
+        match self {
+            Keyset::First => Keyset::First,
+            Keyset::From(k) => Keyset::From(k),
+            Keyset::After(k) => Keyset::After(k),
+            Keyset::Before(k) => Keyset::Before(k),
+            Keyset::Last => Keyset::Last,
+        }
+    }
+
+    /// For a list read newest first: the key to compare `(at, id)` with,
+    /// the comparison, and the direction to read in.
+    fn newest_first(self) -> (Option<K>, &'static str, &'static str) {
+        match self {
+            Keyset::First => (None, "", "DESC"),
+            Keyset::Last => (None, "", "ASC"),
+            Keyset::From(k) => (Some(k), "<=", "DESC"),
+            Keyset::After(k) => (Some(k), "<", "DESC"),
+            Keyset::Before(k) => (Some(k), ">", "ASC"),
+        }
+    }
+
+    /// The same place, keyed by the key row's `(time, key)` as `time_of`
+    /// finds it; `None` when that row is gone.
+    pub(crate) fn with_time(
+        self,
+        time_of: impl FnOnce(&K) -> Result<Option<i64>, StoreError>,
+    ) -> Result<Option<Keyset<(i64, K)>>, StoreError> {
+        type Place<K> = fn((i64, K)) -> Keyset<(i64, K)>;
+        let keyed = |k: K, place: Place<K>| Ok(time_of(&k)?.map(|t| place((t, k))));
+        match self {
+            Keyset::First => Ok(Some(Keyset::First)),
+            Keyset::Last => Ok(Some(Keyset::Last)),
+            Keyset::From(k) => keyed(k, Keyset::From),
+            Keyset::After(k) => keyed(k, Keyset::After),
+            Keyset::Before(k) => keyed(k, Keyset::Before),
+        }
+    }
+
+    /// The same place with the key turned into another type.
+    pub fn map<L>(self, f: impl FnOnce(K) -> L) -> Keyset<L> {
+        match self {
+            Keyset::First => Keyset::First,
+            Keyset::From(k) => Keyset::From(f(k)),
+            Keyset::After(k) => Keyset::After(f(k)),
+            Keyset::Before(k) => Keyset::Before(f(k)),
+            Keyset::Last => Keyset::Last,
+        }
+    }
+}
+
+/// The WHERE clauses of one statement and the values bound to them, built
+/// up from what a caller asked for: only the filters asked for are in the
+/// SQL, so `SQLite` can pick the index that answers them (a clause such as
+/// `(?1 IS NULL OR user_id = ?1)` hides the index from it).
+#[derive(Debug, Default)]
+pub(crate) struct Where {
+    clauses: Vec<String>,
+    args: Vec<Value>,
+}
+
+impl Where {
+    /// Bind a value; returns its placeholder.
+    pub fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.args.push(value.into());
+        format!("?{}", self.args.len())
+    }
+
+    pub fn and(&mut self, clause: impl Into<String>) {
+        self.clauses.push(clause.into());
+    }
+
+    /// The clauses joined with AND (`1` when there are none).
+    pub fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            "1".to_owned()
+        } else {
+            self.clauses.join(" AND ")
+        }
+    }
+
+    pub fn params(&self) -> rusqlite::ParamsFromIter<&Vec<Value>> {
+        rusqlite::params_from_iter(&self.args)
+    }
+
+    /// Limit a newest-first list to the rows `at` names, given the key row's
+    /// `(time, id)`; returns the direction to read in (`DESC` from the newest).
+    /// `time` and `id` are the columns, so an index on `(…, time)` (whose
+    /// entries end with the rowid) answers the range and the order at once.
+    pub fn newest_first(&mut self, at: Keyset<(i64, i64)>, time: &str, id: &str) -> &'static str {
+        let (key, op, order) = at.newest_first();
+        if let Some((t, i)) = key {
+            let (t, i) = (self.bind(t), self.bind(i));
+            self.and(format!("({time}, {id}) {op} ({t}, {i})"));
+        }
+        order
+    }
+}
