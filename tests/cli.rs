@@ -9,6 +9,8 @@
 // `#[test]` functions), and whole flows make long tests.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
+mod support;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -17,13 +19,10 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use factordesk::domain::totp;
 use serde_json::Value;
 
-const T0: &str = "2026-11-21T09:00:00Z";
+use support::{T0, now as t0};
+
 const MINUTE: i64 = 60;
 const DAY: i64 = 86_400;
-
-fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(T0).unwrap().to_utc()
-}
 
 /// `T0` plus `secs` seconds.
 fn at(secs: i64) -> DateTime<Utc> {

@@ -5,10 +5,9 @@
 // the test functions themselves).
 #![allow(clippy::unwrap_used)]
 
-use chrono::{DateTime, TimeDelta};
-use factordesk::clock::Clock;
-use factordesk::crypto::Key;
-use factordesk::demo;
+mod support;
+
+use chrono::TimeDelta;
 use factordesk::desk::Keyset;
 use factordesk::desk::login::{LoginRequest, PasswordInput};
 use factordesk::desk::readiness::{Format, ReadinessRow, Sort};
@@ -16,17 +15,8 @@ use factordesk::desk::views::VerifyResult;
 use factordesk::desk::{Desk, DeskError};
 use factordesk::domain::doctor::{Act, Fix, Kind, Part, Severity};
 use factordesk::domain::{Action, FactorKind};
-use factordesk::rng::Rng;
 
-fn demo_desk() -> Desk {
-    let now = DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
-        .unwrap()
-        .to_utc();
-    let mut desk =
-        Desk::in_memory(Key::from_bytes([7; 32]), Clock::fixed(now), Rng::seeded(1)).unwrap();
-    demo::build(&mut desk, &demo::Scenario::embedded().unwrap()).unwrap();
-    desk
-}
+use support::{demo_desk, newest_code};
 
 fn app_factor(desk: &Desk, email: &str) -> i64 {
     desk.factors(email)
@@ -467,22 +457,6 @@ fn codes_a_resync_spent_are_refused_honestly_and_are_no_compromise() {
     );
 }
 
-/// The newest six-digit code in a user's outbox.
-fn sent_code(desk: &Desk, email: &str) -> String {
-    let messages = desk
-        .outbox(&factordesk::desk::records::RecordQuery {
-            user: Some(email.into()),
-            ..Default::default()
-        })
-        .unwrap();
-    messages[0]
-        .text
-        .split(|c: char| !c.is_ascii_digit())
-        .find(|w| w.len() == 6)
-        .unwrap()
-        .to_owned()
-}
-
 fn kinds(desk: &Desk, email: &str) -> Vec<(Kind, Severity)> {
     desk.diagnose(email)
         .unwrap()
@@ -500,7 +474,7 @@ fn findings_go_once_the_fix_worked() {
     desk.set_policy("sms_countries", "1,44").unwrap();
     desk.advance_clock(TimeDelta::minutes(1));
     let c = challenge(&mut desk, carol);
-    let code = sent_code(&desk, carol);
+    let code = newest_code(&desk, carol);
     assert_eq!(
         desk.verify(c, &code, None).unwrap().result,
         VerifyResult::Accepted
@@ -658,7 +632,7 @@ fn a_changed_phone_number_is_diagnosed_as_such() {
         "{findings:#?}"
     );
     // The code sent to the new number confirms it; then nothing blocks.
-    let code = sent_code(&desk, carol);
+    let code = newest_code(&desk, carol);
     desk.confirm_factor(carol, sms.id, &code).unwrap();
     let findings = desk.diagnose(carol).unwrap().findings;
     assert!(

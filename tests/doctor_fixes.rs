@@ -6,49 +6,17 @@
 // the test functions themselves).
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use chrono::TimeDelta;
-use factordesk::clock::Clock;
-use factordesk::crypto::Key;
-use factordesk::demo;
-use factordesk::desk::Desk;
-use factordesk::desk::records::RecordQuery;
 use factordesk::domain::{FactorKind, FactorStatus};
-use factordesk::rng::Rng;
 use factordesk::tui::App;
-use factordesk::tui::render::{buffer, text};
-use factordesk::tui::theme::Theme;
-use factordesk::tui::worker::Worker;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 
-fn app() -> App {
-    let now = chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
-        .unwrap()
-        .to_utc();
-    let mut desk =
-        Desk::in_memory(Key::from_bytes([7; 32]), Clock::fixed(now), Rng::seeded(1)).unwrap();
-    demo::build(&mut desk, &demo::Scenario::embedded().unwrap()).unwrap();
-    App::new(desk, Theme { color: false }, Worker::inline(0))
-}
-
-fn press(app: &mut App, code: KeyCode) {
-    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
-}
-
-fn keys(app: &mut App, typed: &str) {
-    for c in typed.chars() {
-        press(
-            app,
-            match c {
-                '\n' => KeyCode::Enter,
-                '\x1b' => KeyCode::Esc,
-                c => KeyCode::Char(c),
-            },
-        );
-    }
-}
+use support::{demo_console as app, keys, press};
 
 fn screen(app: &App) -> String {
-    text(&buffer(app, 100, 30))
+    support::screen(app, 100, 30)
 }
 
 /// Users screen, search, open: as an agent finds someone.
@@ -102,20 +70,7 @@ fn signs_in(app: &mut App, email: &str, phone_offset: i64, wait: usize) {
         let sent = s.contains("A code was sent");
         if sent {
             // The simulator sends its codes in its sandbox.
-            let m = app
-                .sandbox()
-                .unwrap()
-                .outbox(&RecordQuery {
-                    user: Some(email.into()),
-                    ..Default::default()
-                })
-                .unwrap();
-            let code: String = m[0]
-                .text
-                .split(|c: char| !c.is_ascii_digit())
-                .find(|w| w.len() == 6)
-                .unwrap()
-                .into();
+            let code = support::newest_code(app.sandbox().unwrap(), email);
             keys(app, &format!("c{code}\n"));
         } else {
             keys(app, "y");

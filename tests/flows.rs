@@ -4,9 +4,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use chrono::{DateTime, TimeDelta, Utc};
+mod support;
+
+use chrono::TimeDelta;
 use factordesk::clock::Clock;
-use factordesk::crypto::Key;
 use factordesk::desk::devices::Which;
 use factordesk::desk::login::{DeviceRef, LoginRequest, PasswordInput};
 use factordesk::desk::records::RecordQuery;
@@ -26,13 +27,14 @@ const UK_PHONE: &str = "+447700900123";
 const HOME_IP: &str = "198.51.100.7";
 const NEW_IP: &str = "203.0.113.9";
 
-// ---------------------------------------------------------------- helpers
+use support::now as t0;
 
-fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
-        .unwrap()
-        .to_utc()
+/// An empty desk on the fixed clock.
+fn desk() -> Desk {
+    support::empty_desk(42)
 }
+
+// ---------------------------------------------------------------- helpers
 
 fn secs(n: i64) -> TimeDelta {
     TimeDelta::seconds(n)
@@ -44,15 +46,6 @@ fn mins(n: i64) -> TimeDelta {
 
 fn days(n: i64) -> TimeDelta {
     TimeDelta::days(n)
-}
-
-fn desk() -> Desk {
-    Desk::in_memory(
-        Key::from_bytes([7; 32]),
-        Clock::fixed(t0()),
-        Rng::seeded(42),
-    )
-    .unwrap()
 }
 
 fn add_user(desk: &mut Desk, email: &str) {

@@ -4,9 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use chrono::{DateTime, TimeDelta, Utc};
-use factordesk::clock::Clock;
-use factordesk::crypto::Key;
+mod support;
+
+use chrono::TimeDelta;
 use factordesk::desk::Desk;
 use factordesk::desk::login::{LoginRequest, PasswordInput};
 use factordesk::desk::records::RecordQuery;
@@ -15,16 +15,9 @@ use factordesk::desk::views::{LoginStart, VerifyResult};
 use factordesk::domain::Action;
 use factordesk::domain::login::Outcome;
 use factordesk::domain::vocab::DeliveryStatus;
-use factordesk::rng::Rng;
 
 const PASSWORD: &str = "correct horse battery";
 const HOME: &str = "198.51.100.7";
-
-fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
-        .unwrap()
-        .to_utc()
-}
 
 fn mins(n: i64) -> TimeDelta {
     TimeDelta::minutes(n)
@@ -32,12 +25,7 @@ fn mins(n: i64) -> TimeDelta {
 
 /// A desk whose users all have `PASSWORD` (one hash, shared).
 fn desk(users: &[&str]) -> Desk {
-    let mut d = Desk::in_memory(
-        Key::from_bytes([7; 32]),
-        Clock::fixed(t0()),
-        Rng::seeded(42),
-    )
-    .unwrap();
+    let mut d = support::empty_desk(42);
     let hash = d.hash_password(PASSWORD).unwrap();
     for email in users {
         d.add_user(&NewUser {

@@ -5,9 +5,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use chrono::TimeDelta;
 use factordesk::clock::Clock;
-use factordesk::crypto::Key;
 use factordesk::demo;
 use factordesk::desk::Desk;
 use factordesk::desk::login::{LoginRequest, PasswordInput};
@@ -23,15 +24,12 @@ use factordesk::tui::worker::Worker;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use ratatui::style::Color;
 
-// ---------------------------------------------------------------- helpers
+use support::{console, demo_console as app, demo_desk, keys, newest_code, now, press, screen};
 
-/// The demo desk on the fixed clock, in a console without colour.
-fn app() -> App {
-    app_with(Theme { color: false })
-}
+// ---------------------------------------------------------------- helpers
 
 fn app_with(theme: Theme) -> App {
     App::new(demo_desk(), theme, Worker::inline(0))
@@ -62,42 +60,8 @@ fn real_login(desk: &mut Desk, email: &str, ip: &str, remember: Option<&str>) {
     }
 }
 
-fn fixed_now() -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
-        .unwrap()
-        .to_utc()
-}
-
-/// The demo data in memory, on the fixed clock and a seeded RNG.
-fn demo_desk() -> Desk {
-    let mut desk = Desk::in_memory(
-        Key::from_bytes([7; 32]),
-        Clock::fixed(fixed_now()),
-        Rng::seeded(1),
-    )
-    .unwrap();
-    demo::build(&mut desk, &demo::Scenario::embedded().unwrap()).unwrap();
-    desk
-}
-
-fn press(app: &mut App, code: KeyCode) {
-    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
-}
-
 fn press_n(app: &mut App, code: KeyCode, n: usize) {
     for _ in 0..n {
-        press(app, code);
-    }
-}
-
-/// Each character is one key press; `\n` is Enter and `\x1b` is Esc.
-fn keys(app: &mut App, typed: &str) {
-    for c in typed.chars() {
-        let code = match c {
-            '\n' => KeyCode::Enter,
-            '\x1b' => KeyCode::Esc,
-            c => KeyCode::Char(c),
-        };
         press(app, code);
     }
 }
@@ -105,10 +69,6 @@ fn keys(app: &mut App, typed: &str) {
 /// Erase a prefilled text field (the cursor is at its end).
 fn clear_field(app: &mut App) {
     press_n(app, KeyCode::Backspace, 60);
-}
-
-fn screen(app: &App, width: u16, height: u16) -> String {
-    text(&buffer(app, width, height))
 }
 
 fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
@@ -157,23 +117,6 @@ fn latest_code(app: &App, email: &str) -> String {
 /// The same, in the simulator's sandbox (where its codes are sent).
 fn sandbox_code(app: &App, email: &str) -> String {
     newest_code(app.sandbox().expect("the simulator's sandbox"), email)
-}
-
-fn newest_code(desk: &Desk, email: &str) -> String {
-    let m = desk
-        .outbox(&factordesk::desk::records::RecordQuery {
-            user: Some(email.to_owned()),
-            kind: None,
-            before: None,
-            limit: 1,
-        })
-        .unwrap()
-        .remove(0);
-    m.text
-        .split(|c: char| !c.is_ascii_digit())
-        .find(|w| w.len() == 6)
-        .unwrap_or_else(|| panic!("no code in {:?}", m.text))
-        .to_owned()
 }
 
 const SCENARIO_USERS: [(&str, &str); 12] = [
@@ -231,7 +174,7 @@ fn outbox_says_why_a_message_failed_and_which_code_is_valid() {
     // works now.
     let mut desk = demo_desk();
     real_login(&mut desk, "heidi@example.com", "203.0.113.9", None);
-    let mut app = App::new(desk, Theme { color: false }, Worker::inline(0));
+    let mut app = console(desk);
     keys(&mut app, "4");
     for (w, h) in [(100, 30), (80, 24)] {
         let shown = screen(&app, w, h);
@@ -280,7 +223,7 @@ fn app_with_230_users() -> App {
         })
         .unwrap();
     }
-    App::new(desk, Theme { color: false }, Worker::inline(0))
+    console(desk)
 }
 
 /// The emails in the users table, top to bottom.
@@ -377,7 +320,7 @@ fn device_list_shows_address_last_seen_and_trust() {
         "203.0.113.9",
         Some("Simulator browser"),
     );
-    let mut app = App::new(desk, Theme { color: false }, Worker::inline(0));
+    let mut app = console(desk);
     open_user(&mut app, "alice@example.com");
     press(&mut app, KeyCode::Right);
     press(&mut app, KeyCode::Down);
@@ -731,7 +674,7 @@ fn app_alice_three_factors() -> App {
     let email = desk.add_email(alice, None).unwrap();
     let code = newest_code(&desk, alice);
     desk.confirm_factor(alice, email.factor_id, &code).unwrap();
-    App::new(desk, Theme { color: false }, Worker::inline(0))
+    console(desk)
 }
 
 #[test]
@@ -939,8 +882,7 @@ fn simulator_prepares_its_sandbox_off_the_ui_thread() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("d.db");
     let key = factordesk::keyfile::Source::File(dir.path().join("d.db.key"));
-    let mut desk =
-        Desk::create(&db, &key, Clock::fixed(fixed_now()), Rng::seeded(1), "demo").unwrap();
+    let mut desk = Desk::create(&db, &key, Clock::fixed(now()), Rng::seeded(1), "demo").unwrap();
     demo::build(&mut desk, &demo::Scenario::embedded().unwrap()).unwrap();
     let reader = desk.reader().unwrap();
     let mut app = App::new(desk, Theme { color: false }, Worker::spawn(reader));

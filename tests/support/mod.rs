@@ -1,0 +1,91 @@
+//! What the test crates share: the fixed clock, a desk on it (empty, or the
+//! demo), a console over it without colour, and keys pressed into it.
+
+// Each test crate uses some of these, not all; helpers unwrap like tests do.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use chrono::{DateTime, Utc};
+use factordesk::clock::Clock;
+use factordesk::crypto::Key;
+use factordesk::demo;
+use factordesk::desk::Desk;
+use factordesk::desk::records::RecordQuery;
+use factordesk::rng::Rng;
+use factordesk::tui::App;
+use factordesk::tui::render::{buffer, text};
+use factordesk::tui::theme::Theme;
+use factordesk::tui::worker::Worker;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// The time every test runs at, as `--now` takes it.
+pub const T0: &str = "2026-11-21T09:00:00Z";
+
+/// [`T0`] as a time.
+pub fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(T0).unwrap().to_utc()
+}
+
+/// An empty in-memory desk on the fixed clock, with an RNG seeded `seed`.
+pub fn empty_desk(seed: u64) -> Desk {
+    Desk::in_memory(
+        Key::from_bytes([7; 32]),
+        Clock::fixed(now()),
+        Rng::seeded(seed),
+    )
+    .unwrap()
+}
+
+/// The demo data in memory, on the fixed clock and a seeded RNG.
+pub fn demo_desk() -> Desk {
+    let mut desk = empty_desk(1);
+    demo::build(&mut desk, &demo::Scenario::embedded().unwrap()).unwrap();
+    desk
+}
+
+/// A console on `desk`, without colour, its work done at once.
+pub fn console(desk: Desk) -> App {
+    App::new(desk, Theme { color: false }, Worker::inline(0))
+}
+
+/// The console on the demo data.
+pub fn demo_console() -> App {
+    console(demo_desk())
+}
+
+pub fn press(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+/// Each character is one key press; `\n` is Enter and `\x1b` is Esc.
+pub fn keys(app: &mut App, typed: &str) {
+    for c in typed.chars() {
+        let code = match c {
+            '\n' => KeyCode::Enter,
+            '\x1b' => KeyCode::Esc,
+            c => KeyCode::Char(c),
+        };
+        press(app, code);
+    }
+}
+
+/// What `app` shows at `width`×`height`, as text.
+pub fn screen(app: &App, width: u16, height: u16) -> String {
+    text(&buffer(app, width, height))
+}
+
+/// The six-digit code in the newest message to `email`.
+pub fn newest_code(desk: &Desk, email: &str) -> String {
+    let m = desk
+        .outbox(&RecordQuery {
+            user: Some(email.to_owned()),
+            limit: 1,
+            ..RecordQuery::default()
+        })
+        .unwrap()
+        .remove(0);
+    m.text
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap_or_else(|| panic!("no code in {:?}", m.text))
+        .to_owned()
+}
