@@ -1,6 +1,5 @@
-//! One account as the use cases share it: the user by id, their factor by
-//! id, their views, where they stand against enforcement, and the run of
-//! failed codes behind a lock.
+//! One account as the use cases share it: the user and their factor by id, their
+//! views, their standing against enforcement, the failed codes behind a lock.
 
 use rusqlite::Connection;
 

@@ -1,6 +1,5 @@
-//! What frames every screen: the tab row (with the user shown and the
-//! clock), the status bar (a note, or the keys), and the notice shown when
-//! the terminal is too small for the console.
+//! What frames every screen: the tab row (the user shown, the clock), the
+//! status bar (a note, or the keys), and the notice when the window is too small.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

@@ -1,5 +1,5 @@
-//! Keys to actions, in one place. Each screen's bindings are a table that
-//! also feeds its status bar and its `?` help, so they cannot disagree.
+//! Keys to actions, in one place: each screen's bindings are a table that feeds
+//! its status bar and `?` help too, and the doctor's fixes map to keys here.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 

@@ -1,6 +1,5 @@
-//! Popups, one file each: key help, confirm-with-reason, one-field forms,
-//! the QR enrolment, freshly made backup codes, and the user picker; here,
-//! how they are framed and placed.
+//! Popups, one file each (help, confirm-with-reason, forms, the QR enrolment,
+//! new backup codes, the user picker); here, how they are framed and placed.
 
 pub mod codes;
 pub mod confirm;

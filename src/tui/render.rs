@@ -1,6 +1,5 @@
-//! The console without a terminal: an app on a given screen, drawn into a
-//! buffer and written as text or ANSI; the same state and clock give the
-//! same text, for `factordesk render` and tests.
+//! The console without a terminal, for `factordesk render` and tests: an app
+//! on a screen, drawn as text or ANSI; the same state and clock, the same text.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

@@ -1,6 +1,5 @@
-//! Colours and emphasis for the console. With `NO_COLOR` set, no colour is
-//! used except the QR code's black on white (it must scan): emphasis falls
-//! back to bold, reversed and dim.
+//! Colours and emphasis, and a note's tone. Under `NO_COLOR` only the QR code's
+//! black on white stays (it must scan): emphasis falls back to bold, reverse, dim.
 
 use ratatui::style::{Color, Modifier, Style};
 

@@ -1,6 +1,5 @@
-//! Drawing helpers shared by the screens: panels, a scrolling window over a
-//! list, truncation, countdowns, key hints, the QR code widget, and a
-//! user's profile panel.
+//! Drawing helpers the screens share: panels, a window over a list, cutting,
+//! countdowns, key hints, the QR code widget, and (in `profile`) a user's panel.
 
 pub mod profile;
 

@@ -1,6 +1,5 @@
-//! A one-field form: a phone, an address, a code, a password (masked), a
-//! policy value, two codes for a resync, a file name or an IP. Enter hands
-//! the value on; a refusal stays in the form, saying why.
+//! A one-field form (a phone, an address, a code, a masked password, a setting,
+//! a file name, an IP): Enter hands the value on; a refusal stays, saying why.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

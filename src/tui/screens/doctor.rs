@@ -1,6 +1,5 @@
-//! The doctor: a compact panel of findings on the user screen, and its own
-//! view over it with the evidence and the fix for each (Enter does it, on
-//! the user screen), the code check and the resync.
+//! The doctor: its panel on the user screen, and its own view over it with the
+//! evidence and the fix for each (Enter does it there), the code check, resync.
 
 use chrono::TimeDelta;
 use ratatui::buffer::Buffer;
