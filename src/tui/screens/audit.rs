@@ -39,9 +39,9 @@ pub const KINDS: &[Option<&str>] = &[
 
 #[derive(Debug, Default)]
 pub struct AuditScreen {
-    pub pages: Pages<AuditView>,
-    pub user: Option<String>,
-    pub kind: usize,
+    pages: Pages<AuditView>,
+    user: Option<String>,
+    kind: usize,
 }
 
 /// The audit trail (filtered) as a list to page through.

@@ -27,8 +27,8 @@ pub const KEYS: &[Binding] = &[
 
 #[derive(Debug, Default)]
 pub struct OutboxScreen {
-    pub pages: Pages<DeliveryView>,
-    pub user: Option<String>,
+    pages: Pages<DeliveryView>,
+    user: Option<String>,
 }
 
 /// The outbox (one user's or everyone's) as a list to page through.

@@ -25,10 +25,10 @@ pub const KEYS: &[Binding] = &[
 
 #[derive(Debug, Default)]
 pub struct OverviewScreen {
-    pub data: Option<Overview>,
-    pub selected: usize,
+    data: Option<Overview>,
+    selected: usize,
     /// The readiness report, while it is showing.
-    pub readiness: Option<ReadinessView>,
+    readiness: Option<ReadinessView>,
     /// What the figures were read at: unchanged, they are not read again.
     stamp: Option<Stamp>,
 }

@@ -30,8 +30,8 @@ pub const KEYS: &[Binding] = &[
 
 #[derive(Debug, Default)]
 pub struct PolicyScreen {
-    pub items: Vec<PolicyItem>,
-    pub selected: usize,
+    items: Vec<PolicyItem>,
+    selected: usize,
 }
 
 impl PolicyScreen {

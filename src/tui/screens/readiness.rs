@@ -53,20 +53,20 @@ enum Select {
 
 #[derive(Debug)]
 pub struct ReadinessView {
-    pub sort: Sort,
-    pub rows: Vec<ReadinessRow>,
-    pub selected: usize,
+    sort: Sort,
+    rows: Vec<ReadinessRow>,
+    selected: usize,
     /// The report goes on before / after the rows held.
-    pub more_before: bool,
-    pub more: bool,
+    more_before: bool,
+    more: bool,
     /// Users at risk, and users, once counted.
-    pub counted: Option<(u64, u64)>,
+    counted: Option<(u64, u64)>,
     /// The page asked for last, not yet back: its ticket and where it goes.
     waiting: Option<(u64, Place)>,
     /// The count asked for last.
     counting: Option<u64>,
     /// Rows drawn last time: a screenful.
-    pub view: std::cell::Cell<usize>,
+    view: std::cell::Cell<usize>,
 }
 
 impl Default for ReadinessView {
