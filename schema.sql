@@ -362,3 +362,12 @@ CREATE INDEX users_sms_only ON users (email) WHERE factor_kinds = 'sms';
 CREATE INDEX users_single_no_codes ON users (email) WHERE active_factors = 1 AND codes_left = 0;
 -- A user's events of one kind, newest first (the doctor's evidence).
 CREATE INDEX audit_user_kind ON audit (user_id, kind, at);
+
+-- step 4: look-alike email addresses
+-- The UTS #39 skeleton of each address (Latin "a" and Cyrillic "а" have the
+-- same one), so a new address that only looks like an existing user's is
+-- found from an index. SQL cannot compute skeletons, nor put an address in
+-- its canonical form (Unicode NFC, lower case): Store::migrate does both in
+-- Rust for every existing row, in the same transaction as this step.
+ALTER TABLE users ADD COLUMN email_skeleton TEXT;
+CREATE INDEX users_email_skeleton ON users (email_skeleton) WHERE email_skeleton IS NOT NULL;

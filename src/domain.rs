@@ -11,6 +11,7 @@ pub mod otp;
 pub mod password;
 pub mod policy;
 pub mod search;
+pub mod text;
 pub mod totp;
 pub mod trust;
 

@@ -17,8 +17,25 @@ pub fn opt_short(t: Option<Time>) -> String {
     t.map_or_else(|| "-".to_owned(), short)
 }
 
+/// Pretty JSON. `serde_json` escapes only the C0 controls; DEL, the C1
+/// controls and the direction overrides are written as `\uXXXX` too, so the
+/// JSON means the same and cannot drive a terminal it is printed to.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    let text =
+        serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    if !text.chars().any(crate::domain::text::is_forbidden) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        // Outside strings JSON has only ASCII structure and whitespace.
+        if crate::domain::text::is_forbidden(c) && !matches!(c, '\n' | '\t' | '\r') {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Columns padded to their widest cell; the last column is not padded.
@@ -318,17 +335,21 @@ pub fn user(d: &UserDetail) -> String {
     out
 }
 
+/// Printed as it is (its QR code may carry colour escapes): the stored
+/// text in it is escaped here.
 pub fn totp_enrolment(e: &TotpEnrolment, qr: &str) -> String {
+    use crate::domain::text::escape;
     let mut text = format!(
         "Authenticator enrolment for {} (factor {}, pending).\n\nScan this QR code with the authenticator app:\n\n{qr}",
-        e.account, e.factor_id
+        escape(&e.account),
+        e.factor_id
     );
     let _ = write!(
         text,
         "\nOr type the secret: {}\nURI: {}\n\nThen confirm with the code it shows:\n  factordesk factor confirm {} {} CODE\n",
         crate::domain::totp::grouped(&e.secret),
-        e.uri,
-        e.account,
+        escape(&e.uri),
+        escape(&e.account),
         e.factor_id
     );
     text

@@ -1,0 +1,122 @@
+//! Opening database files without side effects: the check of a file's type
+//! and header, read-only connections that leave no -wal or -shm, the key check.
+
+use std::fmt::Write as _;
+use std::io::Read as _;
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::{APPLICATION_ID, StoreError, latest};
+use crate::files::{self, OpenError};
+
+/// Whether a database file will be written, or only read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    ReadWrite,
+    /// The file is read-only (mode without the owner's write bit, or not
+    /// writable for us), or so is its directory (no -wal or -shm can be made).
+    ReadOnly,
+}
+
+/// Check, without writing a byte or making a `-wal`/`-shm` file beside it
+/// and without blocking, that `path` is a regular file holding a factordesk
+/// database this build can open: only the 100-byte header is read.
+pub(super) fn probe(path: &Path) -> Result<Access, StoreError> {
+    let mut file = files::open_regular(path).map_err(|e| match e {
+        OpenError::Missing => StoreError::Missing(path.to_owned()),
+        OpenError::NotRegular("a directory") => StoreError::Directory(path.to_owned()),
+        OpenError::NotRegular(kind) => StoreError::NotRegular(path.to_owned(), kind),
+        OpenError::Io(e) => StoreError::Unreadable(path.to_owned(), e.to_string()),
+    })?;
+    let mut header = [0u8; 100];
+    let mut got = 0;
+    while got < header.len() {
+        match file.read(&mut header[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(StoreError::Unreadable(path.to_owned(), e.to_string())),
+        }
+    }
+    let word = |at: usize| {
+        i32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    if got < header.len() || &header[..16] != b"SQLite format 3\0" || word(68) != APPLICATION_ID {
+        return Err(StoreError::Foreign(path.to_owned()));
+    }
+    let version = i64::from(word(60));
+    if version > latest() {
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found: version,
+            supported: latest(),
+        });
+    }
+    Ok(if files::writable(path) {
+        Access::ReadWrite
+    } else {
+        Access::ReadOnly
+    })
+}
+
+/// A read-only connection that makes nothing beside the file. With no
+/// `-wal` beside it, the file holds every committed change, so it is opened
+/// as immutable (no locks, no `-shm`); with one (another connection has the
+/// database open, or one stopped without folding its log back), the log is
+/// read the ordinary way.
+pub(super) fn read_only_connection(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = if files::with_suffix(path, "-wal").exists() {
+        Connection::open_with_flags(path, flags)?
+    } else {
+        Connection::open_with_flags(
+            format!("file:{}?immutable=1", uri_path(path)),
+            flags | OpenFlags::SQLITE_OPEN_URI,
+        )?
+    };
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+/// The key check stored at creation, read without writing anything, so a
+/// wrong key leaves the file byte for byte as it was.
+pub(super) fn key_check(path: &Path) -> Result<Option<String>, StoreError> {
+    let conn = read_only_connection(path)?;
+    super::meta::get(&conn, "key_check").map_err(|e| match e {
+        StoreError::Busy | StoreError::ReadOnly => e,
+        _ => StoreError::Foreign(path.to_owned()),
+    })
+}
+
+/// A path as the path of a `file:` URI: every byte but the unreserved ones
+/// and `/` percent-encoded.
+fn uri_path(path: &Path) -> String {
+    #[cfg(unix)]
+    let bytes = {
+        use std::os::unix::ffi::OsStrExt as _;
+        path.as_os_str().as_bytes().to_vec()
+    };
+    #[cfg(not(unix))]
+    let bytes = path.to_string_lossy().replace('\\', "/").into_bytes();
+    let mut out = String::with_capacity(bytes.len());
+    for b in bytes {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_paths_escape_what_a_uri_would_read() {
+        assert_eq!(uri_path(Path::new("/tmp/a b/f?.db")), "/tmp/a%20b/f%3F.db");
+        assert_eq!(uri_path(Path::new("rel/x#1%.db")), "rel/x%231%25.db");
+    }
+}
