@@ -13,6 +13,12 @@ use crate::domain::Time;
 
 pub use crate::domain::short;
 
+/// Stored text as one line: line breaks and other control characters
+/// written as `\u{…}`.
+fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::domain::text::escape(text)
+}
+
 pub fn opt_short(t: Option<Time>) -> String {
     t.map_or_else(|| "-".to_owned(), short)
 }
@@ -52,8 +58,16 @@ impl Table {
         }
     }
 
+    /// A row; a cell holding a line break or another control character
+    /// (stored before they were refused) shows it as `\u{…}`, so it stays
+    /// one cell on one line.
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|c| one_line(&c).into_owned())
+                .collect(),
+        );
     }
 
     pub fn render(&self, indent: &str) -> String {
@@ -254,9 +268,9 @@ pub fn outbox(list: &[DeliveryView]) -> String {
             if d.valid_now { "  <- valid code" } else { "" }
         );
         if let Some(reason) = &d.reason {
-            let _ = writeln!(out, "    failed: {reason}");
+            let _ = writeln!(out, "    failed: {}", one_line(reason));
         }
-        let _ = writeln!(out, "    {}", d.text);
+        let _ = writeln!(out, "    {}", one_line(&d.text));
     }
     out
 }
@@ -284,7 +298,7 @@ pub fn user(d: &UserDetail) -> String {
     let name = if p.name.is_empty() {
         String::new()
     } else {
-        format!("{}, ", p.name)
+        format!("{}, ", one_line(&p.name))
     };
     let _ = writeln!(out, "{} ({name}{}, {})", p.email, p.role, p.status);
     let _ = writeln!(
@@ -453,17 +467,17 @@ pub fn doctor(r: &crate::desk::doctor::DoctorReport) -> String {
             "\n{}. [{}] {}",
             i + 1,
             f.severity.as_str().to_uppercase(),
-            f.title
+            one_line(&f.title)
         );
-        let _ = writeln!(out, "   {}", f.explanation);
+        let _ = writeln!(out, "   {}", one_line(&f.explanation));
         for e in &f.evidence {
-            let _ = writeln!(out, "   - {e}");
+            let _ = writeln!(out, "   - {}", one_line(e));
         }
         let key = f
             .key
             .map(|k| format!(" (console key {k})"))
             .unwrap_or_default();
-        let _ = writeln!(out, "   Fix{key}: {}", f.action);
+        let _ = writeln!(out, "   Fix{key}: {}", one_line(&f.action));
     }
     match &r.code_check {
         Some(c) if c.refused => {

@@ -137,17 +137,26 @@ fn escape_keeping(text: &str, newlines: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// At most `max` characters of `text` for an error message, with `…` when
-/// cut: a refusal never echoes a megabyte back.
+/// At most `max` characters (escaped as [`escape`] does) of `text` for an
+/// error message, with `…` when cut: a refusal never echoes a megabyte back.
 pub fn excerpt(text: &str, max: usize) -> String {
-    let mut chars = text.chars();
-    let head: String = chars.by_ref().take(max).collect();
-    let head = escape(&head).into_owned();
-    if chars.next().is_some() {
-        format!("{head}…")
-    } else {
-        head
+    let mut out = String::new();
+    let mut shown = 0;
+    for c in text.chars() {
+        let piece = if is_forbidden(c) {
+            escaped(c)
+        } else {
+            c.to_string()
+        };
+        let width = piece.chars().count();
+        if shown + width > max {
+            out.push('…');
+            break;
+        }
+        out.push_str(&piece);
+        shown += width;
     }
+    out
 }
 
 #[cfg(test)]
@@ -218,6 +227,8 @@ mod tests {
         assert_eq!(escape_lines("a\nb\u{1b}[2J"), "a\nb\\u{1b}[2J");
         assert_eq!(escape("a\nb"), "a\\u{a}b");
         assert_eq!(excerpt(&"x".repeat(100), 5), "xxxxx…");
-        assert_eq!(excerpt("a\u{1b}", 5), "a\\u{1b}");
+        assert_eq!(excerpt("a\u{1b}", 10), "a\\u{1b}");
+        // The limit counts what is shown, escapes included.
+        assert_eq!(excerpt("a\u{1b}", 5), "a…");
     }
 }

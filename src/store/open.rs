@@ -5,9 +5,14 @@ use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::Path;
 
+use std::path::PathBuf;
+
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
-use super::{APPLICATION_ID, StoreError, latest};
+use super::{
+    APPLICATION_ID, STATEMENT_CACHE, Store, StoreError, classify, latest, remove_database_files,
+};
 use crate::files::{self, OpenError};
 
 /// Whether a database file will be written, or only read.
@@ -108,6 +113,108 @@ fn uri_path(path: &Path) -> String {
         }
     }
     out
+}
+
+impl Store {
+    /// The key check stored in the database at `path`, read without
+    /// writing anything: checked before any upgrade or change of journal.
+    pub fn key_check(path: &Path) -> Result<Option<String>, StoreError> {
+        probe(path)?;
+        key_check(path)
+    }
+
+    /// Open a read-only database file for reading, making nothing beside
+    /// it. Every write through it fails with [`StoreError::ReadOnly`].
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        probe(path)?;
+        let store = Store {
+            conn: read_only_connection(path)?,
+            in_batch: false,
+        };
+        store.configure_reader()?;
+        let found = store.schema_version()?;
+        if found < latest() {
+            return Err(StoreError::ReadOnlyOld {
+                path: path.to_owned(),
+                found,
+                supported: latest(),
+            });
+        }
+        Ok(store)
+    }
+
+    /// Whether writes through this store fail (a read-only file).
+    pub fn is_read_only(&self) -> bool {
+        self.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false)
+    }
+
+    /// A new database with the whole schema in a private temporary file
+    /// beside `path`, to be put there by [`Store::finish_beside`] once it
+    /// holds what it must: a file at `path` is never half made.
+    pub fn create_beside(path: &Path) -> Result<(PathBuf, Store), StoreError> {
+        if path.is_dir() {
+            return Err(StoreError::Directory(path.to_owned()));
+        }
+        let (temp, file) =
+            crate::files::temp_beside(path).map_err(|e| StoreError::Create(path.to_owned(), e))?;
+        drop(file);
+        Ok((temp.clone(), Self::initialise(&temp)?))
+    }
+
+    /// Fold the log back into the file made by [`Store::create_beside`],
+    /// close it, and put it at `path`, never over another file. On failure
+    /// the temporary file is removed and nothing is at `path`.
+    pub fn finish_beside(self, temp: &Path, path: &Path) -> Result<(), StoreError> {
+        let closed = self
+            .conn
+            .pragma_update_and_check(None, "journal_mode", "DELETE", |_| Ok(()))
+            .map_err(classify)
+            .and_then(|()| self.conn.close().map_err(|(_, e)| classify(e)));
+        let placed = closed.and_then(|()| {
+            crate::files::place_new(temp, path).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    StoreError::Exists(path.to_owned())
+                } else {
+                    StoreError::Create(path.to_owned(), e)
+                }
+            })
+        });
+        remove_database_files(temp);
+        placed
+    }
+
+    /// The schema and pragmas in a new, empty file; removed on failure.
+    pub(super) fn initialise(path: &Path) -> Result<Store, StoreError> {
+        let made = (|| {
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let mut store = Store {
+                conn: Connection::open_with_flags(path, flags)?,
+                in_batch: false,
+            };
+            store
+                .conn
+                .pragma_update(None, "application_id", APPLICATION_ID)?;
+            store.configure()?;
+            store.migrate()?;
+            Ok(store)
+        })();
+        if made.is_err() {
+            remove_database_files(path);
+        }
+        made
+    }
+
+    /// The pragmas of a connection that only reads.
+    pub(super) fn configure_reader(&self) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
+        self.conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        self.conn
+            .set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        self.conn
+            .set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
