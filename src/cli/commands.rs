@@ -240,6 +240,9 @@ fn render(cli: &Cli, args: &super::RenderArgs) -> Result<i32> {
 
 fn init(cli: &Cli) -> Result<i32> {
     let key = key_source(cli);
+    // A key file with no database beside it (an init stopped half way, or
+    // one made on purpose) is taken up rather than refused.
+    let adopted = key.file_exists();
     let desk = Desk::create(
         &cli.db,
         &key,
@@ -249,6 +252,10 @@ fn init(cli: &Cli) -> Result<i32> {
     )?;
     drop(desk);
     let key_note = match key.path() {
+        Some(p) if adopted => format!(
+            "key file {}, which was already there: keep it with the database, and back it up apart from it",
+            p.display()
+        ),
         Some(p) => format!(
             "key file {} (mode 0600): keep it with the database, and back it up apart from it",
             p.display()
