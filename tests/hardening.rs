@@ -459,6 +459,16 @@ fn a_read_only_database_is_read_with_nothing_made_beside_it() {
     // Writable again, everything works.
     chmod(&db, 0o600);
     fd.run(&["user", "add", "new@example.com"], None).ok();
+    // In a read-only directory (root may write anywhere: not for root).
+    if !is_root() {
+        chmod(fd.dir.path(), 0o555);
+        let list = fd.json(&["user", "list"]);
+        assert_eq!(list.as_array().unwrap().len(), 2);
+        let out = fd.run(&["user", "add", "third@example.com"], None);
+        assert!(out.refused(1).contains("cannot be written"), "{out:?}");
+        chmod(fd.dir.path(), 0o755);
+        assert_eq!(fd.names(), ["fd.db", "fd.db.key"]);
+    }
 }
 
 #[cfg(unix)]

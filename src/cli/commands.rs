@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
 
 use super::out::{self, json};
-use super::secret_input::{MAX_SECRET, SecretError, read_secret};
+use super::secret_input::{password, secret};
 use super::{
     ActionArg, Cli, CodesCommand, Command, DeviceCommand, FactorCommand, FilterArg, LoginCommand,
     PolicyCommand, RoleArg, UserCommand, exit,
@@ -88,26 +88,6 @@ pub(crate) fn open(cli: &Cli) -> Result<Desk> {
     let mut desk = Desk::open(&cli.db, &key_source(cli), clock(cli), os_rng()?)?;
     desk.set_actor(&cli.actor);
     Ok(desk)
-}
-
-fn password(prompt: &str) -> Result<zeroize::Zeroizing<String>> {
-    secret(prompt, "password")
-}
-
-/// A secret from stdin (a password, a device token), refused past
-/// [`MAX_SECRET`] bytes without reading further.
-fn secret(prompt: &str, what: &str) -> Result<zeroize::Zeroizing<String>> {
-    read_secret(prompt).map_err(|e| {
-        DeskError::Refused(match e {
-            SecretError::TooLong => {
-                format!("the {what} on stdin is longer than {MAX_SECRET} bytes: use a shorter one")
-            }
-            SecretError::NotText => {
-                format!("the {what} on stdin is not UTF-8 text: type it again, or fix the file")
-            }
-            SecretError::Io(e) => format!("cannot read the {what} from stdin: {e}"),
-        })
-    })
 }
 
 fn role(r: RoleArg) -> Role {

@@ -19,6 +19,27 @@ pub enum SecretError {
     Io(std::io::Error),
 }
 
+/// A password from stdin, as the CLI's handlers want it.
+pub fn password(prompt: &str) -> crate::desk::Result<Zeroizing<String>> {
+    secret(prompt, "password")
+}
+
+/// A secret from stdin (a password, a device token), refused past
+/// [`MAX_SECRET`] bytes without reading further, with what to do.
+pub fn secret(prompt: &str, what: &str) -> crate::desk::Result<Zeroizing<String>> {
+    read_secret(prompt).map_err(|e| {
+        crate::desk::DeskError::Refused(match e {
+            SecretError::TooLong => {
+                format!("the {what} on stdin is longer than {MAX_SECRET} bytes: use a shorter one")
+            }
+            SecretError::NotText => {
+                format!("the {what} on stdin is not UTF-8 text: type it again, or fix the file")
+            }
+            SecretError::Io(e) => format!("cannot read the {what} from stdin: {e}"),
+        })
+    })
+}
+
 /// Read one secret from stdin: wiped from memory when dropped.
 pub fn read_secret(prompt: &str) -> Result<Zeroizing<String>, SecretError> {
     let stdin = std::io::stdin();

@@ -222,6 +222,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn step_4_puts_old_addresses_in_canonical_form_unless_taken() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        for (i, step) in super::super::steps().iter().take(3).enumerate() {
+            conn.execute_batch(step).unwrap();
+            conn.pragma_update(None, "user_version", i + 1).unwrap();
+        }
+        // Hangul written as jamo (letters, so older builds took it) and as
+        // the syllable they compose to; an address already canonical.
+        conn.execute_batch(
+            "INSERT INTO users (id, email, role, status, created_at, grace_from) VALUES
+                 (1, char(4352) || char(4449) || '@example.com', 'member', 'active', 0, 0),
+                 (2, char(4352) || char(4449) || 'b@example.com', 'member', 'active', 0, 0),
+                 (3, char(44032) || 'b@example.com', 'member', 'active', 0, 0),
+                 (4, 'alice@example.com', 'member', 'active', 0, 0);",
+        )
+        .unwrap();
+        let mut store = Store {
+            conn,
+            in_batch: false,
+        };
+        store.migrate().unwrap();
+        let row = |id: i64| -> (String, Option<String>) {
+            store
+                .conn
+                .query_row(
+                    "SELECT email, email_skeleton FROM users WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap()
+        };
+        assert_eq!(row(1).0, "\u{ac00}@example.com");
+        // Its canonical form is user 3's: it keeps its spelling.
+        assert_eq!(row(2).0, "\u{1100}\u{1161}b@example.com");
+        assert_eq!(row(3).0, "\u{ac00}b@example.com");
+        assert_eq!(row(4).1.as_deref(), Some("alice@exarnple.corn"));
+        assert!((1..=4).all(|id| row(id).1.is_some()));
+        let found: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM users_fts WHERE users_fts MATCH '\"\u{ac00}@e\"'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, 1, "the search index follows the new spelling");
+    }
+
+    #[test]
     fn uri_paths_escape_what_a_uri_would_read() {
         assert_eq!(uri_path(Path::new("/tmp/a b/f?.db")), "/tmp/a%20b/f%3F.db");
         assert_eq!(uri_path(Path::new("rel/x#1%.db")), "rel/x%231%25.db");
