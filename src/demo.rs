@@ -526,8 +526,8 @@ pub fn summary(report: &Report, db: &std::path::Path, seed: u64) -> String {
         if let (Some(t), Some(ip)) = (&s.device_token, &s.device_ip) {
             let _ = writeln!(
                 text,
-                "  {:<width$}    its trusted device: login start … --device {t} --ip {ip}",
-                ""
+                "  {:<width$}    its trusted device: echo {t} | factordesk login start {} --assume-password --device - --ip {ip}",
+                "", s.email
             );
         }
     }
