@@ -16,6 +16,7 @@ use super::{Ctx, Desk, DeskError, Result, regulation, user_by_email};
 use crate::crypto::{Key, same};
 use crate::domain::login::{self, Candidate, Facts, Outcome, Password};
 use crate::domain::otp::{self, Entered, Resend, ResendState};
+use crate::domain::text::{self, Field};
 use crate::domain::totp::{self, Check};
 use crate::domain::trust;
 use crate::domain::{Action, FactorKind, FactorStatus, Time, relative, span, stamp};
@@ -274,16 +275,11 @@ impl Desk {
     ) -> Result<VerifyOutcome> {
         let entered = otp::parse_entry(input)?;
         // The label comes from the browser and is shown to the help desk:
-        // control characters (line breaks, terminal escapes) are dropped.
-        let remember = remember.map(|l| {
-            let l: String = l.chars().filter(|c| !c.is_control()).collect();
-            let l = l.trim();
-            if l.is_empty() {
-                "Unnamed browser".to_owned()
-            } else {
-                l.chars().take(80).collect()
-            }
-        });
+        // one line of plain text within its limit, or it is refused.
+        let remember = remember
+            .map(|l| text::check(Field::DeviceLabel, l))
+            .transpose()?
+            .map(|l| if l.is_empty() { "Unnamed browser" } else { l }.to_owned());
         self.run(|cx| {
             let c = challenges::by_id(cx.conn, challenge_id)?.ok_or(DeskError::UnknownChallenge(challenge_id))?;
             let u = super::users::by_id(cx, c.user_id)?;
@@ -452,7 +448,7 @@ impl Desk {
                         .as_deref()
                         .map(|s| cx.key.open("code", s))
                         .transpose()?
-                        .and_then(|b| String::from_utf8(b).ok())
+                        .and_then(|b| std::str::from_utf8(&b).ok().map(str::to_owned))
                         .ok_or_else(|| DeskError::Refused("the current code cannot be recovered: start a new login".to_owned()))?;
                     let mac = code_mac(cx.key, u.id, &code);
                     challenges::resent(cx.conn, c.id, None, cx.now)?;

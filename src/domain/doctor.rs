@@ -438,7 +438,7 @@ fn checked(f: &Facts, policy: &Policy) -> Vec<String> {
             factors.push(format!("{n} {status}"));
         }
     }
-    let phone = match f.phone.as_deref().and_then(|p| Phone::parse(p).ok()) {
+    let phone = match f.phone.as_deref().and_then(Phone::stored) {
         Some(p) => format!(
             "phone {} {}, SMS to +{} {}",
             p.masked(),
@@ -866,7 +866,7 @@ fn sms(b: &mut Builder<'_>, policy: &Policy) {
         .iter()
         .filter(|x| x.kind == FactorKind::Sms && x.status != FactorStatus::Disabled)
     {
-        let Some(phone) = x.destination.as_deref().and_then(|d| Phone::parse(d).ok()) else {
+        let Some(phone) = x.destination.as_deref().and_then(Phone::stored) else {
             continue;
         };
         let only = f.others_than(FactorKind::Sms) == 0;
