@@ -390,3 +390,12 @@ CREATE TABLE bans (
 ALTER TABLE users ADD COLUMN streak INTEGER NOT NULL DEFAULT 0;
 -- A message held back by the message limit: when the next may go.
 ALTER TABLE deliveries ADD COLUMN retry_at INTEGER;
+
+-- step 5: look-alike email addresses
+-- The UTS #39 skeleton of each address (Latin "a" and Cyrillic "а" have the
+-- same one), so a new address that only looks like an existing user's is
+-- found from an index. SQL cannot compute skeletons, nor put an address in
+-- its canonical form (Unicode NFC, lower case): Store::migrate does both in
+-- Rust for every existing row, in the same transaction as this step.
+ALTER TABLE users ADD COLUMN email_skeleton TEXT;
+CREATE INDEX users_email_skeleton ON users (email_skeleton) WHERE email_skeleton IS NOT NULL;

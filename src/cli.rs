@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use commands::run;
-pub(crate) use commands::{emit, key_source, open_console_if_terminal};
+pub(crate) use commands::{emit, key_source, open_console_if_terminal, say};
 pub(crate) use out::json;
 
 /// Exit codes: 0 ok, 1 error, 2 usage, 3 denied (a login or code rejected).
@@ -255,7 +255,7 @@ pub enum UserCommand {
         search: Option<String>,
         #[arg(long, value_enum)]
         filter: Option<FilterArg>,
-        /// How many rows (at least 1).
+        /// How many rows (1 to 10000).
         #[arg(long, default_value_t = 50, value_parser = limit_range())]
         limit: u32,
         /// Start after this email (the last one of the previous page).
@@ -458,16 +458,19 @@ pub enum LoginCommand {
     Show { challenge_id: i64 },
 }
 
-/// `--limit`: at least one row (0 used to return one anyway).
+/// The most rows one `--limit` asks for: a page is read into memory whole.
+pub const MAX_LIMIT: u32 = 10_000;
+
+/// `--limit`: 1 to [`MAX_LIMIT`] rows (page on with --after or --before).
 fn limit_range() -> clap::builder::RangedI64ValueParser<u32> {
-    clap::value_parser!(u32).range(1..)
+    clap::value_parser!(u32).range(1..=i64::from(MAX_LIMIT))
 }
 
 #[derive(Debug, Args)]
 pub struct OutboxArgs {
     #[arg(long)]
     pub user: Option<String>,
-    /// How many rows (at least 1).
+    /// How many rows (1 to 10000).
     #[arg(long, default_value_t = 20, value_parser = limit_range())]
     pub limit: u32,
     /// Older than this message id (paging).
@@ -482,7 +485,7 @@ pub struct AuditArgs {
     /// An event kind (`login.verify`) or a family of them (`login`).
     #[arg(long)]
     pub kind: Option<String>,
-    /// How many rows (at least 1).
+    /// How many rows (1 to 10000).
     #[arg(long, default_value_t = 50, value_parser = limit_range())]
     pub limit: u32,
     /// Older than this event id (paging).

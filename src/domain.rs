@@ -12,6 +12,7 @@ pub mod password;
 pub mod policy;
 pub mod regulation;
 pub mod search;
+pub mod text;
 pub mod totp;
 pub mod trust;
 pub mod vocab;

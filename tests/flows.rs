@@ -23,7 +23,7 @@ use factordesk::rng::Rng;
 const ALICE: &str = "alice@example.com";
 const BOB: &str = "bob@example.com";
 const US_PHONE: &str = "+14155550123";
-const UK_PHONE: &str = "+447700900123";
+const UK_PHONE: &str = "+447400900123";
 const HOME_IP: &str = "198.51.100.7";
 const NEW_IP: &str = "203.0.113.9";
 

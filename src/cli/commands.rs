@@ -4,7 +4,7 @@
 use std::io::{IsTerminal as _, Write as _};
 
 use super::out::{self, json};
-use super::secret_input::read_password;
+use super::secret_input::{password, secret};
 use super::{ActionArg, Cli, Command, LoginCommand, PolicyCommand, RoleArg, exit};
 use crate::clock::Clock;
 use crate::desk::login::{DeviceRef, LoginRequest, PasswordInput};
@@ -12,6 +12,7 @@ use crate::desk::records::RecordQuery;
 use crate::desk::views::{ResendResult, VerifyResult};
 use crate::desk::{Desk, DeskError, Result};
 use crate::domain::login::Outcome;
+use crate::domain::text::{self, Field};
 use crate::domain::{Action, Role};
 use crate::keyfile::{self, KEY_ENV};
 use crate::rng::Rng;
@@ -25,7 +26,9 @@ pub fn run(cli: &Cli) -> i32 {
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {e}");
+            // One line, and nothing in it (a name or address echoed back)
+            // can drive the terminal.
+            let _ = writeln!(std::io::stderr(), "error: {}", text::escape(&e.to_string()));
             e.exit_code()
         }
     }
@@ -33,7 +36,18 @@ pub fn run(cli: &Cli) -> i32 {
 
 /// Answer with `value` as JSON under `--json`, else in words.
 fn reply<T: serde::Serialize + ?Sized>(cli: &Cli, value: &T, human: impl FnOnce() -> String) {
-    emit(&if cli.json { json(value) } else { human() });
+    if cli.json {
+        emit(&json(value));
+    } else {
+        say(&human());
+    }
+}
+
+/// Print text for people: any control character or direction override in
+/// it (from data stored before they were refused) is shown as `\u{…}`,
+/// never sent to the terminal; only its own line breaks are kept.
+pub(crate) fn say(text: &str) {
+    emit(&text::escape_lines(text));
 }
 
 /// Print, ignoring a closed pipe (`factordesk user list | head`).
@@ -67,19 +81,10 @@ fn os_rng() -> Result<Rng> {
 pub(crate) fn open(cli: &Cli) -> Result<Desk> {
     // The actor is written into every audit event: a line break or escape
     // would forge rows of the audit table.
-    if cli.actor.chars().any(char::is_control) {
-        return Err(DeskError::Refused(
-            "--actor cannot contain a control character such as a line break: name who is acting in one line".to_owned(),
-        ));
-    }
+    text::check(Field::Actor, &cli.actor)?;
     let mut desk = Desk::open(&cli.db, &key_source(cli), clock(cli), os_rng()?)?;
     desk.set_actor(&cli.actor);
     Ok(desk)
-}
-
-fn password(prompt: &str) -> Result<String> {
-    read_password(prompt)
-        .map_err(|e| DeskError::Refused(format!("cannot read the password from stdin: {e}")))
 }
 
 fn role(r: RoleArg) -> Role {
@@ -169,7 +174,7 @@ fn dispatch(cli: &Cli) -> Result<i32> {
                         rows.push(row.clone());
                         Ok(())
                     })?;
-                    emit(&out::readiness(&rows, at_risk, users));
+                    say(&out::readiness(&rows, at_risk, users));
                     Ok(exit::OK)
                 }
             }
@@ -214,6 +219,9 @@ fn render(cli: &Cli, args: &super::RenderArgs) -> Result<i32> {
 
 fn init(cli: &Cli) -> Result<i32> {
     let key = key_source(cli);
+    // A key file with no database beside it (an init stopped half way, or
+    // one made on purpose) is taken up rather than refused.
+    let adopted = key.file_exists();
     let desk = Desk::create(
         &cli.db,
         &key,
@@ -223,6 +231,10 @@ fn init(cli: &Cli) -> Result<i32> {
     )?;
     drop(desk);
     let key_note = match key.path() {
+        Some(p) if adopted => format!(
+            "key file {}, which was already there: keep it with the database, and back it up apart from it",
+            p.display()
+        ),
         Some(p) => format!(
             "key file {} (mode 0600): keep it with the database, and back it up apart from it",
             p.display()
@@ -235,7 +247,7 @@ fn init(cli: &Cli) -> Result<i32> {
             "key_file": key.path().map(|p| p.display().to_string()),
         })));
     } else {
-        emit(&format!(
+        say(&format!(
             "Created {} (mode 0600)\nand its {key_note}.",
             cli.db.display()
         ));
@@ -256,25 +268,44 @@ fn login(cli: &Cli, c: &LoginCommand) -> Result<i32> {
             factor,
             ..
         } => {
+            // `--device -` reads the token from stdin, so it never shows in
+            // the process list; stdin holds one secret at a time.
+            let token_stdin = device.as_deref() == Some("-");
+            if token_stdin && *password_stdin {
+                return Err(DeskError::Usage(
+                    "--device - and --password-stdin both read stdin, which holds one of them: pass the password with --password-stdin and the token as --device TOKEN, or use --assume-password with --device -".to_owned(),
+                ));
+            }
             let password = if *password_stdin {
-                PasswordInput::Plain(password("Password")?)
+                PasswordInput::Plain(password("Password")?.to_string())
             } else {
                 PasswordInput::Assume
             };
-            let s = desk.start_login(&LoginRequest {
+            let token = if token_stdin {
+                Some(secret("Device token", "device token")?.trim().to_owned())
+            } else {
+                device.clone()
+            };
+            let mut request = LoginRequest {
                 email: email.clone(),
                 password,
-                device: device
-                    .clone()
-                    .map(DeviceRef::Token)
-                    .or(device_id.map(DeviceRef::Id)),
+                device: token.map(DeviceRef::Token).or(device_id.map(DeviceRef::Id)),
                 ip: ip.clone(),
                 action: match action {
                     ActionArg::Login => Action::Login,
                     ActionArg::Export => Action::Export,
                 },
                 factor: *factor,
-            })?;
+            };
+            let started = desk.start_login(&request);
+            // The password and token are wiped from memory once checked.
+            if let PasswordInput::Plain(typed) = &mut request.password {
+                zeroize::Zeroize::zeroize(typed);
+            }
+            if let Some(DeviceRef::Token(token)) = &mut request.device {
+                zeroize::Zeroize::zeroize(token);
+            }
+            let s = started?;
             reply(cli, &s, || out::login_start(&s));
             Ok(if s.decision == Outcome::Denied {
                 exit::DENIED

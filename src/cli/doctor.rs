@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::out::one_line;
 use crate::desk::doctor::DoctorReport;
 use crate::domain::Time;
 use crate::domain::doctor::{Act, Finding, Fix, Kind, Part, Severity, SkewCheck};
@@ -111,16 +112,20 @@ pub fn text(r: &DoctorReport) -> String {
             "\n{}. [{}] {}",
             i + 1,
             f.severity.as_str().to_uppercase(),
-            f.title
+            one_line(&f.title)
         );
-        let _ = writeln!(out, "   {}", f.explanation);
+        let _ = writeln!(out, "   {}", one_line(&f.explanation));
         for e in &f.evidence {
-            let _ = writeln!(out, "   - {e}");
+            let _ = writeln!(out, "   - {}", one_line(e));
         }
         let key = fix_key(f.fix)
             .map(|k| format!(" (console key {k})"))
             .unwrap_or_default();
-        let _ = writeln!(out, "   Fix{key}: {}", advice(&f.advice, &r.email));
+        let _ = writeln!(
+            out,
+            "   Fix{key}: {}",
+            one_line(&advice(&f.advice, &r.email))
+        );
     }
     match &r.code_check {
         Some(c) if c.refused => {

@@ -621,5 +621,14 @@ mod tests {
             })
             .count();
         assert!((25_000..=35_000).contains(&logins), "{logins} logins");
+        // Every number the generator can draw is a real one (+1 NXX 555-01XX).
+        for (area, n) in AREA_CODES
+            .iter()
+            .flat_map(|a| (100..200).map(move |n| (a, n)))
+        {
+            let e164 = format!("+1{area}5550{n:03}");
+            let parsed = crate::domain::contact::Phone::parse(&e164).map(|p| p.e164());
+            assert_eq!(parsed.as_deref(), Ok(e164.as_str()));
+        }
     }
 }

@@ -26,7 +26,7 @@ pub(crate) struct Message<'a> {
 pub(crate) fn masked(kind: FactorKind, destination: &str) -> String {
     match kind {
         FactorKind::Sms => {
-            Phone::parse(destination).map_or_else(|_| destination.to_owned(), |p| p.masked())
+            Phone::stored(destination).map_or_else(|| destination.to_owned(), |p| p.masked())
         }
         FactorKind::Email => {
             Email::parse(destination).map_or_else(|_| destination.to_owned(), |e| e.masked())
@@ -119,7 +119,7 @@ pub(crate) fn send(cx: &mut Ctx<'_>, m: &Message<'_>) -> Result<DeliveryOutcome>
                 ),
                 Err(_) => (
                     DeliveryStatus::Failed,
-                    Some("the phone number is not valid E.164".to_owned()),
+                    Some("the phone number is not a valid number: change it with `factordesk user edit --phone`".to_owned()),
                 ),
             };
             (Channel::Sms, status, reason)

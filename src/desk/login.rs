@@ -246,7 +246,7 @@ impl Desk {
                         .as_deref()
                         .map(|s| cx.key.open("code", s))
                         .transpose()?
-                        .and_then(|b| String::from_utf8(b).ok())
+                        .and_then(|b| std::str::from_utf8(&b).ok().map(str::to_owned))
                         .ok_or_else(|| DeskError::Refused("the current code cannot be recovered: start a new login".to_owned()))?;
                     let mac = code_mac(cx.key, u.id, &code);
                     challenges::resent(cx.conn, c.id, None, cx.now)?;

@@ -11,8 +11,8 @@ pub(crate) fn totp_context(user_id: i64) -> String {
     format!("totp:{user_id}")
 }
 
-/// Open a TOTP factor's secret.
-pub(crate) fn secret_of(key: &Key, f: &FactorRow) -> Result<Vec<u8>> {
+/// Open a TOTP factor's secret; it is wiped from memory when dropped.
+pub(crate) fn secret_of(key: &Key, f: &FactorRow) -> Result<zeroize::Zeroizing<Vec<u8>>> {
     let sealed = f.secret.as_deref().ok_or_else(|| {
         DeskError::Refused(format!(
             "factor {} has no secret; remove it and enrol again",

@@ -14,6 +14,7 @@ use crate::domain::contact::{Email, Phone};
 use crate::domain::enforcement::Standing;
 use crate::domain::lockout::Lock;
 use crate::domain::policy::Policy;
+use crate::domain::text::{self, Field};
 use crate::domain::{Role, Time, UserStatus};
 use crate::store::user_list::{Filter, FilterContext, Query};
 use crate::store::users::{NewUser as NewUserRow, UserRow};
@@ -63,18 +64,7 @@ pub struct ListQuery {
 /// A display name, trimmed: at most 100 characters and on one line (a line
 /// break or escape would split the user table and the one-line audit entry).
 fn clean_name(name: &str) -> Result<&str> {
-    let name = name.trim();
-    if name.chars().count() > 100 {
-        return Err(DeskError::Refused(
-            "the name is too long: use at most 100 characters".to_owned(),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(DeskError::Refused(
-            "the name cannot contain a control character such as a line break: use one line of text".to_owned(),
-        ));
-    }
-    Ok(name)
+    Ok(text::check(Field::Name, name)?)
 }
 
 /// The filter context: who is in grace, and the low-codes mark.
@@ -106,8 +96,21 @@ impl Desk {
         let name = clean_name(&new.name)?.to_owned();
         let role = new.role.unwrap_or(Role::Member);
         let e164 = phone.as_ref().map(Phone::e164);
+        let skeleton = email.skeleton();
         self.run(|cx| {
+            // An address that reads the same as another user's but is spelled
+            // with letters of another script (Cyrillic "а" for Latin "a") is
+            // refused; ASCII addresses are told apart by their letters.
+            if let Some(existing) = store::users::look_alike(cx.conn, &skeleton, email.as_str())?
+                .filter(|other| !(email.is_ascii() && other.is_ascii()))
+            {
+                return Err(DeskError::LookAlike {
+                    email: email.to_string(),
+                    existing,
+                });
+            }
             let row = NewUserRow {
+                skeleton: &skeleton,
                 email: email.as_str(),
                 name: &name,
                 role,
@@ -186,6 +189,9 @@ impl Desk {
 
     /// One page of users, ordered by email.
     pub fn list_users(&self, q: &ListQuery) -> Result<Vec<UserSummary>> {
+        if let Some(search) = &q.search {
+            text::check(Field::Search, search)?;
+        }
         let at = q.after.as_deref().map_or(Keyset::First, Keyset::After);
         self.users_page(q, at)
     }

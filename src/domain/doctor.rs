@@ -349,7 +349,7 @@ fn checked(f: &Facts, policy: &Policy) -> Vec<String> {
 
 /// What the doctor saw of their phone: masked, verified, SMS allowed there.
 fn phone_checked(f: &Facts, policy: &Policy) -> String {
-    match f.phone.as_deref().and_then(|p| Phone::parse(p).ok()) {
+    match f.phone.as_deref().and_then(Phone::stored) {
         Some(p) => format!(
             "phone {} {}, SMS to +{} {}",
             p.masked(),

@@ -247,8 +247,8 @@ impl Policy {
             "totp_issuer" => {
                 if v.is_empty()
                     || v.contains(':')
-                    || v.len() > 64
-                    || v.chars().any(char::is_control)
+                    || v.chars().count() > super::text::Field::Issuer.max()
+                    || v.chars().any(super::text::is_forbidden)
                 {
                     return Err(bad());
                 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 
 use super::{Store, StoreError};
 
@@ -22,9 +22,7 @@ impl Store {
     /// a connection of its own, so another thread can make it.
     pub fn copy_user_from_file(path: &Path, email: &str) -> Result<Store, StoreError> {
         Self::probe(path)?;
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let src = Connection::open_with_flags(path, flags)?;
-        src.busy_timeout(std::time::Duration::from_secs(5))?;
+        let src = super::open::read_only_connection(path)?;
         copy_user_from(&src, email)
     }
 }

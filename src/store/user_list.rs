@@ -388,6 +388,7 @@ mod tests {
                         conn,
                         &NewUser {
                             email: &email,
+                            skeleton: &email,
                             name,
                             role: Role::Member,
                             phone: None,

@@ -538,5 +538,6 @@ impl Widget for &App {
                 self.status_bar(status, buf);
             }
         }
+        chrome::neutralise(area, buf);
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 
-use super::{emit, open, password, reply, role};
+use super::{emit, open, password, reply, role, say};
 use crate::cli::out::{self, json};
 use crate::cli::{Cli, CodesCommand, DeviceCommand, FactorCommand, FilterArg, UserCommand, exit};
 use crate::desk::devices::Which;
@@ -156,7 +156,6 @@ fn user_list(
     after: Option<String>,
 ) -> Result<()> {
     let desk = open(cli)?;
-    let limit = limit.clamp(1, 10_000);
     let list = desk.list_users(&ListQuery {
         search,
         filter: filter.map(|f| match f {
@@ -178,7 +177,11 @@ pub(super) fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
     match c {
         FactorCommand::AddTotp { email } => {
             let e = desk.enrol_totp(email)?;
-            reply(cli, &e, || {
+            // Not `reply`: the QR code's colours are escapes of our own; the
+            // stored text in it is escaped by `totp_enrolment`.
+            emit(&if cli.json {
+                json(&e)
+            } else {
                 out::totp_enrolment(&e, &qr_for_terminal(&e.uri))
             });
         }
@@ -304,37 +307,20 @@ pub(super) fn codes(cli: &Cli, c: &CodesCommand) -> Result<i32> {
     let mut desk = open(cli)?;
     match c {
         CodesCommand::Generate { email, out: file } => {
-            // Make the file before the old batch is killed: if it cannot be
-            // made (it exists, or its directory is missing or read-only),
-            // nothing changes and the old codes keep working.
-            let issuer = desk.policy()?.totp_issuer;
             let replaced = desk.code_status(email)?.total > 0;
-            let export = match file {
-                Some(path) => Some((path, crate::desk::codes::create_export(path)?)),
-                None => None,
+            // With --out the file is written before the new batch is
+            // committed: if it cannot be, nothing changes and the old codes
+            // keep working.
+            let list = match file {
+                Some(path) => desk.generate_codes_to(email, path)?,
+                None => desk.generate_codes(email)?,
             };
-            let list = match desk.generate_codes(email) {
-                Ok(list) => list,
-                Err(e) => {
-                    if let Some((path, _)) = export {
-                        let _ = std::fs::remove_file(path);
-                    }
-                    return Err(e);
-                }
-            };
-            if let Some((path, f)) = export {
-                crate::desk::codes::fill_export(
-                    path,
-                    f,
-                    &crate::desk::codes::export_text(&issuer, email, &list),
-                )?;
-            }
             if cli.json {
                 emit(&json(
                     &serde_json::json!({ "email": email, "codes": list, "file": file }),
                 ));
             } else {
-                emit(&out::generated_codes(
+                say(&out::generated_codes(
                     email,
                     &list,
                     replaced,

@@ -13,6 +13,7 @@ use crate::desk::sealing::{backup_code_mac, device_mac, new_device_token, secret
 use crate::desk::views::{VerifyOutcome, VerifyResult};
 use crate::desk::{Ctx, Desk, DeskError, Result};
 use crate::domain::otp::{self, Entered};
+use crate::domain::text::{self, Field};
 use crate::domain::totp::{self, Check};
 use crate::domain::trust;
 use crate::domain::vocab::{AttemptKind, AttemptOutcome, ChallengePurpose, ChallengeState};
@@ -35,16 +36,11 @@ impl Desk {
     ) -> Result<VerifyOutcome> {
         let entered = otp::parse_entry(input)?;
         // The label comes from the browser and is shown to the help desk:
-        // control characters (line breaks, terminal escapes) are dropped.
-        let remember = remember.map(|l| {
-            let l: String = l.chars().filter(|c| !c.is_control()).collect();
-            let l = l.trim();
-            if l.is_empty() {
-                "Unnamed browser".to_owned()
-            } else {
-                l.chars().take(80).collect()
-            }
-        });
+        // one line of plain text within its limit, or it is refused.
+        let remember = remember
+            .map(|l| text::check(Field::DeviceLabel, l))
+            .transpose()?
+            .map(|l| if l.is_empty() { "Unnamed browser" } else { l }.to_owned());
         self.run(|cx| {
             let c = challenges::by_id(cx.conn, challenge_id)?.ok_or(DeskError::UnknownChallenge(challenge_id))?;
             let u = account::by_id(cx, c.user_id)?;

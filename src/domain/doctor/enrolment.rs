@@ -192,7 +192,7 @@ pub(super) fn sms(b: &mut Builder<'_>, policy: &Policy) {
         .iter()
         .filter(|x| x.kind == FactorKind::Sms && x.status != FactorStatus::Disabled)
     {
-        let Some(phone) = x.destination.as_deref().and_then(|d| Phone::parse(d).ok()) else {
+        let Some(phone) = x.destination.as_deref().and_then(Phone::stored) else {
             continue;
         };
         let only = f.others_than(FactorKind::Sms) == 0;
