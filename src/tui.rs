@@ -22,8 +22,8 @@ use std::time::Duration;
 use ratatui::crossterm::event::Event;
 
 pub use app::App;
+pub use keys::Tab;
 pub use theme::Tone;
-pub use view::Tab;
 
 use crate::desk::{Desk, DeskError};
 use theme::Theme;

@@ -10,7 +10,7 @@ use ratatui::widgets::Widget;
 
 use super::chrome;
 use super::command::{self, Command, Outcome};
-use super::keys::{self, Action, Mode};
+use super::keys::{self, Action, Mode, Tab};
 use super::popups::codes::Codes;
 use super::popups::form::Form;
 use super::popups::help::Help;
@@ -25,7 +25,7 @@ use super::screens::user::UserScreen;
 use super::screens::users::UsersScreen;
 use super::strings;
 use super::theme::{Theme, Tone};
-use super::view::{Ctx, Effect, News, Popup, Screen, Tab, View};
+use super::view::{Ctx, Effect, News, Popup, Screen, View};
 use super::worker::{Done, Worker};
 use crate::desk::{Desk, DeskError, Result};
 use crate::domain::FactorKind;

@@ -6,10 +6,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::keys::{GLOBAL, Mode};
+use super::keys::{GLOBAL, Mode, Tab};
 use super::strings;
 use super::theme::{Theme, Tone};
-use super::view::Tab;
 use super::widgets::{self, hints};
 use crate::desk::Desk;
 

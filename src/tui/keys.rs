@@ -1,10 +1,54 @@
 //! Keys to actions, in one place: each screen's bindings are a table that feeds
-//! its status bar and `?` help too, and the doctor's fixes map to keys here.
+//! its status bar and `?` help too; the tabs keys go to; the doctor's fix keys.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::view::Tab;
 use crate::domain::doctor::{Act, Fix};
+
+/// The top-level screens, in tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Overview,
+    Users,
+    Simulator,
+    Outbox,
+    Audit,
+    Policy,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 6] = [
+        Tab::Overview,
+        Tab::Users,
+        Tab::Simulator,
+        Tab::Outbox,
+        Tab::Audit,
+        Tab::Policy,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Overview => "Overview",
+            Tab::Users => "Users",
+            Tab::Simulator => "Simulator",
+            Tab::Outbox => "Outbox",
+            Tab::Audit => "Audit",
+            Tab::Policy => "Policy",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+
+    #[must_use]
+    pub fn step(self, by: isize) -> Tab {
+        let n = Tab::ALL.len().cast_signed();
+        Tab::ALL[(self.index().cast_signed() + by)
+            .rem_euclid(n)
+            .cast_unsigned()]
+    }
+}
 
 /// How keys are read right now.
 #[derive(Debug, Clone, Copy)]

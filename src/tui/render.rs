@@ -7,9 +7,8 @@ use ratatui::style::{Color, Modifier};
 use ratatui::widgets::Widget;
 
 use super::App;
-use super::keys::Action;
+use super::keys::{Action, Tab};
 use super::theme::Theme;
-use super::view::Tab;
 use super::worker::Worker;
 use crate::desk::{Desk, DeskError, Result};
 

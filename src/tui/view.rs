@@ -7,56 +7,11 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use super::command::Command;
-use super::keys::{Action, Binding};
+use super::keys::{Action, Binding, Tab};
 use super::theme::{Theme, Tone};
 use super::worker::{Done, Job};
 use crate::desk::{Desk, DeskError, Result};
 use crate::domain::doctor::{Fix, SkewCheck};
-
-/// The top-level screens, in tab order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tab {
-    Overview,
-    Users,
-    Simulator,
-    Outbox,
-    Audit,
-    Policy,
-}
-
-impl Tab {
-    pub const ALL: [Tab; 6] = [
-        Tab::Overview,
-        Tab::Users,
-        Tab::Simulator,
-        Tab::Outbox,
-        Tab::Audit,
-        Tab::Policy,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Overview => "Overview",
-            Tab::Users => "Users",
-            Tab::Simulator => "Simulator",
-            Tab::Outbox => "Outbox",
-            Tab::Audit => "Audit",
-            Tab::Policy => "Policy",
-        }
-    }
-
-    pub fn index(self) -> usize {
-        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
-    }
-
-    #[must_use]
-    pub fn step(self, by: isize) -> Tab {
-        let n = Tab::ALL.len().cast_signed();
-        Tab::ALL[(self.index().cast_signed() + by)
-            .rem_euclid(n)
-            .cast_unsigned()]
-    }
-}
 
 /// What a view or popup may read. The desk is for reading only: what
 /// changes it is a [`Command`], run by `command.rs`.

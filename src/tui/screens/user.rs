@@ -14,12 +14,12 @@ use crate::desk::{Desk, Result};
 use crate::domain::doctor::{Fix, SkewCheck};
 use crate::domain::{FactorStatus, UserStatus};
 use crate::tui::command::{Change, Command};
-use crate::tui::keys::{Action, Binding, ch, fix_action, named};
+use crate::tui::keys::{Action, Binding, Tab, ch, fix_action, named};
 use crate::tui::pages::step;
 use crate::tui::popups::confirm::Confirm;
 use crate::tui::popups::form::{Form, Purpose};
 use crate::tui::theme::Tone;
-use crate::tui::view::{Ctx, Effect, News, Screen, Tab, View};
+use crate::tui::view::{Ctx, Effect, News, Screen, View};
 
 pub const KEYS: &[Binding] = &[
     named(
