@@ -2,6 +2,7 @@
 //! enforcement and the login decision. No SQL, no terminal, no clock reads, no I/O.
 
 pub mod backup;
+pub mod chain;
 pub mod contact;
 pub mod doctor;
 pub mod enforcement;
