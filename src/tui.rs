@@ -300,6 +300,9 @@ impl App {
         self.user = None;
         self.tab = tab;
         self.refresh();
+        if tab == Tab::Audit && !self.audit.checked_once() {
+            self.check_trail();
+        }
     }
 
     /// Open one user's screen over the current tab.

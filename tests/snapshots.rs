@@ -67,11 +67,13 @@ fn fixed_now() -> chrono::DateTime<chrono::Utc> {
         .to_utc()
 }
 
-/// The demo data in memory, on the fixed clock and a seeded RNG.
+/// The demo data in memory, on the fixed clock (whose real time is fixed
+/// too, for the times the audit trail says events were written) and a
+/// seeded RNG.
 fn demo_desk() -> Desk {
     let mut desk = Desk::in_memory(
         Key::from_bytes([7; 32]),
-        Clock::fixed(fixed_now()),
+        Clock::frozen(fixed_now()),
         Rng::seeded(1),
     )
     .unwrap();

@@ -125,10 +125,17 @@ pub struct HeadView {
 }
 
 /// A check under way, to go on with (the console checks a slice at a time).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrailProgress {
     verifier: Verifier,
     after: i64,
+}
+
+impl TrailProgress {
+    /// Events that checked out so far.
+    pub fn checked(&self) -> i64 {
+        self.verifier.checked()
+    }
 }
 
 impl Default for TrailProgress {

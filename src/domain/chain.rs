@@ -274,7 +274,7 @@ enum Next<'a> {
 
 /// Checks a trail fed to it in id order, a row at a time, so that memory
 /// stays flat at any length; it can be kept between reads.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verifier {
     /// The MAC of the last event that checked out.
     prev: Mac,
@@ -310,6 +310,11 @@ pub struct Verdict {
 }
 
 impl Verifier {
+    /// Events that checked out so far.
+    pub fn checked(&self) -> i64 {
+        self.checked
+    }
+
     /// Whether a break was found (more rows change nothing).
     pub fn done(&self) -> bool {
         self.broken.is_some()

@@ -75,6 +75,7 @@ pub enum Action {
     // Outbox and audit.
     FilterUser,
     CycleKind,
+    CheckTrail,
     // Policy.
     Edit,
     // Popups.

@@ -661,6 +661,9 @@ impl App {
             },
             Done::Hashed { result: Err(e), .. } => self.say(Tone::Error, e),
             Done::Copied { ticket, result } => self.sandbox_copied(ticket, result),
+            Done::Read { ticket, result } if self.audit.checking(ticket) => {
+                return self.trail_checked(result);
+            }
             Done::Read { ticket, result } => return self.readiness_found(ticket, result),
         }
         self.refresh();

@@ -95,7 +95,8 @@ impl ReadinessView {
 }
 
 impl App {
-    fn ask(&mut self, read: Read) -> u64 {
+    /// Ask the worker for `read`; its answer comes back with the ticket.
+    pub(super) fn ask(&mut self, read: Read) -> u64 {
         self.tickets += 1;
         let ticket = self.tickets;
         self.worker.submit(&self.desk, Job::Read { ticket, read });
@@ -179,6 +180,9 @@ impl App {
                     take_page(r, page, into);
                 }
             }
+            // A slice of a check of the chain no longer wanted (`v` began
+            // another).
+            Found::Trail(_) => {}
         }
     }
 
