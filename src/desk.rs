@@ -148,6 +148,8 @@ pub struct Ctx<'a> {
     written_at: Time,
     clock_set: bool,
     tip: &'a Cell<Option<trail::Tip>>,
+    /// Inside a batch: the chain's head is written once, at its end.
+    batched: bool,
 }
 
 impl Ctx<'_> {
@@ -175,6 +177,7 @@ impl Ctx<'_> {
                 written_at: Some(store::secs(self.written_at)),
                 clock_set: Some(self.clock_set),
             },
+            self.batched,
         )?;
         Ok(())
     }
@@ -388,7 +391,8 @@ impl Desk {
         };
         // The chain's end is read afresh in each transaction, and kept
         // through a batch (whose transaction is one).
-        if !self.store.in_batch() {
+        let batched = self.store.in_batch();
+        if !batched {
             self.tip.set(None);
         }
         let Desk {
@@ -415,6 +419,7 @@ impl Desk {
                 written_at,
                 clock_set,
                 tip,
+                batched,
             };
             f(&mut cx)
         })
@@ -425,7 +430,11 @@ impl Desk {
     pub fn batch<T>(&mut self, f: impl FnOnce(&mut Desk) -> Result<T>) -> Result<T> {
         self.store.begin_batch()?;
         self.tip.set(None);
-        let value = f(self);
+        let value = f(self).and_then(|value| {
+            // The head its events moved, in the same transaction.
+            trail::save_head(self.store.conn(), &self.key, &self.tip)?;
+            Ok(value)
+        });
         // Rolled back or not, the next transaction reads the end again.
         self.tip.set(None);
         let ended = self.store.end_batch(value.is_ok());

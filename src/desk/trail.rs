@@ -14,11 +14,14 @@ use crate::store::{self, audit, opt_time};
 
 /// Where the chain ends, cached for the rest of one transaction (or batch):
 /// the head, and the id the next event gets. Each event then costs its
-/// insert and the head's update, and no read.
+/// insert and the head's update, and no read; in a batch, the head is
+/// written once, before the batch commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Tip {
     next_id: i64,
     head: Head,
+    /// The head has moved since it was last written (in a batch).
+    unsaved: bool,
 }
 
 /// Events sealed (or read) per page: memory stays flat at any length.
@@ -26,13 +29,16 @@ const PAGE: u32 = 2_000;
 
 /// Append one event, sealed after the last, and move the head, in the
 /// caller's transaction. `fields.id` is ignored: the event gets the next id.
+/// In a batch (`batched`) the head is only moved in `tip`: [`save_head`]
+/// writes it before the batch commits.
 pub(crate) fn append(
     conn: &Connection,
     key: &Key,
     tip: &Cell<Option<Tip>>,
     fields: &Fields<'_>,
+    batched: bool,
 ) -> Result<i64> {
-    let Tip { next_id, head } = match tip.get() {
+    let Tip { next_id, head, .. } = match tip.get() {
         Some(t) => t,
         None => load(conn, key)?,
     };
@@ -44,12 +50,29 @@ pub(crate) fn append(
     let mac = chain::seal(key, seq, &head.last_mac, &fields);
     audit::insert(conn, &fields, seq, &mac)?;
     let head = head.after(next_id, mac);
-    audit::set_head(conn, &head, &head.mac(key))?;
+    if !batched {
+        audit::set_head(conn, &head, &head.mac(key))?;
+    }
     tip.set(Some(Tip {
         next_id: next_id + 1,
         head,
+        unsaved: batched,
     }));
     Ok(next_id)
+}
+
+/// Write the head a batch has moved, in its transaction, before it commits.
+pub(crate) fn save_head(conn: &Connection, key: &Key, tip: &Cell<Option<Tip>>) -> Result<()> {
+    if let Some(t) = tip.get()
+        && t.unsaved
+    {
+        audit::set_head(conn, &t.head, &t.head.mac(key))?;
+        tip.set(Some(Tip {
+            unsaved: false,
+            ..t
+        }));
+    }
+    Ok(())
 }
 
 /// The head and the next id, read in the writing transaction. A head that
@@ -62,7 +85,11 @@ fn load(conn: &Connection, key: &Key) -> Result<Tip> {
             "the audit trail's chain head was changed by hand, so no event can be added to it: run `factordesk audit verify`, and restore the database from a backup".to_owned(),
         )
     })?;
-    Ok(Tip { next_id, head })
+    Ok(Tip {
+        next_id,
+        head,
+        unsaved: false,
+    })
 }
 
 /// Chain the events a database held before it had a chain, in the caller's
@@ -312,6 +339,12 @@ mod tests {
             Ok(())
         })
         .unwrap();
+        // A batch that fails lands nothing, head included.
+        let failed: Result<()> = d.batch(|d| {
+            add(d, "u9@example.com");
+            Err(DeskError::Refused("stop".to_owned()))
+        });
+        assert!(failed.is_err());
         let c = d.check_trail().unwrap();
         assert!(c.whole, "{c:?}");
         assert_eq!((c.checked, c.head.events), (9, 9));
