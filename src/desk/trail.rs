@@ -248,7 +248,6 @@ mod tests {
     use crate::domain::chain::Tampering;
     use crate::keyfile::Source;
     use crate::rng::Rng;
-    use crate::store::{APPLICATION_ID, steps};
 
     fn at(text: &str) -> Time {
         DateTime::parse_from_rfc3339(text).unwrap().to_utc()
@@ -361,35 +360,12 @@ mod tests {
         assert_eq!(check, c);
     }
 
-    /// A database file at schema step 3, with events, under the test key.
-    fn old_database(path: &std::path::Path) {
-        let conn = Connection::open(path).unwrap();
-        conn.pragma_update(None, "application_id", APPLICATION_ID)
-            .unwrap();
-        for (i, step) in steps().iter().take(3).enumerate() {
-            conn.execute_batch(step).unwrap();
-            conn.pragma_update(None, "user_version", i + 1).unwrap();
-        }
-        let check = key_source().load().unwrap().check_value();
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('key_check', ?1)",
-            [check],
-        )
-        .unwrap();
-        conn.execute(
-            "WITH RECURSIVE n (id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM n WHERE id < 2500)
-             INSERT INTO audit (id, at, actor, kind, detail)
-                 SELECT id, id, 'admin', 'policy.set', 'x' FROM n",
-            [],
-        )
-        .unwrap();
-    }
-
     #[test]
     fn an_older_database_s_events_are_chained_when_it_is_opened_with_its_key() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
-        old_database(&path);
+        let check = key_source().load().unwrap().check_value();
+        audit::testing::before_the_chain(&path, &check, 2_500);
         // The wrong key: refused, nothing chained.
         let wrong = Source::Env("08".repeat(32));
         let clock = || Clock::frozen(at("2026-11-21T09:00:00Z"));
@@ -397,20 +373,9 @@ mod tests {
             Desk::open(&path, &wrong, clock(), Rng::seeded(1)),
             Err(DeskError::WrongKey)
         ));
-        let raw = Connection::open(&path).unwrap();
-        let unsealed: i64 = raw
-            .query_row("SELECT count(*) FROM audit WHERE mac IS NULL", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        assert_eq!(unsealed, 2_500);
+        assert_eq!(audit::testing::unsealed(&path), 2_500);
         let mut d = Desk::open(&path, &key_source(), clock(), Rng::seeded(1)).unwrap();
-        let unsealed: i64 = raw
-            .query_row("SELECT count(*) FROM audit WHERE mac IS NULL", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        assert_eq!(unsealed, 0, "all at once");
+        assert_eq!(audit::testing::unsealed(&path), 0, "all at once");
         add(&mut d, "a@example.com");
         let c = d.check_trail().unwrap();
         assert!(c.whole, "{c:?}");
@@ -431,12 +396,7 @@ mod tests {
         let mut d = desk(Clock::frozen(at("2026-11-21T09:00:00Z")));
         add(&mut d, "a@example.com");
         add(&mut d, "b@example.com");
-        d.conn()
-            .execute_batch(
-                "DROP TRIGGER audit_head_stays_chained;
-                 UPDATE audit_head SET chained = 0;",
-            )
-            .unwrap();
+        audit::testing::reset_head(d.conn());
         let now = d.now();
         d.store.write(|tx| start(tx, &d.key, now)).unwrap();
         let c = d.check_trail().unwrap();

@@ -1,7 +1,5 @@
-//! The audit trail's chain: each event's HMAC over an unambiguous encoding of
-//! its fields, its place and the MAC before it; the head that seals the end;
-//! and the check that tells a whole chain from an edited, deleted, inserted,
-//! reordered or cut one. Pure: the key is handed in, rows arrive in id order.
+//! The audit trail's chain: each event's HMAC over its fields, place and the MAC
+//! before it, the head that seals its end, and the check that names a break.
 
 use serde::Serialize;
 

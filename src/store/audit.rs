@@ -1,7 +1,5 @@
-//! The `audit` table: one append-only event per use case (actor, OS account,
-//! user, kind, detail, ip, times), each sealed into a chain whose end is kept
-//! in `audit_head`; listed newest first with keyset paging, or read in id
-//! order to check the chain.
+//! The `audit` table: one append-only event per use case, sealed into a chain
+//! whose end is `audit_head`; listed newest first, or read in id order.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -311,6 +309,58 @@ fn page_of_kind(
 /// How many events the trail holds (the counter the schema keeps).
 pub fn count(conn: &Connection) -> Result<u64, StoreError> {
     super::attention::events(conn)
+}
+
+/// Databases as a test needs them: from before the chain, or tampered with.
+#[cfg(test)]
+pub(crate) mod testing {
+    use rusqlite::Connection;
+
+    use crate::store::{APPLICATION_ID, steps};
+
+    /// A database file at schema step 3 (before the chain) for the key
+    /// whose check value is `key_check`, with `events` events, ids 1 to N.
+    pub fn before_the_chain(path: &std::path::Path, key_check: &str, events: i64) {
+        let conn = Connection::open(path).unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        for (i, step) in steps().iter().take(3).enumerate() {
+            conn.execute_batch(step).unwrap();
+            conn.pragma_update(None, "user_version", i + 1).unwrap();
+        }
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('key_check', ?1)",
+            [key_check],
+        )
+        .unwrap();
+        conn.execute(
+            "WITH RECURSIVE n (id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM n WHERE id < ?1)
+             INSERT INTO audit (id, at, actor, kind, detail)
+                 SELECT id, id, 'admin', 'policy.set', 'x' FROM n",
+            [events],
+        )
+        .unwrap();
+    }
+
+    /// Events without a seal.
+    pub fn unsealed(path: &std::path::Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM audit WHERE mac IS NULL", [], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    }
+
+    /// Mark the head unchained by hand, as someone hoping to have the
+    /// events chained afresh would.
+    pub fn reset_head(conn: &Connection) {
+        conn.execute_batch(
+            "DROP TRIGGER audit_head_stays_chained;
+             UPDATE audit_head SET chained = 0;",
+        )
+        .unwrap();
+    }
 }
 
 #[cfg(test)]

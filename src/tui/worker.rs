@@ -1,8 +1,7 @@
 //! Work too slow for the UI thread runs here: argon2id password hashing
 //! (15–40 ms), the simulator's sandbox copy of one user's data, and reads
-//! that pass over a whole table (recovery readiness, the audit chain's
-//! check), on a desk of its own over the same file. Tests use the inline
-//! worker, which is deterministic.
+//! over a whole table (recovery readiness, the audit chain's check) on a
+//! desk of its own over the same file. Tests use the inline worker.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender};
