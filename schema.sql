@@ -363,7 +363,44 @@ CREATE INDEX users_single_no_codes ON users (email) WHERE active_factors = 1 AND
 -- A user's events of one kind, newest first (the doctor's evidence).
 CREATE INDEX audit_user_kind ON audit (user_id, kind, at);
 
--- step 4: a tamper-evident audit trail
+-- step 4: regulation
+-- What the limits count, one row each: wrong passwords by user ('password',
+-- the user's id) and by source address ('address'), and the doctor's code
+-- checks by user ('code_check'). Rows older than their window are pruned
+-- as new ones come, so a flood leaves no more rows than a limit's worth.
+CREATE TABLE throttle (
+    id       INTEGER PRIMARY KEY,
+    kind     TEXT    NOT NULL CHECK (kind IN ('password', 'address', 'code_check')),
+    subject  TEXT    NOT NULL,
+    at       INTEGER NOT NULL
+) STRICT;
+CREATE INDEX throttle_subject ON throttle (kind, subject, at);
+-- Bans: a user's password checks ('password') or an address's ('address')
+-- refused until `until`; `count` bans in a row since the last correct
+-- password, so each lasts twice the one before.
+CREATE TABLE bans (
+    kind     TEXT    NOT NULL CHECK (kind IN ('password', 'address')),
+    subject  TEXT    NOT NULL,
+    until    INTEGER NOT NULL,
+    count    INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (kind, subject)
+) STRICT, WITHOUT ROWID;
+-- Failed codes in a row with no success or unlock between, locks or not:
+-- at the policy's hard stop 2FA stays locked until an admin unlocks it.
+ALTER TABLE users ADD COLUMN streak INTEGER NOT NULL DEFAULT 0;
+-- A message held back by the message limit: when the next may go.
+ALTER TABLE deliveries ADD COLUMN retry_at INTEGER;
+
+-- step 5: look-alike email addresses
+-- The UTS #39 skeleton of each address (Latin "a" and Cyrillic "а" have the
+-- same one), so a new address that only looks like an existing user's is
+-- found from an index. SQL cannot compute skeletons, nor put an address in
+-- its canonical form (Unicode NFC, lower case): Store::migrate does both in
+-- Rust for every existing row, in the same transaction as this step.
+ALTER TABLE users ADD COLUMN email_skeleton TEXT;
+CREATE INDEX users_email_skeleton ON users (email_skeleton) WHERE email_skeleton IS NOT NULL;
+
+-- step 6: a tamper-evident audit trail
 -- Each event carries an HMAC-SHA256, under the key kept outside this file,
 -- over its fields, its place in the chain (seq) and the MAC of the event
 -- before it; `audit_head` holds the chain's end (how many events, the last

@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use commands::run;
-pub(crate) use commands::{check_actor, emit, key_source, name_operator, open_console_if_terminal};
+pub(crate) use commands::{
+    check_actor, emit, key_source, name_operator, open_console_if_terminal, say,
+};
 pub(crate) use out::json;
 
 /// Exit codes: 0 ok, 1 error, 2 usage, 3 denied (a login or code rejected).
@@ -256,7 +258,7 @@ pub enum UserCommand {
         search: Option<String>,
         #[arg(long, value_enum)]
         filter: Option<FilterArg>,
-        /// How many rows (at least 1).
+        /// How many rows (1 to 10000).
         #[arg(long, default_value_t = 50, value_parser = limit_range())]
         limit: u32,
         /// Start after this email (the last one of the previous page).
@@ -310,6 +312,10 @@ pub enum UserCommand {
         /// Read the user's password from stdin.
         #[arg(long, required = true)]
         password_stdin: bool,
+        /// The address the request comes from (wrong passwords are counted
+        /// for it too).
+        #[arg(long)]
+        ip: Option<String>,
     },
     /// Remove all factors and backup codes and revoke all devices.
     #[command(name = "reset-2fa")]
@@ -455,16 +461,19 @@ pub enum LoginCommand {
     Show { challenge_id: i64 },
 }
 
-/// `--limit`: at least one row (0 used to return one anyway).
+/// The most rows one `--limit` asks for: a page is read into memory whole.
+pub const MAX_LIMIT: u32 = 10_000;
+
+/// `--limit`: 1 to [`MAX_LIMIT`] rows (page on with --after or --before).
 fn limit_range() -> clap::builder::RangedI64ValueParser<u32> {
-    clap::value_parser!(u32).range(1..)
+    clap::value_parser!(u32).range(1..=i64::from(MAX_LIMIT))
 }
 
 #[derive(Debug, Args)]
 pub struct OutboxArgs {
     #[arg(long)]
     pub user: Option<String>,
-    /// How many rows (at least 1).
+    /// How many rows (1 to 10000).
     #[arg(long, default_value_t = 20, value_parser = limit_range())]
     pub limit: u32,
     /// Older than this message id (paging).
@@ -482,7 +491,7 @@ pub struct AuditArgs {
     /// An event kind (`login.verify`) or a family of them (`login`).
     #[arg(long)]
     pub kind: Option<String>,
-    /// How many rows (at least 1).
+    /// How many rows (1 to 10000).
     #[arg(long, default_value_t = 50, value_parser = limit_range())]
     pub limit: u32,
     /// Older than this event id (paging).

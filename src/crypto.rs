@@ -5,7 +5,9 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use subtle::ConstantTimeEq as _;
 use thiserror::Error;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::rng::Rng;
 
@@ -21,8 +23,8 @@ pub enum CryptoError {
 }
 
 /// The master key. Sealing and hashing use subkeys derived from it, so one
-/// use can never be confused with another.
-#[derive(Clone)]
+/// use can never be confused with another. Wiped from memory when dropped.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Key {
     seal: [u8; 32],
     mac: [u8; 32],
@@ -71,7 +73,8 @@ impl Key {
         out
     }
 
-    pub fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    /// The plaintext, wiped from memory when dropped.
+    pub fn open(&self, context: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         if sealed.len() < 1 + NONCE_LEN || sealed[0] != VERSION {
             return Err(CryptoError::WrongKey);
         }
@@ -86,6 +89,7 @@ impl Key {
                     aad: context.as_bytes(),
                 },
             )
+            .map(Zeroizing::new)
             .map_err(|_| CryptoError::WrongKey)
     }
 
@@ -101,9 +105,9 @@ impl Key {
     }
 }
 
-/// Compare in constant time.
+/// Compare in constant time (the length is not secret).
 pub fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.ct_eq(b).into()
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -136,7 +140,7 @@ mod tests {
         let key = Key::from_bytes([7; 32]);
         let mut rng = Rng::seeded(1);
         let sealed = key.seal(&mut rng, "totp", b"secret");
-        assert_eq!(key.open("totp", &sealed).unwrap(), b"secret");
+        assert_eq!(key.open("totp", &sealed).unwrap().as_slice(), b"secret");
         assert_eq!(key.open("outbox", &sealed), Err(CryptoError::WrongKey));
         let other = Key::from_bytes([8; 32]);
         assert_eq!(other.open("totp", &sealed), Err(CryptoError::WrongKey));

@@ -301,7 +301,7 @@ fn build_one(b: &mut Builder<'_>, u: &ScenarioUser) -> Result<Option<String>> {
         }
         Situation::SmsCountry => {
             b.add(u, days(100))?;
-            let phone = u.phone.as_deref().unwrap_or("+447700900123");
+            let phone = u.phone.as_deref().unwrap_or("+447400900123");
             let e = b.desk.add_sms(email, phone)?;
             b.at_plus(TimeDelta::seconds(50));
             let code = b.latest_code(email)?;
@@ -526,8 +526,8 @@ pub fn summary(report: &Report, db: &std::path::Path, seed: u64) -> String {
         if let (Some(t), Some(ip)) = (&s.device_token, &s.device_ip) {
             let _ = writeln!(
                 text,
-                "  {:<width$}    its trusted device: login start … --device {t} --ip {ip}",
-                ""
+                "  {:<width$}    its trusted device: echo {t} | factordesk login start {} --assume-password --device - --ip {ip}",
+                "", s.email
             );
         }
     }

@@ -10,6 +10,7 @@ pub mod login;
 pub mod overview;
 pub mod readiness;
 pub mod records;
+pub(crate) mod regulation;
 pub mod settings;
 pub mod trail;
 pub mod users;
@@ -29,11 +30,12 @@ use crate::clock::Clock;
 use crate::crypto::{CryptoError, Key};
 use crate::domain::Time;
 use crate::domain::chain;
-use crate::domain::contact::ContactError;
+use crate::domain::contact::{ContactError, canonical_email};
 use crate::domain::login::ChoiceError;
 use crate::domain::otp::NotACode;
 use crate::domain::password::{Hasher, PasswordError};
 use crate::domain::policy::{Policy, PolicyError};
+use crate::domain::text::{self, Field, TextError};
 use crate::keyfile::{self, KeyFileError};
 use crate::rng::Rng;
 use crate::store::{self, Store, StoreError, users::UserRow};
@@ -81,9 +83,18 @@ pub enum DeskError {
     #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error(
-        "the key does not match this database: use the key file that was created with it (--key-file or FACTORDESK_KEY_FILE)"
+        "the key does not match this database; it was left untouched: use the key file that was created with it (--key-file or FACTORDESK_KEY_FILE)"
     )]
     WrongKey,
+    #[error(transparent)]
+    Text(#[from] TextError),
+    #[error(
+        "{email} looks like the existing user {existing} (a letter from another script): if that user is meant, use {existing}; otherwise spell the new address in one script"
+    )]
+    LookAlike { email: String, existing: String },
+    /// A command line that cannot be run as given (exit code 2).
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl From<rusqlite::Error> for DeskError {
@@ -93,10 +104,12 @@ impl From<rusqlite::Error> for DeskError {
 }
 
 impl DeskError {
-    /// 3 when a login or code was rejected, 1 for every other error.
+    /// 3 when a login or code was rejected, 2 for a command line that
+    /// cannot be run, 1 for every other error.
     pub fn exit_code(&self) -> i32 {
         match self {
             DeskError::Denied(_) => 3,
+            DeskError::Usage(_) => 2,
             _ => 1,
         }
     }
@@ -188,28 +201,46 @@ impl Ctx<'_> {
 }
 
 pub(crate) fn user_by_email(conn: &Connection, email: &str) -> Result<UserRow> {
-    store::users::by_email(conn, &email.trim().to_lowercase())?
-        .ok_or_else(|| DeskError::UnknownUser(email.trim().to_owned()))
+    // No address is longer (and a huge input is not normalised first).
+    if email.len() > 4 * crate::domain::contact::EMAIL_MAX {
+        return Err(DeskError::UnknownUser(text::excerpt(email.trim(), 80)));
+    }
+    store::users::by_email(conn, &canonical_email(email))?
+        .ok_or_else(|| DeskError::UnknownUser(text::excerpt(email.trim(), 80)))
 }
 
-/// A reason for a destructive action: required, trimmed, one line.
+/// A reason for a destructive action: required, one line of plain text
+/// within its limit, runs of spaces folded.
 pub(crate) fn reason(text: &str, action: &'static str) -> Result<String> {
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.is_empty() {
+    if text.trim().is_empty() {
         return Err(DeskError::ReasonRequired(action));
     }
-    if text.chars().any(char::is_control) {
-        return Err(DeskError::Refused(
-            "the reason cannot contain a control character: write it as one line of text"
-                .to_owned(),
-        ));
+    let text = optional_reason(text)?;
+    if text.is_empty() {
+        return Err(DeskError::ReasonRequired(action));
     }
     Ok(text)
 }
 
+/// A reason that may be left out (enabling a factor, new backup codes):
+/// when given, held to the same rules as [`reason`].
+pub(crate) fn optional_reason(text: &str) -> Result<String> {
+    let text = text::check(Field::Reason, text)?;
+    Ok(text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// Whether `key` is the one whose check value the database holds
+/// (compared in constant time).
+fn key_fits(check: Option<&str>, key: &Key) -> bool {
+    check.is_some_and(|c| crate::crypto::same(c.as_bytes(), key.check_value().as_bytes()))
+}
+
 impl Desk {
     /// Create a new database and its key (a 0600 file beside it, unless
-    /// `FACTORDESK_KEY` is set). Nothing is left behind if either fails.
+    /// `FACTORDESK_KEY` is set). Both are built in temporary files beside
+    /// their places and put there whole, the key file first: nothing is left
+    /// half made, and a run stopped between the two leaves only the key
+    /// file, which the next `init` takes up.
     ///
     /// The key always comes from the OS, even when `rng` is seeded (the demo):
     /// a seed makes the data reproducible, never the key.
@@ -220,41 +251,65 @@ impl Desk {
         rng: Rng,
         origin: &str,
     ) -> Result<Desk> {
+        if db.is_dir() {
+            return Err(StoreError::Directory(db.to_owned()).into());
+        }
+        if std::fs::symlink_metadata(db).is_ok() {
+            return Err(StoreError::Exists(db.to_owned()).into());
+        }
         let mut key_rng = Rng::from_os().map_err(|e| {
             DeskError::Refused(format!("the operating system's random source failed: {e}"))
         })?;
-        let mut store = Store::create(db)?;
-        let key = match key.create(&mut key_rng) {
-            Ok(k) => k,
+        let mut new_key = key.create(&mut key_rng)?;
+        let (temp, mut store) = Store::create_beside(db)?;
+        let now = clock.now();
+        let filled = store.write(|tx| -> Result<()> {
+            store::meta::set(tx, "key_check", &new_key.key.check_value())?;
+            store::meta::set(tx, "origin", origin)?;
+            store::meta::set(tx, "created_at", &now.to_rfc3339())?;
+            trail::start(tx, &new_key.key, clock.real_now())
+        });
+        if let Err(e) = filled {
+            drop(store);
+            store::remove_database_files(&temp);
+            return Err(e);
+        }
+        let placed_key = match new_key.place() {
+            Ok(placed) => placed,
             Err(e) => {
                 drop(store);
-                store::remove_database_files(db);
+                store::remove_database_files(&temp);
                 return Err(e.into());
             }
         };
-        let now = clock.now();
-        store.write(|tx| -> Result<()> {
-            store::meta::set(tx, "key_check", &key.check_value())?;
-            store::meta::set(tx, "origin", origin)?;
-            store::meta::set(tx, "created_at", &now.to_rfc3339())?;
-            trail::start(tx, &key, clock.real_now())
-        })?;
-        Ok(Desk::assemble(store, key, clock, rng))
+        if let Err(e) = store.finish_beside(&temp, db) {
+            if let (true, Some(path)) = (placed_key, key.path()) {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e.into());
+        }
+        let store = Store::open(db)?;
+        Ok(Desk::assemble(store, new_key.key.clone(), clock, rng))
     }
 
     /// Open an existing database with its key. Refuses, untouched, a file
-    /// that is not factordesk's, is newer, or whose key is missing or wrong.
-    /// The events of a database from before the audit chain are chained
-    /// now, with the key, in one transaction.
+    /// that is not factordesk's, is newer, or whose key is missing or wrong:
+    /// the key is checked before any upgrade or change of journal mode. A
+    /// read-only file (or one in a read-only directory) is opened for
+    /// reading, with nothing made beside it; a write then fails with
+    /// [`StoreError::ReadOnly`]. The events of a database from before the
+    /// audit chain are chained now, with the key, in one transaction.
     pub fn open(db: &Path, key: &keyfile::Source, clock: Clock, rng: Rng) -> Result<Desk> {
-        Store::probe(db)?;
+        let access = Store::probe(db)?;
         let key = key.load()?;
-        let mut store = Store::open(db)?;
-        let check = store::meta::get(store.conn(), "key_check")?;
-        if check.as_deref() != Some(key.check_value().as_str()) {
+        if !key_fits(Store::key_check(db)?.as_deref(), &key) {
             return Err(DeskError::WrongKey);
         }
-        if !store::audit::head(store.conn())?.chained {
+        let mut store = match access {
+            store::Access::ReadWrite => Store::open(db)?,
+            store::Access::ReadOnly => Store::open_read_only(db)?,
+        };
+        if access == store::Access::ReadWrite && !store::audit::head(store.conn())?.chained {
             store.write(|tx| trail::start(tx, &key, clock.real_now()))?;
         }
         Ok(Desk::assemble(store, key, clock, rng))
@@ -340,7 +395,7 @@ impl Desk {
     /// [`Store::copy_user_from_file`] on a worker thread).
     pub fn sandbox_on(&mut self, mut store: Store) -> Result<Desk> {
         let check = store::meta::get(store.conn(), "key_check")?;
-        if check.as_deref() != Some(self.key.check_value().as_str()) {
+        if !key_fits(check.as_deref(), &self.key) {
             return Err(DeskError::WrongKey);
         }
         // The sandbox's trail starts empty, with a chain of its own.
@@ -464,7 +519,7 @@ impl Desk {
 
     /// Check a user's password (argon2id, 15–40 ms): `None` when the
     /// account has no password set.
-    pub fn check_password(&mut self, email: &str, password: &str) -> Result<Option<bool>> {
+    pub(crate) fn check_password(&mut self, email: &str, password: &str) -> Result<Option<bool>> {
         match user_by_email(self.conn(), email)?.password_hash {
             None => Ok(None),
             Some(hash) => Ok(Some(self.hasher.verify(password, &hash)?)),

@@ -11,7 +11,9 @@ pub mod login;
 pub mod otp;
 pub mod password;
 pub mod policy;
+pub mod regulation;
 pub mod search;
+pub mod text;
 pub mod totp;
 pub mod trust;
 

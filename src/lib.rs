@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod demo;
 pub mod desk;
 pub mod domain;
+pub mod files;
 pub mod keyfile;
 pub mod qr;
 pub mod rng;

@@ -10,8 +10,10 @@ pub mod deliveries;
 pub mod devices;
 pub mod factors;
 pub mod meta;
+mod open;
 pub mod policy;
 pub mod readiness;
+pub mod throttle;
 pub mod user_list;
 pub mod users;
 
@@ -24,6 +26,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavio
 use thiserror::Error;
 
 use crate::domain::Time;
+
+pub use open::Access;
 
 /// Which page of a keyset-paged list to read, in the list's own order (users
 /// by email; outbox and audit newest first). Every page comes back in that
@@ -183,6 +187,18 @@ pub enum StoreError {
     #[error("{0} is a directory: pass --db with the database file, e.g. {0}/factordesk.db")]
     Directory(PathBuf),
     #[error(
+        "{0} is {1}, not a database file; it was left untouched: pass --db with a factordesk database"
+    )]
+    NotRegular(PathBuf, &'static str),
+    #[error(
+        "{path} is read-only and has schema version {found}, older than this factordesk's ({supported}); it was left untouched: make it writable (chmod u+w {path}) and run factordesk once to upgrade it"
+    )]
+    ReadOnlyOld {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error(
         "{path} could not be brought to schema version {step} ({reason}); it was left as it was: restore it from a backup"
     )]
     Upgrade {
@@ -238,6 +254,10 @@ pub fn steps() -> Vec<&'static str> {
     steps
 }
 
+/// The step whose rows are finished in Rust (emails in canonical form, with
+/// their skeletons): see `schema.sql`.
+const EMAIL_STEP: i64 = 5;
+
 /// The schema version this build writes.
 pub fn latest() -> i64 {
     i64::try_from(steps().len()).unwrap_or(i64::MAX)
@@ -260,43 +280,10 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Check, without writing a byte or making a `-wal`/`-shm` file beside
-    /// it, that `path` is a factordesk database this build can open: only the
-    /// 100-byte `SQLite` header is read.
-    pub fn probe(path: &Path) -> Result<(), StoreError> {
-        use std::io::Read as _;
-        if path.is_dir() {
-            return Err(StoreError::Directory(path.to_owned()));
-        }
-        let mut file = std::fs::File::open(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => StoreError::Missing(path.to_owned()),
-            _ => StoreError::Unreadable(path.to_owned(), e.to_string()),
-        })?;
-        let mut header = [0u8; 100];
-        let mut got = 0;
-        while got < header.len() {
-            match file.read(&mut header[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(StoreError::Unreadable(path.to_owned(), e.to_string())),
-            }
-        }
-        let word = |at: usize| {
-            i32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
-        };
-        if got < header.len() || &header[..16] != b"SQLite format 3\0" || word(68) != APPLICATION_ID
-        {
-            return Err(StoreError::Foreign(path.to_owned()));
-        }
-        let version = i64::from(word(60));
-        if version > latest() {
-            return Err(StoreError::TooNew {
-                path: path.to_owned(),
-                found: version,
-                supported: latest(),
-            });
-        }
-        Ok(())
+    /// it and without blocking, that `path` is a regular file holding a
+    /// factordesk database this build can open, and whether it can be written.
+    pub fn probe(path: &Path) -> Result<Access, StoreError> {
+        open::probe(path)
     }
 
     /// Open an existing factordesk database, upgrading an older schema.
@@ -324,15 +311,12 @@ impl Store {
     /// already opened, so already migrated): for reads on another thread.
     pub fn open_reader(path: &Path) -> Result<Store, StoreError> {
         Self::probe(path)?;
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-        Ok(Store {
-            conn,
+        let store = Store {
+            conn: open::read_only_connection(path)?,
             in_batch: false,
-        })
+        };
+        store.configure_reader()?;
+        Ok(store)
     }
 
     /// Create a new database file (mode 0600) with the whole schema. If
@@ -341,30 +325,14 @@ impl Store {
         if path.is_dir() {
             return Err(StoreError::Directory(path.to_owned()));
         }
-        crate::keyfile::create_private(path).map_err(|e| {
+        crate::files::create_private(path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 StoreError::Exists(path.to_owned())
             } else {
                 StoreError::Create(path.to_owned(), e)
             }
         })?;
-        let made = (|| {
-            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-            let mut store = Store {
-                conn: Connection::open_with_flags(path, flags)?,
-                in_batch: false,
-            };
-            store
-                .conn
-                .pragma_update(None, "application_id", APPLICATION_ID)?;
-            store.configure()?;
-            store.migrate()?;
-            Ok(store)
-        })();
-        if made.is_err() {
-            remove_database_files(path);
-        }
-        made
+        Self::initialise(path)
     }
 
     /// A private in-memory database, for tests and benchmarks.
@@ -394,9 +362,7 @@ impl Store {
     /// a connection of its own, so another thread can make it.
     pub fn copy_user_from_file(path: &Path, email: &str) -> Result<Store, StoreError> {
         Self::probe(path)?;
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let src = Connection::open_with_flags(path, flags)?;
-        src.busy_timeout(std::time::Duration::from_secs(5))?;
+        let src = open::read_only_connection(path)?;
         copy_user_from(&src, email)
     }
 
@@ -431,6 +397,9 @@ impl Store {
             let n = i64::try_from(i).unwrap_or(i64::MAX) + 1;
             if n > version {
                 tx.execute_batch(step)?;
+                if n == EMAIL_STEP {
+                    users::canonicalize_emails(&tx)?;
+                }
                 tx.pragma_update(None, "user_version", n)?;
             }
         }

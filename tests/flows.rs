@@ -22,7 +22,7 @@ use factordesk::store::deliveries::Status;
 const ALICE: &str = "alice@example.com";
 const BOB: &str = "bob@example.com";
 const US_PHONE: &str = "+14155550123";
-const UK_PHONE: &str = "+447700900123";
+const UK_PHONE: &str = "+447400900123";
 const HOME_IP: &str = "198.51.100.7";
 const NEW_IP: &str = "203.0.113.9";
 
@@ -2055,26 +2055,28 @@ fn a_challenge_on_a_removed_factor_says_so() {
 #[test]
 fn users_turn_their_own_2fa_off_only_as_policy_allows() {
     let mut d = desk_with(ALICE);
+    let hash = d.hash_password("right password").unwrap();
+    d.set_password(ALICE, &hash).unwrap();
     with_totp(&mut d, ALICE);
     // Required for everyone by default: it cannot be turned off.
-    let err = d.turn_off_2fa(ALICE, true).unwrap_err();
+    let err = d.turn_off_2fa(ALICE, "right password", None).unwrap_err();
     assert_eq!(err.exit_code(), 3);
     assert!(err.to_string().contains("enforce=all"), "{err}");
     d.set_policy("enforce", "off").unwrap();
     // The password decides.
-    let err = d.turn_off_2fa(ALICE, false).unwrap_err();
+    let err = d.turn_off_2fa(ALICE, "wrong password", None).unwrap_err();
     assert!(err.to_string().contains("password is incorrect"), "{err}");
     assert_eq!(d.factors(ALICE).unwrap().len(), 1);
     // An admin-only policy refuses even the right password.
     d.set_policy("self_disable", "admin").unwrap();
     assert!(
-        d.turn_off_2fa(ALICE, true)
+        d.turn_off_2fa(ALICE, "right password", None)
             .unwrap_err()
             .to_string()
             .contains("only an admin")
     );
     d.set_policy("self_disable", "password").unwrap();
-    let r = d.turn_off_2fa(ALICE, true).unwrap();
+    let r = d.turn_off_2fa(ALICE, "right password", None).unwrap();
     assert_eq!(r.factors_removed, 1);
     assert!(d.factors(ALICE).unwrap().is_empty());
     assert_eq!(start(&mut d, &login(ALICE)).decision, Outcome::Allowed);

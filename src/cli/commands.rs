@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
 
 use super::out::{self, json};
-use super::secret_input::read_password;
+use super::secret_input::{password, secret};
 use super::{
     ActionArg, Cli, CodesCommand, Command, DeviceCommand, FactorCommand, FilterArg, LoginCommand,
     PolicyCommand, RoleArg, UserCommand, exit,
@@ -18,6 +18,7 @@ use crate::desk::users::{Edit, ListQuery, NewUser};
 use crate::desk::views::{ResendResult, VerifyResult};
 use crate::desk::{Desk, DeskError, Result};
 use crate::domain::login::Outcome;
+use crate::domain::text::{self, Field};
 use crate::domain::{Action, Role, UserStatus};
 use crate::keyfile::{self, KEY_ENV};
 use crate::rng::Rng;
@@ -28,7 +29,9 @@ pub fn run(cli: &Cli) -> i32 {
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {e}");
+            // One line, and nothing in it (a name or address echoed back)
+            // can drive the terminal.
+            let _ = writeln!(std::io::stderr(), "error: {}", text::escape(&e.to_string()));
             e.exit_code()
         }
     }
@@ -36,7 +39,18 @@ pub fn run(cli: &Cli) -> i32 {
 
 /// Answer with `value` as JSON under `--json`, else in words.
 fn reply<T: serde::Serialize + ?Sized>(cli: &Cli, value: &T, human: impl FnOnce() -> String) {
-    emit(&if cli.json { json(value) } else { human() });
+    if cli.json {
+        emit(&json(value));
+    } else {
+        say(&human());
+    }
+}
+
+/// Print text for people: any control character or direction override in
+/// it (from data stored before they were refused) is shown as `\u{…}`,
+/// never sent to the terminal; only its own line breaks are kept.
+pub(crate) fn say(text: &str) {
+    emit(&text::escape_lines(text));
 }
 
 /// Print, ignoring a closed pipe (`factordesk user list | head`).
@@ -77,14 +91,8 @@ pub(crate) fn open(cli: &Cli) -> Result<Desk> {
 /// The actor is written into every audit event: a line break or escape
 /// would forge rows of the audit table.
 pub(crate) fn check_actor(cli: &Cli) -> Result<()> {
-    if cli
-        .actor
-        .as_deref()
-        .is_some_and(|a| a.chars().any(char::is_control))
-    {
-        return Err(DeskError::Refused(
-            "--actor cannot contain a control character such as a line break: name who is acting in one line".to_owned(),
-        ));
+    if let Some(actor) = cli.actor.as_deref() {
+        text::check(Field::Actor, actor)?;
     }
     Ok(())
 }
@@ -95,11 +103,6 @@ pub(crate) fn name_operator(cli: &Cli, desk: &mut Desk) {
     let account = crate::account::current();
     desk.set_os_user(&account);
     desk.set_actor(cli.actor.as_deref().unwrap_or(&account));
-}
-
-fn password(prompt: &str) -> Result<String> {
-    read_password(prompt)
-        .map_err(|e| DeskError::Refused(format!("cannot read the password from stdin: {e}")))
 }
 
 fn role(r: RoleArg) -> Role {
@@ -202,7 +205,7 @@ fn dispatch(cli: &Cli) -> Result<i32> {
                         rows.push(row.clone());
                         Ok(())
                     })?;
-                    emit(&out::readiness(&rows, at_risk, users));
+                    say(&out::readiness(&rows, at_risk, users));
                     Ok(exit::OK)
                 }
             }
@@ -247,6 +250,9 @@ fn render(cli: &Cli, args: &super::RenderArgs) -> Result<i32> {
 
 fn init(cli: &Cli) -> Result<i32> {
     let key = key_source(cli);
+    // A key file with no database beside it (an init stopped half way, or
+    // one made on purpose) is taken up rather than refused.
+    let adopted = key.file_exists();
     let desk = Desk::create(
         &cli.db,
         &key,
@@ -256,6 +262,10 @@ fn init(cli: &Cli) -> Result<i32> {
     )?;
     drop(desk);
     let key_note = match key.path() {
+        Some(p) if adopted => format!(
+            "key file {}, which was already there: keep it with the database, and back it up apart from it",
+            p.display()
+        ),
         Some(p) => format!(
             "key file {} (mode 0600): keep it with the database, and back it up apart from it",
             p.display()
@@ -268,7 +278,7 @@ fn init(cli: &Cli) -> Result<i32> {
             "key_file": key.path().map(|p| p.display().to_string()),
         })));
     } else {
-        emit(&format!(
+        say(&format!(
             "Created {} (mode 0600)\nand its {key_note}.",
             cli.db.display()
         ));
@@ -340,12 +350,11 @@ fn user(cli: &Cli, c: &UserCommand) -> Result<i32> {
                 text
             });
         }
-        UserCommand::TurnOff2fa { email, .. } => {
+        UserCommand::TurnOff2fa { email, ip, .. } => {
             let mut desk = open(cli)?;
             desk.set_actor(email);
             let typed = password("Password")?;
-            let ok = desk.check_password(email, &typed)? == Some(true);
-            let r = desk.turn_off_2fa(email, ok)?;
+            let r = desk.turn_off_2fa(email, &typed, ip.as_deref())?;
             reply(cli, &r, || {
                 format!(
                     "2FA is off for {email}: {} factor(s) and {} backup code(s) removed; their codes no longer work.",
@@ -420,7 +429,6 @@ fn user_list(
     after: Option<String>,
 ) -> Result<()> {
     let desk = open(cli)?;
-    let limit = limit.clamp(1, 10_000);
     let list = desk.list_users(&ListQuery {
         search,
         filter: filter.map(|f| match f {
@@ -442,7 +450,11 @@ fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
     match c {
         FactorCommand::AddTotp { email } => {
             let e = desk.enrol_totp(email)?;
-            reply(cli, &e, || {
+            // Not `reply`: the QR code's colours are escapes of our own; the
+            // stored text in it is escaped by `totp_enrolment`.
+            emit(&if cli.json {
+                json(&e)
+            } else {
                 out::totp_enrolment(&e, &qr_for_terminal(&e.uri))
             });
         }
@@ -568,37 +580,20 @@ fn codes(cli: &Cli, c: &CodesCommand) -> Result<i32> {
     let mut desk = open(cli)?;
     match c {
         CodesCommand::Generate { email, out: file } => {
-            // Make the file before the old batch is killed: if it cannot be
-            // made (it exists, or its directory is missing or read-only),
-            // nothing changes and the old codes keep working.
-            let issuer = desk.policy()?.totp_issuer;
             let replaced = desk.code_status(email)?.total > 0;
-            let export = match file {
-                Some(path) => Some((path, crate::desk::codes::create_export(path)?)),
-                None => None,
+            // With --out the file is written before the new batch is
+            // committed: if it cannot be, nothing changes and the old codes
+            // keep working.
+            let list = match file {
+                Some(path) => desk.generate_codes_to(email, path)?,
+                None => desk.generate_codes(email)?,
             };
-            let list = match desk.generate_codes(email) {
-                Ok(list) => list,
-                Err(e) => {
-                    if let Some((path, _)) = export {
-                        let _ = std::fs::remove_file(path);
-                    }
-                    return Err(e);
-                }
-            };
-            if let Some((path, f)) = export {
-                crate::desk::codes::fill_export(
-                    path,
-                    f,
-                    &crate::desk::codes::export_text(&issuer, email, &list),
-                )?;
-            }
             if cli.json {
                 emit(&json(
                     &serde_json::json!({ "email": email, "codes": list, "file": file }),
                 ));
             } else {
-                emit(&out::generated_codes(
+                say(&out::generated_codes(
                     email,
                     &list,
                     replaced,
@@ -659,25 +654,44 @@ fn login(cli: &Cli, c: &LoginCommand) -> Result<i32> {
             factor,
             ..
         } => {
+            // `--device -` reads the token from stdin, so it never shows in
+            // the process list; stdin holds one secret at a time.
+            let token_stdin = device.as_deref() == Some("-");
+            if token_stdin && *password_stdin {
+                return Err(DeskError::Usage(
+                    "--device - and --password-stdin both read stdin, which holds one of them: pass the password with --password-stdin and the token as --device TOKEN, or use --assume-password with --device -".to_owned(),
+                ));
+            }
             let password = if *password_stdin {
-                PasswordInput::Plain(password("Password")?)
+                PasswordInput::Plain(password("Password")?.to_string())
             } else {
                 PasswordInput::Assume
             };
-            let s = desk.start_login(&LoginRequest {
+            let token = if token_stdin {
+                Some(secret("Device token", "device token")?.trim().to_owned())
+            } else {
+                device.clone()
+            };
+            let mut request = LoginRequest {
                 email: email.clone(),
                 password,
-                device: device
-                    .clone()
-                    .map(DeviceRef::Token)
-                    .or(device_id.map(DeviceRef::Id)),
+                device: token.map(DeviceRef::Token).or(device_id.map(DeviceRef::Id)),
                 ip: ip.clone(),
                 action: match action {
                     ActionArg::Login => Action::Login,
                     ActionArg::Export => Action::Export,
                 },
                 factor: *factor,
-            })?;
+            };
+            let started = desk.start_login(&request);
+            // The password and token are wiped from memory once checked.
+            if let PasswordInput::Plain(typed) = &mut request.password {
+                zeroize::Zeroize::zeroize(typed);
+            }
+            if let Some(DeviceRef::Token(token)) = &mut request.device {
+                zeroize::Zeroize::zeroize(token);
+            }
+            let s = started?;
             reply(cli, &s, || out::login_start(&s));
             Ok(if s.decision == Outcome::Denied {
                 exit::DENIED

@@ -81,7 +81,7 @@ pub(crate) fn run(cli: &Cli, args: &DemoArgs) -> Result<i32> {
     if cli.json {
         crate::cli::emit(&crate::cli::json(&report));
     } else {
-        crate::cli::emit(&summary(&report, &cli.db, args.seed));
+        crate::cli::say(&summary(&report, &cli.db, args.seed));
     }
     drop(desk);
     // The database is made: without a terminal there is just no console.

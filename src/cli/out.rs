@@ -13,12 +13,35 @@ use crate::domain::Time;
 
 pub use crate::domain::short;
 
+/// Stored text as one line: line breaks and other control characters
+/// written as `\u{…}`.
+fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::domain::text::escape(text)
+}
+
 pub fn opt_short(t: Option<Time>) -> String {
     t.map_or_else(|| "-".to_owned(), short)
 }
 
+/// Pretty JSON. `serde_json` escapes only the C0 controls; DEL, the C1
+/// controls and the direction overrides are written as `\uXXXX` too, so the
+/// JSON means the same and cannot drive a terminal it is printed to.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    let text =
+        serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    if !text.chars().any(crate::domain::text::is_forbidden) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        // Outside strings JSON has only ASCII structure and whitespace.
+        if crate::domain::text::is_forbidden(c) && !matches!(c, '\n' | '\t' | '\r') {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Columns padded to their widest cell; the last column is not padded.
@@ -35,8 +58,16 @@ impl Table {
         }
     }
 
+    /// A row; a cell holding a line break or another control character
+    /// (stored before they were refused) shows it as `\u{…}`, so it stays
+    /// one cell on one line.
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|c| one_line(&c).into_owned())
+                .collect(),
+        );
     }
 
     pub fn render(&self, indent: &str) -> String {
@@ -267,9 +298,9 @@ pub fn outbox(list: &[DeliveryView]) -> String {
             if d.valid_now { "  <- valid code" } else { "" }
         );
         if let Some(reason) = &d.reason {
-            let _ = writeln!(out, "    failed: {reason}");
+            let _ = writeln!(out, "    failed: {}", one_line(reason));
         }
-        let _ = writeln!(out, "    {}", d.text);
+        let _ = writeln!(out, "    {}", one_line(&d.text));
     }
     out
 }
@@ -297,7 +328,7 @@ pub fn user(d: &UserDetail) -> String {
     let name = if p.name.is_empty() {
         String::new()
     } else {
-        format!("{}, ", p.name)
+        format!("{}, ", one_line(&p.name))
     };
     let _ = writeln!(out, "{} ({name}{}, {})", p.email, p.role, p.status);
     let _ = writeln!(
@@ -319,7 +350,12 @@ pub fn user(d: &UserDetail) -> String {
         );
     }
     let _ = writeln!(out, "  2FA: {}", d.standing);
-    let lock = if d.lock.locked {
+    let lock = if d.lock.hard {
+        format!(
+            "LOCKED after {} failures in a row: only an admin can unlock it",
+            d.lock.streak
+        )
+    } else if d.lock.locked {
         format!(
             "LOCKED after {} failures, releases {} UTC",
             d.lock.failures,
@@ -348,17 +384,21 @@ pub fn user(d: &UserDetail) -> String {
     out
 }
 
+/// Printed as it is (its QR code may carry colour escapes): the stored
+/// text in it is escaped here.
 pub fn totp_enrolment(e: &TotpEnrolment, qr: &str) -> String {
+    use crate::domain::text::escape;
     let mut text = format!(
         "Authenticator enrolment for {} (factor {}, pending).\n\nScan this QR code with the authenticator app:\n\n{qr}",
-        e.account, e.factor_id
+        escape(&e.account),
+        e.factor_id
     );
     let _ = write!(
         text,
         "\nOr type the secret: {}\nURI: {}\n\nThen confirm with the code it shows:\n  factordesk factor confirm {} {} CODE\n",
         crate::domain::totp::grouped(&e.secret),
-        e.uri,
-        e.account,
+        escape(&e.uri),
+        escape(&e.account),
         e.factor_id
     );
     text
@@ -462,17 +502,17 @@ pub fn doctor(r: &crate::desk::doctor::DoctorReport) -> String {
             "\n{}. [{}] {}",
             i + 1,
             f.severity.as_str().to_uppercase(),
-            f.title
+            one_line(&f.title)
         );
-        let _ = writeln!(out, "   {}", f.explanation);
+        let _ = writeln!(out, "   {}", one_line(&f.explanation));
         for e in &f.evidence {
-            let _ = writeln!(out, "   - {e}");
+            let _ = writeln!(out, "   - {}", one_line(e));
         }
         let key = f
             .key
             .map(|k| format!(" (console key {k})"))
             .unwrap_or_default();
-        let _ = writeln!(out, "   Fix{key}: {}", f.action);
+        let _ = writeln!(out, "   Fix{key}: {}", one_line(&f.action));
     }
     match &r.code_check {
         Some(c) if c.refused => {

@@ -61,6 +61,8 @@ struct Person {
     browser: u16,
     /// Wrong codes they type come from a phone whose clock is slow.
     slow_phone: bool,
+    /// Backup codes they keep for the logins they will answer with one.
+    keeps_codes: usize,
 }
 
 /// One thing that happens to a person, at one time.
@@ -96,7 +98,7 @@ struct Login {
 #[derive(Debug, Default)]
 struct Held {
     factors: Vec<i64>,
-    /// Unused backup codes kept for later logins (two at most).
+    /// Unused backup codes kept for later logins.
     codes: Vec<String>,
     device: Option<String>,
 }
@@ -217,8 +219,10 @@ fn draw(names: &Names, count: u32, seed: u64, now: Time) -> Plan {
             )
             .unwrap_or_default(),
             slow_phone: chance(&mut rng, 50),
+            keeps_codes: 2,
             factors,
         };
+        let mut person = person;
         let mut at = |t: i64, e: Episode| timeline.push((t.min(now_s - 60), i, e));
         // Most joined long ago; some of those without a factor are new and
         // still within their grace period.
@@ -255,6 +259,23 @@ fn draw(names: &Names, count: u32, seed: u64, now: Time) -> Plan {
             }
             if has_factor && chance(&mut rng, 4) {
                 at(between(&mut rng, window, last), Episode::Revoke);
+            }
+            // A lost phone: a run of logins with backup codes, a day or
+            // so apart, until the phone turns up or the codes run low.
+            if person.codes && chance(&mut rng, 2) {
+                person.keeps_codes = 10;
+                let mut t = between(&mut rng, window, last);
+                let backup = Login {
+                    away: false,
+                    remember: false,
+                    wrong_first: false,
+                    backup: true,
+                    resend: false,
+                };
+                for _ in 0..6 + rng.below(5) {
+                    at(t.min(last), Episode::Login(backup));
+                    t += between(&mut rng, 3 * 3_600, 2 * 86_400);
+                }
             }
             if has_factor {
                 match rng.below(1000) {
@@ -401,8 +422,10 @@ impl Player<'_> {
             self.wait(20);
         }
         if self.person.codes {
+            // Kept for the backup logins of the plan: a few, or all ten
+            // for someone who will lose their phone.
             let mut codes = self.desk.generate_codes(&email)?;
-            codes.truncate(2);
+            codes.truncate(self.person.keeps_codes);
             self.held.codes = codes;
         }
         Ok(())
@@ -598,5 +621,14 @@ mod tests {
             })
             .count();
         assert!((25_000..=35_000).contains(&logins), "{logins} logins");
+        // Every number the generator can draw is a real one (+1 NXX 555-01XX).
+        for (area, n) in AREA_CODES
+            .iter()
+            .flat_map(|a| (100..200).map(move |n| (a, n)))
+        {
+            let e164 = format!("+1{area}5550{n:03}");
+            let parsed = crate::domain::contact::Phone::parse(&e164).map(|p| p.e164());
+            assert_eq!(parsed.as_deref(), Ok(e164.as_str()));
+        }
     }
 }

@@ -2,14 +2,13 @@
 //! export it to a 0600 text file, and report which are left.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 
 use rusqlite::Connection;
 
 use super::login::backup_code_mac;
 use super::views::{CodeStatus, CodeUse};
-use super::{Desk, DeskError, Result, user_by_email};
+use super::{Ctx, Desk, DeskError, Result, user_by_email};
 use crate::domain::backup;
 use crate::domain::policy::Policy;
 use crate::store;
@@ -45,28 +44,48 @@ pub fn export_text(issuer: &str, email: &str, codes: &[String]) -> String {
     text
 }
 
-/// Create the new, empty file (0600) an exported batch will go to. Done
-/// before a batch is generated, so a file that cannot be made changes nothing.
-pub fn create_export(path: &Path) -> Result<std::fs::File> {
-    crate::keyfile::create_private(path).map_err(|e| {
-        DeskError::Refused(if e.kind() == std::io::ErrorKind::AlreadyExists {
-            format!("{} already exists: choose another --out file; backup codes are never written over a file", path.display())
-        } else {
-            format!("cannot write {}: {e}; choose a writable --out location", path.display())
-        })
+/// Write an exported batch to a new file only its owner can read (0600),
+/// whole or not at all, never over an existing file.
+pub fn write_export(path: &Path, text: &str) -> Result<()> {
+    crate::files::write_new(path, text.as_bytes()).map_err(|e| export_error(path, &e))
+}
+
+fn export_error(path: &Path, e: &std::io::Error) -> DeskError {
+    DeskError::Refused(if e.kind() == std::io::ErrorKind::AlreadyExists {
+        format!(
+            "{} already exists: choose another --out file; backup codes are never written over a file",
+            path.display()
+        )
+    } else {
+        format!(
+            "cannot write {}: {e}; choose a writable --out location",
+            path.display()
+        )
     })
 }
 
-/// Write an exported batch to a new file only its owner can read (0600).
-pub fn write_export(path: &Path, text: &str) -> Result<()> {
-    fill_export(path, create_export(path)?, text)
-}
-
-/// Write an exported batch into a file made by [`create_export`].
-pub fn fill_export(path: &Path, mut file: std::fs::File, text: &str) -> Result<()> {
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| DeskError::Refused(format!("cannot write {}: {e}", path.display())))
+/// Make a new batch for `email` in `cx`'s transaction; the old one dies
+/// with it. Returns the account's address and the codes.
+fn generate_in(cx: &mut Ctx<'_>, email: &str, why: &str) -> Result<(String, Vec<String>)> {
+    let u = cx.user(email)?;
+    let codes = backup::generate(cx.rng);
+    let macs: Vec<[u8; 32]> = codes
+        .iter()
+        .filter_map(|c| backup::normalize(c))
+        .map(|c| backup_code_mac(cx.key, &c))
+        .collect();
+    let replaced = store::codes::replace_batch(cx.conn, u.id, &macs, cx.now)?;
+    let detail = if replaced > 0 {
+        format!(
+            "generated {} backup codes; the previous {replaced} no longer work",
+            codes.len()
+        )
+    } else {
+        format!("generated {} backup codes", codes.len())
+    };
+    let detail = format!("{detail}{}", super::factors::because(why));
+    cx.audit(Some(u.id), "codes.generate", &detail, None)?;
+    Ok((u.email, codes))
 }
 
 impl Desk {
@@ -78,27 +97,28 @@ impl Desk {
 
     /// As [`Desk::generate_codes`], with a reason for the audit trail.
     pub fn generate_codes_because(&mut self, email: &str, why: &str) -> Result<Vec<String>> {
-        self.run(|cx| {
-            let u = cx.user(email)?;
-            let codes = backup::generate(cx.rng);
-            let macs: Vec<[u8; 32]> = codes
-                .iter()
-                .filter_map(|c| backup::normalize(c))
-                .map(|c| backup_code_mac(cx.key, &c))
-                .collect();
-            let replaced = store::codes::replace_batch(cx.conn, u.id, &macs, cx.now)?;
-            let detail = if replaced > 0 {
-                format!(
-                    "generated {} backup codes; the previous {replaced} no longer work",
-                    codes.len()
-                )
-            } else {
-                format!("generated {} backup codes", codes.len())
-            };
-            let detail = format!("{detail}{}", super::factors::because(why));
-            cx.audit(Some(u.id), "codes.generate", &detail, None)?;
+        let why = super::optional_reason(why)?;
+        self.run(|cx| Ok(generate_in(cx, email, &why)?.1))
+    }
+
+    /// As [`Desk::generate_codes`], and the batch is written to a new file
+    /// at `out` (0600; whole or not at all; never over a file) before it is
+    /// committed. If the file cannot be written, nothing changes: the old
+    /// codes keep working.
+    pub fn generate_codes_to(&mut self, email: &str, out: &Path) -> Result<Vec<String>> {
+        let issuer = self.policy()?.totp_issuer;
+        let mut written = false;
+        let made = self.run(|cx| {
+            let (address, codes) = generate_in(cx, email, "")?;
+            write_export(out, &export_text(&issuer, &address, &codes))?;
+            written = true;
             Ok(codes)
-        })
+        });
+        // The commit itself failed: the file would name dead codes.
+        if made.is_err() && written {
+            let _ = std::fs::remove_file(out);
+        }
+        made
     }
 
     pub fn code_status(&self, email: &str) -> Result<CodeStatus> {

@@ -8,23 +8,19 @@ use serde::Serialize;
 use super::factors::{factor_of, secret_of, view};
 use super::users::standing;
 use super::views::FactorView;
-use super::{Desk, DeskError, Result, user_by_email};
+use super::{Desk, DeskError, Result, regulation, user_by_email};
 use crate::domain::doctor::{
     self, AttemptFact, Change, DeliveryFact, DeviceFact, FactorFact, Facts, Finding, LastLogin,
     SkewCheck, SpentBy,
 };
 use crate::domain::policy::Policy;
-use crate::domain::{FactorKind, FactorStatus, Time, otp, totp};
+use crate::domain::{FactorKind, FactorStatus, Time, otp, relative, span, stamp, totp};
 use crate::store::audit::AuditRow;
 use crate::store::challenges::{Purpose, State};
 use crate::store::devices::DeviceRow;
 use crate::store::factors::FactorRow;
 use crate::store::users::UserRow;
 use crate::store::{attempts, audit, challenges, codes, deliveries, devices, factors};
-
-/// Skew checks allowed per user in [`CHECK_WINDOW`].
-pub const CHECKS_PER_WINDOW: usize = 5;
-pub const CHECK_WINDOW: TimeDelta = TimeDelta::minutes(10);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DoctorReport {
@@ -154,6 +150,7 @@ fn factor_fact(conn: &Connection, f: FactorRow) -> Result<FactorFact> {
 }
 
 fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
+    let last = last_login(conn, u)?;
     let disabled = events(conn, u.id, "user.disable", 1)?
         .into_iter()
         .next()
@@ -212,23 +209,22 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
                 destination: d.destination,
                 failed: d.status == deliveries::Status::Failed,
                 reason: d.reason,
+                retry_at: d.retry_at,
             })
             .collect(),
-        last_login: last_login(conn, u)?,
+        password_ban: regulation::password_ban(conn, u.id, now)?,
+        address_ban: match &last {
+            Some(l) => {
+                regulation::address_ban(conn, &l.ip, now)?.map(|until| (l.ip.clone(), until))
+            }
+            None => None,
+        },
+        last_login: last,
     })
 }
 
-/// How a refused code check starts its audit detail; refusals are not
-/// checks, so they do not count towards the limit.
+/// How a refused code check starts its audit detail.
 const REFUSED: &str = "refused: ";
-
-/// Code checks of a user within the last [`CHECK_WINDOW`].
-fn recent_checks(conn: &Connection, user_id: i64, now: Time) -> Result<usize> {
-    Ok(events(conn, user_id, "doctor.check_code", 100)?
-        .iter()
-        .filter(|e| now - e.at < CHECK_WINDOW && !e.detail.starts_with(REFUSED))
-        .count())
-}
 
 /// Who had already used `step` of a factor, if anyone: the replay guard.
 fn spent_by(f: &FactorRow, step: i64) -> Option<SpentBy> {
@@ -278,25 +274,28 @@ impl Desk {
 
     /// Which time, within ±10 minutes, the code a user reads out belongs to.
     /// Nothing is consumed and no failure is counted; at most
-    /// [`CHECKS_PER_WINDOW`] checks per user per [`CHECK_WINDOW`]; audited,
+    /// the policy's `code_checks` per user per `code_check_window`; audited,
     /// and so is a refusal for going over (denied, exit 3).
     pub fn check_code(&mut self, email: &str, code: &str) -> Result<SkewCheck> {
         let code = otp::parse_digits(code)?;
         // A refusal is answered after committing, so its audit event stays.
         self.run(|cx| -> Result<Result<SkewCheck>> {
             let u = cx.user(email)?;
-            let recent = recent_checks(cx.conn, u.id, cx.now)?;
-            if recent >= CHECKS_PER_WINDOW {
+            if let Err(next) = regulation::take_code_check(cx, u.id)? {
+                let limits = &cx.policy.limits;
                 cx.audit(
                     Some(u.id),
                     "doctor.check_code",
-                    &format!("{REFUSED}{recent} code checks in the last {} minutes", CHECK_WINDOW.num_minutes()),
+                    &format!("{REFUSED}{} code checks within {}; the next at {}", limits.code_checks, span(limits.code_check_window), stamp(next)),
                     None,
                 )?;
                 return Ok(Err(DeskError::Denied(format!(
-                    "{CHECKS_PER_WINDOW} code checks for {} in the last {} minutes: wait before checking again (this protects the secret from being searched)",
+                    "{} code checks for {} within {}: the next can be made at {} ({}); the limit keeps the secret from being searched",
+                    limits.code_checks,
                     u.email,
-                    CHECK_WINDOW.num_minutes()
+                    span(limits.code_check_window),
+                    stamp(next),
+                    relative(next, cx.now)
                 ))));
             }
             let apps: Vec<_> = factors::for_user(cx.conn, u.id)?

@@ -21,8 +21,8 @@ fn totp_context(user_id: i64) -> String {
     format!("totp:{user_id}")
 }
 
-/// Open a TOTP factor's secret.
-pub(crate) fn secret_of(key: &Key, f: &FactorRow) -> Result<Vec<u8>> {
+/// Open a TOTP factor's secret; it is wiped from memory when dropped.
+pub(crate) fn secret_of(key: &Key, f: &FactorRow) -> Result<zeroize::Zeroizing<Vec<u8>>> {
     let sealed = f.secret.as_deref().ok_or_else(|| {
         DeskError::Refused(format!(
             "factor {} has no secret; remove it and enrol again",
@@ -145,8 +145,9 @@ impl Desk {
                 0 => "Authenticator app".to_owned(),
                 n => format!("Authenticator app {}", n + 1),
             };
-            let secret: [u8; totp::SECRET_LEN] = cx.rng.bytes();
-            let sealed = cx.key.seal(cx.rng, &totp_context(u.id), &secret);
+            // Wiped once sealed and shown (the enrolment returns it as text).
+            let secret = zeroize::Zeroizing::new(cx.rng.bytes::<{ totp::SECRET_LEN }>());
+            let sealed = cx.key.seal(cx.rng, &totp_context(u.id), &*secret);
             let id = rows::insert(
                 cx.conn,
                 &NewFactor {
@@ -167,8 +168,8 @@ impl Desk {
             )?;
             Ok(TotpEnrolment {
                 factor_id: id,
-                secret: totp::secret_base32(&secret),
-                uri: totp::otpauth_uri(&cx.policy.totp_issuer, &u.email, &secret),
+                secret: totp::secret_base32(&*secret),
+                uri: totp::otpauth_uri(&cx.policy.totp_issuer, &u.email, &*secret),
                 issuer: cx.policy.totp_issuer.clone(),
                 account: u.email.clone(),
             })
@@ -279,7 +280,7 @@ impl Desk {
         why: &str,
     ) -> Result<FactorView> {
         let why = if enabled {
-            why.to_owned()
+            super::optional_reason(why)?
         } else {
             super::reason(why, "disabling a factor")?
         };

@@ -4,9 +4,9 @@
 use chrono::TimeDelta;
 
 use super::views::DeliveryOutcome;
-use super::{Ctx, Result};
-use crate::domain::FactorKind;
+use super::{Ctx, Result, regulation};
 use crate::domain::contact::{Email, Phone};
+use crate::domain::{FactorKind, relative, span, stamp};
 use crate::store::challenges::Purpose;
 use crate::store::deliveries::{self, Channel, NewDelivery, Status};
 use crate::store::factors::FactorRow;
@@ -26,7 +26,7 @@ pub(crate) struct Message<'a> {
 pub(crate) fn masked(kind: FactorKind, destination: &str) -> String {
     match kind {
         FactorKind::Sms => {
-            Phone::parse(destination).map_or_else(|_| destination.to_owned(), |p| p.masked())
+            Phone::stored(destination).map_or_else(|| destination.to_owned(), |p| p.masked())
         }
         FactorKind::Email => {
             Email::parse(destination).map_or_else(|_| destination.to_owned(), |e| e.masked())
@@ -73,10 +73,31 @@ fn human_ttl(ttl: TimeDelta) -> String {
     }
 }
 
-/// Send, and file the message (sealed) with how it went.
+/// Send, and file the message (sealed) with how it went. Past the message
+/// limit nothing goes out: the message is filed as failed, saying when the
+/// next may go.
 pub(crate) fn send(cx: &mut Ctx<'_>, m: &Message<'_>) -> Result<DeliveryOutcome> {
     let destination = m.factor.destination.clone().unwrap_or_default();
+    let limited = regulation::message_slot(cx.conn, &cx.policy.limits, m.user_id, cx.now)?.err();
     let (channel, status, reason) = match m.factor.kind {
+        _ if limited.is_some() => {
+            let next = limited.unwrap_or(cx.now);
+            let limits = &cx.policy.limits;
+            (
+                match m.factor.kind {
+                    FactorKind::Sms => Channel::Sms,
+                    _ => Channel::Email,
+                },
+                Status::Failed,
+                Some(format!(
+                    "not sent: {} codes already went to this user within {}; the next can go at {} ({})",
+                    limits.message_limit,
+                    span(limits.message_window),
+                    stamp(next),
+                    relative(next, cx.now)
+                )),
+            )
+        }
         FactorKind::Sms => {
             let (status, reason) = match Phone::parse(&destination) {
                 Ok(p) if cx.policy.allows_country(p.calling_code()) => (Status::Delivered, None),
@@ -90,7 +111,7 @@ pub(crate) fn send(cx: &mut Ctx<'_>, m: &Message<'_>) -> Result<DeliveryOutcome>
                 ),
                 Err(_) => (
                     Status::Failed,
-                    Some("the phone number is not valid E.164".to_owned()),
+                    Some("the phone number is not a valid number: change it with `factordesk user edit --phone`".to_owned()),
                 ),
             };
             (Channel::Sms, status, reason)
@@ -126,6 +147,7 @@ pub(crate) fn send(cx: &mut Ctx<'_>, m: &Message<'_>) -> Result<DeliveryOutcome>
             status,
             reason: reason.as_deref(),
             at: cx.now,
+            retry_at: limited,
         },
     )?;
     Ok(DeliveryOutcome {

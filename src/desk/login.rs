@@ -12,10 +12,11 @@ use super::views::{
     ChallengeView, DeliveryOutcome, FactorBrief, LoginStart, ResendOutcome, ResendResult,
     VerifyOutcome, VerifyResult,
 };
-use super::{Ctx, Desk, DeskError, Result, user_by_email};
+use super::{Ctx, Desk, DeskError, Result, regulation, user_by_email};
 use crate::crypto::{Key, same};
 use crate::domain::login::{self, Candidate, Facts, Outcome, Password};
 use crate::domain::otp::{self, Entered, Resend, ResendState};
+use crate::domain::text::{self, Field};
 use crate::domain::totp::{self, Check};
 use crate::domain::trust;
 use crate::domain::{Action, FactorKind, FactorStatus, Time, relative, span, stamp};
@@ -82,7 +83,7 @@ fn new_device_token(cx: &mut Ctx<'_>) -> String {
     format!("dev_{}", totp::secret_base32(&bytes).to_lowercase())
 }
 
-fn parse_ip(ip: Option<&str>) -> Result<String> {
+pub(crate) fn parse_ip(ip: Option<&str>) -> Result<String> {
     let text = ip.map_or(DEFAULT_IP, str::trim);
     text.parse::<std::net::IpAddr>()
         .map(|ip| ip.to_string())
@@ -175,6 +176,10 @@ impl Desk {
     /// and allow, refuse, or open a challenge on the chosen factor.
     pub fn start_login(&mut self, req: &LoginRequest) -> Result<LoginStart> {
         let ip = parse_ip(req.ip.as_deref())?;
+        let checks_password = req.password != PasswordInput::Assume;
+        if checks_password && let Some(refused) = self.password_refused(&req.email, &ip)? {
+            return self.refuse_password_check(req, &ip, &refused);
+        }
         let password = match &req.password {
             PasswordInput::Assume => Password::Assumed,
             PasswordInput::Checked(true) => Password::Correct,
@@ -217,7 +222,12 @@ impl Desk {
                 action: req.action,
                 step_up: cx.policy.needs_step_up(req.action),
             };
-            let decision = login::decide(&facts, cx.now);
+            let mut decision = login::decide(&facts, cx.now);
+            if checks_password && matches!(password, Password::Correct | Password::Wrong) {
+                let banned =
+                    regulation::password_checked(cx, &u, &ip, password == Password::Correct)?;
+                decision.reasons.extend(banned);
+            }
             let own_device = device.filter(|d| d.user_id == u.id);
             let mut start = LoginStart {
                 user: u.email.clone(),
@@ -265,16 +275,11 @@ impl Desk {
     ) -> Result<VerifyOutcome> {
         let entered = otp::parse_entry(input)?;
         // The label comes from the browser and is shown to the help desk:
-        // control characters (line breaks, terminal escapes) are dropped.
-        let remember = remember.map(|l| {
-            let l: String = l.chars().filter(|c| !c.is_control()).collect();
-            let l = l.trim();
-            if l.is_empty() {
-                "Unnamed browser".to_owned()
-            } else {
-                l.chars().take(80).collect()
-            }
-        });
+        // one line of plain text within its limit, or it is refused.
+        let remember = remember
+            .map(|l| text::check(Field::DeviceLabel, l))
+            .transpose()?
+            .map(|l| if l.is_empty() { "Unnamed browser" } else { l }.to_owned());
         self.run(|cx| {
             let c = challenges::by_id(cx.conn, challenge_id)?.ok_or(DeskError::UnknownChallenge(challenge_id))?;
             let u = super::users::by_id(cx, c.user_id)?;
@@ -328,10 +333,7 @@ impl Desk {
             if u.lock.is_locked(cx.now) {
                 let until = u.lock.locked_until.unwrap_or(cx.now);
                 record(cx, &u, &c, kind, AttemptOutcome::Locked, None, None)?;
-                let mut out = outcome(c.id, VerifyResult::Locked, left_now, format!(
-                    "2FA is locked after {} failed attempts; it releases {} ({}) or when an admin unlocks it.",
-                    u.lock.failures, relative(until, cx.now), stamp(until)
-                ));
+                let mut out = outcome(c.id, VerifyResult::Locked, left_now, locked_sentence(&u.lock, cx.now));
                 out.locked_until = Some(until);
                 cx.audit(Some(u.id), "login.verify", &format!("challenge {}: refused, 2FA locked", c.id), Some(&c.ip))?;
                 return Ok(out);
@@ -446,7 +448,7 @@ impl Desk {
                         .as_deref()
                         .map(|s| cx.key.open("code", s))
                         .transpose()?
-                        .and_then(|b| String::from_utf8(b).ok())
+                        .and_then(|b| std::str::from_utf8(&b).ok().map(str::to_owned))
                         .ok_or_else(|| DeskError::Refused("the current code cannot be recovered: start a new login".to_owned()))?;
                     let mac = code_mac(cx.key, u.id, &code);
                     challenges::resent(cx.conn, c.id, None, cx.now)?;
@@ -530,6 +532,74 @@ impl Desk {
         let secret = secret_of(self.key(), &f)?;
         Ok(totp::code_at(&secret, self.now() + offset))
     }
+}
+
+impl Desk {
+    /// Too many wrong passwords: no check is made at all, so the refusal
+    /// says nothing about whether this one was right. Audited.
+    fn refuse_password_check(
+        &mut self,
+        req: &LoginRequest,
+        ip: &str,
+        refused: &regulation::Refused,
+    ) -> Result<LoginStart> {
+        self.run(|cx| {
+            let u = cx.user(&req.email)?;
+            let reason = refused.sentence(cx.now);
+            cx.audit(
+                Some(u.id),
+                "login.denied",
+                &format!("{} from {ip}: password check refused: {reason}", req.action),
+                Some(ip),
+            )?;
+            Ok(LoginStart {
+                user: u.email.clone(),
+                action: req.action,
+                decision: Outcome::Denied,
+                reasons: vec![capitalised(&reason)],
+                challenge_id: None,
+                factor: None,
+                expires_at: None,
+                attempts_left: None,
+                delivery: None,
+            })
+        })
+    }
+
+    /// A ban in force on `email`'s password checks, or on `ip`'s: checked
+    /// before a password is hashed.
+    pub(crate) fn password_refused(
+        &self,
+        email: &str,
+        ip: &str,
+    ) -> Result<Option<regulation::Refused>> {
+        let u = user_by_email(self.conn(), email)?;
+        regulation::password_gate(self.conn(), u.id, ip, self.now())
+    }
+}
+
+/// Why a code is not even checked: 2FA is locked, and when that ends.
+fn locked_sentence(lock: &crate::domain::lockout::Lock, now: Time) -> String {
+    match lock.releases(now) {
+        Some(until) => format!(
+            "2FA is locked after {} failed attempts; it releases {} ({}) or when an admin unlocks it.",
+            lock.failures,
+            relative(until, now),
+            stamp(until)
+        ),
+        None => format!(
+            "2FA is locked after {} failed codes in a row with no success between; only an admin can unlock it.",
+            lock.streak
+        ),
+    }
+}
+
+/// A sentence as it starts a message.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 /// Choose the factor, issue the challenge and fill in the start's details.
@@ -986,12 +1056,19 @@ fn reject(
         let until = lock.locked_until.unwrap_or(cx.now);
         out.result = VerifyResult::Locked;
         out.locked_until = Some(until);
-        out.message = format!(
-            "{message} That was failed attempt {} in a row: 2FA is now locked until {} ({}).",
-            lock.failures,
-            stamp(until),
-            relative(until, cx.now)
-        );
+        out.message = if lock.is_hard() {
+            format!(
+                "{message} That was failed code {} in a row with no success between: 2FA is now locked until an admin unlocks it.",
+                lock.streak
+            )
+        } else {
+            format!(
+                "{message} That was failed attempt {} in a row: 2FA is now locked until {} ({}).",
+                lock.failures,
+                stamp(until),
+                relative(until, cx.now)
+            )
+        };
     } else if left == 0 {
         out.message = format!("{message} No attempts left on this challenge: start a new login.");
     } else {
@@ -1001,6 +1078,10 @@ fn reject(
         Some(u.id),
         "login.verify",
         &match out.locked_until {
+            Some(_) if lock.is_hard() => format!(
+                "challenge {}: {} {kind} code, failure {} in a row with no success: 2FA locked until an admin unlocks it",
+                c.id, result, lock.streak
+            ),
             Some(until) => format!(
                 "challenge {}: {} {kind} code, failure {} in a row: 2FA locked until {}",
                 c.id,

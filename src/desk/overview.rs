@@ -98,16 +98,18 @@ fn attention(
         });
     };
     for u in attention::locked(conn, now, PER_CONCERN)? {
-        let until = u.lock.locked_until.unwrap_or(now);
-        push(
-            &u,
-            Concern::Locked,
-            format!(
+        let detail = match u.lock.releases(now) {
+            Some(until) => format!(
                 "2FA locked after {} failures; releases {}",
                 u.lock.failures,
                 relative(until, now)
             ),
-        );
+            None => format!(
+                "2FA locked after {} failures in a row; only an admin can unlock it",
+                u.lock.streak
+            ),
+        };
+        push(&u, Concern::Locked, detail);
     }
     if let Some(cutoff) = grace.cutoff {
         for u in attention::without_factor_before(conn, cutoff, grace.admins_only, PER_CONCERN)? {

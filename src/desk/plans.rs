@@ -32,12 +32,13 @@ use crate::demo::{self, Crowd, Scenario};
 use crate::domain::{Action, FactorKind};
 use crate::rng::Rng;
 use crate::store::Keyset;
-use crate::store::user_list::{Filter, WALK};
+use crate::store::user_list::{FEW, Filter, PEEK};
 
-/// Generated people beside the scenario's: more than a search walks, so a
-/// rare term takes the full-text route as it would at 100,000.
+/// Generated people beside the scenario's: more than a search tests one by
+/// one and more than it sorts, so each of its routes is taken (a term
+/// everyone matches, like `example.org`, walks the email index).
 const PEOPLE: u32 = 1_500;
-const _: () = assert!(PEOPLE > WALK);
+const _: () = assert!(PEOPLE > PEEK && PEOPLE as usize > FEW);
 
 /// A page as the console reads it.
 const PAGE: u32 = 20;

@@ -97,7 +97,7 @@ impl Desk {
                     .key()
                     .open("outbox", &d.body)
                     .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
+                    .and_then(|b| std::str::from_utf8(&b).ok().map(str::to_owned))
                     .unwrap_or_else(|| "(sealed with another key)".to_owned());
                 let valid_now = d.status != deliveries::Status::Failed
                     && match (&d.code_mac, &d.live) {

@@ -5,15 +5,14 @@ use std::fmt::Write as _;
 
 use super::views::PolicyItem;
 use super::{Desk, Result};
-use crate::domain::policy::{Policy, SETTINGS};
+use crate::domain::policy::{Policy, settings};
 use crate::store;
 
 impl Desk {
     pub fn policy_items(&self) -> Result<Vec<PolicyItem>> {
         let policy = self.policy()?;
         let defaults = Policy::default();
-        SETTINGS
-            .iter()
+        settings()
             .map(|s| {
                 Ok(PolicyItem {
                     key: s.key,

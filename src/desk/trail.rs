@@ -373,7 +373,12 @@ mod tests {
             Desk::open(&path, &wrong, clock(), Rng::seeded(1)),
             Err(DeskError::WrongKey)
         ));
-        assert_eq!(audit::testing::unsealed(&path), 2_500);
+        // The key is checked before the upgrade: the file is untouched.
+        let version = |path: &std::path::Path| {
+            crate::store::Store::open_read_only(path).map_err(|e| e.to_string())
+        };
+        let err = version(&path).unwrap_err();
+        assert!(err.contains("schema version 3"), "{err}");
         let mut d = Desk::open(&path, &key_source(), clock(), Rng::seeded(1)).unwrap();
         assert_eq!(audit::testing::unsealed(&path), 0, "all at once");
         add(&mut d, "a@example.com");

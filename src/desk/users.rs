@@ -13,6 +13,7 @@ use crate::domain::contact::{Email, Phone};
 use crate::domain::enforcement::{self, Standing};
 use crate::domain::lockout::Lock;
 use crate::domain::policy::Policy;
+use crate::domain::text::{self, Field};
 use crate::domain::{FactorKind, Role, Time, UserStatus};
 use crate::store::user_list::{Filter, FilterContext, Query};
 use crate::store::users::{NewUser as NewUserRow, UserRow};
@@ -62,18 +63,7 @@ pub struct ListQuery {
 /// A display name, trimmed: at most 100 characters and on one line (a line
 /// break or escape would split the user table and the one-line audit entry).
 fn clean_name(name: &str) -> Result<&str> {
-    let name = name.trim();
-    if name.chars().count() > 100 {
-        return Err(DeskError::Refused(
-            "the name is too long: use at most 100 characters".to_owned(),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(DeskError::Refused(
-            "the name cannot contain a control character such as a line break: use one line of text".to_owned(),
-        ));
-    }
-    Ok(name)
+    Ok(text::check(Field::Name, name)?)
 }
 
 pub(crate) fn summary(conn: &Connection, u: &UserRow, now: Time) -> Result<UserSummary> {
@@ -186,8 +176,21 @@ impl Desk {
         let name = clean_name(&new.name)?.to_owned();
         let role = new.role.unwrap_or(Role::Member);
         let e164 = phone.as_ref().map(Phone::e164);
+        let skeleton = email.skeleton();
         self.run(|cx| {
+            // An address that reads the same as another user's but is spelled
+            // with letters of another script (Cyrillic "а" for Latin "a") is
+            // refused; ASCII addresses are told apart by their letters.
+            if let Some(existing) = store::users::look_alike(cx.conn, &skeleton, email.as_str())?
+                .filter(|other| !(email.is_ascii() && other.is_ascii()))
+            {
+                return Err(DeskError::LookAlike {
+                    email: email.to_string(),
+                    existing,
+                });
+            }
             let row = NewUserRow {
+                skeleton: &skeleton,
                 email: email.as_str(),
                 name: &name,
                 role,
@@ -247,7 +250,9 @@ impl Desk {
             grace_over: standing.blocks_login(),
             lock: LockView {
                 locked,
-                locked_until: u.lock.locked_until.filter(|_| locked),
+                locked_until: u.lock.releases(now),
+                hard: u.lock.is_hard(),
+                streak: u.lock.streak,
                 failures,
                 failures_left,
             },
@@ -264,6 +269,9 @@ impl Desk {
 
     /// One page of users, ordered by email.
     pub fn list_users(&self, q: &ListQuery) -> Result<Vec<UserSummary>> {
+        if let Some(search) = &q.search {
+            text::check(Field::Search, search)?;
+        }
         let at = q.after.as_deref().map_or(Keyset::First, Keyset::After);
         self.users_page(q, at)
     }
@@ -405,6 +413,11 @@ impl Desk {
                 "not locked".to_owned()
             };
             clear_lock(cx, u.id)?;
+            let was = if super::regulation::lift_password_ban(cx, u.id)? {
+                format!("{was}, password ban lifted")
+            } else {
+                was
+            };
             cx.audit(Some(u.id), "user.unlock", &format!("{was}: {why}"), None)?;
             let u = cx.user(email)?;
             summary(cx.conn, &u, cx.now)
@@ -413,25 +426,50 @@ impl Desk {
 
     /// The user turns their own 2FA off: with their password, when the policy
     /// lets users do that and 2FA is not required for them. Factors and backup
-    /// codes go (trusted devices stay). A refusal is exit 3.
-    pub fn turn_off_2fa(&mut self, email: &str, password_ok: bool) -> Result<ResetReport> {
+    /// codes go (trusted devices stay). The password check is regulated like
+    /// a login's: counted, and refused for a banned user or address (`ip`).
+    /// A refusal is exit 3.
+    pub fn turn_off_2fa(
+        &mut self,
+        email: &str,
+        password: &str,
+        ip: Option<&str>,
+    ) -> Result<ResetReport> {
+        let ip = super::login::parse_ip(ip)?;
+        // Refusals that need no password come first, so none of them says
+        // whether the password was right.
+        let refusal = |cx: &Ctx<'_>, u: &UserRow| -> Option<String> {
+            if cx.policy.self_disable == crate::domain::policy::SelfDisable::Admin {
+                return Some("only an admin can turn 2FA off here (policy self_disable=admin): ask them to reset it".to_owned());
+            }
+            cx.policy.enforce.applies_to(u.role).then(|| format!(
+                "2FA is required for this account (policy enforce={}), so it cannot be turned off: an admin can reset it to enrol a new factor",
+                cx.policy.enforce
+            ))
+        };
+        let banned = self.password_refused(email, &ip)?;
+        let checked = match banned {
+            Some(_) => None,
+            None => Some(self.check_password(email, password)? == Some(true)),
+        };
         self.run(|cx| -> Result<Result<ResetReport>> {
             let u = cx.user(email)?;
-            let refuse = |why: String| Ok(Err(DeskError::Denied(why)));
-            if cx.policy.self_disable == crate::domain::policy::SelfDisable::Admin {
-                return refuse(
-                    "only an admin can turn 2FA off here (policy self_disable=admin): ask them to reset it".to_owned(),
-                );
+            if let Some(why) = refusal(cx, &u) {
+                return Ok(Err(DeskError::Denied(why)));
             }
-            if cx.policy.enforce.applies_to(u.role) {
-                return refuse(format!(
-                    "2FA is required for this account (policy enforce={}), so it cannot be turned off: an admin can reset it to enrol a new factor",
-                    cx.policy.enforce
-                ));
-            }
-            if !password_ok {
-                cx.audit(Some(u.id), "user.turn_off_2fa", "refused: wrong password", None)?;
-                return refuse("the password is incorrect, so 2FA stays on".to_owned());
+            let Some(correct) = checked else {
+                let why = banned.map(|b| b.sentence(cx.now)).unwrap_or_default();
+                cx.audit(Some(u.id), "user.turn_off_2fa", &format!("refused: password check refused: {why}"), Some(&ip))?;
+                return Ok(Err(DeskError::Denied(why)));
+            };
+            let banned_now = super::regulation::password_checked(cx, &u, &ip, correct)?;
+            if !correct {
+                cx.audit(Some(u.id), "user.turn_off_2fa", "refused: wrong password", Some(&ip))?;
+                let mut why = "the password is incorrect, so 2FA stays on".to_owned();
+                if let Some(banned) = banned_now {
+                    why = format!("{why}. {banned}");
+                }
+                return Ok(Err(DeskError::Denied(why)));
             }
             let cancelled = challenges::cancel_open(cx.conn, u.id, cx.now)?;
             let factors = store::factors::delete_for_user(cx.conn, u.id)?;
@@ -441,7 +479,7 @@ impl Desk {
                 Some(u.id),
                 "user.turn_off_2fa",
                 &format!("turned off by the user with their password ({factors} factor(s), {codes} backup code(s) removed)"),
-                None,
+                Some(&ip),
             )?;
             Ok(Ok(ResetReport { factors_removed: factors, codes_removed: codes, devices_revoked: 0, challenges_cancelled: cancelled }))
         })?

@@ -63,7 +63,12 @@ pub struct Profile {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LockView {
     pub locked: bool,
+    /// When the lock releases by itself (`None` with `hard`).
     pub locked_until: Option<Time>,
+    /// Locked after so many failures in a row that only an admin can unlock.
+    pub hard: bool,
+    /// Failed codes in a row with no success between.
+    pub streak: u32,
     /// Consecutive failures in the current window.
     pub failures: u32,
     pub failures_left: u32,

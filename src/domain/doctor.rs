@@ -22,6 +22,9 @@ text_enum!(
     /// What kind of finding it is: a stable name for scripts.
     Kind {
         Disabled => "disabled",
+        PasswordBanned => "password_banned",
+        MessageLimit => "message_limit",
+        AddressBanned => "address_banned",
         Locked => "locked",
         PendingEnrolment => "pending_enrolment",
         GraceOver => "grace_over",
@@ -67,6 +70,7 @@ text_enum!(
         RevokeDevices => "revoke_devices",
         TurnOffEveryLogin => "turn_off_every_login",
         Simulate => "simulate",
+        Wait => "wait",
         Nothing => "nothing",
     }
 );
@@ -87,7 +91,7 @@ impl Fix {
             Fix::TurnOffEveryLogin => 'e',
             Fix::Simulate => 'l',
             Fix::CheckCode => 'v',
-            Fix::AllowCountry | Fix::Nothing => return None,
+            Fix::AllowCountry | Fix::Wait | Fix::Nothing => return None,
         })
     }
 }
@@ -190,6 +194,8 @@ pub struct DeliveryFact {
     pub destination: String,
     pub failed: bool,
     pub reason: Option<String>,
+    /// Held back by the message limit: when the next may go.
+    pub retry_at: Option<Time>,
 }
 
 /// A remembered computer.
@@ -242,6 +248,11 @@ pub struct Facts {
     /// The last few messages, newest first.
     pub deliveries: Vec<DeliveryFact>,
     pub last_login: Option<LastLogin>,
+    /// Password checks refused for this user: until when, and the how-many-th
+    /// ban in a row.
+    pub password_ban: Option<(Time, u32)>,
+    /// The address of their last login, banned for wrong passwords, and until when.
+    pub address_ban: Option<(String, Time)>,
 }
 
 impl Facts {
@@ -353,7 +364,8 @@ pub fn diagnose(f: &Facts, policy: &Policy) -> Vec<Finding> {
         findings: Vec::new(),
     };
     disabled(&mut b);
-    locked(&mut b);
+    password_banned(&mut b, policy);
+    locked(&mut b, policy);
     enrolment(&mut b);
     sms(&mut b, policy);
     failed_messages(&mut b);
@@ -426,7 +438,7 @@ fn checked(f: &Facts, policy: &Policy) -> Vec<String> {
             factors.push(format!("{n} {status}"));
         }
     }
-    let phone = match f.phone.as_deref().and_then(|p| Phone::parse(p).ok()) {
+    let phone = match f.phone.as_deref().and_then(Phone::stored) {
         Some(p) => format!(
             "phone {} {}, SMS to +{} {}",
             p.masked(),
@@ -515,8 +527,77 @@ fn disabled(b: &mut Builder<'_>) {
     );
 }
 
-fn locked(b: &mut Builder<'_>) {
+/// Password checks refused: too many wrong passwords for this user, or
+/// from the address they last came from.
+fn password_banned(b: &mut Builder<'_>, policy: &Policy) {
     let f = b.facts;
+    if let Some((until, bans)) = f.password_ban.filter(|(until, _)| f.now < *until) {
+        let doubled = if bans > 1 {
+            format!(
+                " This is ban {bans} in a row, so it lasts longer each time (up to {}).",
+                span(policy.limits.password_ban_max)
+            )
+        } else {
+            String::new()
+        };
+        b.add(
+            Finding::new(
+                Kind::PasswordBanned,
+                Severity::Blocking,
+                "Password checks refused",
+                format!(
+                    "After {} wrong passwords within {}, password checks for this user are refused until {} (in {}), even the right one.",
+                    policy.limits.password_failures,
+                    span(policy.limits.password_window),
+                    stamp(until),
+                    span(until - f.now)
+                ),
+            )
+            .evidence(vec![format!(
+                "Banned until {}.{doubled} A correct password after the ban ends the run of bans.",
+                stamp(until)
+            )])
+            .fix(
+                Fix::Unlock,
+                format!(
+                    "Wait until {}, or lift the ban once you have checked who is calling: factordesk user unlock {} --reason \"…\"",
+                    stamp(until),
+                    f.email
+                ),
+            ),
+        );
+    }
+    if let Some((ip, until)) = f.address_ban.as_ref().filter(|(_, until)| f.now < *until) {
+        b.add(
+            Finding::new(
+                Kind::AddressBanned,
+                Severity::Blocking,
+                "Their address is banned",
+                format!(
+                    "{ip}, where they last logged in from, sent {} wrong passwords across users within {}: password checks from it are refused until {} (in {}).",
+                    policy.limits.address_failures,
+                    span(policy.limits.address_window),
+                    stamp(*until),
+                    span(*until - f.now)
+                ),
+            )
+            .evidence(vec![
+                "A shared address (an office, a VPN) can be banned by someone else's guessing."
+                    .to_owned(),
+            ])
+            .fix(
+                Fix::Wait,
+                format!("Wait until {}, or log in from another network.", stamp(*until)),
+            ),
+        );
+    }
+}
+
+fn locked(b: &mut Builder<'_>, policy: &Policy) {
+    let f = b.facts;
+    if f.lock.is_hard() {
+        return hard_locked(b, policy);
+    }
     let Some(until) = f.lock.locked_until.filter(|_| f.lock.is_locked(f.now)) else {
         return;
     };
@@ -569,6 +650,34 @@ fn locked(b: &mut Builder<'_>) {
             Fix::Unlock,
             format!(
                 "Unlock now if you have checked who is calling: factordesk user unlock {} --reason \"…\"",
+                f.email
+            ),
+        ),
+    );
+}
+
+/// The hard stop: so many failed codes in a row that 2FA stays locked until
+/// an admin unlocks it (NIST SP 800-63B allows no more than 100).
+fn hard_locked(b: &mut Builder<'_>, policy: &Policy) {
+    let f = b.facts;
+    b.add(
+        Finding::new(
+            Kind::Locked,
+            Severity::Blocking,
+            "2FA locked until unlocked",
+            format!(
+                "{} wrong codes in a row with no success between: their 2FA stays locked until you unlock it. It will not release by itself.",
+                f.lock.streak
+            ),
+        )
+        .evidence(vec![format!(
+            "{} failed codes in a row since the last success or unlock; the limit is {} (policy lockout_hard_stop). This many is guessing, or a very lost user: check who is calling before you unlock.",
+            f.lock.streak, policy.limits.lockout_hard_stop
+        )])
+        .fix(
+            Fix::Unlock,
+            format!(
+                "Unlock once you have checked who is calling: factordesk user unlock {} --reason \"…\"",
                 f.email
             ),
         ),
@@ -757,7 +866,7 @@ fn sms(b: &mut Builder<'_>, policy: &Policy) {
         .iter()
         .filter(|x| x.kind == FactorKind::Sms && x.status != FactorStatus::Disabled)
     {
-        let Some(phone) = x.destination.as_deref().and_then(|d| Phone::parse(d).ok()) else {
+        let Some(phone) = x.destination.as_deref().and_then(Phone::stored) else {
             continue;
         };
         let only = f.others_than(FactorKind::Sms) == 0;
@@ -890,6 +999,13 @@ fn failed_messages(b: &mut Builder<'_>) {
                 && !(d.channel == "sms" && b.findings.iter().any(|x| x.kind == Kind::SmsCountry))
         })
         .collect();
+    if let Some(retry) = failed
+        .first()
+        .and_then(|d| d.retry_at)
+        .filter(|t| f.now < *t)
+    {
+        return message_limit(b, retry, &failed);
+    }
     if let Some(last) = failed.first() {
         let kinds: Vec<FactorKind> = f.active().map(|x| x.kind).collect();
         let only_messages = kinds.iter().all(|k| *k != FactorKind::Totp);
@@ -931,6 +1047,37 @@ fn failed_messages(b: &mut Builder<'_>) {
             ),
         );
     }
+}
+
+/// Messages held back by the message limit: nothing is wrong with the number
+/// or address; the next code can go at `retry`.
+fn message_limit(b: &mut Builder<'_>, retry: Time, held: &[&DeliveryFact]) {
+    let f = b.facts;
+    let held_now = held.iter().filter(|d| d.retry_at.is_some()).count();
+    b.add(
+        Finding::new(
+            Kind::MessageLimit,
+            Severity::Blocking,
+            "Message limit reached",
+            format!(
+                "So many codes were sent to them lately that no more go out until {} (in {}): the limit keeps SMS pumping from costing money.",
+                stamp(retry),
+                span(retry - f.now)
+            ),
+        )
+        .evidence(vec![format!(
+            "{held_now} recent message(s) were held back; the last at {}. Many logins started in a short time can be someone else trying the account.",
+            held.first().map_or_else(String::new, |d| stamp(d.at))
+        )])
+        .fix(
+            Fix::Wait,
+            format!(
+                "Wait until {}; meanwhile an authenticator app or a backup code still works (factordesk factor add-totp {})",
+                stamp(retry),
+                f.email
+            ),
+        ),
+    );
 }
 
 /// A message channel never used though they tried to log in, or working.

@@ -10,14 +10,35 @@ use super::policy::Policy;
 pub struct Lock {
     /// Failures in the window at the last failure (for messages).
     pub failures: u32,
-    /// Locked while `now < locked_until`.
+    /// Locked while `now < locked_until`; a hard lock's is [`until_unlocked`].
     pub locked_until: Option<Time>,
+    /// Failures in a row with no success (or admin unlock) between, locks
+    /// or not: at the policy's hard stop, 2FA stays locked until unlocked.
+    pub streak: u32,
+}
+
+/// The end of a hard lock: never, until an admin unlocks it (the last
+/// second of year 9999, so every "locked now" comparison holds).
+pub fn until_unlocked() -> Time {
+    chrono::DateTime::from_timestamp(253_402_300_799, 0).unwrap_or_default()
 }
 
 impl Lock {
     /// Locked now? The lock ends exactly at `locked_until`.
     pub fn is_locked(&self, now: Time) -> bool {
         self.locked_until.is_some_and(|until| now < until)
+    }
+
+    /// Locked until an admin unlocks it (the hard stop).
+    pub fn is_hard(&self) -> bool {
+        self.locked_until == Some(until_unlocked())
+    }
+
+    /// When a lock in force at `now` releases by itself: `None` when there
+    /// is no lock, or it is hard.
+    pub fn releases(&self, now: Time) -> Option<Time> {
+        self.locked_until
+            .filter(|_| self.is_locked(now) && !self.is_hard())
     }
 
     /// How many of `failures` (instants of failed attempts since the last
@@ -35,7 +56,10 @@ impl Lock {
     #[must_use]
     pub fn fail(self, earlier: &[Time], policy: &Policy, now: Time) -> Lock {
         let failures = Self::counting(earlier, policy, now) + 1;
-        let locked_until = if failures >= policy.lockout_threshold {
+        let streak = self.streak.saturating_add(1);
+        let locked_until = if self.is_hard() || streak >= policy.limits.lockout_hard_stop {
+            Some(until_unlocked())
+        } else if failures >= policy.lockout_threshold {
             Some(now + policy.lockout_duration)
         } else {
             self.locked_until.filter(|until| now < *until)
@@ -43,6 +67,7 @@ impl Lock {
         Lock {
             failures,
             locked_until,
+            streak,
         }
     }
 
@@ -118,9 +143,41 @@ mod tests {
             next,
             Lock {
                 failures: 1,
-                locked_until: None
+                locked_until: None,
+                streak: 11,
             }
         );
+    }
+
+    #[test]
+    fn the_hundredth_failure_in_a_row_locks_until_an_admin_unlocks() {
+        let p = Policy::default();
+        // Nine failures every 15 minutes never reach the 10-in-15 lock, but
+        // they add up: the 100th in a row is the hard stop.
+        let mut lock = Lock::default();
+        let mut at = t0();
+        for n in 1..=100 {
+            lock = lock.fail(&[], &p, at);
+            if n < 100 {
+                assert!(!lock.is_locked(at), "failure {n}");
+            }
+            at += TimeDelta::minutes(2);
+        }
+        let last = at - TimeDelta::minutes(2);
+        assert_eq!(lock.streak, 100);
+        assert!(lock.is_hard() && lock.is_locked(last));
+        assert_eq!(lock.releases(last), None, "it does not release by itself");
+        assert!(lock.is_locked(last + TimeDelta::days(3650)));
+        // Failing again while hard-locked keeps it hard.
+        assert!(lock.fail(&[], &p, last).is_hard());
+        // The 99th alone is not enough.
+        let ninety_nine = Lock {
+            streak: 98,
+            ..Lock::default()
+        };
+        assert!(!ninety_nine.fail(&[], &p, t0()).is_locked(t0()));
+        // An admin unlock clears the streak.
+        assert_eq!(Lock::cleared().streak, 0);
     }
 
     #[test]

@@ -64,6 +64,12 @@ pub fn decide(f: &Facts, now: Time) -> Decision {
         Password::Assumed => reasons.push(PASSWORD_ASSUMED.to_owned()),
         Password::Correct => reasons.push("Password correct.".to_owned()),
     }
+    if f.lock.is_hard() {
+        return deny(format!(
+            "2FA is locked after {} failed codes in a row with no success between; only an admin can unlock it.",
+            f.lock.streak
+        ));
+    }
     if let Some(until) = f.lock.locked_until.filter(|_| f.lock.is_locked(now)) {
         return deny(format!(
             "2FA is locked after {} failed attempts; it releases {} ({}) or when an admin unlocks it.",
@@ -312,6 +318,7 @@ mod tests {
             failures: 10,
 
             locked_until: Some(now() + TimeDelta::minutes(12)),
+            streak: 10,
         };
         let d = decide(
             &Facts {

@@ -43,14 +43,14 @@ pub fn parse_entry(input: &str) -> Result<Entered, NotACode> {
     }
     backup::normalize(input)
         .map(Entered::Backup)
-        .ok_or_else(|| NotACode(input.trim().to_owned()))
+        .ok_or_else(|| NotACode(super::text::excerpt(input.trim(), 40)))
 }
 
 /// Only six digits will do (confirming a factor does not take backup codes).
 pub fn parse_digits(input: &str) -> Result<String, NotACode> {
     match parse_entry(input)? {
         Entered::Digits(d) => Ok(d),
-        Entered::Backup(_) => Err(NotACode(input.trim().to_owned())),
+        Entered::Backup(_) => Err(NotACode(super::text::excerpt(input.trim(), 40))),
     }
 }
 

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use chrono::TimeDelta;
 use thiserror::Error;
 
+use super::regulation::{self, Limits};
 use super::{Action, FactorKind, Role, text_enum};
 
 text_enum!(
@@ -54,6 +55,8 @@ pub struct Policy {
     pub step_up: Vec<Action>,
     pub backup_low: u32,
     pub self_disable: SelfDisable,
+    /// Wrong passwords, messages and code checks: see [`regulation`].
+    pub limits: Limits,
 }
 
 impl Default for Policy {
@@ -79,6 +82,7 @@ impl Default for Policy {
             step_up: vec![Action::Export],
             backup_low: 3,
             self_disable: SelfDisable::Password,
+            limits: Limits::default(),
         }
     }
 }
@@ -208,13 +212,21 @@ pub enum PolicyError {
     },
 }
 
+/// Every setting, the limits of [`regulation`] last.
+pub fn settings() -> impl Iterator<Item = &'static Setting> {
+    SETTINGS.iter().chain(regulation::SETTINGS)
+}
+
 impl Policy {
     pub fn setting(key: &str) -> Option<&'static Setting> {
-        SETTINGS.iter().find(|s| s.key == key)
+        settings().find(|s| s.key == key)
     }
 
     /// Apply one `KEY VALUE` pair, leaving the policy unchanged on error.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), PolicyError> {
+        if let Some(done) = self.limits.set(key, value) {
+            return done;
+        }
         let setting = Self::setting(key).ok_or_else(|| PolicyError::UnknownKey(key.to_owned()))?;
         let bad = || PolicyError::BadValue {
             key: setting.key,
@@ -235,8 +247,8 @@ impl Policy {
             "totp_issuer" => {
                 if v.is_empty()
                     || v.contains(':')
-                    || v.len() > 64
-                    || v.chars().any(char::is_control)
+                    || v.chars().count() > super::text::Field::Issuer.max()
+                    || v.chars().any(super::text::is_forbidden)
                 {
                     return Err(bad());
                 }
@@ -308,7 +320,7 @@ impl Policy {
             "step_up" => joined(self.step_up.iter().map(ToString::to_string).collect()),
             "backup_low" => self.backup_low.to_string(),
             "self_disable" => self.self_disable.to_string(),
-            _ => return None,
+            other => return self.limits.get(other),
         })
     }
 
@@ -360,7 +372,7 @@ impl Policy {
     }
 }
 
-fn number(v: &str, min: u32, max: u32) -> Option<u32> {
+pub(crate) fn number(v: &str, min: u32, max: u32) -> Option<u32> {
     v.parse::<u32>().ok().filter(|n| (min..=max).contains(n))
 }
 
@@ -393,7 +405,7 @@ pub fn parse_duration(v: &str) -> Option<TimeDelta> {
     TimeDelta::try_seconds(secs)
 }
 
-fn duration(v: &str, min_s: i64, max_s: i64) -> Option<TimeDelta> {
+pub(crate) fn duration(v: &str, min_s: i64, max_s: i64) -> Option<TimeDelta> {
     parse_duration(v).filter(|d| (min_s..=max_s).contains(&d.num_seconds()))
 }
 
@@ -438,7 +450,7 @@ mod tests {
     #[test]
     fn every_setting_round_trips_through_get_and_set() {
         let defaults = Policy::default();
-        for s in SETTINGS {
+        for s in settings() {
             let value = defaults.get(s.key).expect(s.key);
             let mut p = Policy::default();
             p.set(s.key, &value).expect(s.key);

@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{Keyset, StoreError, Where, exec, parse_col, secs, time};
+use super::{Keyset, StoreError, Where, exec, opt_time, parse_col, secs, time};
 use crate::domain::{Time, text_enum};
 
 text_enum!(
@@ -30,6 +30,8 @@ pub struct DeliveryRow {
     pub reason: Option<String>,
     pub created_at: Time,
     pub updated_at: Time,
+    /// Held back by the message limit: when the next may go.
+    pub retry_at: Option<Time>,
     /// The challenge's current code hash, expiry and state, to tell whether
     /// this message holds the code that works now.
     pub live: Option<(Option<Vec<u8>>, Time, String)>,
@@ -51,6 +53,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<DeliveryRow> {
         reason: r.get(10)?,
         created_at: time(r.get(11)?),
         updated_at: time(r.get(12)?),
+        retry_at: opt_time(r.get(16)?),
         live: match live_expiry {
             Some(expiry) => Some((r.get(13)?, time(expiry), r.get(15)?)),
             None => None,
@@ -69,14 +72,16 @@ pub struct NewDelivery<'a> {
     pub status: Status,
     pub reason: Option<&'a str>,
     pub at: Time,
+    /// Held back by the message limit: when the next may go.
+    pub retry_at: Option<Time>,
 }
 
 pub fn insert(conn: &Connection, d: &NewDelivery<'_>) -> Result<i64, StoreError> {
     exec(
         conn,
         "INSERT INTO deliveries (user_id, challenge_id, factor_id, channel, destination, body,
-             code_mac, status, reason, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+             code_mac, status, reason, created_at, updated_at, retry_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
         params![
             d.user_id,
             d.challenge_id,
@@ -87,7 +92,8 @@ pub fn insert(conn: &Connection, d: &NewDelivery<'_>) -> Result<i64, StoreError>
             d.code_mac,
             d.status.as_str(),
             d.reason,
-            secs(d.at)
+            secs(d.at),
+            d.retry_at.map(secs)
         ],
     )?;
     Ok(conn.last_insert_rowid())
@@ -138,7 +144,7 @@ pub fn page(
     let sql = format!(
         "SELECT d.id, d.user_id, u.email, d.challenge_id, d.factor_id, d.channel, d.destination,
                 d.body, d.code_mac, d.status, d.reason, d.created_at, d.updated_at,
-                c.code_mac, c.expires_at, c.state
+                c.code_mac, c.expires_at, c.state, d.retry_at
          FROM deliveries d
          JOIN users u ON u.id = d.user_id
          LEFT JOIN challenges c ON c.id = d.challenge_id
@@ -213,6 +219,20 @@ pub fn failed_users_since(
             r.get(0)?,
             r.get::<_, Option<String>>(1)?.unwrap_or_default(),
         ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// When the messages to `user_id` that went out (not failed) at or after
+/// `since` were sent, oldest first: what the message limit counts.
+pub fn sent_since(conn: &Connection, user_id: i64, since: Time) -> Result<Vec<Time>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT created_at FROM deliveries
+         WHERE user_id = ?1 AND created_at >= ?2 AND status <> 'failed'
+         ORDER BY created_at LIMIT 1000",
+    )?;
+    let rows = stmt.query_map(params![user_id, secs(since)], |r| {
+        r.get::<_, i64>(0).map(time)
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

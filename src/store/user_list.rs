@@ -1,12 +1,14 @@
 //! The Users list of the console and `user list`: filters, search and keyset
 //! pages in email order, each page read along an index at any size.
 //!
-//! A search takes one of two routes to the same rows. When matches are many
-//! (`a`, `ma`, `mar` among 100,000 people), walking the email index and
-//! testing each user finds a page within a few hundred steps. When they are
-//! few, that walk would cross the whole table, so the full-text indexes name
-//! the candidates and only they are sorted. Either way the page holds exactly
-//! the users [`Term::matches`] accepts.
+//! A search takes the cheapest of three routes to its page. A common term
+//! (`a`) fills a page within the first few hundred users in email order, so
+//! those are tested one by one. Otherwise the full-text index names every
+//! candidate: a few are read and sorted; many are found by walking the email
+//! index and keeping the candidates, which costs a step per user passed over
+//! and never a read of the table.
+
+use std::collections::HashSet;
 
 use rusqlite::Connection;
 
@@ -49,10 +51,15 @@ pub struct FilterContext {
     pub backup_low: u32,
 }
 
-/// How many users a search walks in email order before it asks the
-/// full-text index instead: a term that fills a page within this many is
-/// common, and the walk is the quicker route.
-pub const WALK: u32 = 1000;
+/// How many users a search tests in email order before it asks the
+/// full-text index: a term that fills a page within this many is common.
+pub const PEEK: u32 = 300;
+/// At most this many candidates are read and sorted; more are found by
+/// walking the email index (reading a candidate costs a table read).
+pub const FEW: usize = 1000;
+/// How far the email index is walked for many candidates before the rest
+/// of the page is read and sorted instead (they cluster far ahead).
+pub const LONG_WALK: u32 = 20_000;
 
 /// One page of the users `q` matches, from `q.after` on.
 pub fn list(
@@ -75,10 +82,7 @@ pub fn page(
     let mut rows = match q.search.and_then(Term::parse) {
         None => plain(conn, q.filter, None, at, limit, ctx)?,
         Some(Term::EmailStart(prefix)) => plain(conn, q.filter, Some(&prefix), at, limit, ctx)?,
-        Some(term) => match walk(conn, &term, q.filter, at, limit, ctx)? {
-            Some(rows) => rows,
-            None => from_index(conn, &term, q.filter, at, limit, ctx)?,
-        },
+        Some(term) => searched(conn, &term, q.filter, at, limit, ctx)?,
     };
     if at.backwards() {
         rows.reverse();
@@ -173,10 +177,43 @@ fn plain(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The page by walking at most [`WALK`] users in list order from `at`,
-/// keeping those `term` matches: `None` when the walk ended with the page
-/// unfilled and users left to walk (the term is rare; ask the index).
-fn walk(
+/// A searched page, by the cheapest route (see the module's doc).
+fn searched(
+    conn: &Connection,
+    term: &Term,
+    filter: Option<Filter>,
+    at: Keyset<&str>,
+    limit: u32,
+    ctx: &FilterContext,
+) -> Result<Vec<UserRow>, StoreError> {
+    if let Some(rows) = peek(conn, term, filter, at, limit, ctx)? {
+        return Ok(rows);
+    }
+    let Some((index, phrase)) = fts_query(term) else {
+        return plain(conn, filter, None, at, limit, ctx);
+    };
+    let candidates = candidates(conn, index, &phrase)?;
+    if candidates.len() <= FEW {
+        return sorted(conn, index, &phrase, filter, at, limit, ctx);
+    }
+    let (ids, stopped) = walk_candidates(conn, &candidates, filter, at, limit, ctx)?;
+    let mut rows = by_ids(conn, &ids)?;
+    if let Some(email) = stopped {
+        // Candidates lie far ahead: read the rest of the page and sort it.
+        let from = if at.backwards() {
+            Keyset::Before(email.as_str())
+        } else {
+            Keyset::After(email.as_str())
+        };
+        let rest = limit - u32::try_from(rows.len()).unwrap_or(limit);
+        rows.extend(sorted(conn, index, &phrase, filter, from, rest, ctx)?);
+    }
+    Ok(rows)
+}
+
+/// The page from testing at most [`PEEK`] users in list order from `at`:
+/// `None` when they did not fill it and users are left.
+fn peek(
     conn: &Connection,
     term: &Term,
     filter: Option<Filter>,
@@ -186,91 +223,260 @@ fn walk(
 ) -> Result<Option<Vec<UserRow>>, StoreError> {
     let mut w = Where::default();
     let (table, order) = clauses(&mut w, filter, at, ctx);
-    let walk = w.bind(i64::from(WALK));
+    let peek = w.bind(i64::from(PEEK));
     let sql = format!(
-        "SELECT id, email, name FROM {table} WHERE {} ORDER BY email {order} LIMIT {walk}",
+        "SELECT id, email, name FROM {table} WHERE {} ORDER BY email {order} LIMIT {peek}",
         w.sql()
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(w.params())?;
     let mut ids = Vec::new();
-    let mut walked = 0;
+    let mut tested = 0;
     while let Some(row) = rows.next()? {
-        walked += 1;
-        let (email, name): (String, String) = (row.get(1)?, row.get(2)?);
-        if term.matches(&email, &name) {
+        tested += 1;
+        let (email, name) = (text(row, 1)?, text(row, 2)?);
+        if term.matches(email, name) {
             ids.push(row.get::<_, i64>(0)?);
             if ids.len() == limit as usize {
                 break;
             }
         }
     }
-    if ids.len() < limit as usize && walked == WALK {
+    if ids.len() < limit as usize && tested == PEEK {
         return Ok(None);
     }
-    let mut by_id = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"))?;
-    let users = ids
-        .into_iter()
-        .map(|id| by_id.query_row([id], from_row))
-        .collect::<Result<_, _>>()?;
-    Ok(Some(users))
+    Ok(Some(by_ids(conn, &ids)?))
 }
 
-/// The page from the full-text index's candidates, sorted by email: the
-/// trigram index for an anywhere-term, the word index for a word start.
-fn from_index(
+/// The full-text index a term is answered from, and its query.
+fn fts_query(term: &Term) -> Option<(&'static str, String)> {
+    match term {
+        Term::Anywhere(t) => Some(("users_fts", fts_phrase(t))),
+        Term::WordStart(t) => Some(("users_words", format!("{}*", fts_phrase(t)))),
+        Term::EmailStart(_) => None,
+    }
+}
+
+/// Every user the index names for the query.
+fn candidates(conn: &Connection, index: &str, phrase: &str) -> Result<HashSet<i64>, StoreError> {
+    let sql = format!("SELECT rowid FROM {index} WHERE {index} MATCH ?1");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([phrase], |r| r.get::<_, i64>(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The page from the index's candidates, read and sorted by email.
+fn sorted(
     conn: &Connection,
-    term: &Term,
+    index: &str,
+    phrase: &str,
     filter: Option<Filter>,
     at: Keyset<&str>,
     limit: u32,
     ctx: &FilterContext,
 ) -> Result<Vec<UserRow>, StoreError> {
-    let (index, phrase) = match term {
-        Term::Anywhere(t) => ("users_fts", fts_phrase(t)),
-        Term::WordStart(t) => ("users_words", format!("{}*", fts_phrase(t))),
-        Term::EmailStart(_) => return plain(conn, filter, None, at, limit, ctx),
-    };
-    let mut kept: Vec<UserRow> = Vec::new();
-    let mut resume: Option<String> = None;
-    loop {
-        let from = match &resume {
-            None => at,
-            Some(email) if at.backwards() => Keyset::Before(email.as_str()),
-            Some(email) => Keyset::After(email.as_str()),
-        };
-        let mut w = Where::default();
-        let (_, order) = clauses(&mut w, filter, from, ctx);
-        let p = w.bind(phrase.clone());
-        w.and(format!(
-            "id IN (SELECT rowid FROM {index} WHERE {index} MATCH {p})"
-        ));
-        let chunk = w.bind(i64::from(limit));
-        // The candidates are few (that is why this route was taken), so
-        // they are read by id and sorted. Given a filter, `SQLite` could
-        // instead walk the filter's index in email order, testing each user
-        // against them: across every user the filter passes, for a page.
-        let sql = format!(
-            "SELECT {COLUMNS} FROM users NOT INDEXED WHERE {} ORDER BY email {order} LIMIT {chunk}",
-            w.sql()
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows: Vec<UserRow> = stmt
-            .query_map(w.params(), from_row)?
-            .collect::<Result<_, _>>()?;
-        let full = rows.len() == limit as usize;
-        resume = rows.last().map(|u| u.email.clone());
-        // The index only names candidates; the term decides (accents and
-        // case are folded a little differently by the two).
-        kept.extend(rows.into_iter().filter(|u| term.matches(&u.email, &u.name)));
-        if kept.len() >= limit as usize || !full {
-            kept.truncate(limit as usize);
-            return Ok(kept);
+    let mut w = Where::default();
+    let (_, order) = clauses(&mut w, filter, at, ctx);
+    let p = w.bind(phrase.to_owned());
+    w.and(format!(
+        "id IN (SELECT rowid FROM {index} WHERE {index} MATCH {p})"
+    ));
+    let limit = w.bind(i64::from(limit));
+    // The candidates are read by id and sorted. Given a filter, `SQLite`
+    // could instead walk the filter's index in email order, testing each
+    // user against them: across every user the filter passes, for a page.
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users NOT INDEXED WHERE {} ORDER BY email {order} LIMIT {limit}",
+        w.sql()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(w.params(), from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The ids of a page of `candidates`, walking the email index (or the
+/// filter's) in list order from `at` for at most [`LONG_WALK`] users; with
+/// the email to go on from when the walk stopped short of the page and of
+/// the list's end.
+fn walk_candidates(
+    conn: &Connection,
+    candidates: &HashSet<i64>,
+    filter: Option<Filter>,
+    at: Keyset<&str>,
+    limit: u32,
+    ctx: &FilterContext,
+) -> Result<(Vec<i64>, Option<String>), StoreError> {
+    let mut w = Where::default();
+    let (table, order) = clauses(&mut w, filter, at, ctx);
+    let long = w.bind(i64::from(LONG_WALK));
+    let sql = format!(
+        "SELECT id, email FROM {table} WHERE {} ORDER BY email {order} LIMIT {long}",
+        w.sql()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(w.params())?;
+    let mut ids = Vec::new();
+    let mut walked = 0;
+    let mut last = String::new();
+    while let Some(row) = rows.next()? {
+        walked += 1;
+        let id: i64 = row.get(0)?;
+        if candidates.contains(&id) {
+            ids.push(id);
+            if ids.len() == limit as usize {
+                return Ok((ids, None));
+            }
+        }
+        if walked == LONG_WALK {
+            text(row, 1)?.clone_into(&mut last);
         }
     }
+    let stopped = (walked == LONG_WALK).then_some(last);
+    Ok((ids, stopped))
+}
+
+/// A text column, borrowed from the row (a walk reads thousands).
+fn text<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    row.get_ref(i)?.as_str().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// Whole rows for `ids`, in their order.
+fn by_ids(conn: &Connection, ids: &[i64]) -> Result<Vec<UserRow>, StoreError> {
+    let mut by_id = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"))?;
+    Ok(ids
+        .iter()
+        .map(|id| by_id.query_row([id], from_row))
+        .collect::<Result<_, _>>()?)
 }
 
 /// A search term as one FTS5 phrase: quotes doubled, so any input is safe.
 fn fts_phrase(term: &str) -> String {
     format!("\"{}\"", term.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Role;
+    use crate::store::Store;
+    use crate::store::users::{NewUser, insert};
+
+    fn ctx() -> FilterContext {
+        FilterContext {
+            now: crate::store::time(1_800_000_000),
+            grace_cutoff: None,
+            enforce_members: true,
+            backup_low: 3,
+        }
+    }
+
+    /// 3,000 people: most `a…@x.org` named "Ann Bee", a scattered tenth
+    /// "Lee Smith", and 1,200 `z…@x.org` named "Zed Zoo" at the list's end.
+    fn crowd() -> Store {
+        let mut store = Store::in_memory().unwrap();
+        store
+            .write(|conn| -> Result<(), StoreError> {
+                for i in 0..3000 {
+                    let (email, name) = match i {
+                        0..1200 => (format!("z{i:04}@x.org"), "Zed Zoo"),
+                        i if i % 10 == 0 => (format!("a{i:04}@x.org"), "Lee Smith"),
+                        i => (format!("a{i:04}@x.org"), "Ann Bee"),
+                    };
+                    insert(
+                        conn,
+                        &NewUser {
+                            email: &email,
+                            name,
+                            role: Role::Member,
+                            phone: None,
+                            password_hash: None,
+                            created_at: crate::store::time(0),
+                            skeleton: &email,
+                        },
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        store
+    }
+
+    fn emails(rows: &[UserRow]) -> Vec<&str> {
+        rows.iter().map(|u| u.email.as_str()).collect()
+    }
+
+    /// Every route gives the page a plain sort of the matching users gives.
+    #[test]
+    fn every_route_gives_the_same_pages_as_sorting_every_match() {
+        let store = crowd();
+        let conn = store.conn();
+        let all: Vec<UserRow> = plain(conn, None, None, Keyset::First, 10_000, &ctx()).unwrap();
+        // "bee" fills a page at once (tested one by one); "smith" has 180
+        // candidates (read and sorted); "zoo" has 1,200 clustered at the end
+        // (the email index walked past 1,800 others).
+        for term in ["bee", "smith", "zoo", "ze", "sm"] {
+            let t = Term::parse(term).unwrap();
+            let matching: Vec<&UserRow> = all
+                .iter()
+                .filter(|u| t.matches(&u.email, &u.name))
+                .collect();
+            assert!(!matching.is_empty(), "{term}");
+            let q = |limit| Query {
+                search: Some(term),
+                filter: None,
+                after: None,
+                limit,
+            };
+            let first = page(conn, &q(61), Keyset::First, &ctx()).unwrap();
+            let want: Vec<&str> = matching.iter().take(61).map(|u| u.email.as_str()).collect();
+            assert_eq!(emails(&first), want, "{term} first");
+            let after = page(conn, &q(61), Keyset::After(&first[30].email), &ctx()).unwrap();
+            let want: Vec<&str> = matching
+                .iter()
+                .skip(31)
+                .take(61)
+                .map(|u| u.email.as_str())
+                .collect();
+            assert_eq!(emails(&after), want, "{term} after");
+            let last = page(conn, &q(61), Keyset::Last, &ctx()).unwrap();
+            let n = matching.len();
+            let want: Vec<&str> = matching[n.saturating_sub(61)..]
+                .iter()
+                .map(|u| u.email.as_str())
+                .collect();
+            assert_eq!(emails(&last), want, "{term} last");
+            let before = page(conn, &q(20), Keyset::Before(&last[0].email), &ctx()).unwrap();
+            let k = n.saturating_sub(61);
+            let want: Vec<&str> = matching[k.saturating_sub(20)..k]
+                .iter()
+                .map(|u| u.email.as_str())
+                .collect();
+            assert_eq!(emails(&before), want, "{term} before");
+        }
+    }
+
+    #[test]
+    fn the_routes_are_the_ones_their_density_calls_for() {
+        let store = crowd();
+        let conn = store.conn();
+        let term = |t| Term::parse(t).unwrap();
+        let q = Keyset::First;
+        assert!(
+            peek(conn, &term("bee"), None, q, 61, &ctx())
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            peek(conn, &term("zoo"), None, q, 61, &ctx())
+                .unwrap()
+                .is_none()
+        );
+        let zoo = candidates(conn, "users_fts", "\"zoo\"").unwrap();
+        assert_eq!(zoo.len(), 1200);
+        assert!(zoo.len() > FEW, "walked, not sorted");
+        let smith = candidates(conn, "users_fts", "\"smith\"").unwrap();
+        assert!(smith.len() <= FEW, "sorted, not walked");
+    }
 }

@@ -33,7 +33,7 @@ pub struct UserRow {
 
 pub(super) const COLUMNS: &str = "id, email, name, role, status, password_hash, phone, phone_verified, \
      every_login, failures, failures_after, locked_until, created_at, last_login_at, \
-     active_factors, factor_kinds, codes_total, codes_left, grace_from";
+     active_factors, factor_kinds, codes_total, codes_left, grace_from, streak";
 
 pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
@@ -49,6 +49,7 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
         lock: Lock {
             failures: r.get(9)?,
             locked_until: opt_time(r.get(11)?),
+            streak: r.get(19)?,
         },
         failures_after: r.get(10)?,
         created_at: time(r.get(12)?),
@@ -63,6 +64,8 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
 
 pub struct NewUser<'a> {
     pub email: &'a str,
+    /// The address's UTS #39 skeleton, for the look-alike check.
+    pub skeleton: &'a str,
     pub name: &'a str,
     pub role: Role,
     pub phone: Option<&'a str>,
@@ -74,8 +77,9 @@ pub struct NewUser<'a> {
 pub fn insert(conn: &Connection, u: &NewUser<'_>) -> Result<Option<i64>, StoreError> {
     let changed = exec(
         conn,
-        "INSERT INTO users (email, name, role, status, phone, password_hash, created_at, grace_from)
-         VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?6)
+        "INSERT INTO users (email, name, role, status, phone, password_hash, created_at, grace_from,
+             email_skeleton)
+         VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?6, ?7)
          ON CONFLICT (email) DO NOTHING",
         params![
             u.email,
@@ -83,10 +87,50 @@ pub fn insert(conn: &Connection, u: &NewUser<'_>) -> Result<Option<i64>, StoreEr
             u.role.as_str(),
             u.phone,
             u.password_hash,
-            secs(u.created_at)
+            secs(u.created_at),
+            u.skeleton
         ],
     )?;
     Ok((changed == 1).then(|| conn.last_insert_rowid()))
+}
+
+/// Another user's address with this skeleton (one that looks the same as
+/// `email` but is spelled differently), if there is one.
+pub fn look_alike(
+    conn: &Connection,
+    skeleton: &str,
+    email: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT email FROM users WHERE email_skeleton = ?1 AND email <> ?2 ORDER BY email LIMIT 1",
+        )?
+        .query_row([skeleton, email], |r| r.get(0))
+        .optional()?)
+}
+
+/// Step 4's part in Rust: every address in its canonical form (where that
+/// spelling is not another user's already) and with its skeleton.
+pub(super) fn canonicalize_emails(conn: &Connection) -> Result<(), StoreError> {
+    use crate::domain::contact::{Email, canonical_email};
+    let mut read = conn.prepare("SELECT id, email FROM users")?;
+    let rows = read
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut rename = conn.prepare("UPDATE OR IGNORE users SET email = ?2 WHERE id = ?1")?;
+    let mut mark = conn.prepare("UPDATE users SET email_skeleton = ?2 WHERE id = ?1")?;
+    for (id, email) in rows {
+        let canonical = canonical_email(&email);
+        if canonical != email {
+            rename.execute(params![id, canonical])?;
+        }
+        // An address that no longer parses keeps no skeleton: it is found
+        // by its exact spelling, and nothing is compared with it.
+        if let Ok(parsed) = Email::parse(&canonical) {
+            mark.execute(params![id, parsed.skeleton()])?;
+        }
+    }
+    Ok(())
 }
 
 pub fn by_email(conn: &Connection, email: &str) -> Result<Option<UserRow>, StoreError> {
@@ -155,8 +199,8 @@ pub fn set_phone(
 pub fn set_lock(conn: &Connection, id: i64, lock: &Lock) -> Result<(), StoreError> {
     exec(
         conn,
-        "UPDATE users SET failures = ?2, locked_until = ?3 WHERE id = ?1",
-        params![id, lock.failures, lock.locked_until.map(secs)],
+        "UPDATE users SET failures = ?2, locked_until = ?3, streak = ?4 WHERE id = ?1",
+        params![id, lock.failures, lock.locked_until.map(secs), lock.streak],
     )?;
     Ok(())
 }

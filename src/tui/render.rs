@@ -64,6 +64,24 @@ impl Widget for &App {
                 self.render_status(status, buf);
             }
         }
+        neutralise(area, buf);
+    }
+}
+
+/// The last word on what reaches the terminal: ratatui drops control
+/// characters, but a direction override (zero width) rides along with the
+/// character before it. A cell holding one shows `�` instead, so text
+/// stored before such characters were refused cannot reorder the screen.
+fn neutralise(area: Rect, buf: &mut Buffer) {
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            if let Some(cell) = buf
+                .cell_mut((x, y))
+                .filter(|c| c.symbol().chars().any(crate::domain::text::is_forbidden))
+            {
+                cell.set_symbol("\u{fffd}");
+            }
+        }
     }
 }
 

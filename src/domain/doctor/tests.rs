@@ -68,6 +68,8 @@ fn healthy() -> Facts {
         reset_at: None,
         deliveries: Vec::new(),
         last_login: None,
+        password_ban: None,
+        address_ban: None,
     }
 }
 
@@ -207,6 +209,7 @@ fn disabled_comes_first_with_why() {
         lock: Lock {
             failures: 10,
             locked_until: Some(now() + TimeDelta::minutes(5)),
+            streak: 10,
         },
         ..healthy()
     };
@@ -228,6 +231,7 @@ fn locked_says_when_it_releases_and_whether_codes_were_near() {
         lock: Lock {
             failures: 10,
             locked_until: Some(now() + TimeDelta::minutes(11)),
+            streak: 10,
         },
         attempts: guesses,
         ..healthy()
@@ -244,6 +248,7 @@ fn locked_says_when_it_releases_and_whether_codes_were_near() {
         lock: Lock {
             failures: 10,
             locked_until: Some(now()),
+            streak: 10,
         },
         ..f
     };
@@ -407,6 +412,7 @@ fn message(channel: &str, mins_ago: i64, failed: bool) -> DeliveryFact {
         destination: "+44 ******0123".into(),
         failed,
         reason: failed.then(|| "country calling code +44 is not allowed for SMS".into()),
+        retry_at: None,
     }
 }
 
@@ -509,6 +515,7 @@ fn an_sms_country_not_allowed() {
             destination: "+44 ******0123".into(),
             failed: true,
             reason: Some("country calling code +44 is not allowed for SMS (allowed: +1)".into()),
+            retry_at: None,
         }],
         ..healthy()
     };
@@ -539,6 +546,7 @@ fn failed_emails_and_none_sent() {
             destination: "h***@mail.example.invalid".into(),
             failed: true,
             reason: Some("mailbox unreachable".into()),
+            retry_at: None,
         }],
         ..healthy()
     };
@@ -575,6 +583,7 @@ fn delivered_codes_are_reported_for_message_users() {
             destination: "h***i@example.com".into(),
             failed: false,
             reason: None,
+            retry_at: None,
         }],
         ..healthy()
     };
@@ -856,6 +865,7 @@ fn every_kind_of_facts() -> Vec<Facts> {
             lock: Lock {
                 failures: 10,
                 locked_until: Some(now() + TimeDelta::minutes(5)),
+                streak: 10,
             },
             ..healthy()
         },
@@ -1201,4 +1211,80 @@ fn a_code_already_used_needs_a_new_one_not_better_timing() {
             && fast.ends_with("It becomes valid in 30 s: the phone's clock is about 30 s fast."),
         "{fast}"
     );
+}
+
+#[test]
+fn the_hard_stop_says_only_an_admin_unlocks_it() {
+    let f = Facts {
+        lock: Lock {
+            failures: 9,
+            locked_until: Some(crate::domain::lockout::until_unlocked()),
+            streak: 100,
+        },
+        ..healthy()
+    };
+    let x = first(&f);
+    assert_eq!(
+        (x.kind, x.severity, x.fix),
+        (Kind::Locked, Severity::Blocking, Fix::Unlock)
+    );
+    assert_eq!(x.title, "2FA locked until unlocked");
+    assert!(x.explanation.contains("100 wrong codes in a row"), "{x:?}");
+    assert!(
+        x.explanation.contains("will not release by itself"),
+        "{x:?}"
+    );
+}
+
+#[test]
+fn a_password_ban_says_until_when_and_how_to_lift_it() {
+    let f = Facts {
+        password_ban: Some((now() + TimeDelta::minutes(12), 2)),
+        ..healthy()
+    };
+    let x = first(&f);
+    assert_eq!((x.kind, x.fix), (Kind::PasswordBanned, Fix::Unlock));
+    assert!(x.explanation.contains("refused until"), "{x:?}");
+    assert!(x.evidence[0].contains("ban 2 in a row"), "{x:?}");
+    // An ended ban is no finding.
+    let ended = Facts {
+        password_ban: Some((now(), 2)),
+        ..healthy()
+    };
+    assert_ne!(first(&ended).kind, Kind::PasswordBanned);
+    let address = Facts {
+        address_ban: Some(("203.0.113.9".into(), now() + TimeDelta::minutes(3))),
+        ..healthy()
+    };
+    let x = first(&address);
+    assert_eq!((x.kind, x.fix), (Kind::AddressBanned, Fix::Wait));
+    assert!(x.explanation.contains("203.0.113.9"), "{x:?}");
+}
+
+#[test]
+fn messages_held_back_by_the_limit_say_when_the_next_can_go() {
+    let held = DeliveryFact {
+        at: ago(TimeDelta::minutes(2)),
+        channel: "email".into(),
+        destination: "h***i@example.com".into(),
+        failed: true,
+        reason: Some("not sent: 10 codes already went to this user within 1 h".into()),
+        retry_at: Some(now() + TimeDelta::minutes(20)),
+    };
+    let f = Facts {
+        deliveries: vec![held.clone()],
+        ..healthy()
+    };
+    let x = first(&f);
+    assert_eq!((x.kind, x.fix), (Kind::MessageLimit, Fix::Wait));
+    assert!(x.explanation.contains("in 20 min"), "{x:?}");
+    // Once the next may go, it is no longer the finding.
+    let later = Facts {
+        deliveries: vec![DeliveryFact {
+            retry_at: Some(now()),
+            ..held
+        }],
+        ..healthy()
+    };
+    assert_ne!(first(&later).kind, Kind::MessageLimit);
 }

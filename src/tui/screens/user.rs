@@ -621,7 +621,15 @@ fn profile_lines(d: &UserDetail, theme: Theme, now: Time) -> Vec<Line<'static>> 
     } else {
         theme.text()
     };
-    let lock = if d.lock.locked {
+    let lock = if d.lock.hard {
+        Span::styled(
+            format!(
+                "LOCKED after {} failures in a row: only an admin can unlock (u)",
+                d.lock.streak
+            ),
+            theme.bad(),
+        )
+    } else if d.lock.locked {
         Span::styled(
             format!(
                 "LOCKED after {} failures, releases {}",
