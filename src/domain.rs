@@ -2,6 +2,7 @@
 //! trust, lockout, enforcement, the login decision. No SQL, terminal, clock or I/O.
 
 pub mod backup;
+pub mod chain;
 pub mod contact;
 pub mod doctor;
 pub mod enforcement;
