@@ -2,9 +2,11 @@
 //! opens the desk, calls it, prints the result, and picks the exit code.
 
 mod commands;
+mod conventions;
 mod demo;
 mod doctor;
 mod out;
+mod progress;
 mod secret_input;
 mod verify;
 
@@ -17,6 +19,7 @@ pub use commands::run;
 pub(crate) use commands::{
     check_actor, emit, key_source, name_operator, open_console_if_terminal, say,
 };
+pub use conventions::{command, default_db, parse, usage_error};
 pub(crate) use out::json;
 
 /// Exit codes: 0 ok, 1 error, 2 usage, 3 denied (a login or code rejected).
@@ -32,14 +35,18 @@ pub mod exit {
 /// With no command it opens the console on --db.
 #[derive(Debug, Parser)]
 #[command(name = "factordesk", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 denied (a login or code rejected).")]
+#[command(
+    after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 denied (a login or code rejected). With --json an error is a JSON object on stderr: error, kind, exit_code."
+)]
 pub struct Cli {
-    /// The database file.
+    /// The database file [default: $XDG_DATA_HOME/factordesk/factordesk.db,
+    /// that is ~/.local/share/factordesk/factordesk.db].
     #[arg(
         long,
         global = true,
         env = "FACTORDESK_DB",
-        default_value = "factordesk.db"
+        default_value_os_t = default_db(),
+        hide_default_value = true
     )]
     pub db: PathBuf,
 
@@ -62,35 +69,6 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
-}
-
-/// Report a command line that did not parse; returns the exit code. Help and
-/// version print as clap prints them; a usage error is one `error: ...` line
-/// on stderr (exit 2), like every other error.
-pub fn usage_error(e: &clap::Error) -> i32 {
-    use clap::error::ErrorKind;
-    use std::io::Write as _;
-    if matches!(
-        e.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-    ) {
-        let _ = e.print();
-        return e.exit_code();
-    }
-    let _ = writeln!(std::io::stderr(), "{}", one_line(&e.render().to_string()));
-    e.exit_code()
-}
-
-/// clap's multi-line error text as one line: lines joined with spaces,
-/// paragraphs with "; ".
-fn one_line(text: &str) -> String {
-    text.split("\n\n")
-        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
@@ -151,6 +129,13 @@ pub enum Command {
     /// Reports over all users.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print factordesk's manual page (roff): `factordesk man | man -l -`.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
