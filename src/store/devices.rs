@@ -1,5 +1,6 @@
 //! The `devices` table: remembered computers, keyed by a hash of the token the
-//! browser keeps, with last IP, first/last seen, trust expiry and revocation.
+//! browser keeps, with last IP, first/last seen, trust expiry and revocation,
+//! and the addresses each completed a second factor from while trusted.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -21,12 +22,15 @@ pub struct DeviceRow {
 }
 
 impl DeviceRow {
-    pub fn as_domain(&self) -> Device {
+    /// The device as the trust decision sees it, with the `addresses` it
+    /// completed a second factor from in its trust period.
+    pub fn as_domain(&self, addresses: Vec<String>) -> Device {
         Device {
             id: self.id,
             user_id: self.user_id,
             label: self.label.clone(),
             last_ip: self.last_ip.clone(),
+            addresses,
             trusted_until: self.trusted_until,
             revoked_at: self.revoked_at,
         }
@@ -65,7 +69,52 @@ pub fn insert(
          VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
         params![user_id, token_mac.as_slice(), label, ip, secs(at), secs(trusted_until)],
     )?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    completed_from(conn, id, ip, at)?;
+    Ok(id)
+}
+
+/// The addresses device `id` completed a second factor from in its trust
+/// period, newest first.
+pub fn addresses(conn: &Connection, id: i64) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT ip FROM device_addresses WHERE device_id = ?1 ORDER BY last_at DESC, ip",
+    )?;
+    let rows = stmt.query_map([id], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The addresses device `id` had completed a second factor from before
+/// `at`, newest first (what it knew when a login came in then).
+pub fn addresses_before(conn: &Connection, id: i64, at: Time) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT ip FROM device_addresses WHERE device_id = ?1 AND first_at < ?2
+         ORDER BY last_at DESC, ip",
+    )?;
+    let rows = stmt.query_map(params![id, secs(at)], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Device `id` completed a second factor from `ip` at `at` (or, trusted,
+/// was let in from it): a known address from now on, in this trust period.
+pub fn completed_from(conn: &Connection, id: i64, ip: &str, at: Time) -> Result<(), StoreError> {
+    exec(
+        conn,
+        "INSERT INTO device_addresses (device_id, ip, first_at, last_at) VALUES (?1, ?2, ?3, ?3)
+         ON CONFLICT (device_id, ip) DO UPDATE SET last_at = max(last_at, excluded.last_at)",
+        params![id, ip, secs(at)],
+    )?;
+    Ok(())
+}
+
+/// A new trust period for device `id`: the addresses of the last are forgotten.
+pub fn forget_addresses(conn: &Connection, id: i64) -> Result<(), StoreError> {
+    exec(
+        conn,
+        "DELETE FROM device_addresses WHERE device_id = ?1",
+        params![id],
+    )?;
+    Ok(())
 }
 
 pub fn by_token(conn: &Connection, token_mac: &[u8; 32]) -> Result<Option<DeviceRow>, StoreError> {
