@@ -187,8 +187,13 @@ const FILTERS: [Option<Filter>; 6] = [
 
 /// Search as you type: nothing, word starts, anywhere-terms common and
 /// rare (the full-text routes), an email start; with each filter.
-const SEARCHES: [Option<&str>; 10] = [
+const SEARCHES: [Option<&str>; 14] = [
     None,
+    // A phone number, in each spelling: by the phone indexes.
+    Some("+1 415 555 0123"),
+    Some("4155550123"),
+    Some("(415) 555-0123"),
+    Some("07400 900123"),
     Some("a"),
     Some("ma"),
     Some("mar"),
@@ -455,6 +460,9 @@ fn interactive_queries_read_along_indexes() {
     // The rare terms really took the full-text routes.
     assert!(seen.any("users_fts MATCH") && seen.any("users_words MATCH"));
     assert!(seen.any("codes_left <= ?1 AND id IN (SELECT rowid FROM users_fts"));
+    assert!(
+        seen.any("INDEXED BY users_phone WHERE") && seen.any("INDEXED BY users_phone_national")
+    );
     let mut found = faults(desk.conn(), &seen, "without statistics");
     desk.optimize().unwrap();
     desk.advance_clock(TimeDelta::hours(1));
