@@ -526,18 +526,13 @@ ALTER TABLE users ADD COLUMN phone_national TEXT GENERATED ALWAYS AS (
     END) VIRTUAL;
 CREATE INDEX users_phone ON users (phone) WHERE phone IS NOT NULL;
 CREATE INDEX users_phone_national ON users (phone_national) WHERE phone_national IS NOT NULL;
--- The outbox by where a message went: an address, a number, or a number
--- without its calling code (as users.phone_national).
-ALTER TABLE deliveries ADD COLUMN destination_national TEXT GENERATED ALWAYS AS (
-    CASE
-        WHEN substr(destination, 1, 1) <> '+' THEN NULL
-        WHEN substr(destination, 2, 1) IN ('1', '7') THEN substr(destination, 3)
-        WHEN substr(destination, 2, 2) IN ('20', '27', '30', '31', '32', '33', '34', '36', '39',
-            '40', '41', '43', '44', '45', '46', '47', '48', '49', '51', '52', '53', '54',
-            '55', '56', '57', '58', '60', '61', '62', '63', '64', '65', '66', '81', '82',
-            '84', '86', '90', '91', '92', '93', '94', '95', '98') THEN substr(destination, 4)
-        ELSE substr(destination, 5)
-    END) VIRTUAL;
-CREATE INDEX deliveries_destination ON deliveries (destination, created_at);
-CREATE INDEX deliveries_destination_national ON deliveries (destination_national, created_at)
-    WHERE destination_national IS NOT NULL;
+-- Where each message went, as keyed hashes under the key kept outside this
+-- file (as codes are): the whole number or address, and a number without
+-- its calling code (as users.phone_national). The outbox shows only masked
+-- numbers and a stolen file lists nobody's; given a number, an agent finds
+-- its messages from these. Messages filed before this step have none.
+ALTER TABLE deliveries ADD COLUMN to_mac BLOB;
+ALTER TABLE deliveries ADD COLUMN to_national_mac BLOB;
+CREATE INDEX deliveries_to ON deliveries (to_mac, created_at) WHERE to_mac IS NOT NULL;
+CREATE INDEX deliveries_to_national ON deliveries (to_national_mac, created_at)
+    WHERE to_national_mac IS NOT NULL;

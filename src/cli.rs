@@ -13,6 +13,8 @@ mod verify;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
+
+use crate::domain::recipient::Recipient;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use commands::run;
@@ -69,6 +71,12 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+fn parse_recipient(text: &str) -> Result<Recipient, String> {
+    Recipient::parse(text).ok_or_else(|| {
+        "give an email address (ana@example.com) or a phone number of 7 to 15 digits (+1 415 555 0123, (415) 555-0123)".to_owned()
+    })
 }
 
 fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
@@ -239,7 +247,8 @@ pub enum UserCommand {
     /// List users, ordered by email (keyset paging with --after).
     List {
         /// Part of an email or name (three or more characters match anywhere;
-        /// one or two match the start of a word: `ng` finds "Alice Ng").
+        /// one or two match the start of a word: `ng` finds "Alice Ng"), or
+        /// a phone number in any spelling (`(415) 555-0123`).
         #[arg(long)]
         search: Option<String>,
         #[arg(long, value_enum)]
@@ -459,6 +468,10 @@ fn limit_range() -> clap::builder::RangedI64ValueParser<u32> {
 pub struct OutboxArgs {
     #[arg(long)]
     pub user: Option<String>,
+    /// Only messages to this address or phone number, in any spelling
+    /// (`+1 415 555 0123`, `4155550123`, `(415) 555-0123`).
+    #[arg(long, value_name = "NUMBER|ADDRESS", value_parser = parse_recipient)]
+    pub to: Option<Recipient>,
     /// How many rows (1 to 10000).
     #[arg(long, default_value_t = 20, value_parser = limit_range())]
     pub limit: u32,

@@ -121,12 +121,16 @@ fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Login(c) => login(cli, c),
         Command::Outbox(a) => {
             let desk = open(cli)?;
-            let list = desk.outbox(&RecordQuery {
+            let q = RecordQuery {
                 user: a.user.clone(),
                 kind: None,
                 before: a.before,
                 limit: a.limit,
-            })?;
+            };
+            let list = match &a.to {
+                Some(to) => desk.outbox_to(&q, to)?,
+                None => desk.outbox(&q)?,
+            };
             reply(cli, &list, || out::outbox(&list));
             Ok(exit::OK)
         }

@@ -29,6 +29,7 @@ use super::users::ListQuery;
 use crate::clock::Clock;
 use crate::crypto::Key;
 use crate::demo::{self, Crowd, Scenario};
+use crate::domain::recipient::Recipient;
 use crate::domain::{Action, FactorKind};
 use crate::rng::Rng;
 use crate::store::Keyset;
@@ -285,6 +286,17 @@ fn records(desk: &mut Desk, seen: &mut Seen, user: Option<&str>) {
             limit: PAGE,
         };
         keyset_pages(|at| d.outbox_page(&q, at).unwrap(), |m| m.id);
+        // By where the messages went, in each spelling.
+        for to in [
+            "+1 415 555 0123",
+            "4155550123",
+            "1 (415) 555-0123",
+            "07400 900123",
+            "carol@example.com",
+        ] {
+            let to = Recipient::parse(to).unwrap();
+            keyset_pages(|at| d.outbox_to_page(&q, &to, at).unwrap(), |m| m.id);
+        }
     });
 }
 
@@ -463,6 +475,7 @@ fn interactive_queries_read_along_indexes() {
     assert!(
         seen.any("INDEXED BY users_phone WHERE") && seen.any("INDEXED BY users_phone_national")
     );
+    assert!(seen.any("d.to_national_mac = ?") && seen.any("d.to_mac = ?"));
     let mut found = faults(desk.conn(), &seen, "without statistics");
     desk.optimize().unwrap();
     desk.advance_clock(TimeDelta::hours(1));
