@@ -155,6 +155,32 @@ echo "shells: ${{COMPREPLY[*]}}""#,
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         assert!(shells.contains(shell), "{text}");
     }
+    // As a user's ~/.bashrc would load it: straight from the binary.
+    let bin = Path::new(env!("CARGO_BIN_EXE_factordesk"));
+    let dir_of_bin = bin.parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        dir_of_bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("bash")
+        .args([
+            "--norc",
+            "--noprofile",
+            "-c",
+            "source <(factordesk completions bash); complete -p factordesk",
+        ])
+        .env("PATH", path)
+        .env("HOME", dir.path().join("home"))
+        .env("XDG_DATA_HOME", dir.path().join("data"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        said.starts_with("complete ") && said.trim_end().ends_with(" factordesk"),
+        "{said}"
+    );
 }
 
 #[test]

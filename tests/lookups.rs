@@ -157,3 +157,21 @@ fn a_recipient_that_is_neither_is_a_usage_error() {
         );
     }
 }
+
+/// The console's `/` finds Carol by her UK number, typed the British way
+/// and the international way, on the demo data (fixed clock, seeded RNG).
+#[test]
+fn the_users_search_finds_a_phone_number() {
+    let mut app = support::demo_console();
+    support::keys(&mut app, "2/07400 900123\n");
+    for (w, h) in [(100, 30), (80, 24)] {
+        insta::assert_snapshot!(
+            format!("users_search_phone_national_{w}x{h}"),
+            support::screen(&app, w, h)
+        );
+    }
+    support::keys(&mut app, "\x1b/+44 7400 900123");
+    let shown = support::screen(&app, 100, 30);
+    assert!(shown.contains("carol@example.co.uk"), "{shown}");
+    assert!(!shown.contains("alice@example.com"), "{shown}");
+}
