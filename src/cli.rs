@@ -41,6 +41,8 @@ pub mod exit {
     after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 denied (a login or code rejected). With --json an error is a JSON object on stderr: error, kind, exit_code."
 )]
 pub struct Cli {
+    // The words are the option's help text, where backticks would show.
+    #[allow(clippy::doc_markdown)]
     /// The database file [default: $XDG_DATA_HOME/factordesk/factordesk.db,
     /// that is ~/.local/share/factordesk/factordesk.db].
     #[arg(

@@ -1,7 +1,7 @@
 //! The habits of a good CLI, through the real binary: shell completions, the
 //! man page, `--version`, JSON errors, and where the database lives by default.
 //!
-//! Every run gets a HOME and XDG_DATA_HOME inside its temporary directory
+//! Every run gets a `HOME` and `XDG_DATA_HOME` inside its temporary directory
 //! (unless a test sets its own), so nothing is ever written to the real home.
 
 #![allow(clippy::unwrap_used)]
@@ -43,7 +43,7 @@ impl Out {
     }
 }
 
-/// The binary in `dir`, with `env` set (HOME and XDG_DATA_HOME default to
+/// The binary in `dir`, with `env` set (`HOME` and `XDG_DATA_HOME` default to
 /// folders inside `dir`).
 fn run_env(dir: &Path, env: &[(&str, &Path)], args: &[&str]) -> Out {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_factordesk"));
@@ -312,6 +312,14 @@ fn json_errors_are_one_object_with_error_kind_and_exit_code() {
         out.stderr.starts_with("error: no user nobody@example.com"),
         "{out:?}"
     );
+}
+
+#[test]
+fn json_errors_name_refusals_usage_and_denials() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("j.db");
+    let db = db.to_str().unwrap();
+    run(dir.path(), &["--db", db, "--now", T0, "init"]).ok();
     // A refusal of the input itself, a usage error and a denial.
     let out = run(
         dir.path(),

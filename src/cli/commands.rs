@@ -119,21 +119,7 @@ fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Codes(c) => codes(cli, c),
         Command::Device(c) => device(cli, c),
         Command::Login(c) => login(cli, c),
-        Command::Outbox(a) => {
-            let desk = open(cli)?;
-            let q = RecordQuery {
-                user: a.user.clone(),
-                kind: None,
-                before: a.before,
-                limit: a.limit,
-            };
-            let list = match &a.to {
-                Some(to) => desk.outbox_to(&q, to)?,
-                None => desk.outbox(&q)?,
-            };
-            reply(cli, &list, || out::outbox(&list));
-            Ok(exit::OK)
-        }
+        Command::Outbox(a) => outbox(cli, a),
         Command::Audit(super::AuditArgs {
             command: Some(super::AuditCommand::Verify),
             ..
@@ -251,6 +237,23 @@ fn render(cli: &Cli, args: &super::RenderArgs) -> Result<i32> {
     } else {
         r::text(&buf)
     });
+    Ok(exit::OK)
+}
+
+/// `outbox`: everyone's messages, one user's, or those to a number or address.
+fn outbox(cli: &Cli, a: &super::OutboxArgs) -> Result<i32> {
+    let desk = open(cli)?;
+    let q = RecordQuery {
+        user: a.user.clone(),
+        kind: None,
+        before: a.before,
+        limit: a.limit,
+    };
+    let list = match &a.to {
+        Some(to) => desk.outbox_to(&q, to)?,
+        None => desk.outbox(&q)?,
+    };
+    reply(cli, &list, || out::outbox(&list));
     Ok(exit::OK)
 }
 

@@ -1,5 +1,5 @@
 //! The habits scripts expect of a CLI: completions, a man page, a version that
-//! names the schema and SQLite, JSON errors, and an XDG home for the database.
+//! names the schema and `SQLite`, JSON errors, and an XDG home for the database.
 
 use std::ffi::OsString;
 use std::io::Write as _;
@@ -174,7 +174,7 @@ pub(crate) fn make_home_for(db: &Path) -> Result<()> {
 }
 
 /// `factordesk completions SHELL`: the script on stdout. It is made in
-/// memory first: clap_complete panics on a write error, and a closed pipe
+/// memory first: `clap_complete` panics on a write error, and a closed pipe
 /// (`factordesk completions bash | head`) is not one of ours.
 pub(crate) fn completions(shell: clap_complete::Shell) -> i32 {
     let mut script = Vec::new();

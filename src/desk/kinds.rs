@@ -11,7 +11,7 @@ use crate::keyfile::KeyFileError;
 use crate::store::StoreError;
 
 impl DeskError {
-    /// What went wrong, as a snake_case name that does not change with the
+    /// What went wrong, as a `snake_case` name that does not change with the
     /// wording: the variant, and for a wrapped error its own variant after
     /// a dot (`store.busy`, `key_file.exposed`).
     pub fn kind(&self) -> &'static str {
