@@ -199,3 +199,54 @@ pub fn revoke_all(
         params![user_id, secs(at), reason],
     )?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{APPLICATION_ID, Store, steps};
+
+    /// Step 8 on a database of step 7: each device knows the address it was
+    /// last seen from, and a stored phone has its national number.
+    #[test]
+    fn step_8_knows_each_device_s_last_address_and_each_phone_s_national_number() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        for (i, step) in steps().iter().take(7).enumerate() {
+            conn.execute_batch(step).unwrap();
+            conn.pragma_update(None, "user_version", i + 1).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO users (id, email, role, status, created_at, grace_from, phone)
+                 VALUES (1, 'a@example.com', 'member', 'active', 0, 0, '+447400900123');
+             INSERT INTO devices (id, user_id, token_mac, label, last_ip, first_seen_at,
+                 last_seen_at, trusted_until)
+                 VALUES (1, 1, x'01', 'laptop', '198.51.100.7', 0, 500, 1000);",
+        )
+        .unwrap();
+        let mut store = Store::from_connection(conn);
+        store.migrate().unwrap();
+        let conn = store.conn();
+        assert_eq!(addresses(conn, 1).unwrap(), ["198.51.100.7"]);
+        assert_eq!(
+            addresses_before(conn, 1, crate::store::time(500)).unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            addresses_before(conn, 1, crate::store::time(501)).unwrap(),
+            ["198.51.100.7"]
+        );
+        let national: String = conn
+            .query_row("SELECT phone_national FROM users WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(national, "7400900123");
+        // Completing from another address adds it; a new period forgets both.
+        completed_from(conn, 1, "192.0.2.4", crate::store::time(600)).unwrap();
+        completed_from(conn, 1, "198.51.100.7", crate::store::time(550)).unwrap();
+        assert_eq!(addresses(conn, 1).unwrap(), ["192.0.2.4", "198.51.100.7"]);
+        forget_addresses(conn, 1).unwrap();
+        assert!(addresses(conn, 1).unwrap().is_empty());
+    }
+}
