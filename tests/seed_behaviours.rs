@@ -102,6 +102,8 @@ fn every_address_completed_from_while_trusted_stays_known() {
     // And home again, after the office: not new either.
     let s = start(&mut d, Some(&token), HOME);
     assert_eq!(s.decision, Outcome::Allowed, "{s:?}");
+    let devices = d.devices(ALICE).unwrap();
+    assert_eq!(devices[0].addresses, [HOME, OFFICE], "newest first");
     // A café is new, and the reason names both addresses truthfully.
     let s = start(&mut d, Some(&token), CAFE);
     assert_eq!(s.decision, Outcome::Challenge);
