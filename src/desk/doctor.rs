@@ -81,15 +81,35 @@ fn events(conn: &Connection, user_id: i64, kind: &str, limit: u32) -> Result<Vec
     )?)
 }
 
-/// When a user's 2FA was last reset by an admin or turned off by them.
+/// When a user's second factor was last started afresh: reset, replaced
+/// (a lost phone, a compromise) by an admin, or turned off by them.
 fn last_reset(conn: &Connection, user_id: i64) -> Result<Option<Time>> {
-    let reset = events(conn, user_id, "user.reset_2fa", 1)?;
+    let mut latest = None;
+    for kind in ["user.reset_2fa", "user.reenrol", "user.compromised"] {
+        latest = latest.max(events(conn, user_id, kind, 1)?.first().map(|e| e.at));
+    }
     let off = events(conn, user_id, "user.turn_off_2fa", 20)?;
-    Ok(reset
+    Ok(off
         .iter()
-        .chain(off.iter().filter(|e| !e.detail.starts_with("refused")))
+        .filter(|e| !e.detail.starts_with("refused"))
         .map(|e| e.at)
-        .max())
+        .max()
+        .max(latest))
+}
+
+/// The last compromise response, while it still asks for a new password:
+/// `Desk::treat_as_compromised` writes "REASON (what it did)".
+fn secured(conn: &Connection, u: &UserRow) -> Result<Option<Change>> {
+    if !u.password_change {
+        return Ok(None);
+    }
+    Ok(events(conn, u.id, "user.compromised", 1)?.first().map(|e| {
+        let why = e
+            .detail
+            .rsplit_once(" (")
+            .map_or(e.detail.as_str(), |(why, _)| why);
+        change(e, Some(why.to_owned()))
+    }))
 }
 
 fn change(e: &AuditRow, why: Option<String>) -> Change {
@@ -219,6 +239,8 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
             None => None,
         },
         last_login: last,
+        password_change: u.password_change,
+        secured: secured(conn, u)?,
     })
 }
 

@@ -115,6 +115,10 @@ pub struct Facts {
     pub password_ban: Option<(Time, u32)>,
     /// The address of their last login, banned for wrong passwords, and until when.
     pub address_ban: Option<(String, Time)>,
+    /// The next login must set a new password (a compromise response).
+    pub password_change: bool,
+    /// The last compromise response: when, by whom, why.
+    pub secured: Option<Change>,
 }
 
 impl Facts {
@@ -126,6 +130,12 @@ impl Facts {
 
     pub(super) fn has_active(&self) -> bool {
         self.active().next().is_some()
+    }
+
+    /// No login gets in now without an active factor: grace is over, or a
+    /// compromise response refuses the password alone.
+    pub(super) fn needs_factor_now(&self) -> bool {
+        self.standing.blocks_login() || self.password_change
     }
 
     /// Active factors other than those of `kind`.

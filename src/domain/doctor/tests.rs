@@ -94,6 +94,8 @@ fn healthy() -> Facts {
         last_login: None,
         password_ban: None,
         address_ban: None,
+        password_change: false,
+        secured: None,
     }
 }
 
