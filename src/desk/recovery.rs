@@ -7,6 +7,7 @@ use super::account::clear_lock;
 use super::factors::start_totp;
 use super::views::TotpEnrolment;
 use super::{Ctx, Desk, Result, reason};
+use crate::domain::audit::Facts;
 use crate::store::users::UserRow;
 use crate::store::{self, challenges};
 
@@ -66,6 +67,15 @@ fn detail(why: &str, r: &Recovery) -> String {
     format!("{why} ({})", done.join(", "))
 }
 
+/// What the doctor reads of a recovery: its reason and the new factor.
+fn typed(why: &str, r: &Recovery) -> Facts {
+    Facts {
+        factor: Some(r.enrolment.factor_id),
+        reason: Some(why.to_owned()),
+        ..Facts::default()
+    }
+}
+
 impl Desk {
     /// A lost phone: remove every factor and backup code and start a new
     /// authenticator app now, to be confirmed with them (its first code
@@ -77,7 +87,13 @@ impl Desk {
         self.run(|cx| {
             let u = cx.user(email)?;
             let r = renew(cx, &u)?;
-            cx.audit(Some(u.id), "user.reenrol", &detail(&why, &r), None)?;
+            cx.audit_with(
+                Some(u.id),
+                "user.reenrol",
+                &detail(&why, &r),
+                None,
+                &typed(&why, &r),
+            )?;
             Ok(r)
         })
     }
@@ -100,7 +116,13 @@ impl Desk {
             )?;
             store::users::set_password_change(cx.conn, u.id, true)?;
             r.new_password_required = true;
-            cx.audit(Some(u.id), "user.compromised", &detail(&why, &r), None)?;
+            cx.audit_with(
+                Some(u.id),
+                "user.compromised",
+                &detail(&why, &r),
+                None,
+                &typed(&why, &r),
+            )?;
             Ok(r)
         })
     }

@@ -143,6 +143,7 @@ pub enum Action {
     // Outbox and audit.
     FilterUser,
     CycleKind,
+    CheckTrail,
     // Policy.
     Edit,
     // Popups.
