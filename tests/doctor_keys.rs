@@ -191,7 +191,7 @@ fn a_code_check_is_for_an_authenticator_app() {
     open(&mut app, "heidi@example.com");
     keys(&mut app, "v");
     assert!(
-        status(&app).contains("no authenticator app"),
+        status(&app).contains("No authenticator app"),
         "{}",
         screen(&app)
     );
@@ -199,7 +199,7 @@ fn a_code_check_is_for_an_authenticator_app() {
     keys(&mut app, "o");
     keys(&mut app, "v");
     assert!(
-        status(&app).contains("no authenticator app"),
+        status(&app).contains("No authenticator app"),
         "{}",
         screen(&app)
     );
@@ -309,4 +309,58 @@ fn the_profile_counts_failures_and_masks_the_phone() {
     let s = screen(&app);
     assert!(s.contains("phone +44 ******0123"), "{s}");
     assert!(!s.contains("+447400900123"), "{s}");
+}
+
+/// `c` on a pending authenticator does what confirming it from its QR code
+/// does: her first app, and no backup codes yet, so a batch comes with it.
+#[test]
+fn confirming_a_pending_app_with_c_makes_backup_codes() {
+    let mut app = app();
+    let grace = "grace@example.com";
+    open(&mut app, grace);
+    let code = app_code(&app, grace, FactorStatus::Pending);
+    keys(&mut app, &format!("c{code}\n"));
+    snap("confirmed_with_c_grace", &app);
+    let s = screen(&app);
+    assert!(s.contains("Backup codes"), "{s}");
+    keys(&mut app, "\x1b");
+    let detail = app.desk().user(grace).unwrap();
+    assert_eq!(detail.factors[0].status, FactorStatus::Active);
+    assert_eq!((detail.codes.remaining, detail.codes.total), (10, 10));
+}
+
+/// The doctor's `[u]` opens the unlock there, over the doctor's user.
+#[test]
+fn a_bracketed_key_in_the_doctor_opens_its_action() {
+    let mut app = app();
+    open(&mut app, "erin@example.com");
+    keys(&mut app, "o");
+    snap("doctor_erin_keys", &app);
+    keys(&mut app, "u");
+    snap("doctor_key_unlock_erin", &app);
+    keys(&mut app, "verified by phone\n");
+    assert!(!app.desk().user("erin@example.com").unwrap().lock.locked);
+}
+
+/// `v` for an email-only user says why there is nothing to check.
+#[test]
+fn a_code_check_for_an_email_only_user_is_explained() {
+    let mut app = app();
+    open(&mut app, "heidi@example.com");
+    keys(&mut app, "v");
+    snap("check_code_email_only_heidi", &app);
+}
+
+/// "last login" on the profile is the last one that got in; the doctor
+/// speaks of the last login attempt, which may not have.
+#[test]
+fn last_login_and_last_login_attempt_are_two_words() {
+    let mut app = app();
+    open(&mut app, "ivan@example.com");
+    keys(&mut app, "o");
+    let s = screen(&app);
+    let profile = s.lines().find(|l| l.contains("last login:")).unwrap();
+    assert!(!profile.contains("attempt"), "{s}");
+    assert!(s.contains("Last login attempt"), "{s}");
+    assert!(!s.contains("Last login 2026") && !s.contains("Last login just"), "{s}");
 }

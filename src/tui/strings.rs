@@ -53,7 +53,9 @@ pub const NOTHING_TO_UNLOCK: &str =
 pub const NOTHING_TO_REVOKE: &str = "Nothing to revoke: they have no remembered computer.";
 pub const REENROL_WHAT: &str = "For a lost phone: scan the new app on their new phone and confirm its first code with them now (that brings new backup codes). No new grace period begins.";
 pub const COMPROMISED_WHAT: &str = "Confirm the new app with them now (that brings new backup codes). Every login then needs its code, on any computer, and the next must set a new password; no login gets in on the password alone meanwhile.";
-pub const NO_APP_TO_CHECK: &str = "They have no authenticator app: a code read out is checked against an app's codes (SMS and email codes are checked where they are typed, at login).";
+/// Said in the status bar: it fits 80 columns.
+pub const NO_APP_TO_CHECK: &str =
+    "No authenticator app: v checks an app's codes (texts and emails at login).";
 pub const NEW_DEVICE: &str = "a new computer";
 pub const NEW_IP: &str = "203.0.113.9";
 
