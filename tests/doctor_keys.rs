@@ -362,5 +362,8 @@ fn last_login_and_last_login_attempt_are_two_words() {
     let profile = s.lines().find(|l| l.contains("last login:")).unwrap();
     assert!(!profile.contains("attempt"), "{s}");
     assert!(s.contains("Last login attempt"), "{s}");
-    assert!(!s.contains("Last login 2026") && !s.contains("Last login just"), "{s}");
+    assert!(
+        !s.contains("Last login 2026") && !s.contains("Last login just"),
+        "{s}"
+    );
 }

@@ -124,7 +124,6 @@ pub fn failure_times(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The newest attempt id of all (0 with none): a reset point for counting.
 /// A code tried again from another address than its first use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplayedElsewhere {
@@ -158,6 +157,7 @@ pub fn replayed_elsewhere(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The newest attempt id of all (0 with none): a reset point for counting.
 pub fn last_id(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn
         .prepare_cached("SELECT coalesce(max(id), 0) FROM attempts")?
