@@ -119,6 +119,15 @@ fn a_compromise_response_leaves_no_way_in_but_the_new_factor() {
         .unwrap();
     assert_eq!(s.decision, Outcome::Denied, "{s:?}");
     desk.set_policy("enforce", "all").unwrap();
+    // Nor can the old password turn 2FA off, where policy would allow it.
+    desk.set_policy("enforce", "admins").unwrap();
+    let off = desk.turn_off_2fa(email, PASSWORD, None).unwrap_err();
+    assert!(
+        matches!(&off, DeskError::Denied(why) if why.contains("until a new password is set")),
+        "{off:?}"
+    );
+    assert_eq!(desk.factors(email).unwrap().len(), 1);
+    desk.set_policy("enforce", "all").unwrap();
     // The new app confirmed with them: backup codes come with it.
     let code = app_code(&desk, r.enrolment.factor_id);
     let c = desk

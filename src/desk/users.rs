@@ -380,6 +380,10 @@ impl Desk {
         // Refusals that need no password come first, so none of them says
         // whether the password was right.
         let refusal = |cx: &Ctx<'_>, u: &UserRow| -> Option<String> {
+            // The password may be the intruder's: it turns nothing off.
+            if u.password_change {
+                return Some("the account was secured after a suspected compromise: 2FA stays on until a new password is set (log in with the new app's code and set one, or ask an admin)".to_owned());
+            }
             if cx.policy.self_disable == crate::domain::policy::SelfDisable::Admin {
                 return Some("only an admin can turn 2FA off here (policy self_disable=admin): ask them to reset it".to_owned());
             }
