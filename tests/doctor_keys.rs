@@ -367,3 +367,13 @@ fn last_login_and_last_login_attempt_are_two_words() {
         "{s}"
     );
 }
+
+/// `?` in the doctor lists the keys it takes: its own, and those its
+/// findings name, which act on the user's screen; `q` goes back there.
+#[test]
+fn the_doctor_s_help_lists_the_keys_it_names() {
+    let mut app = app();
+    open(&mut app, "erin@example.com");
+    keys(&mut app, "o?");
+    snap("help_doctor", &app);
+}
