@@ -35,11 +35,12 @@ pub const KEYS: &[Binding] = &[
         "do the selected fix",
         true,
     ),
+    // How to leave comes before what fits only wide (`q` no longer quits).
+    named(KeyCode::Esc, None, Action::Back, "back", true),
+    ch('q', Action::Back, "back", false),
     ch('v', Action::CheckSkew, "check a code they read out", true),
     ch('S', Action::Resync, "resync from two codes", true),
     ch('Z', Action::ClearDrift, "clear a learned drift", false),
-    named(KeyCode::Esc, None, Action::Back, "back", true),
-    ch('q', Action::Back, "back", false),
     ch('D', Action::ToggleAccount, "enable the account", false),
     ch('u', Action::Unlock, "unlock 2FA", false),
     ch(
