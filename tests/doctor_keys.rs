@@ -281,6 +281,12 @@ fn carol_fixed_and_mallory_s_replay_on_the_overview() {
     let s = screen(&app);
     assert!(s.contains("SMS country not allowed  [x]"), "{s}");
     assert!(!s.contains("[t]"), "{s}");
+    // Her text factor is not her last active one now: no warning.
+    keys(&mut app, "x");
+    let s = screen(&app);
+    assert!(s.contains("Remove SMS to +44"), "{s}");
+    assert!(!s.contains("only active factor"), "{s}");
+    keys(&mut app, "\x1b");
     keys(&mut app, "1");
     let s = screen(&app);
     assert!(!s.contains("carol@example.co.uk"), "{s}");
