@@ -94,6 +94,13 @@ fn the_compromise_response_from_mallory_s_doctor() {
         "{s}"
     );
     assert!(s.contains("New password required  [p]"), "{s}");
+    // The doctor says who did it and why: the reason typed, from the
+    // event's facts.
+    keys(&mut app, "o");
+    let s = screen(&app);
+    assert!(s.contains("by admin: code replayed from an"), "{s}");
+    // What came before it is history, said as what settled it.
+    assert!(s.contains("before the compromise response at"), "{s}");
 }
 
 #[test]

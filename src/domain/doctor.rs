@@ -17,7 +17,9 @@ mod history;
 mod messages;
 
 pub use check::{SkewCheck, SpentBy, skew_message, used_message};
-pub use facts::{AttemptFact, Change, DeliveryFact, DeviceFact, FactorFact, Facts, LastLogin};
+pub use facts::{
+    AttemptFact, Change, DeliveryFact, DeviceFact, FactorFact, Facts, LastLogin, Restart,
+};
 
 text_enum!(
     /// How much a finding stands in the way of logging in.
