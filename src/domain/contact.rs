@@ -200,7 +200,7 @@ impl Phone {
     }
 
     /// The number without its country calling code: `4155550123` (what
-    /// schema step 9's `phone_national` columns hold).
+    /// schema step 10's `phone_national` columns hold).
     pub fn national(&self) -> &str {
         &self.digits[self.code_len..]
     }

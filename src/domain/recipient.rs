@@ -4,7 +4,7 @@
 //! `+1 415 555 0123`, `4155550123`, `(415) 555-0123` and `1-415-555-0123`
 //! all find `+14155550123`: a number typed with its country calling code is
 //! compared whole, one typed without is compared with the stored numbers
-//! taken without theirs (schema step 9's `phone_national` columns).
+//! taken without theirs (schema step 10's `phone_national` columns).
 
 use super::contact::{Phone, canonical_email};
 

@@ -205,14 +205,14 @@ mod tests {
     use super::*;
     use crate::store::{APPLICATION_ID, Store, steps};
 
-    /// Step 9 on a database of step 8: each device knows the address it was
+    /// Step 10 on a database of step 9: each device knows the address it was
     /// last seen from, and a stored phone has its national number.
     #[test]
-    fn step_9_knows_each_device_s_last_address_and_each_phone_s_national_number() {
+    fn step_10_knows_each_device_s_last_address_and_each_phone_s_national_number() {
         let conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "application_id", APPLICATION_ID)
             .unwrap();
-        for (i, step) in steps().iter().take(8).enumerate() {
+        for (i, step) in steps().iter().take(9).enumerate() {
             conn.execute_batch(step).unwrap();
             conn.pragma_update(None, "user_version", i + 1).unwrap();
         }
