@@ -2,21 +2,26 @@
 //! opens the desk, calls it, prints the result, and picks the exit code.
 
 mod commands;
+mod conventions;
 mod demo;
 mod doctor;
 mod out;
+mod progress;
 mod secret_input;
 mod verify;
 
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
+
+use crate::domain::recipient::Recipient;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use commands::run;
 pub(crate) use commands::{
     check_actor, emit, key_source, name_operator, open_console_if_terminal, say,
 };
+pub use conventions::{command, default_db, parse, usage_error};
 pub(crate) use out::json;
 
 /// Exit codes: 0 ok, 1 error, 2 usage, 3 denied (a login or code rejected).
@@ -32,14 +37,20 @@ pub mod exit {
 /// With no command it opens the console on --db.
 #[derive(Debug, Parser)]
 #[command(name = "factordesk", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 denied (a login or code rejected).")]
+#[command(
+    after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 denied (a login or code rejected). With --json an error is a JSON object on stderr: error, kind, exit_code."
+)]
 pub struct Cli {
-    /// The database file.
+    // The words are the option's help text, where backticks would show.
+    #[allow(clippy::doc_markdown)]
+    /// The database file [default: $XDG_DATA_HOME/factordesk/factordesk.db,
+    /// that is ~/.local/share/factordesk/factordesk.db].
     #[arg(
         long,
         global = true,
         env = "FACTORDESK_DB",
-        default_value = "factordesk.db"
+        default_value_os_t = default_db(),
+        hide_default_value = true
     )]
     pub db: PathBuf,
 
@@ -64,33 +75,10 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Report a command line that did not parse; returns the exit code. Help and
-/// version print as clap prints them; a usage error is one `error: ...` line
-/// on stderr (exit 2), like every other error.
-pub fn usage_error(e: &clap::Error) -> i32 {
-    use clap::error::ErrorKind;
-    use std::io::Write as _;
-    if matches!(
-        e.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-    ) {
-        let _ = e.print();
-        return e.exit_code();
-    }
-    let _ = writeln!(std::io::stderr(), "{}", one_line(&e.render().to_string()));
-    e.exit_code()
-}
-
-/// clap's multi-line error text as one line: lines joined with spaces,
-/// paragraphs with "; ".
-fn one_line(text: &str) -> String {
-    text.split("\n\n")
-        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
+fn parse_recipient(text: &str) -> Result<Recipient, String> {
+    Recipient::parse(text).ok_or_else(|| {
+        "give an email address (ana@example.com) or a phone number of 7 to 15 digits (+1 415 555 0123, (415) 555-0123)".to_owned()
+    })
 }
 
 fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
@@ -151,6 +139,13 @@ pub enum Command {
     /// Reports over all users.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print factordesk's manual page (roff): `factordesk man | man -l -`.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,7 +249,8 @@ pub enum UserCommand {
     /// List users, ordered by email (keyset paging with --after).
     List {
         /// Part of an email or name (three or more characters match anywhere;
-        /// one or two match the start of a word: `ng` finds "Alice Ng").
+        /// one or two match the start of a word: `ng` finds "Alice Ng"), or
+        /// a phone number in any spelling (`(415) 555-0123`).
         #[arg(long)]
         search: Option<String>,
         #[arg(long, value_enum)]
@@ -491,6 +487,10 @@ fn limit_range() -> clap::builder::RangedI64ValueParser<u32> {
 pub struct OutboxArgs {
     #[arg(long)]
     pub user: Option<String>,
+    /// Only messages to this address or phone number, in any spelling
+    /// (`+1 415 555 0123`, `4155550123`, `(415) 555-0123`).
+    #[arg(long, value_name = "NUMBER|ADDRESS", value_parser = parse_recipient)]
+    pub to: Option<Recipient>,
     /// How many rows (1 to 10000).
     #[arg(long, default_value_t = 20, value_parser = limit_range())]
     pub limit: u32,

@@ -12,6 +12,7 @@ pub mod login;
 pub mod otp;
 pub mod password;
 pub mod policy;
+pub mod recipient;
 pub mod regulation;
 pub mod search;
 pub mod text;

@@ -54,7 +54,13 @@ fn run(db: &Path, args: &[&str]) -> Out {
     };
     assert!(!out.stderr.contains("panicked"), "{out:?}");
     if out.code == 1 {
-        assert!(out.stderr.starts_with("error: "), "{out:?}");
+        // Under --json the one line is an object: error, kind, exit_code.
+        if args.contains(&"--json") {
+            let e: serde_json::Value = serde_json::from_str(out.stderr.trim_end()).unwrap();
+            assert_eq!(e["exit_code"], 1, "{out:?}");
+        } else {
+            assert!(out.stderr.starts_with("error: "), "{out:?}");
+        }
         assert_eq!(out.stderr.trim_end().lines().count(), 1, "{out:?}");
     }
     out

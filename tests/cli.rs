@@ -77,6 +77,9 @@ fn exec(dir: &Path, args: &[&str], stdin: Option<&str>) -> Out {
         .env_remove("FACTORDESK_KEY_FILE")
         .env_remove("FACTORDESK_ACTOR")
         .env("NO_COLOR", "1")
+        // The default database's home is this test's, never the real one.
+        .env("HOME", dir.join("home"))
+        .env("XDG_DATA_HOME", dir.join("data"))
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -119,11 +122,24 @@ fn exec(dir: &Path, args: &[&str], stdin: Option<&str>) -> Out {
         3 => {}
         other => panic!("unexpected exit code {other} for {args:?}: {out:?}"),
     }
-    if !out.stderr.is_empty() {
+    let json = args
+        .iter()
+        .take_while(|a| **a != "--")
+        .any(|a| *a == "--json");
+    if !out.stderr.is_empty() && json {
+        // Under --json an error is one JSON object: error, kind, exit_code.
+        let e: Value = serde_json::from_str(out.stderr.trim_end())
+            .unwrap_or_else(|e| panic!("stderr is not one JSON object ({e}): {args:?} {out:?}"));
+        assert!(e["error"].as_str().is_some_and(|m| !m.is_empty()), "{e}");
+        assert!(e["kind"].as_str().is_some_and(|k| !k.is_empty()), "{e}");
+        assert_eq!(e["exit_code"], out.code, "{e}");
+    } else if !out.stderr.is_empty() {
         assert!(
             out.stderr.starts_with("error: "),
             "stderr must start with `error: ` for {args:?}: {out:?}"
         );
+    }
+    if !out.stderr.is_empty() {
         assert_eq!(
             out.stderr.trim_end().lines().count(),
             1,

@@ -25,12 +25,8 @@ use accounts::{codes, device, factor, user};
 pub fn run(cli: &Cli) -> i32 {
     match dispatch(cli) {
         Ok(code) => code,
-        Err(e) => {
-            // One line, and nothing in it (a name or address echoed back)
-            // can drive the terminal.
-            let _ = writeln!(std::io::stderr(), "error: {}", text::escape(&e.to_string()));
-            e.exit_code()
-        }
+        // One line on stderr: words, or an object under --json.
+        Err(e) => super::conventions::report(cli.json, &e),
     }
 }
 
@@ -116,22 +112,14 @@ fn dispatch(cli: &Cli) -> Result<i32> {
     match command {
         Command::Init => init(cli),
         Command::Demo(args) => super::demo::run(cli, args),
+        Command::Completions { shell } => Ok(super::conventions::completions(*shell)),
+        Command::Man => super::conventions::man(),
         Command::User(c) => user(cli, c),
         Command::Factor(c) => factor(cli, c),
         Command::Codes(c) => codes(cli, c),
         Command::Device(c) => device(cli, c),
         Command::Login(c) => login(cli, c),
-        Command::Outbox(a) => {
-            let desk = open(cli)?;
-            let list = desk.outbox(&RecordQuery {
-                user: a.user.clone(),
-                kind: None,
-                before: a.before,
-                limit: a.limit,
-            })?;
-            reply(cli, &list, || out::outbox(&list));
-            Ok(exit::OK)
-        }
+        Command::Outbox(a) => outbox(cli, a),
         Command::Audit(super::AuditArgs {
             command: Some(super::AuditCommand::Verify),
             ..
@@ -188,9 +176,14 @@ fn dispatch(cli: &Cli) -> Result<i32> {
                 super::FormatArg::Table
             });
             // CSV and JSON stream a page at a time, at any size.
+            // Into a file, from a terminal, a bar on stderr counts the rows.
             let stream = |f: Format| -> Result<i32> {
+                let bar = super::progress::rows_bar("Writing the readiness report", || {
+                    desk.readiness_count().map(|(at_risk, _)| at_risk)
+                })?;
                 let stdout = std::io::stdout();
-                let mut out = std::io::BufWriter::new(stdout.lock());
+                let buffered = std::io::BufWriter::new(stdout.lock());
+                let mut out = super::progress::Lines::new(buffered, bar);
                 desk.write_readiness(sort, f, &mut out)?;
                 Ok(exit::OK)
             };
@@ -247,7 +240,25 @@ fn render(cli: &Cli, args: &super::RenderArgs) -> Result<i32> {
     Ok(exit::OK)
 }
 
+/// `outbox`: everyone's messages, one user's, or those to a number or address.
+fn outbox(cli: &Cli, a: &super::OutboxArgs) -> Result<i32> {
+    let desk = open(cli)?;
+    let q = RecordQuery {
+        user: a.user.clone(),
+        kind: None,
+        before: a.before,
+        limit: a.limit,
+    };
+    let list = match &a.to {
+        Some(to) => desk.outbox_to(&q, to)?,
+        None => desk.outbox(&q)?,
+    };
+    reply(cli, &list, || out::outbox(&list));
+    Ok(exit::OK)
+}
+
 fn init(cli: &Cli) -> Result<i32> {
+    super::conventions::make_home_for(&cli.db)?;
     let key = key_source(cli);
     // A key file with no database beside it (an init stopped half way, or
     // one made on purpose) is taken up rather than refused.

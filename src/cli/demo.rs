@@ -13,6 +13,7 @@ use crate::desk::{Desk, DeskError, Result};
 /// file is replaced only if `demo` made it; anything else is left untouched.
 pub(crate) fn run(cli: &Cli, args: &DemoArgs) -> Result<i32> {
     crate::cli::check_actor(cli)?;
+    super::conventions::make_home_for(&cli.db)?;
     let key = crate::cli::key_source(cli);
     if cli.db.exists() {
         let existing = Desk::open(

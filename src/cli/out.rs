@@ -27,8 +27,17 @@ pub fn opt_short(t: Option<Time>) -> String {
 /// controls and the direction overrides are written as `\uXXXX` too, so the
 /// JSON means the same and cannot drive a terminal it is printed to.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> String {
-    let text =
-        serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    escape_json(
+        serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")),
+    )
+}
+
+/// [`json`] on one line (an error object on stderr).
+pub fn json_line<T: Serialize + ?Sized>(value: &T) -> String {
+    escape_json(serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")))
+}
+
+fn escape_json(text: String) -> String {
     if !text.chars().any(crate::domain::text::is_forbidden) {
         return text;
     }

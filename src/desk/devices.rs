@@ -8,7 +8,7 @@ use super::{Desk, DeskError, Result, reason, user_by_email};
 use crate::domain::Time;
 use crate::store::devices::{self, DeviceRow};
 
-pub(crate) fn view(d: &DeviceRow, now: Time) -> DeviceView {
+pub(crate) fn view(d: &DeviceRow, addresses: Vec<String>, now: Time) -> DeviceView {
     DeviceView {
         id: d.id,
         label: d.label.clone(),
@@ -20,6 +20,7 @@ pub(crate) fn view(d: &DeviceRow, now: Time) -> DeviceView {
             DeviceState::Trusted
         },
         last_ip: d.last_ip.clone(),
+        addresses,
         first_seen_at: d.first_seen_at,
         last_seen_at: d.last_seen_at,
         trusted_until: d.trusted_until,
@@ -29,10 +30,10 @@ pub(crate) fn view(d: &DeviceRow, now: Time) -> DeviceView {
 }
 
 pub(crate) fn views(conn: &Connection, user_id: i64, now: Time) -> Result<Vec<DeviceView>> {
-    Ok(devices::for_user(conn, user_id)?
+    devices::for_user(conn, user_id)?
         .iter()
-        .map(|d| view(d, now))
-        .collect())
+        .map(|d| Ok(view(d, devices::addresses(conn, d.id)?, now)))
+        .collect()
 }
 
 /// One device, or all of a user's.

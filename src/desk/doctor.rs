@@ -31,10 +31,11 @@ pub struct DoctorReport {
     pub code_check: Option<SkewCheck>,
 }
 
-fn device_fact(d: &DeviceRow) -> DeviceFact {
+fn device_fact(d: &DeviceRow, addresses: Vec<String>) -> DeviceFact {
     DeviceFact {
         label: d.label.clone(),
         last_ip: d.last_ip.clone(),
+        addresses,
         last_seen_at: d.last_seen_at,
         trusted_until: d.trusted_until,
         revoked_at: d.revoked_at,
@@ -61,10 +62,18 @@ fn last_login(conn: &Connection, u: &UserRow) -> Result<Option<LastLogin>> {
         .map(|id| devices::by_id(conn, id))
         .transpose()?
         .flatten();
+    // What it knew when the login came in: not an address this login added.
+    let device = match device {
+        Some(d) => Some(device_fact(
+            &d,
+            devices::addresses_before(conn, d.id, c.created_at)?,
+        )),
+        None => None,
+    };
     Ok(Some(LastLogin {
         at: c.created_at,
         ip: c.ip.clone(),
-        device: device.as_ref().map(device_fact),
+        device,
         completed: c.state == ChallengeState::Accepted,
     }))
 }
@@ -202,8 +211,8 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
         codes_last_used: code_rows.iter().filter_map(|c| c.used_at).max(),
         devices: devices::for_user(conn, u.id)?
             .iter()
-            .map(device_fact)
-            .collect(),
+            .map(|d| Ok(device_fact(d, devices::addresses(conn, d.id)?)))
+            .collect::<Result<_>>()?,
         attempts: attempts::for_user_since(conn, u.id, now - TimeDelta::hours(24), 100)?
             .into_iter()
             .map(|a| AttemptFact {
@@ -292,7 +301,8 @@ impl Desk {
         })
     }
 
-    /// Which time, within ±10 minutes, the code a user reads out belongs to.
+    /// Which time, within ±10 minutes or a time zone away (whole and half
+    /// hours up to ±14 h), the code a user reads out belongs to.
     /// Nothing is consumed and no failure is counted; at most
     /// the policy's `code_checks` per user per `code_check_window`; audited,
     /// and so is a refusal for going over (denied, exit 3).
@@ -346,7 +356,7 @@ impl Desk {
             };
             let found = result
                 .offset_steps
-                .map_or_else(|| "no match within ±10 min".to_owned(), |o| format!("matches {:+} s (factor {})", o * totp::STEP, result.factor_id.unwrap_or(first.id)));
+                .map_or_else(|| "no match within ±10 min or a time zone away (±14 h)".to_owned(), |o| format!("matches {:+} s (factor {})", o * totp::STEP, result.factor_id.unwrap_or(first.id)));
             let used = if result.already_used { ", already used" } else { "" };
             cx.audit(Some(u.id), "doctor.check_code", &format!("code read out: {found}{used}"), None)?;
             Ok(Ok(result))

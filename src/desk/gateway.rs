@@ -159,6 +159,7 @@ pub(crate) fn send(cx: &mut Ctx<'_>, m: &Message<'_>) -> Result<DeliveryOutcome>
             reason: reason.as_deref(),
             at: cx.now,
             retry_at: limited,
+            to: super::sealing::destination_macs(cx.key, &destination),
         },
     )?;
     Ok(DeliveryOutcome {

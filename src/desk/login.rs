@@ -20,7 +20,7 @@ use crate::domain::trust;
 use crate::domain::vocab::{ChallengePurpose, ChallengeState};
 use crate::domain::{Action, FactorKind, FactorStatus, Time, relative, span, stamp};
 use crate::store::challenges::{self};
-use crate::store::devices::{self, DeviceRow};
+use crate::store::devices;
 use crate::store::factors::{self as factor_rows, FactorRow};
 use crate::store::users::UserRow;
 use crate::store::{self};
@@ -104,8 +104,12 @@ impl Desk {
                         })?,
                 ),
             };
+            let known = match &device {
+                Some(d) => devices::addresses(cx.conn, d.id)?,
+                None => Vec::new(),
+            };
             let trust = trust::assess(
-                device.as_ref().map(DeviceRow::as_domain).as_ref(),
+                device.as_ref().map(|d| d.as_domain(known)).as_ref(),
                 u.id,
                 &ip,
                 cx.now,
@@ -146,6 +150,7 @@ impl Desk {
                     }
                     if let Some(d) = own_device.as_ref().filter(|_| facts.trust.is_trusted()) {
                         devices::touch(cx.conn, d.id, &ip, cx.now)?;
+                        devices::completed_from(cx.conn, d.id, &ip, cx.now)?;
                     }
                 }
                 Outcome::Denied => {}

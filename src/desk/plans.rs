@@ -29,6 +29,7 @@ use super::users::ListQuery;
 use crate::clock::Clock;
 use crate::crypto::Key;
 use crate::demo::{self, Crowd, Scenario};
+use crate::domain::recipient::Recipient;
 use crate::domain::{Action, FactorKind};
 use crate::rng::Rng;
 use crate::store::Keyset;
@@ -187,8 +188,13 @@ const FILTERS: [Option<Filter>; 6] = [
 
 /// Search as you type: nothing, word starts, anywhere-terms common and
 /// rare (the full-text routes), an email start; with each filter.
-const SEARCHES: [Option<&str>; 10] = [
+const SEARCHES: [Option<&str>; 14] = [
     None,
+    // A phone number, in each spelling: by the phone indexes.
+    Some("+1 415 555 0123"),
+    Some("4155550123"),
+    Some("(415) 555-0123"),
+    Some("07400 900123"),
     Some("a"),
     Some("ma"),
     Some("mar"),
@@ -280,6 +286,17 @@ fn records(desk: &mut Desk, seen: &mut Seen, user: Option<&str>) {
             limit: PAGE,
         };
         keyset_pages(|at| d.outbox_page(&q, at).unwrap(), |m| m.id);
+        // By where the messages went, in each spelling.
+        for to in [
+            "+1 415 555 0123",
+            "4155550123",
+            "1 (415) 555-0123",
+            "07400 900123",
+            "carol@example.com",
+        ] {
+            let to = Recipient::parse(to).unwrap();
+            keyset_pages(|at| d.outbox_to_page(&q, &to, at).unwrap(), |m| m.id);
+        }
     });
 }
 
@@ -465,6 +482,10 @@ fn interactive_queries_read_along_indexes() {
     // The rare terms really took the full-text routes.
     assert!(seen.any("users_fts MATCH") && seen.any("users_words MATCH"));
     assert!(seen.any("codes_left <= ?1 AND id IN (SELECT rowid FROM users_fts"));
+    assert!(
+        seen.any("INDEXED BY users_phone WHERE") && seen.any("INDEXED BY users_phone_national")
+    );
+    assert!(seen.any("d.to_national_mac = ?") && seen.any("d.to_mac = ?"));
     let mut found = faults(desk.conn(), &seen, "without statistics");
     desk.optimize().unwrap();
     desk.advance_clock(TimeDelta::hours(1));

@@ -7,6 +7,7 @@ use super::views::{AuditView, DeliveryView};
 use super::{Desk, Result, user_by_email};
 use crate::crypto::same;
 use crate::domain::otp;
+use crate::domain::recipient::Recipient;
 use crate::store::{self, Keyset, audit, deliveries};
 
 pub(crate) fn audit_for(
@@ -86,10 +87,36 @@ impl Desk {
     /// One page of the outbox, newest first, read at `at` instead of
     /// `q.before` (`After(id)`: older than message `id`).
     pub fn outbox_page(&self, q: &RecordQuery, at: Keyset<i64>) -> Result<Vec<DeliveryView>> {
+        self.outbox_read(q, None, at)
+    }
+
+    /// The messages that went `to` an address or number, newest first:
+    /// "check the SMS logs for this number" (seed 004).
+    pub fn outbox_to(&self, q: &RecordQuery, to: &Recipient) -> Result<Vec<DeliveryView>> {
+        self.outbox_to_page(q, to, q.before.map_or(Keyset::First, Keyset::After))
+    }
+
+    /// One page of [`Desk::outbox_to`], read at `at`.
+    pub fn outbox_to_page(
+        &self,
+        q: &RecordQuery,
+        to: &Recipient,
+        at: Keyset<i64>,
+    ) -> Result<Vec<DeliveryView>> {
+        self.outbox_read(q, Some(to), at)
+    }
+
+    fn outbox_read(
+        &self,
+        q: &RecordQuery,
+        to: Option<&Recipient>,
+        at: Keyset<i64>,
+    ) -> Result<Vec<DeliveryView>> {
         let conn = self.conn();
         let now = self.now();
         let user_id = user_id(conn, q.user.as_deref())?;
-        let rows = deliveries::page(conn, user_id, at, q.limit.max(1))?;
+        let to = to.map(|t| super::sealing::to_macs(self.key(), t));
+        let rows = deliveries::page(conn, user_id, to.as_ref(), at, q.limit.max(1))?;
         Ok(rows
             .into_iter()
             .map(|d| {

@@ -105,6 +105,9 @@ pub struct DeviceView {
     pub label: String,
     pub state: DeviceState,
     pub last_ip: String,
+    /// Every address it completed a second factor from in its trust
+    /// period, newest first: logging in from any of them is not new.
+    pub addresses: Vec<String>,
     pub first_seen_at: Time,
     pub last_seen_at: Time,
     pub trusted_until: Time,

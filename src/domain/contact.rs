@@ -199,6 +199,12 @@ impl Phone {
         self.digits[..self.code_len].parse().unwrap_or(0)
     }
 
+    /// The number without its country calling code: `4155550123` (what
+    /// schema step 10's `phone_national` columns hold).
+    pub fn national(&self) -> &str {
+        &self.digits[self.code_len..]
+    }
+
     /// `+14155550123`
     pub fn e164(&self) -> String {
         format!("+{}", self.digits)

@@ -265,7 +265,7 @@ mod tests {
                 trust: Trust::NewIp {
                     label: "x".into(),
                     ip: "203.0.113.9".into(),
-                    last_ip: "198.51.100.7".into(),
+                    known: vec!["198.51.100.7".into()],
                 },
                 ..facts()
             },

@@ -5,6 +5,8 @@
 //! by walking users in email order when they are many; both keep exactly the
 //! users [`Term::matches`] accepts, so a page never depends on the route.
 
+use super::recipient::PhoneQuery;
+
 /// A search term, as typed in the Users list or `user list --search`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Term {
@@ -15,6 +17,9 @@ pub enum Term {
     WordStart(String),
     /// Punctuation alone (`@`, `.`): the start of the email.
     EmailStart(String),
+    /// A phone number in any common spelling (`(415) 555-0123`): the
+    /// user's phone, not the email or name.
+    Phone(PhoneQuery),
 }
 
 /// Characters that make an anywhere-search (a trigram needs three).
@@ -27,6 +32,9 @@ impl Term {
         if text.is_empty() {
             return None;
         }
+        if let Some(number) = PhoneQuery::parse(text) {
+            return Some(Term::Phone(number));
+        }
         Some(if text.chars().count() >= ANYWHERE_FROM {
             Term::Anywhere(text.chars().map(fold_case).collect())
         } else if text.chars().any(char::is_alphanumeric) {
@@ -36,9 +44,10 @@ impl Term {
         })
     }
 
-    /// Whether a user with this email and name is one the term finds.
-    pub fn matches(&self, email: &str, name: &str) -> bool {
+    /// Whether a user with this email, name and phone is one the term finds.
+    pub fn matches(&self, email: &str, name: &str, phone: Option<&str>) -> bool {
         match self {
+            Term::Phone(q) => phone.is_some_and(|p| q.matches(p)),
             Term::Anywhere(t) => contains_folded(email, t) || contains_folded(name, t),
             Term::WordStart(t) => has_word_starting(email, t) || has_word_starting(name, t),
             Term::EmailStart(t) => email.to_lowercase().starts_with(t.as_str()),
@@ -108,7 +117,7 @@ mod tests {
     use super::*;
 
     fn finds(term: &str, email: &str, name: &str) -> bool {
-        Term::parse(term).unwrap().matches(email, name)
+        Term::parse(term).unwrap().matches(email, name, None)
     }
 
     #[test]
@@ -147,5 +156,17 @@ mod tests {
         assert!(!finds("@", "a@example.com", ""));
         assert!(finds(".", ".odd@example.com", ""));
         assert_eq!(Term::parse("   "), None);
+    }
+
+    #[test]
+    fn a_phone_number_in_any_spelling_finds_the_phone_not_the_email() {
+        for typed in ["+1 415 555 0123", "4155550123", "(415) 555-0123"] {
+            let t = Term::parse(typed).unwrap();
+            assert!(matches!(t, Term::Phone(_)), "{typed}");
+            assert!(t.matches("a@x.org", "A", Some("+14155550123")), "{typed}");
+            assert!(!t.matches("4155550123@x.org", "A", None), "{typed}");
+        }
+        // Six digits or fewer are part of an address or a name.
+        assert!(matches!(Term::parse("555012"), Some(Term::Anywhere(_))));
     }
 }

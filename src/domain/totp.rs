@@ -15,6 +15,44 @@ pub const SECRET_LEN: usize = 20;
 /// How far the skew search and resync look either side of now: ±10 minutes.
 pub const SEARCH_STEPS: i64 = 20;
 
+/// Steps in half an hour: time zones are whole or half hours apart.
+pub const HALF_HOUR_STEPS: i64 = 60;
+/// How far the zone search looks either side of now: ±14 hours (UTC−12
+/// to UTC+14 are the zones there are), in half hours.
+pub const ZONE_HALF_HOURS: i64 = 28;
+
+/// How a phone's clock stands, judged from the step its code matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockReading {
+    Right,
+    /// Seconds or minutes off (within ±[`SEARCH_STEPS`]): behind (−) or ahead (+).
+    Drift {
+        steps: i64,
+    },
+    /// Set whole or half hours off: a wrong time zone, `half_hours` ahead
+    /// (+) or behind (−), give or take a step.
+    Zone {
+        half_hours: i64,
+    },
+}
+
+impl ClockReading {
+    /// The reading of a code that matched `offset_steps` from now.
+    pub fn of(offset_steps: i64) -> ClockReading {
+        if offset_steps == 0 {
+            ClockReading::Right
+        } else if offset_steps.abs() <= SEARCH_STEPS {
+            ClockReading::Drift {
+                steps: offset_steps,
+            }
+        } else {
+            let half = HALF_HOUR_STEPS / 2;
+            let half_hours = (offset_steps + offset_steps.signum() * half) / HALF_HOUR_STEPS;
+            ClockReading::Zone { half_hours }
+        }
+    }
+}
+
 /// The step number that contains `at`.
 pub fn step_of(at: Time) -> i64 {
     at.timestamp().div_euclid(STEP)
@@ -67,7 +105,8 @@ pub enum Check {
     /// `by_resync`: only a help-desk resync had spent it, no login.
     Replayed { step: i64, by_resync: bool },
     /// No match in the window. `offset` is the step, relative to now, that the
-    /// code matches within ±[`SEARCH_STEPS`], kept as evidence of a skewed clock.
+    /// code matches within ±[`SEARCH_STEPS`] or a time zone away (see
+    /// [`find_offset`]), kept as evidence of a skewed clock.
     Invalid { offset: Option<i64> },
 }
 
@@ -119,11 +158,19 @@ pub fn check(secret: &[u8], code: &str, now: Time, skew: u32, state: FactorState
 }
 
 /// The step offset from now (nearest first, earlier before later) at which
-/// `code` was or will be valid, within ±`range` steps. Consumes nothing.
+/// `code` was or will be valid: within ±`range` steps, else a whole or half
+/// hour away, give or take a step, up to ±14 h (a phone set to another
+/// time zone). Consumes nothing.
 pub fn find_offset(secret: &[u8], code: &str, now: Time, range: i64) -> Option<i64> {
     let now_step = step_of(now);
-    std::iter::once(0)
-        .chain((1..=range).flat_map(|d| [-d, d]))
+    let near = std::iter::once(0).chain((1..=range).flat_map(|d| [-d, d]));
+    let zones = (1..=ZONE_HALF_HOURS).flat_map(|k| {
+        let centre = k * HALF_HOUR_STEPS;
+        [-centre, centre]
+            .into_iter()
+            .flat_map(|c| [c, c - 1, c + 1])
+    });
+    near.chain(zones.filter(move |d| d.abs() > range))
         .find(|&d| matches(secret, code, now_step + d))
 }
 
@@ -443,5 +490,57 @@ mod tests {
         let back = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, &b32).unwrap();
         assert_eq!(back, SEED20);
         assert_eq!(grouped("GEZDGNBVGY"), "GEZD GNBV GY");
+    }
+
+    #[test]
+    fn a_phone_in_another_time_zone_is_found_whole_and_half_hours_away() {
+        let now = at(1_700_000_000);
+        let s = step_of(now);
+        for d in [
+            120,
+            -120,
+            119,
+            121,
+            60,
+            -660,
+            28 * 60 + 1,
+            -(28 * 60) - 1,
+            840,
+            -840,
+        ] {
+            let code = code_at_step(SEED20, s + d);
+            assert_eq!(
+                find_offset(SEED20, &code, now, SEARCH_STEPS),
+                Some(d),
+                "{d}"
+            );
+        }
+        // Between zones, and beyond ±14 h, nothing is claimed.
+        for d in [45, 90, 122, 29 * 60] {
+            let code = code_at_step(SEED20, s + d);
+            let found = find_offset(SEED20, &code, now, SEARCH_STEPS);
+            assert!(found.is_none_or(|f| f != d), "{d}: {found:?}");
+        }
+        // A wrong code an hour ahead is kept as evidence.
+        let code = code_at_step(SEED20, s + 120);
+        assert_eq!(
+            check(SEED20, &code, now, 1, FactorState::default()),
+            Check::Invalid { offset: Some(120) }
+        );
+    }
+
+    #[test]
+    fn readings_tell_drift_from_a_time_zone() {
+        assert_eq!(ClockReading::of(0), ClockReading::Right);
+        assert_eq!(ClockReading::of(-3), ClockReading::Drift { steps: -3 });
+        assert_eq!(ClockReading::of(20), ClockReading::Drift { steps: 20 });
+        assert_eq!(ClockReading::of(120), ClockReading::Zone { half_hours: 2 });
+        assert_eq!(ClockReading::of(119), ClockReading::Zone { half_hours: 2 });
+        assert_eq!(ClockReading::of(121), ClockReading::Zone { half_hours: 2 });
+        assert_eq!(ClockReading::of(-61), ClockReading::Zone { half_hours: -1 });
+        assert_eq!(
+            ClockReading::of(-1680),
+            ClockReading::Zone { half_hours: -28 }
+        );
     }
 }

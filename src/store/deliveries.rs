@@ -66,14 +66,24 @@ pub struct NewDelivery<'a> {
     pub at: Time,
     /// Held back by the message limit: when the next may go.
     pub retry_at: Option<Time>,
+    /// Where it went, keyed-hashed: see [`To`].
+    pub to: To,
+}
+
+/// Where messages went, as keyed hashes (the desk makes them with the
+/// key): the whole number or address, and a number without its calling code.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct To {
+    pub whole: Option<[u8; 32]>,
+    pub national: Option<[u8; 32]>,
 }
 
 pub fn insert(conn: &Connection, d: &NewDelivery<'_>) -> Result<i64, StoreError> {
     exec(
         conn,
         "INSERT INTO deliveries (user_id, challenge_id, factor_id, channel, destination, body,
-             code_mac, status, reason, created_at, updated_at, retry_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
+             code_mac, status, reason, created_at, updated_at, retry_at, to_mac, to_national_mac)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13)",
         params![
             d.user_id,
             d.challenge_id,
@@ -85,7 +95,9 @@ pub fn insert(conn: &Connection, d: &NewDelivery<'_>) -> Result<i64, StoreError>
             d.status.as_str(),
             d.reason,
             secs(d.at),
-            d.retry_at.map(secs)
+            d.retry_at.map(secs),
+            d.to.whole.as_ref().map(<[u8; 32]>::as_slice),
+            d.to.national.as_ref().map(<[u8; 32]>::as_slice)
         ],
     )?;
     Ok(conn.last_insert_rowid())
@@ -102,18 +114,21 @@ pub fn list(
     page(
         conn,
         user_id,
+        None,
         before.map_or(Keyset::First, Keyset::After),
         limit,
     )
 }
 
-/// One page of messages (one user's, or everyone's), newest first, read at
-/// `at`: `After(id)` are older than message `id`, `Before(id)` newer. Read
-/// along the user's index or the time index, so a page costs the same at
-/// any size.
+/// One page of messages (one user's, or everyone's; all, or those that
+/// went `to` an address or number), newest first, read at `at`: `After(id)`
+/// are older than message `id`, `Before(id)` newer. Read along the user's
+/// index, a destination index or the time index, so a page costs the same
+/// at any size.
 pub fn page(
     conn: &Connection,
     user_id: Option<i64>,
+    to: Option<&To>,
     at: Keyset<i64>,
     limit: u32,
 ) -> Result<Vec<DeliveryRow>, StoreError> {
@@ -130,6 +145,22 @@ pub fn page(
     if let Some(user_id) = user_id {
         let p = w.bind(user_id);
         w.and(format!("d.user_id = {p}"));
+    }
+    match to.map(|t| (t.whole, t.national)) {
+        None => {}
+        Some((None, None)) => w.and("0"),
+        Some((Some(whole), None)) => {
+            let p = w.bind(whole.to_vec());
+            w.and(format!("d.to_mac = {p}"));
+        }
+        Some((None, Some(national))) => {
+            let p = w.bind(national.to_vec());
+            w.and(format!("d.to_national_mac = {p}"));
+        }
+        Some((Some(whole), Some(national))) => {
+            let (e, n) = (w.bind(whole.to_vec()), w.bind(national.to_vec()));
+            w.and(format!("(d.to_mac = {e} OR d.to_national_mac = {n})"));
+        }
     }
     let order = w.newest_first(at, "d.created_at", "d.id");
     let limit = w.bind(i64::from(limit));

@@ -30,10 +30,14 @@ impl Store {
 /// The tables a sandbox takes one user's rows from, and how to find them.
 /// The user's own row comes last: with it absent, the triggers that keep its
 /// counters leave them alone, and the row arrives with the right values.
-const SANDBOX_TABLES: [(&str, &str); 7] = [
+const SANDBOX_TABLES: [(&str, &str); 8] = [
     ("factors", "user_id = ?1"),
     ("backup_codes", "user_id = ?1"),
     ("devices", "user_id = ?1"),
+    (
+        "device_addresses",
+        "device_id IN (SELECT id FROM devices WHERE user_id = ?1)",
+    ),
     ("challenges", "user_id = ?1"),
     ("deliveries", "user_id = ?1"),
     ("attempts", "user_id = ?1"),
@@ -72,7 +76,8 @@ fn copy_user_from(src: &Connection, email: &str) -> Result<Store, StoreError> {
     Ok(dst)
 }
 
-/// Copy the rows of `table` that `filter` picks, column for column.
+/// Copy the rows of `table` that `filter` picks, column for column (the
+/// stored ones: a generated column is computed again in the copy).
 fn copy_rows(
     src: &Connection,
     dst: &Connection,
@@ -80,11 +85,20 @@ fn copy_rows(
     filter: &str,
     user_id: Option<i64>,
 ) -> Result<(), StoreError> {
-    let mut select = src.prepare(&format!("SELECT * FROM {table} WHERE {filter}"))?;
+    let names = src
+        .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?
+        .query_map([table], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let list = names
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut select = src.prepare(&format!("SELECT {list} FROM {table} WHERE {filter}"))?;
     let columns = select.column_count();
     let placeholders: Vec<String> = (1..=columns).map(|i| format!("?{i}")).collect();
     let mut insert = dst.prepare(&format!(
-        "INSERT OR REPLACE INTO {table} VALUES ({})",
+        "INSERT OR REPLACE INTO {table} ({list}) VALUES ({})",
         placeholders.join(", ")
     ))?;
     let mut rows = match user_id {

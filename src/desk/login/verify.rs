@@ -383,8 +383,14 @@ fn accept(
         let until = trust::trusted_until(cx.now, cx.policy.trust_span());
         match known.as_ref().filter(|d| d.revoked_at.is_none()) {
             Some(d) => {
+                // Remembered again after its trust lapsed: a new trust
+                // period, which knows only the addresses it completes from.
+                if cx.now >= d.trusted_until {
+                    devices::forget_addresses(cx.conn, d.id)?;
+                }
                 devices::rotate(cx.conn, d.id, &mac, until)?;
                 devices::touch(cx.conn, d.id, &c.ip, cx.now)?;
+                devices::completed_from(cx.conn, d.id, &c.ip, cx.now)?;
             }
             None => {
                 devices::insert(cx.conn, u.id, &mac, label, &c.ip, cx.now, until)?;
@@ -394,6 +400,10 @@ fn accept(
         out.trusted_until = Some(until);
     } else if let Some(d) = known {
         devices::touch(cx.conn, d.id, &c.ip, cx.now)?;
+        // Completed from here while trusted: returning from here is not new.
+        if d.revoked_at.is_none() && cx.now < d.trusted_until {
+            devices::completed_from(cx.conn, d.id, &c.ip, cx.now)?;
+        }
     }
     let what = match c.purpose {
         ChallengePurpose::Export => "export approved",

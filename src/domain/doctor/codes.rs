@@ -1,12 +1,13 @@
 //! Findings about the codes typed: a phone clock off, wrong codes, codes
 //! used twice, and backup codes used up, low or tried again.
 
+use super::check::{clock_words, offset_words};
 use super::{Act, AttemptFact, Builder, Finding, Fix, Kind, Part, Severity, ips, say, times};
 use crate::domain::backup::{self, Stock};
 use crate::domain::policy::Policy;
-use crate::domain::totp::offset_span;
+use crate::domain::totp::ClockReading;
 use crate::domain::vocab::{AttemptKind, AttemptOutcome};
-use crate::domain::{FactorKind, relative, span, stamp};
+use crate::domain::{FactorKind, relative, stamp};
 
 /// The typical offset of skewed codes: the most common one, the nearest
 /// of those equally common.
@@ -72,8 +73,9 @@ fn skew(b: &mut Builder<'_>, skewed: &[(&AttemptFact, i64)]) {
     let app = f.active().find(|x| x.kind == FactorKind::Totp);
     if let Some((last, _)) = skewed.first() {
         let offset = typical_offset(skewed);
-        let seconds = span(offset_span(offset.abs()));
+        let seconds = offset_words(offset);
         let direction = if offset < 0 { "slow" } else { "fast" };
+        let reading = ClockReading::of(offset);
         let drift = app.map_or(0, |x| x.drift);
         let id = app.map(|x| x.id);
         let matching: Vec<&AttemptFact> = skewed.iter().map(|(a, _)| *a).collect();
@@ -117,6 +119,26 @@ fn skew(b: &mut Builder<'_>, skewed: &[(&AttemptFact, i64)]) {
                         say(": "),
                         Part::Act(Act::ClearDrift { factor: id }),
                     ],
+                ),
+            );
+            return;
+        }
+        if let ClockReading::Zone { .. } = reading {
+            // Hours off: a resync (±10 min) cannot allow for it, the phone must change.
+            b.add(
+                Finding::new(
+                    Kind::ClockSkew,
+                    Severity::Warning,
+                    "Phone set to another time zone",
+                    format!(
+                        "Their codes are right for another time: {}.",
+                        clock_words(reading)
+                    ),
+                )
+                .evidence(evidence)
+                .fix(
+                    Fix::FixPhoneClock,
+                    "Ask them to set the phone's time zone, date and time to automatic (or to where they are), then try a new code.",
                 ),
             );
             return;

@@ -74,7 +74,7 @@ pub(super) fn devices(b: &mut Builder<'_>, policy: &Policy) {
         return revoked(b, d, at, evidence);
     }
     let expired = last.at >= d.trusted_until;
-    let new_ip = d.last_ip != last.ip;
+    let new_ip = !d.addresses.contains(&last.ip);
     if !expired && !new_ip {
         return;
     }
@@ -91,8 +91,9 @@ pub(super) fn devices(b: &mut Builder<'_>, policy: &Policy) {
     }
     if new_ip {
         evidence.push(format!(
-            "It used to log in from {}; this time from {}.",
-            d.last_ip, last.ip
+            "This time from {}; {}.",
+            last.ip,
+            crate::domain::trust::known_from(&d.addresses)
         ));
         if explanation.is_empty() {
             let _ = write!(

@@ -65,6 +65,9 @@ pub struct DeliveryFact {
 pub struct DeviceFact {
     pub label: String,
     pub last_ip: String,
+    /// The addresses it had completed a second factor from in its trust
+    /// period (for a login's device: before that login), newest first.
+    pub addresses: Vec<String>,
     pub last_seen_at: Time,
     pub trusted_until: Time,
     pub revoked_at: Option<Time>,

@@ -317,6 +317,7 @@ fn device(until_days: i64, revoked: bool) -> DeviceFact {
     DeviceFact {
         label: "Chrome on Windows".into(),
         last_ip: "198.51.100.40".into(),
+        addresses: vec!["198.51.100.40".into(), "192.0.2.8".into()],
         last_seen_at: ago(TimeDelta::days(15)),
         trusted_until: now() + TimeDelta::days(until_days),
         revoked_at: revoked.then(|| ago(TimeDelta::days(1))),
@@ -348,7 +349,19 @@ fn trusted_devices_expired_revoked_and_new_ip() {
         last_login: Some(login(device(3, false), "203.0.113.9")),
         ..healthy()
     };
-    assert_eq!(first(&new_ip).kind, Kind::NewIp);
+    let x = first(&new_ip);
+    assert_eq!(x.kind, Kind::NewIp);
+    assert!(
+        x.evidence.iter().any(|e| e
+            == "This time from 203.0.113.9; it has completed a code only from 198.51.100.40 and 192.0.2.8."),
+        "{x:?}"
+    );
+    // Back at an address it completed from before, though not the last one.
+    let returning = Facts {
+        last_login: Some(login(device(3, false), "192.0.2.8")),
+        ..healthy()
+    };
+    assert_eq!(first(&returning).kind, Kind::AllClear);
     let revoked = Facts {
         last_login: Some(login(device(3, true), "198.51.100.40")),
         ..healthy()

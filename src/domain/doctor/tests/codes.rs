@@ -23,6 +23,36 @@ fn a_used_backup_code_from_another_address_is_a_warning() {
 }
 
 #[test]
+fn a_phone_an_hour_ahead_is_a_time_zone_not_another_secret() {
+    let f = Facts {
+        attempts: vec![
+            attempt("totp", "invalid", 2, Some(120)),
+            attempt("totp", "invalid", 3, Some(121)),
+            attempt("totp", "invalid", 4, Some(120)),
+        ],
+        ..healthy()
+    };
+    let x = first(&f);
+    assert_eq!((x.kind, x.fix), (Kind::ClockSkew, Fix::FixPhoneClock));
+    assert_eq!(
+        x.explanation,
+        "Their codes are right for another time: the phone's clock is set one hour ahead: check its time zone."
+    );
+    assert!(x.evidence[0].contains("the code of 1 h later"), "{x:?}");
+    let behind = Facts {
+        attempts: vec![attempt("totp", "invalid", 2, Some(-660))],
+        ..healthy()
+    };
+    assert!(
+        first(&behind)
+            .explanation
+            .contains("set five and a half hours behind: check its time zone"),
+        "{:?}",
+        first(&behind)
+    );
+}
+
+#[test]
 fn clock_skew_names_the_offset() {
     let f = Facts {
         attempts: vec![

@@ -1,0 +1,177 @@
+//! Finding people and messages by phone number or address, through the real
+//! binary: `user list --search NUMBER` and `outbox --to NUMBER|ADDRESS`.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+use support::T0;
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(dir: &Path, args: &[&str]) -> Out {
+    let db = dir.join("l.db");
+    let o = Command::new(env!("CARGO_BIN_EXE_factordesk"))
+        .args(["--db", db.to_str().unwrap(), "--now", T0])
+        .args(args)
+        .current_dir(dir)
+        .env_remove("FACTORDESK_DB")
+        .env_remove("FACTORDESK_KEY")
+        .env_remove("FACTORDESK_KEY_FILE")
+        .env_remove("FACTORDESK_ACTOR")
+        .env("HOME", dir.join("home"))
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Out {
+        code: o.status.code().unwrap(),
+        stdout: String::from_utf8(o.stdout).unwrap(),
+        stderr: String::from_utf8(o.stderr).unwrap(),
+    }
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = run(dir, args);
+    assert_eq!(out.code, 0, "{args:?}: {} {}", out.stdout, out.stderr);
+    assert!(out.stderr.is_empty(), "{args:?}: {}", out.stderr);
+    out.stdout
+}
+
+fn json(dir: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&ok(dir, &all)).unwrap()
+}
+
+/// Ana (+1 415 555 0123, an SMS factor), Ben (a UK number, SMS) and Cy
+/// (an email factor): each has had a confirmation code sent.
+fn people() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["init"]);
+    ok(d, &["policy", "set", "sms_countries", "1,44"]);
+    ok(
+        d,
+        &["user", "add", "ana@example.com", "--phone", "+14155550123"],
+    );
+    ok(
+        d,
+        &["user", "add", "ben@example.com", "--phone", "+447400900123"],
+    );
+    ok(d, &["user", "add", "cy@example.com"]);
+    ok(
+        d,
+        &["factor", "add-sms", "ana@example.com", "+1 415 555 0123"],
+    );
+    ok(
+        d,
+        &["factor", "add-sms", "ben@example.com", "+447400900123"],
+    );
+    ok(d, &["factor", "add-email", "cy@example.com"]);
+    dir
+}
+
+fn emails(v: &Value) -> Vec<String> {
+    let rows = v.as_array().or_else(|| v["users"].as_array()).unwrap();
+    rows.iter()
+        .map(|u| {
+            u["email"]
+                .as_str()
+                .or_else(|| u["user"].as_str())
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn user_list_finds_a_phone_number_in_any_spelling() {
+    let dir = people();
+    let d = dir.path();
+    for spelling in [
+        "+1 415 555 0123",
+        "4155550123",
+        "(415) 555-0123",
+        "1-415-555-0123",
+    ] {
+        let v = json(d, &["user", "list", "--search", spelling]);
+        assert_eq!(emails(&v), ["ana@example.com"], "{spelling}: {v:#}");
+    }
+    let v = json(d, &["user", "list", "--search", "07400 900123"]);
+    assert_eq!(emails(&v), ["ben@example.com"], "{v:#}");
+    // Someone else's number finds nobody; the table says so in words.
+    let v = json(d, &["user", "list", "--search", "(415) 555-0199"]);
+    assert!(emails(&v).is_empty(), "{v:#}");
+    let table = ok(d, &["user", "list", "--search", "4155550123"]);
+    assert!(table.contains("ana@example.com"), "{table}");
+}
+
+#[test]
+fn the_outbox_is_filtered_by_number_or_address() {
+    let dir = people();
+    let d = dir.path();
+    for spelling in ["+1 415 555 0123", "4155550123", "(415) 555-0123"] {
+        let v = json(d, &["outbox", "--to", spelling]);
+        assert_eq!(emails(&v), ["ana@example.com"], "{spelling}: {v:#}");
+    }
+    let v = json(d, &["outbox", "--to", "+44 7400 900123"]);
+    assert_eq!(emails(&v), ["ben@example.com"], "{v:#}");
+    let v = json(d, &["outbox", "--to", "CY@example.com"]);
+    assert_eq!(emails(&v), ["cy@example.com"], "{v:#}");
+    let v = json(d, &["outbox", "--to", "+1 212 555 0100"]);
+    assert!(emails(&v).is_empty(), "{v:#}");
+    // With --user too, both must hold.
+    let v = json(
+        d,
+        &["outbox", "--to", "4155550123", "--user", "ben@example.com"],
+    );
+    assert!(emails(&v).is_empty(), "{v:#}");
+    let all = json(d, &["outbox"]);
+    assert_eq!(emails(&all).len(), 3, "{all:#}");
+}
+
+#[test]
+fn a_recipient_that_is_neither_is_a_usage_error() {
+    let dir = people();
+    let d = dir.path();
+    for bad in ["ana", "555-01", "12345678901234567", "+1 415 + 555"] {
+        let out = run(d, &["outbox", "--to", bad]);
+        assert_eq!(out.code, 2, "{bad}: {}", out.stderr);
+        assert!(out.stdout.is_empty());
+        assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.stderr);
+        assert!(
+            out.stderr.starts_with("error: invalid value")
+                && out.stderr.contains("give an email address"),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
+/// The console's `/` finds Carol by her UK number, typed the British way
+/// and the international way, on the demo data (fixed clock, seeded RNG).
+#[test]
+fn the_users_search_finds_a_phone_number() {
+    let mut app = support::demo_console();
+    support::keys(&mut app, "2/07400 900123\n");
+    for (w, h) in [(100, 30), (80, 24)] {
+        insta::assert_snapshot!(
+            format!("users_search_phone_national_{w}x{h}"),
+            support::screen(&app, w, h)
+        );
+    }
+    support::keys(&mut app, "\x1b/+44 7400 900123");
+    let shown = support::screen(&app, 100, 30);
+    assert!(shown.contains("carol@example.co.uk"), "{shown}");
+    assert!(!shown.contains("alice@example.com"), "{shown}");
+}
