@@ -226,7 +226,7 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
 const REFUSED: &str = "refused: ";
 
 /// Who had already used `step` of a factor, if anyone: the replay guard.
-fn spent_by(f: &FactorRow, step: i64) -> Option<SpentBy> {
+pub(super) fn spent_by(f: &FactorRow, step: i64) -> Option<SpentBy> {
     Some(if f.state().spent_by_resync(step)? {
         SpentBy::Resync { at: f.resynced_at }
     } else {

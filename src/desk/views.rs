@@ -201,6 +201,19 @@ pub struct LoginStart {
     pub delivery: Option<DeliveryOutcome>,
 }
 
+/// What an authenticator app shows on a phone (the simulator's): the code,
+/// how long until the next, and who already spent its time step, if anyone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppCode {
+    pub factor_id: i64,
+    pub code: String,
+    /// Until the phone shows the next code.
+    pub changes_in: chrono::TimeDelta,
+    /// A login or the help desk's resync used this code's time step: it is
+    /// refused as a replay.
+    pub spent: Option<crate::domain::doctor::SpentBy>,
+}
+
 text_enum!(
     /// How a typed code went.
     VerifyResult {

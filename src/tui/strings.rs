@@ -41,6 +41,18 @@ pub const SIM_NOT_APP: &str =
 pub const SIM_FRESH: &str = "Fresh sandbox: a new copy of the real data, clock at now";
 pub const SIM_CLOSED: &str = "Enter starts a new login.";
 pub const NEW_DEVICE: &str = "a new computer";
+
+pub const SIM_APP_READ_OUT_Y: &str = "read out for the resync · y waits for the next";
+pub const SIM_APP_READ_OUT: &str = "read out for the resync: the next one works";
+pub const SIM_APP_USED: &str = "already used: wait for the next";
+
+/// `y` when the app showed a code read out for a resync: they waited.
+pub fn sim_waited_for_code(waited: chrono::TimeDelta) -> String {
+    format!(
+        "Waited {} for the app's next code: the one it showed was read out for the resync, so it is used up.",
+        crate::domain::exact_span(waited)
+    )
+}
 pub const NEW_IP: &str = "203.0.113.9";
 
 /// A desk error as the console says it: the same facts as the CLI's

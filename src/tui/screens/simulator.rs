@@ -16,6 +16,7 @@ use ratatui::layout::Rect;
 use crate::desk::Result;
 use crate::desk::login::{DeviceRef, LoginRequest, PasswordInput};
 use crate::desk::views::{ResendResult, VerifyResult};
+use crate::domain::doctor::SpentBy;
 use crate::domain::{Action as LoginAction, FactorKind};
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::popups::form::{Form, Purpose};
@@ -119,7 +120,7 @@ impl SimScreen {
             Action::Cancel => self.sim.entering = false,
             Action::Submit => {
                 let code = self.sim.code.text().to_owned();
-                return self.verify(&code);
+                return self.verify(&code, true);
             }
             _ => {}
         }
@@ -269,9 +270,11 @@ impl SimScreen {
         Effect::Many(vec![failed, Effect::Refresh])
     }
 
-    /// `y`: type what the authenticator app shows, for an authenticator
+    /// `y`: type what the authenticator app shows now, for an authenticator
     /// challenge only; any other challenge's code is in the phone or inbox,
-    /// and no attempt is spent finding that out.
+    /// and no attempt is spent finding that out. A code they read out to the
+    /// help desk for a resync is gone, so they wait for the next one. Unlike
+    /// `c`, nothing is left open for typing.
     fn use_app_code(&mut self) -> Effect {
         let say = |text: &str| Effect::Say(Tone::Info, text.to_owned());
         let Some(c) = self.sim.open_challenge() else {
@@ -283,10 +286,28 @@ impl SimScreen {
         if factor.kind != FactorKind::Totp {
             return say(strings::SIM_NOT_APP);
         }
-        match self.sim.app_code.clone() {
-            Some((id, code)) if id == factor.id => self.verify(&code),
-            _ => say("The app for this challenge cannot be read. No attempt used."),
+        let (Some(desk), Some(email)) = (self.sandbox.desk_mut(), self.sim.email.clone()) else {
+            return Effect::None;
+        };
+        let skew = self.sim.phone_skew();
+        let mut shows = match desk.app_shows(&email, factor.id, skew) {
+            Ok(shows) => shows,
+            Err(e) => return Effect::fail(&e),
+        };
+        if matches!(shows.spent, Some(SpentBy::Resync { .. })) {
+            desk.advance_clock(shows.changes_in);
+            let at = desk.now();
+            self.sim.log(
+                at,
+                Tone::Info,
+                strings::sim_waited_for_code(shows.changes_in),
+            );
+            shows = match desk.app_shows(&email, factor.id, skew) {
+                Ok(shows) => shows,
+                Err(e) => return Effect::fail(&e),
+            };
         }
+        self.verify(&shows.code, false)
     }
 
     fn resend(&mut self) -> Effect {
@@ -315,7 +336,9 @@ impl SimScreen {
         Effect::Many(vec![failed, Effect::Refresh])
     }
 
-    fn verify(&mut self, code: &str) -> Effect {
+    /// Check `code` at the challenge on screen. A code `typed` with `c`
+    /// leaves the field open for another try while tries are left.
+    fn verify(&mut self, code: &str, typed: bool) -> Effect {
         let Some(id) = self.sim.challenge.as_ref().map(|c| c.id) else {
             return Effect::None;
         };
@@ -342,7 +365,8 @@ impl SimScreen {
                     }
                 }
                 s.log(now, tone, v.message.clone());
-                s.entering = v.result != VerifyResult::Accepted
+                s.entering = typed
+                    && v.result != VerifyResult::Accepted
                     && v.attempts_left > 0
                     && v.result != VerifyResult::Locked
                     && v.result != VerifyResult::Expired;
@@ -424,9 +448,10 @@ impl View for SimScreen {
         draw::render(&self.sim, &self.sandbox, cx.theme, cx.desk.now(), area, buf);
     }
 
-    /// Its countdowns and the sandbox's clock.
+    /// Its countdowns, the authenticator's code and the sandbox's clock,
+    /// once there is a sandbox.
     fn ticking(&self) -> bool {
-        true
+        self.sandbox.desk().is_some()
     }
 
     fn lists(&self) -> bool {

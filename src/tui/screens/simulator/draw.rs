@@ -12,10 +12,11 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 use super::Sandbox;
 use super::session::{Computer, Session};
 use crate::desk::Desk;
-use crate::desk::views::{ChallengeView, DeliveryView, VerifyResult};
+use crate::desk::views::{AppCode, ChallengeView, DeliveryView, VerifyResult};
+use crate::domain::doctor::SpentBy;
 use crate::domain::login::Outcome;
 use crate::domain::vocab::{ChallengeState, DeliveryStatus};
-use crate::domain::{FactorKind, Time, relative, totp};
+use crate::domain::{FactorKind, Time, otp, relative, totp};
 use crate::tui::strings;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{bar, mmss, panel, wrapped_rows};
@@ -74,8 +75,10 @@ pub(super) fn render(
     .areas(left);
     render_decision(s, sandbox.desk().is_some(), theme, decision, buf);
     render_challenge(s, lines, theme, challenge, buf);
-    // The authenticator panel takes the rows it needs: one for "none".
-    let app_lines = app_lines(s, theme, now, right.width.saturating_sub(2));
+    // The authenticator panel takes the rows it needs: one for "none". Its
+    // code is read now, on the sandbox's clock: the one the phone shows.
+    let shows = sandbox.desk().and_then(|desk| s.app_shows(desk));
+    let app_lines = app_lines(s, shows.as_ref(), theme, right.width.saturating_sub(2));
     let app_rows = wrapped_rows(&app_lines, right.width.saturating_sub(2), true) + 2;
     let [app, phone] =
         Layout::vertical([Constraint::Length(app_rows), Constraint::Fill(1)]).areas(right);
@@ -328,7 +331,8 @@ fn expiry_line(c: &ChallengeView, theme: Theme, now: Time, width: usize) -> Line
         };
         return Line::styled(format!("closed: {}", c.state), style);
     }
-    if c.expired {
+    // Expired since it was read, as the clock runs on in the live console.
+    if c.expired || otp::is_expired(c.expires_at, now) {
         return Line::styled(
             format!("EXPIRED {}", relative(c.expires_at, now)),
             theme.bad(),
@@ -376,11 +380,21 @@ fn resend_line(c: &ChallengeView, theme: Theme, now: Time) -> Line<'static> {
 fn render_app(s: &Session, lines: Vec<Line<'static>>, theme: Theme, area: Rect, buf: &mut Buffer) {
     let title = match s.phone_offset {
         0 => "Authenticator app".to_owned(),
-        o => format!(
-            "Authenticator app (phone {} s {})",
-            o.abs(),
-            if o < 0 { "slow" } else { "fast" }
-        ),
+        o => {
+            let phone = format!(
+                "(phone {} s {})",
+                o.abs(),
+                if o < 0 { "slow" } else { "fast" }
+            );
+            // The panel's border, a space each side of the title: at 80×24
+            // "Authenticator app" gives way, so the phone's clock shows whole.
+            let room = usize::from(area.width.saturating_sub(4));
+            if "Authenticator app ".len() + phone.len() <= room {
+                format!("Authenticator app {phone}")
+            } else {
+                format!("App {phone}")
+            }
+        }
     };
     Paragraph::new(lines)
         .block(panel(&title, theme, false))
@@ -389,45 +403,39 @@ fn render_app(s: &Session, lines: Vec<Line<'static>>, theme: Theme, area: Rect, 
 }
 
 /// What the user's authenticator app shows, in a panel `width` wide.
-fn app_lines(s: &Session, theme: Theme, now: Time, width: u16) -> Vec<Line<'static>> {
-    match &s.app_code {
-        None => vec![Line::styled("No authenticator app enrolled.", theme.dim())],
-        Some((id, code)) => {
-            let left = totp::seconds_left(now);
-            let code = format!("{} {}", &code[..3], &code[3..]);
-            let changes = format!("   changes in {left:>2} s ");
-            // The countdown bar gets what the code and its words leave, up to
-            // ten cells (at 80x24 the panel is 32 wide).
-            let room = usize::from(width).saturating_sub(code.len() + changes.len());
-            // `y` types it only at a challenge for this app.
-            let asks = s
-                .open_challenge()
-                .and_then(|c| c.factor.as_ref())
-                .is_some_and(|f| f.id == *id);
-            vec![
-                Line::from(vec![
-                    Span::styled(code, theme.title()),
-                    Span::styled(changes, theme.dim()),
-                    Span::styled(
-                        bar(
-                            TimeDelta::seconds(left),
-                            TimeDelta::seconds(totp::STEP),
-                            room.min(10),
-                        ),
-                        theme.ok(),
-                    ),
-                ]),
-                Line::styled(
-                    if asks {
-                        "y types it · < > phone clock"
-                    } else {
-                        "< > shift the phone's clock"
-                    },
-                    theme.dim(),
-                ),
-            ]
-        }
-    }
+fn app_lines(s: &Session, shows: Option<&AppCode>, theme: Theme, width: u16) -> Vec<Line<'static>> {
+    let Some(shows) = shows else {
+        return vec![Line::styled("No authenticator app enrolled.", theme.dim())];
+    };
+    let left = shows.changes_in;
+    let code = format!("{} {}", &shows.code[..3], &shows.code[3..]);
+    let changes = format!("   changes in {:>2} s ", left.num_seconds());
+    // The countdown bar gets what the code and its words leave, up to
+    // ten cells (at 80x24 the panel is 32 wide).
+    let room = usize::from(width).saturating_sub(code.len() + changes.len());
+    // `y` types it only at a challenge for this app.
+    let asks = s
+        .open_challenge()
+        .and_then(|c| c.factor.as_ref())
+        .is_some_and(|f| f.id == shows.factor_id);
+    let hint = match (&shows.spent, asks) {
+        (Some(SpentBy::Resync { .. }), true) => strings::SIM_APP_READ_OUT_Y,
+        (Some(SpentBy::Resync { .. }), false) => strings::SIM_APP_READ_OUT,
+        (Some(SpentBy::Login { .. }), _) => strings::SIM_APP_USED,
+        (None, true) => "y types it · < > phone clock",
+        (None, false) => "< > shift the phone's clock",
+    };
+    vec![
+        Line::from(vec![
+            Span::styled(code, theme.title()),
+            Span::styled(changes, theme.dim()),
+            Span::styled(
+                bar(left, TimeDelta::seconds(totp::STEP), room.min(10)),
+                theme.ok(),
+            ),
+        ]),
+        Line::styled(hint, theme.dim()),
+    ]
 }
 
 /// The messages, newest first, each whole: a heading (channel, where to,

@@ -6,7 +6,8 @@ use chrono::TimeDelta;
 
 use crate::desk::records::RecordQuery;
 use crate::desk::views::{
-    ChallengeView, DeliveryView, DeviceState, DeviceView, FactorBrief, LoginStart, VerifyOutcome,
+    AppCode, ChallengeView, DeliveryView, DeviceState, DeviceView, FactorBrief, LoginStart,
+    VerifyOutcome,
 };
 use crate::desk::{Desk, Result};
 use crate::domain::vocab::ChallengeState;
@@ -53,8 +54,9 @@ pub struct Session {
     pub entering: bool,
     pub remember: bool,
     pub messages: Vec<DeliveryView>,
-    /// The code the user's authenticator shows now, and for which factor.
-    pub app_code: Option<(i64, String)>,
+    /// The authenticator factor the phone shows (its code is read from the
+    /// sandbox as it is drawn, so it is the one the phone shows then).
+    pub app: Option<i64>,
     /// How far the simulated phone's clock is off, in seconds.
     pub phone_offset: i64,
     pub events: Vec<Event>,
@@ -184,7 +186,7 @@ impl Session {
             limit: 8,
         })?;
         // The authenticator shown is the challenge's, else their first.
-        let app = self
+        self.app = self
             .challenge
             .as_ref()
             .and_then(|c| c.factor.as_ref())
@@ -196,13 +198,18 @@ impl Session {
                     .find(|f| f.kind == FactorKind::Totp)
                     .map(|f| f.id)
             });
-        let offset = TimeDelta::seconds(self.phone_offset);
-        self.app_code = app.and_then(|id| {
-            desk.authenticator_code(&email, id, offset)
-                .ok()
-                .map(|c| (id, c))
-        });
         Ok(())
+    }
+
+    /// How far the simulated phone's clock is off.
+    pub fn phone_skew(&self) -> TimeDelta {
+        TimeDelta::seconds(self.phone_offset)
+    }
+
+    /// What the phone's authenticator app shows now, on `desk`'s clock.
+    pub fn app_shows(&self, desk: &Desk) -> Option<AppCode> {
+        let (email, id) = (self.email.as_deref()?, self.app?);
+        desk.app_shows(email, id, self.phone_skew()).ok()
     }
 
     pub(super) fn log(&mut self, at: Time, tone: Tone, text: String) {
