@@ -399,3 +399,16 @@ ALTER TABLE deliveries ADD COLUMN retry_at INTEGER;
 -- Rust for every existing row, in the same transaction as this step.
 ALTER TABLE users ADD COLUMN email_skeleton TEXT;
 CREATE INDEX users_email_skeleton ON users (email_skeleton) WHERE email_skeleton IS NOT NULL;
+
+-- step 6: how the login simulator plays a person
+-- The phone and browser the simulator gives a user: how many seconds their
+-- phone's clock is off (negative: slow), and the address they log in from
+-- now (NULL: wherever they were last seen). `demo` writes one for each of
+-- its stories (Bob's phone 90 s slow, Ivan at a new address); a user with
+-- none has a phone on time, at their last known address. Nothing here
+-- changes how a real login or code is judged.
+CREATE TABLE personas (
+    user_id     INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    phone_skew  INTEGER NOT NULL DEFAULT 0,
+    ip          TEXT
+) STRICT;

@@ -10,6 +10,7 @@ pub mod factors;
 pub mod gateway;
 pub mod login;
 pub mod overview;
+pub mod persona;
 pub mod readiness;
 pub mod records;
 pub(crate) mod regulation;

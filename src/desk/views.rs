@@ -201,6 +201,18 @@ pub struct LoginStart {
     pub delivery: Option<DeliveryOutcome>,
 }
 
+/// How the login simulator plays a user: their phone and where they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Persona {
+    /// How far their phone's clock is off (negative: slow).
+    pub phone_skew: chrono::TimeDelta,
+    /// The address they log in from now: their story's, else where they
+    /// were last seen (`None`: nowhere yet).
+    pub ip: Option<String>,
+    /// A story told it (`demo`); else it is read from their data.
+    pub from_story: bool,
+}
+
 /// What an authenticator app shows on a phone (the simulator's): the code,
 /// how long until the next, and who already spent its time step, if anyone.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -42,9 +42,33 @@ pub const SIM_FRESH: &str = "Fresh sandbox: a new copy of the real data, clock a
 pub const SIM_CLOSED: &str = "Enter starts a new login.";
 pub const NEW_DEVICE: &str = "a new computer";
 
-pub const SIM_APP_READ_OUT_Y: &str = "read out for the resync · y waits for the next";
-pub const SIM_APP_READ_OUT: &str = "read out for the resync: the next one works";
+pub const SIM_APP_READ_OUT_Y: &str = "spent by the resync · y waits";
+pub const SIM_APP_READ_OUT: &str = "spent by the resync";
 pub const SIM_APP_USED: &str = "already used: wait for the next";
+
+/// The resync popup's hint: the two codes the simulated phone, its clock
+/// `skew` seconds off, showed just before and shows now.
+pub fn resync_phone(skew: i64, before: &str, now: &str) -> String {
+    let phone = match skew {
+        0 => "The simulated phone".to_owned(),
+        s => format!(
+            "The simulated phone, {} s {},",
+            s.abs(),
+            if s < 0 { "slow" } else { "fast" }
+        ),
+    };
+    format!("({phone} showed {before} just before and shows {now} now.)")
+}
+
+/// A story's phone, its clock `skew` seconds off (not 0), as the
+/// simulator starts to play it.
+pub fn sim_story_phone(skew: i64) -> String {
+    format!(
+        "As their story goes, their phone runs {} s {} (< > changes it).",
+        skew.abs(),
+        if skew < 0 { "slow" } else { "fast" }
+    )
+}
 
 /// `y` when the app showed a code read out for a resync: they waited.
 pub fn sim_waited_for_code(waited: chrono::TimeDelta) -> String {

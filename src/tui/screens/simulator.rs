@@ -200,7 +200,8 @@ impl SimScreen {
                 return Effect::Refresh;
             }
             Action::PhoneClock(by) => {
-                s.phone_offset = (s.phone_offset + by).clamp(-900, 900);
+                let limit = crate::desk::persona::PHONE_SKEW_LIMIT.num_seconds();
+                s.phone_offset = (s.phone_offset + by).clamp(-limit, limit);
                 let off = s.phone_offset;
                 let said = if off == 0 {
                     "The simulated phone's clock is right.".to_owned()
@@ -432,7 +433,17 @@ impl View for SimScreen {
     fn tell(&mut self, news: News, cx: &Ctx) -> std::result::Result<Effect, News> {
         match news {
             News::Simulate(email) => {
-                self.sim.choose_user(&email);
+                let persona = cx.desk.persona(&email).ok();
+                // Someone new whose story has a skewed phone: say so.
+                let told = persona
+                    .as_ref()
+                    .filter(|p| p.from_story && !p.phone_skew.is_zero())
+                    .filter(|_| self.sim.email.as_deref() != Some(&email))
+                    .map(|p| strings::sim_story_phone(p.phone_skew.num_seconds()));
+                self.sim.choose_user(&email, persona);
+                if let Some(told) = told {
+                    self.sim.log(cx.desk.now(), Tone::Info, told);
+                }
                 Ok(self.fresh_sandbox(cx))
             }
             News::Sandbox { ticket, desk } => Ok(self.sandbox_made(ticket, desk)),

@@ -7,7 +7,7 @@ use chrono::TimeDelta;
 use crate::desk::records::RecordQuery;
 use crate::desk::views::{
     AppCode, ChallengeView, DeliveryView, DeviceState, DeviceView, FactorBrief, LoginStart,
-    VerifyOutcome,
+    Persona, VerifyOutcome,
 };
 use crate::desk::{Desk, Result};
 use crate::domain::vocab::ChallengeState;
@@ -59,6 +59,8 @@ pub struct Session {
     pub app: Option<i64>,
     /// How far the simulated phone's clock is off, in seconds.
     pub phone_offset: i64,
+    /// How the desk says to play this person: their phone and address.
+    persona: Option<Persona>,
     pub events: Vec<Event>,
     /// The computer, IP and factor are still to be chosen for this user
     /// (when their sandbox is ready).
@@ -70,16 +72,18 @@ impl Session {
         self.action.unwrap_or(LoginAction::Login)
     }
 
-    /// Start over with another user (their sandbox follows).
-    pub fn choose_user(&mut self, email: &str) {
-        // The same person's phone keeps its clock; another person's is right.
+    /// Start over with another user (their sandbox follows), played as
+    /// `persona` says: their phone's clock, and where they log in from.
+    pub fn choose_user(&mut self, email: &str, persona: Option<Persona>) {
+        // The same person's phone keeps the clock it was given here.
         let phone_offset = if self.email.as_deref() == Some(email) {
             self.phone_offset
         } else {
-            0
+            persona.as_ref().map_or(0, |p| p.phone_skew.num_seconds())
         };
         *self = Session {
             phone_offset,
+            persona,
             email: Some(email.to_owned()),
             ip: strings::NEW_IP.to_owned(),
             needs_defaults: true,
@@ -100,7 +104,9 @@ impl Session {
     }
 
     /// The settings a new user starts with: their remembered computer if
-    /// they have one, from its last IP; the desk's choice of factor.
+    /// they have one, at the address they log in from now (their story's,
+    /// else where they were last seen, else that computer's last IP); the
+    /// desk's choice of factor.
     pub(super) fn defaults(&mut self) {
         let best = self
             .devices
@@ -108,7 +114,11 @@ impl Session {
             .find(|d| d.state == DeviceState::Trusted)
             .or(self.devices.first());
         self.computer = best.map_or(Computer::New, |d| Computer::Known(d.id));
-        self.ip = self.default_ip();
+        self.ip = self
+            .persona
+            .as_ref()
+            .and_then(|p| p.ip.clone())
+            .unwrap_or_else(|| self.default_ip());
         self.factor = None;
         self.needs_defaults = false;
     }
