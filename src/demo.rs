@@ -149,9 +149,6 @@ impl Builder<'_> {
             phone: None,
             password_hash: Some(hash),
         })?;
-        // The simulator plays them as their story goes.
-        self.desk
-            .set_persona(&u.email, u.phone_skew(), Some(u.address_now()))?;
         Ok(())
     }
 
@@ -274,6 +271,16 @@ pub fn build_with(
             device_ip: token.as_ref().map(|_| u.ip.clone()),
             device_token: token,
         });
+    }
+    // The simulator plays them as their story goes: told only where the
+    // story differs from their data (a phone off time, an address other
+    // than the one they were last seen at).
+    for u in &scenario.users {
+        let untold = b.desk.persona(&u.email)?;
+        if u.phone_skew() != untold.phone_skew || untold.ip.as_deref() != Some(u.address_now()) {
+            b.desk
+                .set_persona(&u.email, u.phone_skew(), Some(u.address_now()))?;
+        }
     }
     let others = match crowd {
         Crowd::Colleagues => {

@@ -203,21 +203,29 @@ fn bob_resynced_from_the_doctor_signs_in_with_his_slow_phone() {
     let shown = screen(&app, 100, 30);
     assert!(shown.contains("its clock runs -90 s"), "{shown}");
 
-    // His login from that phone: still challenged, and y is accepted (the
-    // code he read out is spent, so he types the next one).
+    // His login from that phone: still challenged (2FA is still required).
+    // The resync spent the first code he read out: typed again, it is
+    // refused, and says why.
     keys(&mut app, "l\n");
     let shown = screen(&app, 100, 30);
     assert!(shown.contains("CHALLENGE  login for bob"), "{shown}");
-    assert!(shown.contains("spent by the resync · y waits"), "{shown}");
+    assert!(!shown.contains("spent by the resync"), "{shown}");
+    assert!(shown.contains("y types it"), "{shown}");
+    keys(&mut app, &format!("c{}\n\x1b", read[0]));
+    let shown = screen(&app, 100, 30);
+    assert!(
+        shown.contains("spent by the help desk's") && shown.contains("resync"),
+        "{shown}"
+    );
+    // The one his phone still shows was left for this login: y is accepted
+    // at once, with no wait.
     keys(&mut app, "y");
     let done = sandbox(&app).challenge(68).unwrap();
     assert_eq!(done.state, ChallengeState::Accepted);
-    assert_eq!(done.attempts_left, 5, "no attempt was spent");
+    assert_eq!(done.attempts_left, 4, "only the replayed code cost an attempt");
     let shown = screen(&app, 100, 30);
-    assert!(
-        shown.contains("Waited 30 s for the app's next code"),
-        "{shown}"
-    );
+    assert!(shown.contains("(not moved)"), "nobody waited:\n{shown}");
+    assert!(shown.contains("ALLOWED  login for bob"), "{shown}");
     snap("sim_bob_resynced_signs_in", &app);
 }
 
@@ -264,4 +272,106 @@ fn a_real_user_is_on_time_where_last_seen() {
     );
     assert!(!shown.contains("story"), "{shown}");
     assert!(!shown.contains("slow"), "{shown}");
+}
+
+// ------------------------------------------------ the decision, the log
+
+/// Issue 10, minor: the decision panel follows its challenge (ALLOWED once
+/// the code is accepted, not CHALLENGE) and says when the clock has moved
+/// on from the time it was made; the log names the day of what happened.
+#[test]
+fn the_decision_follows_its_challenge_and_the_clock() {
+    let mut app = app();
+    let alice = "alice@example.com";
+    open_user(&mut app, alice);
+    keys(&mut app, "ld\ny");
+    assert_eq!(state(&app, 68), ChallengeState::Accepted);
+    let shown = screen(&app, 100, 30);
+    assert!(shown.contains("ALLOWED  login for alice"), "{shown}");
+    assert!(!shown.contains("CHALLENGE  login"), "{shown}");
+    assert!(shown.contains("The code was accepted: signed in."), "{shown}");
+    assert!(shown.contains("What happened · 2026-11-21"), "{shown}");
+    snap("sim_alice_accepted_decision", &app);
+    // Fourteen days on: the reasons speak of then, and the log's new day
+    // has its own row.
+    press(&mut app, KeyCode::F(8));
+    let shown = screen(&app, 100, 30);
+    assert!(
+        shown.contains("As decided 14 days ago: Enter decides again."),
+        "{shown}"
+    );
+    assert!(shown.contains("2026-12-05"), "{shown}");
+    snap("sim_alice_decision_14_days_on", &app);
+    // Enter decides again, on the sandbox's clock.
+    keys(&mut app, "\n");
+    let shown = screen(&app, 100, 30);
+    assert!(!shown.contains("As decided"), "{shown}");
+}
+
+// ------------------------------------------------ resends, the lock
+
+/// Issue 10, minor: with no resends left, nothing offers another code: the
+/// challenge panel says none are left, and the expired code's refusal
+/// says to start a new login.
+#[test]
+fn no_other_code_is_offered_when_none_are_left() {
+    let mut app = app();
+    let heidi = "heidi@example.com";
+    open_user(&mut app, heidi);
+    keys(&mut app, "l\n");
+    for _ in 0..3 {
+        press(&mut app, KeyCode::F(5));
+        keys(&mut app, "r");
+    }
+    let shown = screen(&app, 100, 30);
+    assert!(
+        shown.contains("r Request another code: none left"),
+        "{shown}"
+    );
+    press(&mut app, KeyCode::F(6));
+    press(&mut app, KeyCode::F(6));
+    let code = support::newest_code(sandbox(&app), heidi);
+    keys(&mut app, &format!("c{code}\n"));
+    let shown = screen(&app, 100, 30);
+    assert!(shown.contains("EXPIRED"), "{shown}");
+    assert!(shown.contains("start a new login"), "{shown}");
+    assert!(!shown.contains("expired 1 min ago: request"), "{shown}");
+    snap("sim_heidi_no_resends_left_expired", &app);
+}
+
+/// Issue 10, minor: the challenge panel counts the failures towards the
+/// 2FA lock, says the lock when it is in force, and, once a lock has
+/// released, how far the failures in a row are from the hard stop.
+#[test]
+fn failures_are_counted_towards_the_lock() {
+    let mut app = app();
+    let alice = "alice@example.com";
+    open_user(&mut app, alice);
+    keys(&mut app, "ld\nc000000\n\x1b");
+    let shown = screen(&app, 100, 30);
+    assert!(
+        shown.contains("1 of 10 failures before a 15 min lock"),
+        "{shown}"
+    );
+    snap("sim_alice_one_failure_counted", &app);
+
+    // Erin's 2FA is locked after ten failures; the simulator says so.
+    let erin = "erin@example.com";
+    open_user(&mut app, erin);
+    keys(&mut app, "l\n");
+    let shown = screen(&app, 100, 30);
+    assert!(shown.contains("2FA LOCKED: releases in"), "{shown}");
+    snap("sim_erin_locked_counted", &app);
+    // Released: none count towards the next lock, but ten in a row do
+    // towards the hard stop.
+    for _ in 0..3 {
+        press(&mut app, KeyCode::F(6));
+    }
+    keys(&mut app, "\n");
+    let shown = screen(&app, 100, 30);
+    assert!(
+        shown.contains("0 of 10 failures before a 15 min lock; 10 of 100 in a row"),
+        "{shown}"
+    );
+    snap("sim_erin_released_hard_stop_counted", &app);
 }

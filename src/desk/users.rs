@@ -10,6 +10,7 @@ use super::views::{LockView, UserDetail, UserSummary};
 use super::{
     Ctx, Desk, DeskError, Result, codes, devices, factors, reason, records, user_by_email,
 };
+use crate::domain::audit::{Facts, Refusal};
 use crate::domain::contact::{Email, Phone};
 use crate::domain::enforcement::Standing;
 use crate::domain::lockout::Lock;
@@ -63,6 +64,30 @@ pub struct ListQuery {
 
 /// A display name, trimmed: at most 100 characters and on one line (a line
 /// break or escape would split the user table and the one-line audit entry).
+/// Where `u`'s 2FA lock stands at `now`.
+fn lock_view(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<LockView> {
+    let locked = u.lock.is_locked(now);
+    let recent = recent_failures(conn, policy, u, now)?;
+    Ok(LockView {
+        locked,
+        locked_until: u.lock.releases(now),
+        hard: u.lock.is_hard(),
+        streak: u.lock.streak,
+        // While locked, the failures that locked it; otherwise those that
+        // still count towards a lock.
+        failures: if locked {
+            u.lock.failures
+        } else {
+            Lock::counting(&recent, policy, now)
+        },
+        failures_left: if locked {
+            0
+        } else {
+            Lock::failures_left(&recent, policy, now)
+        },
+    })
+}
+
 fn clean_name(name: &str) -> Result<&str> {
     Ok(text::check(Field::Name, name)?)
 }
@@ -146,20 +171,6 @@ impl Desk {
         let policy = self.policy()?;
         let u = user_by_email(conn, email)?;
         let standing = standing(conn, &policy, &u, now)?;
-        let locked = u.lock.is_locked(now);
-        let recent = recent_failures(conn, &policy, &u, now)?;
-        let failures_left = if locked {
-            0
-        } else {
-            Lock::failures_left(&recent, &policy, now)
-        };
-        // While locked, the failures that locked it; otherwise those that
-        // still count towards a lock.
-        let failures = if locked {
-            u.lock.failures
-        } else {
-            Lock::counting(&recent, &policy, now)
-        };
         Ok(UserDetail {
             profile: profile(&u),
             standing: standing.sentence(now),
@@ -168,19 +179,20 @@ impl Desk {
                 _ => None,
             },
             grace_over: standing.blocks_login(),
-            lock: LockView {
-                locked,
-                locked_until: u.lock.releases(now),
-                hard: u.lock.is_hard(),
-                streak: u.lock.streak,
-                failures,
-                failures_left,
-            },
+            lock: lock_view(conn, &policy, &u, now)?,
             factors: super::account::views(conn, u.id)?,
             devices: devices::views(conn, u.id, now)?,
             codes: codes::status_of(conn, &policy, u.id)?,
             activity: records::audit_for(conn, Some(u.id), None, None, 10)?,
         })
+    }
+
+    /// Where `email`'s 2FA lock stands: locked or not, and the failures
+    /// that count towards a lock.
+    pub fn lock(&self, email: &str) -> Result<LockView> {
+        let conn = self.conn();
+        let u = user_by_email(conn, email)?;
+        lock_view(conn, &self.policy()?, &u, self.now())
     }
 
     pub fn user_summary(&self, email: &str) -> Result<UserSummary> {
@@ -256,7 +268,12 @@ impl Desk {
             if changes.is_empty() {
                 return Err(DeskError::NothingToEdit(u.email));
             }
-            cx.audit(Some(u.id), "user.edit", &changes.join("; "), None)?;
+            let facts = Facts {
+                sms_pending_again: reconfirm.as_ref().map(|r| r.factor_id),
+                every_login: (every != u.every_login).then_some(every),
+                ..Facts::default()
+            };
+            cx.audit_with(Some(u.id), "user.edit", &changes.join("; "), None, &facts)?;
             let u = cx.user(email)?;
             Ok(Edited {
                 user: summary(cx.conn, &u, cx.now)?,
@@ -311,7 +328,11 @@ impl Desk {
                 UserStatus::Disabled => "user.disable",
                 UserStatus::Active => "user.enable",
             };
-            cx.audit(Some(u.id), kind, &detail, None)?;
+            let facts = Facts {
+                reason: Some(why.clone()),
+                ..Facts::default()
+            };
+            cx.audit_with(Some(u.id), kind, &detail, None, &facts)?;
             let u = cx.user(email)?;
             summary(cx.conn, &u, cx.now)
         })
@@ -376,12 +397,24 @@ impl Desk {
             }
             let Some(correct) = checked else {
                 let why = banned.map(|b| b.sentence(cx.now)).unwrap_or_default();
-                cx.audit(Some(u.id), "user.turn_off_2fa", &format!("refused: password check refused: {why}"), Some(&ip))?;
+                cx.audit_with(
+                    Some(u.id),
+                    "user.turn_off_2fa",
+                    &format!("refused: password check refused: {why}"),
+                    Some(&ip),
+                    &Facts { refused: Some(Refusal::PasswordBanned), ..Facts::default() },
+                )?;
                 return Ok(Err(DeskError::Denied(why)));
             };
             let banned_now = super::regulation::password_checked(cx, &u, &ip, correct)?;
             if !correct {
-                cx.audit(Some(u.id), "user.turn_off_2fa", "refused: wrong password", Some(&ip))?;
+                cx.audit_with(
+                    Some(u.id),
+                    "user.turn_off_2fa",
+                    "refused: wrong password",
+                    Some(&ip),
+                    &Facts { refused: Some(Refusal::WrongPassword), ..Facts::default() },
+                )?;
                 let mut why = "the password is incorrect, so 2FA stays on".to_owned();
                 if let Some(banned) = banned_now {
                     why = format!("{why}. {banned}");

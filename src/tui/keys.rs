@@ -141,6 +141,7 @@ pub enum Action {
     // Outbox and audit.
     FilterUser,
     CycleKind,
+    CheckTrail,
     // Policy.
     Edit,
     // Popups.

@@ -23,6 +23,8 @@ pub const NO_USERS: &str =
 pub const CODES_LEGEND: &str = "CODES: backup codes left of the last batch; none: never generated.";
 pub const NO_MESSAGES: &str = "No messages yet. SMS and email codes appear here when sent.";
 pub const NO_EVENTS: &str = "No events match.";
+/// After a time the clock was set to (`--now`, or moved), not read.
+pub const TIME_SET_MARK: &str = "*";
 pub const REASON_PROMPT: &str = "Reason (for the audit trail):";
 pub const REASON_NEEDED: &str = "Type a reason first: it goes in the audit trail.";
 pub const CODES_ONCE: &str =
@@ -45,6 +47,44 @@ pub const NEW_DEVICE: &str = "a new computer";
 pub const SIM_APP_READ_OUT_Y: &str = "spent by the resync · y waits";
 pub const SIM_APP_READ_OUT: &str = "spent by the resync";
 pub const SIM_APP_USED: &str = "already used: wait for the next";
+
+/// The decision on screen was made at another time than the sandbox's
+/// clock shows now (`when`: "14 days ago"): its reasons speak of then.
+pub fn sim_decided(when: &str) -> String {
+    format!("As decided {when}: Enter decides again.")
+}
+
+/// How the challenge on screen ended, for the decision panel's first line.
+pub const SIM_ENDED_ACCEPTED: &str = "The code was accepted: signed in.";
+pub const SIM_ENDED_FAILED: &str = "Too many wrong codes closed the challenge.";
+pub const SIM_ENDED_CANCELLED: &str = "The challenge was cancelled.";
+
+/// The count towards the 2FA lock: `failures` of `threshold` lock it for
+/// `lasts`; `streak` of `hard_stop` in a row lock it until an admin
+/// unlocks it (said once the streak has outrun the window's count).
+pub fn sim_lock_count(
+    failures: u32,
+    threshold: u32,
+    lasts: &str,
+    streak: u32,
+    hard_stop: u32,
+) -> String {
+    let mut text = format!("{failures} of {threshold} failures before a {lasts} lock");
+    if streak > failures {
+        text.push_str(&format!(
+            "; {streak} of {hard_stop} in a row before one only an admin lifts"
+        ));
+    }
+    text
+}
+
+/// The 2FA lock in force: till when, or until an admin unlocks it.
+pub fn sim_locked(hard_stop: u32, releases: Option<&str>) -> String {
+    match releases {
+        Some(when) => format!("2FA LOCKED: releases {when}"),
+        None => format!("2FA LOCKED after {hard_stop} failures in a row: an admin must unlock it"),
+    }
+}
 
 /// The resync popup's hint: the two codes the simulated phone, its clock
 /// `skew` seconds off, showed just before and shows now.
@@ -150,6 +190,39 @@ pub fn desk_error(e: &DeskError) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// The line under an event whose time was set rather than read.
+pub fn time_set(written_at: Option<&str>) -> String {
+    format!(
+        "{TIME_SET_MARK} time set by --now or a moved clock; really written {}",
+        written_at.unwrap_or("at an unknown time")
+    )
+}
+
+/// The warning over the Audit screen when the chain is broken.
+pub fn broken_chain(b: &crate::domain::chain::Break) -> String {
+    use crate::domain::chain::Tampering;
+    let at = b.event.map_or_else(String::new, |e| format!("#{e}"));
+    let what = match b.kind {
+        Tampering::Edited => format!("event {at} was changed after it was written"),
+        Tampering::Deleted => match b.missing {
+            Some(1) => format!("an event just before {at} was deleted"),
+            Some(n) => format!("{n} events just before {at} were deleted"),
+            None => format!("events just before {at} were deleted"),
+        },
+        Tampering::Inserted => format!("event {at} was put in by hand"),
+        Tampering::Reordered => format!("event {at} was moved from elsewhere in the trail"),
+        Tampering::TailCut => match b.missing {
+            Some(1) => "its last event was cut off".to_owned(),
+            Some(n) => format!("its last {n} events were cut off"),
+            None => "its last events were cut off".to_owned(),
+        },
+        Tampering::HeadAltered => "the chain's head was changed by hand".to_owned(),
+    };
+    format!(
+        "⚠ The audit trail was tampered with: {what}. `factordesk audit verify` tells more; v checks again."
+    )
 }
 
 #[cfg(test)]

@@ -29,15 +29,16 @@ pub fn now() -> DateTime<Utc> {
 pub fn empty_desk(seed: u64) -> Desk {
     Desk::in_memory(
         Key::from_bytes([7; 32]),
-        Clock::fixed(now()),
+        // Frozen: the real time events are written at is fixed too.
+        Clock::frozen(now()),
         Rng::seeded(seed),
     )
     .unwrap()
 }
 
-/// The demo data in memory, on the fixed clock and a seeded RNG.
+/// The demo data in memory, on the frozen clock and a seeded RNG.
 pub fn demo_desk() -> Desk {
-    demo_desk_on(Clock::fixed(now()))
+    demo_desk_on(Clock::frozen(now()))
 }
 
 /// The demo data in memory on `clock` (starting at [`T0`]) and a seeded RNG.

@@ -105,8 +105,10 @@ impl Desk {
                     FactorKind::Totp => "This login".to_owned(),
                     _ => "The code".to_owned(),
                 };
+                // Another code only while the challenge may still send one.
                 let then = match f.kind {
                     FactorKind::Totp => "start a new login",
+                    _ if c.resends >= cx.policy.resend_max => "no more codes can be sent for it, so start a new login",
                     _ => "request another code",
                 };
                 let out = outcome(c.id, VerifyResult::Expired, left_now, format!(

@@ -264,6 +264,7 @@ impl SimScreen {
                 s.challenge = challenge;
                 s.last_verify = None;
                 s.start = Some(start);
+                s.decided_at = Some(now);
                 Effect::None
             }
             Err(e) => Effect::fail(&e),

@@ -10,9 +10,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::Sandbox;
-use super::session::{Computer, Session};
+use super::session::{Computer, Event, LockWatch, Session};
 use crate::desk::Desk;
-use crate::desk::views::{AppCode, ChallengeView, DeliveryView, VerifyResult};
+use crate::desk::views::{AppCode, ChallengeView, DeliveryView, LoginStart, VerifyResult};
 use crate::domain::doctor::SpentBy;
 use crate::domain::login::Outcome;
 use crate::domain::vocab::{ChallengeState, DeliveryStatus};
@@ -73,7 +73,7 @@ pub(super) fn render(
         Constraint::Length(rows.min(left.height.saturating_sub(5))),
     ])
     .areas(left);
-    render_decision(s, sandbox.desk().is_some(), theme, decision, buf);
+    render_decision(s, sandbox.desk().is_some(), theme, now, decision, buf);
     render_challenge(s, lines, theme, challenge, buf);
     // The authenticator panel takes the rows it needs: one for "none". Its
     // code is read now, on the sandbox's clock: the one the phone shows.
@@ -180,7 +180,7 @@ fn clock_keys(theme: Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-fn render_decision(s: &Session, ready: bool, theme: Theme, area: Rect, buf: &mut Buffer) {
+fn render_decision(s: &Session, ready: bool, theme: Theme, now: Time, area: Rect, buf: &mut Buffer) {
     let block = panel("Decision", theme, false);
     let inner = block.inner(area);
     block.render(area, buf);
@@ -190,56 +190,98 @@ fn render_decision(s: &Session, ready: bool, theme: Theme, area: Rect, buf: &mut
             if ready { strings::SIM_START } else { "" },
             theme.dim(),
         )),
-        Some(start) => {
-            let style = match start.decision {
-                Outcome::Allowed => theme.ok(),
-                Outcome::Challenge => theme.warn(),
-                Outcome::Denied => theme.bad(),
-            };
-            lines.push(Line::from(vec![
-                Span::styled(start.decision.as_str().to_uppercase(), style),
-                Span::styled(
-                    format!("  {} for {}", start.action, start.user),
-                    theme.dim(),
-                ),
-            ]));
-            // Every simulated login assumes the password: saying so each
-            // time costs a row the other reasons need at 80×24.
-            for r in start
-                .reasons
-                .iter()
-                .filter(|r| r.as_str() != crate::domain::login::PASSWORD_ASSUMED)
-            {
-                lines.push(Line::from(format!("• {r}")));
-            }
-        }
+        Some(start) => lines.extend(decision_lines(s, start, theme, now)),
     }
     // The newest events that fit under a blank row and the heading, counted
     // in the rows they wrap to, so the latest one is never the one cut off.
+    // The heading names the day of the first shown, and a row names each
+    // new day after it.
     let used = wrapped_rows(&lines, inner.width, false);
     let mut room = inner.height.saturating_sub(used + 2);
-    let mut recent = Vec::new();
+    let mut recent: Vec<(&Event, Line<'static>)> = Vec::new();
     for e in s.events.iter().rev() {
-        let style = theme.tone(e.tone);
         let line = Line::from(vec![
             Span::styled(format!("{} ", e.at.format("%H:%M:%S")), theme.dim()),
-            Span::styled(e.text.clone(), style),
+            Span::styled(e.text.clone(), theme.tone(e.tone)),
         ]);
-        let rows = wrapped_rows(std::slice::from_ref(&line), inner.width, false);
+        let mut rows = wrapped_rows(std::slice::from_ref(&line), inner.width, false);
+        // A newer event on another day needs its day's row.
+        if recent.last().is_some_and(|(newer, _)| newer.at.date_naive() != e.at.date_naive()) {
+            rows += 1;
+        }
         if rows > room {
             break;
         }
         room -= rows;
-        recent.push(line);
+        recent.push((e, line));
     }
-    if !recent.is_empty() {
+    recent.reverse();
+    if let Some((first, _)) = recent.first() {
         lines.push(Line::default());
-        lines.push(Line::styled("What happened", theme.heading()));
-        lines.extend(recent.into_iter().rev());
+        lines.push(Line::from(vec![
+            Span::styled("What happened", theme.heading()),
+            Span::styled(format!(" · {}", first.at.format("%Y-%m-%d")), theme.dim()),
+        ]));
+        let mut day = first.at.date_naive();
+        for (e, line) in recent {
+            if e.at.date_naive() != day {
+                day = e.at.date_naive();
+                lines.push(Line::styled(e.at.format("%Y-%m-%d").to_string(), theme.dim()));
+            }
+            lines.push(line);
+        }
     }
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .render(inner, buf);
+}
+
+/// The decision and its reasons; once its challenge has closed, how it
+/// ended comes first; once the clock has moved on, that its reasons speak
+/// of when it was made.
+fn decision_lines(s: &Session, start: &LoginStart, theme: Theme, now: Time) -> Vec<Line<'static>> {
+    let ended = s
+        .challenge
+        .as_ref()
+        .filter(|c| Some(c.id) == start.challenge_id)
+        .and_then(|c| match c.state {
+            ChallengeState::Open => None,
+            ChallengeState::Accepted => Some((Outcome::Allowed, strings::SIM_ENDED_ACCEPTED)),
+            ChallengeState::Failed => Some((Outcome::Denied, strings::SIM_ENDED_FAILED)),
+            ChallengeState::Cancelled => Some((Outcome::Denied, strings::SIM_ENDED_CANCELLED)),
+        });
+    let outcome = ended.map_or(start.decision, |(o, _)| o);
+    let style = match outcome {
+        Outcome::Allowed => theme.ok(),
+        Outcome::Challenge => theme.warn(),
+        Outcome::Denied => theme.bad(),
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(outcome.as_str().to_uppercase(), style),
+        Span::styled(
+            format!("  {} for {}", start.action, start.user),
+            theme.dim(),
+        ),
+    ])];
+    if let Some(decided) = s.decided_at.filter(|at| (now - *at).abs() >= TimeDelta::minutes(1)) {
+        lines.push(Line::styled(
+            strings::sim_decided(&relative(decided, now)),
+            theme.warn(),
+        ));
+    }
+    if let Some((_, how)) = ended {
+        lines.push(Line::styled(format!("• {how}"), style));
+    }
+    // Every simulated login assumes the password: saying so each
+    // time costs a row the other reasons need at 80×24.
+    for r in start
+        .reasons
+        .iter()
+        .filter(|r| r.as_str() != crate::domain::login::PASSWORD_ASSUMED)
+    {
+        lines.push(Line::from(format!("• {r}")));
+    }
+    lines
 }
 
 fn render_challenge(
@@ -297,6 +339,7 @@ fn challenge_lines(s: &Session, theme: Theme, now: Time, inner_width: u16) -> Ve
         ],
         inner_width,
     );
+    lines.extend(lock_line(s.lock.as_ref(), theme, now));
     lines.push(expiry_line(c, theme, now, width));
     if c.state == ChallengeState::Open {
         lines.push(resend_line(c, theme, now));
@@ -317,6 +360,32 @@ fn challenge_lines(s: &Session, theme: Theme, now: Time, inner_width: u16) -> Ve
         ));
     }
     lines
+}
+
+/// How far their 2FA is from a lock (once a failure counts), or the lock
+/// in force.
+fn lock_line(w: Option<&LockWatch>, theme: Theme, now: Time) -> Option<Line<'static>> {
+    let w = w?;
+    let l = &w.lock;
+    if l.locked {
+        let releases = l.locked_until.map(|t| relative(t, now));
+        return Some(Line::styled(
+            strings::sim_locked(w.hard_stop, releases.as_deref()),
+            theme.bad(),
+        ));
+    }
+    if l.failures == 0 && l.streak == 0 {
+        return None;
+    }
+    let text = strings::sim_lock_count(
+        l.failures,
+        w.threshold,
+        &crate::domain::exact_span(w.duration),
+        l.streak,
+        w.hard_stop,
+    );
+    let style = if l.failures_left <= 2 { theme.bad() } else { theme.warn() };
+    Some(Line::styled(text, style))
 }
 
 /// The countdown of the code that works now, over that code's own lifetime

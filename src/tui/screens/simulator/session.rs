@@ -6,8 +6,8 @@ use chrono::TimeDelta;
 
 use crate::desk::records::RecordQuery;
 use crate::desk::views::{
-    AppCode, ChallengeView, DeliveryView, DeviceState, DeviceView, FactorBrief, LoginStart,
-    Persona, VerifyOutcome,
+    AppCode, ChallengeView, DeliveryView, DeviceState, DeviceView, FactorBrief, LockView,
+    LoginStart, Persona, VerifyOutcome,
 };
 use crate::desk::{Desk, Result};
 use crate::domain::vocab::ChallengeState;
@@ -33,6 +33,17 @@ pub struct Event {
     pub tone: Tone,
 }
 
+/// Where the user's 2FA lock stands, with the policy's rules that say how
+/// far it is: so many failures lock it for a while, so many in a row until
+/// an admin unlocks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockWatch {
+    pub lock: LockView,
+    pub threshold: u32,
+    pub duration: TimeDelta,
+    pub hard_stop: u32,
+}
+
 /// The simulation: who, from which computer and address, the login in
 /// progress, the simulated phone, and what happened.
 #[derive(Debug, Default)]
@@ -48,6 +59,10 @@ pub struct Session {
     pub ip: String,
     pub action: Option<LoginAction>,
     pub start: Option<LoginStart>,
+    /// When the decision on screen was made (its reasons speak of then).
+    pub decided_at: Option<Time>,
+    /// Their 2FA lock, as of the last reload.
+    pub lock: Option<LockWatch>,
     pub challenge: Option<ChallengeView>,
     pub last_verify: Option<VerifyOutcome>,
     pub code: Input,
@@ -95,6 +110,8 @@ impl Session {
     /// the settings stay.
     pub(super) fn start_over(&mut self) {
         self.start = None;
+        self.decided_at = None;
+        self.lock = None;
         self.challenge = None;
         self.last_verify = None;
         self.code.clear();
@@ -189,6 +206,13 @@ impl Session {
         if let Some(c) = &self.challenge {
             self.challenge = Some(desk.challenge(c.id)?);
         }
+        let policy = desk.policy()?;
+        self.lock = Some(LockWatch {
+            lock: desk.lock(&email)?,
+            threshold: policy.lockout_threshold,
+            duration: policy.lockout_duration,
+            hard_stop: policy.limits.lockout_hard_stop,
+        });
         self.messages = desk.outbox(&RecordQuery {
             user: Some(email.clone()),
             kind: None,
