@@ -48,20 +48,25 @@ pub const SIM_APP_READ_OUT_Y: &str = "spent by the resync · y waits";
 pub const SIM_APP_READ_OUT: &str = "spent by the resync";
 pub const SIM_APP_USED: &str = "already used: wait for the next";
 
-/// The decision on screen was made at another time than the sandbox's
-/// clock shows now (`when`: "14 days ago"): its reasons speak of then.
-pub fn sim_decided(when: &str) -> String {
-    format!("As decided {when}: Enter decides again.")
+/// The decision panel's title when the decision was made at another time
+/// than the sandbox's clock shows now (`when`: "14 days ago"): its reasons
+/// speak of then. Within `room` columns.
+pub fn sim_decided(when: &str, room: usize) -> String {
+    let long = format!("Decision, {when}: Enter decides again");
+    if long.chars().count() <= room {
+        long
+    } else {
+        format!("Decision, {when}")
+    }
 }
 
-/// How the challenge on screen ended, for the decision panel's first line.
-pub const SIM_ENDED_ACCEPTED: &str = "The code was accepted: signed in.";
+/// How the challenge on screen ended, when not with the code accepted.
 pub const SIM_ENDED_FAILED: &str = "Too many wrong codes closed the challenge.";
 pub const SIM_ENDED_CANCELLED: &str = "The challenge was cancelled.";
 
 /// The count towards the 2FA lock: `failures` of `threshold` lock it for
 /// `lasts`; `streak` of `hard_stop` in a row lock it until an admin
-/// unlocks it (said once the streak has outrun the window's count).
+/// unlocks it (said once the streak is a lock's worth or more).
 pub fn sim_lock_count(
     failures: u32,
     threshold: u32,
@@ -70,9 +75,9 @@ pub fn sim_lock_count(
     hard_stop: u32,
 ) -> String {
     let mut text = format!("{failures} of {threshold} failures before a {lasts} lock");
-    if streak > failures {
+    if streak >= threshold && streak > failures {
         text.push_str(&format!(
-            "; {streak} of {hard_stop} in a row before one only an admin lifts"
+            "; {streak} of {hard_stop} in a row before an admin must unlock"
         ));
     }
     text

@@ -181,7 +181,16 @@ fn clock_keys(theme: Theme) -> Line<'static> {
 }
 
 fn render_decision(s: &Session, ready: bool, theme: Theme, now: Time, area: Rect, buf: &mut Buffer) {
-    let block = panel("Decision", theme, false);
+    // A decision made at another time than the clock shows now says so in
+    // its title: its reasons speak of then.
+    let title = s
+        .decided_at
+        .filter(|at| s.start.is_some() && (now - *at).abs() >= TimeDelta::minutes(1))
+        .map_or_else(
+            || "Decision".to_owned(),
+            |at| strings::sim_decided(&relative(at, now), usize::from(area.width.saturating_sub(4))),
+        );
+    let block = panel(&title, theme, false);
     let inner = block.inner(area);
     block.render(area, buf);
     let mut lines = Vec::new();
@@ -190,7 +199,7 @@ fn render_decision(s: &Session, ready: bool, theme: Theme, now: Time, area: Rect
             if ready { strings::SIM_START } else { "" },
             theme.dim(),
         )),
-        Some(start) => lines.extend(decision_lines(s, start, theme, now)),
+        Some(start) => lines.extend(decision_lines(s, start, theme)),
     }
     // The newest events that fit under a blank row and the heading, counted
     // in the rows they wrap to, so the latest one is never the one cut off.
@@ -236,19 +245,19 @@ fn render_decision(s: &Session, ready: bool, theme: Theme, now: Time, area: Rect
         .render(inner, buf);
 }
 
-/// The decision and its reasons; once its challenge has closed, how it
-/// ended comes first; once the clock has moved on, that its reasons speak
-/// of when it was made.
-fn decision_lines(s: &Session, start: &LoginStart, theme: Theme, now: Time) -> Vec<Line<'static>> {
+/// The decision and its reasons; once its challenge has closed, the
+/// decision it came to, and why when it was not the code accepted.
+fn decision_lines(s: &Session, start: &LoginStart, theme: Theme) -> Vec<Line<'static>> {
     let ended = s
         .challenge
         .as_ref()
         .filter(|c| Some(c.id) == start.challenge_id)
         .and_then(|c| match c.state {
             ChallengeState::Open => None,
-            ChallengeState::Accepted => Some((Outcome::Allowed, strings::SIM_ENDED_ACCEPTED)),
-            ChallengeState::Failed => Some((Outcome::Denied, strings::SIM_ENDED_FAILED)),
-            ChallengeState::Cancelled => Some((Outcome::Denied, strings::SIM_ENDED_CANCELLED)),
+            // Its log says the code was accepted; the others say why not.
+            ChallengeState::Accepted => Some((Outcome::Allowed, None)),
+            ChallengeState::Failed => Some((Outcome::Denied, Some(strings::SIM_ENDED_FAILED))),
+            ChallengeState::Cancelled => Some((Outcome::Denied, Some(strings::SIM_ENDED_CANCELLED))),
         });
     let outcome = ended.map_or(start.decision, |(o, _)| o);
     let style = match outcome {
@@ -263,13 +272,7 @@ fn decision_lines(s: &Session, start: &LoginStart, theme: Theme, now: Time) -> V
             theme.dim(),
         ),
     ])];
-    if let Some(decided) = s.decided_at.filter(|at| (now - *at).abs() >= TimeDelta::minutes(1)) {
-        lines.push(Line::styled(
-            strings::sim_decided(&relative(decided, now)),
-            theme.warn(),
-        ));
-    }
-    if let Some((_, how)) = ended {
+    if let Some((_, Some(how))) = ended {
         lines.push(Line::styled(format!("• {how}"), style));
     }
     // Every simulated login assumes the password: saying so each
@@ -304,7 +307,9 @@ fn render_challenge(
 /// The challenge panel's lines for a panel `inner_width` wide.
 fn challenge_lines(s: &Session, theme: Theme, now: Time, inner_width: u16) -> Vec<Line<'static>> {
     let Some(c) = &s.challenge else {
-        return vec![Line::styled(strings::SIM_NO_CHALLENGE, theme.dim())];
+        let mut lines = vec![Line::styled(strings::SIM_NO_CHALLENGE, theme.dim())];
+        lines.extend(lock_line(s.lock.as_ref(), theme, now));
+        return lines;
     };
     let factor = c
         .factor
