@@ -222,7 +222,10 @@ fn bob_resynced_from_the_doctor_signs_in_with_his_slow_phone() {
     keys(&mut app, "y");
     let done = sandbox(&app).challenge(68).unwrap();
     assert_eq!(done.state, ChallengeState::Accepted);
-    assert_eq!(done.attempts_left, 4, "only the replayed code cost an attempt");
+    assert_eq!(
+        done.attempts_left, 4,
+        "only the replayed code cost an attempt"
+    );
     let shown = screen(&app, 100, 30);
     assert!(shown.contains("(not moved)"), "nobody waited:\n{shown}");
     assert!(shown.contains("ALLOWED  login for bob"), "{shown}");

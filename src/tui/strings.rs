@@ -74,13 +74,12 @@ pub fn sim_lock_count(
     streak: u32,
     hard_stop: u32,
 ) -> String {
-    let mut text = format!("{failures} of {threshold} failures before a {lasts} lock");
+    let count = format!("{failures} of {threshold} failures before a {lasts} lock");
     if streak >= threshold && streak > failures {
-        text.push_str(&format!(
-            "; {streak} of {hard_stop} in a row before an admin must unlock"
-        ));
+        format!("{count}; {streak} of {hard_stop} in a row before an admin must unlock")
+    } else {
+        count
     }
-    text
 }
 
 /// The 2FA lock in force: till when, or until an admin unlocks it.
@@ -232,7 +231,7 @@ pub fn broken_chain(b: &crate::domain::chain::Break) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::desk_error;
+    use super::{desk_error, sim_decided, sim_lock_count, sim_locked};
     use crate::desk::DeskError;
     use crate::domain::login::ChoiceError;
     use crate::domain::policy::PolicyError;
@@ -355,5 +354,36 @@ mod tests {
                 "{cli} / {console}"
             );
         }
+    }
+
+    #[test]
+    fn the_lock_count_names_the_hard_stop_from_a_locks_worth_in_a_row() {
+        assert_eq!(
+            sim_lock_count(3, 10, "15 min", 3, 100),
+            "3 of 10 failures before a 15 min lock"
+        );
+        // Failures in a row beyond the window, but short of a lock's worth.
+        assert_eq!(
+            sim_lock_count(1, 10, "15 min", 9, 100),
+            "1 of 10 failures before a 15 min lock"
+        );
+        assert_eq!(
+            sim_lock_count(0, 10, "15 min", 10, 100),
+            "0 of 10 failures before a 15 min lock; 10 of 100 in a row before an admin must unlock"
+        );
+        assert_eq!(
+            sim_locked(100, Some("in 12 min")),
+            "2FA LOCKED: releases in 12 min"
+        );
+        assert!(sim_locked(100, None).contains("100 failures in a row: an admin must unlock"));
+    }
+
+    #[test]
+    fn the_decision_title_keeps_what_fits() {
+        assert_eq!(
+            sim_decided("14 days ago", 42),
+            "Decision, 14 days ago: Enter decides again"
+        );
+        assert_eq!(sim_decided("14 days ago", 41), "Decision, 14 days ago");
     }
 }

@@ -290,7 +290,10 @@ fn judge_sent_code(cx: &Ctx<'_>, u: &UserRow, c: &ChallengeRow, code: &str) -> R
             step: None,
             backup: None,
         },
-        other => rejected(VerifyResult::Invalid, other.refusal()),
+        other => rejected(
+            VerifyResult::Invalid,
+            other.refusal(c.resends < cx.policy.resend_max),
+        ),
     })
 }
 

@@ -4,6 +4,7 @@
 //! and move the clock. It all happens in a sandbox: an in-memory copy of the
 //! database with its own clock, so nothing it does reaches the real data.
 
+mod decision;
 mod draw;
 mod sandbox;
 mod session;
