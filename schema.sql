@@ -495,12 +495,27 @@ CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
     SELECT RAISE (ABORT, 'the audit trail is append-only');
 END;
 
--- step 8: how the login simulator plays a person
+-- step 8: counted once, not row by row
+-- A user's codes are written and removed a whole batch at a time, yet a
+-- trigger per row updated the user (and with it the overview's counters)
+-- ten times for each batch written and ten more for each removed. The store
+-- now sets a user's totals once, in the same transaction as the batch it
+-- writes or removes (store::codes); using a code stays counted by its own
+-- trigger, one row at a time.
+DROP TRIGGER codes_count_insert;
+DROP TRIGGER codes_count_delete;
+-- The chain's head already counts the events, in the same transaction as
+-- each one (step 6): a second count, by a trigger on every event, goes.
+DROP TRIGGER counters_audit_insert;
+DELETE FROM counters WHERE name = 'audit';
+
+-- step 9: how the login simulator plays a person
 -- The phone and browser the simulator gives a user: how many seconds their
 -- phone's clock is off (negative: slow), and the address they log in from
--- now (NULL: wherever they were last seen). `demo` writes one for each of
--- its stories (Bob's phone 90 s slow, Ivan at a new address); a user with
--- none has a phone on time, at their last known address. Nothing here
+-- now (NULL: wherever they were last seen). `demo` writes one where a
+-- story differs from the data (Bob's phone 90 s slow, Mallory at her own
+-- address); a user with none has a phone on time, at their last known
+-- address. Nothing here
 -- changes how a real login or code is judged.
 CREATE TABLE personas (
     user_id     INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
