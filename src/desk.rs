@@ -13,6 +13,7 @@ pub mod overview;
 pub mod persona;
 pub mod readiness;
 pub mod records;
+pub mod recovery;
 pub(crate) mod regulation;
 pub(crate) mod sealing;
 pub mod settings;
