@@ -561,3 +561,16 @@ ALTER TABLE deliveries ADD COLUMN to_national_mac BLOB;
 CREATE INDEX deliveries_to ON deliveries (to_mac, created_at) WHERE to_mac IS NOT NULL;
 CREATE INDEX deliveries_to_national ON deliveries (to_national_mac, created_at)
     WHERE to_national_mac IS NOT NULL;
+
+-- step 11: how the login simulator plays a person
+-- The phone and browser the simulator gives a user: how many seconds their
+-- phone's clock is off (negative: slow), and the address they log in from
+-- now (NULL: wherever they were last seen). `demo` writes one where a
+-- story differs from the data (Bob's phone 90 s slow, Mallory at her own
+-- address); a user with none has a phone on time, at their last known
+-- address. Nothing here changes how a real login or code is judged.
+CREATE TABLE personas (
+    user_id     INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    phone_skew  INTEGER NOT NULL DEFAULT 0,
+    ip          TEXT
+) STRICT;

@@ -1,5 +1,8 @@
 //! The one place that reads the system time. Everything else is handed `now`.
-//! A clock is either the system's or fixed, plus an offset the simulator moves.
+//! A clock is the system's, fixed, or moved by a hand, plus an offset the simulator moves.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -22,7 +25,35 @@ enum Real {
 enum Base {
     System,
     Fixed(DateTime<Utc>),
+    /// Stands still, from a start, until its [`Hand`] moves it.
+    Manual(DateTime<Utc>, Hand),
 }
+
+/// What moves a [`Clock::manual`] clock, and every clock made from it (a
+/// sandbox's too): time passing with no key pressed, for tests of what a
+/// live console shows while it waits.
+#[derive(Debug, Clone, Default)]
+pub struct Hand(Arc<AtomicI64>);
+
+impl Hand {
+    /// Let `by` pass (whole seconds).
+    pub fn advance(&self, by: TimeDelta) {
+        self.0.fetch_add(by.num_seconds(), Ordering::SeqCst);
+    }
+
+    fn moved(&self) -> TimeDelta {
+        TimeDelta::seconds(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// Two hands are the same when they move the same clocks.
+impl PartialEq for Hand {
+    fn eq(&self, other: &Hand) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Hand {}
 
 impl Clock {
     /// The wall clock, truncated to whole seconds like every stored time.
@@ -53,11 +84,24 @@ impl Clock {
         }
     }
 
+    /// A clock that stands still at `at` until `hand` (returned) moves it,
+    /// with every copy of it: the stand-in for the system's in tests.
+    pub fn manual(at: DateTime<Utc>) -> (Self, Hand) {
+        let hand = Hand::default();
+        let clock = Self {
+            base: Base::Manual(at, hand.clone()),
+            offset: TimeDelta::zero(),
+            real: Real::Pinned(at),
+        };
+        (clock, hand)
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
-        let base = match self.base {
+        let base = match &self.base {
             #[allow(clippy::disallowed_methods)]
             Base::System => Utc::now(),
-            Base::Fixed(at) => at,
+            Base::Fixed(at) => *at,
+            Base::Manual(at, hand) => *at + hand.moved(),
         };
         truncate_to_second(base + self.offset)
     }
@@ -99,8 +143,9 @@ impl Clock {
         self.offset
     }
 
+    /// Not the system's: time moves only when something moves it.
     pub fn is_fixed(&self) -> bool {
-        matches!(self.base, Base::Fixed(_))
+        !matches!(self.base, Base::System)
     }
 }
 
@@ -123,6 +168,25 @@ mod tests {
         clock.advance(TimeDelta::seconds(30));
         assert_eq!(clock.now(), at + TimeDelta::seconds(30));
         assert_eq!(clock.offset(), TimeDelta::seconds(30));
+    }
+
+    #[test]
+    fn a_hand_moves_its_clock_and_every_copy() {
+        let at = DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
+            .unwrap()
+            .to_utc();
+        let (clock, hand) = Clock::manual(at);
+        let mut moved = clock.unmoved();
+        moved.advance(TimeDelta::days(1));
+        assert_eq!(clock.now(), at);
+        hand.advance(TimeDelta::seconds(61));
+        assert_eq!(clock.now(), at + TimeDelta::seconds(61));
+        assert_eq!(
+            moved.now(),
+            at + TimeDelta::days(1) + TimeDelta::seconds(61)
+        );
+        assert_eq!(clock, clock.unmoved());
+        assert_ne!(clock, Clock::manual(at).0);
     }
 
     #[test]

@@ -72,6 +72,29 @@ pub struct Filler {
     pub last_names: Vec<String>,
 }
 
+impl ScenarioUser {
+    /// How far their phone's clock is off, as the story tells it (a clock
+    /// skew story untold: 90 s slow).
+    pub fn phone_skew(&self) -> TimeDelta {
+        let untold = if self.situation == Situation::ClockSkew {
+            -90
+        } else {
+            0
+        };
+        TimeDelta::seconds(self.skew_seconds.unwrap_or(untold))
+    }
+
+    /// The address the story has them log in from now: the new one they
+    /// arrive from (Ivan), else their usual one. (Mallory's other address
+    /// is whoever replayed her code, not her.)
+    pub fn address_now(&self) -> &str {
+        match (self.situation, self.new_ip.as_deref()) {
+            (Situation::TrustExpired, Some(new_ip)) => new_ip,
+            _ => &self.ip,
+        }
+    }
+}
+
 impl Scenario {
     pub fn embedded() -> Result<Scenario> {
         serde_json::from_str(SCENARIO).map_err(|e| {
@@ -249,6 +272,16 @@ pub fn build_with(
             device_token: token,
         });
     }
+    // The simulator plays them as their story goes: told only where the
+    // story differs from their data (a phone off time, an address other
+    // than the one they were last seen at).
+    for u in &scenario.users {
+        let untold = b.desk.persona(&u.email)?;
+        if u.phone_skew() != untold.phone_skew || untold.ip.as_deref() != Some(u.address_now()) {
+            b.desk
+                .set_persona(&u.email, u.phone_skew(), Some(u.address_now()))?;
+        }
+    }
     let others = match crowd {
         Crowd::Colleagues => {
             filler(&mut b, &scenario.filler)?;
@@ -293,7 +326,7 @@ fn build_one(b: &mut Builder<'_>, u: &ScenarioUser) -> Result<Option<String>> {
             b.desk.generate_codes(email)?;
             b.at(days(10));
             b.totp_login(email, f, ip, None, None, none)?;
-            let skew = TimeDelta::seconds(u.skew_seconds.unwrap_or(-90));
+            let skew = u.phone_skew();
             for ago in [22, 21, 20] {
                 b.at(minutes(ago));
                 b.totp_login(email, f, ip, None, None, skew)?;

@@ -11,6 +11,7 @@ pub mod gateway;
 mod kinds;
 pub mod login;
 pub mod overview;
+pub mod persona;
 pub mod readiness;
 pub mod records;
 pub mod recovery;

@@ -13,6 +13,7 @@ pub mod factors;
 mod keyset;
 pub mod meta;
 mod open;
+pub mod personas;
 pub mod policy;
 pub mod readiness;
 mod sandbox;

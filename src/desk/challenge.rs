@@ -103,13 +103,19 @@ pub(crate) enum SentCode {
 }
 
 impl SentCode {
-    /// The sentence that tells the user why a code was turned away.
-    pub(crate) fn refusal(&self) -> String {
+    /// The sentence that tells the user why a code was turned away; another
+    /// code is offered only while the challenge `can_resend`.
+    pub(crate) fn refusal(&self, can_resend: bool) -> String {
         match self {
             SentCode::Current => String::new(),
             SentCode::NeverDelivered(reason) => format!(
-                "That code was never delivered ({}): fix the number or address, then request another code.",
-                reason.as_deref().unwrap_or("the message failed")
+                "That code was never delivered ({}): fix the number or address, then {}.",
+                reason.as_deref().unwrap_or("the message failed"),
+                if can_resend {
+                    "request another code"
+                } else {
+                    "start a new login (no more codes can be sent for this one)"
+                }
             ),
             SentCode::Replaced => {
                 "That code was replaced when another was requested: use the newest message."
@@ -135,4 +141,18 @@ pub(crate) fn sent_code(
         Some(_) => SentCode::Replaced,
         None => SentCode::Wrong,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SentCode;
+
+    #[test]
+    fn another_code_is_offered_only_while_one_can_be_sent() {
+        let lost = SentCode::NeverDelivered(Some("carrier rejected".to_owned()));
+        assert!(lost.refusal(true).ends_with("then request another code."));
+        let none_left = lost.refusal(false);
+        assert!(!none_left.contains("request another code"), "{none_left}");
+        assert!(none_left.contains("start a new login"), "{none_left}");
+    }
 }

@@ -256,7 +256,7 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
 const REFUSED: &str = "refused: ";
 
 /// Who had already used `step` of a factor, if anyone: the replay guard.
-fn spent_by(f: &FactorRow, step: i64) -> Option<SpentBy> {
+pub(super) fn spent_by(f: &FactorRow, step: i64) -> Option<SpentBy> {
     Some(if f.state().spent_by_resync(step)? {
         SpentBy::Resync { at: f.resynced_at }
     } else {
@@ -364,7 +364,8 @@ impl Desk {
     }
 
     /// Learn a factor's drift from two codes read out one after the other,
-    /// within ±10 minutes. Both codes are then spent. Audited.
+    /// within ±10 minutes. The first is then spent; the second, which their
+    /// phone shows now, is left for their login. Audited.
     pub fn resync(
         &mut self,
         email: &str,
@@ -394,10 +395,12 @@ impl Desk {
                 )));
             };
             factors::set_drift(cx.conn, f.id, drift)?;
-            // The codes were read out loud: they must not work again, and a
-            // replay says the resync spent them (it is not a login, so the
-            // factor's last use stays). The second code is the newest step.
-            let spent = totp::step_of(cx.now) + drift;
+            // The first code was read out loud and its time is past: it must
+            // not work again, and a replay says the resync spent it (it is
+            // not a login, so the factor's last use stays). The second is the
+            // code their phone shows now, the one their next login needs: it
+            // stays theirs, or they would wait for the next one.
+            let spent = totp::step_of(cx.now) + drift - 1;
             factors::spend_by_resync(cx.conn, f.id, spent, cx.now)?;
             cx.audit(
                 Some(u.id),

@@ -11,7 +11,7 @@ use super::account::{self, factor_of, standing};
 use super::challenge::{Issue, issue, parse_ip};
 use super::gateway::{self, Message};
 use super::sealing::{code_mac, device_mac, secret_of};
-use super::views::{ChallengeView, FactorBrief, LoginStart, ResendOutcome, ResendResult};
+use super::views::{AppCode, ChallengeView, FactorBrief, LoginStart, ResendOutcome, ResendResult};
 use super::{Ctx, Desk, DeskError, Result, regulation, user_by_email};
 use crate::domain::login::{self, Candidate, Facts, Outcome, Password};
 use crate::domain::otp::{self, Resend, ResendState};
@@ -326,6 +326,13 @@ impl Desk {
         factor_id: i64,
         offset: TimeDelta,
     ) -> Result<String> {
+        Ok(self.app_shows(email, factor_id, offset)?.code)
+    }
+
+    /// What a user's authenticator app shows now on a phone whose clock is
+    /// `skew` off (the simulator's phone): the code, how long until the
+    /// next, and who already spent its time step.
+    pub fn app_shows(&self, email: &str, factor_id: i64, skew: TimeDelta) -> Result<AppCode> {
         let u = user_by_email(self.conn(), email)?;
         let f = factor_of(self.conn(), &u, factor_id)?;
         if f.kind != FactorKind::Totp {
@@ -334,7 +341,14 @@ impl Desk {
             )));
         }
         let secret = secret_of(self.key(), &f)?;
-        Ok(totp::code_at(&secret, self.now() + offset))
+        let phone_now = self.now() + skew;
+        let step = totp::step_of(phone_now);
+        Ok(AppCode {
+            factor_id,
+            code: totp::code_at_step(&secret, step),
+            changes_in: TimeDelta::seconds(totp::seconds_left(phone_now)),
+            spent: super::doctor::spent_by(&f, step),
+        })
     }
 }
 

@@ -64,6 +64,32 @@ pub struct ListQuery {
 
 /// A display name, trimmed: at most 100 characters and on one line (a line
 /// break or escape would split the user table and the one-line audit entry).
+/// Where `u`'s 2FA lock stands at `now`.
+fn lock_view(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<LockView> {
+    let locked = u.lock.is_locked(now);
+    let recent = recent_failures(conn, policy, u, now)?;
+    Ok(LockView {
+        locked,
+        locked_until: u.lock.releases(now),
+        hard: u.lock.is_hard(),
+        streak: u.lock.streak,
+        // While locked, the failures that locked it; otherwise those that
+        // still count towards a lock.
+        failures: if locked {
+            u.lock.failures
+        } else {
+            Lock::counting(&recent, policy, now)
+        },
+        failures_left: if locked {
+            0
+        } else {
+            Lock::failures_left(&recent, policy, now)
+        },
+        password_banned_until: super::regulation::password_ban(conn, u.id, now)?
+            .map(|(until, _)| until),
+    })
+}
+
 fn clean_name(name: &str) -> Result<&str> {
     Ok(text::check(Field::Name, name)?)
 }
@@ -147,20 +173,6 @@ impl Desk {
         let policy = self.policy()?;
         let u = user_by_email(conn, email)?;
         let standing = standing(conn, &policy, &u, now)?;
-        let locked = u.lock.is_locked(now);
-        let recent = recent_failures(conn, &policy, &u, now)?;
-        let failures_left = if locked {
-            0
-        } else {
-            Lock::failures_left(&recent, &policy, now)
-        };
-        // While locked, the failures that locked it; otherwise those that
-        // still count towards a lock.
-        let failures = if locked {
-            u.lock.failures
-        } else {
-            Lock::counting(&recent, &policy, now)
-        };
         Ok(UserDetail {
             profile: profile(&u),
             standing: standing.sentence(now),
@@ -174,21 +186,20 @@ impl Desk {
             } else {
                 standing_with(conn, &policy, &u, false, now)?.sentence(now)
             },
-            lock: LockView {
-                locked,
-                locked_until: u.lock.releases(now),
-                hard: u.lock.is_hard(),
-                streak: u.lock.streak,
-                failures,
-                failures_left,
-                password_banned_until: super::regulation::password_ban(conn, u.id, now)?
-                    .map(|(until, _)| until),
-            },
+            lock: lock_view(conn, &policy, &u, now)?,
             factors: super::account::views(conn, u.id)?,
             devices: devices::views(conn, u.id, now)?,
             codes: codes::status_of(conn, &policy, u.id)?,
             activity: records::audit_for(conn, Some(u.id), None, None, 10)?,
         })
+    }
+
+    /// Where `email`'s 2FA lock stands: locked or not, and the failures
+    /// that count towards a lock.
+    pub fn lock(&self, email: &str) -> Result<LockView> {
+        let conn = self.conn();
+        let u = user_by_email(conn, email)?;
+        lock_view(conn, &self.policy()?, &u, self.now())
     }
 
     pub fn user_summary(&self, email: &str) -> Result<UserSummary> {

@@ -228,6 +228,31 @@ pub struct LoginStart {
     pub delivery: Option<DeliveryOutcome>,
 }
 
+/// How the login simulator plays a user: their phone and where they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Persona {
+    /// How far their phone's clock is off (negative: slow).
+    pub phone_skew: chrono::TimeDelta,
+    /// The address they log in from now: their story's, else where they
+    /// were last seen (`None`: nowhere yet).
+    pub ip: Option<String>,
+    /// A story told it (`demo`); else it is read from their data.
+    pub from_story: bool,
+}
+
+/// What an authenticator app shows on a phone (the simulator's): the code,
+/// how long until the next, and who already spent its time step, if anyone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppCode {
+    pub factor_id: i64,
+    pub code: String,
+    /// Until the phone shows the next code.
+    pub changes_in: chrono::TimeDelta,
+    /// A login or the help desk's resync used this code's time step: it is
+    /// refused as a replay.
+    pub spent: Option<crate::domain::doctor::SpentBy>,
+}
+
 text_enum!(
     /// How a typed code went.
     VerifyResult {

@@ -30,7 +30,7 @@ impl Store {
 /// The tables a sandbox takes one user's rows from, and how to find them.
 /// The user's own row comes last: with it absent, the triggers that keep its
 /// counters leave them alone, and the row arrives with the right values.
-const SANDBOX_TABLES: [(&str, &str); 8] = [
+const SANDBOX_TABLES: [(&str, &str); 9] = [
     ("factors", "user_id = ?1"),
     ("backup_codes", "user_id = ?1"),
     ("devices", "user_id = ?1"),
@@ -41,6 +41,7 @@ const SANDBOX_TABLES: [(&str, &str); 8] = [
     ("challenges", "user_id = ?1"),
     ("deliveries", "user_id = ?1"),
     ("attempts", "user_id = ?1"),
+    ("personas", "user_id = ?1"),
     ("users", "id = ?1"),
 ];
 

@@ -57,6 +57,84 @@ pub const COMPROMISED_WHAT: &str = "Confirm the new app with them now (that brin
 pub const NO_APP_TO_CHECK: &str =
     "No authenticator app: v checks an app's codes (texts and emails at login).";
 pub const NEW_DEVICE: &str = "a new computer";
+
+pub const SIM_APP_READ_OUT_Y: &str = "spent by the resync · y waits";
+pub const SIM_APP_READ_OUT: &str = "spent by the resync";
+pub const SIM_APP_USED: &str = "already used: wait for the next";
+
+/// The decision panel's title when the decision was made at another time
+/// than the sandbox's clock shows now (`when`: "14 days ago"): its reasons
+/// speak of then. Within `room` columns.
+pub fn sim_decided(when: &str, room: usize) -> String {
+    let long = format!("Decision, {when}: Enter decides again");
+    if long.chars().count() <= room {
+        long
+    } else {
+        format!("Decision, {when}")
+    }
+}
+
+/// How the challenge on screen ended, when not with the code accepted.
+pub const SIM_ENDED_FAILED: &str = "Too many wrong codes closed the challenge.";
+pub const SIM_ENDED_CANCELLED: &str = "The challenge was cancelled.";
+
+/// The count towards the 2FA lock: `failures` of `threshold` lock it for
+/// `lasts`; `streak` of `hard_stop` in a row lock it until an admin
+/// unlocks it (said once the streak is a lock's worth or more).
+pub fn sim_lock_count(
+    failures: u32,
+    threshold: u32,
+    lasts: &str,
+    streak: u32,
+    hard_stop: u32,
+) -> String {
+    let count = format!("{failures} of {threshold} failures before a {lasts} lock");
+    if streak >= threshold && streak > failures {
+        format!("{count}; {streak} of {hard_stop} in a row before an admin must unlock")
+    } else {
+        count
+    }
+}
+
+/// The 2FA lock in force: till when, or until an admin unlocks it.
+pub fn sim_locked(hard_stop: u32, releases: Option<&str>) -> String {
+    match releases {
+        Some(when) => format!("2FA LOCKED: releases {when}"),
+        None => format!("2FA LOCKED after {hard_stop} failures in a row: an admin must unlock it"),
+    }
+}
+
+/// The resync popup's hint: the two codes the simulated phone, its clock
+/// `skew` seconds off, showed just before and shows now.
+pub fn resync_phone(skew: i64, before: &str, now: &str) -> String {
+    let phone = match skew {
+        0 => "The simulated phone".to_owned(),
+        s => format!(
+            "The simulated phone, {} s {},",
+            s.abs(),
+            if s < 0 { "slow" } else { "fast" }
+        ),
+    };
+    format!("({phone} showed {before} just before and shows {now} now.)")
+}
+
+/// A story's phone, its clock `skew` seconds off (not 0), as the
+/// simulator starts to play it.
+pub fn sim_story_phone(skew: i64) -> String {
+    format!(
+        "As their story goes, their phone runs {} s {} (< > changes it).",
+        skew.abs(),
+        if skew < 0 { "slow" } else { "fast" }
+    )
+}
+
+/// `y` when the app showed a code read out for a resync: they waited.
+pub fn sim_waited_for_code(waited: chrono::TimeDelta) -> String {
+    format!(
+        "Waited {} for the app's next code: the one it showed was read out for the resync, so it is used up.",
+        crate::domain::exact_span(waited)
+    )
+}
 pub const NEW_IP: &str = "203.0.113.9";
 
 /// A desk error as the console says it: the same facts as the CLI's
@@ -167,7 +245,7 @@ pub fn broken_chain(b: &crate::domain::chain::Break) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::desk_error;
+    use super::{desk_error, sim_decided, sim_lock_count, sim_locked};
     use crate::desk::DeskError;
     use crate::domain::login::ChoiceError;
     use crate::domain::policy::PolicyError;
@@ -290,5 +368,36 @@ mod tests {
                 "{cli} / {console}"
             );
         }
+    }
+
+    #[test]
+    fn the_lock_count_names_the_hard_stop_from_a_locks_worth_in_a_row() {
+        assert_eq!(
+            sim_lock_count(3, 10, "15 min", 3, 100),
+            "3 of 10 failures before a 15 min lock"
+        );
+        // Failures in a row beyond the window, but short of a lock's worth.
+        assert_eq!(
+            sim_lock_count(1, 10, "15 min", 9, 100),
+            "1 of 10 failures before a 15 min lock"
+        );
+        assert_eq!(
+            sim_lock_count(0, 10, "15 min", 10, 100),
+            "0 of 10 failures before a 15 min lock; 10 of 100 in a row before an admin must unlock"
+        );
+        assert_eq!(
+            sim_locked(100, Some("in 12 min")),
+            "2FA LOCKED: releases in 12 min"
+        );
+        assert!(sim_locked(100, None).contains("100 failures in a row: an admin must unlock"));
+    }
+
+    #[test]
+    fn the_decision_title_keeps_what_fits() {
+        assert_eq!(
+            sim_decided("14 days ago", 42),
+            "Decision, 14 days ago: Enter decides again"
+        );
+        assert_eq!(sim_decided("14 days ago", 41), "Decision, 14 days ago");
     }
 }

@@ -5,7 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use chrono::{DateTime, Utc};
-use factordesk::clock::Clock;
+use factordesk::clock::{Clock, Hand};
 use factordesk::crypto::Key;
 use factordesk::demo;
 use factordesk::desk::Desk;
@@ -36,11 +36,23 @@ pub fn empty_desk(seed: u64) -> Desk {
     .unwrap()
 }
 
-/// The demo data in memory, on the fixed clock and a seeded RNG.
+/// The demo data in memory, on the frozen clock and a seeded RNG.
 pub fn demo_desk() -> Desk {
-    let mut desk = empty_desk(1);
+    demo_desk_on(Clock::frozen(now()))
+}
+
+/// The demo data in memory on `clock` (starting at [`T0`]) and a seeded RNG.
+pub fn demo_desk_on(clock: Clock) -> Desk {
+    let mut desk = Desk::in_memory(Key::from_bytes([7; 32]), clock, Rng::seeded(1)).unwrap();
     demo::build(&mut desk, &demo::Scenario::embedded().unwrap()).unwrap();
     desk
+}
+
+/// The console on the demo data, on a clock that stands at [`T0`] until
+/// the hand returned moves it: time passing while no key is pressed.
+pub fn demo_console_with_hand() -> (App, Hand) {
+    let (clock, hand) = Clock::manual(now());
+    (console(demo_desk_on(clock)), hand)
 }
 
 /// A console on `desk`, without colour, its work done at once.

@@ -105,8 +105,10 @@ impl Desk {
                     FactorKind::Totp => "This login".to_owned(),
                     _ => "The code".to_owned(),
                 };
+                // Another code only while the challenge may still send one.
                 let then = match f.kind {
                     FactorKind::Totp => "start a new login",
+                    _ if c.resends >= cx.policy.resend_max => "no more codes can be sent for it, so start a new login",
                     _ => "request another code",
                 };
                 let out = outcome(c.id, VerifyResult::Expired, left_now, format!(
@@ -293,7 +295,10 @@ fn judge_sent_code(cx: &Ctx<'_>, u: &UserRow, c: &ChallengeRow, code: &str) -> R
             step: None,
             backup: None,
         },
-        other => rejected(VerifyResult::Invalid, other.refusal()),
+        other => rejected(
+            VerifyResult::Invalid,
+            other.refusal(c.resends < cx.policy.resend_max),
+        ),
     })
 }
 

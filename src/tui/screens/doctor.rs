@@ -271,21 +271,21 @@ pub fn doctor_key(
                 let mut lines = vec![
                     "Have them read the code their app shows, wait for the next one, and read that too.".to_owned(),
                 ];
-                // The simulated phone (with its clock offset) stands in for theirs.
+                // Their phone as the simulator plays it: as it is in the
+                // simulator now, else as the desk says (Bob's runs 90 s slow).
                 let offset = match cx.phone {
                     Some((whose, offset)) if whose == email => offset,
-                    _ => 0,
+                    _ => cx
+                        .desk
+                        .persona(&email)
+                        .map_or(0, |p| p.phone_skew.num_seconds()),
                 };
                 let read = |extra: i64| {
                     cx.desk
                         .authenticator_code(&email, id, TimeDelta::seconds(offset + extra))
                         .unwrap_or_default()
                 };
-                lines.push(format!(
-                    "(The simulated phone showed {} just before and shows {} now.)",
-                    read(-30),
-                    read(0)
-                ));
+                lines.push(strings::resync_phone(offset, &read(-30), &read(0)));
                 lines.push("Type both, separated by a space:".to_owned());
                 Effect::Popup(Box::new(Form::new(
                     "Resync authenticator",

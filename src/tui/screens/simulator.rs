@@ -4,6 +4,7 @@
 //! and move the clock. It all happens in a sandbox: an in-memory copy of the
 //! database with its own clock, so nothing it does reaches the real data.
 
+mod decision;
 mod draw;
 mod sandbox;
 mod session;
@@ -16,6 +17,7 @@ use ratatui::layout::Rect;
 use crate::desk::Result;
 use crate::desk::login::{DeviceRef, LoginRequest, PasswordInput};
 use crate::desk::views::{ResendResult, VerifyResult};
+use crate::domain::doctor::SpentBy;
 use crate::domain::{Action as LoginAction, FactorKind};
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::popups::form::{Form, Purpose};
@@ -119,7 +121,7 @@ impl SimScreen {
             Action::Cancel => self.sim.entering = false,
             Action::Submit => {
                 let code = self.sim.code.text().to_owned();
-                return self.verify(&code);
+                return self.verify(&code, true);
             }
             _ => {}
         }
@@ -199,7 +201,8 @@ impl SimScreen {
                 return Effect::Refresh;
             }
             Action::PhoneClock(by) => {
-                s.phone_offset = (s.phone_offset + by).clamp(-900, 900);
+                let limit = crate::desk::persona::PHONE_SKEW_LIMIT.num_seconds();
+                s.phone_offset = (s.phone_offset + by).clamp(-limit, limit);
                 let off = s.phone_offset;
                 let said = if off == 0 {
                     "The simulated phone's clock is right.".to_owned()
@@ -262,6 +265,7 @@ impl SimScreen {
                 s.challenge = challenge;
                 s.last_verify = None;
                 s.start = Some(start);
+                s.decided_at = Some(now);
                 Effect::None
             }
             Err(e) => Effect::fail(&e),
@@ -269,9 +273,11 @@ impl SimScreen {
         Effect::Many(vec![failed, Effect::Refresh])
     }
 
-    /// `y`: type what the authenticator app shows, for an authenticator
+    /// `y`: type what the authenticator app shows now, for an authenticator
     /// challenge only; any other challenge's code is in the phone or inbox,
-    /// and no attempt is spent finding that out.
+    /// and no attempt is spent finding that out. A code they read out to the
+    /// help desk for a resync is gone, so they wait for the next one. Unlike
+    /// `c`, nothing is left open for typing.
     fn use_app_code(&mut self) -> Effect {
         let say = |text: &str| Effect::Say(Tone::Info, text.to_owned());
         let Some(c) = self.sim.open_challenge() else {
@@ -283,10 +289,28 @@ impl SimScreen {
         if factor.kind != FactorKind::Totp {
             return say(strings::SIM_NOT_APP);
         }
-        match self.sim.app_code.clone() {
-            Some((id, code)) if id == factor.id => self.verify(&code),
-            _ => say("The app for this challenge cannot be read. No attempt used."),
+        let (Some(desk), Some(email)) = (self.sandbox.desk_mut(), self.sim.email.clone()) else {
+            return Effect::None;
+        };
+        let skew = self.sim.phone_skew();
+        let mut shows = match desk.app_shows(&email, factor.id, skew) {
+            Ok(shows) => shows,
+            Err(e) => return Effect::fail(&e),
+        };
+        if matches!(shows.spent, Some(SpentBy::Resync { .. })) {
+            desk.advance_clock(shows.changes_in);
+            let at = desk.now();
+            self.sim.log(
+                at,
+                Tone::Info,
+                strings::sim_waited_for_code(shows.changes_in),
+            );
+            shows = match desk.app_shows(&email, factor.id, skew) {
+                Ok(shows) => shows,
+                Err(e) => return Effect::fail(&e),
+            };
         }
+        self.verify(&shows.code, false)
     }
 
     fn resend(&mut self) -> Effect {
@@ -315,7 +339,9 @@ impl SimScreen {
         Effect::Many(vec![failed, Effect::Refresh])
     }
 
-    fn verify(&mut self, code: &str) -> Effect {
+    /// Check `code` at the challenge on screen. A code `typed` with `c`
+    /// leaves the field open for another try while tries are left.
+    fn verify(&mut self, code: &str, typed: bool) -> Effect {
         let Some(id) = self.sim.challenge.as_ref().map(|c| c.id) else {
             return Effect::None;
         };
@@ -342,7 +368,8 @@ impl SimScreen {
                     }
                 }
                 s.log(now, tone, v.message.clone());
-                s.entering = v.result != VerifyResult::Accepted
+                s.entering = typed
+                    && v.result != VerifyResult::Accepted
                     && v.attempts_left > 0
                     && v.result != VerifyResult::Locked
                     && v.result != VerifyResult::Expired;
@@ -408,7 +435,17 @@ impl View for SimScreen {
     fn tell(&mut self, news: News, cx: &Ctx) -> std::result::Result<Effect, News> {
         match news {
             News::Simulate(email) => {
-                self.sim.choose_user(&email);
+                let persona = cx.desk.persona(&email).ok();
+                // Someone new whose story has a skewed phone: say so.
+                let told = persona
+                    .as_ref()
+                    .filter(|p| p.from_story && !p.phone_skew.is_zero())
+                    .filter(|_| self.sim.email.as_deref() != Some(&email))
+                    .map(|p| strings::sim_story_phone(p.phone_skew.num_seconds()));
+                self.sim.choose_user(&email, persona);
+                if let Some(told) = told {
+                    self.sim.log(cx.desk.now(), Tone::Info, told);
+                }
                 Ok(self.fresh_sandbox(cx))
             }
             News::Sandbox { ticket, desk } => Ok(self.sandbox_made(ticket, desk)),
@@ -424,9 +461,10 @@ impl View for SimScreen {
         draw::render(&self.sim, &self.sandbox, cx.theme, cx.desk.now(), area, buf);
     }
 
-    /// Its countdowns and the sandbox's clock.
+    /// Its countdowns, the authenticator's code and the sandbox's clock,
+    /// once there is a sandbox.
     fn ticking(&self) -> bool {
-        true
+        self.sandbox.desk().is_some()
     }
 
     fn lists(&self) -> bool {

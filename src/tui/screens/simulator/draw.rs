@@ -1,7 +1,5 @@
-//! Drawing the simulator: the setup, the decision and its log, the
-//! challenge, the authenticator app, the phone and inbox, and the sandbox's
-//! clock. Everything is sized from what it says, so nothing important is cut
-//! at 80×24.
+//! Drawing the simulator: the setup, the challenge, the authenticator app, the
+//! phone and inbox, the sandbox's clock; sized from what each says, for 80×24.
 
 use chrono::TimeDelta;
 use ratatui::buffer::Buffer;
@@ -10,12 +8,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::Sandbox;
-use super::session::{Computer, Session};
+use super::decision;
+use super::session::{Computer, LockWatch, Session};
 use crate::desk::Desk;
-use crate::desk::views::{ChallengeView, DeliveryView, VerifyResult};
-use crate::domain::login::Outcome;
+use crate::desk::views::{AppCode, ChallengeView, DeliveryView, VerifyResult};
+use crate::domain::doctor::SpentBy;
 use crate::domain::vocab::{ChallengeState, DeliveryStatus};
-use crate::domain::{FactorKind, Time, relative, totp};
+use crate::domain::{FactorKind, Time, otp, relative, totp};
 use crate::tui::strings;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{bar, mmss, panel, wrapped_rows};
@@ -72,10 +71,12 @@ pub(super) fn render(
         Constraint::Length(rows.min(left.height.saturating_sub(5))),
     ])
     .areas(left);
-    render_decision(s, sandbox.desk().is_some(), theme, decision, buf);
+    decision::render(s, sandbox.desk().is_some(), theme, now, decision, buf);
     render_challenge(s, lines, theme, challenge, buf);
-    // The authenticator panel takes the rows it needs: one for "none".
-    let app_lines = app_lines(s, theme, now, right.width.saturating_sub(2));
+    // The authenticator panel takes the rows it needs: one for "none". Its
+    // code is read now, on the sandbox's clock: the one the phone shows.
+    let shows = sandbox.desk().and_then(|desk| s.app_shows(desk));
+    let app_lines = app_lines(s, shows.as_ref(), theme, right.width.saturating_sub(2));
     let app_rows = wrapped_rows(&app_lines, right.width.saturating_sub(2), true) + 2;
     let [app, phone] =
         Layout::vertical([Constraint::Length(app_rows), Constraint::Fill(1)]).areas(right);
@@ -177,68 +178,6 @@ fn clock_keys(theme: Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-fn render_decision(s: &Session, ready: bool, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let block = panel("Decision", theme, false);
-    let inner = block.inner(area);
-    block.render(area, buf);
-    let mut lines = Vec::new();
-    match &s.start {
-        None => lines.push(Line::styled(
-            if ready { strings::SIM_START } else { "" },
-            theme.dim(),
-        )),
-        Some(start) => {
-            let style = match start.decision {
-                Outcome::Allowed => theme.ok(),
-                Outcome::Challenge => theme.warn(),
-                Outcome::Denied => theme.bad(),
-            };
-            lines.push(Line::from(vec![
-                Span::styled(start.decision.as_str().to_uppercase(), style),
-                Span::styled(
-                    format!("  {} for {}", start.action, start.user),
-                    theme.dim(),
-                ),
-            ]));
-            // Every simulated login assumes the password: saying so each
-            // time costs a row the other reasons need at 80×24.
-            for r in start
-                .reasons
-                .iter()
-                .filter(|r| r.as_str() != crate::domain::login::PASSWORD_ASSUMED)
-            {
-                lines.push(Line::from(format!("• {r}")));
-            }
-        }
-    }
-    // The newest events that fit under a blank row and the heading, counted
-    // in the rows they wrap to, so the latest one is never the one cut off.
-    let used = wrapped_rows(&lines, inner.width, false);
-    let mut room = inner.height.saturating_sub(used + 2);
-    let mut recent = Vec::new();
-    for e in s.events.iter().rev() {
-        let style = theme.tone(e.tone);
-        let line = Line::from(vec![
-            Span::styled(format!("{} ", e.at.format("%H:%M:%S")), theme.dim()),
-            Span::styled(e.text.clone(), style),
-        ]);
-        let rows = wrapped_rows(std::slice::from_ref(&line), inner.width, false);
-        if rows > room {
-            break;
-        }
-        room -= rows;
-        recent.push(line);
-    }
-    if !recent.is_empty() {
-        lines.push(Line::default());
-        lines.push(Line::styled("What happened", theme.heading()));
-        lines.extend(recent.into_iter().rev());
-    }
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .render(inner, buf);
-}
-
 fn render_challenge(
     s: &Session,
     lines: Vec<Line<'static>>,
@@ -259,7 +198,9 @@ fn render_challenge(
 /// The challenge panel's lines for a panel `inner_width` wide.
 fn challenge_lines(s: &Session, theme: Theme, now: Time, inner_width: u16) -> Vec<Line<'static>> {
     let Some(c) = &s.challenge else {
-        return vec![Line::styled(strings::SIM_NO_CHALLENGE, theme.dim())];
+        let mut lines = vec![Line::styled(strings::SIM_NO_CHALLENGE, theme.dim())];
+        lines.extend(lock_line(s.lock.as_ref(), theme, now));
+        return lines;
     };
     let factor = c
         .factor
@@ -294,6 +235,7 @@ fn challenge_lines(s: &Session, theme: Theme, now: Time, inner_width: u16) -> Ve
         ],
         inner_width,
     );
+    lines.extend(lock_line(s.lock.as_ref(), theme, now));
     lines.push(expiry_line(c, theme, now, width));
     if c.state == ChallengeState::Open {
         lines.push(resend_line(c, theme, now));
@@ -316,6 +258,36 @@ fn challenge_lines(s: &Session, theme: Theme, now: Time, inner_width: u16) -> Ve
     lines
 }
 
+/// How far their 2FA is from a lock (once a failure counts), or the lock
+/// in force.
+fn lock_line(w: Option<&LockWatch>, theme: Theme, now: Time) -> Option<Line<'static>> {
+    let w = w?;
+    let l = &w.lock;
+    if l.locked {
+        let releases = l.locked_until.map(|t| relative(t, now));
+        return Some(Line::styled(
+            strings::sim_locked(w.hard_stop, releases.as_deref()),
+            theme.bad(),
+        ));
+    }
+    if l.failures == 0 && l.streak == 0 {
+        return None;
+    }
+    let text = strings::sim_lock_count(
+        l.failures,
+        w.threshold,
+        &crate::domain::exact_span(w.duration),
+        l.streak,
+        w.hard_stop,
+    );
+    let style = if l.failures_left <= 2 {
+        theme.bad()
+    } else {
+        theme.warn()
+    };
+    Some(Line::styled(text, style))
+}
+
 /// The countdown of the code that works now, over that code's own lifetime
 /// (a resent code fills the bar again). Never more than that lifetime,
 /// never less than nothing, whatever the clock says.
@@ -328,7 +300,8 @@ fn expiry_line(c: &ChallengeView, theme: Theme, now: Time, width: usize) -> Line
         };
         return Line::styled(format!("closed: {}", c.state), style);
     }
-    if c.expired {
+    // Expired since it was read, as the clock runs on in the live console.
+    if c.expired || otp::is_expired(c.expires_at, now) {
         return Line::styled(
             format!("EXPIRED {}", relative(c.expires_at, now)),
             theme.bad(),
@@ -376,11 +349,21 @@ fn resend_line(c: &ChallengeView, theme: Theme, now: Time) -> Line<'static> {
 fn render_app(s: &Session, lines: Vec<Line<'static>>, theme: Theme, area: Rect, buf: &mut Buffer) {
     let title = match s.phone_offset {
         0 => "Authenticator app".to_owned(),
-        o => format!(
-            "Authenticator app (phone {} s {})",
-            o.abs(),
-            if o < 0 { "slow" } else { "fast" }
-        ),
+        o => {
+            let phone = format!(
+                "(phone {} s {})",
+                o.abs(),
+                if o < 0 { "slow" } else { "fast" }
+            );
+            // The panel's border, a space each side of the title: at 80×24
+            // "Authenticator app" gives way, so the phone's clock shows whole.
+            let room = usize::from(area.width.saturating_sub(4));
+            if "Authenticator app ".len() + phone.len() <= room {
+                format!("Authenticator app {phone}")
+            } else {
+                format!("App {phone}")
+            }
+        }
     };
     Paragraph::new(lines)
         .block(panel(&title, theme, false))
@@ -389,45 +372,39 @@ fn render_app(s: &Session, lines: Vec<Line<'static>>, theme: Theme, area: Rect, 
 }
 
 /// What the user's authenticator app shows, in a panel `width` wide.
-fn app_lines(s: &Session, theme: Theme, now: Time, width: u16) -> Vec<Line<'static>> {
-    match &s.app_code {
-        None => vec![Line::styled("No authenticator app enrolled.", theme.dim())],
-        Some((id, code)) => {
-            let left = totp::seconds_left(now);
-            let code = format!("{} {}", &code[..3], &code[3..]);
-            let changes = format!("   changes in {left:>2} s ");
-            // The countdown bar gets what the code and its words leave, up to
-            // ten cells (at 80x24 the panel is 32 wide).
-            let room = usize::from(width).saturating_sub(code.len() + changes.len());
-            // `y` types it only at a challenge for this app.
-            let asks = s
-                .open_challenge()
-                .and_then(|c| c.factor.as_ref())
-                .is_some_and(|f| f.id == *id);
-            vec![
-                Line::from(vec![
-                    Span::styled(code, theme.title()),
-                    Span::styled(changes, theme.dim()),
-                    Span::styled(
-                        bar(
-                            TimeDelta::seconds(left),
-                            TimeDelta::seconds(totp::STEP),
-                            room.min(10),
-                        ),
-                        theme.ok(),
-                    ),
-                ]),
-                Line::styled(
-                    if asks {
-                        "y types it · < > phone clock"
-                    } else {
-                        "< > shift the phone's clock"
-                    },
-                    theme.dim(),
-                ),
-            ]
-        }
-    }
+fn app_lines(s: &Session, shows: Option<&AppCode>, theme: Theme, width: u16) -> Vec<Line<'static>> {
+    let Some(shows) = shows else {
+        return vec![Line::styled("No authenticator app enrolled.", theme.dim())];
+    };
+    let left = shows.changes_in;
+    let code = format!("{} {}", &shows.code[..3], &shows.code[3..]);
+    let changes = format!("   changes in {:>2} s ", left.num_seconds());
+    // The countdown bar gets what the code and its words leave, up to
+    // ten cells (at 80x24 the panel is 32 wide).
+    let room = usize::from(width).saturating_sub(code.len() + changes.len());
+    // `y` types it only at a challenge for this app.
+    let asks = s
+        .open_challenge()
+        .and_then(|c| c.factor.as_ref())
+        .is_some_and(|f| f.id == shows.factor_id);
+    let hint = match (&shows.spent, asks) {
+        (Some(SpentBy::Resync { .. }), true) => strings::SIM_APP_READ_OUT_Y,
+        (Some(SpentBy::Resync { .. }), false) => strings::SIM_APP_READ_OUT,
+        (Some(SpentBy::Login { .. }), _) => strings::SIM_APP_USED,
+        (None, true) => "y types it · < > phone clock",
+        (None, false) => "< > shift the phone's clock",
+    };
+    vec![
+        Line::from(vec![
+            Span::styled(code, theme.title()),
+            Span::styled(changes, theme.dim()),
+            Span::styled(
+                bar(left, TimeDelta::seconds(totp::STEP), room.min(10)),
+                theme.ok(),
+            ),
+        ]),
+        Line::styled(hint, theme.dim()),
+    ]
 }
 
 /// The messages, newest first, each whole: a heading (channel, where to,

@@ -6,7 +6,8 @@ use chrono::TimeDelta;
 
 use crate::desk::records::RecordQuery;
 use crate::desk::views::{
-    ChallengeView, DeliveryView, DeviceState, DeviceView, FactorBrief, LoginStart, VerifyOutcome,
+    AppCode, ChallengeView, DeliveryView, DeviceState, DeviceView, FactorBrief, LockView,
+    LoginStart, Persona, VerifyOutcome,
 };
 use crate::desk::{Desk, Result};
 use crate::domain::vocab::ChallengeState;
@@ -32,6 +33,17 @@ pub struct Event {
     pub tone: Tone,
 }
 
+/// Where the user's 2FA lock stands, with the policy's rules that say how
+/// far it is: so many failures lock it for a while, so many in a row until
+/// an admin unlocks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockWatch {
+    pub lock: LockView,
+    pub threshold: u32,
+    pub duration: TimeDelta,
+    pub hard_stop: u32,
+}
+
 /// The simulation: who, from which computer and address, the login in
 /// progress, the simulated phone, and what happened.
 #[derive(Debug, Default)]
@@ -47,16 +59,23 @@ pub struct Session {
     pub ip: String,
     pub action: Option<LoginAction>,
     pub start: Option<LoginStart>,
+    /// When the decision on screen was made (its reasons speak of then).
+    pub decided_at: Option<Time>,
+    /// Their 2FA lock, as of the last reload.
+    pub lock: Option<LockWatch>,
     pub challenge: Option<ChallengeView>,
     pub last_verify: Option<VerifyOutcome>,
     pub code: Input,
     pub entering: bool,
     pub remember: bool,
     pub messages: Vec<DeliveryView>,
-    /// The code the user's authenticator shows now, and for which factor.
-    pub app_code: Option<(i64, String)>,
+    /// The authenticator factor the phone shows (its code is read from the
+    /// sandbox as it is drawn, so it is the one the phone shows then).
+    pub app: Option<i64>,
     /// How far the simulated phone's clock is off, in seconds.
     pub phone_offset: i64,
+    /// How the desk says to play this person: their phone and address.
+    persona: Option<Persona>,
     pub events: Vec<Event>,
     /// The computer, IP and factor are still to be chosen for this user
     /// (when their sandbox is ready).
@@ -68,16 +87,18 @@ impl Session {
         self.action.unwrap_or(LoginAction::Login)
     }
 
-    /// Start over with another user (their sandbox follows).
-    pub fn choose_user(&mut self, email: &str) {
-        // The same person's phone keeps its clock; another person's is right.
+    /// Start over with another user (their sandbox follows), played as
+    /// `persona` says: their phone's clock, and where they log in from.
+    pub fn choose_user(&mut self, email: &str, persona: Option<Persona>) {
+        // The same person's phone keeps the clock it was given here.
         let phone_offset = if self.email.as_deref() == Some(email) {
             self.phone_offset
         } else {
-            0
+            persona.as_ref().map_or(0, |p| p.phone_skew.num_seconds())
         };
         *self = Session {
             phone_offset,
+            persona,
             email: Some(email.to_owned()),
             ip: strings::NEW_IP.to_owned(),
             needs_defaults: true,
@@ -89,6 +110,8 @@ impl Session {
     /// the settings stay.
     pub(super) fn start_over(&mut self) {
         self.start = None;
+        self.decided_at = None;
+        self.lock = None;
         self.challenge = None;
         self.last_verify = None;
         self.code.clear();
@@ -98,7 +121,9 @@ impl Session {
     }
 
     /// The settings a new user starts with: their remembered computer if
-    /// they have one, from its last IP; the desk's choice of factor.
+    /// they have one, at the address they log in from now (their story's,
+    /// else where they were last seen, else that computer's last IP); the
+    /// desk's choice of factor.
     pub(super) fn defaults(&mut self) {
         let best = self
             .devices
@@ -106,7 +131,11 @@ impl Session {
             .find(|d| d.state == DeviceState::Trusted)
             .or(self.devices.first());
         self.computer = best.map_or(Computer::New, |d| Computer::Known(d.id));
-        self.ip = self.default_ip();
+        self.ip = self
+            .persona
+            .as_ref()
+            .and_then(|p| p.ip.clone())
+            .unwrap_or_else(|| self.default_ip());
         self.factor = None;
         self.needs_defaults = false;
     }
@@ -177,6 +206,13 @@ impl Session {
         if let Some(c) = &self.challenge {
             self.challenge = Some(desk.challenge(c.id)?);
         }
+        let policy = desk.policy()?;
+        self.lock = Some(LockWatch {
+            lock: desk.lock(&email)?,
+            threshold: policy.lockout_threshold,
+            duration: policy.lockout_duration,
+            hard_stop: policy.limits.lockout_hard_stop,
+        });
         self.messages = desk.outbox(&RecordQuery {
             user: Some(email.clone()),
             kind: None,
@@ -184,7 +220,7 @@ impl Session {
             limit: 8,
         })?;
         // The authenticator shown is the challenge's, else their first.
-        let app = self
+        self.app = self
             .challenge
             .as_ref()
             .and_then(|c| c.factor.as_ref())
@@ -196,13 +232,18 @@ impl Session {
                     .find(|f| f.kind == FactorKind::Totp)
                     .map(|f| f.id)
             });
-        let offset = TimeDelta::seconds(self.phone_offset);
-        self.app_code = app.and_then(|id| {
-            desk.authenticator_code(&email, id, offset)
-                .ok()
-                .map(|c| (id, c))
-        });
         Ok(())
+    }
+
+    /// How far the simulated phone's clock is off.
+    pub fn phone_skew(&self) -> TimeDelta {
+        TimeDelta::seconds(self.phone_offset)
+    }
+
+    /// What the phone's authenticator app shows now, on `desk`'s clock.
+    pub fn app_shows(&self, desk: &Desk) -> Option<AppCode> {
+        let (email, id) = (self.email.as_deref()?, self.app?);
+        desk.app_shows(email, id, self.phone_skew()).ok()
     }
 
     pub(super) fn log(&mut self, at: Time, tone: Tone, text: String) {
