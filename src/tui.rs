@@ -94,6 +94,12 @@ fn live<B: ratatui::backend::Backend>(
         if stop.received().is_some() {
             return Ok(());
         }
+        if app.take_redraw() {
+            terminal
+                .clear()
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            dirty = true;
+        }
         if dirty {
             terminal
                 .draw(|frame| frame.render_widget(&*app, frame.area()))

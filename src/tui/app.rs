@@ -56,6 +56,8 @@ pub struct App {
     too_small: Cell<bool>,
     /// Work left by keys waits for typing to pause (the live console).
     debounce: bool,
+    /// The terminal is to be drawn afresh (Ctrl-L), by the live loop.
+    redraw: bool,
     quit: bool,
 }
 
@@ -111,6 +113,7 @@ impl App {
             note: None,
             too_small: Cell::new(false),
             debounce: false,
+            redraw: false,
             quit: false,
         };
         app.refresh();
@@ -132,6 +135,12 @@ impl App {
 
     pub fn should_quit(&self) -> bool {
         self.quit
+    }
+
+    /// Whether the whole terminal is to be drawn afresh (Ctrl-L); asking
+    /// clears it.
+    pub fn take_redraw(&mut self) -> bool {
+        std::mem::take(&mut self.redraw)
     }
 
     /// Work is out on the worker thread.
@@ -202,12 +211,23 @@ impl App {
     /// One step: apply an action.
     pub fn update(&mut self, action: Action) {
         self.note = None;
+        match action {
+            // Ctrl-C (a popup reads `q` as close): quit from anywhere.
+            Action::Quit => {
+                self.apply(Effect::Quit);
+                return;
+            }
+            Action::Redraw => {
+                self.redraw = true;
+                return;
+            }
+            _ => {}
+        }
         if self.popup.is_some() {
             self.popup_action(action);
             return;
         }
         match action {
-            Action::Quit => self.apply(Effect::Quit),
             Action::Help => {
                 let top = self.top();
                 self.popup = Some(Box::new(Help::new(top.keys(), top.lists())));

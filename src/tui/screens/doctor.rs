@@ -102,12 +102,7 @@ impl View for DoctorView {
                 Some(f) => self.leave(Some(f.fix)),
                 None => Effect::None,
             },
-            Action::Up
-            | Action::Down
-            | Action::PageUp
-            | Action::PageDown
-            | Action::Top
-            | Action::Bottom => {
+            a if a.moves() => {
                 self.finding = step(self.finding, self.report.findings.len(), action, 3);
                 Effect::None
             }
