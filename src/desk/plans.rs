@@ -229,7 +229,7 @@ fn users_list(desk: &mut Desk, seen: &mut Seen) -> Vec<String> {
     // Warned at 10 codes left, most people have few: a rare term within
     // that filter outlasts the walk and takes the full-text route with the
     // filter on, as any filter can with 100,000 people.
-    desk.set_policy("backup_low", "10").unwrap();
+    desk.set_policy("backup_low", "10", "plan test").unwrap();
     seen.record(desk, "users", |d| {
         for search in ["smith", "zzq", "zq"] {
             let q = ListQuery {
@@ -244,7 +244,7 @@ fn users_list(desk: &mut Desk, seen: &mut Seen) -> Vec<String> {
             );
         }
     });
-    desk.set_policy("backup_low", "3").unwrap();
+    desk.set_policy("backup_low", "3", "plan test").unwrap();
     emails.sort();
     emails.dedup();
     emails

@@ -42,6 +42,30 @@ pub const SIM_FRESH: &str = "Fresh sandbox: a new copy of the real data, clock a
 pub const SIM_CLOSED: &str = "Enter starts a new login.";
 pub const NEW_DEVICE: &str = "a new computer";
 pub const NEW_IP: &str = "203.0.113.9";
+pub const POLICY_CONFIRM_TITLE: &str = "Change policy";
+
+/// The question a policy change asks before its reason.
+pub fn policy_change(key: &str, before: &str, after: &str) -> String {
+    format!("Change {key} from {before} to {after}? It applies to everyone at once.")
+}
+
+/// What an enforcement change does: to whom it applies, and the grace
+/// period it restarts.
+pub fn policy_enforce(after: &str, grace_days: u32) -> String {
+    match after {
+        "off" => {
+            "No one will have to enrol a second factor; those who have one keep it.".to_owned()
+        }
+        _ => format!(
+            "Those it applies to who have no second factor get {grace_days} day(s) from now to enrol."
+        ),
+    }
+}
+
+/// A policy value typed as it already is.
+pub fn policy_unchanged(key: &str, value: &str) -> String {
+    format!("{key} is already {value}: type another value, or Esc to leave it.")
+}
 
 /// A desk error as the console says it: the same facts as the CLI's
 /// sentence, with the fix as the screen or key that does it here, where the
