@@ -399,3 +399,10 @@ ALTER TABLE deliveries ADD COLUMN retry_at INTEGER;
 -- Rust for every existing row, in the same transaction as this step.
 ALTER TABLE users ADD COLUMN email_skeleton TEXT;
 CREATE INDEX users_email_skeleton ON users (email_skeleton) WHERE email_skeleton IS NOT NULL;
+
+-- step 6: the Users list sorted by a column
+-- Each sort is read a page at a time along its own index, the email
+-- breaking ties; a user who never logged in has no time and is read as a
+-- range of their own (`last_login_at IS NULL`).
+CREATE INDEX users_name_email ON users (name, email);
+CREATE INDEX users_last_login_email ON users (last_login_at, email);

@@ -973,6 +973,20 @@ fn colour_theme_uses_colour() {
     let buffers = tour(Theme::colored());
     for (i, buf) in buffers.iter().enumerate() {
         assert!(coloured_cells(buf) > 0, "view {i} has no colour");
+        // ANSI colour 8 is the background, or near it, on many dark themes:
+        // the tabs, labels and borders drawn in it vanished there.
+        let grey: Vec<_> = buf
+            .content()
+            .iter()
+            .filter(|c| {
+                [c.fg, c.bg]
+                    .iter()
+                    .any(|k| matches!(k, Color::DarkGray | Color::Indexed(8)))
+            })
+            .map(|c| c.symbol().to_owned())
+            .take(5)
+            .collect();
+        assert!(grey.is_empty(), "view {i} draws in colour 8: {grey:?}");
     }
 }
 

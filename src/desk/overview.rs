@@ -99,13 +99,14 @@ fn attention(
     };
     for u in attention::locked(conn, now, PER_CONCERN)? {
         let detail = match u.lock.releases(now) {
+            // When it ends comes first: at 80 columns the rest is cut.
             Some(until) => format!(
-                "2FA locked after {} failures; releases {}",
+                "releases {}; {} failures",
+                relative(until, now),
                 u.lock.failures,
-                relative(until, now)
             ),
             None => format!(
-                "2FA locked after {} failures in a row; only an admin can unlock it",
+                "only an admin can unlock it; {} failures in a row",
                 u.lock.streak
             ),
         };

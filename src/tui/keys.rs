@@ -164,6 +164,8 @@ pub enum Action {
     // Overview.
     Readiness,
     CycleSort,
+    /// The sort the other way round.
+    ReverseSort,
     Export,
 }
 

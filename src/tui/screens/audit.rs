@@ -127,6 +127,9 @@ impl View for AuditScreen {
     }
 }
 
+/// The width of the AT column: a date with its year, and the time.
+const AT_W: usize = 17;
+
 fn render(s: &AuditScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
     let [list, detail] = Layout::vertical([Constraint::Fill(1), Constraint::Length(5)]).areas(area);
     let kind = KINDS
@@ -151,13 +154,13 @@ fn render(s: &AuditScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
             Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
         let w = usize::from(inner.width);
         let user_w = 22.min(w / 4);
-        let detail_w = w.saturating_sub(12 + 8 + user_w + 17 + 1);
+        let detail_w = w.saturating_sub(AT_W + 8 + user_w + 17 + 1);
         buf.set_line(
             head.x,
             head.y,
             &Line::styled(
                 format!(
-                    " {:<12}{:<8}{:<user_w$}{:<17}{}",
+                    " {:<AT_W$}{:<8}{:<user_w$}{:<17}{}",
                     "AT", "ACTOR", "USER", "KIND", "DETAIL"
                 ),
                 theme.dim(),
@@ -175,7 +178,10 @@ fn render(s: &AuditScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
                 theme.text()
             };
             let line = Line::from(vec![
-                Span::styled(format!(" {:<12}", e.at.format("%m-%d %H:%M")), theme.dim()),
+                Span::styled(
+                    format!(" {:<AT_W$}", e.at.format("%Y-%m-%d %H:%M")),
+                    theme.dim(),
+                ),
                 Span::raw(format!("{:<8}", cut(&e.actor, 7))),
                 Span::raw(format!(
                     "{:<user_w$}",

@@ -8,6 +8,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::{field, panel, styled_field, wrapped_rows};
 use crate::desk::views::UserDetail;
+use crate::domain::contact::Phone;
 use crate::domain::{Time, UserStatus, relative, short};
 use crate::tui::theme::Theme;
 
@@ -99,6 +100,9 @@ fn profile_lines(d: &UserDetail, theme: Theme, now: Time) -> Vec<Line<'static>> 
     let phone = p.phone.as_ref().map_or_else(
         || "none".to_owned(),
         |ph| {
+            // Masked as everywhere else it shows: over a shoulder or in a
+            // screenshot, the last four digits are enough to recognise it.
+            let ph = Phone::stored(ph).map_or_else(|| ph.clone(), |p| p.masked());
             format!(
                 "{ph} ({})",
                 if p.phone_verified {
