@@ -400,7 +400,102 @@ ALTER TABLE deliveries ADD COLUMN retry_at INTEGER;
 ALTER TABLE users ADD COLUMN email_skeleton TEXT;
 CREATE INDEX users_email_skeleton ON users (email_skeleton) WHERE email_skeleton IS NOT NULL;
 
--- step 6: the Users list sorted by a column
+-- step 6: a tamper-evident audit trail
+-- Each event carries an HMAC-SHA256, under the key kept outside this file,
+-- over its fields, its place in the chain (seq) and the MAC of the event
+-- before it; `audit_head` holds the chain's end (how many events, the last
+-- one's id and MAC) under a MAC of its own, and is updated in the same
+-- transaction as each event. Ids are never reused (AUTOINCREMENT), which
+-- SQLite cannot add to a table: the table is rebuilt. An event also keeps
+-- the operating-system account that wrote it, the real time it was written,
+-- and whether the clock had been set (--now, or moved). SQL cannot compute an
+-- HMAC: the events already here are chained by factordesk, with the key, in
+-- one transaction when it next opens this file. Until then the head is
+-- marked unchained, and only then may an event's seq and mac be filled in.
+CREATE TABLE audit_head (
+    one              INTEGER PRIMARY KEY CHECK (one = 1),
+    chained          INTEGER NOT NULL CHECK (chained IN (0, 1)),
+    events           INTEGER NOT NULL,
+    last_id          INTEGER,
+    last_mac         BLOB,
+    -- When the chain began (real time), and the events already here then,
+    -- which it vouches for from that moment on, not from when they were written.
+    started_at       INTEGER,
+    adopted          INTEGER NOT NULL DEFAULT 0,
+    adopted_last_id  INTEGER,
+    mac              BLOB
+) STRICT;
+INSERT INTO audit_head (one, chained, events) VALUES (1, 0, 0);
+
+CREATE TABLE audit_chained (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          INTEGER NOT NULL,
+    actor       TEXT    NOT NULL,
+    user_id     INTEGER REFERENCES users (id),
+    kind        TEXT    NOT NULL,
+    detail      TEXT    NOT NULL,
+    ip          TEXT,
+    -- NULL for the events written before this step: nobody knows.
+    os_user     TEXT,
+    written_at  INTEGER,
+    clock_set   INTEGER CHECK (clock_set IN (0, 1)),
+    -- The event's place in the chain (1, 2, …) and its MAC.
+    seq         INTEGER,
+    mac         BLOB
+) STRICT;
+INSERT INTO audit_chained (id, at, actor, user_id, kind, detail, ip)
+    SELECT id, at, actor, user_id, kind, detail, ip FROM audit ORDER BY id;
+DROP TABLE audit;
+ALTER TABLE audit_chained RENAME TO audit;
+CREATE INDEX audit_at ON audit (at);
+CREATE INDEX audit_user ON audit (user_id, at);
+CREATE INDEX audit_kind ON audit (kind, at);
+CREATE INDEX audit_user_kind ON audit (user_id, kind, at);
+CREATE TRIGGER counters_audit_insert AFTER INSERT ON audit BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'audit';
+END;
+CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit BEGIN
+    SELECT RAISE (ABORT, 'the audit trail is append-only');
+END;
+-- No change, but filling in seq and mac once, while the head is unchained.
+CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+    WHEN old.seq IS NOT NULL OR old.mac IS NOT NULL
+        OR (SELECT chained FROM audit_head) IS NOT 0
+        OR new.id IS NOT old.id OR new.at IS NOT old.at OR new.actor IS NOT old.actor
+        OR new.user_id IS NOT old.user_id OR new.kind IS NOT old.kind
+        OR new.detail IS NOT old.detail OR new.ip IS NOT old.ip
+        OR new.os_user IS NOT old.os_user OR new.written_at IS NOT old.written_at
+        OR new.clock_set IS NOT old.clock_set BEGIN
+    SELECT RAISE (ABORT, 'the audit trail is append-only');
+END;
+CREATE TRIGGER audit_head_kept BEFORE DELETE ON audit_head BEGIN
+    SELECT RAISE (ABORT, 'the audit trail is append-only');
+END;
+CREATE TRIGGER audit_head_stays_chained BEFORE UPDATE OF chained ON audit_head
+    WHEN old.chained = 1 BEGIN
+    SELECT RAISE (ABORT, 'the audit trail is append-only');
+END;
+
+-- step 7: typed facts on audit events
+-- What an event establishes, as typed fields (a JSON object: the factor, the
+-- reason, a refusal …), which the doctor reads instead of the event's prose;
+-- NULL if none, as for every event written before this step. The facts are
+-- under the event's MAC (only when present, so older seals still verify),
+-- and the append-only trigger is rebuilt to forbid changing them.
+ALTER TABLE audit ADD COLUMN facts TEXT;
+DROP TRIGGER audit_append_only_update;
+CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+    WHEN old.seq IS NOT NULL OR old.mac IS NOT NULL
+        OR (SELECT chained FROM audit_head) IS NOT 0
+        OR new.id IS NOT old.id OR new.at IS NOT old.at OR new.actor IS NOT old.actor
+        OR new.user_id IS NOT old.user_id OR new.kind IS NOT old.kind
+        OR new.detail IS NOT old.detail OR new.ip IS NOT old.ip
+        OR new.os_user IS NOT old.os_user OR new.written_at IS NOT old.written_at
+        OR new.clock_set IS NOT old.clock_set OR new.facts IS NOT old.facts BEGIN
+    SELECT RAISE (ABORT, 'the audit trail is append-only');
+END;
+
+-- step 8: the Users list sorted by a column
 -- Each sort is read a page at a time along its own index, the email
 -- breaking ties; a user who never logged in has no time and is read as a
 -- range of their own (`last_login_at IS NULL`).

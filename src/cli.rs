@@ -6,6 +6,7 @@ mod demo;
 mod doctor;
 mod out;
 mod secret_input;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -13,7 +14,9 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use commands::run;
-pub(crate) use commands::{emit, key_source, open_console_if_terminal, say};
+pub(crate) use commands::{
+    check_actor, emit, key_source, name_operator, open_console_if_terminal, say,
+};
 pub(crate) use out::json;
 
 /// Exit codes: 0 ok, 1 error, 2 usage, 3 denied (a login or code rejected).
@@ -48,9 +51,10 @@ pub struct Cli {
     #[arg(long, global = true, value_parser = parse_now)]
     pub now: Option<DateTime<Utc>>,
 
-    /// Who the audit trail names as doing this.
-    #[arg(long, global = true, env = "FACTORDESK_ACTOR", default_value = "admin")]
-    pub actor: String,
+    /// Who the audit trail names as doing this [default: your operating-system
+    /// account, which it records beside any --actor].
+    #[arg(long, global = true, env = "FACTORDESK_ACTOR")]
+    pub actor: Option<String>,
 
     /// Print stable JSON instead of tables.
     #[arg(long, global = true)]
@@ -129,7 +133,7 @@ pub enum Command {
     Login(LoginCommand),
     /// The simulated SMS and email outbox, newest first.
     Outbox(OutboxArgs),
-    /// The audit trail, newest first.
+    /// The audit trail, newest first; `audit verify` checks its chain.
     Audit(AuditArgs),
     /// Show or change the 2FA policy.
     #[command(subcommand)]
@@ -479,7 +483,10 @@ pub struct OutboxArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
     #[arg(long)]
     pub user: Option<String>,
     /// An event kind (`login.verify`) or a family of them (`login`).
@@ -491,6 +498,13 @@ pub struct AuditArgs {
     /// Older than this event id (paging).
     #[arg(long)]
     pub before: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the trail's chain of MACs: exit 0 when it is whole, 1 when an
+    /// event was edited, deleted, inserted or moved, or the tail was cut.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]

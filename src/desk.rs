@@ -15,12 +15,14 @@ pub mod records;
 pub(crate) mod regulation;
 pub(crate) mod sealing;
 pub mod settings;
+pub mod trail;
 pub mod users;
 pub mod views;
 
 #[cfg(test)]
 mod plans;
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
 use chrono::TimeDelta;
@@ -29,6 +31,8 @@ use thiserror::Error;
 
 use crate::clock::Clock;
 use crate::crypto::{CryptoError, Key};
+use crate::domain::audit::Facts;
+use crate::domain::chain;
 use crate::domain::contact::{ContactError, canonical_email};
 use crate::domain::login::ChoiceError;
 use crate::domain::otp::NotACode;
@@ -229,6 +233,10 @@ pub struct Desk {
     rng: Rng,
     hasher: Hasher,
     actor: String,
+    /// The operating-system account running this desk, when known.
+    os_user: Option<String>,
+    /// The chain's end, known for the rest of a batch.
+    tip: Cell<Option<trail::Tip>>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -236,6 +244,7 @@ impl std::fmt::Debug for Desk {
         f.debug_struct("Desk")
             .field("store", &self.store)
             .field("actor", &self.actor)
+            .field("os_user", &self.os_user)
             .finish_non_exhaustive()
     }
 }
@@ -250,10 +259,18 @@ pub struct Ctx<'a> {
     pub now: Time,
     pub actor: &'a str,
     pub policy: Policy,
+    /// Who wrote it, really: the OS account, the real time, and whether
+    /// `now` is other than that (a fixed or moved clock).
+    os_user: Option<&'a str>,
+    written_at: Time,
+    clock_set: bool,
+    tip: &'a Cell<Option<trail::Tip>>,
+    /// Inside a batch: the chain's head is written once, at its end.
+    batched: bool,
 }
 
 impl Ctx<'_> {
-    /// Append one event to the audit trail.
+    /// Append one event to the audit trail, sealed into its chain.
     pub fn audit(
         &self,
         user_id: Option<i64>,
@@ -261,16 +278,38 @@ impl Ctx<'_> {
         detail: &str,
         ip: Option<&str>,
     ) -> Result<()> {
-        store::audit::insert(
+        self.audit_with(user_id, kind, detail, ip, &Facts::default())
+    }
+
+    /// Append one event with the facts it establishes, which the doctor
+    /// reads (the sentence is for people).
+    pub fn audit_with(
+        &self,
+        user_id: Option<i64>,
+        kind: &str,
+        detail: &str,
+        ip: Option<&str>,
+        facts: &Facts,
+    ) -> Result<()> {
+        let facts = facts.to_json();
+        trail::append(
             self.conn,
-            &store::audit::NewEvent {
-                at: self.now,
+            self.key,
+            self.tip,
+            &chain::Fields {
+                id: 0,
+                at: store::secs(self.now),
                 actor: self.actor,
+                os_user: self.os_user,
                 user_id,
                 kind,
                 detail,
                 ip,
+                written_at: Some(store::secs(self.written_at)),
+                clock_set: Some(self.clock_set),
+                facts: facts.as_deref(),
             },
+            self.batched,
         )?;
         Ok(())
     }
@@ -347,7 +386,7 @@ impl Desk {
             store::meta::set(tx, "key_check", &new_key.key.check_value())?;
             store::meta::set(tx, "origin", origin)?;
             store::meta::set(tx, "created_at", &now.to_rfc3339())?;
-            Ok(())
+            trail::start(tx, &new_key.key, clock.real_now())
         });
         if let Err(e) = filled {
             drop(store);
@@ -377,17 +416,21 @@ impl Desk {
     /// the key is checked before any upgrade or change of journal mode. A
     /// read-only file (or one in a read-only directory) is opened for
     /// reading, with nothing made beside it; a write then fails with
-    /// [`StoreError::ReadOnly`].
+    /// [`StoreError::ReadOnly`]. The events of a database from before the
+    /// audit chain are chained now, with the key, in one transaction.
     pub fn open(db: &Path, key: &keyfile::Source, clock: Clock, rng: Rng) -> Result<Desk> {
         let access = Store::probe(db)?;
         let key = key.load()?;
         if !key_fits(Store::key_check(db)?.as_deref(), &key) {
             return Err(DeskError::WrongKey);
         }
-        let store = match access {
+        let mut store = match access {
             store::Access::ReadWrite => Store::open(db)?,
             store::Access::ReadOnly => Store::open_read_only(db)?,
         };
+        if access == store::Access::ReadWrite && !store::audit::head(store.conn())?.chained {
+            store.write(|tx| trail::start(tx, &key, clock.real_now()))?;
+        }
         Ok(Desk::assemble(store, key, clock, rng))
     }
 
@@ -396,7 +439,7 @@ impl Desk {
         let mut store = Store::in_memory()?;
         store.write(|tx| -> Result<()> {
             store::meta::set(tx, "key_check", &key.check_value())?;
-            Ok(())
+            trail::start(tx, &key, clock.real_now())
         })?;
         Ok(Desk::assemble(store, key, clock, rng))
     }
@@ -409,6 +452,8 @@ impl Desk {
             rng,
             hasher: Hasher::new(),
             actor: "admin".to_owned(),
+            os_user: None,
+            tip: Cell::new(None),
         }
     }
 
@@ -422,6 +467,17 @@ impl Desk {
 
     pub fn actor(&self) -> &str {
         &self.actor
+    }
+
+    /// The operating-system account running this desk, which the audit
+    /// trail records beside the actor (see [`crate::account::current`]).
+    pub fn set_os_user(&mut self, account: &str) {
+        let account = account.trim();
+        self.os_user = (!account.is_empty()).then(|| account.to_owned());
+    }
+
+    pub fn os_user(&self) -> Option<&str> {
+        self.os_user.as_deref()
     }
 
     pub fn now(&self) -> Time {
@@ -456,11 +512,13 @@ impl Desk {
 
     /// [`Desk::sandbox`] over a copy made elsewhere (by
     /// [`Store::copy_user_from_file`] on a worker thread).
-    pub fn sandbox_on(&mut self, store: Store) -> Result<Desk> {
+    pub fn sandbox_on(&mut self, mut store: Store) -> Result<Desk> {
         let check = store::meta::get(store.conn(), "key_check")?;
         if !key_fits(check.as_deref(), &self.key) {
             return Err(DeskError::WrongKey);
         }
+        // The sandbox's trail starts empty, with a chain of its own.
+        store.write(|tx| trail::start(tx, &self.key, self.clock.real_now()))?;
         let mut desk = Desk::assemble(
             store,
             self.key.clone(),
@@ -468,6 +526,7 @@ impl Desk {
             self.rng.fork(),
         );
         desk.actor.clone_from(&self.actor);
+        desk.os_user.clone_from(&self.os_user);
         Ok(desk)
     }
 
@@ -481,6 +540,7 @@ impl Desk {
         let store = Store::open_reader(&path)?;
         let mut desk = Desk::assemble(store, self.key.clone(), self.clock.clone(), Rng::seeded(0));
         desk.actor.clone_from(&self.actor);
+        desk.os_user.clone_from(&self.os_user);
         Ok(Some(desk))
     }
 
@@ -496,12 +556,27 @@ impl Desk {
     /// Run a use case in one transaction.
     pub(crate) fn run<T>(&mut self, f: impl FnOnce(&mut Ctx<'_>) -> Result<T>) -> Result<T> {
         let now = self.clock.now();
+        let clock_set = self.clock.is_set();
+        // Read once when the clock is the real one: the two agree.
+        let written_at = if clock_set {
+            self.clock.real_now()
+        } else {
+            now
+        };
+        // The chain's end is read afresh in each transaction, and kept
+        // through a batch (whose transaction is one).
+        let batched = self.store.in_batch();
+        if !batched {
+            self.tip.set(None);
+        }
         let Desk {
             store,
             key,
             rng,
             hasher,
             actor,
+            os_user,
+            tip,
             ..
         } = self;
         store.write(|tx| {
@@ -514,6 +589,11 @@ impl Desk {
                 now,
                 actor,
                 policy,
+                os_user: os_user.as_deref(),
+                written_at,
+                clock_set,
+                tip,
+                batched,
             };
             f(&mut cx)
         })
@@ -523,7 +603,14 @@ impl Desk {
     /// its own checks and audit event, and all of them land, or none.
     pub fn batch<T>(&mut self, f: impl FnOnce(&mut Desk) -> Result<T>) -> Result<T> {
         self.store.begin_batch()?;
-        let value = f(self);
+        self.tip.set(None);
+        let value = f(self).and_then(|value| {
+            // The head its events moved, in the same transaction.
+            trail::save_head(self.store.conn(), &self.key, &self.tip)?;
+            Ok(value)
+        });
+        // Rolled back or not, the next transaction reads the end again.
+        self.tip.set(None);
         let ended = self.store.end_batch(value.is_ok());
         let value = value?;
         ended?;

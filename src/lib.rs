@@ -1,6 +1,7 @@
 //! factordesk: a terminal help desk for two-factor authentication.
 //! The library holds every layer; `main.rs` only parses arguments and dispatches.
 
+pub mod account;
 pub mod cli;
 pub mod clock;
 pub mod crypto;

@@ -253,7 +253,7 @@ impl Store {
     }
 
     /// Apply every step past `user_version` in one exclusive transaction.
-    fn migrate(&mut self) -> Result<(), StoreError> {
+    pub(crate) fn migrate(&mut self) -> Result<(), StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Exclusive)?;
@@ -294,6 +294,15 @@ impl Store {
         &self.conn
     }
 
+    /// A store over a connection a test has set up (at an older schema).
+    #[cfg(test)]
+    pub(crate) fn from_connection(conn: Connection) -> Store {
+        Store {
+            conn,
+            in_batch: false,
+        }
+    }
+
     /// For tests that hook the connection (the query-plan test traces it).
     #[cfg(test)]
     pub(crate) fn conn_mut(&mut self) -> &mut Connection {
@@ -316,6 +325,11 @@ impl Store {
         let value = f(&tx)?;
         tx.commit().map_err(|e| E::from(classify(e)))?;
         Ok(value)
+    }
+
+    /// Whether a batch's transaction is open.
+    pub fn in_batch(&self) -> bool {
+        self.in_batch
     }
 
     /// Start a batch: every [`Store::write`] until [`Store::end_batch`]

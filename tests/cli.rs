@@ -794,9 +794,12 @@ fn demo_users_generates_a_crowd_with_history_deterministically() {
             .iter()
             .map(|e| {
                 let mut e = e.clone();
-                // Device tokens and codes differ with the key; times and
-                // what happened do not.
-                e.as_object_mut().unwrap().remove("id");
+                // Device tokens and codes differ with the key, and when
+                // each event was really written with the run; the times
+                // the events claim, and what happened, do not.
+                let e_obj = e.as_object_mut().unwrap();
+                e_obj.remove("id");
+                assert!(e_obj.remove("written_at").unwrap().is_string());
                 e
             })
             .collect()

@@ -79,12 +79,27 @@ fn os_rng() -> Result<Rng> {
 }
 
 pub(crate) fn open(cli: &Cli) -> Result<Desk> {
-    // The actor is written into every audit event: a line break or escape
-    // would forge rows of the audit table.
-    text::check(Field::Actor, &cli.actor)?;
+    check_actor(cli)?;
     let mut desk = Desk::open(&cli.db, &key_source(cli), clock(cli), os_rng()?)?;
-    desk.set_actor(&cli.actor);
+    name_operator(cli, &mut desk);
     Ok(desk)
+}
+
+/// The actor is written into every audit event: a line break or escape
+/// would forge rows of the audit table.
+pub(crate) fn check_actor(cli: &Cli) -> Result<()> {
+    if let Some(actor) = cli.actor.as_deref() {
+        text::check(Field::Actor, actor)?;
+    }
+    Ok(())
+}
+
+/// Who the audit trail names: `--actor`, by default the operating-system
+/// account, which is recorded beside it either way.
+pub(crate) fn name_operator(cli: &Cli, desk: &mut Desk) {
+    let account = crate::account::current();
+    desk.set_os_user(&account);
+    desk.set_actor(cli.actor.as_deref().unwrap_or(&account));
 }
 
 fn role(r: RoleArg) -> Role {
@@ -116,6 +131,21 @@ fn dispatch(cli: &Cli) -> Result<i32> {
             })?;
             reply(cli, &list, || out::outbox(&list));
             Ok(exit::OK)
+        }
+        Command::Audit(super::AuditArgs {
+            command: Some(super::AuditCommand::Verify),
+            ..
+        }) => {
+            let check = open(cli)?.check_trail()?;
+            reply(cli, &check, || super::verify::trail_check(&check));
+            match &check.problem {
+                None => Ok(exit::OK),
+                // The report is on stdout; the error line says what to do.
+                Some(b) => Err(DeskError::Refused(format!(
+                    "the audit trail is not whole: {}; keep this database as evidence, and restore it from a backup",
+                    super::verify::problem(b, &check.head)
+                ))),
+            }
         }
         Command::Audit(a) => {
             let desk = open(cli)?;

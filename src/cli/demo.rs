@@ -12,6 +12,7 @@ use crate::desk::{Desk, DeskError, Result};
 /// `factordesk demo`: (re)create the demo database at `--db`. An existing
 /// file is replaced only if `demo` made it; anything else is left untouched.
 pub(crate) fn run(cli: &Cli, args: &DemoArgs) -> Result<i32> {
+    crate::cli::check_actor(cli)?;
     let key = crate::cli::key_source(cli);
     if cli.db.exists() {
         let existing = Desk::open(
@@ -42,6 +43,8 @@ pub(crate) fn run(cli: &Cli, args: &DemoArgs) -> Result<i32> {
         crate::rng::Rng::seeded(args.seed),
         crate::desk::ORIGIN_DEMO,
     )?;
+    // The history is written as the demo, by whoever ran it.
+    crate::cli::name_operator(cli, &mut desk);
     let crowd = args
         .users
         .map_or(Crowd::Colleagues, |users| Crowd::Generated {

@@ -232,22 +232,52 @@ pub fn codes(status: &CodeStatus, indent: &str) -> String {
     out
 }
 
+/// Events as a table. A time set by `--now` (or a moved clock) is marked
+/// `*`, and the real time it was written is shown beside it.
 pub fn audit(list: &[AuditView], indent: &str) -> String {
     if list.is_empty() {
         return format!("{indent}No events.\n");
     }
-    let mut t = Table::new(&["ID", "AT", "ACTOR", "USER", "KIND", "DETAIL"]);
+    let any_set = list.iter().any(AuditView::time_set);
+    let mut headers = vec!["ID", "AT"];
+    if any_set {
+        headers.push("WRITTEN");
+    }
+    headers.extend(["ACTOR", "OS USER", "USER", "KIND", "DETAIL"]);
+    let mut t = Table::new(&headers);
     for e in list {
-        t.row(vec![
-            e.id.to_string(),
-            short(e.at),
+        let mut row = vec![e.id.to_string()];
+        if any_set {
+            row.push(format!(
+                "{}{}",
+                short(e.at),
+                if e.time_set() { "*" } else { " " }
+            ));
+            row.push(if e.time_set() {
+                opt_short(e.written_at)
+            } else {
+                String::new()
+            });
+        } else {
+            row.push(short(e.at));
+        }
+        row.extend([
             e.actor.clone(),
+            e.os_user.clone().unwrap_or_else(|| "-".to_owned()),
             e.user.clone().unwrap_or_else(|| "-".to_owned()),
             e.kind.clone(),
             e.detail.clone(),
         ]);
+        t.row(row);
     }
-    t.render(indent)
+    let mut out = t.render(indent);
+    if any_set {
+        let _ = writeln!(
+            out,
+            "{indent}* the clock was set (--now, or moved): AT is the time the event claims; WRITTEN is when it really was."
+        );
+    }
+    out
 }
 
 pub fn outbox(list: &[DeliveryView]) -> String {

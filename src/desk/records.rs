@@ -49,10 +49,13 @@ fn audit_page(
             id: r.id,
             at: r.at,
             actor: r.actor,
+            os_user: r.os_user,
             user: r.user_email,
             kind: r.kind,
             detail: r.detail,
             ip: r.ip,
+            written_at: r.written_at,
+            clock_set: r.clock_set,
         })
         .collect())
 }

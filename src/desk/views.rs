@@ -128,12 +128,28 @@ pub struct CodeStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditView {
     pub id: i64,
+    /// The event's time: the clock's, which `--now` may have set.
     pub at: Time,
     pub actor: String,
+    /// The operating-system account that wrote it, beside the actor it
+    /// named (unknown for events from before the chain).
+    pub os_user: Option<String>,
     pub user: Option<String>,
     pub kind: String,
     pub detail: String,
     pub ip: Option<String>,
+    /// The real time it was written (unknown before the chain).
+    pub written_at: Option<Time>,
+    /// Whether the clock had been set (`--now`) or moved, so that `at` is
+    /// not when it happened (unknown before the chain).
+    pub clock_set: Option<bool>,
+}
+
+impl AuditView {
+    /// Whether `at` was set by hand rather than read from the real clock.
+    pub fn time_set(&self) -> bool {
+        self.clock_set == Some(true)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

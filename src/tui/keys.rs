@@ -157,6 +157,7 @@ pub enum Action {
     // Outbox and audit.
     FilterUser,
     CycleKind,
+    CheckTrail,
     // Policy.
     Edit,
     // Popups.

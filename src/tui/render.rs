@@ -56,6 +56,9 @@ pub fn app_on(desk: Desk, screen: ScreenName, user: Option<&str>, theme: Theme) 
         ScreenName::Policy => Tab::Policy,
     };
     app.update(Action::GoTo(tab));
+    // What the screen asked of the (inline) worker, such as the Audit
+    // screen's check of the chain, is in.
+    app.poll_worker();
     match (screen, user) {
         (ScreenName::User, None) => {
             return Err(DeskError::Refused(

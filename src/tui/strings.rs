@@ -26,6 +26,8 @@ pub const NO_USERS: &str =
 pub const CODES_LEGEND: &str = "CODES: backup codes left of the last batch; none: never generated.";
 pub const NO_MESSAGES: &str = "No messages yet. SMS and email codes appear here when sent.";
 pub const NO_EVENTS: &str = "No events match.";
+/// After a time the clock was set to (`--now`, or moved), not read.
+pub const TIME_SET_MARK: &str = "*";
 pub const REASON_PROMPT: &str = "Reason (for the audit trail):";
 pub const REASON_NEEDED: &str = "Type a reason first: it goes in the audit trail.";
 pub const CODES_ONCE: &str =
@@ -171,6 +173,39 @@ pub fn desk_error(e: &DeskError) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// The line under an event whose time was set rather than read.
+pub fn time_set(written_at: Option<&str>) -> String {
+    format!(
+        "{TIME_SET_MARK} time set by --now or a moved clock; really written {}",
+        written_at.unwrap_or("at an unknown time")
+    )
+}
+
+/// The warning over the Audit screen when the chain is broken.
+pub fn broken_chain(b: &crate::domain::chain::Break) -> String {
+    use crate::domain::chain::Tampering;
+    let at = b.event.map_or_else(String::new, |e| format!("#{e}"));
+    let what = match b.kind {
+        Tampering::Edited => format!("event {at} was changed after it was written"),
+        Tampering::Deleted => match b.missing {
+            Some(1) => format!("an event just before {at} was deleted"),
+            Some(n) => format!("{n} events just before {at} were deleted"),
+            None => format!("events just before {at} were deleted"),
+        },
+        Tampering::Inserted => format!("event {at} was put in by hand"),
+        Tampering::Reordered => format!("event {at} was moved from elsewhere in the trail"),
+        Tampering::TailCut => match b.missing {
+            Some(1) => "its last event was cut off".to_owned(),
+            Some(n) => format!("its last {n} events were cut off"),
+            None => "its last events were cut off".to_owned(),
+        },
+        Tampering::HeadAltered => "the chain's head was changed by hand".to_owned(),
+    };
+    format!(
+        "⚠ The audit trail was tampered with: {what}. `factordesk audit verify` tells more; v checks again."
+    )
 }
 
 #[cfg(test)]

@@ -1,13 +1,14 @@
 //! Work too slow for the UI thread runs here: argon2id password hashing
 //! (15–40 ms), the simulator's sandbox copy of one user's data, and reads
-//! that pass over a whole table (recovery readiness), on a desk of its own
-//! over the same file. Tests use the inline worker, which is deterministic.
+//! over a whole table (recovery readiness, the audit chain's check) on a
+//! desk of its own over the same file. Tests use the inline worker.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 
 use crate::desk::readiness::{Format, Key, ReadinessRow, Sort};
+use crate::desk::trail::{TrailProgress, TrailStep};
 use crate::desk::{Desk, Keyset};
 use crate::domain::password::Hasher;
 use crate::rng::Rng;
@@ -37,7 +38,32 @@ pub enum Read {
         format: Format,
         path: PathBuf,
     },
+    /// The next slice of the audit chain's check: a slice at a time, so
+    /// that other work asked for meanwhile is not kept waiting.
+    CheckTrail(TrailProgress),
 }
+
+impl Read {
+    /// Whose read it is: the screen that asked takes what comes back.
+    pub fn reader(&self) -> Reader {
+        match self {
+            Read::CheckTrail(_) => Reader::Trail,
+            _ => Reader::Readiness,
+        }
+    }
+}
+
+/// The screen a read is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// The readiness report over the Overview.
+    Readiness,
+    /// The Audit screen's check of the chain.
+    Trail,
+}
+
+/// Events the chain's check reads per slice (about a tenth of a second).
+pub const TRAIL_SLICE: u32 = 50_000;
 
 /// What a [`Read`] found.
 #[derive(Debug)]
@@ -45,6 +71,7 @@ pub enum Found {
     ReadinessPage(Vec<ReadinessRow>),
     ReadinessCount { at_risk: u64, users: u64 },
     Exported { rows: u64, path: PathBuf },
+    Trail(TrailStep),
 }
 
 fn read(desk: &Desk, read: Read) -> Result<Found, String> {
@@ -58,6 +85,9 @@ fn read(desk: &Desk, read: Read) -> Result<Found, String> {
         Read::ExportReadiness { sort, format, path } => desk
             .export_readiness(sort, format, &path)
             .map(|rows| Found::Exported { rows, path }),
+        Read::CheckTrail(progress) => desk
+            .check_trail_step(progress, TRAIL_SLICE)
+            .map(Found::Trail),
     };
     found.map_err(|e| e.to_string())
 }
@@ -96,6 +126,7 @@ pub enum Done {
     },
     Read {
         ticket: u64,
+        reader: Reader,
         result: Result<Found, String>,
     },
 }
@@ -104,6 +135,7 @@ fn work(hasher: &mut Hasher, rng: &mut Rng, reader: Option<&Desk>, job: Job) -> 
     match job {
         Job::Read { ticket, read: r } => Done::Read {
             ticket,
+            reader: r.reader(),
             result: reader.map_or_else(
                 || Err("this database cannot be read from a second connection".to_owned()),
                 |desk| read(desk, r),

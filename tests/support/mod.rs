@@ -29,7 +29,8 @@ pub fn now() -> DateTime<Utc> {
 pub fn empty_desk(seed: u64) -> Desk {
     Desk::in_memory(
         Key::from_bytes([7; 32]),
-        Clock::fixed(now()),
+        // Frozen: the real time events are written at is fixed too.
+        Clock::frozen(now()),
         Rng::seeded(seed),
     )
     .unwrap()

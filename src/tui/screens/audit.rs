@@ -1,5 +1,5 @@
 //! Audit: every event, newest first, filtered by user and kind, scrolling
-//! back through any number by pages.
+//! back through any number by pages; the chain checked on the worker.
 
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::KeyCode;
@@ -9,6 +9,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::desk::Keyset;
 use crate::desk::records::RecordQuery;
+use crate::desk::trail::{TrailCheck, TrailProgress, TrailStep};
 use crate::desk::views::AuditView;
 use crate::desk::{Desk, Result};
 use crate::domain::stamp;
@@ -16,13 +17,16 @@ use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::pages::{Pages, Source};
 use crate::tui::strings;
 use crate::tui::theme::Theme;
-use crate::tui::view::{Ctx, Effect, Screen, View};
-use crate::tui::widgets::{cut, draw_row, panel};
+use crate::tui::theme::Tone;
+use crate::tui::view::{Ctx, Effect, News, Screen, View};
+use crate::tui::widgets::{cut, draw_row, panel, wrapped_rows};
+use crate::tui::worker::{self, Done, Found, Job, Read, Reader};
 
 pub const KEYS: &[Binding] = &[
     ch('u', Action::FilterUser, "only this user / everyone", true),
     ch('f', Action::CycleKind, "kind of event", true),
     named(KeyCode::Enter, None, Action::Open, "open user", true),
+    ch('v', Action::CheckTrail, "verify chain", true),
 ];
 
 /// The kinds to cycle through: all, then each family.
@@ -42,6 +46,22 @@ pub struct AuditScreen {
     pages: Pages<AuditView>,
     user: Option<String>,
     kind: usize,
+    check: Check,
+}
+
+/// The check of the trail's chain, run on the worker a slice at a time
+/// when the screen is first shown, and again on `v`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+enum Check {
+    #[default]
+    NotYet,
+    /// Under way: the slice asked for last, and how far it has come.
+    Running {
+        ticket: u64,
+        checked: i64,
+    },
+    Done(TrailCheck),
+    Failed,
 }
 
 /// The audit trail (filtered) as a list to page through.
@@ -70,6 +90,33 @@ impl Source for Trail<'_> {
 }
 
 impl AuditScreen {
+    /// Ask the worker for the check's next slice.
+    fn ask(&mut self, progress: TrailProgress) -> Effect {
+        let checked = progress.checked();
+        let ticket = worker::ticket();
+        self.check = Check::Running { ticket, checked };
+        Effect::Job(Job::Read {
+            ticket,
+            read: Read::CheckTrail(progress),
+        })
+    }
+
+    /// A slice of the check came back: go on, or keep the verdict.
+    fn checked(&mut self, found: std::result::Result<Found, String>) -> Effect {
+        match found {
+            Ok(Found::Trail(TrailStep::More(progress))) => self.ask(progress),
+            Ok(Found::Trail(TrailStep::Done(check))) => {
+                self.check = Check::Done(check);
+                Effect::None
+            }
+            Ok(_) => Effect::None,
+            Err(e) => {
+                self.check = Check::Failed;
+                Effect::Say(Tone::Error, e)
+            }
+        }
+    }
+
     fn source<'a>(&self, desk: &'a Desk) -> Trail<'a> {
         Trail {
             desk,
@@ -90,7 +137,12 @@ impl View for AuditScreen {
     fn reload(&mut self, cx: &Ctx) -> Result<Effect> {
         let src = self.source(cx.desk);
         self.pages.reload(&src)?;
-        Ok(Effect::None)
+        // The chain is checked when the screen is first shown.
+        Ok(if self.check == Check::NotYet {
+            self.ask(TrailProgress::default())
+        } else {
+            Effect::None
+        })
     }
 
     fn handle(&mut self, action: Action, cx: &Ctx) -> Effect {
@@ -112,6 +164,7 @@ impl View for AuditScreen {
                 Some(email) => Effect::Open(Screen::User(email)),
                 None => Effect::None,
             },
+            Action::CheckTrail => self.ask(TrailProgress::default()),
             _ => {
                 let src = self.source(cx.desk);
                 match self.pages.step(action, &src) {
@@ -122,16 +175,81 @@ impl View for AuditScreen {
         }
     }
 
+    /// The check's slices, when they are the ones still wanted.
+    fn tell(&mut self, news: News, _: &Ctx) -> std::result::Result<Effect, News> {
+        match news {
+            News::Done(done) => match *done {
+                Done::Read {
+                    ticket,
+                    reader: Reader::Trail,
+                    result,
+                } => Ok(match self.check {
+                    Check::Running { ticket: t, .. } if t == ticket => self.checked(result),
+                    _ => Effect::None,
+                }),
+                other => Err(News::Done(Box::new(other))),
+            },
+            other => Err(other),
+        }
+    }
+
     fn render(&self, cx: &Ctx, area: Rect, buf: &mut Buffer) {
         render(self, cx.theme, area, buf);
     }
 }
 
-/// The width of the AT column: a date with its year, and the time.
-const AT_W: usize = 17;
+/// The width of the AT column: a date with its year, the time, the mark
+/// of a set clock, and a space.
+const AT_W: usize = 18;
 
 fn render(s: &AuditScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let [list, detail] = Layout::vertical([Constraint::Fill(1), Constraint::Length(5)]).areas(area);
+    let broken = match &s.check {
+        Check::Done(TrailCheck {
+            problem: Some(b), ..
+        }) => Some(b),
+        _ => None,
+    };
+    let warning = broken.map(|b| vec![Line::styled(strings::broken_chain(b), theme.bad())]);
+    let warning_rows = warning
+        .as_ref()
+        .map_or(0, |w| wrapped_rows(w, area.width, true).min(3));
+    let [top, list, detail] = Layout::vertical([
+        Constraint::Length(warning_rows),
+        Constraint::Fill(1),
+        Constraint::Length(6),
+    ])
+    .areas(area);
+    if let Some(lines) = warning {
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .render(top, buf);
+    }
+    render_list(s, theme, list, buf);
+    let block = panel(&format!("Event{}", check_note(&s.check)), theme, false);
+    let inner = block.inner(detail);
+    block.render(detail, buf);
+    if let Some(e) = s.pages.rows.get(s.pages.selected) {
+        Paragraph::new(event_lines(e, theme))
+            .wrap(Wrap { trim: true })
+            .render(inner, buf);
+    }
+}
+
+/// How the chain's check stands, for the Event panel's title.
+fn check_note(check: &Check) -> String {
+    match check {
+        Check::NotYet => String::new(),
+        Check::Running { checked: 0, .. } => " · checking the chain…".to_owned(),
+        Check::Running { checked, .. } => {
+            format!(" · checking the chain… {checked} events so far")
+        }
+        Check::Done(c) if c.whole => format!(" · chain whole: {} events checked", c.checked),
+        Check::Done(_) => " · chain BROKEN".to_owned(),
+        Check::Failed => " · chain not checked".to_owned(),
+    }
+}
+
+fn render_list(s: &AuditScreen, theme: Theme, list: Rect, buf: &mut Buffer) {
     let kind = KINDS
         .get(s.kind)
         .copied()
@@ -149,75 +267,89 @@ fn render(s: &AuditScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
     block.render(list, buf);
     if s.pages.rows.is_empty() {
         Paragraph::new(Span::styled(strings::NO_EVENTS, theme.dim())).render(inner, buf);
-    } else {
-        let [head, body] =
-            Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
-        let w = usize::from(inner.width);
-        let user_w = 22.min(w / 4);
-        let detail_w = w.saturating_sub(AT_W + 8 + user_w + 17 + 1);
-        buf.set_line(
-            head.x,
-            head.y,
-            &Line::styled(
-                format!(
-                    " {:<AT_W$}{:<8}{:<user_w$}{:<17}{}",
-                    "AT", "ACTOR", "USER", "KIND", "DETAIL"
-                ),
+        return;
+    }
+    let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+    let w = usize::from(inner.width);
+    let user_w = 22.min(w / 4);
+    let detail_w = w.saturating_sub(AT_W + 8 + user_w + 17 + 1);
+    buf.set_line(
+        head.x,
+        head.y,
+        &Line::styled(
+            format!(
+                " {:<AT_W$}{:<8}{:<user_w$}{:<17}{}",
+                "AT", "ACTOR", "USER", "KIND", "DETAIL"
+            ),
+            theme.dim(),
+        ),
+        head.width,
+    );
+    for (row, i) in s.pages.visible(usize::from(body.height)).enumerate() {
+        let e = &s.pages.rows[i];
+        let kind_style = if e.kind.contains("denied")
+            || e.kind.contains("reset")
+            || e.kind.contains("disable")
+        {
+            theme.warn()
+        } else {
+            theme.text()
+        };
+        let mark = if e.time_set() {
+            strings::TIME_SET_MARK
+        } else {
+            " "
+        };
+        let line = Line::from(vec![
+            Span::styled(
+                format!(" {}{mark} ", e.at.format("%Y-%m-%d %H:%M")),
                 theme.dim(),
             ),
-            head.width,
-        );
-        for (row, i) in s.pages.visible(usize::from(body.height)).enumerate() {
-            let e = &s.pages.rows[i];
-            let kind_style = if e.kind.contains("denied")
-                || e.kind.contains("reset")
-                || e.kind.contains("disable")
-            {
-                theme.warn()
+            Span::raw(format!("{:<8}", cut(&e.actor, 7))),
+            Span::raw(format!(
+                "{:<user_w$}",
+                cut(e.user.as_deref().unwrap_or("-"), user_w - 1)
+            )),
+            Span::styled(format!("{:<17}", cut(&e.kind, 16)), kind_style),
+            Span::raw(cut(&e.detail, detail_w)),
+        ]);
+        draw_row(buf, body, row, &line, i == s.pages.selected, theme);
+    }
+}
+
+/// The selected event in full: when (both times, if the clock was set),
+/// who (and the account that really ran it), for whom, and what.
+fn event_lines(e: &AuditView, theme: Theme) -> Vec<Line<'static>> {
+    let by = match e.os_user.as_deref() {
+        Some(account) if account != e.actor => format!("{} (OS user {account})", e.actor),
+        _ => e.actor.clone(),
+    };
+    let mut lines = vec![Line::styled(
+        format!(
+            "#{} {}{} by {by}{}{}",
+            e.id,
+            stamp(e.at),
+            if e.time_set() {
+                strings::TIME_SET_MARK
             } else {
-                theme.text()
-            };
-            let line = Line::from(vec![
-                Span::styled(
-                    format!(" {:<AT_W$}", e.at.format("%Y-%m-%d %H:%M")),
-                    theme.dim(),
-                ),
-                Span::raw(format!("{:<8}", cut(&e.actor, 7))),
-                Span::raw(format!(
-                    "{:<user_w$}",
-                    cut(e.user.as_deref().unwrap_or("-"), user_w - 1)
-                )),
-                Span::styled(format!("{:<17}", cut(&e.kind, 16)), kind_style),
-                Span::raw(cut(&e.detail, detail_w)),
-            ]);
-            draw_row(buf, body, row, &line, i == s.pages.selected, theme);
-        }
+                ""
+            },
+            e.user
+                .as_deref()
+                .map(|u| format!(" for {u}"))
+                .unwrap_or_default(),
+            e.ip.as_deref()
+                .map(|ip| format!(" from {ip}"))
+                .unwrap_or_default()
+        ),
+        theme.dim(),
+    )];
+    if e.time_set() {
+        lines.push(Line::styled(
+            strings::time_set(e.written_at.map(stamp).as_deref()),
+            theme.warn(),
+        ));
     }
-    let block = panel("Event", theme, false);
-    let inner = block.inner(detail);
-    block.render(detail, buf);
-    if let Some(e) = s.pages.rows.get(s.pages.selected) {
-        let lines = vec![
-            Line::styled(
-                format!(
-                    "#{} {} by {}{}{}",
-                    e.id,
-                    stamp(e.at),
-                    e.actor,
-                    e.user
-                        .as_deref()
-                        .map(|u| format!(" for {u}"))
-                        .unwrap_or_default(),
-                    e.ip.as_deref()
-                        .map(|ip| format!(" from {ip}"))
-                        .unwrap_or_default()
-                ),
-                theme.dim(),
-            ),
-            Line::from(format!("{}: {}", e.kind, e.detail)),
-        ];
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .render(inner, buf);
-    }
+    lines.push(Line::from(format!("{}: {}", e.kind, e.detail)));
+    lines
 }

@@ -16,7 +16,7 @@ use crate::tui::strings;
 use crate::tui::theme::Theme;
 use crate::tui::view::{Ctx, Effect, News, Screen, View};
 use crate::tui::widgets::{cut, draw_row, panel, window};
-use crate::tui::worker::Done;
+use crate::tui::worker::{Done, Reader};
 
 pub const KEYS: &[Binding] = &[
     named(KeyCode::Enter, None, Action::Open, "open user", true),
@@ -100,7 +100,11 @@ impl View for OverviewScreen {
     fn tell(&mut self, news: News, _: &Ctx) -> std::result::Result<Effect, News> {
         match news {
             News::Done(done) => match *done {
-                Done::Read { ticket, result } => Ok(ReadinessView::found(
+                Done::Read {
+                    ticket,
+                    reader: Reader::Readiness,
+                    result,
+                } => Ok(ReadinessView::found(
                     self.readiness.as_mut(),
                     ticket,
                     result,

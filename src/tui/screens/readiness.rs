@@ -159,6 +159,8 @@ impl ReadinessView {
                     take_page(r, page, into);
                 }
             }
+            // The Audit screen's: never routed here.
+            Found::Trail(_) => {}
         }
         Effect::None
     }
