@@ -57,26 +57,29 @@ pub fn tab_row(
         ),
     ]);
     let offset = desk.clock().offset();
-    let clock = Span::styled(
-        format!(
-            " {}{} ",
-            desk.now().format("%Y-%m-%d %H:%M:%S UTC"),
+    // The clock in full, or (a long actor at 100 columns) the time alone.
+    let clock = |format: &str| {
+        Span::styled(
+            format!(
+                " {}{} ",
+                desk.now().format(format),
+                if offset.is_zero() {
+                    String::new()
+                } else {
+                    format!(
+                        " ({}{})",
+                        if offset.num_seconds() > 0 { "+" } else { "-" },
+                        crate::domain::exact_span(offset)
+                    )
+                }
+            ),
             if offset.is_zero() {
-                String::new()
+                theme.dim()
             } else {
-                format!(
-                    " ({}{})",
-                    if offset.num_seconds() > 0 { "+" } else { "-" },
-                    crate::domain::exact_span(offset)
-                )
-            }
-        ),
-        if offset.is_zero() {
-            theme.dim()
-        } else {
-            theme.warn()
-        },
-    );
+                theme.warn()
+            },
+        )
+    };
     let name = Span::styled(format!(" {} ", strings::APP), theme.title());
     // What must show: a space, the tabs, and the actor.
     let mut used = 1 + Line::from(tabs.clone()).width() + actor.width();
@@ -95,7 +98,10 @@ pub fn tab_row(
         used = 1 + Line::from(tabs.clone()).width() + actor.width();
     }
     let mut right = actor.spans;
-    if used + clock.width() <= width {
+    if let Some(clock) = [clock("%Y-%m-%d %H:%M:%S UTC"), clock("%H:%M:%S UTC")]
+        .into_iter()
+        .find(|c| used + c.width() <= width)
+    {
         used += clock.width();
         right.push(clock);
     }
