@@ -509,7 +509,18 @@ DROP TRIGGER codes_count_delete;
 DROP TRIGGER counters_audit_insert;
 DELETE FROM counters WHERE name = 'audit';
 
--- step 9: the Users list sorted by a column
+-- step 9: a new password after a suspected compromise
+-- Set by the compromise response, cleared when a new password is set: until
+-- then no login gets in on the password alone (the new authenticator must be
+-- confirmed and used), and the login that does get in must set a new one.
+ALTER TABLE users ADD COLUMN password_change INTEGER NOT NULL DEFAULT 0;
+-- A code used twice, the second time from another address than the first: the
+-- overview's needs-attention list reads the recent ones along this index.
+CREATE INDEX attempts_replayed_elsewhere ON attempts (at)
+    WHERE kind = 'totp' AND outcome = 'replayed' AND first_used_by_resync = 0
+      AND first_used_ip IS NOT NULL AND first_used_ip <> ip;
+
+-- step 10: the Users list sorted by a column
 -- Each sort is read a page at a time along its own index, the email
 -- breaking ties; a user who never logged in has no time and is read as a
 -- range of their own (`last_login_at IS NULL`).

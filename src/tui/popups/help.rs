@@ -65,6 +65,7 @@ impl Help {
         } else {
             Vec::new()
         };
+        // A key this screen binds itself does that here, not its global job.
         let mut everywhere = described(GLOBAL.iter().filter(|b| {
             matches!(
                 b.action,
@@ -74,7 +75,7 @@ impl Help {
                     | Action::Help
                     | Action::Quit
                     | Action::Redraw
-            )
+            ) && self.under.iter().all(|u| u.code != b.code)
         }));
         everywhere.push(("C-c".to_owned(), "quit from anywhere"));
         [

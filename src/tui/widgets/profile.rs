@@ -92,19 +92,23 @@ fn profile_lines(d: &UserDetail, theme: Theme, now: Time) -> Vec<Line<'static>> 
             theme.bad(),
         )
     } else {
-        Span::raw(format!(
-            "not locked ({} failure(s) before a lock)",
-            d.lock.failures_left
-        ))
+        // The failures that count now, of the number that locks.
+        let failures = d.lock.failures;
+        let of = failures + d.lock.failures_left;
+        let text = format!("not locked: {failures} of {of} failures towards a lock");
+        if failures > 0 {
+            Span::styled(text, theme.warn())
+        } else {
+            Span::raw(text)
+        }
     };
+    // Masked, as everywhere the help desk sees it (the factors, the outbox).
     let phone = p.phone.as_ref().map_or_else(
         || "none".to_owned(),
         |ph| {
-            // Masked as everywhere else it shows: over a shoulder or in a
-            // screenshot, the last four digits are enough to recognise it.
-            let ph = Phone::stored(ph).map_or_else(|| ph.clone(), |p| p.masked());
             format!(
-                "{ph} ({})",
+                "{} ({})",
+                Phone::stored(ph).map_or_else(|| "(unreadable)".to_owned(), |p| p.masked()),
                 if p.phone_verified {
                     "verified"
                 } else {
@@ -113,7 +117,7 @@ fn profile_lines(d: &UserDetail, theme: Theme, now: Time) -> Vec<Line<'static>> 
             )
         },
     );
-    let lines = vec![
+    let mut lines = vec![
         Line::from(vec![
             Span::styled("role ", theme.dim()),
             Span::raw(p.role.as_str()),
@@ -129,5 +133,16 @@ fn profile_lines(d: &UserDetail, theme: Theme, now: Time) -> Vec<Line<'static>> 
         field("created", when(Some(p.created_at), now), theme),
         field("last login", when(p.last_login_at, now), theme),
     ];
+    if p.password_change {
+        lines.insert(
+            3,
+            styled_field(
+                "password",
+                "a new one is required at their next login (compromise response)".to_owned(),
+                theme.warn(),
+                theme,
+            ),
+        );
+    }
     lines
 }
