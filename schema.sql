@@ -574,3 +574,10 @@ CREATE TABLE personas (
     phone_skew  INTEGER NOT NULL DEFAULT 0,
     ip          TEXT
 ) STRICT;
+
+-- step 12: the Users list sorted by a column
+-- Each sort is read a page at a time along its own index, the email
+-- breaking ties; a user who never logged in has no time and is read as a
+-- range of their own (`last_login_at IS NULL`).
+CREATE INDEX users_name_email ON users (name, email);
+CREATE INDEX users_last_login_email ON users (last_login_at, email);

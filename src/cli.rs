@@ -528,6 +528,12 @@ pub enum AuditCommand {
 pub enum PolicyCommand {
     /// Every setting with its value, default and meaning.
     Show,
-    /// Change one setting.
-    Set { key: String, value: String },
+    /// Change one setting, for a reason (audited).
+    Set {
+        key: String,
+        value: String,
+        /// Why, for the audit trail (required: a setting can turn 2FA off for everyone).
+        #[arg(long)]
+        reason: String,
+    },
 }

@@ -18,6 +18,9 @@ use crate::domain::{Action, Role, Time, UserStatus};
 /// The scenario file, embedded.
 pub const SCENARIO: &str = include_str!("../assets/demo.json");
 
+/// The reason the demo gives for the settings it starts with.
+const DEMO_SETUP: &str = "demo setup";
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Scenario {
     pub password: String,
@@ -258,9 +261,10 @@ pub fn build_with(
         password: scenario.password.clone(),
     };
     b.at(days(400));
-    b.desk.set_policy("totp_issuer", &scenario.issuer)?;
+    b.desk
+        .set_policy("totp_issuer", &scenario.issuer, DEMO_SETUP)?;
     // SMS to the UK was allowed once; the demo narrows it later (Carol).
-    b.desk.set_policy("sms_countries", "1,44")?;
+    b.desk.set_policy("sms_countries", "1,44", DEMO_SETUP)?;
     let mut lines = Vec::new();
     for u in &scenario.users {
         let token = build_one(&mut b, u)?;
@@ -346,7 +350,8 @@ fn build_one(b: &mut Builder<'_>, u: &ScenarioUser) -> Result<Option<String>> {
                 b.desk.verify(c, &code, None)?;
             }
             b.at(days(30));
-            b.desk.set_policy("sms_countries", "1")?;
+            b.desk
+                .set_policy("sms_countries", "1", "SMS to the US and Canada only")?;
             b.at(minutes(75));
             if let Some(c) = b.start(email, ip, None)? {
                 b.at(minutes(73));

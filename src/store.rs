@@ -19,6 +19,7 @@ pub mod readiness;
 mod sandbox;
 pub mod throttle;
 pub mod user_list;
+pub mod user_sort;
 pub mod users;
 
 use std::path::{Path, PathBuf};

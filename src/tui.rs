@@ -76,6 +76,9 @@ const HANGUP: i32 = 1;
 const POLL: Duration = Duration::from_millis(200);
 /// How long typing must pause before the work it left is done.
 const SETTLE: Duration = Duration::from_millis(60);
+/// How often the loop looks for changes made elsewhere (one row read): the
+/// screen shows them within this and a [`POLL`].
+const FOLLOW: Duration = Duration::from_secs(1);
 
 /// The console's loop: draw when something changed, read a key, repeat,
 /// until `q` or a signal. `next_event(wait)` is the terminal's input.
@@ -89,10 +92,17 @@ fn live<B: ratatui::backend::Backend>(
     let mut dirty = true;
     let mut drawn = std::time::Instant::now();
     let mut typed = std::time::Instant::now();
+    let mut followed = std::time::Instant::now();
     app.set_debounce(true);
     loop {
         if stop.received().is_some() {
             return Ok(());
+        }
+        if app.take_redraw() {
+            terminal
+                .clear()
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            dirty = true;
         }
         if dirty {
             terminal
@@ -129,6 +139,11 @@ fn live<B: ratatui::backend::Backend>(
             dirty = true;
         }
         dirty |= app.poll_worker();
+        // Changes made elsewhere (another console, the CLI), once a second.
+        if followed.elapsed() >= FOLLOW {
+            followed = std::time::Instant::now();
+            dirty |= app.follow();
+        }
     }
 }
 
@@ -289,6 +304,64 @@ mod tests {
         assert_eq!(app.users().pages.rows.len(), 10, "user10…user19");
         // The loop waited for the pause, no longer than it must.
         assert!(waits[2..6].iter().all(|w| *w <= SETTLE), "{waits:?}");
+    }
+
+    /// Another process (here a second desk on the file, as the CLI would
+    /// be) adds a user: the open Users screen shows them within 2 s, with
+    /// no key pressed, and nothing is read again while nothing changes.
+    #[test]
+    fn the_open_screen_follows_changes_made_elsewhere() {
+        use crate::desk::users::NewUser;
+        use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("d.db");
+        let key = crate::keyfile::Source::File(dir.path().join("d.db.key"));
+        let at = desk().now();
+        let mut mine = Desk::create(&db, &key, Clock::fixed(at), Rng::seeded(1), "init").unwrap();
+        let user = |email: &str| NewUser {
+            email: email.to_owned(),
+            name: "Someone".to_owned(),
+            ..Default::default()
+        };
+        mine.add_user(&user("ana@example.com")).unwrap();
+        let mut cli = Desk::open(&db, &key, Clock::fixed(at), Rng::seeded(2)).unwrap();
+        let mut app = App::new(mine, Theme { color: false }, Worker::inline(0));
+        app.update(keys::Action::GoTo(Tab::Users));
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        let stop = signals::Stop::default();
+        let reads = app.users().pages.reads;
+        // Idle 1.2 s (a look for changes finds none), then the CLI adds
+        // zed, then 2 s more without a key, then `q`.
+        let start = std::time::Instant::now();
+        let mut changed: Option<std::time::Instant> = None;
+        live(&mut terminal, &mut app, &stop, |wait| {
+            std::thread::sleep(wait);
+            match changed {
+                None if start.elapsed() >= Duration::from_millis(1200) => {
+                    cli.add_user(&user("zed@example.com")).unwrap();
+                    changed = Some(std::time::Instant::now());
+                    Ok(None)
+                }
+                Some(at) if at.elapsed() >= Duration::from_secs(2) => Ok(Some(Event::Key(
+                    KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE),
+                ))),
+                _ => Ok(None),
+            }
+        })
+        .unwrap();
+        let shown: String = terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(ratatui::buffer::Cell::symbol)
+            .collect();
+        assert!(shown.contains("zed@example.com"), "{shown}");
+        assert_eq!(
+            app.users().pages.reads - reads,
+            1,
+            "read once, for the change, not once a tick"
+        );
     }
 
     #[test]

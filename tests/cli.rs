@@ -1356,7 +1356,10 @@ fn reasons_are_required_and_other_refusals_change_nothing() {
         ],
     );
     assert!(out.error().contains("203.0.113.9"), "{out:?}");
-    let out = fd.run(at(2), &["policy", "set", "colour", "blue"]);
+    let out = fd.run(
+        at(2),
+        &["policy", "set", "colour", "blue", "--reason", "test"],
+    );
     assert!(out.error().contains("policy show"), "{out:?}");
     let out = fd.run_stdin(at(2), &["login", "start", alice, "--password-stdin"], "x\n");
     assert_eq!(out.code, 3, "no password is set: {out:?}");
@@ -1522,7 +1525,10 @@ fn every_command_speaks_json() {
     assert_eq!(r["factors_removed"], 2, "{r:#}");
     fd.ok(at(130), &["user", "show", amy]);
     fd.ok(at(131), &["policy", "show"]);
-    fd.ok(at(132), &["policy", "set", "trust_days", "30"]);
+    fd.ok(
+        at(132),
+        &["policy", "set", "trust_days", "30", "--reason", "test"],
+    );
     let demo = fd.path("demo.db").display().to_string();
     let demo_out = exec(
         fd.dir.path(),
@@ -1545,7 +1551,10 @@ fn policy_keep_mode_resends_the_same_code_and_bad_values_are_refused() {
     let code = fd.outbox_code(at(2), bob);
     fd.ok(at(3), &["factor", "confirm", bob, &factor, &code]);
 
-    let item = fd.ok(at(10), &["policy", "set", "resend_mode", "keep"]);
+    let item = fd.ok(
+        at(10),
+        &["policy", "set", "resend_mode", "keep", "--reason", "test"],
+    );
     assert_eq!(item["value"], "keep", "{item:#}");
     let policy = fd.ok(at(11), &["policy", "show"]);
     let audit = fd.audit_count(at(11));
@@ -1555,13 +1564,27 @@ fn policy_keep_mode_resends_the_same_code_and_bad_values_are_refused() {
         ("resend_mode", "sometimes", "replace|keep"),
         ("code_attempts", "0", "1-20"),
     ] {
-        let out = fd.run(at(12), &["policy", "set", key, value]);
+        let out = fd.run(at(12), &["policy", "set", key, value, "--reason", "test"]);
         let err = out.error();
         assert!(err.contains(value), "{err}");
         assert!(err.contains(form), "{err}");
     }
     assert_eq!(fd.ok(at(13), &["policy", "show"]), policy);
     assert_eq!(fd.audit_count(at(13)), audit);
+
+    // A change needs a reason: without one it is a usage error, and an
+    // empty one is refused; neither changes anything.
+    let out = fd.run(at(14), &["policy", "set", "enforce", "off"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("--reason"), "{out:?}");
+    let out = fd.run(
+        at(14),
+        &["policy", "set", "enforce", "off", "--reason", " "],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.error().contains("a reason is required"), "{out:?}");
+    assert_eq!(fd.ok(at(15), &["policy", "show"]), policy);
+    assert_eq!(fd.audit_count(at(15)), audit);
 
     let c = fd.challenge(at(100), bob);
     let first = fd.outbox_code(at(100), bob);
@@ -1597,7 +1620,10 @@ fn setting_enforce_to_its_current_value_does_not_reopen_grace() {
     assert!(reasons(&s).contains("grace period ended"), "{s:#}");
 
     // Setting the value it already has is not an enforcement change.
-    let item = fd.ok(at(8 * DAY + 1), &["policy", "set", "enforce", "all"]);
+    let item = fd.ok(
+        at(8 * DAY + 1),
+        &["policy", "set", "enforce", "all", "--reason", "test"],
+    );
     assert_eq!(item["value"], "all");
     assert!(item["changed_at"].is_null(), "never changed: {item:#}");
     let (code, s) = fd.start(at(8 * DAY + 2), x, &[]);
@@ -1610,14 +1636,20 @@ fn setting_enforce_to_its_current_value_does_not_reopen_grace() {
     );
 
     // A real change restarts grace: admins only, then everyone again.
-    fd.ok(at(8 * DAY + 3), &["policy", "set", "enforce", "admins"]);
+    fd.ok(
+        at(8 * DAY + 3),
+        &["policy", "set", "enforce", "admins", "--reason", "test"],
+    );
     let (code, s) = fd.start(at(8 * DAY + 4), x, &[]);
     assert_eq!(
         (code, s["decision"].as_str()),
         (0, Some("allowed")),
         "{s:#}"
     );
-    let item = fd.ok(at(8 * DAY + 5), &["policy", "set", "enforce", "all"]);
+    let item = fd.ok(
+        at(8 * DAY + 5),
+        &["policy", "set", "enforce", "all", "--reason", "test"],
+    );
     assert_eq!(time_of(&item["changed_at"]), at(8 * DAY + 5));
     let (code, s) = fd.start(at(8 * DAY + 6), x, &[]);
     assert_eq!(
@@ -1626,7 +1658,10 @@ fn setting_enforce_to_its_current_value_does_not_reopen_grace() {
         "{s:#}"
     );
     assert!(reasons(&s).contains("enrolment is required by"), "{s:#}");
-    let again = fd.ok(at(9 * DAY), &["policy", "set", "enforce", "all"]);
+    let again = fd.ok(
+        at(9 * DAY),
+        &["policy", "set", "enforce", "all", "--reason", "test"],
+    );
     assert_eq!(again["changed_at"], item["changed_at"], "{again:#}");
     let (code, _) = fd.start(at(8 * DAY + 5 + 7 * DAY), x, &[]);
     assert_eq!(code, 3, "grace counts from the real change");

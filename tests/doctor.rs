@@ -475,7 +475,7 @@ fn findings_go_once_the_fix_worked() {
     let mut desk = demo_desk();
     // Carol: the country allowed again and an SMS login through.
     let carol = "carol@example.co.uk";
-    desk.set_policy("sms_countries", "1,44").unwrap();
+    desk.set_policy("sms_countries", "1,44", "test").unwrap();
     desk.advance_clock(TimeDelta::minutes(1));
     let c = challenge(&mut desk, carol);
     let code = newest_code(&desk, carol);

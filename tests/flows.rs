@@ -428,11 +428,11 @@ fn sms_only_goes_to_allowed_country_codes() {
     assert!(d.factors(BOB).unwrap().is_empty());
     assert!(outbox(&d, BOB).is_empty());
 
-    d.set_policy("sms_countries", "1,44").unwrap();
+    d.set_policy("sms_countries", "1,44", "test").unwrap();
     with_sms_to(&mut d, BOB, UK_PHONE);
     assert!(d.user(BOB).unwrap().profile.phone_verified);
 
-    d.set_policy("sms_countries", "1").unwrap();
+    d.set_policy("sms_countries", "1", "test").unwrap();
     let s = start(&mut d, &login(BOB));
     assert_eq!(s.decision, Outcome::Challenge);
     let delivery = s.delivery.clone().unwrap();
@@ -454,8 +454,8 @@ fn sms_only_goes_to_allowed_country_codes() {
     assert!(v.message.contains("never delivered"), "{v:?}");
     // Once the country is allowed, keep mode re-sends that same code, which
     // now arrives and works.
-    d.set_policy("sms_countries", "1,44").unwrap();
-    d.set_policy("resend_mode", "keep").unwrap();
+    d.set_policy("sms_countries", "1,44", "test").unwrap();
+    d.set_policy("resend_mode", "keep", "test").unwrap();
     d.advance_clock(secs(30));
     assert_eq!(d.resend(id).unwrap().result, ResendResult::Sent);
     assert!(outbox(&d, BOB)[0].valid_now);
@@ -463,7 +463,7 @@ fn sms_only_goes_to_allowed_country_codes() {
         verify(&mut d, id, &undelivered).result,
         VerifyResult::Accepted
     );
-    d.set_policy("sms_countries", "1").unwrap();
+    d.set_policy("sms_countries", "1", "test").unwrap();
 
     // A +1 number is unaffected.
     with_sms(&mut d, ALICE);
@@ -770,7 +770,7 @@ fn resend_cooldown_replace_mode_and_limit() {
 fn resend_in_keep_mode_sends_the_same_code_until_it_expires() {
     let mut d = desk_with(ALICE);
     with_sms(&mut d, ALICE);
-    d.set_policy("resend_mode", "keep").unwrap();
+    d.set_policy("resend_mode", "keep", "test").unwrap();
     let s = start(&mut d, &login(ALICE));
     let id = s.challenge_id.unwrap();
     let expires = s.expires_at.unwrap();
@@ -1290,7 +1290,7 @@ fn without_a_factor_login_is_allowed_during_grace_and_denied_after() {
 fn with_enforcement_off_a_user_without_a_factor_may_log_in() {
     let mut d = desk_with(ALICE);
     d.advance_clock(days(8));
-    d.set_policy("enforce", "off").unwrap();
+    d.set_policy("enforce", "off", "test").unwrap();
     let s = start(&mut d, &login(ALICE));
     assert_eq!(s.decision, Outcome::Allowed, "{s:?}");
     assert!(has_reason(&s, "not enforced"), "{s:?}");
@@ -1306,7 +1306,7 @@ fn enforcement_for_admins_only_spares_members() {
         ..NewUser::default()
     })
     .unwrap();
-    d.set_policy("enforce", "admins").unwrap();
+    d.set_policy("enforce", "admins", "test").unwrap();
     d.advance_clock(days(8));
     assert_eq!(start(&mut d, &login(ALICE)).decision, Outcome::Allowed);
     assert_eq!(start(&mut d, &login(BOB)).decision, Outcome::Denied);
@@ -1319,16 +1319,45 @@ fn changing_enforcement_restarts_grace_but_setting_it_again_does_not() {
     assert_eq!(start(&mut d, &login(ALICE)).decision, Outcome::Denied);
 
     // Setting the value it already has is not a change: no new grace.
-    d.set_policy("enforce", "all").unwrap();
+    d.set_policy("enforce", "all", "test").unwrap();
     let s = start(&mut d, &login(ALICE));
     assert_eq!(s.decision, Outcome::Denied, "{s:?}");
 
     // A real change (off, then all again) does restart it.
-    d.set_policy("enforce", "off").unwrap();
-    d.set_policy("enforce", "all").unwrap();
+    d.set_policy("enforce", "off", "test").unwrap();
+    d.set_policy("enforce", "all", "test").unwrap();
     let s = start(&mut d, &login(ALICE));
     assert_eq!(s.decision, Outcome::Allowed, "{s:?}");
     assert_eq!(d.user(ALICE).unwrap().enrol_by, Some(d.now() + days(7)));
+}
+
+#[test]
+fn a_policy_change_needs_a_reason_and_the_audit_trail_keeps_it() {
+    let mut d = desk_with(ALICE);
+    for why in ["", "   "] {
+        let e = d.set_policy("enforce", "off", why).unwrap_err();
+        assert!(matches!(e, DeskError::ReasonRequired(_)), "{e:?}");
+    }
+    assert_eq!(
+        d.policy().unwrap().enforce.to_string(),
+        "all",
+        "nothing changed"
+    );
+    let e = d.set_policy("enforce", "off", "line\nbreak").unwrap_err();
+    assert!(e.to_string().contains("line break"), "{e}");
+    d.set_policy("enforce", "off", "  pilot   over ").unwrap();
+    let event = d
+        .audit(&RecordQuery {
+            kind: Some("policy.set".to_owned()),
+            limit: 1,
+            ..RecordQuery::default()
+        })
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        event.detail,
+        "enforce: all -> off (users without a factor have 7 day(s) from now to enrol): pilot over"
+    );
 }
 
 // ---------------------------------------------------- 10. reset and disable
@@ -1706,10 +1735,10 @@ fn user_and_policy_use_cases_write_one_audit_event_each() {
         d.set_password(ALICE, &hash).unwrap();
     });
     audited(&mut d, "set_policy", |d| {
-        d.set_policy("backup_low", "2").unwrap()
+        d.set_policy("backup_low", "2", "test").unwrap()
     });
     audited(&mut d, "set_policy (same value)", |d| {
-        d.set_policy("backup_low", "2").unwrap()
+        d.set_policy("backup_low", "2", "test").unwrap()
     });
     audited(&mut d, "set_user_status(disabled)", |d| {
         d.set_user_status(ALICE, UserStatus::Disabled, "test")
@@ -1913,13 +1942,13 @@ fn the_outbox_marks_only_the_message_with_the_code_that_works_now() {
     assert!(valid_ids(&d).is_empty(), "an expired code is not valid");
 
     // A message that was not delivered holds no usable code.
-    d.set_policy("sms_countries", "44").unwrap();
+    d.set_policy("sms_countries", "44", "test").unwrap();
     let s = start(&mut d, &login(ALICE));
     assert_eq!(s.delivery.unwrap().status, DeliveryStatus::Failed);
     assert!(valid_ids(&d).is_empty());
 
     // A challenge closed by wrong codes leaves no valid message.
-    d.set_policy("sms_countries", "1").unwrap();
+    d.set_policy("sms_countries", "1", "test").unwrap();
     let s = start(&mut d, &login(ALICE));
     let id = s.challenge_id.unwrap();
     assert_eq!(valid_ids(&d), vec![s.delivery.unwrap().delivery_id]);
@@ -2067,20 +2096,20 @@ fn users_turn_their_own_2fa_off_only_as_policy_allows() {
     let err = d.turn_off_2fa(ALICE, "right password", None).unwrap_err();
     assert_eq!(err.exit_code(), 3);
     assert!(err.to_string().contains("enforce=all"), "{err}");
-    d.set_policy("enforce", "off").unwrap();
+    d.set_policy("enforce", "off", "test").unwrap();
     // The password decides.
     let err = d.turn_off_2fa(ALICE, "wrong password", None).unwrap_err();
     assert!(err.to_string().contains("password is incorrect"), "{err}");
     assert_eq!(d.factors(ALICE).unwrap().len(), 1);
     // An admin-only policy refuses even the right password.
-    d.set_policy("self_disable", "admin").unwrap();
+    d.set_policy("self_disable", "admin", "test").unwrap();
     assert!(
         d.turn_off_2fa(ALICE, "right password", None)
             .unwrap_err()
             .to_string()
             .contains("only an admin")
     );
-    d.set_policy("self_disable", "password").unwrap();
+    d.set_policy("self_disable", "password", "test").unwrap();
     let r = d.turn_off_2fa(ALICE, "right password", None).unwrap();
     assert_eq!(r.factors_removed, 1);
     assert!(d.factors(ALICE).unwrap().is_empty());

@@ -270,7 +270,14 @@ fn stored_escapes_are_shown_escaped_and_new_ones_refused() {
             "ok",
         ],
         &["factor", "enable", m, "1", "--reason", esc],
-        &["policy", "set", "totp_issuer", "Acme\u{1b}]0;x"],
+        &[
+            "policy",
+            "set",
+            "totp_issuer",
+            "Acme\u{1b}]0;x",
+            "--reason",
+            "test",
+        ],
         &["user", "list", "--search", "a\u{7}b"],
     ] {
         let out = fd.run(args, None);

@@ -59,7 +59,17 @@ fn people() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     ok(d, &["init"]);
-    ok(d, &["policy", "set", "sms_countries", "1,44"]);
+    ok(
+        d,
+        &[
+            "policy",
+            "set",
+            "sms_countries",
+            "1,44",
+            "--reason",
+            "UK office",
+        ],
+    );
     ok(
         d,
         &["user", "add", "ana@example.com", "--phone", "+14155550123"],

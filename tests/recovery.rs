@@ -113,21 +113,21 @@ fn a_compromise_response_leaves_no_way_in_but_the_new_factor() {
         assert_eq!(s.reasons.last().unwrap(), SECURED_NOT_ENROLLED);
     }
     // Even where enforcement would let a user without a factor in.
-    desk.set_policy("enforce", "off").unwrap();
+    desk.set_policy("enforce", "off", "test setup").unwrap();
     let s = desk
         .start_login(&login(email, plain(PASSWORD), None))
         .unwrap();
     assert_eq!(s.decision, Outcome::Denied, "{s:?}");
-    desk.set_policy("enforce", "all").unwrap();
+    desk.set_policy("enforce", "all", "test setup").unwrap();
     // Nor can the old password turn 2FA off, where policy would allow it.
-    desk.set_policy("enforce", "admins").unwrap();
+    desk.set_policy("enforce", "admins", "test setup").unwrap();
     let off = desk.turn_off_2fa(email, PASSWORD, None).unwrap_err();
     assert!(
         matches!(&off, DeskError::Denied(why) if why.contains("until a new password is set")),
         "{off:?}"
     );
     assert_eq!(desk.factors(email).unwrap().len(), 1);
-    desk.set_policy("enforce", "all").unwrap();
+    desk.set_policy("enforce", "all", "test setup").unwrap();
     // The new app confirmed with them: backup codes come with it.
     let code = app_code(&desk, r.enrolment.factor_id);
     let c = desk
@@ -186,7 +186,8 @@ fn a_compromise_response_needs_a_reason_and_an_allowed_app_or_changes_nothing() 
     let before = desk.user(email).unwrap();
     let err = desk.treat_as_compromised(email, "  ").unwrap_err();
     assert!(matches!(err, DeskError::ReasonRequired(_)), "{err:?}");
-    desk.set_policy("factors", "sms,email").unwrap();
+    desk.set_policy("factors", "sms,email", "test setup")
+        .unwrap();
     let err = desk
         .treat_as_compromised(email, "seen elsewhere")
         .unwrap_err();

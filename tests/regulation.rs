@@ -182,7 +182,7 @@ fn twenty_wrong_passwords_from_one_address_ban_it_for_everyone() {
 #[test]
 fn turning_2fa_off_counts_wrong_passwords_like_a_login() {
     let mut d = desk(&[ANA]);
-    d.set_policy("enforce", "off").unwrap();
+    d.set_policy("enforce", "off", "test").unwrap();
     d.enrol_totp(ANA).unwrap();
     for _ in 0..5 {
         let err = d.turn_off_2fa(ANA, "guess", None).unwrap_err();

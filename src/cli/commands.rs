@@ -398,8 +398,8 @@ fn policy(cli: &Cli, c: &PolicyCommand) -> Result<i32> {
             let items = desk.policy_items()?;
             reply(cli, &items, || out::policy(&items));
         }
-        PolicyCommand::Set { key, value } => {
-            let item = desk.set_policy(key, value)?;
+        PolicyCommand::Set { key, value, reason } => {
+            let item = desk.set_policy(key, value, reason)?;
             reply(cli, &item, || format!("{} = {}", item.key, item.value));
         }
     }

@@ -101,6 +101,7 @@ fn attention(
     for u in attention::locked(conn, now, PER_CONCERN)? {
         // The label says "locked": the detail leads with when it ends.
         let detail = match u.lock.releases(now) {
+            // When it ends comes first: at 80 columns the rest is cut.
             Some(until) => format!(
                 "releases {} (after {} failures)",
                 relative(until, now),

@@ -25,7 +25,7 @@ use super::devices::Which;
 use super::login::{DeviceRef, LoginRequest, PasswordInput};
 use super::readiness::Sort;
 use super::records::RecordQuery;
-use super::users::ListQuery;
+use super::users::{ListQuery, Sort as UserSort, SortBy};
 use crate::clock::Clock;
 use crate::crypto::Key;
 use crate::demo::{self, Crowd, Scenario};
@@ -235,7 +235,7 @@ fn users_list(desk: &mut Desk, seen: &mut Seen) -> Vec<String> {
     // Warned at 10 codes left, most people have few: a rare term within
     // that filter outlasts the walk and takes the full-text route with the
     // filter on, as any filter can with 100,000 people.
-    desk.set_policy("backup_low", "10").unwrap();
+    desk.set_policy("backup_low", "10", "plan test").unwrap();
     seen.record(desk, "users", |d| {
         for search in ["smith", "zzq", "zq"] {
             let q = ListQuery {
@@ -250,7 +250,23 @@ fn users_list(desk: &mut Desk, seen: &mut Seen) -> Vec<String> {
             );
         }
     });
-    desk.set_policy("backup_low", "3").unwrap();
+    desk.set_policy("backup_low", "3", "plan test").unwrap();
+    // Sorted by a column, each way, in every keyset place (an email key
+    // is looked up, then the page read along the column's index).
+    seen.record(desk, "users", |d| {
+        for by in [SortBy::Email, SortBy::Name, SortBy::LastLogin] {
+            for descending in [false, true] {
+                let sort = UserSort { by, descending };
+                keyset_pages(
+                    |at| {
+                        d.users_sorted_page(sort, at.as_ref().map(String::as_str), PAGE)
+                            .unwrap()
+                    },
+                    |u| u.email.clone(),
+                );
+            }
+        }
+    });
     emails.sort();
     emails.dedup();
     emails
@@ -510,7 +526,7 @@ fn the_check_refuses_scans_and_walks_that_test_rows() {
         "SELECT count(*) FROM factors",
         "SELECT * FROM attempts AS t WHERE ?1 IS NULL OR t.user_id = ?1",
         "SELECT a.id FROM audit a WHERE a.detail LIKE '%x%' ORDER BY a.at DESC LIMIT 5",
-        "SELECT * FROM users WHERE name = 'from audit'",
+        "SELECT * FROM users WHERE codes_total = 3",
         "SELECT count(*) FROM users",
         "SELECT * FROM users INDEXED BY sqlite_autoindex_users_1
          WHERE locked_until > 5 AND email > 'a' ORDER BY email LIMIT 20",
@@ -523,6 +539,10 @@ fn the_check_refuses_scans_and_walks_that_test_rows() {
         "SELECT * FROM audit a WHERE 1 ORDER BY a.at DESC, a.id DESC LIMIT 20",
         "SELECT * FROM factors WHERE status = 'pending' ORDER BY created_at LIMIT 5",
         "SELECT * FROM users WHERE email > 'a' ORDER BY email LIMIT 20",
+        // The Users list sorted by a column: a range of its index.
+        "SELECT * FROM users WHERE (name, email) > ('a', 'b') ORDER BY name, email LIMIT 20",
+        "SELECT * FROM users WHERE last_login_at IS NULL AND email < 'b'
+         ORDER BY last_login_at DESC, email DESC LIMIT 20",
     ] {
         assert_eq!(check(search), None, "{search}");
     }

@@ -8,6 +8,7 @@ use super::{Desk, Result, user_by_email};
 use crate::crypto::same;
 use crate::domain::otp;
 use crate::domain::recipient::Recipient;
+use crate::domain::vocab::{ChallengeState, CodeState, DeliveryStatus};
 use crate::store::{self, Keyset, audit, deliveries};
 
 pub(crate) fn audit_for(
@@ -126,15 +127,17 @@ impl Desk {
                     .ok()
                     .and_then(|b| std::str::from_utf8(&b).ok().map(str::to_owned))
                     .unwrap_or_else(|| "(sealed with another key)".to_owned());
-                let valid_now = d.status != crate::domain::vocab::DeliveryStatus::Failed
-                    && match (&d.code_mac, &d.live) {
-                        (Some(mine), Some((Some(current), expires, state))) => {
-                            state == "open"
-                                && same(mine, current)
-                                && !otp::is_expired(*expires, now)
-                        }
-                        _ => false,
+                let code = d.code_mac.as_ref().map(|mine| {
+                    let (current, expired, state) = match &d.live {
+                        Some((current, expires, state)) => (
+                            current.as_ref().is_some_and(|c| same(mine, c)),
+                            otp::is_expired(*expires, now),
+                            ChallengeState::parse(state),
+                        ),
+                        None => (false, false, None),
                     };
+                    CodeState::of(d.status == DeliveryStatus::Failed, state, current, expired)
+                });
                 DeliveryView {
                     id: d.id,
                     at: d.created_at,
@@ -145,7 +148,8 @@ impl Desk {
                     status: d.status,
                     reason: d.reason,
                     challenge_id: d.challenge_id,
-                    valid_now,
+                    valid_now: code == Some(CodeState::Valid),
+                    code,
                 }
             })
             .collect())

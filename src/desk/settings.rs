@@ -1,10 +1,10 @@
 //! Policy use cases: show every setting with its value, default and meaning;
-//! set one (validated, audited; an enforcement change restarts grace).
+//! set one for a reason (validated, audited; enforcement restarts grace).
 
 use std::fmt::Write as _;
 
 use super::views::PolicyItem;
-use super::{Desk, Result};
+use super::{Desk, Result, because, reason};
 use crate::domain::policy::{Policy, settings};
 use crate::store;
 
@@ -26,9 +26,12 @@ impl Desk {
             .collect()
     }
 
-    /// Set one policy value; returns the item as it now stands.
-    pub fn set_policy(&mut self, key: &str, value: &str) -> Result<PolicyItem> {
+    /// Set one policy value, for a reason (required: a policy change can
+    /// turn 2FA off for everyone, so it is audited like any destructive
+    /// action); returns the item as it now stands.
+    pub fn set_policy(&mut self, key: &str, value: &str, why: &str) -> Result<PolicyItem> {
         let key = key.trim().to_ascii_lowercase();
+        let why = reason(why, "change a policy setting")?;
         self.run(|cx| {
             let before = cx.policy.get(&key).unwrap_or_default();
             let mut next = cx.policy.clone();
@@ -51,6 +54,7 @@ impl Desk {
                     next.grace_days
                 );
             }
+            detail.push_str(&because(&why));
             cx.audit(None, "policy.set", &detail, None)?;
             let setting = Policy::setting(&key).map_or(("", ""), |s| (s.meaning, s.form));
             Ok(PolicyItem {

@@ -18,6 +18,8 @@ use crate::domain::policy::Policy;
 use crate::domain::text::{self, Field};
 use crate::domain::{Role, Time, UserStatus};
 use crate::store::user_list::{Filter, FilterContext, Query};
+/// The columns the Users list sorts by, and which way.
+pub use crate::store::user_sort::{Sort, SortBy};
 use crate::store::users::{NewUser as NewUserRow, UserRow};
 use crate::store::{self, Keyset, challenges};
 
@@ -232,6 +234,19 @@ impl Desk {
             at,
             &ctx,
         )?;
+        rows.iter().map(|u| summary(self.conn(), u, now)).collect()
+    }
+
+    /// One page of every user in `sort`'s order (the email breaking ties),
+    /// read at `at`, an email: the console's Users list sorted by a column.
+    pub fn users_sorted_page(
+        &self,
+        sort: Sort,
+        at: Keyset<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserSummary>> {
+        let now = self.now();
+        let rows = store::user_sort::page(self.conn(), sort, at, limit)?;
         rows.iter().map(|u| summary(self.conn(), u, now)).collect()
     }
 

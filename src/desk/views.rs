@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::domain::login::Outcome;
-use crate::domain::vocab::{ChallengePurpose, ChallengeState, Channel, DeliveryStatus};
+use crate::domain::vocab::{ChallengePurpose, ChallengeState, Channel, CodeState, DeliveryStatus};
 use crate::domain::{Action, FactorKind, FactorStatus, Role, Time, UserStatus, text_enum};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -311,6 +311,8 @@ pub struct DeliveryView {
     pub challenge_id: Option<i64>,
     /// This message holds the code that works right now.
     pub valid_now: bool,
+    /// What became of its code (`None`: it carried none).
+    pub code: Option<CodeState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

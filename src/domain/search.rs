@@ -55,6 +55,51 @@ impl Term {
     }
 }
 
+impl Term {
+    /// Where the term is found in `text` (an email when `email`), as
+    /// ranges of character positions, for the console to highlight.
+    pub fn found_in(&self, text: &str, email: bool) -> Vec<std::ops::Range<usize>> {
+        match self {
+            Term::Anywhere(t) => {
+                let hay: Vec<char> = text.chars().map(fold_case).collect();
+                let needle: Vec<char> = t.chars().collect();
+                let mut found = Vec::new();
+                let mut i = 0;
+                while !needle.is_empty() && i + needle.len() <= hay.len() {
+                    if hay[i..i + needle.len()] == needle[..] {
+                        found.push(i..i + needle.len());
+                        i += needle.len();
+                    } else {
+                        i += 1;
+                    }
+                }
+                found
+            }
+            Term::WordStart(t) => {
+                let chars: Vec<char> = text.chars().collect();
+                let len = t.chars().count();
+                (0..chars.len())
+                    .filter(|&i| {
+                        (i == 0 || !chars[i - 1].is_alphanumeric())
+                            && chars[i].is_alphanumeric()
+                            && i + len <= chars.len()
+                            && chars[i..i + len]
+                                .iter()
+                                .map(|c| fold_word_char(*c))
+                                .eq(t.chars())
+                    })
+                    .map(|i| i..i + len)
+                    .collect()
+            }
+            Term::EmailStart(t) if email && text.to_lowercase().starts_with(t.as_str()) => {
+                std::iter::once(0..t.chars().count()).collect()
+            }
+            // A phone number is found in the phone, which the list does not show.
+            Term::EmailStart(_) | Term::Phone(_) => Vec::new(),
+        }
+    }
+}
+
 /// `haystack`, case-folded, contains `folded`.
 fn contains_folded(haystack: &str, folded: &str) -> bool {
     let hay: String = haystack.chars().map(fold_case).collect();
@@ -115,6 +160,33 @@ pub fn unaccent(c: char) -> char {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One range, as a list of them.
+    fn one(r: std::ops::Range<usize>) -> Vec<std::ops::Range<usize>> {
+        std::iter::once(r).collect()
+    }
+
+    fn found(term: &str, text: &str, email: bool) -> Vec<std::ops::Range<usize>> {
+        Term::parse(term).unwrap().found_in(text, email)
+    }
+
+    #[test]
+    fn where_a_term_is_found_for_highlighting() {
+        // Anywhere: every occurrence, any case, none overlapping.
+        assert_eq!(found("ERI", "erin.eriksen@x.org", true), [0..3, 5..8]);
+        assert_eq!(found("aaa", "aaaa", false), one(0..3));
+        assert_eq!(found("zoë", "ZOË Berg", false), one(0..3));
+        assert!(found("xyz", "alice", false).is_empty());
+        // At the very end.
+        assert_eq!(found("org", "a@x.org", true), one(4..7));
+        // Word starts only, accents ignored.
+        assert_eq!(found("lu", "Łukasz Lund", false), [0..2, 7..9]);
+        assert!(found("ka", "Łukasz", false).is_empty());
+        // Punctuation: the start of the email only.
+        assert_eq!(found("@", "@x.org", true), one(0..1));
+        assert!(found("@", "@x.org", false).is_empty());
+        assert!(found(".", "a.b", true).is_empty());
+    }
 
     fn finds(term: &str, email: &str, name: &str) -> bool {
         Term::parse(term).unwrap().matches(email, name, None)

@@ -27,6 +27,7 @@ use super::strings;
 use super::theme::{Theme, Tone};
 use super::view::{Ctx, Effect, News, Popup, Screen, View};
 use super::worker::{Done, Worker};
+use crate::desk::overview::Stamp;
 use crate::desk::{Desk, DeskError, Result};
 use crate::domain::FactorKind;
 
@@ -56,6 +57,11 @@ pub struct App {
     too_small: Cell<bool>,
     /// Work left by keys waits for typing to pause (the live console).
     debounce: bool,
+    /// The terminal is to be drawn afresh (Ctrl-L), by the live loop.
+    redraw: bool,
+    /// The desk's change marker when what shows was last read: another
+    /// console or the CLI changing the data moves it (see [`App::follow`]).
+    seen: Option<Stamp>,
     quit: bool,
 }
 
@@ -111,6 +117,8 @@ impl App {
             note: None,
             too_small: Cell::new(false),
             debounce: false,
+            redraw: false,
+            seen: None,
             quit: false,
         };
         app.refresh();
@@ -132,6 +140,12 @@ impl App {
 
     pub fn should_quit(&self) -> bool {
         self.quit
+    }
+
+    /// Whether the whole terminal is to be drawn afresh (Ctrl-L); asking
+    /// clears it.
+    pub fn take_redraw(&mut self) -> bool {
+        std::mem::take(&mut self.redraw)
     }
 
     /// Work is out on the worker thread.
@@ -202,12 +216,23 @@ impl App {
     /// One step: apply an action.
     pub fn update(&mut self, action: Action) {
         self.note = None;
+        match action {
+            // Ctrl-C (a popup reads `q` as close): quit from anywhere.
+            Action::Quit => {
+                self.apply(Effect::Quit);
+                return;
+            }
+            Action::Redraw => {
+                self.redraw = true;
+                return;
+            }
+            _ => {}
+        }
         if self.popup.is_some() {
             self.popup_action(action);
             return;
         }
         match action {
-            Action::Quit => self.apply(Effect::Quit),
             Action::Help => {
                 let top = self.top();
                 self.popup = Some(Box::new(Help::new(top.keys(), top.lists())));
@@ -299,8 +324,27 @@ impl App {
         Err(news)
     }
 
+    /// Show changes made elsewhere (another console, the CLI): when the
+    /// desk's change marker (one row: the audit count, and the minute) has
+    /// moved since what shows was read, read it again. Not while a popup
+    /// or a text field has the keys: what they act on stays as it was
+    /// until they close. Returns whether it read anything.
+    pub fn follow(&mut self) -> bool {
+        if self.popup.is_some() || self.top().typing() {
+            return false;
+        }
+        match self.desk.stamp() {
+            Ok(stamp) if self.seen != Some(stamp) => {
+                self.refresh();
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Reload what is on screen from the desk.
     fn refresh(&mut self) {
+        self.seen = self.desk.stamp().ok();
         match self.with_top(View::reload) {
             Ok(effect) => self.apply(effect),
             Err(e) => self.fail(&e),

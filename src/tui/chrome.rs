@@ -17,7 +17,9 @@ pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
 
 /// The tabs, the one showing highlighted unless a screen is open over it
-/// (then `crumb` says whose), and the desk's clock on the right.
+/// (then `crumb` says whose); on the right who is at the desk (the actor the
+/// audit trail names) and, where there is room, the desk's clock; the
+/// name of the app first when all of that leaves room for it.
 pub fn tab_row(
     theme: Theme,
     tab: Tab,
@@ -26,60 +28,99 @@ pub fn tab_row(
     area: Rect,
     buf: &mut Buffer,
 ) {
-    // The name goes first when there is room for it and the breadcrumb.
-    let room_for_name = area.width >= 100 || crumb.is_none();
-    let mut spans = if room_for_name {
-        vec![Span::styled(format!(" {} ", strings::APP), theme.title())]
-    } else {
-        vec![Span::raw(" ")]
+    let width = usize::from(area.width);
+    let tab_spans = |short: bool| -> Vec<Span<'static>> {
+        Tab::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let style = if *t == tab && crumb.is_none() {
+                    theme.tab_active()
+                } else {
+                    theme.tab()
+                };
+                // Short, the tabs not showing keep only their number.
+                if short && *t != tab {
+                    Span::styled(format!(" {} ", i + 1), style)
+                } else {
+                    Span::styled(format!(" {} {} ", i + 1, t.title()), style)
+                }
+            })
+            .collect()
     };
-    for (i, t) in Tab::ALL.iter().enumerate() {
-        let style = if *t == tab && crumb.is_none() {
-            theme.tab_active()
-        } else {
-            theme.tab()
-        };
-        spans.push(Span::styled(format!(" {} {} ", i + 1, t.title()), style));
-    }
-    if let Some(crumb) = crumb {
-        let used = Line::from(spans.clone()).width();
-        let room = usize::from(area.width).saturating_sub(used + 4);
-        spans.push(Span::styled(
-            format!(" › {} ", widgets::cut(crumb, room)),
-            theme.tab_active(),
-        ));
-    }
-    let tabs = Line::from(spans);
-    let used = u16::try_from(tabs.width()).unwrap_or(u16::MAX);
-    buf.set_line(area.x, area.y, &tabs, area.width);
+    let mut tabs = tab_spans(false);
+    let actor = Line::from(vec![
+        Span::styled(format!(" {} ", strings::ACTOR), theme.dim()),
+        Span::styled(
+            format!("{} ", widgets::cut(desk.actor(), ACTOR_SHOWN)),
+            theme.heading(),
+        ),
+    ]);
     let offset = desk.clock().offset();
-    let clock = format!(
-        "{}{} ",
-        desk.now().format("%Y-%m-%d %H:%M:%S UTC"),
-        if offset.is_zero() {
-            String::new()
-        } else {
+    // The clock in full, or (a long actor at 100 columns) the time alone.
+    let clock = |format: &str| {
+        Span::styled(
             format!(
-                " ({}{})",
-                if offset.num_seconds() > 0 { "+" } else { "-" },
-                crate::domain::exact_span(offset)
-            )
-        }
-    );
-    let width = u16::try_from(clock.chars().count()).unwrap_or(0);
-    if used.saturating_add(width) < area.width {
-        buf.set_string(
-            area.right() - width,
-            area.y,
-            clock,
+                " {}{} ",
+                desk.now().format(format),
+                if offset.is_zero() {
+                    String::new()
+                } else {
+                    format!(
+                        " ({}{})",
+                        if offset.num_seconds() > 0 { "+" } else { "-" },
+                        crate::domain::exact_span(offset)
+                    )
+                }
+            ),
             if offset.is_zero() {
                 theme.dim()
             } else {
                 theme.warn()
             },
-        );
+        )
+    };
+    let name = Span::styled(format!(" {} ", strings::APP), theme.title());
+    // What must show: a space, the tabs, and the actor.
+    let mut used = 1 + Line::from(tabs.clone()).width() + actor.width();
+    if let Some(crumb) = crumb {
+        // A crumb cut short (an email at 80 columns) is worth more than
+        // the names of the tabs not showing.
+        if used + 4 + crumb.chars().count() > width {
+            tabs = tab_spans(true);
+            used = 1 + Line::from(tabs.clone()).width() + actor.width();
+        }
+        let room = width.saturating_sub(used + 4);
+        tabs.push(Span::styled(
+            format!(" › {} ", widgets::cut(crumb, room)),
+            theme.tab_active(),
+        ));
+        used = 1 + Line::from(tabs.clone()).width() + actor.width();
     }
+    let mut right = actor.spans;
+    if let Some(clock) = [clock("%Y-%m-%d %H:%M:%S UTC"), clock("%H:%M:%S UTC")]
+        .into_iter()
+        .find(|c| used + c.width() <= width)
+    {
+        used += clock.width();
+        right.push(clock);
+    }
+    let mut left = if used + name.width() - 1 <= width {
+        vec![name]
+    } else {
+        vec![Span::raw(" ")]
+    };
+    left.extend(tabs);
+    buf.set_line(area.x, area.y, &Line::from(left), area.width);
+    let right = Line::from(right);
+    let x = area
+        .right()
+        .saturating_sub(u16::try_from(right.width()).unwrap_or(u16::MAX));
+    buf.set_line(x, area.y, &right, area.width);
 }
+
+/// The most of the actor's name the tab row shows.
+const ACTOR_SHOWN: usize = 24;
 
 /// The note, if there is one; else how to type, or the keys of what is on
 /// top with `? help  q quit` on the right (not while a popup is open).

@@ -56,6 +56,11 @@ pub enum Change {
         email: String,
         id: i64,
     },
+    /// A policy setting, to a value already checked.
+    SetPolicy {
+        key: String,
+        value: String,
+    },
 }
 
 /// A change to the real desk.
@@ -93,10 +98,6 @@ pub enum Command {
     SetPassword {
         email: String,
         hash: String,
-    },
-    SetPolicy {
-        key: String,
-        value: String,
     },
     CheckCode {
         email: String,
@@ -195,10 +196,6 @@ pub fn run(desk: &mut Desk, command: Command) -> Result<Outcome> {
             desk.set_password(&email, &hash)?;
             Outcome::Said(Tone::Ok, format!("Password set for {email}."))
         }
-        Command::SetPolicy { key, value } => {
-            let item = desk.set_policy(&key, &value)?;
-            Outcome::Said(Tone::Ok, format!("{} = {}", item.key, item.value))
-        }
         Command::CheckCode { email, code } => {
             let check = desk.check_code(&email, &code)?;
             Outcome::Many(vec![
@@ -272,6 +269,10 @@ fn run_change(desk: &mut Desk, change: Change, why: &str) -> Result<Outcome> {
         Change::ClearDrift { email, id } => {
             let f = desk.clear_drift(&email, id)?;
             format!("{}: drift cleared.", f.label)
+        }
+        Change::SetPolicy { key, value } => {
+            let item = desk.set_policy(&key, &value, why)?;
+            format!("{} = {}", item.key, item.value)
         }
         Change::Reenrol { email } => {
             let r = desk.reenrol(&email, why)?;

@@ -76,6 +76,8 @@ impl Mode {
 pub enum Action {
     Quit,
     Help,
+    /// Draw the whole screen afresh (Ctrl-L).
+    Redraw,
     Back,
     GoTo(Tab),
     NextTab,
@@ -86,6 +88,9 @@ pub enum Action {
     PageDown,
     Top,
     Bottom,
+    /// Half a screenful (Ctrl-U / Ctrl-D, as in vim and less).
+    HalfPageUp,
+    HalfPageDown,
     Left,
     Right,
     Open,
@@ -97,6 +102,17 @@ pub enum Action {
     CursorRight,
     CursorHome,
     CursorEnd,
+    /// A word left or right (Alt-B / Alt-F, Ctrl-← / Ctrl-→).
+    WordLeft,
+    WordRight,
+    /// Erase to the start (Ctrl-U) or the end (Ctrl-K) of the field.
+    KillToStart,
+    KillToEnd,
+    /// Erase back to the space before the cursor (Ctrl-W, as in a shell).
+    KillBigWordBack,
+    /// Erase a word back or forward (Alt-Backspace, Alt-D).
+    KillWordBack,
+    KillWordForward,
     Submit,
     Cancel,
     // Users.
@@ -151,13 +167,34 @@ pub enum Action {
     // Overview.
     Readiness,
     CycleSort,
+    /// The sort the other way round.
+    ReverseSort,
     Export,
+}
+
+impl Action {
+    /// It moves a selection through a list (or scrolls).
+    pub fn moves(self) -> bool {
+        matches!(
+            self,
+            Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown
+                | Action::HalfPageUp
+                | Action::HalfPageDown
+                | Action::Top
+                | Action::Bottom
+        )
+    }
 }
 
 /// A key, what it does, and how it is described.
 #[derive(Debug, Clone, Copy)]
 pub struct Binding {
     pub code: KeyCode,
+    /// Ctrl or Alt held with it (Shift is in the character: `R` is Shift+r).
+    pub mods: KeyModifiers,
     pub action: Action,
     /// How help writes the key, when not just its name (`1-6`, `↑/k`).
     pub label: Option<&'static str>,
@@ -167,12 +204,12 @@ pub struct Binding {
 }
 
 impl Binding {
-    /// `t`, `R`, `Enter`, `F5`, `Space`.
+    /// `t`, `R`, `Enter`, `F5`, `Space`, `C-d`.
     pub fn key(&self) -> String {
         if let Some(label) = self.label {
             return label.to_owned();
         }
-        match self.code {
+        let name = match self.code {
             KeyCode::Char(' ') => "Space".to_owned(),
             KeyCode::Char(c) => c.to_string(),
             KeyCode::F(n) => format!("F{n}"),
@@ -183,18 +220,40 @@ impl Binding {
             KeyCode::Backspace => "Bksp".to_owned(),
             KeyCode::Delete => "Del".to_owned(),
             other => format!("{other:?}"),
+        };
+        let mut prefix = String::new();
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            prefix.push_str("C-");
         }
+        if self.mods.contains(KeyModifiers::ALT) {
+            prefix.push_str("M-");
+        }
+        prefix + &name
     }
+
+    /// Whether `key` is this binding's key, with the same modifiers.
+    fn fits(&self, key: KeyEvent) -> bool {
+        self.code == key.code && self.mods == held(key)
+    }
+}
+
+/// The modifiers that change what a key does: Ctrl, Alt and the rest, but
+/// not Shift, which a character carries itself (`R`, `?`, `<`) and which
+/// terminals report for some of them and not others.
+fn held(key: KeyEvent) -> KeyModifiers {
+    key.modifiers - KeyModifiers::SHIFT
 }
 
 /// A letter (or other character) key; `R` is Shift+r.
 pub const fn ch(c: char, action: Action, help: &'static str, bar: bool) -> Binding {
+    named(KeyCode::Char(c), None, action, help, bar)
+}
+
+/// A letter with Ctrl held (`C-d`).
+pub const fn ctrl(c: char, action: Action, help: &'static str, bar: bool) -> Binding {
     Binding {
-        code: KeyCode::Char(c),
-        action,
-        label: None,
-        help,
-        bar,
+        mods: KeyModifiers::CONTROL,
+        ..ch(c, action, help, bar)
     }
 }
 
@@ -208,6 +267,7 @@ pub const fn named(
 ) -> Binding {
     Binding {
         code,
+        mods: KeyModifiers::NONE,
         action,
         label,
         help,
@@ -273,68 +333,129 @@ pub const GLOBAL: &[Binding] = &[
     ch('j', Action::Down, "", false),
     named(
         KeyCode::PageUp,
-        Some("PgUp"),
+        Some("PgUp/C-b"),
         Action::PageUp,
         "page up",
         false,
     ),
+    ctrl('b', Action::PageUp, "", false),
     named(
         KeyCode::PageDown,
-        Some("PgDn"),
+        Some("PgDn/C-f"),
         Action::PageDown,
         "page down",
         false,
     ),
-    named(KeyCode::Home, Some("Home"), Action::Top, "first row", false),
-    named(KeyCode::End, Some("End"), Action::Bottom, "last row", false),
+    ctrl('f', Action::PageDown, "", false),
+    ctrl('u', Action::HalfPageUp, "half a page up", false),
+    ctrl('d', Action::HalfPageDown, "half a page down", false),
+    named(
+        KeyCode::Home,
+        Some("Home/g"),
+        Action::Top,
+        "first row",
+        false,
+    ),
+    ch('g', Action::Top, "", false),
+    named(
+        KeyCode::End,
+        Some("End/G"),
+        Action::Bottom,
+        "last row",
+        false,
+    ),
+    ch('G', Action::Bottom, "", false),
     named(KeyCode::Left, Some("←"), Action::Left, "left", false),
     named(KeyCode::Right, Some("→"), Action::Right, "right", false),
     named(KeyCode::Enter, None, Action::Open, "open", false),
     named(KeyCode::Esc, None, Action::Back, "back", false),
+    ctrl('l', Action::Redraw, "redraw the screen", false),
     ch('?', Action::Help, "help", true),
     ch('q', Action::Quit, "quit", true),
 ];
 
-/// The action for a key press, given how keys are read now.
+/// The action for a key press, given how keys are read now. A key matches
+/// a binding only with the same Ctrl and Alt: `C-d` is not `d`.
 pub fn map(mode: Mode, key: KeyEvent) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
         return None;
     }
-    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+    if is_ctrl_c(key) {
         return Some(Action::Quit);
+    }
+    if held(key) == KeyModifiers::CONTROL && key.code == KeyCode::Char('l') {
+        return Some(Action::Redraw);
     }
     match mode {
         Mode::Typing => typing(key),
-        Mode::Popup(bindings) => find(bindings, key).or(match key.code {
-            KeyCode::Esc | KeyCode::Char('q') => Some(Action::Cancel),
-            KeyCode::Enter => Some(Action::Submit),
-            KeyCode::Up => Some(Action::Up),
-            KeyCode::Down => Some(Action::Down),
-            _ => None,
+        Mode::Popup(bindings) => find(bindings, key).or_else(|| {
+            if held(key).is_empty() {
+                match key.code {
+                    KeyCode::Esc | KeyCode::Char('q') => Some(Action::Cancel),
+                    KeyCode::Enter => Some(Action::Submit),
+                    KeyCode::Up => Some(Action::Up),
+                    KeyCode::Down => Some(Action::Down),
+                    _ => None,
+                }
+            } else {
+                None
+            }
         }),
         Mode::Browse(bindings) => find(bindings, key).or_else(|| find(GLOBAL, key)),
     }
+}
+
+fn is_ctrl_c(key: KeyEvent) -> bool {
+    key.modifiers.contains(KeyModifiers::CONTROL) && matches!(key.code, KeyCode::Char('c' | 'C'))
 }
 
 /// While the terminal is too small, `q` and Ctrl-C quit and nothing else
 /// does anything.
 pub fn quits_when_too_small(key: KeyEvent) -> bool {
     key.kind != KeyEventKind::Release
-        && (key.code == KeyCode::Char('q')
-            || (key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c')))
+        && ((key.code == KeyCode::Char('q') && held(key).is_empty()) || is_ctrl_c(key))
 }
 
 fn find(bindings: &[Binding], key: KeyEvent) -> Option<Action> {
-    bindings
-        .iter()
-        .find(|b| b.code == key.code)
-        .map(|b| b.action)
+    bindings.iter().find(|b| b.fits(key)).map(|b| b.action)
 }
 
-/// Keys while a text field has the focus: everything printable is text.
+/// Keys while a text field has the focus: everything printable is text,
+/// and the line-editing keys of a shell (readline's) edit it.
 fn typing(key: KeyEvent) -> Option<Action> {
+    let mods = held(key);
+    let ctrl = mods == KeyModifiers::CONTROL;
+    let alt = mods == KeyModifiers::ALT;
     Some(match key.code {
-        KeyCode::Char(c) => Action::Type(c),
+        // AltGr arrives as Ctrl+Alt on some systems: it types a character.
+        KeyCode::Char(c)
+            if mods.is_empty() || mods == KeyModifiers::CONTROL | KeyModifiers::ALT =>
+        {
+            Action::Type(c)
+        }
+        KeyCode::Char(c) if ctrl => match c.to_ascii_lowercase() {
+            'a' => Action::CursorHome,
+            'e' => Action::CursorEnd,
+            'b' => Action::CursorLeft,
+            'f' => Action::CursorRight,
+            'h' => Action::Erase,
+            'd' => Action::EraseForward,
+            'u' => Action::KillToStart,
+            'k' => Action::KillToEnd,
+            'w' => Action::KillBigWordBack,
+            _ => return None,
+        },
+        KeyCode::Char(c) if alt => match c.to_ascii_lowercase() {
+            'b' => Action::WordLeft,
+            'f' => Action::WordRight,
+            'd' => Action::KillWordForward,
+            _ => return None,
+        },
+        KeyCode::Backspace if ctrl || alt => Action::KillWordBack,
+        KeyCode::Delete if ctrl || alt => Action::KillWordForward,
+        KeyCode::Left if ctrl || alt => Action::WordLeft,
+        KeyCode::Right if ctrl || alt => Action::WordRight,
+        _ if !mods.is_empty() => return None,
         KeyCode::Backspace => Action::Erase,
         KeyCode::Delete => Action::EraseForward,
         KeyCode::Left => Action::CursorLeft,
@@ -412,7 +533,7 @@ pub fn user_key(action: Action) -> Option<char> {
         Action::Resync => 'S',
         Action::ClearDrift => 'Z',
         Action::CheckSkew => 'v',
-        Action::RegenerateCodes => 'g',
+        Action::RegenerateCodes => 'b',
         Action::Reset2fa => 'X',
         Action::Reenrol => 'N',
         Action::TreatAsCompromised => 'C',
@@ -435,23 +556,4 @@ pub fn act_key(act: &Act) -> Option<char> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_name_themselves() {
-        assert_eq!(
-            ch('R', Action::RevokeAllDevices, "revoke all", false).key(),
-            "R"
-        );
-        assert_eq!(ch(' ', Action::ToggleRemember, "x", false).key(), "Space");
-        assert_eq!(
-            named(KeyCode::F(5), None, Action::Advance(30), "x", false).key(),
-            "F5"
-        );
-        assert_eq!(
-            named(KeyCode::Up, Some("↑/k"), Action::Up, "x", false).key(),
-            "↑/k"
-        );
-    }
-}
+mod tests;

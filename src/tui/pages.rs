@@ -18,10 +18,17 @@ pub fn step(selected: usize, len: usize, action: Action, page: usize) -> usize {
         Action::Down => (selected + 1).min(last),
         Action::PageUp => selected.saturating_sub(page),
         Action::PageDown => (selected + page).min(last),
+        Action::HalfPageUp => selected.saturating_sub(half(page)),
+        Action::HalfPageDown => (selected + half(page)).min(last),
         Action::Top => 0,
         Action::Bottom => last,
         _ => selected.min(last),
     }
+}
+
+/// Half of `page` rows, at least one.
+fn half(page: usize) -> usize {
+    page.div_ceil(2).max(1)
 }
 
 /// A list read from the desk a page at a time, by keyset.
@@ -188,6 +195,19 @@ impl<T> Pages<T> {
                 self.reach(src, (self.top + 2 * screen).cast_signed() - 1)?;
                 self.top += screen;
                 self.selected = self.reach(src, self.selected.cast_signed() + by)?;
+            }
+            // The screen and the selection move together by half a screen.
+            Action::HalfPageUp => {
+                let by = half(screen);
+                self.reach(src, self.top.cast_signed() - by.cast_signed())?;
+                self.top = self.top.saturating_sub(by);
+                self.selected = self.reach(src, self.selected.cast_signed() - by.cast_signed())?;
+            }
+            Action::HalfPageDown => {
+                let by = half(screen);
+                self.reach(src, (self.top + screen + by).cast_signed() - 1)?;
+                self.top += by;
+                self.selected = self.reach(src, self.selected.cast_signed() + by.cast_signed())?;
             }
             Action::Top if !self.more_before => {
                 self.selected = 0;
@@ -509,6 +529,27 @@ mod tests {
         assert_eq!(shown(&p, 24), ((4976..5000).collect(), 4999));
         p.step(Action::Top, &src).unwrap();
         assert_eq!(p.position(24), "rows 1–24, more below");
+    }
+
+    #[test]
+    fn half_a_page_moves_the_screen_and_the_selection_together() {
+        let (mut p, src) = pages(230, 24);
+        p.step(Action::HalfPageDown, &src).unwrap();
+        assert_eq!(shown(&p, 24), ((12..36).collect(), 12));
+        for _ in 0..20 {
+            p.step(Action::HalfPageDown, &src).unwrap();
+        }
+        // Past the rows first read, and on to the last.
+        assert_eq!(shown(&p, 24), ((206..230).collect(), 229));
+        p.step(Action::HalfPageUp, &src).unwrap();
+        assert_eq!(shown(&p, 24), ((194..218).collect(), 217));
+        for _ in 0..20 {
+            p.step(Action::HalfPageUp, &src).unwrap();
+        }
+        assert_eq!(shown(&p, 24), ((0..24).collect(), 0));
+        assert_eq!(step(10, 100, Action::HalfPageDown, 10), 15);
+        assert_eq!(step(3, 100, Action::HalfPageUp, 10), 0);
+        assert_eq!(step(98, 100, Action::HalfPageDown, 10), 99);
     }
 
     #[test]

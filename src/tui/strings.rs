@@ -7,6 +7,9 @@ use crate::domain::login::ChoiceError;
 use crate::domain::policy::PolicyError;
 
 pub const APP: &str = "factordesk";
+/// Before the name of who is at the desk (the actor the audit trail
+/// names), on the tab row: `as admin`.
+pub const ACTOR: &str = "as";
 pub const TOO_SMALL: &str = "The terminal is too small";
 pub const TOO_SMALL_FIX: &str = "factordesk needs at least 80×24: enlarge the window or make the font smaller. Until then keys do nothing but q, which quits.";
 pub const HELP_TITLE: &str = "Keys";
@@ -136,6 +139,60 @@ pub fn sim_waited_for_code(waited: chrono::TimeDelta) -> String {
     )
 }
 pub const NEW_IP: &str = "203.0.113.9";
+pub const POLICY_CONFIRM_TITLE: &str = "Change policy";
+
+/// `s` or `S` on the Users list while a search or filter is on.
+pub const SORT_WHOLE_LIST: &str =
+    "Sorting is for the whole list: Esc clears the search and filter, then s sorts";
+
+/// The Users list's sort, on its bar: `email a–z`, `last login newest`.
+pub fn user_sort(by: crate::desk::users::SortBy, descending: bool) -> &'static str {
+    use crate::desk::users::SortBy;
+    match (by, descending) {
+        (SortBy::Email, false) => "email a–z",
+        (SortBy::Email, true) => "email z–a",
+        (SortBy::Name, false) => "name a–z",
+        (SortBy::Name, true) => "name z–a",
+        (SortBy::LastLogin, false) => "last login, oldest first",
+        (SortBy::LastLogin, true) => "last login, newest first",
+    }
+}
+
+/// What became of a message's code, after the message's line.
+pub fn code_state(state: crate::domain::vocab::CodeState) -> &'static str {
+    use crate::domain::vocab::CodeState;
+    match state {
+        CodeState::Valid => "  holds the code that works now",
+        CodeState::Used => "  its code was used",
+        CodeState::Expired => "  its code expired",
+        CodeState::Replaced => "  a newer code replaced its code",
+        CodeState::Closed => "  its login closed before its code was used",
+        CodeState::Unsent => "  not sent, so its code never works",
+    }
+}
+
+/// The question a policy change asks before its reason.
+pub fn policy_change(key: &str, before: &str, after: &str) -> String {
+    format!("Change {key} from {before} to {after}? It applies to everyone at once.")
+}
+
+/// What an enforcement change does: to whom it applies, and the grace
+/// period it restarts.
+pub fn policy_enforce(after: &str, grace_days: u32) -> String {
+    match after {
+        "off" => {
+            "No one will have to enrol a second factor; those who have one keep it.".to_owned()
+        }
+        _ => format!(
+            "Those it applies to who have no second factor get {grace_days} day(s) from now to enrol."
+        ),
+    }
+}
+
+/// A policy value typed as it already is.
+pub fn policy_unchanged(key: &str, value: &str) -> String {
+    format!("{key} is already {value}: type another value, or Esc to leave it.")
+}
 
 /// A desk error as the console says it: the same facts as the CLI's
 /// sentence, with the fix as the screen or key that does it here, where the

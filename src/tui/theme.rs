@@ -1,5 +1,5 @@
-//! Colours and emphasis, and a note's tone. Under `NO_COLOR` only the QR code's
-//! black on white stays (it must scan): emphasis falls back to bold, reverse, dim.
+//! Colours and emphasis, and a note's tone; nothing in ANSI colour 8. Under
+//! `NO_COLOR` only the QR code's black on white stays: bold, reverse, dim.
 
 use ratatui::style::{Color, Modifier, Style};
 
@@ -48,12 +48,12 @@ impl Theme {
         Style::new().add_modifier(Modifier::BOLD)
     }
 
+    /// Less prominent text (labels, column heads, the clock), still
+    /// readable on a dark and a light background alike: faint in the
+    /// terminal's own colour, never ANSI colour 8 ("bright black"), which
+    /// many dark themes draw as, or near, their background.
     pub fn dim(self) -> Style {
-        if self.color {
-            Style::new().fg(Color::DarkGray)
-        } else {
-            Style::new().add_modifier(Modifier::DIM)
-        }
+        Style::new().add_modifier(Modifier::DIM)
     }
 
     pub fn key(self) -> Style {
@@ -81,12 +81,19 @@ impl Theme {
         }
     }
 
+    /// The part of a row a search or filter matched.
+    pub fn matched(self) -> Style {
+        self.fg(Color::Yellow)
+            .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+    }
+
     pub fn selected(self) -> Style {
         Style::new().add_modifier(Modifier::REVERSED)
     }
 
+    /// A tab not showing: in the terminal's own colour, as readable as text.
     pub fn tab(self) -> Style {
-        self.dim()
+        Style::new()
     }
 
     pub fn tab_active(self) -> Style {
@@ -94,7 +101,7 @@ impl Theme {
     }
 
     pub fn border(self) -> Style {
-        self.fg(Color::DarkGray)
+        self.dim()
     }
 
     pub fn border_focus(self) -> Style {

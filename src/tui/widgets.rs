@@ -46,6 +46,34 @@ pub fn window(len: usize, selected: usize, height: usize) -> Range<usize> {
     start..(start + height).min(len)
 }
 
+/// On a panel's border (`area`: the panel's outer area), where its list
+/// goes on past what it shows: `↑ more` on the top, `↓ more` on the bottom.
+pub fn more_marks(buf: &mut Buffer, area: Rect, above: bool, below: bool, theme: Theme) {
+    let mut mark = |y: u16, text: &str| {
+        let width = u16::try_from(text.chars().count()).unwrap_or(0);
+        let x = area.right().saturating_sub(width + 2);
+        if x > area.x {
+            buf.set_string(x, y, text, theme.key());
+        }
+    };
+    if above {
+        mark(area.y, " ↑ more ");
+    }
+    if below && area.height > 1 {
+        mark(area.bottom() - 1, " ↓ more ");
+    }
+}
+
+/// `rows 1–14 of 22` for the rows `shown` of a list of `len`, or `22 rows`
+/// when all of them show.
+pub fn rows_shown(shown: &Range<usize>, len: usize) -> String {
+    if shown.start == 0 && shown.end >= len {
+        format!("{len} rows")
+    } else {
+        format!("rows {}–{} of {len}", shown.start + 1, shown.end)
+    }
+}
+
 /// `text` cut to `width` characters, ending in `…` when cut.
 pub fn cut(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
@@ -57,6 +85,47 @@ pub fn cut(text: &str, width: usize) -> String {
     let mut out: String = text.chars().take(width - 1).collect();
     out.push('…');
     out
+}
+
+/// `text` cut to `width` as [`cut`] does and padded to it, in `style`, with
+/// the characters at `found` (character positions) in `matched`.
+pub fn marked(
+    text: &str,
+    width: usize,
+    found: &[Range<usize>],
+    style: Style,
+    matched: Style,
+) -> Vec<Span<'static>> {
+    let shown = cut(text, width);
+    let was_cut = shown != text;
+    let count = shown.chars().count();
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut run = String::new();
+    let mut run_matched = false;
+    for (i, c) in shown.chars().enumerate() {
+        let hit = !(was_cut && i + 1 == count) && found.iter().any(|r| r.contains(&i));
+        if hit != run_matched && !run.is_empty() {
+            let s = if run_matched { matched } else { style };
+            spans.push(Span::styled(std::mem::take(&mut run), s));
+        }
+        run_matched = hit;
+        run.push(c);
+    }
+    run.extend(std::iter::repeat_n(' ', width.saturating_sub(count)));
+    if !run.is_empty() {
+        // Padding after a match is not part of it.
+        if run_matched {
+            let text = run.trim_end().to_owned();
+            let pad = run.len() - text.len();
+            spans.push(Span::styled(text, matched));
+            if pad > 0 {
+                spans.push(Span::styled(" ".repeat(pad), style));
+            }
+        } else {
+            spans.push(Span::styled(run, style));
+        }
+    }
+    spans
 }
 
 /// `4:05`, or `-` when over.
@@ -223,6 +292,42 @@ pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[allow(clippy::single_range_in_vec_init)] // a list of one range, meant
+    fn marked_highlights_what_was_found_and_pads() {
+        use ratatui::style::Modifier;
+        let hl = Style::new().add_modifier(Modifier::BOLD);
+        let parts = |spans: Vec<Span>| {
+            spans
+                .into_iter()
+                .map(|s| (s.content.into_owned(), s.style == hl))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            parts(marked("erin@x", 8, &[0..3], Style::new(), hl)),
+            [("eri".into(), true), ("n@x  ".into(), false)]
+        );
+        // A match at the end: the padding is not part of it.
+        assert_eq!(
+            parts(marked("a@x", 5, &[2..3], Style::new(), hl)),
+            [
+                ("a@".into(), false),
+                ("x".into(), true),
+                ("  ".into(), false)
+            ]
+        );
+        // Cut: the ellipsis is never marked, nor what it hides.
+        assert_eq!(
+            parts(marked("abcdef", 4, &[2..6], Style::new(), hl)),
+            [
+                ("ab".into(), false),
+                ("c".into(), true),
+                ("…".into(), false)
+            ]
+        );
+        assert!(marked("", 0, &[], Style::new(), hl).is_empty());
+    }
 
     #[test]
     fn wrapping_keeps_a_hanging_indent() {

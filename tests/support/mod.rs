@@ -69,6 +69,21 @@ pub fn press(app: &mut App, code: KeyCode) {
     app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
 }
 
+/// A key with modifiers held (`KeyModifiers::CONTROL`, `ALT`).
+pub fn press_with(app: &mut App, code: KeyCode, modifiers: KeyModifiers) {
+    app.handle_key(KeyEvent::new(code, modifiers));
+}
+
+/// Ctrl and a letter (`ctrl(app, 'd')` is C-d).
+pub fn ctrl(app: &mut App, c: char) {
+    press_with(app, KeyCode::Char(c), KeyModifiers::CONTROL);
+}
+
+/// Alt and a letter (`alt(app, 'b')` is M-b).
+pub fn alt(app: &mut App, c: char) {
+    press_with(app, KeyCode::Char(c), KeyModifiers::ALT);
+}
+
 /// Each character is one key press; `\n` is Enter and `\x1b` is Esc.
 pub fn keys(app: &mut App, typed: &str) {
     for c in typed.chars() {

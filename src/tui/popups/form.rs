@@ -5,13 +5,16 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 
+use super::confirm::Confirm;
 use super::{CLOSE_KEYS, field_popup};
 use crate::desk::Desk;
+use crate::desk::DeskError;
 use crate::desk::records::RecordQuery;
 use crate::domain::FactorKind;
-use crate::tui::command::Command;
+use crate::tui::command::{Change, Command};
 use crate::tui::input::Input;
 use crate::tui::keys::{Action, Binding};
+use crate::tui::strings;
 use crate::tui::theme::Tone;
 use crate::tui::view::{Ctx, Effect, Popup};
 use crate::tui::worker::Job;
@@ -48,7 +51,7 @@ pub enum Purpose {
 
 impl Purpose {
     /// What Enter does with `value`, or why the value will not do.
-    fn submit(&self, value: &str) -> Result<Effect, String> {
+    fn submit(&self, value: &str, cx: &Ctx) -> Result<Effect, String> {
         Ok(match self {
             Purpose::AddSms { email: e } => Effect::Run(Command::AddSms {
                 email: e.clone(),
@@ -73,10 +76,7 @@ impl Purpose {
                     Effect::Say(Tone::Info, "Hashing the password…".to_owned()),
                 ])
             }
-            Purpose::PolicyValue { key } => Effect::Run(Command::SetPolicy {
-                key: key.clone(),
-                value: value.to_owned(),
-            }),
+            Purpose::PolicyValue { key } => confirm_policy(key, value, cx)?,
             Purpose::CheckCode { email: e } => Effect::Run(Command::CheckCode {
                 email: e.clone(),
                 code: value.to_owned(),
@@ -102,6 +102,34 @@ impl Purpose {
             Purpose::Answer => Effect::Answer(value.to_owned()),
         })
     }
+}
+
+/// A policy value checked against the rules (as the desk will check it),
+/// then the confirmation that asks for a reason: a setting can turn 2FA
+/// off for everyone.
+fn confirm_policy(key: &str, value: &str, cx: &Ctx) -> Result<Effect, String> {
+    let said = |e: DeskError| strings::desk_error(&e);
+    let policy = cx.desk.policy().map_err(said)?;
+    let before = policy.get(key).unwrap_or_default();
+    let mut next = policy.clone();
+    next.set(key, value)
+        .map_err(|e| said(DeskError::Policy(e)))?;
+    let after = next.get(key).unwrap_or_default();
+    if after == before {
+        return Err(strings::policy_unchanged(key, &before));
+    }
+    let mut lines = vec![strings::policy_change(key, &before, &after)];
+    if key == "enforce" {
+        lines.push(strings::policy_enforce(&after, next.grace_days));
+    }
+    Ok(Effect::Popup(Box::new(Confirm::new(
+        strings::POLICY_CONFIRM_TITLE,
+        lines,
+        Change::SetPolicy {
+            key: key.to_owned(),
+            value: after,
+        },
+    ))))
 }
 
 #[derive(Debug)]
@@ -200,12 +228,12 @@ impl Popup for Form {
         CLOSE_KEYS
     }
 
-    fn handle(&mut self, action: Action, _: &Ctx) -> Effect {
+    fn handle(&mut self, action: Action, cx: &Ctx) -> Effect {
         if self.input.edit(action) {
             return Effect::None;
         }
         match action {
-            Action::Submit => match self.purpose.submit(self.input.text()) {
+            Action::Submit => match self.purpose.submit(self.input.text(), cx) {
                 Ok(effect) => effect,
                 Err(why) => {
                     self.error = Some(why);

@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::{centered, frame};
-use crate::tui::keys::{Action, Binding, GLOBAL, ch, named};
+use crate::tui::keys::{Action, Binding, GLOBAL, ch, ctrl, named};
 use crate::tui::strings;
 use crate::tui::theme::Theme;
 use crate::tui::view::{Ctx, Effect, Popup};
@@ -27,6 +27,10 @@ const KEYS: &[Binding] = &[
     named(KeyCode::PageDown, None, Action::PageDown, "", false),
     named(KeyCode::Home, None, Action::Top, "", false),
     named(KeyCode::End, None, Action::Bottom, "", false),
+    ch('g', Action::Top, "", false),
+    ch('G', Action::Bottom, "", false),
+    ctrl('u', Action::HalfPageUp, "", false),
+    ctrl('d', Action::HalfPageDown, "", false),
     named(KeyCode::Esc, None, Action::Cancel, "close", true),
 ];
 
@@ -57,17 +61,7 @@ impl Help {
     fn sections(&self, theme: Theme) -> [Vec<Line<'static>>; 3] {
         let here = described(self.under);
         let moves = if self.lists {
-            described(GLOBAL.iter().filter(|b| {
-                matches!(
-                    b.action,
-                    Action::Up
-                        | Action::Down
-                        | Action::PageUp
-                        | Action::PageDown
-                        | Action::Top
-                        | Action::Bottom
-                )
-            }))
+            described(GLOBAL.iter().filter(|b| b.action.moves()))
         } else {
             Vec::new()
         };
@@ -75,10 +69,15 @@ impl Help {
         let mut everywhere = described(GLOBAL.iter().filter(|b| {
             matches!(
                 b.action,
-                Action::GoTo(_) | Action::NextTab | Action::PrevTab | Action::Help | Action::Quit
+                Action::GoTo(_)
+                    | Action::NextTab
+                    | Action::PrevTab
+                    | Action::Help
+                    | Action::Quit
+                    | Action::Redraw
             ) && self.under.iter().all(|u| u.code != b.code)
         }));
-        everywhere.push(("Ctrl-C".to_owned(), "quit from anywhere"));
+        everywhere.push(("C-c".to_owned(), "quit from anywhere"));
         [
             section(theme, "This screen", &here),
             if moves.is_empty() {
@@ -112,6 +111,8 @@ impl Popup for Help {
             Action::Down => scroll + 1,
             Action::PageUp => scroll.saturating_sub(page),
             Action::PageDown => scroll + page,
+            Action::HalfPageUp => scroll.saturating_sub(page / 2),
+            Action::HalfPageDown => scroll + page / 2,
             Action::Top => 0,
             Action::Bottom => self.max_scroll.get(),
             _ => scroll,

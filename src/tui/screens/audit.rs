@@ -198,6 +198,10 @@ impl View for AuditScreen {
     }
 }
 
+/// The width of the AT column: a date with its year, the time, the mark
+/// of a set clock, and a space.
+const AT_W: usize = 18;
+
 fn render(s: &AuditScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
     let broken = match &s.check {
         Check::Done(TrailCheck {
@@ -268,13 +272,13 @@ fn render_list(s: &AuditScreen, theme: Theme, list: Rect, buf: &mut Buffer) {
     let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
     let w = usize::from(inner.width);
     let user_w = 22.min(w / 4);
-    let detail_w = w.saturating_sub(13 + 8 + user_w + 17 + 1);
+    let detail_w = w.saturating_sub(AT_W + 8 + user_w + 17 + 1);
     buf.set_line(
         head.x,
         head.y,
         &Line::styled(
             format!(
-                " {:<13}{:<8}{:<user_w$}{:<17}{}",
+                " {:<AT_W$}{:<8}{:<user_w$}{:<17}{}",
                 "AT", "ACTOR", "USER", "KIND", "DETAIL"
             ),
             theme.dim(),
@@ -298,7 +302,7 @@ fn render_list(s: &AuditScreen, theme: Theme, list: Rect, buf: &mut Buffer) {
         };
         let line = Line::from(vec![
             Span::styled(
-                format!(" {}{mark} ", e.at.format("%m-%d %H:%M")),
+                format!(" {}{mark} ", e.at.format("%Y-%m-%d %H:%M")),
                 theme.dim(),
             ),
             Span::raw(format!("{:<8}", cut(&e.actor, 7))),

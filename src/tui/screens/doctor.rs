@@ -168,12 +168,7 @@ impl View for DoctorView {
                 })),
                 None => Effect::None,
             },
-            Action::Up
-            | Action::Down
-            | Action::PageUp
-            | Action::PageDown
-            | Action::Top
-            | Action::Bottom => {
+            a if a.moves() => {
                 self.finding = step(self.finding, self.report.findings.len(), action, 3);
                 Effect::None
             }

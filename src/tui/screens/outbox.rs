@@ -11,7 +11,7 @@ use crate::desk::Keyset;
 use crate::desk::records::RecordQuery;
 use crate::desk::views::DeliveryView;
 use crate::desk::{Desk, Result};
-use crate::domain::vocab::DeliveryStatus;
+use crate::domain::vocab::{CodeState, DeliveryStatus};
 use crate::domain::{Time, relative, stamp};
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::pages::{Pages, Source};
@@ -146,8 +146,11 @@ fn render(s: &OutboxScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buffe
     }
 }
 
+/// The width of the SENT column: a date with its year, and the time.
+const SENT_W: usize = 17;
+
 /// The messages, one a row: when, who, (wide: how and where), status,
-/// whether its code is valid now, and the text or why it failed.
+/// what became of its code, and the text or why it failed.
 fn render_list(s: &OutboxScreen, theme: Theme, inner: Rect, buf: &mut Buffer) {
     let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
     let w = usize::from(inner.width);
@@ -164,13 +167,22 @@ fn render_list(s: &OutboxScreen, theme: Theme, inner: Rect, buf: &mut Buffer) {
         0
     };
     let via_w = if wide { 6 } else { 0 };
-    let text_w = w.saturating_sub(1 + 12 + user_w + via_w + dest_w + 10 + 6);
+    // The status and code columns as wide as their longest entry read.
+    let status_w = (longest(|m| m.status.as_str()) + 1).max("STATUS ".len());
+    let code_w = rows
+        .iter()
+        .filter(|m| m.reason.is_none())
+        .map(|m| code_shown(m.code).len() + 1)
+        .max()
+        .unwrap_or(0)
+        .max("CODE ".len());
+    let text_w = w.saturating_sub(1 + SENT_W + user_w + via_w + dest_w + status_w + code_w);
     buf.set_line(
         head.x,
         head.y,
         &Line::styled(
             format!(
-                " {:<12}{:<user_w$}{:<via_w$}{:<dest_w$}{:<10}{:<6}{}",
+                " {:<SENT_W$}{:<user_w$}{:<via_w$}{:<dest_w$}{:<status_w$}{:<code_w$}{}",
                 "SENT",
                 "USER",
                 if wide { "VIA" } else { "" },
@@ -191,7 +203,10 @@ fn render_list(s: &OutboxScreen, theme: Theme, inner: Rect, buf: &mut Buffer) {
             DeliveryStatus::Sent | DeliveryStatus::Delivered => theme.text(),
         };
         let mut spans = vec![
-            Span::styled(format!(" {:<12}", m.at.format("%m-%d %H:%M")), theme.dim()),
+            Span::styled(
+                format!(" {:<SENT_W$}", m.at.format("%Y-%m-%d %H:%M")),
+                theme.dim(),
+            ),
             Span::raw(format!("{:<user_w$}", cut(&m.user, user_w - 1))),
         ];
         if wide {
@@ -202,18 +217,27 @@ fn render_list(s: &OutboxScreen, theme: Theme, inner: Rect, buf: &mut Buffer) {
             )));
         }
         spans.push(Span::styled(
-            format!("{:<10}", m.status.as_str()),
+            format!("{:<status_w$}", m.status.as_str()),
             status_style,
         ));
-        // The message whose code works now, in so many words.
-        spans.push(Span::styled(
-            if m.valid_now { "valid " } else { "      " },
-            theme.ok(),
-        ));
-        spans.push(match &m.reason {
-            Some(reason) => Span::styled(cut(&short_reason(reason), text_w), theme.bad()),
-            None => Span::raw(cut(&m.text, text_w)),
-        });
+        if let Some(reason) = &m.reason {
+            // Why it failed takes the code's column too: it never went, so
+            // its code never works, and at 80 columns the reason needs it.
+            spans.push(Span::styled(
+                cut(&short_reason(reason), code_w + text_w),
+                theme.bad(),
+            ));
+        } else {
+            // What became of its code: the one that works now stands out.
+            let style = match m.code {
+                Some(CodeState::Valid) => theme.ok(),
+                Some(CodeState::Used) => theme.text(),
+                _ => theme.dim(),
+            };
+            let code = code_shown(m.code);
+            spans.push(Span::styled(format!("{code:<code_w$}"), style));
+            spans.push(Span::raw(cut(&m.text, text_w)));
+        }
         draw_row(
             buf,
             body,
@@ -241,12 +265,8 @@ fn message_lines(m: &DeliveryView, theme: Theme, now: Time) -> Vec<Line<'static>
                 theme.dim(),
             ),
             Span::styled(
-                if m.valid_now {
-                    "  holds the code that works now"
-                } else {
-                    ""
-                },
-                theme.ok(),
+                m.code.map_or("", strings::code_state),
+                if m.valid_now { theme.ok() } else { theme.dim() },
             ),
         ]),
         Line::from(m.text.clone()),
@@ -262,6 +282,14 @@ fn message_lines(m: &DeliveryView, theme: Theme, now: Time) -> Vec<Line<'static>
 
 /// A failure reason for the list: without the parenthesis that adds detail
 /// (`… is not allowed for SMS (allowed: +1)`), which the message panel keeps.
+/// A message's code in the CODE column (`-`: it carried none).
+fn code_shown(code: Option<CodeState>) -> &'static str {
+    match code {
+        None => "-",
+        Some(state) => state.as_str(),
+    }
+}
+
 fn short_reason(reason: &str) -> String {
     reason
         .split_once(" (")

@@ -15,7 +15,7 @@ use crate::tui::pages::step;
 use crate::tui::popups::form::{Form, Purpose};
 use crate::tui::theme::Theme;
 use crate::tui::view::{Ctx, Effect, News, View};
-use crate::tui::widgets::{cut, draw_row, panel, window};
+use crate::tui::widgets::{cut, draw_row, more_marks, panel, rows_shown, window};
 
 pub const KEYS: &[Binding] = &[
     named(
@@ -104,9 +104,18 @@ fn capitalise(text: &str) -> String {
 
 fn render(s: &PolicyScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
     let [list, detail] = Layout::vertical([Constraint::Fill(1), Constraint::Length(5)]).areas(area);
-    let block = panel("Policy", theme, true);
+    // The rows under the border and the column header.
+    let height = usize::from(list.height.saturating_sub(3));
+    let shown = window(s.items.len(), s.selected, height);
+    let block = panel(
+        &format!("Policy · {}", rows_shown(&shown, s.items.len())),
+        theme,
+        true,
+    );
     let inner = block.inner(list);
     block.render(list, buf);
+    // At 80×24 not every setting fits: the border says where more are.
+    more_marks(buf, list, shown.start > 0, shown.end < s.items.len(), theme);
     let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
     let w = usize::from(inner.width);
     // Each column as wide as its longest entry and two spaces, so a value
@@ -138,7 +147,7 @@ fn render(s: &PolicyScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
         ),
         head.width,
     );
-    for (row, i) in window(s.items.len(), s.selected, usize::from(body.height)).enumerate() {
+    for (row, i) in shown.enumerate() {
         let p = &s.items[i];
         let changed = p.value != p.default;
         let line = Line::from(vec![

@@ -68,7 +68,7 @@ pub const KEYS: &[Binding] = &[
         false,
     ),
     ch('R', Action::RevokeAllDevices, "revoke all devices", false),
-    ch('g', Action::RegenerateCodes, "new backup codes", true),
+    ch('b', Action::RegenerateCodes, "new backup codes", true),
     ch('u', Action::Unlock, "unlock 2FA", true),
     ch(
         'e',
@@ -271,12 +271,7 @@ impl View for UserScreen {
                 };
                 Effect::None
             }
-            Action::Up
-            | Action::Down
-            | Action::PageUp
-            | Action::PageDown
-            | Action::Top
-            | Action::Bottom => {
+            a if a.moves() => {
                 self.step(action);
                 Effect::None
             }

@@ -8,22 +8,26 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use crate::desk::users::ListQuery;
+use crate::desk::users::{Sort, SortBy};
 use crate::desk::views::UserSummary;
 use crate::desk::{Desk, Keyset, Result};
 use crate::domain::backup::{self, Stock};
+use crate::domain::search::Term;
 use crate::domain::{UserStatus, short};
 use crate::store::user_list::Filter;
 use crate::tui::input::Input;
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::pages::{Pages, Source};
 use crate::tui::strings;
-use crate::tui::theme::Theme;
+use crate::tui::theme::{Theme, Tone};
 use crate::tui::view::{Ctx, Effect, Screen, View};
-use crate::tui::widgets::{cut, draw_row, panel};
+use crate::tui::widgets::{cut, draw_row, marked, panel};
 
 pub const KEYS: &[Binding] = &[
     ch('/', Action::Search, "search", true),
     ch('f', Action::CycleFilter, "filter", true),
+    ch('s', Action::CycleSort, "sort", true),
+    ch('S', Action::ReverseSort, "reverse the sort", false),
     named(KeyCode::Enter, None, Action::Open, "open user", true),
     named(
         KeyCode::PageDown,
@@ -73,12 +77,20 @@ pub struct UsersScreen {
     pub stale: bool,
     /// The policy's low-stock level for backup codes (`backup_low`).
     backup_low: u32,
+    /// The column sorted by, and which way. Any but email a to z is for
+    /// the whole list: a search or filter puts it back to that.
+    sort: Sort,
 }
 
-/// The users a search and filter match, by email, as a list to page through.
+/// The columns `s` goes through.
+const SORTS: [SortBy; 3] = [SortBy::Email, SortBy::Name, SortBy::LastLogin];
+
+/// The users a search and filter match, by email, as a list to page
+/// through; or, sorted otherwise, everyone.
 struct Matching<'a> {
     desk: &'a Desk,
     query: ListQuery,
+    sort: Sort,
 }
 
 impl Source for Matching<'_> {
@@ -90,6 +102,10 @@ impl Source for Matching<'_> {
     }
 
     fn fetch(&self, at: Keyset<String>, limit: u32) -> Result<Vec<UserSummary>> {
+        if self.sort != Sort::default() {
+            let at = at.as_ref().map(String::as_str);
+            return self.desk.users_sorted_page(self.sort, at, limit);
+        }
         self.desk.users_page(
             &ListQuery {
                 limit,
@@ -110,7 +126,18 @@ impl UsersScreen {
                 after: None,
                 limit: 0,
             },
+            sort: self.sort,
         }
+    }
+
+    /// A sort is for the whole list: with a search or filter on, say so.
+    fn sort_by(&mut self, sort: Sort) -> Effect {
+        if !self.search.is_empty() || self.filter.is_some() {
+            return Effect::Say(Tone::Info, strings::SORT_WHOLE_LIST.to_owned());
+        }
+        self.sort = sort;
+        self.restart();
+        Effect::Refresh
     }
 
     fn restart(&mut self) {
@@ -159,9 +186,25 @@ impl View for UsersScreen {
             return Effect::None;
         }
         match action {
-            // `/` starts a new search, as in less and vim.
+            Action::CycleSort => {
+                let i = SORTS.iter().position(|c| *c == self.sort.by).unwrap_or(0);
+                self.sort_by(Sort {
+                    by: SORTS[(i + 1) % SORTS.len()],
+                    descending: false,
+                })
+            }
+            Action::ReverseSort => self.sort_by(Sort {
+                descending: !self.sort.descending,
+                ..self.sort
+            }),
+            // `/` starts a new search, as in less and vim; the list goes
+            // back to email order, which a search reads in.
             Action::Search => {
                 self.searching = true;
+                if self.sort != Sort::default() {
+                    self.sort = Sort::default();
+                    self.restart();
+                }
                 if self.search.is_empty() {
                     return Effect::None;
                 }
@@ -176,6 +219,7 @@ impl View for UsersScreen {
                 Effect::Refresh
             }
             Action::CycleFilter => {
+                self.sort = Sort::default();
                 let i = FILTERS.iter().position(|f| *f == self.filter).unwrap_or(0);
                 self.filter = FILTERS[(i + 1) % FILTERS.len()];
                 self.restart();
@@ -234,6 +278,15 @@ fn render(s: &UsersScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
             theme.text()
         },
     ));
+    spans.push(Span::styled("   Sort ", theme.dim()));
+    spans.push(Span::styled(
+        strings::user_sort(s.sort.by, s.sort.descending),
+        if s.sort == Sort::default() {
+            theme.text()
+        } else {
+            theme.warn()
+        },
+    ));
     // The table's rows: under the bar, the border and the column header.
     let shown = usize::from(table.height.saturating_sub(3));
     spans.push(Span::styled(
@@ -255,24 +308,28 @@ fn render(s: &UsersScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
         Paragraph::new(Span::styled(why, theme.dim())).render(inner, buf);
         return;
     }
-    let cols = Columns::for_width(usize::from(inner.width));
     let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+    let visible = s.pages.visible(usize::from(body.height));
+    let shown: Vec<&UserSummary> = visible.clone().map(|i| &s.pages.rows[i]).collect();
+    let cols = Columns::for_width(usize::from(inner.width), &shown);
+    let term = Term::parse(s.search.text());
     buf.set_line(head.x, head.y, &cols.header(theme), head.width);
-    for (row, i) in s.pages.visible(usize::from(body.height)).enumerate() {
+    for (row, i) in visible.enumerate() {
         draw_row(
             buf,
             body,
             row,
-            &cols.row(&s.pages.rows[i], s.backup_low, theme),
+            &cols.row(&s.pages.rows[i], term.as_ref(), s.backup_low, theme),
             i == s.pages.selected,
             theme,
         );
     }
 }
 
-/// Column widths for the space there is. Narrow, the last login loses its
-/// time of day and the factor kinds are cut ("totp,sms…"), and the email
-/// keeps most of what is left: it is what finds the user; a name still shows.
+/// Column widths for the space there is and the rows shown. The factors
+/// column is as wide as its longest entry; the email gets what it needs
+/// before the name (at 80 columns an email cut short is no use), and narrow,
+/// the last login loses its time of day.
 struct Columns {
     email: usize,
     name: usize,
@@ -280,21 +337,41 @@ struct Columns {
     login: usize,
 }
 
+/// The factor kinds of a row, as its FACTORS column shows them.
+fn kinds(u: &UserSummary) -> String {
+    if u.factor_kinds.is_empty() {
+        "none".to_owned()
+    } else {
+        u.factor_kinds
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
 impl Columns {
-    fn for_width(w: usize) -> Self {
-        let (login, factors) = if w >= 96 { (17, 15) } else { (6, 10) };
+    fn for_width(w: usize, rows: &[&UserSummary]) -> Self {
+        let longest = |f: &dyn Fn(&UserSummary) -> usize, least: usize| {
+            rows.iter().map(|u| f(u)).max().unwrap_or(0).max(least) + 1
+        };
+        let factors = longest(&|u| kinds(u).chars().count(), "FACTORS".len()).min(15);
         // role 6, status 8, codes 5, devices 3, plus gaps.
         let fixed = 1 + 7 + 9 + factors + 6 + 4;
+        let login = if w >= 96 { 17 } else { 6 };
         let rest = w.saturating_sub(fixed + login);
-        // Wide, neither column grows past what an email or a name needs.
-        let name = if w >= 96 {
-            (rest * 2 / 5).min(32)
+        let email_need = longest(&|u| u.email.chars().count(), "EMAIL".len()).min(44);
+        let name_need = longest(&|u| u.name.chars().count(), "NAME".len()).min(32);
+        let (email, name) = if email_need + name_need <= rest {
+            (email_need, rest - email_need)
         } else {
-            (rest / 3).max(10)
+            // Short of room: the name keeps ten columns, the email the rest.
+            let name = rest.saturating_sub(email_need).max(name_need.min(10));
+            (rest.saturating_sub(name), name)
         };
         Columns {
-            email: rest.saturating_sub(name).min(44),
-            name,
+            email,
+            name: name.min(32),
             factors,
             login,
         }
@@ -317,13 +394,19 @@ impl Columns {
             },
             e = self.email,
             n = self.name,
-            f = self.factors
+            f = self.factors,
         );
         Line::styled(text, theme.dim())
     }
 
     /// A user's row; codes used up or at `backup_low` or fewer stand out.
-    fn row(&self, u: &UserSummary, backup_low: u32, theme: Theme) -> Line<'static> {
+    fn row(
+        &self,
+        u: &UserSummary,
+        term: Option<&Term>,
+        backup_low: u32,
+        theme: Theme,
+    ) -> Line<'static> {
         let (status, style) = if u.locked_until.is_some() {
             ("locked", theme.bad())
         } else if u.status == UserStatus::Disabled {
@@ -331,15 +414,7 @@ impl Columns {
         } else {
             ("active", theme.text())
         };
-        let kinds = if u.factor_kinds.is_empty() {
-            "none".to_owned()
-        } else {
-            u.factor_kinds
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        };
+        let kinds = kinds(u);
         let codes = if u.codes_total == 0 {
             "none".to_owned()
         } else {
@@ -359,17 +434,27 @@ impl Columns {
                 }
             },
         );
-        let mut spans = vec![Span::raw(format!(
-            " {:<e$}",
-            cut(&u.email, self.email.saturating_sub(1)),
-            e = self.email
-        ))];
+        // What the search found stands out, in the email and the name.
+        let found =
+            |text: &str, email: bool| term.map_or_else(Vec::new, |t| t.found_in(text, email));
+        let mut spans = vec![Span::raw(" ")];
+        spans.extend(marked(
+            &u.email,
+            self.email.saturating_sub(1),
+            &found(&u.email, true),
+            theme.text(),
+            theme.matched(),
+        ));
+        spans.push(Span::raw(" "));
         if self.name > 0 {
-            spans.push(Span::raw(format!(
-                "{:<n$}",
-                cut(&u.name, self.name.saturating_sub(1)),
-                n = self.name
-            )));
+            spans.extend(marked(
+                &u.name,
+                self.name.saturating_sub(1),
+                &found(&u.name, false),
+                theme.text(),
+                theme.matched(),
+            ));
+            spans.push(Span::raw(" "));
         }
         spans.extend([
             Span::raw(format!("{:<7}", u.role.as_str())),

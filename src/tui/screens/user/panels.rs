@@ -9,6 +9,7 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::{Focus, UserScreen};
 use crate::desk::views::{DeviceState, DeviceView, UserDetail};
 use crate::domain::{FactorStatus, Time, relative, totp};
+use crate::tui::keys::{Action, user_key};
 use crate::tui::screens::doctor;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::profile::profile;
@@ -256,7 +257,11 @@ fn render_codes(d: &UserDetail, theme: Theme, now: Time, area: Rect, buf: &mut B
     let c = &d.codes;
     let mut lines = Vec::new();
     if c.total == 0 {
-        lines.push(Line::styled("None generated (g).", theme.warn()));
+        let key = user_key(Action::RegenerateCodes).unwrap_or('?');
+        lines.push(Line::styled(
+            format!("None generated ({key})."),
+            theme.warn(),
+        ));
     } else {
         let style = if c.remaining == 0 {
             theme.bad()
