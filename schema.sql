@@ -494,3 +494,25 @@ CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
         OR new.clock_set IS NOT old.clock_set OR new.facts IS NOT old.facts BEGIN
     SELECT RAISE (ABORT, 'the audit trail is append-only');
 END;
+
+-- step 8: the audit trail searched by who acted
+-- `audit --by ACTOR` and the Audit screen's actor filter read one actor's
+-- events newest first along this index, as the user and kind filters do.
+CREATE INDEX audit_actor ON audit (actor, at);
+
+-- step 9: temporary access codes
+-- The help desk's answer to a lost phone: one code per user, issued with a
+-- reason, that works once as a second factor until it expires. Stored as an
+-- HMAC under the sealing key (like backup codes), never as the code. Issuing
+-- a new one replaces the old row; using it sets used_at. Wrong guesses are
+-- counted as any wrong code is (attempts, lockout).
+CREATE TABLE temp_codes (
+    user_id     INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    code_mac    BLOB    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    created_by  TEXT    NOT NULL,
+    reason      TEXT    NOT NULL,
+    used_at     INTEGER,
+    used_ip     TEXT
+) STRICT;

@@ -8,6 +8,7 @@ pub mod contact;
 pub mod doctor;
 pub mod enforcement;
 pub mod lockout;
+pub mod needle;
 pub mod login;
 pub mod otp;
 pub mod password;

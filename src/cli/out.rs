@@ -29,6 +29,16 @@ pub fn opt_short(t: Option<Time>) -> String {
 pub fn json<T: Serialize + ?Sized>(value: &T) -> String {
     let text =
         serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    escape_json(text)
+}
+
+/// As [`json`], on one line (JSON lines, a streamed array's items).
+pub fn json_line<T: Serialize + ?Sized>(value: &T) -> String {
+    let text = serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    escape_json(text)
+}
+
+fn escape_json(text: String) -> String {
     if !text.chars().any(crate::domain::text::is_forbidden) {
         return text;
     }

@@ -76,8 +76,8 @@ fn events(conn: &Connection, user_id: i64, kind: &str, limit: u32) -> Result<Vec
         &audit::Query {
             user_id: Some(user_id),
             kind: Some(kind),
-            before: None,
             limit,
+            ..audit::Query::default()
         },
     )?)
 }
