@@ -516,3 +516,36 @@ CREATE TABLE temp_codes (
     used_at     INTEGER,
     used_ip     TEXT
 ) STRICT;
+-- A temporary access code typed at a challenge is an attempt of its own
+-- kind, counted towards the lock as any wrong code is: the attempts table is
+-- rebuilt with `temp` among its kinds (rows, ids and indexes kept).
+CREATE TABLE attempts_temp (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    challenge_id    INTEGER REFERENCES challenges (id) ON DELETE SET NULL,
+    factor_id       INTEGER REFERENCES factors (id) ON DELETE SET NULL,
+    kind            TEXT    NOT NULL CHECK (kind IN ('totp', 'sms', 'email', 'backup', 'temp')),
+    outcome         TEXT    NOT NULL CHECK (outcome IN ('accepted', 'invalid', 'expired', 'replayed', 'locked')),
+    ip              TEXT    NOT NULL,
+    at              INTEGER NOT NULL,
+    matched_offset  INTEGER,
+    first_used_at   INTEGER,
+    first_used_ip   TEXT,
+    first_used_by_resync INTEGER NOT NULL DEFAULT 0
+        CHECK (first_used_by_resync IN (0, 1))
+) STRICT;
+INSERT INTO attempts_temp (id, user_id, challenge_id, factor_id, kind, outcome, ip, at,
+        matched_offset, first_used_at, first_used_ip, first_used_by_resync)
+    SELECT id, user_id, challenge_id, factor_id, kind, outcome, ip, at,
+        matched_offset, first_used_at, first_used_ip, first_used_by_resync
+    FROM attempts ORDER BY id;
+-- Ids are not given again: the sequence goes on from the old table's.
+UPDATE sqlite_sequence SET seq = max(seq,
+        coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'attempts'), 0))
+    WHERE name = 'attempts_temp';
+DROP TABLE attempts;
+ALTER TABLE attempts_temp RENAME TO attempts;
+CREATE INDEX attempts_user ON attempts (user_id, at);
+CREATE INDEX attempts_failed ON attempts (user_id, id) WHERE outcome IN ('invalid', 'replayed');
+CREATE INDEX attempts_challenge ON attempts (challenge_id);
+CREATE INDEX attempts_factor ON attempts (factor_id);

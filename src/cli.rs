@@ -100,6 +100,11 @@ fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|_| "expected an RFC 3339 time like 2026-11-21T09:00:00Z".to_owned())
 }
 
+/// `--valid`: how long a temporary access code works (5m to 7d).
+fn parse_valid(text: &str) -> Result<chrono::TimeDelta, String> {
+    crate::domain::temp_code::parse_valid(text).map_err(|e| e.to_string())
+}
+
 /// `--users`: a whole number from 1 to [`MAX_USERS`](crate::demo::population::MAX_USERS).
 fn parse_users(text: &str) -> Result<u32, String> {
     let max = crate::demo::population::MAX_USERS;
@@ -298,6 +303,18 @@ pub enum UserCommand {
     /// Enable a disabled account.
     Enable {
         email: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Issue a temporary access code (lost phone): it works once as a second
+    /// factor until it expires, and replaces any earlier one. Shown once.
+    #[command(name = "temp-code")]
+    TempCode {
+        email: String,
+        /// How long it works: 5m to 7d.
+        #[arg(long, default_value = "24h", value_parser = parse_valid)]
+        valid: chrono::TimeDelta,
+        /// Why, for the audit trail (required).
         #[arg(long)]
         reason: String,
     },

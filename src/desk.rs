@@ -16,6 +16,7 @@ pub mod search;
 pub(crate) mod regulation;
 pub(crate) mod sealing;
 pub mod settings;
+pub mod temp_code;
 pub mod trail;
 pub mod users;
 pub mod views;

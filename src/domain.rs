@@ -15,6 +15,7 @@ pub mod password;
 pub mod policy;
 pub mod regulation;
 pub mod search;
+pub mod temp_code;
 pub mod text;
 pub mod totp;
 pub mod trust;

@@ -14,6 +14,7 @@ mod keyset;
 pub mod meta;
 mod open;
 pub mod policy;
+pub mod temp_codes;
 pub mod readiness;
 mod sandbox;
 pub mod throttle;

@@ -103,6 +103,26 @@ pub(super) fn user(cli: &Cli, c: &UserCommand) -> Result<i32> {
         | UserCommand::Enable { .. }
         | UserCommand::Unlock { .. }
         | UserCommand::Reset2fa { .. } => user_admin(cli, c)?,
+        UserCommand::TempCode {
+            email,
+            valid,
+            reason,
+        } => {
+            let issued = open(cli)?.issue_temp_code(email, *valid, reason)?;
+            reply(cli, &issued, || {
+                format!(
+                    "Temporary access code for {}: {}\n\nIt works once, in place of a code from the app, SMS or email, until {}.{}\nIt is shown only now: read it to the user, then set up a new factor with them.",
+                    issued.email,
+                    issued.code,
+                    crate::domain::stamp(issued.valid_until),
+                    if issued.replaced_live {
+                        " The one issued before no longer works."
+                    } else {
+                        ""
+                    }
+                )
+            });
+        }
     }
     Ok(exit::OK)
 }

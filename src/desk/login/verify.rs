@@ -84,6 +84,7 @@ impl Desk {
             }
             let kind = match &entered {
                 Entered::Backup(_) => AttemptKind::Backup,
+                Entered::Temp(_) => AttemptKind::Temp,
                 Entered::Digits(_) => match f.kind {
                     FactorKind::Totp => AttemptKind::Totp,
                     FactorKind::Sms => AttemptKind::Sms,
@@ -127,7 +128,7 @@ impl Desk {
     }
 }
 
-enum Judged {
+pub(crate) enum Judged {
     Accepted {
         step: Option<i64>,
         backup: Option<i64>,
@@ -150,6 +151,9 @@ fn judge(
 ) -> Result<Judged> {
     match (entered, f.kind) {
         (Entered::Backup(canonical), _) => judge_backup(cx, u, canonical),
+        (Entered::Temp(canonical), _) => {
+            crate::desk::temp_code::judge(cx.conn, cx.key, u.id, canonical, cx.now)
+        }
         (Entered::Digits(code), FactorKind::Totp) => judge_totp(cx, f, code),
         (Entered::Digits(code), FactorKind::Sms | FactorKind::Email) => {
             judge_sent_code(cx, u, c, code)
@@ -157,7 +161,7 @@ fn judge(
     }
 }
 
-fn rejected(result: VerifyResult, message: String) -> Judged {
+pub(crate) fn rejected(result: VerifyResult, message: String) -> Judged {
     Judged::Rejected {
         result,
         message,
@@ -358,7 +362,15 @@ fn accept(
         String::new(),
     );
     out.used = Some(kind.to_string());
-    if let Some(id) = backup {
+    if kind == AttemptKind::Temp {
+        // Once: a second login racing for it finds it spent.
+        if !store::temp_codes::mark_used(cx.conn, u.id, cx.now, &c.ip)? {
+            return Err(DeskError::Refused(
+                "that temporary access code was used a moment ago: ask the help desk for another"
+                    .to_owned(),
+            ));
+        }
+    } else if let Some(id) = backup {
         codes::mark_used(cx.conn, id, cx.now, &c.ip)?;
         out.backup_codes_left = Some(account::by_id(cx, u.id)?.codes_left);
     } else {
@@ -395,6 +407,9 @@ fn accept(
         _ => "signed in",
     };
     out.message = match (backup, out.backup_codes_left) {
+        _ if kind == AttemptKind::Temp => format!(
+            "Temporary access code accepted: {what}. It works no more; set up a new phone or factor now."
+        ),
         (Some(_), Some(left)) if left <= cx.policy.backup_low => format!(
             "Backup code accepted: {what}. Only {left} backup code(s) left: generate a new set soon."
         ),
