@@ -118,15 +118,13 @@ fn write_all(
     }
     let mut first = true;
     let from = a.before.map_or(Keyset::First, Keyset::After);
-    desk.each_audit(q, from, a.limit.map(u64::from), |e| {
-        match stream {
-            Stream::Json => {
-                let sep = if std::mem::take(&mut first) { "" } else { "," };
-                write!(w, "{sep}\n  {}", one_json(e)).map_err(io)
-            }
-            Stream::Lines => writeln!(w, "{}", one_json(e)).map_err(io),
-            Stream::Csv => w.write_all(csv_line(e).as_bytes()).map_err(io),
+    desk.each_audit(q, from, a.limit.map(u64::from), |e| match stream {
+        Stream::Json => {
+            let sep = if std::mem::take(&mut first) { "" } else { "," };
+            write!(w, "{sep}\n  {}", one_json(e)).map_err(io)
         }
+        Stream::Lines => writeln!(w, "{}", one_json(e)).map_err(io),
+        Stream::Csv => w.write_all(csv_line(e).as_bytes()).map_err(io),
     })?;
     if stream == Stream::Json {
         w.write_all(if first { b"]\n" as &[u8] } else { b"\n]\n" })
@@ -266,9 +264,7 @@ fn stdout_gone() -> bool {
         tv_nsec: 0,
     };
     poll(&mut fds, Some(&now)).is_ok()
-        && fds[0]
-            .revents()
-            .intersects(PollFlags::HUP | PollFlags::ERR)
+        && fds[0].revents().intersects(PollFlags::HUP | PollFlags::ERR)
 }
 
 #[cfg(not(unix))]

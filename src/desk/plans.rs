@@ -301,7 +301,10 @@ fn searches(desk: &mut Desk, seen: &mut Seen, user: Option<&str>) {
         (None, None),
         (Some(now - TimeDelta::days(30)), None),
         (None, Some(now - TimeDelta::days(7))),
-        (Some(now - TimeDelta::days(60)), Some(now - TimeDelta::days(7))),
+        (
+            Some(now - TimeDelta::days(60)),
+            Some(now - TimeDelta::days(7)),
+        ),
     ];
     seen.record(desk, "audit", |d| {
         for kind in [None, Some("login"), Some("user.unlock")] {

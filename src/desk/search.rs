@@ -299,10 +299,7 @@ impl Desk {
         let rows = audit::written_after(conn, after, CHUNK)?;
         let next = rows.last().map_or(after, |e| e.id);
         Ok((
-            rows.into_iter()
-                .filter(|e| r.wants(e))
-                .map(view)
-                .collect(),
+            rows.into_iter().filter(|e| r.wants(e)).map(view).collect(),
             next,
         ))
     }

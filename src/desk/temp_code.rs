@@ -118,7 +118,10 @@ impl Desk {
             return Err(super::DeskError::Usage(
                 temp_code::parse_valid(&crate::domain::policy::format_duration(valid))
                     .err()
-                    .map_or_else(|| "that validity is not allowed".to_owned(), |e| e.to_string()),
+                    .map_or_else(
+                        || "that validity is not allowed".to_owned(),
+                        |e| e.to_string(),
+                    ),
             ));
         }
         self.run(|cx| {

@@ -53,7 +53,9 @@ pub fn parse_entry(input: &str) -> Result<Entered, NotACode> {
 pub fn parse_digits(input: &str) -> Result<String, NotACode> {
     match parse_entry(input)? {
         Entered::Digits(d) => Ok(d),
-        Entered::Backup(_) | Entered::Temp(_) => Err(NotACode(super::text::excerpt(input.trim(), 40))),
+        Entered::Backup(_) | Entered::Temp(_) => {
+            Err(NotACode(super::text::excerpt(input.trim(), 40)))
+        }
     }
 }
 

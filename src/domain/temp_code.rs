@@ -112,7 +112,10 @@ mod tests {
         assert_eq!(code.matches('-').count(), 2);
         assert_ne!(code, generate(&mut rng));
         let canonical = normalize(&code).unwrap();
-        assert_eq!(normalize(&code.to_uppercase().replace('-', " ")), Some(canonical.clone()));
+        assert_eq!(
+            normalize(&code.to_uppercase().replace('-', " ")),
+            Some(canonical.clone())
+        );
         assert_eq!(normalize("oooo-iiii-llll"), Some("000011111111".to_owned()));
         assert_eq!(normalize("abcd-efgh-jkm"), None);
         assert_eq!(normalize("abcd-efgh-jkmu"), None);
@@ -131,12 +134,30 @@ mod tests {
         assert_eq!(parse_valid("5m"), Ok(MIN_VALID));
         assert_eq!(parse_valid("7d"), Ok(MAX_VALID));
         assert_eq!(parse_valid(" 168h "), Ok(MAX_VALID));
-        assert!(matches!(parse_valid("4m"), Err(ValidityError::TooShort { .. })));
-        assert!(matches!(parse_valid("299"), Err(ValidityError::TooShort { .. })));
-        assert!(matches!(parse_valid("169h"), Err(ValidityError::TooLong { .. })));
-        assert!(matches!(parse_valid("8d"), Err(ValidityError::TooLong { .. })));
-        assert!(matches!(parse_valid("soon"), Err(ValidityError::NotADuration(_))));
-        assert!(matches!(parse_valid("-1h"), Err(ValidityError::NotADuration(_))));
+        assert!(matches!(
+            parse_valid("4m"),
+            Err(ValidityError::TooShort { .. })
+        ));
+        assert!(matches!(
+            parse_valid("299"),
+            Err(ValidityError::TooShort { .. })
+        ));
+        assert!(matches!(
+            parse_valid("169h"),
+            Err(ValidityError::TooLong { .. })
+        ));
+        assert!(matches!(
+            parse_valid("8d"),
+            Err(ValidityError::TooLong { .. })
+        ));
+        assert!(matches!(
+            parse_valid("soon"),
+            Err(ValidityError::NotADuration(_))
+        ));
+        assert!(matches!(
+            parse_valid("-1h"),
+            Err(ValidityError::NotADuration(_))
+        ));
         assert_eq!(
             parse_valid("8d").unwrap_err().to_string(),
             "a temporary access code lasts at most 7d: `8d` is too long; issue a new one when it runs out"

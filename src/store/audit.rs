@@ -339,7 +339,11 @@ fn page_of_kind(
 
 /// Up to `limit` events after id `after`, in id order (as they were
 /// written), read along the primary key: what `audit --follow` prints.
-pub fn written_after(conn: &Connection, after: i64, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
+pub fn written_after(
+    conn: &Connection,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<AuditRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT a.id, a.at, a.actor, a.user_id, u.email, a.kind, a.detail, a.ip, a.os_user,
              a.written_at, a.clock_set, a.facts

@@ -28,7 +28,10 @@ pub struct NewTempCode<'a> {
 }
 
 /// Store `code`, replacing the user's earlier one; returns the one replaced.
-pub fn replace(conn: &Connection, code: &NewTempCode<'_>) -> Result<Option<TempCodeRow>, StoreError> {
+pub fn replace(
+    conn: &Connection,
+    code: &NewTempCode<'_>,
+) -> Result<Option<TempCodeRow>, StoreError> {
     let old = for_user(conn, code.user_id)?;
     conn.prepare_cached(
         "INSERT OR REPLACE INTO temp_codes (user_id, code_mac, created_at, expires_at, created_by,
