@@ -61,3 +61,36 @@ fn a_bad_time_keeps_the_filter_open_saying_why() {
     assert!(text.contains("is not a time"), "{text}");
     assert!(text.contains("Filter the audit trail"), "{text}");
 }
+
+/// The User screen of `email`.
+fn open_user(app: &mut App, email: &str) {
+    keys(app, "2/");
+    keys(app, email);
+    press(app, KeyCode::Enter);
+    press(app, KeyCode::Enter);
+}
+
+#[test]
+fn the_temp_code_popup_asks_then_shows_the_code_once() {
+    let mut app = demo_console();
+    open_user(&mut app, "dave@example.com");
+    keys(&mut app, "T");
+    keys(&mut app, "lost phone, ID checked");
+    snap("temp_code_ask", &app);
+    // A validity past the week is refused, the popup staying open.
+    press(&mut app, KeyCode::Up);
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    keys(&mut app, "8d");
+    press(&mut app, KeyCode::Enter);
+    assert!(screen(&app, 100, 30).contains("at most 7d"));
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Backspace);
+    keys(&mut app, "2h\n");
+    let text = screen(&app, 100, 30);
+    assert!(text.contains("Shown only now"), "{text}");
+    snap("temp_code_shown", &app);
+    press(&mut app, KeyCode::Esc);
+    assert!(!screen(&app, 100, 30).contains("Shown only now"));
+}

@@ -16,6 +16,8 @@ pub const LEN: usize = 12;
 
 /// How long a code lasts unless the help desk says otherwise.
 pub const DEFAULT_VALID: TimeDelta = TimeDelta::hours(24);
+/// [`DEFAULT_VALID`] as it is typed.
+pub const DEFAULT_VALID_TEXT: &str = "24h";
 /// The shortest validity: time to read it out and type it.
 pub const MIN_VALID: TimeDelta = TimeDelta::minutes(5);
 /// The longest: a week, enough to get a new phone (privacyIDEA's lost
@@ -130,7 +132,7 @@ mod tests {
 
     #[test]
     fn validity_is_bounded() {
-        assert_eq!(parse_valid("24h"), Ok(TimeDelta::hours(24)));
+        assert_eq!(parse_valid(DEFAULT_VALID_TEXT), Ok(DEFAULT_VALID));
         assert_eq!(parse_valid("5m"), Ok(MIN_VALID));
         assert_eq!(parse_valid("7d"), Ok(MAX_VALID));
         assert_eq!(parse_valid(" 168h "), Ok(MAX_VALID));

@@ -3,6 +3,7 @@
 
 use super::theme::Tone;
 use crate::desk::devices::Which;
+use crate::desk::temp_code::IssuedTempCode;
 use crate::desk::users::Edit;
 use crate::desk::views::{ContactEnrolment, TotpEnrolment};
 use crate::desk::{Desk, DeskError, Result};
@@ -98,6 +99,12 @@ pub enum Command {
         first: String,
         second: String,
     },
+    /// Issue a temporary access code (shown once).
+    IssueTempCode {
+        email: String,
+        valid: String,
+        reason: String,
+    },
     /// The simulator's sandbox for `email`: from `copy`, made on the worker
     /// thread, or else copied here. Its own failure is in the outcome.
     Sandbox {
@@ -128,6 +135,8 @@ pub enum Outcome {
     },
     /// A code the user read out, checked.
     Checked(SkewCheck),
+    /// A temporary access code, to be shown once.
+    TempCode(IssuedTempCode),
     /// The simulator's sandbox asked for with `ticket`.
     Sandbox {
         ticket: u64,
@@ -141,6 +150,15 @@ pub enum Outcome {
 pub fn run(desk: &mut Desk, command: Command) -> Result<Outcome> {
     Ok(match command {
         Command::Change { change, reason } => return run_change(desk, change, &reason),
+        Command::IssueTempCode {
+            email,
+            valid,
+            reason,
+        } => {
+            let valid = crate::domain::temp_code::parse_valid(&valid)
+                .map_err(|e| DeskError::Usage(e.to_string()))?;
+            Outcome::TempCode(desk.issue_temp_code(&email, valid, &reason)?)
+        }
         Command::EnrolTotp { email } => Outcome::Enrolling {
             enrolment: desk.enrol_totp(&email)?,
             email,

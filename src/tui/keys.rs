@@ -123,6 +123,7 @@ pub enum Action {
     CheckSkew,
     Resync,
     ClearDrift,
+    TempCode,
     // Simulator.
     PickUser,
     CycleDevice,

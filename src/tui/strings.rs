@@ -24,6 +24,24 @@ pub const CODES_LEGEND: &str = "CODES: backup codes left of the last batch; none
 pub const NO_MESSAGES: &str = "No messages yet. SMS and email codes appear here when sent.";
 pub const NO_EVENTS: &str = "No events match.";
 
+/// The temporary access code popup.
+pub const TEMP_CODE_TITLE: &str = "Temporary access code";
+pub const TEMP_CODE_VALID: &str = "Works for (5m to 7d):";
+pub const TEMP_CODE_KEYS: &str = "↑/↓ field · Enter issue · Esc cancel";
+pub const TEMP_CODE_ONCE: &str =
+    "Shown only now: read it to the user, then set up a new factor with them.";
+pub const TEMP_CODE_REPLACED: &str = "The code issued before no longer works.";
+
+pub fn temp_code_ask(email: &str) -> Vec<String> {
+    vec![format!(
+        "For {email} (a lost phone): typed once in place of a code from the app, SMS or email. It replaces any earlier one."
+    )]
+}
+
+pub fn temp_code_until(until: &str) -> String {
+    format!("It works once, until {until}.")
+}
+
 /// The Audit screen's `/` filter.
 pub const AUDIT_FILTER_TITLE: &str = "Filter the audit trail";
 

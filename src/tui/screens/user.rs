@@ -72,6 +72,12 @@ pub const KEYS: &[Binding] = &[
     ch('g', Action::RegenerateCodes, "new backup codes", true),
     ch('u', Action::Unlock, "unlock 2FA", true),
     ch(
+        'T',
+        Action::TempCode,
+        "temporary access code (lost phone)",
+        false,
+    ),
+    ch(
         'e',
         Action::ToggleEveryLogin,
         "toggle \"ask on every login\"",
@@ -314,6 +320,9 @@ impl UserScreen {
                 )],
                 Change::RegenerateCodes { email },
             ),
+            Action::TempCode => {
+                Effect::Popup(Box::new(crate::tui::popups::temp_code::Ask::new(&email)))
+            }
             Action::Unlock => {
                 let lock = &d.lock;
                 let state = if lock.locked {
