@@ -15,9 +15,12 @@ mod enrolment;
 mod facts;
 mod history;
 mod messages;
+mod temp;
 
 pub use check::{SkewCheck, SpentBy, skew_message, used_message};
-pub use facts::{AttemptFact, Change, DeliveryFact, DeviceFact, FactorFact, Facts, LastLogin};
+pub use facts::{
+    AttemptFact, Change, DeliveryFact, DeviceFact, FactorFact, Facts, LastLogin, TempCodeFact,
+};
 
 text_enum!(
     /// How much a finding stands in the way of logging in.
@@ -52,6 +55,7 @@ text_enum!(
         DeviceRevoked => "device_revoked",
         NewIp => "new_ip",
         EveryLogin => "every_login",
+        TempCode => "temp_code",
         Deliveries => "deliveries",
         History => "history",
         AllClear => "all_clear",
@@ -75,6 +79,7 @@ text_enum!(
         CheckCode => "check_code",
         RevokeDevices => "revoke_devices",
         TurnOffEveryLogin => "turn_off_every_login",
+        TempCode => "temp_code",
         Simulate => "simulate",
         Wait => "wait",
         Nothing => "nothing",
@@ -118,6 +123,8 @@ pub enum Act {
     RevokeDevices,
     GenerateCodes,
     EveryLoginOff,
+    /// Give them a temporary access code (a lost phone).
+    IssueTempCode,
 }
 
 /// A piece of a finding's advice.
@@ -230,6 +237,7 @@ pub fn diagnose(f: &Facts, policy: &Policy) -> Vec<Finding> {
     codes::codes(&mut b, policy);
     devices::devices(&mut b, policy);
     account::every_login(&mut b, policy);
+    temp::temp_code(&mut b);
     history::history(&mut b);
     if b.findings
         .iter()

@@ -30,7 +30,7 @@ pub enum Entered {
 /// A typed code that is neither six digits nor a backup code.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error(
-    "`{0}` is not a code: enter the 6 digits from the app, SMS or email, a backup code like xxxx-xxxx-xxxx-xxxx, or a temporary access code like xxxx-xxxx-xxxx"
+    "`{0}` is not a code: enter the 6 digits from the app, SMS or email, or a backup code like xxxx-xxxx-xxxx-xxxx"
 )]
 pub struct NotACode(pub String);
 

@@ -364,6 +364,7 @@ pub fn fix_action(fix: Fix) -> Option<Action> {
         Fix::TurnOffEveryLogin => Action::ToggleEveryLogin,
         Fix::Simulate => Action::Simulate,
         Fix::CheckCode => Action::CheckSkew,
+        Fix::TempCode => Action::TempCode,
         Fix::AllowCountry | Fix::Wait | Fix::Nothing => return None,
     })
 }
@@ -384,6 +385,7 @@ pub fn act_action(act: &Act) -> Option<Action> {
         Act::RevokeDevices => Action::RevokeAllDevices,
         Act::GenerateCodes => Action::RegenerateCodes,
         Act::EveryLoginOff => Action::ToggleEveryLogin,
+        Act::IssueTempCode => Action::TempCode,
         Act::ResendCode { .. } | Act::AllowCountries { .. } | Act::EditPhone | Act::Outbox => {
             return None;
         }
@@ -407,6 +409,7 @@ pub fn user_key(action: Action) -> Option<char> {
         Action::RevokeAllDevices => 'R',
         Action::ToggleEveryLogin => 'e',
         Action::Simulate => 'l',
+        Action::TempCode => 'T',
         _ => return None,
     })
 }

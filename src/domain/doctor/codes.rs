@@ -281,11 +281,15 @@ pub(super) fn codes(b: &mut Builder<'_>, policy: &Policy) {
                 )
                 .evidence(evidence)
                 .fix(
-                    Fix::Reset2fa,
+                    Fix::TempCode,
                     vec![
-                        say("Lost phone: check who is calling, then reset 2FA so they can enrol a new phone: "),
+                        say("Lost phone: check who is calling, then give them a temporary access code"),
+                        Part::Key(Act::IssueTempCode),
+                        say(" to get in once and enrol a new phone: "),
+                        Part::Act(Act::IssueTempCode),
+                        say(" (or reset 2FA: "),
                         Part::Act(Act::Reset2fa),
-                        say(". Phone still there: make new codes"),
+                        say("). Phone still there: make new codes"),
                         Part::Key(Act::GenerateCodes),
                         say(": "),
                         Part::Act(Act::GenerateCodes),

@@ -72,12 +72,6 @@ pub const KEYS: &[Binding] = &[
     ch('g', Action::RegenerateCodes, "new backup codes", true),
     ch('u', Action::Unlock, "unlock 2FA", true),
     ch(
-        'T',
-        Action::TempCode,
-        "temporary access code (lost phone)",
-        false,
-    ),
-    ch(
         'e',
         Action::ToggleEveryLogin,
         "toggle \"ask on every login\"",
@@ -97,6 +91,12 @@ pub const KEYS: &[Binding] = &[
         false,
     ),
     named(KeyCode::Esc, None, Action::Back, "back", true),
+    ch(
+        'T',
+        Action::TempCode,
+        "temporary access code (lost phone)",
+        false,
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -160,7 +160,7 @@ fn backup_codes_at_their_edges() {
         ..healthy()
     };
     let x = first(&out);
-    assert_eq!((x.kind, x.fix), (Kind::CodesUsedUp, Fix::Reset2fa));
+    assert_eq!((x.kind, x.fix), (Kind::CodesUsedUp, Fix::TempCode));
     assert!(x.evidence[1].contains("tried again"), "{x:?}");
     assert_eq!(
         first(&Facts {
