@@ -100,11 +100,7 @@ pub enum Command {
         second: String,
     },
     /// Issue a temporary access code (shown once).
-    IssueTempCode {
-        email: String,
-        valid: String,
-        reason: String,
-    },
+    IssueTempCode(TempCodeRequest),
     /// The simulator's sandbox for `email`: from `copy`, made on the worker
     /// thread, or else copied here. Its own failure is in the outcome.
     Sandbox {
@@ -146,19 +142,31 @@ pub enum Outcome {
     Many(Vec<Outcome>),
 }
 
+/// A temporary access code, for the popup that shows it once.
+fn issue_temp_code(desk: &mut Desk, ask: &TempCodeRequest) -> Result<Outcome> {
+    let valid = crate::domain::temp_code::parse_valid(&ask.valid)
+        .map_err(|e| DeskError::Usage(e.to_string()))?;
+    Ok(Outcome::TempCode(desk.issue_temp_code(
+        &ask.email,
+        valid,
+        &ask.reason,
+    )?))
+}
+
+/// What the temporary access code popup asks for: for whom, how long it
+/// works (as typed) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TempCodeRequest {
+    pub email: String,
+    pub valid: String,
+    pub reason: String,
+}
+
 /// Run `command` on the real desk.
 pub fn run(desk: &mut Desk, command: Command) -> Result<Outcome> {
     Ok(match command {
         Command::Change { change, reason } => return run_change(desk, change, &reason),
-        Command::IssueTempCode {
-            email,
-            valid,
-            reason,
-        } => {
-            let valid = crate::domain::temp_code::parse_valid(&valid)
-                .map_err(|e| DeskError::Usage(e.to_string()))?;
-            Outcome::TempCode(desk.issue_temp_code(&email, valid, &reason)?)
-        }
+        Command::IssueTempCode(ask) => issue_temp_code(desk, &ask)?,
         Command::EnrolTotp { email } => Outcome::Enrolling {
             enrolment: desk.enrol_totp(&email)?,
             email,

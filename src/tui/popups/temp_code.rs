@@ -9,7 +9,7 @@ use super::{CLOSE_KEYS, field_popup};
 use crate::desk::temp_code::IssuedTempCode;
 use crate::domain::stamp;
 use crate::domain::temp_code::{DEFAULT_VALID_TEXT, parse_valid};
-use crate::tui::command::Command;
+use crate::tui::command::{Command, TempCodeRequest};
 use crate::tui::input::Input;
 use crate::tui::keys::{Action, Binding};
 use crate::tui::strings;
@@ -69,11 +69,11 @@ impl Popup for Ask {
                     self.error = Some(strings::REASON_NEEDED.to_owned());
                     return Effect::None;
                 }
-                Effect::Run(Command::IssueTempCode {
+                Effect::Run(Command::IssueTempCode(TempCodeRequest {
                     email: self.email.clone(),
                     valid: self.valid.text().to_owned(),
                     reason: self.reason.text().to_owned(),
-                })
+                }))
             }
             Action::Cancel => Effect::Back,
             _ => Effect::None,
