@@ -495,12 +495,37 @@ CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
     SELECT RAISE (ABORT, 'the audit trail is append-only');
 END;
 
--- step 8: the audit trail searched by who acted
+-- step 8: counted once, not row by row
+-- A user's codes are written and removed a whole batch at a time, yet a
+-- trigger per row updated the user (and with it the overview's counters)
+-- ten times for each batch written and ten more for each removed. The store
+-- now sets a user's totals once, in the same transaction as the batch it
+-- writes or removes (store::codes); using a code stays counted by its own
+-- trigger, one row at a time.
+DROP TRIGGER codes_count_insert;
+DROP TRIGGER codes_count_delete;
+-- The chain's head already counts the events, in the same transaction as
+-- each one (step 6): a second count, by a trigger on every event, goes.
+DROP TRIGGER counters_audit_insert;
+DELETE FROM counters WHERE name = 'audit';
+
+-- step 9: a new password after a suspected compromise
+-- Set by the compromise response, cleared when a new password is set: until
+-- then no login gets in on the password alone (the new authenticator must be
+-- confirmed and used), and the login that does get in must set a new one.
+ALTER TABLE users ADD COLUMN password_change INTEGER NOT NULL DEFAULT 0;
+-- A code used twice, the second time from another address than the first: the
+-- overview's needs-attention list reads the recent ones along this index.
+CREATE INDEX attempts_replayed_elsewhere ON attempts (at)
+    WHERE kind = 'totp' AND outcome = 'replayed' AND first_used_by_resync = 0
+      AND first_used_ip IS NOT NULL AND first_used_ip <> ip;
+
+-- step 10: the audit trail searched by who acted
 -- `audit --by ACTOR` and the Audit screen's actor filter read one actor's
 -- events newest first along this index, as the user and kind filters do.
 CREATE INDEX audit_actor ON audit (actor, at);
 
--- step 9: temporary access codes
+-- step 11: temporary access codes
 -- The help desk's answer to a lost phone: one code per user, issued with a
 -- reason, that works once as a second factor until it expires. Stored as an
 -- HMAC under the sealing key (like backup codes), never as the code. Issuing
@@ -549,3 +574,6 @@ CREATE INDEX attempts_user ON attempts (user_id, at);
 CREATE INDEX attempts_failed ON attempts (user_id, id) WHERE outcome IN ('invalid', 'replayed');
 CREATE INDEX attempts_challenge ON attempts (challenge_id);
 CREATE INDEX attempts_factor ON attempts (factor_id);
+CREATE INDEX attempts_replayed_elsewhere ON attempts (at)
+    WHERE kind = 'totp' AND outcome = 'replayed' AND first_used_by_resync = 0
+      AND first_used_ip IS NOT NULL AND first_used_ip <> ip;
