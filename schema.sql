@@ -581,3 +581,61 @@ CREATE TABLE personas (
 -- range of their own (`last_login_at IS NULL`).
 CREATE INDEX users_name_email ON users (name, email);
 CREATE INDEX users_last_login_email ON users (last_login_at, email);
+
+-- step 13: the audit trail searched by who acted
+-- `audit --by ACTOR` and the Audit screen's actor filter read one actor's
+-- events newest first along this index, as the user and kind filters do.
+CREATE INDEX audit_actor ON audit (actor, at);
+
+-- step 14: temporary access codes
+-- The help desk's answer to a lost phone: one code per user, issued with a
+-- reason, that works once as a second factor until it expires. Stored as an
+-- HMAC under the sealing key (like backup codes), never as the code. Issuing
+-- a new one replaces the old row; using it sets used_at. Wrong guesses are
+-- counted as any wrong code is (attempts, lockout).
+CREATE TABLE temp_codes (
+    user_id     INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    code_mac    BLOB    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    created_by  TEXT    NOT NULL,
+    reason      TEXT    NOT NULL,
+    used_at     INTEGER,
+    used_ip     TEXT
+) STRICT;
+-- A temporary access code typed at a challenge is an attempt of its own
+-- kind, counted towards the lock as any wrong code is: the attempts table is
+-- rebuilt with `temp` among its kinds (rows, ids and indexes kept).
+CREATE TABLE attempts_temp (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    challenge_id    INTEGER REFERENCES challenges (id) ON DELETE SET NULL,
+    factor_id       INTEGER REFERENCES factors (id) ON DELETE SET NULL,
+    kind            TEXT    NOT NULL CHECK (kind IN ('totp', 'sms', 'email', 'backup', 'temp')),
+    outcome         TEXT    NOT NULL CHECK (outcome IN ('accepted', 'invalid', 'expired', 'replayed', 'locked')),
+    ip              TEXT    NOT NULL,
+    at              INTEGER NOT NULL,
+    matched_offset  INTEGER,
+    first_used_at   INTEGER,
+    first_used_ip   TEXT,
+    first_used_by_resync INTEGER NOT NULL DEFAULT 0
+        CHECK (first_used_by_resync IN (0, 1))
+) STRICT;
+INSERT INTO attempts_temp (id, user_id, challenge_id, factor_id, kind, outcome, ip, at,
+        matched_offset, first_used_at, first_used_ip, first_used_by_resync)
+    SELECT id, user_id, challenge_id, factor_id, kind, outcome, ip, at,
+        matched_offset, first_used_at, first_used_ip, first_used_by_resync
+    FROM attempts ORDER BY id;
+-- Ids are not given again: the sequence goes on from the old table's.
+UPDATE sqlite_sequence SET seq = max(seq,
+        coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'attempts'), 0))
+    WHERE name = 'attempts_temp';
+DROP TABLE attempts;
+ALTER TABLE attempts_temp RENAME TO attempts;
+CREATE INDEX attempts_user ON attempts (user_id, at);
+CREATE INDEX attempts_failed ON attempts (user_id, id) WHERE outcome IN ('invalid', 'replayed');
+CREATE INDEX attempts_challenge ON attempts (challenge_id);
+CREATE INDEX attempts_factor ON attempts (factor_id);
+CREATE INDEX attempts_replayed_elsewhere ON attempts (at)
+    WHERE kind = 'totp' AND outcome = 'replayed' AND first_used_by_resync = 0
+      AND first_used_ip IS NOT NULL AND first_used_ip <> ip;

@@ -1,6 +1,7 @@
 //! The command line: clap types for every use case, and the dispatch that
 //! opens the desk, calls it, prints the result, and picks the exit code.
 
+mod audit;
 mod commands;
 mod conventions;
 mod demo;
@@ -85,6 +86,11 @@ fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text.trim())
         .map(|t| t.to_utc())
         .map_err(|_| "expected an RFC 3339 time like 2026-11-21T09:00:00Z".to_owned())
+}
+
+/// `--valid`: how long a temporary access code works (5m to 7d).
+fn parse_valid(text: &str) -> Result<chrono::TimeDelta, String> {
+    crate::domain::temp_code::parse_valid(text).map_err(|e| e.to_string())
 }
 
 /// `--users`: a whole number from 1 to [`MAX_USERS`](crate::demo::population::MAX_USERS).
@@ -293,6 +299,18 @@ pub enum UserCommand {
     /// Enable a disabled account.
     Enable {
         email: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Issue a temporary access code (lost phone): it works once as a second
+    /// factor until it expires, and replaces any earlier one. Shown once.
+    #[command(name = "temp-code")]
+    TempCode {
+        email: String,
+        /// How long it works: 5m to 7d.
+        #[arg(long, default_value = "24h", value_parser = parse_valid)]
+        valid: chrono::TimeDelta,
+        /// Why, for the audit trail (required).
         #[arg(long)]
         reason: String,
     },
@@ -509,12 +527,41 @@ pub struct AuditArgs {
     /// An event kind (`login.verify`) or a family of them (`login`).
     #[arg(long)]
     pub kind: Option<String>,
-    /// How many rows (1 to 10000).
-    #[arg(long, default_value_t = 50, value_parser = limit_range())]
-    pub limit: u32,
+    /// Only what this actor did, exactly as the trail names them
+    /// (`--actor` is who acts: it names you).
+    #[arg(long, value_name = "ACTOR")]
+    pub by: Option<String>,
+    /// Events at or after this time: RFC 3339, a date (2026-11-21, UTC), or
+    /// an age (90m, 24h, 7d).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Events before this time (as --since).
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// Words anywhere in an event (kind, actor, user, detail, address), any case.
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// table (the default), json, jsonl or csv. json, jsonl and csv stream
+    /// every event found (or --limit of them) at any size; it wins over --json.
+    #[arg(long, value_enum)]
+    pub format: Option<AuditFormat>,
+    /// Print events as they are written, until Ctrl-C (table or jsonl).
+    #[arg(long, conflicts_with_all = ["before", "limit"])]
+    pub follow: bool,
+    /// How many rows (1 to 10000) [default: 50; json, jsonl and csv: all].
+    #[arg(long, value_parser = limit_range())]
+    pub limit: Option<u32>,
     /// Older than this event id (paging).
     #[arg(long)]
     pub before: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]

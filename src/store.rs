@@ -17,6 +17,7 @@ pub mod personas;
 pub mod policy;
 pub mod readiness;
 mod sandbox;
+pub mod temp_codes;
 pub mod throttle;
 pub mod user_list;
 pub mod user_sort;

@@ -172,6 +172,15 @@ fn code_entry(s: &str) -> bool {
             assert!(otp::parse_digits(s).is_err(), "{s:?}");
             true
         }
+        Ok(Entered::Temp(t)) => {
+            assert_eq!(
+                factordesk::domain::temp_code::normalize(s).as_deref(),
+                Some(t.as_str()),
+                "{s:?}"
+            );
+            assert!(otp::parse_digits(s).is_err(), "{s:?}");
+            true
+        }
         Err(e) => {
             // The refusal quotes the input, but never at length.
             assert!(

@@ -135,17 +135,7 @@ fn dispatch(cli: &Cli) -> Result<i32> {
                 ))),
             }
         }
-        Command::Audit(a) => {
-            let desk = open(cli)?;
-            let list = desk.audit(&RecordQuery {
-                user: a.user.clone(),
-                kind: a.kind.clone(),
-                before: a.before,
-                limit: a.limit,
-            })?;
-            reply(cli, &list, || out::audit(&list, ""));
-            Ok(exit::OK)
-        }
+        Command::Audit(a) => super::audit::run(cli, a),
         Command::Policy(c) => policy(cli, c),
         Command::Render(args) => render(cli, args),
         Command::Doctor { email, code } => {

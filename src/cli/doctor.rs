@@ -47,6 +47,9 @@ pub fn command(act: &Act, email: &str) -> String {
         Act::RevokeDevices => format!("factordesk device revoke {email} --all --reason \"…\""),
         Act::GenerateCodes => format!("factordesk codes generate {email}"),
         Act::EveryLoginOff => format!("factordesk user edit {email} --every-login false"),
+        Act::IssueTempCode => {
+            format!("factordesk user temp-code {email} --valid 24h --reason \"…\"")
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use super::{Desk, DeskError, Result, regulation, user_by_email};
 use crate::domain::audit::Facts as EventFacts;
 use crate::domain::doctor::{
     self, AttemptFact, Change, DeliveryFact, DeviceFact, FactorFact, Facts, Finding, LastLogin,
-    Restart, SkewCheck, SpentBy,
+    Restart, SkewCheck, SpentBy, TempCodeFact,
 };
 use crate::domain::policy::Policy;
 use crate::domain::vocab::{ChallengePurpose, ChallengeState, DeliveryStatus};
@@ -20,7 +20,7 @@ use crate::store::audit::AuditRow;
 use crate::store::devices::DeviceRow;
 use crate::store::factors::FactorRow;
 use crate::store::users::UserRow;
-use crate::store::{attempts, audit, challenges, codes, deliveries, devices, factors};
+use crate::store::{attempts, audit, challenges, codes, deliveries, devices, factors, temp_codes};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DoctorReport {
@@ -85,8 +85,8 @@ fn events(conn: &Connection, user_id: i64, kind: &str, limit: u32) -> Result<Vec
         &audit::Query {
             user_id: Some(user_id),
             kind: Some(kind),
-            before: None,
             limit,
+            ..audit::Query::default()
         },
     )?)
 }
@@ -249,6 +249,14 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
         last_login: last,
         password_change: u.password_change,
         secured: secured(conn, u)?,
+        temp_code: temp_codes::for_user(conn, u.id)?.map(|t| TempCodeFact {
+            issued_at: t.created_at,
+            issued_by: t.created_by,
+            reason: t.reason,
+            expires_at: t.expires_at,
+            used_at: t.used_at,
+            used_ip: t.used_ip,
+        }),
     })
 }
 

@@ -1,7 +1,7 @@
 //! The login flow: start (password, trust, decision, challenge issued),
 //! resend, and challenge state; verifying a code is `verify`.
 
-mod verify;
+pub(crate) mod verify;
 
 use std::fmt::Write as _;
 

@@ -1,7 +1,7 @@
 //! Test only: every query on an interactive path reads along an index at any
 //! size, checked with `EXPLAIN QUERY PLAN` on the statements the desk ran.
 //!
-//! The paths (Overview, Users list, a user, the doctor, audit, outbox, a
+//! The paths (Overview, Users list, a user, the doctor, audit and its searches, outbox, a
 //! login, the sandbox copy, the User screen's actions, readiness) are driven through the desk's own API
 //! over a generated database, with the connection traced: each statement is
 //! recorded with its bound values in. Each is explained with those values,
@@ -25,6 +25,7 @@ use super::devices::Which;
 use super::login::{DeviceRef, LoginRequest, PasswordInput};
 use super::readiness::Sort;
 use super::records::RecordQuery;
+use super::search::{AuditQuery, BUDGET};
 use super::users::{ListQuery, Sort as UserSort, SortBy};
 use crate::clock::Clock;
 use crate::crypto::Key;
@@ -316,6 +317,53 @@ fn records(desk: &mut Desk, seen: &mut Seen, user: Option<&str>) {
     });
 }
 
+/// The Audit screen's filters and `audit`'s: an actor alone (its index) or
+/// beside a user or a kind (rows tested along their index), a time range,
+/// free text common and rare (a bounded walk per page), and `--follow`.
+fn searches(desk: &mut Desk, seen: &mut Seen, user: Option<&str>) {
+    let actor = desk
+        .audit(&RecordQuery {
+            limit: 1,
+            ..RecordQuery::default()
+        })
+        .unwrap()[0]
+        .actor
+        .clone();
+    let now = desk.now();
+    let ranges = [
+        (None, None),
+        (Some(now - TimeDelta::days(30)), None),
+        (None, Some(now - TimeDelta::days(7))),
+        (
+            Some(now - TimeDelta::days(60)),
+            Some(now - TimeDelta::days(7)),
+        ),
+    ];
+    seen.record(desk, "audit", |d| {
+        for kind in [None, Some("login"), Some("user.unlock")] {
+            for by in [None, Some(actor.as_str()), Some("nobody")] {
+                for text in [None, Some("accepted"), Some("zzq")] {
+                    for (since, until) in ranges {
+                        let q = AuditQuery {
+                            user: user.map(str::to_owned),
+                            kind: kind.map(str::to_owned),
+                            actor: by.map(str::to_owned),
+                            since,
+                            until,
+                            text: text.map(str::to_owned),
+                            limit: PAGE,
+                        };
+                        keyset_pages(|at| d.search_audit(&q, at, BUDGET).unwrap().rows, |e| e.id);
+                    }
+                }
+            }
+        }
+        let last = d.audit_last_id().unwrap().unwrap();
+        d.audit_written_after(&AuditQuery::default(), last - 600)
+            .unwrap();
+    });
+}
+
 /// Opening a user: the screen, its panels, the doctor, their records and
 /// the simulator's copy of them.
 fn open_user(desk: &mut Desk, seen: &mut Seen, email: &str) {
@@ -328,6 +376,7 @@ fn open_user(desk: &mut Desk, seen: &mut Seen, email: &str) {
     });
     seen.record(desk, "doctor", |d| d.diagnose(email).unwrap());
     records(desk, seen, Some(email));
+    searches(desk, seen, Some(email));
     seen.record(desk, "sandbox", |d| d.sandbox(email).unwrap());
 }
 
@@ -472,6 +521,7 @@ fn drive(desk: &mut Desk) -> Seen {
         d.doctor("bob@example.com", Some("123456")).unwrap();
     });
     records(desk, &mut seen, None);
+    searches(desk, &mut seen, None);
     let sms_user = seen.record(desk, "users", |d| {
         let q = ListQuery {
             search: Some("example.org".to_owned()),
@@ -537,6 +587,8 @@ fn the_check_refuses_scans_and_walks_that_test_rows() {
         "SELECT * FROM audit WHERE user_id = 3 ORDER BY at DESC LIMIT 5",
         "SELECT d.id FROM deliveries d JOIN users u ON u.id = d.user_id WHERE d.user_id = 1",
         "SELECT * FROM audit a WHERE 1 ORDER BY a.at DESC, a.id DESC LIMIT 20",
+        "SELECT * FROM audit a WHERE a.id > 5 ORDER BY a.id LIMIT 20",
+        "SELECT * FROM audit a WHERE a.actor = 'x' AND a.at >= 5 ORDER BY a.at DESC LIMIT 20",
         "SELECT * FROM factors WHERE status = 'pending' ORDER BY created_at LIMIT 5",
         "SELECT * FROM users WHERE email > 'a' ORDER BY email LIMIT 20",
         // The Users list sorted by a column: a range of its index.

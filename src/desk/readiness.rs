@@ -264,7 +264,7 @@ fn order(sort: Sort) -> Order {
 /// read as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage
 /// return) gets a leading `'`, as OWASP advises against CSV injection: names
 /// are typed by whoever adds a user, and the report is opened by admins.
-fn field(text: &str) -> String {
+pub(crate) fn field(text: &str) -> String {
     let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {

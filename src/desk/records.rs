@@ -39,30 +39,32 @@ fn audit_page(
         &audit::Query {
             user_id,
             kind,
-            before: None,
             limit,
+            ..audit::Query::default()
         },
         at,
     )?;
-    Ok(rows
-        .into_iter()
-        .map(|r| AuditView {
-            id: r.id,
-            at: r.at,
-            actor: r.actor,
-            os_user: r.os_user,
-            user: r.user_email,
-            kind: r.kind,
-            detail: r.detail,
-            ip: r.ip,
-            written_at: r.written_at,
-            clock_set: r.clock_set,
-        })
-        .collect())
+    Ok(rows.into_iter().map(view).collect())
+}
+
+/// An event as the front ends show it.
+pub(crate) fn view(r: audit::AuditRow) -> AuditView {
+    AuditView {
+        id: r.id,
+        at: r.at,
+        actor: r.actor,
+        os_user: r.os_user,
+        user: r.user_email,
+        kind: r.kind,
+        detail: r.detail,
+        ip: r.ip,
+        written_at: r.written_at,
+        clock_set: r.clock_set,
+    }
 }
 
 /// The id of the user a query is limited to, if any.
-fn user_id(conn: &Connection, email: Option<&str>) -> Result<Option<i64>> {
+pub(crate) fn user_id(conn: &Connection, email: Option<&str>) -> Result<Option<i64>> {
     Ok(email
         .map(|e| user_by_email(conn, e))
         .transpose()?

@@ -477,6 +477,7 @@ impl Desk {
             let cancelled = challenges::cancel_open(cx.conn, u.id, cx.now)?;
             let factors = store::factors::delete_for_user(cx.conn, u.id)?;
             let codes = store::codes::delete_for_user(cx.conn, u.id)?;
+            store::temp_codes::delete_for_user(cx.conn, u.id)?;
             let devices = store::devices::revoke_all(cx.conn, u.id, cx.now, &format!("2FA reset: {why}"))?;
             clear_lock(cx, u.id)?;
             store::users::set_phone(cx.conn, u.id, u.phone.as_deref(), false)?;

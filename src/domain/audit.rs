@@ -41,6 +41,13 @@ pub struct Facts {
     /// The attempt was turned away, and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<Refusal>,
+    /// A temporary access code was issued, working until then
+    /// (`user.temp_code`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<super::Time>,
+    /// The code issued replaced one that still worked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_live: Option<bool>,
 }
 
 impl Facts {

@@ -8,7 +8,8 @@ pub const BATCH: usize = 10;
 /// Characters per code: 16 × 5 bits = 80 bits.
 pub const LEN: usize = 16;
 
-const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/// Crockford's base32 (no I, L, O, U).
+pub(crate) const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// A new batch, in display form.
 pub fn generate(rng: &mut Rng) -> Vec<String> {
@@ -42,7 +43,12 @@ pub fn display(canonical: &str) -> String {
 /// The canonical form (16 upper-case Crockford characters) of what a person
 /// typed: case, dashes and spaces are ignored, O reads as 0, I and L as 1.
 pub fn normalize(input: &str) -> Option<String> {
-    let mut out = String::with_capacity(LEN);
+    normalize_len(input, LEN)
+}
+
+/// As [`normalize`], for a code of `len` characters.
+pub(crate) fn normalize_len(input: &str, len: usize) -> Option<String> {
+    let mut out = String::with_capacity(len);
     for c in input.chars() {
         let c = match c.to_ascii_uppercase() {
             ' ' | '-' | '\t' => continue,
@@ -53,7 +59,7 @@ pub fn normalize(input: &str) -> Option<String> {
         };
         out.push(c);
     }
-    (out.len() == LEN).then_some(out)
+    (out.len() == len).then_some(out)
 }
 
 /// How a user's stock of unused codes looks.

@@ -15,10 +15,12 @@ mod enrolment;
 mod facts;
 mod history;
 mod messages;
+mod temp;
 
 pub use check::{SkewCheck, SpentBy, skew_message, used_message};
 pub use facts::{
     AttemptFact, Change, DeliveryFact, DeviceFact, FactorFact, Facts, LastLogin, Restart,
+    TempCodeFact,
 };
 
 text_enum!(
@@ -55,6 +57,7 @@ text_enum!(
         DeviceRevoked => "device_revoked",
         NewIp => "new_ip",
         EveryLogin => "every_login",
+        TempCode => "temp_code",
         Deliveries => "deliveries",
         History => "history",
         AllClear => "all_clear",
@@ -82,6 +85,7 @@ text_enum!(
         CheckCode => "check_code",
         RevokeDevices => "revoke_devices",
         TurnOffEveryLogin => "turn_off_every_login",
+        TempCode => "temp_code",
         Simulate => "simulate",
         Wait => "wait",
         Nothing => "nothing",
@@ -136,6 +140,8 @@ pub enum Act {
     RevokeDevices,
     GenerateCodes,
     EveryLoginOff,
+    /// Give them a temporary access code (a lost phone).
+    IssueTempCode,
 }
 
 impl Act {
@@ -270,6 +276,7 @@ pub fn diagnose(f: &Facts, policy: &Policy) -> Vec<Finding> {
     codes::codes(&mut b, policy);
     devices::devices(&mut b, policy);
     account::every_login(&mut b, policy);
+    temp::temp_code(&mut b);
     history::history(&mut b);
     if b.findings
         .iter()

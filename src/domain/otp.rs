@@ -23,6 +23,8 @@ pub enum Entered {
     Digits(String),
     /// A backup code in its canonical form.
     Backup(String),
+    /// A temporary access code from the help desk, in its canonical form.
+    Temp(String),
 }
 
 /// A typed code that is neither six digits nor a backup code.
@@ -43,6 +45,7 @@ pub fn parse_entry(input: &str) -> Result<Entered, NotACode> {
     }
     backup::normalize(input)
         .map(Entered::Backup)
+        .or_else(|| super::temp_code::normalize(input).map(Entered::Temp))
         .ok_or_else(|| NotACode(super::text::excerpt(input.trim(), 40)))
 }
 
@@ -50,7 +53,9 @@ pub fn parse_entry(input: &str) -> Result<Entered, NotACode> {
 pub fn parse_digits(input: &str) -> Result<String, NotACode> {
     match parse_entry(input)? {
         Entered::Digits(d) => Ok(d),
-        Entered::Backup(_) => Err(NotACode(super::text::excerpt(input.trim(), 40))),
+        Entered::Backup(_) | Entered::Temp(_) => {
+            Err(NotACode(super::text::excerpt(input.trim(), 40)))
+        }
     }
 }
 

@@ -15,7 +15,7 @@ text_enum!(
 
 text_enum!(
     /// What was typed: a code from a factor, or a backup code.
-    AttemptKind { Totp => "totp", Sms => "sms", Email => "email", Backup => "backup" }
+    AttemptKind { Totp => "totp", Sms => "sms", Email => "email", Backup => "backup", Temp => "temp" }
 );
 
 text_enum!(

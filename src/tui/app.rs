@@ -444,6 +444,9 @@ impl App {
             Outcome::Said(tone, text) => Effect::Say(tone, text),
             Outcome::Failed(e) => Effect::fail(&e),
             Outcome::Codes { email, codes } => Effect::Popup(Box::new(Codes::new(email, codes))),
+            Outcome::TempCode(issued) => {
+                Effect::Popup(Box::new(crate::tui::popups::temp_code::Shown::new(issued)))
+            }
             Outcome::Enrolling { email, enrolment } => {
                 Effect::Popup(Box::new(Qr::new(&email, enrolment)))
             }

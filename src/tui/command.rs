@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use super::theme::Tone;
 use crate::desk::devices::Which;
 use crate::desk::recovery::Recovery;
+use crate::desk::temp_code::IssuedTempCode;
 use crate::desk::users::Edit;
 use crate::desk::views::{ContactEnrolment, TotpEnrolment};
 use crate::desk::{Desk, DeskError, Result};
@@ -109,6 +110,8 @@ pub enum Command {
         first: String,
         second: String,
     },
+    /// Issue a temporary access code (shown once).
+    IssueTempCode(TempCodeRequest),
     /// The simulator's sandbox for `email`: from `copy`, made on the worker
     /// thread, or else copied here. Its own failure is in the outcome.
     Sandbox {
@@ -139,6 +142,8 @@ pub enum Outcome {
     },
     /// A code the user read out, checked.
     Checked(SkewCheck),
+    /// A temporary access code, to be shown once.
+    TempCode(IssuedTempCode),
     /// The simulator's sandbox asked for with `ticket`.
     Sandbox {
         ticket: u64,
@@ -148,10 +153,31 @@ pub enum Outcome {
     Many(Vec<Outcome>),
 }
 
+/// A temporary access code, for the popup that shows it once.
+fn issue_temp_code(desk: &mut Desk, ask: &TempCodeRequest) -> Result<Outcome> {
+    let valid = crate::domain::temp_code::parse_valid(&ask.valid)
+        .map_err(|e| DeskError::Usage(e.to_string()))?;
+    Ok(Outcome::TempCode(desk.issue_temp_code(
+        &ask.email,
+        valid,
+        &ask.reason,
+    )?))
+}
+
+/// What the temporary access code popup asks for: for whom, how long it
+/// works (as typed) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TempCodeRequest {
+    pub email: String,
+    pub valid: String,
+    pub reason: String,
+}
+
 /// Run `command` on the real desk.
 pub fn run(desk: &mut Desk, command: Command) -> Result<Outcome> {
     Ok(match command {
         Command::Change { change, reason } => return run_change(desk, change, &reason),
+        Command::IssueTempCode(ask) => issue_temp_code(desk, &ask)?,
         Command::EnrolTotp { email } => Outcome::Enrolling {
             enrolment: desk.enrol_totp(&email)?,
             email,

@@ -141,6 +141,7 @@ pub enum Action {
     CheckSkew,
     Resync,
     ClearDrift,
+    TempCode,
     // Simulator.
     PickUser,
     CycleDevice,
@@ -490,6 +491,7 @@ pub fn fix_action(fix: Fix) -> Option<Action> {
         Fix::TurnOffEveryLogin => Action::ToggleEveryLogin,
         Fix::Simulate => Action::Simulate,
         Fix::CheckCode => Action::CheckSkew,
+        Fix::TempCode => Action::TempCode,
         Fix::AllowCountry | Fix::Wait | Fix::Nothing => return None,
     })
 }
@@ -514,6 +516,7 @@ pub fn act_action(act: &Act) -> Option<Action> {
         Act::RevokeDevices => Action::RevokeAllDevices,
         Act::GenerateCodes => Action::RegenerateCodes,
         Act::EveryLoginOff => Action::ToggleEveryLogin,
+        Act::IssueTempCode => Action::TempCode,
         Act::ResendCode { .. } | Act::AllowCountries { .. } | Act::EditPhone | Act::Outbox => {
             return None;
         }
@@ -541,6 +544,7 @@ pub fn user_key(action: Action) -> Option<char> {
         Action::RevokeAllDevices => 'R',
         Action::ToggleEveryLogin => 'e',
         Action::Simulate => 'l',
+        Action::TempCode => 'T',
         _ => return None,
     })
 }

@@ -1,5 +1,5 @@
 //! Popups, one file each (help, confirm-with-reason, forms, the QR enrolment,
-//! new backup codes, the user picker); here, how they are framed and placed.
+//! new backup codes, the user picker, a temporary access code); here, how they are framed and placed.
 
 pub mod codes;
 pub mod confirm;
@@ -7,6 +7,7 @@ pub mod form;
 pub mod help;
 pub mod pick_user;
 pub mod qr;
+pub mod temp_code;
 
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::KeyCode;

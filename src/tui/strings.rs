@@ -26,6 +26,65 @@ pub const NO_USERS: &str =
 pub const CODES_LEGEND: &str = "CODES: backup codes left of the last batch; none: never generated.";
 pub const NO_MESSAGES: &str = "No messages yet. SMS and email codes appear here when sent.";
 pub const NO_EVENTS: &str = "No events match.";
+
+/// The temporary access code popup.
+pub const TEMP_CODE_TITLE: &str = "Temporary access code";
+pub const TEMP_CODE_VALID: &str = "Works for (5m to 7d):";
+pub const TEMP_CODE_KEYS: &str = "↑/↓ field · Enter issue · Esc cancel";
+pub const TEMP_CODE_ONCE: &str =
+    "Shown only now: read it to the user, then set up a new factor with them.";
+pub const TEMP_CODE_REPLACED: &str = "The code issued before no longer works.";
+
+pub fn temp_code_ask(email: &str) -> Vec<String> {
+    vec![format!(
+        "For {email} (a lost phone): typed once in place of a code from the app, SMS or email. It replaces any earlier one."
+    )]
+}
+
+pub fn temp_code_until(until: &str) -> String {
+    format!("It works once, until {until}.")
+}
+
+/// The Audit screen's `/` filter.
+pub const AUDIT_FILTER_TITLE: &str = "Filter the audit trail";
+
+pub fn audit_filter_lines() -> Vec<String> {
+    vec![
+        "Words to find (any case), and any of:".to_owned(),
+        "  kind:login  by:ACTOR  since:7d  until:2026-11-20".to_owned(),
+        "Enter with nothing clears the filter.".to_owned(),
+    ]
+}
+
+/// The `/` filter in the Audit list's title: nothing when there is none.
+pub fn audit_filter_note(f: &crate::tui::screens::audit::Filter) -> String {
+    let mut parts = Vec::new();
+    if let Some(t) = &f.text {
+        parts.push(format!("\"{t}\""));
+    }
+    if let Some(by) = &f.by {
+        parts.push(format!("by {by}"));
+    }
+    if let Some(s) = f.since {
+        parts.push(format!("since {}", s.format("%Y-%m-%d %H:%M")));
+    }
+    if let Some(u) = f.until {
+        parts.push(format!("until {}", u.format("%Y-%m-%d %H:%M")));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", parts.join(" "))
+    }
+}
+
+/// Below a list whose search stopped at its budget.
+pub fn searched_back_to(at: crate::domain::Time) -> String {
+    format!(
+        "Searched back to {}: ↓ at the end searches further.",
+        at.format("%Y-%m-%d %H:%M")
+    )
+}
 /// After a time the clock was set to (`--now`, or moved), not read.
 pub const TIME_SET_MARK: &str = "*";
 pub const REASON_PROMPT: &str = "Reason (for the audit trail):";

@@ -106,8 +106,32 @@ pub(super) fn user(cli: &Cli, c: &UserCommand) -> Result<i32> {
         | UserCommand::Reset2fa { .. }
         | UserCommand::Reenrol { .. }
         | UserCommand::Compromised { .. } => user_admin(cli, c)?,
+        UserCommand::TempCode {
+            email,
+            valid,
+            reason,
+        } => temp_code(cli, email, *valid, reason)?,
     }
     Ok(exit::OK)
+}
+
+/// `user temp-code`: the code is shown this once.
+fn temp_code(cli: &Cli, email: &str, valid: chrono::TimeDelta, reason: &str) -> Result<()> {
+    let issued = open(cli)?.issue_temp_code(email, valid, reason)?;
+    reply(cli, &issued, || {
+        format!(
+            "Temporary access code for {}: {}\n\nIt works once, in place of a code from the app, SMS or email, until {}.{}\nIt is shown only now: read it to the user, then set up a new factor with them.",
+            issued.email,
+            issued.code,
+            crate::domain::stamp(issued.valid_until),
+            if issued.replaced_live {
+                " The one issued before no longer works."
+            } else {
+                ""
+            }
+        )
+    });
+    Ok(())
 }
 
 /// The user actions that need a reason: disable, enable, unlock, reset 2FA,

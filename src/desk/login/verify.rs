@@ -84,6 +84,7 @@ impl Desk {
             }
             let kind = match &entered {
                 Entered::Backup(_) => AttemptKind::Backup,
+                Entered::Temp(_) => AttemptKind::Temp,
                 Entered::Digits(_) => match f.kind {
                     FactorKind::Totp => AttemptKind::Totp,
                     FactorKind::Sms => AttemptKind::Sms,
@@ -134,7 +135,7 @@ impl Desk {
 const NEW_PASSWORD_NOW: &str =
     " They must set a new password now: the old one may be known to someone else.";
 
-enum Judged {
+pub(crate) enum Judged {
     Accepted {
         step: Option<i64>,
         backup: Option<i64>,
@@ -157,6 +158,9 @@ fn judge(
 ) -> Result<Judged> {
     match (entered, f.kind) {
         (Entered::Backup(canonical), _) => judge_backup(cx, u, canonical),
+        (Entered::Temp(canonical), _) => {
+            crate::desk::temp_code::judge(cx.conn, cx.key, u.id, canonical, cx.now)
+        }
         (Entered::Digits(code), FactorKind::Totp) => judge_totp(cx, f, code),
         (Entered::Digits(code), FactorKind::Sms | FactorKind::Email) => {
             judge_sent_code(cx, u, c, code)
@@ -164,7 +168,7 @@ fn judge(
     }
 }
 
-fn rejected(result: VerifyResult, message: String) -> Judged {
+pub(crate) fn rejected(result: VerifyResult, message: String) -> Judged {
     Judged::Rejected {
         result,
         message,
@@ -347,36 +351,15 @@ fn record(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn accept(
+/// The computer the login came from, after an accepted code: remembered
+/// (anew, or for a new trust period), or its addresses kept up to date.
+fn remember_device(
     cx: &mut Ctx<'_>,
     u: &UserRow,
     c: &ChallengeRow,
-    f: &FactorRow,
-    kind: AttemptKind,
-    step: Option<i64>,
-    backup: Option<i64>,
     remember: Option<&str>,
-) -> Result<VerifyOutcome> {
-    // Only wrong codes use up the challenge's tries.
-    challenges::close(cx.conn, c.id, ChallengeState::Accepted, cx.now)?;
-    account::clear_lock(cx, u.id)?;
-    let mut out = outcome(
-        c.id,
-        VerifyResult::Accepted,
-        otp::attempts_left(c.max_attempts, c.attempts),
-        String::new(),
-    );
-    out.used = Some(kind.to_string());
-    if let Some(id) = backup {
-        codes::mark_used(cx.conn, id, cx.now, &c.ip)?;
-        out.backup_codes_left = Some(account::by_id(cx, u.id)?.codes_left);
-    } else {
-        factor_rows::record_use(cx.conn, f.id, cx.now, &c.ip, step)?;
-    }
-    if c.purpose == ChallengePurpose::Login {
-        store::users::set_last_login(cx.conn, u.id, cx.now)?;
-    }
+    out: &mut VerifyOutcome,
+) -> Result<()> {
     let known = c
         .device_id
         .map(|id| devices::by_id(cx.conn, id))
@@ -410,11 +393,56 @@ fn accept(
             devices::completed_from(cx.conn, d.id, &c.ip, cx.now)?;
         }
     }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn accept(
+    cx: &mut Ctx<'_>,
+    u: &UserRow,
+    c: &ChallengeRow,
+    f: &FactorRow,
+    kind: AttemptKind,
+    step: Option<i64>,
+    backup: Option<i64>,
+    remember: Option<&str>,
+) -> Result<VerifyOutcome> {
+    // Only wrong codes use up the challenge's tries.
+    challenges::close(cx.conn, c.id, ChallengeState::Accepted, cx.now)?;
+    account::clear_lock(cx, u.id)?;
+    let mut out = outcome(
+        c.id,
+        VerifyResult::Accepted,
+        otp::attempts_left(c.max_attempts, c.attempts),
+        String::new(),
+    );
+    out.used = Some(kind.to_string());
+    if kind == AttemptKind::Temp {
+        // Once: a second login racing for it finds it spent.
+        if !store::temp_codes::mark_used(cx.conn, u.id, cx.now, &c.ip)? {
+            return Err(DeskError::Refused(
+                "that temporary access code was used a moment ago: ask the help desk for another"
+                    .to_owned(),
+            ));
+        }
+    } else if let Some(id) = backup {
+        codes::mark_used(cx.conn, id, cx.now, &c.ip)?;
+        out.backup_codes_left = Some(account::by_id(cx, u.id)?.codes_left);
+    } else {
+        factor_rows::record_use(cx.conn, f.id, cx.now, &c.ip, step)?;
+    }
+    if c.purpose == ChallengePurpose::Login {
+        store::users::set_last_login(cx.conn, u.id, cx.now)?;
+    }
+    remember_device(cx, u, c, remember, &mut out)?;
     let what = match c.purpose {
         ChallengePurpose::Export => "export approved",
         _ => "signed in",
     };
     out.message = match (backup, out.backup_codes_left) {
+        _ if kind == AttemptKind::Temp => format!(
+            "Temporary access code accepted: {what}. It works no more; set up a new phone or factor now."
+        ),
         (Some(_), Some(left)) if left <= cx.policy.backup_low => format!(
             "Backup code accepted: {what}. Only {left} backup code(s) left: generate a new set soon."
         ),

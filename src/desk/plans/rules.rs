@@ -272,7 +272,15 @@ pub(super) fn fault(
                 return Some(format!("`{line}`: all of {index} read, not a page"));
             }
             // A range alone, for a page: walked until the page is full.
-            (true, _) if page && !bounds.contains("=?") => identifiers(bounds),
+            // A range of the rowid is one of `id`, the tables' integer
+            // primary key, which it stands for.
+            (true, _) if page && !bounds.contains("=?") => {
+                let mut walked = identifiers(bounds);
+                if walked.contains("rowid") {
+                    walked.insert("id".to_owned());
+                }
+                walked
+            }
             (true, _) => continue,
             (false, Some(_)) => BTreeSet::new(),
         };

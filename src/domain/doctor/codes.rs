@@ -304,6 +304,10 @@ pub(super) fn codes(b: &mut Builder<'_>, policy: &Policy) {
                     vec![
                         say("Lost phone: check who is calling, then replace their authenticator with one on the new phone, confirmed with them now (new backup codes come with it): "),
                         Part::Act(Act::Reenrol),
+                        say(". No new phone yet: a temporary access code to get in once"),
+                        Part::Key(Act::IssueTempCode),
+                        say(": "),
+                        Part::Act(Act::IssueTempCode),
                         say(". Phone still there: make new codes"),
                         Part::Key(Act::GenerateCodes),
                         say(": "),

@@ -84,6 +84,17 @@ pub struct LastLogin {
     pub completed: bool,
 }
 
+/// The user's temporary access code (the newest; one at a time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TempCodeFact {
+    pub issued_at: Time,
+    pub issued_by: String,
+    pub reason: String,
+    pub expires_at: Time,
+    pub used_at: Option<Time>,
+    pub used_ip: Option<String>,
+}
+
 /// Everything the doctor looks at.
 #[derive(Debug, Clone)]
 pub struct Facts {
@@ -119,6 +130,8 @@ pub struct Facts {
     pub password_ban: Option<(Time, u32)>,
     /// The address of their last login, banned for wrong passwords, and until when.
     pub address_ban: Option<(String, Time)>,
+    /// Their temporary access code, if one was issued.
+    pub temp_code: Option<TempCodeFact>,
     /// The next login must set a new password (a compromise response).
     pub password_change: bool,
     /// The last compromise response: when, by whom, why.

@@ -94,6 +94,7 @@ fn healthy() -> Facts {
         last_login: None,
         password_ban: None,
         address_ban: None,
+        temp_code: None,
         password_change: false,
         secured: None,
     }

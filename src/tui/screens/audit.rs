@@ -1,20 +1,28 @@
-//! Audit: every event, newest first, filtered by user and kind, scrolling
-//! back through any number by pages; the chain checked on the worker.
+//! Audit: every event, newest first, filtered by user and kind (and `/`:
+//! words, actor, time), scrolling back through any number by pages, matches
+//! highlighted; the chain checked on the worker.
+
+mod filter;
+
+use std::cell::Cell;
 
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::desk::Keyset;
-use crate::desk::records::RecordQuery;
+use crate::desk::search::{AuditQuery, BUDGET};
 use crate::desk::trail::{TrailCheck, TrailProgress, TrailStep};
 use crate::desk::views::AuditView;
 use crate::desk::{Desk, Result};
-use crate::domain::stamp;
+use crate::domain::needle::Needle;
+use crate::domain::{Time, stamp};
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::pages::{Pages, Source};
+use crate::tui::popups::form::{Form, Purpose};
 use crate::tui::strings;
 use crate::tui::theme::Theme;
 use crate::tui::theme::Tone;
@@ -22,11 +30,14 @@ use crate::tui::view::{Ctx, Effect, News, Screen, View};
 use crate::tui::widgets::{cut, draw_row, panel, wrapped_rows};
 use crate::tui::worker::{self, Done, Found, Job, Read, Reader};
 
+pub use filter::Filter;
+
 pub const KEYS: &[Binding] = &[
     ch('u', Action::FilterUser, "only this user / everyone", true),
     ch('f', Action::CycleKind, "kind of event", true),
     named(KeyCode::Enter, None, Action::Open, "open user", true),
     ch('v', Action::CheckTrail, "verify chain", true),
+    ch('/', Action::Search, "filter", true),
 ];
 
 /// The kinds to cycle through: all, then each family.
@@ -46,6 +57,11 @@ pub struct AuditScreen {
     pages: Pages<AuditView>,
     user: Option<String>,
     kind: usize,
+    /// What `/` asked for.
+    filter: Filter,
+    /// The last read down the list stopped at its budget here, short of a
+    /// page (the event read last, and its time): moving on searches on.
+    stopped: Cell<Option<(i64, Time)>>,
     check: Check,
 }
 
@@ -67,7 +83,8 @@ enum Check {
 /// The audit trail (filtered) as a list to page through.
 struct Trail<'a> {
     desk: &'a Desk,
-    query: RecordQuery,
+    query: AuditQuery,
+    stopped: &'a Cell<Option<(i64, Time)>>,
 }
 
 impl Source for Trail<'_> {
@@ -78,14 +95,20 @@ impl Source for Trail<'_> {
         row.id
     }
 
+    /// A page read down the list notes where it stopped, if it did.
     fn fetch(&self, at: Keyset<i64>, limit: u32) -> Result<Vec<AuditView>> {
-        self.desk.audit_page(
-            &RecordQuery {
+        let page = self.desk.search_audit(
+            &AuditQuery {
                 limit,
                 ..self.query.clone()
             },
             at,
-        )
+            BUDGET,
+        )?;
+        if !at.backwards() {
+            self.stopped.set(page.stopped_at);
+        }
+        Ok(page.rows)
     }
 }
 
@@ -117,15 +140,27 @@ impl AuditScreen {
         }
     }
 
-    fn source<'a>(&self, desk: &'a Desk) -> Trail<'a> {
-        Trail {
-            desk,
-            query: RecordQuery {
-                user: self.user.clone(),
-                kind: KINDS.get(self.kind).copied().flatten().map(str::to_owned),
-                ..RecordQuery::default()
-            },
-        }
+    fn query(&self) -> AuditQuery {
+        self.filter.query(
+            self.user.clone(),
+            KINDS.get(self.kind).copied().flatten().map(str::to_owned),
+        )
+    }
+
+    /// At the last row of a list whose read stopped at its budget: read on
+    /// from where it stopped, and add what it finds.
+    fn search_on(&mut self, cx: &Ctx) -> Result<()> {
+        let Some((id, _)) = self.stopped.get() else {
+            return Ok(());
+        };
+        let query = AuditQuery {
+            limit: u32::try_from(crate::tui::pages::PAGE).unwrap_or(100),
+            ..self.query()
+        };
+        let page = cx.desk.search_audit(&query, Keyset::After(id), BUDGET)?;
+        self.stopped.set(page.stopped_at);
+        self.pages.rows.extend(page.rows);
+        Ok(())
     }
 }
 
@@ -135,7 +170,11 @@ impl View for AuditScreen {
     }
 
     fn reload(&mut self, cx: &Ctx) -> Result<Effect> {
-        let src = self.source(cx.desk);
+        let src = Trail {
+            desk: cx.desk,
+            query: self.query(),
+            stopped: &self.stopped,
+        };
         self.pages.reload(&src)?;
         // The chain is checked when the screen is first shown.
         Ok(if self.check == Check::NotYet {
@@ -145,8 +184,27 @@ impl View for AuditScreen {
         })
     }
 
+    fn answer(&mut self, value: &str, cx: &Ctx) -> std::result::Result<Effect, String> {
+        let filter = Filter::parse(value, cx.desk.now())?;
+        let query = filter.query(None, None);
+        // A search the desk would refuse is refused here, with the form open.
+        cx.desk
+            .search_audit(&AuditQuery { limit: 1, ..query }, Keyset::First, 1)
+            .map_err(|e| strings::desk_error(&e))?;
+        self.filter = filter;
+        self.stopped.set(None);
+        self.pages.clear();
+        Ok(Effect::None)
+    }
+
     fn handle(&mut self, action: Action, cx: &Ctx) -> Effect {
         match action {
+            Action::Search => Effect::Popup(Box::new(Form::new(
+                strings::AUDIT_FILTER_TITLE,
+                strings::audit_filter_lines(),
+                &self.filter.typed,
+                Purpose::Answer,
+            ))),
             Action::FilterUser => {
                 self.user = match &self.user {
                     Some(_) => None,
@@ -157,6 +215,7 @@ impl View for AuditScreen {
             }
             Action::CycleKind => {
                 self.kind = (self.kind + 1) % KINDS.len();
+                self.stopped.set(None);
                 self.pages.clear();
                 Effect::Refresh
             }
@@ -166,7 +225,18 @@ impl View for AuditScreen {
             },
             Action::CheckTrail => self.ask(TrailProgress::default()),
             _ => {
-                let src = self.source(cx.desk);
+                let at_end = self.pages.selected + 1 >= self.pages.rows.len();
+                if at_end
+                    && matches!(action, Action::Down | Action::PageDown)
+                    && let Err(e) = self.search_on(cx)
+                {
+                    return Effect::fail(&e);
+                }
+                let src = Trail {
+                    desk: cx.desk,
+                    query: self.query(),
+                    stopped: &self.stopped,
+                };
                 match self.pages.step(action, &src) {
                     Ok(()) => Effect::None,
                     Err(e) => Effect::fail(&e),
@@ -255,21 +325,38 @@ fn render_list(s: &AuditScreen, theme: Theme, list: Rect, buf: &mut Buffer) {
         .copied()
         .flatten()
         .map_or("all kinds".to_owned(), |k| format!("{k}*"));
+    let kind = s.filter.kind.as_ref().map_or(kind, |k| format!("{k}*"));
     let who = s.user.clone().unwrap_or_else(|| "everyone".to_owned());
     // The rows under the border and the column header.
     let shown = usize::from(list.height.saturating_sub(3));
     let block = panel(
-        &format!("Audit: {who}, {kind} · {}", s.pages.position(shown)),
+        &format!(
+            "Audit: {who}, {kind}{} · {}",
+            strings::audit_filter_note(&s.filter),
+            s.pages.position(shown)
+        ),
         theme,
         true,
     );
     let inner = block.inner(list);
     block.render(list, buf);
+    let stopped = s.stopped.get().map(|(_, at)| strings::searched_back_to(at));
     if s.pages.rows.is_empty() {
-        Paragraph::new(Span::styled(strings::NO_EVENTS, theme.dim())).render(inner, buf);
+        let mut lines = vec![Line::styled(strings::NO_EVENTS, theme.dim())];
+        lines.extend(stopped.map(|n| Line::styled(n, theme.dim())));
+        Paragraph::new(lines).render(inner, buf);
         return;
     }
-    let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+    let [head, body, foot] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(u16::from(stopped.is_some())),
+    ])
+    .areas(inner);
+    if let Some(note) = stopped {
+        buf.set_line(foot.x, foot.y, &Line::styled(note, theme.dim()), foot.width);
+    }
+    let needle = s.filter.text.as_deref().and_then(Needle::parse);
     let w = usize::from(inner.width);
     let user_w = 22.min(w / 4);
     let detail_w = w.saturating_sub(AT_W + 8 + user_w + 17 + 1);
@@ -300,21 +387,51 @@ fn render_list(s: &AuditScreen, theme: Theme, list: Rect, buf: &mut Buffer) {
         } else {
             " "
         };
-        let line = Line::from(vec![
-            Span::styled(
-                format!(" {}{mark} ", e.at.format("%Y-%m-%d %H:%M")),
-                theme.dim(),
+        let line = Line::from(vec![Span::styled(
+            format!(" {}{mark} ", e.at.format("%Y-%m-%d %H:%M")),
+            theme.dim(),
+        )]);
+        let mut line = line;
+        let cells = [
+            (format!("{:<8}", cut(&e.actor, 7)), theme.text()),
+            (
+                format!(
+                    "{:<user_w$}",
+                    cut(e.user.as_deref().unwrap_or("-"), user_w - 1)
+                ),
+                theme.text(),
             ),
-            Span::raw(format!("{:<8}", cut(&e.actor, 7))),
-            Span::raw(format!(
-                "{:<user_w$}",
-                cut(e.user.as_deref().unwrap_or("-"), user_w - 1)
-            )),
-            Span::styled(format!("{:<17}", cut(&e.kind, 16)), kind_style),
-            Span::raw(cut(&e.detail, detail_w)),
-        ]);
+            (format!("{:<17}", cut(&e.kind, 16)), kind_style),
+            (cut(&e.detail, detail_w), theme.text()),
+        ];
+        for (cell, style) in cells {
+            line.spans.extend(marked(cell, style, needle.as_ref()));
+        }
         draw_row(buf, body, row, &line, i == s.pages.selected, theme);
     }
+}
+
+/// A cell with the filter's words in it marked (reversed).
+fn marked(cell: String, style: Style, needle: Option<&Needle>) -> Vec<Span<'static>> {
+    let Some(needle) = needle else {
+        return vec![Span::styled(cell, style)];
+    };
+    let mut spans = Vec::new();
+    let mut from = 0;
+    for hit in needle.spans(&cell) {
+        if hit.start > from {
+            spans.push(Span::styled(cell[from..hit.start].to_owned(), style));
+        }
+        spans.push(Span::styled(
+            cell[hit.clone()].to_owned(),
+            style.add_modifier(Modifier::REVERSED),
+        ));
+        from = hit.end;
+    }
+    if from < cell.len() {
+        spans.push(Span::styled(cell[from..].to_owned(), style));
+    }
+    spans
 }
 
 /// The selected event in full: when (both times, if the clock was set),

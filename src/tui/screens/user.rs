@@ -97,6 +97,12 @@ pub const KEYS: &[Binding] = &[
         false,
     ),
     named(KeyCode::Esc, None, Action::Back, "back", true),
+    ch(
+        'T',
+        Action::TempCode,
+        "temporary access code (lost phone)",
+        false,
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

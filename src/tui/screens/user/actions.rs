@@ -161,6 +161,9 @@ pub(super) fn account(s: &UserScreen, action: Action) -> Effect {
             Change::RegenerateCodes { email },
         ),
         Action::Unlock => unlock(s),
+        Action::TempCode => {
+            Effect::Popup(Box::new(crate::tui::popups::temp_code::Ask::new(&email)))
+        }
         Action::ToggleAccount => {
             let disable = d.profile.status == UserStatus::Active;
             confirm(
