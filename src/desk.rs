@@ -8,6 +8,7 @@ pub mod devices;
 pub mod doctor;
 pub mod factors;
 pub mod gateway;
+pub mod hotp;
 pub mod login;
 pub mod overview;
 pub mod readiness;

@@ -328,7 +328,11 @@ impl Desk {
             )));
         }
         let secret = secret_of(self.key(), &f)?;
-        Ok(totp::code_at(&secret, self.now() + offset))
+        // A hardware token shows the code of its next press.
+        if let Some(next) = f.counter {
+            return Ok(crate::domain::hotp::code_at(&secret, &f.params, next));
+        }
+        Ok(totp::code_with(&secret, &f.params, self.now() + offset))
     }
 }
 

@@ -56,7 +56,10 @@ enum Check {
     #[default]
     NotYet,
     /// Under way: the slice asked for last, and how far it has come.
-    Running { ticket: u64, checked: i64 },
+    Running {
+        ticket: u64,
+        checked: i64,
+    },
     Done(TrailCheck),
     Failed,
 }
