@@ -17,7 +17,7 @@ use crate::store::users::UserRow;
 #[derive(Debug, Default)]
 pub struct NewToken {
     pub email: String,
-    /// What to call it ("YubiKey 5"); "Hardware token" if none.
+    /// What to call it (`YubiKey 5`); `Hardware token` if none.
     pub label: Option<String>,
     /// The counter its next code is at (0 for a new token).
     pub counter: u64,

@@ -321,7 +321,7 @@ pub fn hex_secret(text: &str) -> Result<Zeroizing<Vec<u8>>, Problem> {
     if text.is_empty() {
         return Err(Problem::NoSecret);
     }
-    if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Problem::Hex);
     }
     let secret: Zeroizing<Vec<u8>> = Zeroizing::new(
@@ -361,7 +361,7 @@ pub fn text_of(bytes: &[u8]) -> Result<&str, LineError> {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     std::str::from_utf8(bytes).map_err(|e| {
         let before = bytes.get(..e.valid_up_to()).unwrap_or_default();
-        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+        let line = 1 + newlines(before);
         LineError::at(line, Problem::NotText)
     })
 }
@@ -385,7 +385,7 @@ pub(crate) fn line_at(text: &str, offset: u64) -> usize {
         .take_while(|b| matches!(b, b'\n' | b'\r' | b' ' | b'\t'))
         .filter(|&&b| b == b'\n')
         .count();
-    1 + before.iter().filter(|&&b| b == b'\n').count() + blank
+    1 + newlines(before) + blank
 }
 
 /// A row whose quoted cell runs past its line: an unclosed quote swallows
@@ -425,6 +425,11 @@ pub(crate) fn quotes_closed(text: &str) -> Result<(), LineError> {
         ));
     }
     Ok(())
+}
+
+/// How many line feeds `bytes` holds.
+fn newlines(bytes: &[u8]) -> usize {
+    bytes.split(|&b| b == b'\n').count() - 1
 }
 
 /// The address an account name stands for: itself when it is an address,

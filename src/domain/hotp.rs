@@ -35,12 +35,12 @@ pub fn check(secret: &[u8], params: &Params, code: &str, next: u64, window: u64)
     let ahead = next..next.saturating_add(window);
     if let Some(counter) = ahead
         .into_iter()
-        .find(|&c| matches(secret, params, code, c))
+        .find(|&c| matches(secret, *params, code, c))
     {
         return Check::Accepted { counter };
     }
     let behind = next.saturating_sub(LOOK_BACK)..next;
-    match behind.rev().find(|&c| matches(secret, params, code, c)) {
+    match behind.rev().find(|&c| matches(secret, *params, code, c)) {
         Some(counter) => Check::Replayed { counter },
         None => Check::Invalid,
     }
@@ -58,13 +58,13 @@ pub fn resync(
     range: u64,
 ) -> Option<u64> {
     (next..next.saturating_add(range)).find_map(|c| {
-        (matches(secret, params, first, c) && matches(secret, params, second, c + 1))
+        (matches(secret, *params, first, c) && matches(secret, *params, second, c + 1))
             .then_some(c + 1)
     })
 }
 
-fn matches(secret: &[u8], params: &Params, code: &str, counter: u64) -> bool {
-    same_code(&code_at(secret, params, counter), code)
+fn matches(secret: &[u8], params: Params, code: &str, counter: u64) -> bool {
+    same_code(&code_at(secret, &params, counter), code)
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ impl Algorithm {
         }
     }
 
-    /// The lower-case name privacyIDEA and LinOTP use (`sha1`).
+    /// The lower-case name privacyIDEA and `LinOTP` use (`sha1`).
     pub fn lower(self) -> &'static str {
         match self {
             Algorithm::Sha1 => "sha1",

@@ -46,8 +46,8 @@ pub fn code_with(secret: &[u8], params: &Params, at: Time) -> String {
 }
 
 /// A code and a step compared in constant time.
-fn matches(secret: &[u8], params: &Params, code: &str, step: i64) -> bool {
-    same_code(&step_code(secret, params, step), code)
+fn matches(secret: &[u8], params: Params, code: &str, step: i64) -> bool {
+    same_code(&step_code(secret, &params, step), code)
 }
 
 /// The outcome of checking one code against a TOTP factor.
@@ -101,7 +101,7 @@ pub fn check(secret: &[u8], code: &str, now: Time, skew: u32, state: FactorState
     let window = std::iter::once(0).chain((1..=skew).flat_map(|d| [-d, d]));
     for delta in window {
         let step = centre + delta;
-        if matches(secret, params, code, step) {
+        if matches(secret, *params, code, step) {
             return match state.spent_by_resync(step) {
                 Some(by_resync) => Check::Replayed { step, by_resync },
                 None => Check::Accepted { step },
@@ -130,7 +130,7 @@ pub fn find_offset_with(
     let now_step = params.step_of(now);
     std::iter::once(0)
         .chain((1..=range).flat_map(|d| [-d, d]))
-        .find(|&d| matches(secret, params, code, now_step + d))
+        .find(|&d| matches(secret, *params, code, now_step + d))
 }
 
 /// The drift, in steps, learned from two codes read one after the other from
@@ -154,8 +154,8 @@ pub fn resync_with(
     std::iter::once(0)
         .chain((1..=range).flat_map(|d| [-d, d]))
         .find(|&d| {
-            matches(secret, params, first, now_step + d - 1)
-                && matches(secret, params, second, now_step + d)
+            matches(secret, *params, first, now_step + d - 1)
+                && matches(secret, *params, second, now_step + d)
         })
 }
 

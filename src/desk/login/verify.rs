@@ -292,7 +292,7 @@ fn judge_totp(cx: &Ctx<'_>, f: &FactorRow, code: &str) -> Result<Judged> {
             },
             Check::Invalid { offset } => Judged::Rejected {
                 result: VerifyResult::Invalid,
-                message: skew_hint(&params, offset),
+                message: skew_hint(params, offset),
                 offset,
                 first_used: None,
             },
@@ -318,7 +318,7 @@ fn resync_spent(f: &FactorRow, step: i64, now: Time) -> String {
 }
 
 /// What a wrong TOTP code says about the phone's clock.
-fn skew_hint(params: &crate::domain::oath::Params, offset: Option<i64>) -> String {
+fn skew_hint(params: crate::domain::oath::Params, offset: Option<i64>) -> String {
     match offset {
         Some(o) if o < 0 => {
             let off = span(params.span(-o));

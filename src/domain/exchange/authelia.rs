@@ -268,9 +268,10 @@ pub(super) fn write_yaml(items: &[&Exported<'_>]) -> Zeroizing<String> {
 
 /// A string as one YAML scalar, quoted when YAML would read it otherwise.
 fn scalar(text: &str) -> String {
-    serde_norway::to_string(text)
-        .map(|s| s.trim_end().to_owned())
-        .unwrap_or_else(|_| format!("'{}'", text.replace('\'', "''")))
+    serde_norway::to_string(text).map_or_else(
+        |_| format!("'{}'", text.replace('\'', "''")),
+        |s| s.trim_end().to_owned(),
+    )
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub fn algorithm_by_length(bytes: usize) -> Algorithm {
 /// The tokens of an OATH CSV. Version 2 (first line `# version: 2`) puts
 /// user, resolver and realm before the serial; the user is the account.
 /// Lines starting with `#` are comments. A sixth column `sha1|sha256|sha512`
-/// (LinOTP's) names the algorithm; without it, it follows the seed's length
+/// (`LinOTP`'s) names the algorithm; without it, it follows the seed's length
 /// as privacyIDEA reads it (28 or 48 bytes, SHA224 and SHA384, are refused).
 pub fn parse(text: &str) -> Result<Vec<SecretRecord>, LineError> {
     let first = text.lines().next().unwrap_or_default();
