@@ -476,7 +476,26 @@ CREATE TRIGGER audit_head_stays_chained BEFORE UPDATE OF chained ON audit_head
     SELECT RAISE (ABORT, 'the audit trail is append-only');
 END;
 
--- step 7: secrets from elsewhere, hardware tokens and labels
+-- step 7: typed facts on audit events
+-- What an event establishes, as typed fields (a JSON object: the factor, the
+-- reason, a refusal …), which the doctor reads instead of the event's prose;
+-- NULL if none, as for every event written before this step. The facts are
+-- under the event's MAC (only when present, so older seals still verify),
+-- and the append-only trigger is rebuilt to forbid changing them.
+ALTER TABLE audit ADD COLUMN facts TEXT;
+DROP TRIGGER audit_append_only_update;
+CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+    WHEN old.seq IS NOT NULL OR old.mac IS NOT NULL
+        OR (SELECT chained FROM audit_head) IS NOT 0
+        OR new.id IS NOT old.id OR new.at IS NOT old.at OR new.actor IS NOT old.actor
+        OR new.user_id IS NOT old.user_id OR new.kind IS NOT old.kind
+        OR new.detail IS NOT old.detail OR new.ip IS NOT old.ip
+        OR new.os_user IS NOT old.os_user OR new.written_at IS NOT old.written_at
+        OR new.clock_set IS NOT old.clock_set OR new.facts IS NOT old.facts BEGIN
+    SELECT RAISE (ABORT, 'the audit trail is append-only');
+END;
+
+-- step 8: secrets from elsewhere, hardware tokens and labels
 -- Each OATH secret keeps how its codes are made: an imported one need not
 -- be SHA1, 6 digits and 30 s. A counter makes it an HOTP token (RFC 4226),
 -- counting presses instead of time: the counter its next code is expected

@@ -32,6 +32,7 @@ use thiserror::Error;
 
 use crate::clock::Clock;
 use crate::crypto::{CryptoError, Key};
+use crate::domain::audit::Facts;
 use crate::domain::chain;
 use crate::domain::contact::{ContactError, canonical_email};
 use crate::domain::login::ChoiceError;
@@ -278,6 +279,20 @@ impl Ctx<'_> {
         detail: &str,
         ip: Option<&str>,
     ) -> Result<()> {
+        self.audit_with(user_id, kind, detail, ip, &Facts::default())
+    }
+
+    /// Append one event with the facts it establishes, which the doctor
+    /// reads (the sentence is for people).
+    pub fn audit_with(
+        &self,
+        user_id: Option<i64>,
+        kind: &str,
+        detail: &str,
+        ip: Option<&str>,
+        facts: &Facts,
+    ) -> Result<()> {
+        let facts = facts.to_json();
         trail::append(
             self.conn,
             self.key,
@@ -293,6 +308,7 @@ impl Ctx<'_> {
                 ip,
                 written_at: Some(store::secs(self.written_at)),
                 clock_set: Some(self.clock_set),
+                facts: facts.as_deref(),
             },
             self.batched,
         )?;

@@ -1,6 +1,7 @@
 //! Pure 2FA rules and their vocabulary: policy, TOTP, one-time and backup codes,
 //! trust, lockout, enforcement, the login decision. No SQL, terminal, clock or I/O.
 
+pub mod audit;
 pub mod backup;
 pub mod chain;
 pub mod contact;

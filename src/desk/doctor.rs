@@ -8,6 +8,7 @@ use super::account::{factor_of, standing, view};
 use super::sealing::secret_of;
 use super::views::FactorView;
 use super::{Desk, DeskError, Result, regulation, user_by_email};
+use crate::domain::audit::Facts as EventFacts;
 use crate::domain::doctor::{
     self, AttemptFact, Change, DeliveryFact, DeviceFact, FactorFact, Facts, Finding, LastLogin,
     SkewCheck, SpentBy,
@@ -87,9 +88,14 @@ fn last_reset(conn: &Connection, user_id: i64) -> Result<Option<Time>> {
     let off = events(conn, user_id, "user.turn_off_2fa", 20)?;
     Ok(reset
         .iter()
-        .chain(off.iter().filter(|e| !e.detail.starts_with("refused")))
+        .chain(off.iter().filter(|e| facts_of(e).refused.is_none()))
         .map(|e| e.at)
         .max())
+}
+
+/// What an event establishes, from its typed facts (never its sentence).
+fn facts_of(e: &AuditRow) -> EventFacts {
+    EventFacts::from_json(e.facts.as_deref())
 }
 
 fn change(e: &AuditRow, why: Option<String>) -> Change {
@@ -102,28 +108,22 @@ fn change(e: &AuditRow, why: Option<String>) -> Change {
 
 fn factor_fact(conn: &Connection, f: FactorRow) -> Result<FactorFact> {
     let pending = f.status == FactorStatus::Pending;
-    // `user edit --phone` writes this into its audit detail (factors::repoint_sms).
+    // A phone change put this SMS factor back to pending (`user edit --phone`).
     let repointed = if pending && f.kind == FactorKind::Sms {
-        let mark = format!("SMS factor {} pending again", f.id);
         events(conn, f.user_id, "user.edit", 50)?
             .iter()
-            .find(|e| e.detail.contains(&mark))
+            .find(|e| facts_of(e).sms_pending_again == Some(f.id))
             .map(|e| change(e, None))
     } else {
         None
     };
-    // `factor disable` writes "LABEL disabled (factor ID): REASON".
+    // Who disabled this factor, when and why (`factor disable`).
     let disabled = if f.status == FactorStatus::Disabled {
-        let mark = format!("(factor {})", f.id);
         events(conn, f.user_id, "factor.disable", 50)?
             .iter()
-            .find(|e| e.detail.contains(&mark))
-            .map(|e| {
-                let why = e
-                    .detail
-                    .split_once(&format!("{mark}: "))
-                    .map(|(_, why)| why.to_owned());
-                change(e, why)
+            .find_map(|e| {
+                let facts = facts_of(e);
+                (facts.factor == Some(f.id)).then(|| change(e, facts.reason))
             })
     } else {
         None
@@ -151,9 +151,8 @@ fn factor_fact(conn: &Connection, f: FactorRow) -> Result<FactorFact> {
 fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
     let last = last_login(conn, u)?;
     let disabled = events(conn, u.id, "user.disable", 1)?
-        .into_iter()
-        .next()
-        .map(|e| (e.at, e.detail.trim_start_matches("disabled: ").to_owned()));
+        .first()
+        .map(|e| (e.at, facts_of(e).reason.unwrap_or_default()));
     let code_rows = codes::for_user(conn, u.id)?;
     Ok(Facts {
         now,
@@ -163,11 +162,11 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
         lock: u.lock,
         standing: standing(conn, policy, u, now)?,
         every_login: u.every_login,
-        // `user edit` writes "ask on every login false -> true".
+        // When "ask on every login" was last turned on (`user edit`).
         every_login_set: if u.every_login {
             events(conn, u.id, "user.edit", 50)?
                 .iter()
-                .find(|e| e.detail.contains("ask on every login false -> true"))
+                .find(|e| facts_of(e).every_login == Some(true))
                 .map(|e| change(e, None))
         } else {
             None

@@ -7,6 +7,7 @@ use super::gateway::masked;
 use super::sealing::{secret_of, totp_context};
 use super::views::{ContactEnrolment, FactorView, TotpEnrolment};
 use super::{Ctx, Desk, DeskError, Result, because, user_by_email};
+use crate::domain::audit::Facts;
 use crate::domain::contact::{Email, Phone};
 use crate::domain::text::{self, Field};
 use crate::domain::totp::{self, Check, FactorState};
@@ -331,11 +332,17 @@ impl Desk {
                 )));
             }
             rows::set_status(cx.conn, f.id, to)?;
-            cx.audit(
+            let facts = Facts {
+                factor: Some(f.id),
+                reason: Some(why.clone()).filter(|w| !w.is_empty()),
+                ..Facts::default()
+            };
+            cx.audit_with(
                 Some(u.id),
                 kind,
                 &format!("{} {to} (factor {}){}", f.label, f.id, because(&why)),
                 None,
+                &facts,
             )?;
             Ok(view(&factor_of(cx.conn, &u, factor_id)?))
         })

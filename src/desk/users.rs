@@ -10,6 +10,7 @@ use super::views::{LockView, UserDetail, UserSummary};
 use super::{
     Ctx, Desk, DeskError, Result, codes, devices, factors, reason, records, user_by_email,
 };
+use crate::domain::audit::{Facts, Refusal};
 use crate::domain::contact::{Email, Phone};
 use crate::domain::enforcement::Standing;
 use crate::domain::lockout::Lock;
@@ -256,7 +257,12 @@ impl Desk {
             if changes.is_empty() {
                 return Err(DeskError::NothingToEdit(u.email));
             }
-            cx.audit(Some(u.id), "user.edit", &changes.join("; "), None)?;
+            let facts = Facts {
+                sms_pending_again: reconfirm.as_ref().map(|r| r.factor_id),
+                every_login: (every != u.every_login).then_some(every),
+                ..Facts::default()
+            };
+            cx.audit_with(Some(u.id), "user.edit", &changes.join("; "), None, &facts)?;
             let u = cx.user(email)?;
             Ok(Edited {
                 user: summary(cx.conn, &u, cx.now)?,
@@ -311,7 +317,11 @@ impl Desk {
                 UserStatus::Disabled => "user.disable",
                 UserStatus::Active => "user.enable",
             };
-            cx.audit(Some(u.id), kind, &detail, None)?;
+            let facts = Facts {
+                reason: Some(why.clone()),
+                ..Facts::default()
+            };
+            cx.audit_with(Some(u.id), kind, &detail, None, &facts)?;
             let u = cx.user(email)?;
             summary(cx.conn, &u, cx.now)
         })
@@ -376,12 +386,24 @@ impl Desk {
             }
             let Some(correct) = checked else {
                 let why = banned.map(|b| b.sentence(cx.now)).unwrap_or_default();
-                cx.audit(Some(u.id), "user.turn_off_2fa", &format!("refused: password check refused: {why}"), Some(&ip))?;
+                cx.audit_with(
+                    Some(u.id),
+                    "user.turn_off_2fa",
+                    &format!("refused: password check refused: {why}"),
+                    Some(&ip),
+                    &Facts { refused: Some(Refusal::PasswordBanned), ..Facts::default() },
+                )?;
                 return Ok(Err(DeskError::Denied(why)));
             };
             let banned_now = super::regulation::password_checked(cx, &u, &ip, correct)?;
             if !correct {
-                cx.audit(Some(u.id), "user.turn_off_2fa", "refused: wrong password", Some(&ip))?;
+                cx.audit_with(
+                    Some(u.id),
+                    "user.turn_off_2fa",
+                    "refused: wrong password",
+                    Some(&ip),
+                    &Facts { refused: Some(Refusal::WrongPassword), ..Facts::default() },
+                )?;
                 let mut why = "the password is incorrect, so 2FA stays on".to_owned();
                 if let Some(banned) = banned_now {
                     why = format!("{why}. {banned}");

@@ -32,6 +32,8 @@ pub struct Fields<'a> {
     pub written_at: Option<i64>,
     /// Whether the clock had been set (`--now`) or moved.
     pub clock_set: Option<bool>,
+    /// Its typed facts, as JSON (see [`super::audit::Facts`]).
+    pub facts: Option<&'a str>,
 }
 
 /// A stored event: its fields and its seal, as read back (either may have
@@ -48,6 +50,7 @@ pub struct Sealed {
     pub ip: Option<String>,
     pub written_at: Option<i64>,
     pub clock_set: Option<bool>,
+    pub facts: Option<String>,
     pub seq: Option<i64>,
     pub mac: Option<Vec<u8>>,
 }
@@ -65,6 +68,7 @@ impl Sealed {
             ip: self.ip.as_deref(),
             written_at: self.written_at,
             clock_set: self.clock_set,
+            facts: self.facts.as_deref(),
         }
     }
 
@@ -143,6 +147,11 @@ pub fn encode(seq: i64, prev: &[u8], f: &Fields<'_>) -> Vec<u8> {
     e.opt_text(f.ip);
     e.opt_int(f.written_at);
     e.opt_bool(f.clock_set);
+    // Only when present: an event without facts encodes as it did before
+    // step 7, so chains sealed then still verify.
+    if f.facts.is_some() {
+        e.opt_text(f.facts);
+    }
     e.0
 }
 

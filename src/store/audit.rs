@@ -23,6 +23,8 @@ pub struct AuditRow {
     pub written_at: Option<Time>,
     /// Whether the clock had been set (`--now`) or moved (None before the chain).
     pub clock_set: Option<bool>,
+    /// Its typed facts, as stored (JSON).
+    pub facts: Option<String>,
 }
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
@@ -38,6 +40,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
         os_user: r.get(8)?,
         written_at: opt_time(r.get(9)?),
         clock_set: r.get(10)?,
+        facts: r.get(11)?,
     })
 }
 
@@ -46,8 +49,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
 pub fn insert(conn: &Connection, f: &Fields<'_>, seq: i64, mac: &[u8]) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO audit (id, at, actor, user_id, kind, detail, ip, os_user, written_at,
-             clock_set, seq, mac)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             clock_set, seq, mac, facts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         f.id,
@@ -61,7 +64,8 @@ pub fn insert(conn: &Connection, f: &Fields<'_>, seq: i64, mac: &[u8]) -> Result
         f.written_at,
         f.clock_set,
         seq,
-        mac
+        mac,
+        f.facts
     ])?;
     Ok(())
 }
@@ -155,7 +159,8 @@ pub fn set_seal(conn: &Connection, id: i64, seq: i64, mac: &[u8]) -> Result<(), 
 /// a page of the chain, read along the primary key.
 pub fn chain_page(conn: &Connection, after: i64, limit: u32) -> Result<Vec<Sealed>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, at, actor, os_user, user_id, kind, detail, ip, written_at, clock_set, seq, mac
+        "SELECT id, at, actor, os_user, user_id, kind, detail, ip, written_at, clock_set, seq, mac,
+             facts
          FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![after, limit], |r| {
@@ -172,6 +177,7 @@ pub fn chain_page(conn: &Connection, after: i64, limit: u32) -> Result<Vec<Seale
             clock_set: r.get(9)?,
             seq: r.get(10)?,
             mac: r.get(11)?,
+            facts: r.get(12)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -296,7 +302,7 @@ fn page_of_kind(
     let limit = w.bind(i64::from(limit));
     let sql = format!(
         "SELECT a.id, a.at, a.actor, a.user_id, u.email, a.kind, a.detail, a.ip, a.os_user,
-             a.written_at, a.clock_set
+             a.written_at, a.clock_set, a.facts
          FROM audit a LEFT JOIN users u ON u.id = a.user_id
          WHERE {} ORDER BY a.at {order}, a.id {order} LIMIT {limit}",
         w.sql()

@@ -19,6 +19,7 @@ fn event(id: i64) -> Sealed {
         ip: None,
         written_at: Some(1_700_000_000 + id),
         clock_set: Some(false),
+        facts: (id % 2 == 0).then(|| format!("{{\"factor\":{id}}}")),
         seq: None,
         mac: None,
     }
@@ -208,6 +209,24 @@ fn an_event_with_its_mac_changed_or_wiped_is_edited() {
     rows[2].seq = None;
     let b = broken(rows, &head);
     assert_eq!((b.kind, b.event), (Tampering::Edited, Some(3)));
+}
+
+#[test]
+fn an_event_whose_facts_were_changed_added_or_wiped_is_edited() {
+    for change in [Some("{\"factor\":99}".to_owned()), None] {
+        let (mut rows, head) = chain(&ids(6));
+        // Event 4 has facts; event 3 has none.
+        rows[3].facts = change.clone();
+        let b = broken(rows, &head);
+        assert_eq!(
+            (b.kind, b.event),
+            (Tampering::Edited, Some(4)),
+            "{change:?}"
+        );
+    }
+    let (mut rows, head) = chain(&ids(6));
+    rows[2].facts = Some("{\"reason\":\"x\"}".to_owned());
+    assert_eq!(broken(rows, &head).event, Some(3));
 }
 
 #[test]
