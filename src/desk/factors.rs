@@ -149,6 +149,7 @@ impl Desk {
             )?;
             Ok(TotpEnrolment {
                 factor_id: id,
+                label,
                 secret: totp::secret_base32(&*secret),
                 uri: totp::otpauth_uri(&cx.policy.totp_issuer, &u.email, &*secret),
                 issuer: cx.policy.totp_issuer.clone(),

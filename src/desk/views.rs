@@ -238,6 +238,7 @@ pub struct HotpEnrolment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TotpEnrolment {
     pub factor_id: i64,
+    pub label: String,
     /// Base32, no padding.
     pub secret: String,
     pub uri: String,

@@ -125,13 +125,34 @@ impl Format {
                 None => true,
             })
             .collect();
-        let text = match self {
-            Format::Uri => uri::write_file(&kept),
-            Format::AutheliaCsv => authelia::write_csv(&kept),
-            Format::AutheliaYaml => authelia::write_yaml(&kept),
-            Format::OathCsv => oath_csv::write(&kept),
-        };
-        (text, left)
+        (self.write_kept(&kept), left)
+    }
+
+    /// What the file starts with, before any entry.
+    pub fn head(self) -> Zeroizing<String> {
+        self.write_kept(&[])
+    }
+
+    /// One entry of the file, after its head: an export writes them one at
+    /// a time. `Err` says why the format cannot carry it.
+    pub fn entry(self, item: &Exported<'_>) -> Result<Zeroizing<String>, Unfit> {
+        if let Some(why) = self.cannot_carry(item) {
+            return Err(why);
+        }
+        let whole = self.write_kept(&[item]);
+        let head = self.head().len();
+        Ok(Zeroizing::new(
+            whole.get(head..).unwrap_or_default().to_owned(),
+        ))
+    }
+
+    fn write_kept(self, kept: &[&Exported<'_>]) -> Zeroizing<String> {
+        match self {
+            Format::Uri => uri::write_file(kept),
+            Format::AutheliaCsv => authelia::write_csv(kept),
+            Format::AutheliaYaml => authelia::write_yaml(kept),
+            Format::OathCsv => oath_csv::write(kept),
+        }
     }
 
     fn cannot_carry(self, item: &Exported<'_>) -> Option<Unfit> {
@@ -208,7 +229,8 @@ impl Exported<'_> {
 }
 
 /// Why a format cannot carry a secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Unfit {
     /// Authelia has no counter-based tokens.
     Hotp,
@@ -218,7 +240,7 @@ pub enum Unfit {
 }
 
 /// A secret an export left out, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LeftOut {
     pub account: String,
     pub factor_id: i64,

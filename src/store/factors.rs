@@ -308,6 +308,16 @@ pub fn spend_by_resync(conn: &Connection, id: i64, step: i64, at: Time) -> Resul
     Ok(())
 }
 
+/// How many active factors hold a secret (what an export will write).
+pub fn count_active_secrets(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM factors WHERE status = 'active' AND secret IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// A user's factors that hold a secret (TOTP and HOTP), oldest first.
 pub fn secrets_for_user(conn: &Connection, user_id: i64) -> Result<Vec<FactorRow>, StoreError> {
     let sql = format!(
@@ -321,10 +331,10 @@ pub fn secrets_for_user(conn: &Connection, user_id: i64) -> Result<Vec<FactorRow
 /// Every active factor that holds a secret, with its user's address, in
 /// address order: what an export writes. Each is handed to `each` in turn,
 /// so memory stays flat at any size.
-pub fn each_active_secret(
+pub fn each_active_secret<E: From<rusqlite::Error>>(
     conn: &Connection,
-    mut each: impl FnMut(&str, FactorRow) -> Result<(), StoreError>,
-) -> Result<(), StoreError> {
+    mut each: impl FnMut(&str, FactorRow) -> Result<(), E>,
+) -> Result<(), E> {
     let columns: String = COLUMNS
         .split(',')
         .map(|c| format!("f.{}", c.trim()))
