@@ -18,7 +18,11 @@ pub fn parse_file(text: &str) -> Result<Vec<SecretRecord>, LineError> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        records.push(parse(line).map_err(|p| LineError::at(line_no, p))?);
+        let record = parse(line).map_err(|p| LineError::at(line_no, p))?;
+        records.push(SecretRecord {
+            line: line_no,
+            ..record
+        });
     }
     if records.is_empty() {
         return Err(LineError::at(1, Problem::Empty));
@@ -259,6 +263,11 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.line, 4);
         assert_eq!(parse_file("\n\n").unwrap_err().problem, Problem::Empty);
+        let r = parse_file(
+            "\n# mine\notpauth://totp/a@b.c?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n\notpauth://totp/c@d.e?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n",
+        )
+        .unwrap();
+        assert_eq!((r[0].line, r[1].line), (3, 5));
     }
 
     #[test]
