@@ -647,6 +647,9 @@ fn labels_are_chosen_on_every_add_and_shown() {
     }
     let show = fd.run(T0, &["user", "show", "ann@example.com"]).ok().stdout;
     assert!(show.contains("work phone"), "{show}");
+    // The doctor names the pending factors by their labels.
+    let doctor = fd.run(T0, &["doctor", "ann@example.com"]).stdout;
+    assert!(doctor.contains("work phone"), "{doctor}");
     let long = "x".repeat(65);
     let err = fd
         .run(

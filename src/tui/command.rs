@@ -4,7 +4,7 @@
 use super::theme::Tone;
 use crate::desk::devices::Which;
 use crate::desk::users::Edit;
-use crate::desk::views::{ContactEnrolment, TotpEnrolment};
+use crate::desk::views::{ContactEnrolment, OathView, TotpEnrolment};
 use crate::desk::{Desk, DeskError, Result};
 use crate::domain::doctor::SkewCheck;
 use crate::domain::{UserStatus, totp};
@@ -217,14 +217,18 @@ pub fn run(desk: &mut Desk, command: Command) -> Result<Outcome> {
             second,
         } => {
             let f = desk.resync(&email, id, &first, &second)?;
-            Outcome::Said(
-                Tone::Ok,
-                format!(
+            let said = match f.oath.as_ref().and_then(|o| o.counter) {
+                Some(counter) => format!(
+                    "{}: its next code is expected at counter {counter}.",
+                    f.label
+                ),
+                None => format!(
                     "{}: its clock runs {:+} s; later codes are checked with that drift.",
                     f.label,
-                    f.drift_steps * totp::STEP
+                    f.drift_steps * f.oath.as_ref().map_or(totp::STEP, OathView::step_secs)
                 ),
-            )
+            };
+            Outcome::Said(Tone::Ok, said)
         }
         Command::Sandbox {
             ticket,
