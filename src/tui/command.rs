@@ -4,7 +4,7 @@
 use super::theme::Tone;
 use crate::desk::devices::Which;
 use crate::desk::users::Edit;
-use crate::desk::views::{ContactEnrolment, OathView, TotpEnrolment};
+use crate::desk::views::{ContactEnrolment, FactorView, OathView, TotpEnrolment};
 use crate::desk::{Desk, DeskError, Result};
 use crate::domain::doctor::SkewCheck;
 use crate::domain::{UserStatus, totp};
@@ -138,6 +138,21 @@ pub enum Outcome {
 }
 
 /// Run `command` on the real desk.
+/// What a resync learned: a token's counter, or an app's clock drift.
+fn resynced(f: &FactorView) -> String {
+    match f.oath.as_ref().and_then(|o| o.counter) {
+        Some(counter) => format!(
+            "{}: its next code is expected at counter {counter}.",
+            f.label
+        ),
+        None => format!(
+            "{}: its clock runs {:+} s; later codes are checked with that drift.",
+            f.label,
+            f.drift_steps * f.oath.as_ref().map_or(totp::STEP, OathView::step_secs)
+        ),
+    }
+}
+
 pub fn run(desk: &mut Desk, command: Command) -> Result<Outcome> {
     Ok(match command {
         Command::Change { change, reason } => return run_change(desk, change, &reason),
@@ -217,18 +232,7 @@ pub fn run(desk: &mut Desk, command: Command) -> Result<Outcome> {
             second,
         } => {
             let f = desk.resync(&email, id, &first, &second)?;
-            let said = match f.oath.as_ref().and_then(|o| o.counter) {
-                Some(counter) => format!(
-                    "{}: its next code is expected at counter {counter}.",
-                    f.label
-                ),
-                None => format!(
-                    "{}: its clock runs {:+} s; later codes are checked with that drift.",
-                    f.label,
-                    f.drift_steps * f.oath.as_ref().map_or(totp::STEP, OathView::step_secs)
-                ),
-            };
-            Outcome::Said(Tone::Ok, said)
+            Outcome::Said(Tone::Ok, resynced(&f))
         }
         Command::Sandbox {
             ticket,
