@@ -480,6 +480,12 @@ fn exported_secrets_import_elsewhere_and_log_in_with_the_same_codes() {
                 ]);
                 assert_eq!(tool, code, "{format}");
             }
+            // Six digits for an eight-digit factor cost no attempt.
+            assert_eq!(
+                fresh.login(later, "ann@example.com", &code[..6]),
+                1,
+                "{format}"
+            );
             assert_eq!(fresh.login(later, "ann@example.com", &code), 0, "{format}");
         }
         let code = totp_at(SEED_HEX, Algorithm::Sha1, 6, 30, later);

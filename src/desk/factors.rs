@@ -87,6 +87,18 @@ pub struct SmsReconfirm {
     pub challenge_id: i64,
 }
 
+/// Digits of the wrong length for a factor: the usual refusal for six-digit
+/// factors, else one that names the length this factor's codes have.
+pub(crate) fn wrong_length(w: otp::WrongLength) -> DeskError {
+    if w.digits == otp::DIGITS {
+        return otp::NotACode(w.code).into();
+    }
+    DeskError::Refused(format!(
+        "`{}` is not a code of {}: its codes have {} digits; enter the code it shows now",
+        w.code, w.label, w.digits
+    ))
+}
+
 /// A label given with `--label`: one line of plain text within its limit;
 /// `None` when none was given (or only spaces), for the factor's own.
 pub(crate) fn chosen_label(label: Option<&str>) -> Result<Option<String>> {
@@ -241,6 +253,9 @@ impl Desk {
                     id: factor_id,
                     status: f.status,
                 });
+            }
+            if let Some(wrong) = f.wrong_length(&code) {
+                return Err(wrong_length(wrong));
             }
             let step = match f.kind {
                 FactorKind::Totp if f.is_hotp() => {

@@ -29,7 +29,7 @@ pub enum Entered {
 /// A typed code that is neither 6 to 8 digits nor a backup code.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error(
-    "`{0}` is not a code: enter the 6 digits from the app, SMS or email (some tokens show 7 or 8), or a backup code like xxxx-xxxx-xxxx-xxxx"
+    "`{0}` is not a code: enter the 6 digits from the app, SMS or email, or a backup code like xxxx-xxxx-xxxx-xxxx"
 )]
 pub struct NotACode(pub String);
 
@@ -46,6 +46,14 @@ pub fn parse_entry(input: &str) -> Result<Entered, NotACode> {
     backup::normalize(input)
         .map(Entered::Backup)
         .ok_or_else(|| NotACode(super::text::excerpt(input.trim(), 40)))
+}
+
+/// Digits of another length than the factor's codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrongLength {
+    pub code: String,
+    pub label: String,
+    pub digits: usize,
 }
 
 /// Only digits will do (confirming a factor does not take backup codes).

@@ -46,6 +46,24 @@ impl FactorRow {
         }
     }
 
+    /// How many digits its codes have.
+    pub fn digits(&self) -> usize {
+        match self.kind {
+            FactorKind::Totp => usize::from(self.params.digits),
+            FactorKind::Sms | FactorKind::Email => crate::domain::otp::DIGITS,
+        }
+    }
+
+    /// Digits typed for this factor that are not of its length: refused
+    /// before anything is counted, with the length it wants.
+    pub fn wrong_length(&self, code: &str) -> Option<crate::domain::otp::WrongLength> {
+        (code.len() != self.digits()).then(|| crate::domain::otp::WrongLength {
+            code: crate::domain::text::excerpt(code, 40),
+            label: self.label.clone(),
+            digits: self.digits(),
+        })
+    }
+
     /// A counter-based (HOTP) token rather than a time-based secret.
     pub fn is_hotp(&self) -> bool {
         self.kind == FactorKind::Totp && self.counter.is_some()
