@@ -85,10 +85,10 @@ impl Desk {
             }
             // Digits of another length than this factor's codes are not a
             // code for it: refused like any typo, costing no attempt.
-            if let Entered::Digits(code) = &entered {
-                if let Some(wrong) = f.wrong_length(code) {
-                    return Err(crate::desk::factors::wrong_length(wrong));
-                }
+            if let Entered::Digits(code) = &entered
+                && let Some(wrong) = f.wrong_length(code)
+            {
+                return Err(crate::desk::factors::wrong_length(wrong));
             }
             let kind = match &entered {
                 Entered::Backup(_) => AttemptKind::Backup,
