@@ -495,7 +495,21 @@ CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
     SELECT RAISE (ABORT, 'the audit trail is append-only');
 END;
 
--- step 8: secrets from elsewhere, hardware tokens and labels
+-- step 8: counted once, not row by row
+-- A user's codes are written and removed a whole batch at a time, yet a
+-- trigger per row updated the user (and with it the overview's counters)
+-- ten times for each batch written and ten more for each removed. The store
+-- now sets a user's totals once, in the same transaction as the batch it
+-- writes or removes (store::codes); using a code stays counted by its own
+-- trigger, one row at a time.
+DROP TRIGGER codes_count_insert;
+DROP TRIGGER codes_count_delete;
+-- The chain's head already counts the events, in the same transaction as
+-- each one (step 6): a second count, by a trigger on every event, goes.
+DROP TRIGGER counters_audit_insert;
+DELETE FROM counters WHERE name = 'audit';
+
+-- step 9: secrets from elsewhere, hardware tokens and labels
 -- Each OATH secret keeps how its codes are made: an imported one need not
 -- be SHA1, 6 digits and 30 s. A counter makes it an HOTP token (RFC 4226),
 -- counting presses instead of time: the counter its next code is expected

@@ -148,6 +148,8 @@ pub struct Store {
     conn: Connection,
     /// Inside [`Store::batch`]: each `write` joins the batch's transaction.
     in_batch: bool,
+    /// The search-index triggers a batch dropped, to put back at its end.
+    deferred_triggers: Vec<String>,
 }
 
 impl std::fmt::Debug for Store {
@@ -155,6 +157,7 @@ impl std::fmt::Debug for Store {
         f.debug_struct("Store")
             .field("path", &self.conn.path())
             .field("in_batch", &self.in_batch)
+            .field("deferred_triggers", &self.deferred_triggers.len())
             .finish()
     }
 }
@@ -175,6 +178,7 @@ impl Store {
         let mut store = Store {
             conn,
             in_batch: false,
+            deferred_triggers: Vec::new(),
         };
         store.configure()?;
         store.migrate().map_err(|e| match e {
@@ -195,6 +199,7 @@ impl Store {
         let store = Store {
             conn: open::read_only_connection(path)?,
             in_batch: false,
+            deferred_triggers: Vec::new(),
         };
         store.configure_reader()?;
         Ok(store)
@@ -221,6 +226,7 @@ impl Store {
         let mut store = Store {
             conn: Connection::open_in_memory()?,
             in_batch: false,
+            deferred_triggers: Vec::new(),
         };
         store
             .conn
@@ -299,6 +305,7 @@ impl Store {
         Store {
             conn,
             in_batch: false,
+            deferred_triggers: Vec::new(),
         }
     }
 
@@ -343,6 +350,48 @@ impl Store {
             .pragma_update(None, "cache_size", BATCH_CACHE_KIB)?;
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         self.in_batch = true;
+        if let Err(e) = self.defer_search_index() {
+            let _ = self.end_batch(false);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Inside a batch, the search index is built once at its end rather
+    /// than row by row: `FTS5` writes its pending rows to disk at every
+    /// statement savepoint, so row-by-row upkeep in one long transaction
+    /// leaves thousands of tiny segments to merge. The triggers that keep
+    /// it are dropped here, in the batch's transaction (a rollback restores
+    /// them), and put back, from their own text, by [`Store::end_batch`].
+    fn defer_search_index(&mut self) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT name, sql FROM sqlite_schema
+             WHERE type = 'trigger' AND tbl_name = 'users' AND name LIKE 'users\\_fts\\_%' ESCAPE '\\'",
+        )?;
+        let triggers = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        drop(stmt);
+        for (name, _) in &triggers {
+            self.conn
+                .execute_batch(&format!("DROP TRIGGER \"{}\"", name.replace('"', "\"\"")))?;
+        }
+        self.deferred_triggers = triggers.into_iter().map(|(_, sql)| sql).collect();
+        Ok(())
+    }
+
+    /// Put back the search index's triggers and rebuild it from `users`.
+    fn restore_search_index(&mut self) -> Result<(), StoreError> {
+        if self.deferred_triggers.is_empty() {
+            return Ok(());
+        }
+        for sql in std::mem::take(&mut self.deferred_triggers) {
+            self.conn.execute_batch(&sql)?;
+        }
+        self.conn.execute_batch(
+            "INSERT INTO users_fts (users_fts) VALUES ('rebuild');
+             INSERT INTO users_words (users_words) VALUES ('rebuild');",
+        )?;
         Ok(())
     }
 
@@ -352,20 +401,36 @@ impl Store {
             return Ok(());
         }
         self.in_batch = false;
-        let end = self
-            .conn
-            .execute_batch(if commit { "COMMIT" } else { "ROLLBACK" });
-        let restored = self
+        // A rollback undoes the dropped triggers along with the rest.
+        let restored = if commit {
+            self.restore_search_index()
+        } else {
+            self.deferred_triggers.clear();
+            Ok(())
+        };
+        let end = match restored {
+            Ok(()) if commit => self.conn.execute_batch("COMMIT").map_err(StoreError::from),
+            Ok(()) => self
+                .conn
+                .execute_batch("ROLLBACK")
+                .map_err(StoreError::from),
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        };
+        let cache = self
             .conn
             .pragma_update(None, "cache_size", DEFAULT_CACHE_KIB);
-        end.and(restored)?;
+        end?;
+        cache?;
         Ok(())
     }
 }
 
 /// The page cache of a batch, in KiB (negative: `SQLite` reads it as KiB),
 /// and the default it returns to.
-const BATCH_CACHE_KIB: i64 = -65_536;
+const BATCH_CACHE_KIB: i64 = -262_144;
 const DEFAULT_CACHE_KIB: i64 = -2_000;
 
 /// Remove a database and its WAL companions (used only on files we just made).
@@ -434,6 +499,7 @@ mod tests {
             let mut store = Store {
                 conn,
                 in_batch: false,
+                deferred_triggers: Vec::new(),
             };
             store.migrate().unwrap();
             assert_eq!(store.schema_version().unwrap(), latest());
@@ -463,6 +529,7 @@ mod tests {
         let mut store = Store {
             conn,
             in_batch: false,
+            deferred_triggers: Vec::new(),
         };
         store.migrate().unwrap();
         let one = factors::by_id(store.conn(), 1).unwrap().unwrap();

@@ -806,6 +806,7 @@ fn demo_users_generates_a_crowd_with_history_deterministically() {
     };
     let a = trail("a.db");
     assert_eq!(a, trail("b.db"));
+    the_kept_figures_match_a_recount(&fd.path("a.db"));
     // About ten events a person, over the last 90 days.
     assert!((1000..2500).contains(&a.len()), "{} events", a.len());
     let kinds = |k: &str| a.iter().filter(|e| e["kind"] == k).count();
@@ -846,6 +847,57 @@ fn demo_users_generates_a_crowd_with_history_deterministically() {
     );
     assert!(matches!(out.code, 0 | 3), "{out:?}");
     assert!(!out.stdout.contains("wrong password"), "{out:?}");
+}
+
+/// What the schema keeps up to date as it goes (per-user code totals, the
+/// overview's counters, the search index, the chain head) equals a count
+/// from the rows themselves, after a generator run played every use case.
+fn the_kept_figures_match_a_recount(db: &Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let one = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        one("SELECT count(*) FROM users u WHERE codes_total IS NOT
+                 (SELECT count(*) FROM backup_codes WHERE user_id = u.id)
+             OR codes_left IS NOT
+                 (SELECT count(*) FROM backup_codes WHERE user_id = u.id AND used_at IS NULL)"),
+        0,
+        "users whose code totals are off"
+    );
+    assert!(one("SELECT count(*) FROM backup_codes WHERE used_at IS NOT NULL") > 0);
+    let counter = |name: &str| -> i64 {
+        conn.query_row(
+            "SELECT coalesce(sum(value), 0) FROM counters WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(counter("users"), one("SELECT count(*) FROM users"));
+    assert_eq!(
+        counter("users_without_factor"),
+        one("SELECT count(*) FROM users WHERE active_factors = 0")
+    );
+    for left in 0..=10 {
+        assert_eq!(
+            counter(&format!("codes_left_{left}")),
+            one(&format!(
+                "SELECT count(*) FROM users WHERE codes_total > 0 AND codes_left = {left}"
+            )),
+            "codes_left_{left}"
+        );
+    }
+    let events = one("SELECT count(*) FROM audit");
+    assert_eq!(one("SELECT events FROM audit_head"), events);
+    // The search index holds every user (built once at the batch's end).
+    conn.execute_batch(
+        "INSERT INTO users_fts (users_fts, rank) VALUES ('integrity-check', 1);
+         INSERT INTO users_words (users_words, rank) VALUES ('integrity-check', 1);",
+    )
+    .unwrap();
+    assert_eq!(
+        one("SELECT count(*) FROM users_words WHERE users_words MATCH 'example*'"),
+        one("SELECT count(*) FROM users")
+    );
 }
 
 #[test]

@@ -174,7 +174,7 @@ pub struct Stamp {
 }
 
 impl Desk {
-    /// The overview's [`Stamp`] now: one row of the counters.
+    /// The overview's [`Stamp`] now: the chain head's count of events.
     pub fn stamp(&self) -> Result<Stamp> {
         Ok(Stamp {
             events: attention::events(self.conn())?,

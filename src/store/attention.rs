@@ -40,7 +40,6 @@ pub fn counts(conn: &Connection, now: Time, backup_low: u32) -> Result<Counts, S
             "active_without_factor" => c.active_without_factor = value,
             "active_admins_without_factor" => c.active_admins_without_factor = value,
             "factors_pending" => c.pending = value,
-            "audit" => c.audit_events = value,
             other => {
                 let left = other
                     .strip_prefix("codes_left_")
@@ -53,17 +52,26 @@ pub fn counts(conn: &Connection, now: Time, backup_low: u32) -> Result<Counts, S
     }
     c.active = c.total.saturating_sub(c.disabled);
     c.with_factor = c.total.saturating_sub(c.without_factor);
+    c.audit_events = events(conn)?;
     c.locked = conn
         .prepare_cached("SELECT count(*) FROM users WHERE locked_until > ?1")?
         .query_row([secs(now)], |r| r.get(0))?;
     Ok(c)
 }
 
-/// How many audit events there are: every change writes one, so this
-/// changes whenever anything does.
+/// How many audit events there are, as the chain's head counts them:
+/// every change writes one, so this changes whenever anything does. Only
+/// in the moment between the migration and the first sealing, when the head
+/// counts nothing yet, are the events counted instead.
 pub fn events(conn: &Connection) -> Result<u64, StoreError> {
+    let (chained, events): (bool, u64) = conn
+        .prepare_cached("SELECT chained, events FROM audit_head")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    if chained {
+        return Ok(events);
+    }
     Ok(conn
-        .prepare_cached("SELECT value FROM counters WHERE name = 'audit'")?
+        .prepare_cached("SELECT count(*) FROM audit")?
         .query_row([], |r| r.get(0))?)
 }
 

@@ -21,22 +21,44 @@ pub fn replace_batch(
     macs: &[[u8; 32]],
     at: Time,
 ) -> Result<usize, StoreError> {
-    let removed = delete_for_user(conn, user_id)?;
+    let removed = delete_rows(conn, user_id)?;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO backup_codes (user_id, position, code_mac, created_at) VALUES (?1, ?2, ?3, ?4)",
     )?;
     for (i, mac) in macs.iter().enumerate() {
         stmt.execute(params![user_id, i + 1, mac.as_slice(), secs(at)])?;
     }
+    set_totals(conn, user_id, macs.len())?;
     Ok(removed)
 }
 
+/// Remove a user's codes, and their count with them.
 pub fn delete_for_user(conn: &Connection, user_id: i64) -> Result<usize, StoreError> {
+    let removed = delete_rows(conn, user_id)?;
+    set_totals(conn, user_id, 0)?;
+    Ok(removed)
+}
+
+fn delete_rows(conn: &Connection, user_id: i64) -> Result<usize, StoreError> {
     Ok(exec(
         conn,
         "DELETE FROM backup_codes WHERE user_id = ?1",
         [user_id],
     )?)
+}
+
+/// A user's totals once a whole batch is written (all unused) or removed:
+/// one update of the user per batch (schema step 8), where a trigger per
+/// row made ten.
+fn set_totals(conn: &Connection, user_id: i64, fresh: usize) -> Result<(), StoreError> {
+    let fresh = i64::try_from(fresh).unwrap_or(i64::MAX);
+    exec(
+        conn,
+        "UPDATE users SET codes_total = ?2, codes_left = ?2
+         WHERE id = ?1 AND (codes_total, codes_left) IS NOT (?2, ?2)",
+        params![user_id, fresh],
+    )?;
+    Ok(())
 }
 
 /// What a matching code's row says: unused (its id), or used (when, where).

@@ -130,6 +130,7 @@ impl Store {
         let store = Store {
             conn: read_only_connection(path)?,
             in_batch: false,
+            deferred_triggers: Vec::new(),
         };
         store.configure_reader()?;
         let found = store.schema_version()?;
@@ -190,6 +191,7 @@ impl Store {
             let mut store = Store {
                 conn: Connection::open_with_flags(path, flags)?,
                 in_batch: false,
+                deferred_triggers: Vec::new(),
             };
             store
                 .conn
@@ -243,6 +245,7 @@ mod tests {
         let mut store = Store {
             conn,
             in_batch: false,
+            deferred_triggers: Vec::new(),
         };
         store.migrate().unwrap();
         let row = |id: i64| -> (String, Option<String>) {
