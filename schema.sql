@@ -509,7 +509,18 @@ DROP TRIGGER codes_count_delete;
 DROP TRIGGER counters_audit_insert;
 DELETE FROM counters WHERE name = 'audit';
 
--- step 9: secrets from elsewhere, hardware tokens and labels
+-- step 9: a new password after a suspected compromise
+-- Set by the compromise response, cleared when a new password is set: until
+-- then no login gets in on the password alone (the new authenticator must be
+-- confirmed and used), and the login that does get in must set a new one.
+ALTER TABLE users ADD COLUMN password_change INTEGER NOT NULL DEFAULT 0;
+-- A code used twice, the second time from another address than the first: the
+-- overview's needs-attention list reads the recent ones along this index.
+CREATE INDEX attempts_replayed_elsewhere ON attempts (at)
+    WHERE kind = 'totp' AND outcome = 'replayed' AND first_used_by_resync = 0
+      AND first_used_ip IS NOT NULL AND first_used_ip <> ip;
+
+-- step 10: secrets from elsewhere, hardware tokens and labels
 -- Each OATH secret keeps how its codes are made: an imported one need not
 -- be SHA1, 6 digits and 30 s. A counter makes it an HOTP token (RFC 4226),
 -- counting presses instead of time: the counter its next code is expected

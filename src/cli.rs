@@ -332,6 +332,23 @@ pub enum UserCommand {
         #[arg(long)]
         reason: String,
     },
+    /// A lost phone: remove all factors and backup codes and start a new
+    /// authenticator app now (no new grace period); its first code brings
+    /// new backup codes.
+    Reenrol {
+        email: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// A suspected compromise: revoke all devices, cancel open logins,
+    /// replace every factor with a new authenticator app (confirmed before
+    /// it works; its first code brings new backup codes), and require a new
+    /// password at the next login. No login on the password alone meanwhile.
+    Compromised {
+        email: String,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,6 +14,7 @@ pub mod login;
 pub mod overview;
 pub mod readiness;
 pub mod records;
+pub mod recovery;
 pub(crate) mod regulation;
 pub(crate) mod sealing;
 pub mod settings;

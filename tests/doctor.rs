@@ -91,7 +91,7 @@ fn the_evidence_names_times_counts_and_addresses() {
             .any(|e| e.contains("from 198.51.100.50")),
         "{mallory:?}"
     );
-    assert_eq!(mallory.fix, Fix::Reset2fa);
+    assert_eq!(mallory.fix, Fix::TreatAsCompromised);
     let bob = desk
         .doctor("bob@example.com", None)
         .unwrap()
@@ -432,7 +432,7 @@ fn codes_a_resync_spent_are_refused_honestly_and_are_no_compromise() {
     assert!(
         findings
             .iter()
-            .all(|x| x.kind != Kind::Replayed && x.fix != Fix::Reset2fa),
+            .all(|x| x.kind != Kind::Replayed && x.fix != Fix::TreatAsCompromised),
         "{findings:#?}"
     );
     let spent = findings
@@ -542,7 +542,7 @@ fn findings_go_once_the_fix_worked() {
         report
             .findings
             .iter()
-            .all(|x| x.kind != Kind::Replayed && x.fix != Fix::Reset2fa),
+            .all(|x| x.kind != Kind::Replayed && x.fix != Fix::TreatAsCompromised),
         "{:#?}",
         report.findings
     );

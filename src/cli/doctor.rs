@@ -20,6 +20,9 @@ pub fn command(act: &Act, email: &str) -> String {
         Act::ConfirmFactor { factor } => format!("factordesk factor confirm {email} {factor} CODE"),
         Act::ResendCode { challenge } => format!("factordesk login resend {challenge}"),
         Act::EnableFactor { factor } => format!("factordesk factor enable {email} {factor}"),
+        Act::RemoveFactor { factor } => {
+            format!("factordesk factor remove {email} {factor} --reason \"…\"")
+        }
         Act::AddTotp => format!("factordesk factor add-totp {email}"),
         Act::AllowCountries { codes } => format!("factordesk policy set sms_countries {codes}"),
         Act::EditPhone => format!("factordesk user edit {email} --phone NUMBER"),
@@ -36,6 +39,11 @@ pub fn command(act: &Act, email: &str) -> String {
             format!("factordesk factor resync {email} {} --clear", id(factor))
         }
         Act::Reset2fa => format!("factordesk user reset-2fa {email} --reason \"…\""),
+        Act::Reenrol => format!("factordesk user reenrol {email} --reason \"…\""),
+        Act::TreatAsCompromised => {
+            format!("factordesk user compromised {email} --reason \"…\"")
+        }
+        Act::SetPassword => format!("factordesk user password {email} --password-stdin"),
         Act::RevokeDevices => format!("factordesk device revoke {email} --all --reason \"…\""),
         Act::GenerateCodes => format!("factordesk codes generate {email}"),
         Act::EveryLoginOff => format!("factordesk user edit {email} --every-login false"),

@@ -46,6 +46,7 @@ pub(crate) fn profile(u: &UserRow) -> Profile {
         every_login: u.every_login,
         created_at: u.created_at,
         last_login_at: u.last_login_at,
+        password_change: u.password_change,
     }
 }
 
@@ -56,13 +57,24 @@ pub(crate) fn standing(
     u: &UserRow,
     now: Time,
 ) -> Result<Standing> {
+    standing_with(conn, policy, u, u.active_factors > 0, now)
+}
+
+/// Where `u` would stand at `now` with or without an active factor.
+pub(crate) fn standing_with(
+    conn: &Connection,
+    policy: &Policy,
+    u: &UserRow,
+    has_factor: bool,
+    now: Time,
+) -> Result<Standing> {
     let changed = store::policy::changed_at(conn, "enforce")?;
     Ok(enforcement::standing(
         policy,
         u.role,
         u.grace_from,
         changed,
-        u.active_factors > 0,
+        has_factor,
         now,
     ))
 }

@@ -63,7 +63,11 @@ fn export_error(path: &Path, e: &std::io::Error) -> DeskError {
 
 /// Make a new batch for `email` in `cx`'s transaction; the old one dies
 /// with it. Returns the account's address and the codes.
-fn generate_in(cx: &mut Ctx<'_>, email: &str, why: &str) -> Result<(String, Vec<String>)> {
+pub(crate) fn generate_in(
+    cx: &mut Ctx<'_>,
+    email: &str,
+    why: &str,
+) -> Result<(String, Vec<String>)> {
     let u = cx.user(email)?;
     let codes = backup::generate(cx.rng);
     let macs: Vec<[u8; 32]> = codes

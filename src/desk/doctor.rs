@@ -11,7 +11,7 @@ use super::{Desk, DeskError, Result, regulation, user_by_email};
 use crate::domain::audit::Facts as EventFacts;
 use crate::domain::doctor::{
     self, AttemptFact, Change, DeliveryFact, DeviceFact, FactorFact, Facts, Finding, LastLogin,
-    SkewCheck, SpentBy,
+    Restart, SkewCheck, SpentBy,
 };
 use crate::domain::policy::Policy;
 use crate::domain::vocab::{ChallengePurpose, ChallengeState, DeliveryStatus};
@@ -82,15 +82,35 @@ fn events(conn: &Connection, user_id: i64, kind: &str, limit: u32) -> Result<Vec
     )?)
 }
 
-/// When a user's 2FA was last reset by an admin or turned off by them.
-fn last_reset(conn: &Connection, user_id: i64) -> Result<Option<Time>> {
-    let reset = events(conn, user_id, "user.reset_2fa", 1)?;
-    let off = events(conn, user_id, "user.turn_off_2fa", 20)?;
-    Ok(reset
-        .iter()
-        .chain(off.iter().filter(|e| facts_of(e).refused.is_none()))
-        .map(|e| e.at)
-        .max())
+/// When a user's second factor was last started afresh, and how: reset,
+/// replaced (a lost phone, a compromise) by an admin, or turned off by them.
+fn last_reset(conn: &Connection, user_id: i64) -> Result<Option<(Time, Restart)>> {
+    let mut all = Vec::new();
+    for (kind, how) in [
+        ("user.reset_2fa", Restart::Reset),
+        ("user.reenrol", Restart::Reenrol),
+        ("user.compromised", Restart::Compromise),
+    ] {
+        all.extend(events(conn, user_id, kind, 1)?.first().map(|e| (e.at, how)));
+    }
+    all.extend(
+        events(conn, user_id, "user.turn_off_2fa", 20)?
+            .iter()
+            .filter(|e| facts_of(e).refused.is_none())
+            .map(|e| (e.at, Restart::TurnedOff)),
+    );
+    Ok(all.into_iter().max_by_key(|(at, _)| *at))
+}
+
+/// The last compromise response, while it still asks for a new password:
+/// when, by whom, and the reason typed (from its facts).
+fn secured(conn: &Connection, u: &UserRow) -> Result<Option<Change>> {
+    if !u.password_change {
+        return Ok(None);
+    }
+    Ok(events(conn, u.id, "user.compromised", 1)?
+        .first()
+        .map(|e| change(e, facts_of(e).reason)))
 }
 
 /// What an event establishes, from its typed facts (never its sentence).
@@ -198,7 +218,7 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
             })
             .collect(),
         unlocked_at: events(conn, u.id, "user.unlock", 1)?.first().map(|e| e.at),
-        reset_at: last_reset(conn, u.id)?,
+        reset: last_reset(conn, u.id)?,
         deliveries: deliveries::list(conn, Some(u.id), None, 10)?
             .into_iter()
             .map(|d| DeliveryFact {
@@ -218,6 +238,8 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
             None => None,
         },
         last_login: last,
+        password_change: u.password_change,
+        secured: secured(conn, u)?,
     })
 }
 

@@ -39,6 +39,57 @@ fn require_sms_country(cx: &Ctx<'_>, phone: &Phone) -> Result<()> {
     })
 }
 
+/// A new authenticator app for `u`, pending until its first code: a fresh
+/// 160-bit secret, sealed (an unconfirmed one is replaced, not piled up).
+/// The caller audits it.
+pub(crate) fn start_totp(cx: &mut Ctx<'_>, u: &UserRow) -> Result<TotpEnrolment> {
+    start_totp_labelled(cx, u, None)
+}
+
+/// [`start_totp`], with a label of the user's choosing ("work phone").
+pub(crate) fn start_totp_labelled(
+    cx: &mut Ctx<'_>,
+    u: &UserRow,
+    chosen: Option<String>,
+) -> Result<TotpEnrolment> {
+    require_allowed(cx, FactorKind::Totp)?;
+    let existing = rows::for_user(cx.conn, u.id)?;
+    for f in existing
+        .iter()
+        // A pending hardware token is another enrolment: it stays.
+        .filter(|f| f.kind == FactorKind::Totp && !f.is_hotp() && f.status == FactorStatus::Pending)
+    {
+        rows::delete(cx.conn, f.id)?;
+    }
+    let active_apps = existing
+        .iter()
+        .filter(|f| f.kind == FactorKind::Totp && f.status != FactorStatus::Pending)
+        .count();
+    let label = chosen.unwrap_or_else(|| match active_apps {
+        0 => "Authenticator app".to_owned(),
+        n => format!("Authenticator app {}", n + 1),
+    });
+    // Wiped once sealed and shown (the enrolment returns it as text).
+    let secret = zeroize::Zeroizing::new(cx.rng.bytes::<{ totp::SECRET_LEN }>());
+    let sealed = cx.key.seal(cx.rng, &totp_context(u.id), &*secret);
+    let id = rows::insert(
+        cx.conn,
+        &NewFactor {
+            secret: Some(&sealed),
+            created_at: cx.now,
+            ..NewFactor::new(u.id, FactorKind::Totp, FactorStatus::Pending, &label)
+        },
+    )?;
+    Ok(TotpEnrolment {
+        factor_id: id,
+        label,
+        secret: totp::secret_base32(&*secret),
+        uri: totp::otpauth_uri(&cx.policy.totp_issuer, &u.email, &*secret),
+        issuer: cx.policy.totp_issuer.clone(),
+        account: u.email.clone(),
+    })
+}
+
 /// Point the user's SMS factor at a new number: pending, with a code sent.
 pub(crate) fn repoint_sms(
     cx: &mut Ctx<'_>,
@@ -124,49 +175,18 @@ impl Desk {
     ) -> Result<TotpEnrolment> {
         let chosen = chosen_label(label)?;
         self.run(|cx| {
-            require_allowed(cx, FactorKind::Totp)?;
             let u = cx.user(email)?;
-            // An unconfirmed enrolment is replaced, not piled up.
-            let existing = rows::for_user(cx.conn, u.id)?;
-            for f in existing
-                .iter()
-                .filter(|f| f.kind == FactorKind::Totp && f.status == FactorStatus::Pending)
-            {
-                rows::delete(cx.conn, f.id)?;
-            }
-            let active_apps = existing
-                .iter()
-                .filter(|f| f.kind == FactorKind::Totp && f.status != FactorStatus::Pending)
-                .count();
-            let label = chosen.unwrap_or_else(|| match active_apps {
-                0 => "Authenticator app".to_owned(),
-                n => format!("Authenticator app {}", n + 1),
-            });
-            // Wiped once sealed and shown (the enrolment returns it as text).
-            let secret = zeroize::Zeroizing::new(cx.rng.bytes::<{ totp::SECRET_LEN }>());
-            let sealed = cx.key.seal(cx.rng, &totp_context(u.id), &*secret);
-            let id = rows::insert(
-                cx.conn,
-                &NewFactor {
-                    secret: Some(&sealed),
-                    created_at: cx.now,
-                    ..NewFactor::new(u.id, FactorKind::Totp, FactorStatus::Pending, &label)
-                },
-            )?;
+            let e = start_totp_labelled(cx, &u, chosen)?;
             cx.audit(
                 Some(u.id),
                 "factor.enrol",
-                &format!("authenticator app enrolment started: {label} (factor {id}, pending)"),
+                &format!(
+                    "authenticator app enrolment started: {} (factor {}, pending)",
+                    e.label, e.factor_id
+                ),
                 None,
             )?;
-            Ok(TotpEnrolment {
-                factor_id: id,
-                label,
-                secret: totp::secret_base32(&*secret),
-                uri: totp::otpauth_uri(&cx.policy.totp_issuer, &u.email, &*secret),
-                issuer: cx.policy.totp_issuer.clone(),
-                account: u.email.clone(),
-            })
+            Ok(e)
         })
     }
 
@@ -236,6 +256,7 @@ impl Desk {
 
     /// Confirm a pending factor with its first code: from the app for TOTP,
     /// from the message sent for SMS and email. A wrong code is exit 3.
+    /// Makes no backup codes: [`Desk::confirm_enrolment`] is what people use.
     pub fn confirm_factor(
         &mut self,
         email: &str,
@@ -244,56 +265,34 @@ impl Desk {
     ) -> Result<FactorView> {
         let code = otp::parse_digits(code)?;
         // A wrong code is answered after committing, so its attempt counts.
-        self.run(|cx| -> Result<Result<FactorView>> {
-            let u = cx.user(email)?;
-            let f = factor_of(cx.conn, &u, factor_id)?;
-            if f.status != FactorStatus::Pending {
-                return Err(DeskError::NotPending {
-                    email: u.email,
-                    id: factor_id,
-                    status: f.status,
-                });
-            }
-            if let Some(wrong) = f.wrong_length(&code) {
-                return Err(wrong_length(wrong));
-            }
-            let step = match f.kind {
-                FactorKind::Totp if f.is_hotp() => {
-                    if let Err(denied) = super::hotp::confirm(cx, &f, &code)? {
-                        audit_rejected(cx, &u, &f, &denied)?;
-                        return Ok(Err(denied));
-                    }
-                    None
-                }
-                FactorKind::Totp => {
-                    let secret = secret_of(cx.key, &f)?;
-                    let fresh = FactorState { params: f.params, ..FactorState::default() };
-                    match totp::check(&secret, &code, cx.now, cx.policy.totp_skew, fresh) {
-                        Check::Accepted { step } => Some(step),
-                        Check::Replayed { .. } | Check::Invalid { .. } => {
-                            let denied = DeskError::Denied(
-                                "that code does not match the new secret: check the phone sets its time automatically, then type the code the app shows now".to_owned(),
-                            );
-                            audit_rejected(cx, &u, &f, &denied)?;
-                            return Ok(Err(denied));
-                        }
-                    }
-                }
-                FactorKind::Sms | FactorKind::Email => {
-                    if let Err(denied) = confirm_contact(cx, &u, &f, &code)? {
-                        audit_rejected(cx, &u, &f, &denied)?;
-                        return Ok(Err(denied));
-                    }
-                    None
-                }
+        self.run(|cx| confirm_in(cx, email, factor_id, &code))?
+    }
+
+    /// As [`Desk::confirm_factor`], and a user's first authenticator app,
+    /// confirmed while they have no backup codes, comes with a batch (shown
+    /// once): the CLI and the console alike, in one transaction.
+    pub fn confirm_enrolment(
+        &mut self,
+        email: &str,
+        factor_id: i64,
+        code: &str,
+    ) -> Result<Confirmed> {
+        let code = otp::parse_digits(code)?;
+        self.run(|cx| -> Result<Result<Confirmed>> {
+            let factor = match confirm_in(cx, email, factor_id, &code)? {
+                Ok(f) => f,
+                Err(denied) => return Ok(Err(denied)),
             };
-            rows::confirm(cx.conn, f.id, cx.now, step)?;
-            if f.kind == FactorKind::Sms {
-                store::users::set_phone(cx.conn, u.id, f.destination.as_deref(), true)?;
-            }
-            cx.audit(Some(u.id), "factor.confirm", &format!("{} confirmed (factor {})", f.label, f.id), None)?;
-            let f = factor_of(cx.conn, &u, factor_id)?;
-            Ok(Ok(view(&f)))
+            let u = cx.user(email)?;
+            let backup_codes = if factor.kind == FactorKind::Totp && u.codes_total == 0 {
+                Some(super::codes::generate_in(cx, email, "")?.1)
+            } else {
+                None
+            };
+            Ok(Ok(Confirmed {
+                factor,
+                backup_codes,
+            }))
         })?
     }
 
@@ -390,6 +389,82 @@ impl Desk {
             Ok(view(&f))
         })
     }
+}
+
+/// A factor confirmed, with the backup codes made with it, if any.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Confirmed {
+    #[serde(flatten)]
+    pub factor: FactorView,
+    /// A first batch, shown once: `None` when none was made.
+    pub backup_codes: Option<Vec<String>>,
+}
+
+/// Confirm a pending factor in `cx`'s transaction; a wrong code is the
+/// inner error, answered after its attempt is recorded.
+fn confirm_in(
+    cx: &mut Ctx<'_>,
+    email: &str,
+    factor_id: i64,
+    code: &str,
+) -> Result<Result<FactorView>> {
+    let u = cx.user(email)?;
+    let f = factor_of(cx.conn, &u, factor_id)?;
+    if f.status != FactorStatus::Pending {
+        return Err(DeskError::NotPending {
+            email: u.email,
+            id: factor_id,
+            status: f.status,
+        });
+    }
+    if let Some(wrong) = f.wrong_length(code) {
+        return Err(wrong_length(wrong));
+    }
+    let step = match f.kind {
+        FactorKind::Totp if f.is_hotp() => {
+            if let Err(denied) = super::hotp::confirm(cx, &f, code)? {
+                audit_rejected(cx, &u, &f, &denied)?;
+                return Ok(Err(denied));
+            }
+            None
+        }
+        FactorKind::Totp => {
+            let secret = secret_of(cx.key, &f)?;
+            let fresh = FactorState {
+                params: f.params,
+                ..FactorState::default()
+            };
+            match totp::check(&secret, code, cx.now, cx.policy.totp_skew, fresh) {
+                Check::Accepted { step } => Some(step),
+                Check::Replayed { .. } | Check::Invalid { .. } => {
+                    let denied = DeskError::Denied(
+                        "that code does not match the new secret: check the phone sets its time automatically, then type the code the app shows now".to_owned(),
+                    );
+                    audit_rejected(cx, &u, &f, &denied)?;
+                    return Ok(Err(denied));
+                }
+            }
+        }
+        FactorKind::Sms | FactorKind::Email => {
+            if let Err(denied) = confirm_contact(cx, &u, &f, code)? {
+                audit_rejected(cx, &u, &f, &denied)?;
+                return Ok(Err(denied));
+            }
+            None
+        }
+    };
+    rows::confirm(cx.conn, f.id, cx.now, step)?;
+    if f.kind == FactorKind::Sms {
+        store::users::set_phone(cx.conn, u.id, f.destination.as_deref(), true)?;
+    }
+    cx.audit(
+        Some(u.id),
+        "factor.confirm",
+        &format!("{} confirmed (factor {})", f.label, f.id),
+        None,
+    )?;
+    let f = factor_of(cx.conn, &u, factor_id)?;
+    Ok(Ok(view(&f)))
 }
 
 /// Before adding an SMS or email factor: an unconfirmed one of the same kind

@@ -119,6 +119,7 @@ impl Desk {
                 trust,
                 action: req.action,
                 step_up: cx.policy.needs_step_up(req.action),
+                new_password: u.password_change,
             };
             let mut decision = login::decide(&facts, cx.now);
             if checks_password && matches!(password, Password::Correct | Password::Wrong) {

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{Desk, Result};
 use crate::domain::policy::{Enforce, Policy};
-use crate::domain::{Time, relative, text_enum};
+use crate::domain::{FactorStatus, Time, relative, text_enum};
 use crate::store::attention::{self, Counts};
 use crate::store::users::UserRow;
 use crate::store::{self};
@@ -17,6 +17,7 @@ text_enum!(
     Concern {
         Locked => "locked",
         GraceOver => "grace_over",
+        Replayed => "replayed",
         Pending => "pending",
         FailedDelivery => "failed_delivery",
         CodesOut => "codes_out",
@@ -98,14 +99,15 @@ fn attention(
         });
     };
     for u in attention::locked(conn, now, PER_CONCERN)? {
+        // The label says "locked": the detail leads with when it ends.
         let detail = match u.lock.releases(now) {
             Some(until) => format!(
-                "2FA locked after {} failures; releases {}",
-                u.lock.failures,
-                relative(until, now)
+                "releases {} (after {} failures)",
+                relative(until, now),
+                u.lock.failures
             ),
             None => format!(
-                "2FA locked after {} failures in a row; only an admin can unlock it",
+                "until an admin unlocks it ({} failures in a row)",
                 u.lock.streak
             ),
         };
@@ -121,28 +123,31 @@ fn attention(
             );
         }
     }
+    let day = now - TimeDelta::hours(24);
+    // A code used again from elsewhere: settled once the factor is replaced.
+    for r in store::attempts::replayed_elsewhere(conn, day, PER_CONCERN)? {
+        if let Some(u) = store::users::by_id(conn, r.user_id)? {
+            push(
+                &u,
+                Concern::Replayed,
+                format!("tried again from {} {}", r.ip, relative(r.at, now)),
+            );
+        }
+    }
     for (user_id, _, kind, started) in store::factors::pending(conn, PER_CONCERN)? {
         if let Some(u) = store::users::by_id(conn, user_id)? {
             push(
                 &u,
                 Concern::Pending,
-                format!(
-                    "{} enrolment started {}, never confirmed",
-                    kind.label(),
-                    relative(started, now)
-                ),
+                format!("{} started {}", kind.label(), relative(started, now)),
             );
         }
     }
-    for (user_id, reason) in
-        store::deliveries::failed_users_since(conn, now - TimeDelta::hours(24), PER_CONCERN)?
-    {
-        if let Some(u) = store::users::by_id(conn, user_id)? {
-            push(
-                &u,
-                Concern::FailedDelivery,
-                format!("message failed: {reason}"),
-            );
+    for (user_id, reason, at) in store::deliveries::failed_users_since(conn, day, PER_CONCERN)? {
+        if let Some(u) = store::users::by_id(conn, user_id)?
+            && !delivery_settled(conn, &u, at)?
+        {
+            push(&u, Concern::FailedDelivery, reason);
         }
     }
     for u in attention::low_codes(conn, policy.backup_low, PER_CONCERN)? {
@@ -163,6 +168,17 @@ fn attention(
         push(&u, concern, detail);
     }
     Ok(out)
+}
+
+/// A failed message no longer needs attention once they have logged in
+/// since, or a factor was confirmed after it (moved to an authenticator app).
+fn delivery_settled(conn: &Connection, u: &UserRow, failed_at: Time) -> Result<bool> {
+    if u.last_login_at.is_some_and(|t| t > failed_at) {
+        return Ok(true);
+    }
+    Ok(store::factors::for_user(conn, u.id)?
+        .iter()
+        .any(|f| f.status == FactorStatus::Active && f.confirmed_at.is_some_and(|t| t > failed_at)))
 }
 
 /// What the overview's figures depend on: the data (every change writes an

@@ -373,7 +373,8 @@ fn logins(desk: &mut Desk, seen: &mut Seen, sms_user: &str) {
 }
 
 /// What the help desk does from the User screen: unlock, revoke devices,
-/// new backup codes, a 2FA reset.
+/// new backup codes, a 2FA reset, a lost phone replaced, a compromise
+/// response and its new app confirmed.
 fn actions(desk: &mut Desk, seen: &mut Seen, reset: &str) {
     seen.record(desk, "actions", |d| {
         d.unlock("erin@example.com", "verified by phone").unwrap();
@@ -381,6 +382,15 @@ fn actions(desk: &mut Desk, seen: &mut Seen, reset: &str) {
             .unwrap();
         d.generate_codes("dave@example.com").unwrap();
         d.reset_2fa(reset, "lost phone, ID checked").unwrap();
+        d.reenrol("bob@example.com", "lost phone, ID checked")
+            .unwrap();
+        let mallory = "mallory@example.com";
+        let r = d.treat_as_compromised(mallory, "code replayed").unwrap();
+        let code = d
+            .authenticator_code(mallory, r.enrolment.factor_id, TimeDelta::zero())
+            .unwrap();
+        d.confirm_enrolment(mallory, r.enrolment.factor_id, &code)
+            .unwrap();
     });
 }
 

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use rusqlite::Connection;
 
-use super::account::{clear_lock, profile, recent_failures, standing, summary};
+use super::account::{clear_lock, profile, recent_failures, standing, standing_with, summary};
 use super::views::{LockView, UserDetail, UserSummary};
 use super::{
     Ctx, Desk, DeskError, Result, codes, devices, factors, reason, records, user_by_email,
@@ -169,6 +169,11 @@ impl Desk {
                 _ => None,
             },
             grace_over: standing.blocks_login(),
+            without_factor: if u.password_change {
+                crate::domain::login::SECURED_NOT_ENROLLED.to_owned()
+            } else {
+                standing_with(conn, &policy, &u, false, now)?.sentence(now)
+            },
             lock: LockView {
                 locked,
                 locked_until: u.lock.releases(now),
@@ -176,6 +181,8 @@ impl Desk {
                 streak: u.lock.streak,
                 failures,
                 failures_left,
+                password_banned_until: super::regulation::password_ban(conn, u.id, now)?
+                    .map(|(until, _)| until),
             },
             factors: super::account::views(conn, u.id)?,
             devices: devices::views(conn, u.id, now)?,
@@ -272,12 +279,19 @@ impl Desk {
         })
     }
 
-    /// Store a new password hash (made by [`Desk::hash_password`] or a worker).
+    /// Store a new password hash (made by [`Desk::hash_password`] or a
+    /// worker). It is the new password a compromise response asked for.
     pub fn set_password(&mut self, email: &str, password_hash: &str) -> Result<()> {
         self.run(|cx| {
             let u = cx.user(email)?;
             store::users::set_password_hash(cx.conn, u.id, password_hash)?;
-            cx.audit(Some(u.id), "user.password", "password set", None)
+            store::users::set_password_change(cx.conn, u.id, false)?;
+            let detail = if u.password_change {
+                "password set (the new password the compromise response asked for)"
+            } else {
+                "password set"
+            };
+            cx.audit(Some(u.id), "user.password", detail, None)
         })
     }
 
@@ -366,6 +380,10 @@ impl Desk {
         // Refusals that need no password come first, so none of them says
         // whether the password was right.
         let refusal = |cx: &Ctx<'_>, u: &UserRow| -> Option<String> {
+            // The password may be the intruder's: it turns nothing off.
+            if u.password_change {
+                return Some("the account was secured after a suspected compromise: 2FA stays on until a new password is set (log in with the new app's code and set one, or ask an admin)".to_owned());
+            }
             if cx.policy.self_disable == crate::domain::policy::SelfDisable::Admin {
                 return Some("only an admin can turn 2FA off here (policy self_disable=admin): ask them to reset it".to_owned());
             }

@@ -58,6 +58,8 @@ pub struct Profile {
     pub every_login: bool,
     pub created_at: Time,
     pub last_login_at: Option<Time>,
+    /// The next login must set a new password (a compromise response).
+    pub password_change: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,6 +74,8 @@ pub struct LockView {
     /// Consecutive failures in the current window.
     pub failures: u32,
     pub failures_left: u32,
+    /// Password checks refused until then (an unlock lifts it too).
+    pub password_banned_until: Option<Time>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -212,6 +216,10 @@ pub struct UserDetail {
     /// When enrolment is due, while in grace.
     pub enrol_by: Option<Time>,
     pub grace_over: bool,
+    /// Where they would stand with no active factor, as a sentence: said
+    /// before the last one is disabled or removed.
+    #[serde(skip)]
+    pub without_factor: String,
     pub lock: LockView,
     pub factors: Vec<FactorView>,
     pub devices: Vec<DeviceView>,

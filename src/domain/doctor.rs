@@ -17,7 +17,9 @@ mod history;
 mod messages;
 
 pub use check::{SkewCheck, SpentBy, skew_message, used_message};
-pub use facts::{AttemptFact, Change, DeliveryFact, DeviceFact, FactorFact, Facts, LastLogin};
+pub use facts::{
+    AttemptFact, Change, DeliveryFact, DeviceFact, FactorFact, Facts, LastLogin, Restart,
+};
 
 text_enum!(
     /// How much a finding stands in the way of logging in.
@@ -29,6 +31,7 @@ text_enum!(
     Kind {
         Disabled => "disabled",
         PasswordBanned => "password_banned",
+        NewPassword => "new_password",
         MessageLimit => "message_limit",
         AddressBanned => "address_banned",
         Locked => "locked",
@@ -65,6 +68,7 @@ text_enum!(
         Unlock => "unlock",
         ConfirmPending => "confirm_pending",
         EnableFactor => "enable_factor",
+        RemoveFactor => "remove_factor",
         EnrolApp => "enrol_app",
         AllowCountry => "allow_country",
         AddAnotherFactor => "add_another_factor",
@@ -72,6 +76,9 @@ text_enum!(
         Resync => "resync",
         NewCodes => "new_codes",
         Reset2fa => "reset_2fa",
+        Reenrol => "reenrol",
+        TreatAsCompromised => "treat_as_compromised",
+        SetPassword => "set_password",
         CheckCode => "check_code",
         RevokeDevices => "revoke_devices",
         TurnOffEveryLogin => "turn_off_every_login",
@@ -98,6 +105,10 @@ pub enum Act {
     EnableFactor {
         factor: i64,
     },
+    /// Remove a factor that cannot work (their other factor is enough).
+    RemoveFactor {
+        factor: i64,
+    },
     AddTotp,
     /// Allow SMS to these country calling codes (the policy's list).
     AllowCountries {
@@ -115,9 +126,29 @@ pub enum Act {
         factor: Option<i64>,
     },
     Reset2fa,
+    /// Replace a lost authenticator with a new one now (no grace).
+    Reenrol,
+    /// The compromise response: devices revoked, a new authenticator, a
+    /// new password at the next login.
+    TreatAsCompromised,
+    /// Set a new password for them.
+    SetPassword,
     RevokeDevices,
     GenerateCodes,
     EveryLoginOff,
+}
+
+impl Act {
+    /// The factor it acts on, where it names one.
+    pub fn factor(&self) -> Option<i64> {
+        match self {
+            Act::ConfirmFactor { factor }
+            | Act::EnableFactor { factor }
+            | Act::RemoveFactor { factor } => Some(*factor),
+            Act::Resync { factor } | Act::ClearDrift { factor } => *factor,
+            _ => None,
+        }
+    }
 }
 
 /// A piece of a finding's advice.
@@ -162,6 +193,14 @@ impl Finding {
             fix: Fix::Nothing,
             advice: Vec::new(),
         }
+    }
+
+    /// The actions its advice names, in order.
+    pub fn acts(&self) -> impl Iterator<Item = &Act> {
+        self.advice.iter().filter_map(|p| match p {
+            Part::Act(a) => Some(a),
+            Part::Text(_) | Part::Key(_) => None,
+        })
     }
 
     fn evidence(mut self, evidence: Vec<String>) -> Finding {
@@ -221,6 +260,7 @@ pub fn diagnose(f: &Facts, policy: &Policy) -> Vec<Finding> {
     account::disabled(&mut b);
     account::password_banned(&mut b, policy);
     account::locked(&mut b, policy);
+    account::new_password(&mut b);
     enrolment::enrolment(&mut b);
     enrolment::sms(&mut b, policy);
     messages::failed_messages(&mut b);

@@ -35,6 +35,9 @@ pub struct Facts {
     pub trust: Trust,
     pub action: Action,
     pub step_up: bool,
+    /// Secured after a suspected compromise: this login must set a new
+    /// password, and nothing gets in on the password alone.
+    pub new_password: bool,
 }
 
 /// The outcome and its reasons, in the order they were weighed.
@@ -78,6 +81,16 @@ pub fn decide(f: &Facts, now: Time) -> Decision {
             stamp(until)
         ));
     }
+    if f.new_password {
+        if f.standing != Standing::Enrolled {
+            reasons.push(SECURED_NOT_ENROLLED.to_owned());
+            return Decision {
+                outcome: Outcome::Denied,
+                reasons,
+            };
+        }
+        reasons.push(SECURED.to_owned());
+    }
     if f.standing != Standing::Enrolled {
         reasons.push(f.standing.sentence(now));
         if f.step_up && !f.standing.blocks_login() {
@@ -99,7 +112,7 @@ pub fn decide(f: &Facts, now: Time) -> Decision {
         };
         return Decision { outcome, reasons };
     }
-    let mut challenge = false;
+    let mut challenge = f.new_password;
     if f.step_up {
         reasons.push(format!(
             "The {} action needs a second factor even on a trusted device.",
@@ -111,7 +124,7 @@ pub fn decide(f: &Facts, now: Time) -> Decision {
         reasons.push("This user is asked for a code on every login.".to_owned());
         challenge = true;
     }
-    if !f.trust.is_trusted() || !challenge {
+    if !f.trust.is_trusted() || !challenge || f.new_password {
         reasons.push(f.trust.sentence(now));
     }
     challenge |= !f.trust.is_trusted();
@@ -148,6 +161,14 @@ pub enum ChoiceError {
     #[error("this user has no active factor to challenge")]
     NoneActive,
 }
+
+/// Why a login after a compromise response is challenged even on a trusted
+/// computer, and what it must do once in.
+pub const SECURED: &str = "The account was secured after a suspected compromise: a second factor is needed on any computer, and this login must set a new password.";
+
+/// Why a login after a compromise response is refused before its new
+/// authenticator is confirmed: never the password alone.
+pub const SECURED_NOT_ENROLLED: &str = "The account was secured after a suspected compromise and its new authenticator app is not confirmed yet: no login on the password alone until it is.";
 
 /// The reason a login whose password was not checked (the simulator,
 /// `--assume-password`) gives first.
@@ -210,6 +231,7 @@ mod tests {
             trust: trusted(),
             action: Action::Login,
             step_up: false,
+            new_password: false,
         }
     }
 
@@ -369,6 +391,52 @@ mod tests {
         );
         assert_eq!(d.outcome, Outcome::Denied);
         assert!(d.reasons[1].contains("grace period ended 2 days ago"));
+    }
+
+    #[test]
+    fn after_a_compromise_nothing_gets_in_on_the_password_alone() {
+        // A trusted computer on its own address still has to give a code.
+        let d = decide(
+            &Facts {
+                new_password: true,
+                ..facts()
+            },
+            now(),
+        );
+        assert_eq!(d.outcome, Outcome::Challenge, "{d:?}");
+        assert_eq!(d.reasons[1], SECURED);
+        // Before the new authenticator is confirmed: refused, whatever the
+        // grace or the enforcement would allow a user without a factor.
+        for standing in [
+            Standing::NotRequired,
+            Standing::InGrace {
+                until: now() + TimeDelta::days(2),
+            },
+            Standing::GraceOver {
+                ended: now() - TimeDelta::days(2),
+            },
+        ] {
+            let d = decide(
+                &Facts {
+                    new_password: true,
+                    standing,
+                    ..facts()
+                },
+                now(),
+            );
+            assert_eq!(d.outcome, Outcome::Denied, "{standing:?}: {d:?}");
+            assert_eq!(d.reasons.last().unwrap(), SECURED_NOT_ENROLLED);
+        }
+        // A wrong password is still just that.
+        let wrong = decide(
+            &Facts {
+                new_password: true,
+                password: Password::Wrong,
+                ..facts()
+            },
+            now(),
+        );
+        assert_eq!(wrong.reasons, vec!["The password is incorrect.".to_owned()]);
     }
 
     fn cand(id: i64, kind: FactorKind, status: FactorStatus, used: Option<i64>) -> Candidate {

@@ -124,6 +124,39 @@ pub fn failure_times(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// A code tried again from another address than its first use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayedElsewhere {
+    pub user_id: i64,
+    pub at: Time,
+    pub ip: String,
+}
+
+/// Authenticator codes tried again from another address than their first
+/// use, at or after `since`, on factors still enrolled (replacing or
+/// removing the factor settles it): each user's newest, newest first.
+pub fn replayed_elsewhere(
+    conn: &Connection,
+    since: Time,
+    limit: u32,
+) -> Result<Vec<ReplayedElsewhere>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT user_id, max(at), ip FROM attempts INDEXED BY attempts_replayed_elsewhere
+         WHERE kind = 'totp' AND outcome = 'replayed' AND first_used_by_resync = 0
+           AND first_used_ip IS NOT NULL AND first_used_ip <> ip
+           AND at >= ?1 AND factor_id IS NOT NULL
+         GROUP BY user_id ORDER BY max(at) DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![secs(since), limit], |r| {
+        Ok(ReplayedElsewhere {
+            user_id: r.get(0)?,
+            at: time(r.get(1)?),
+            ip: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// The newest attempt id of all (0 with none): a reset point for counting.
 pub fn last_id(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn

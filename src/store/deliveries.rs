@@ -192,7 +192,8 @@ pub fn failed_since(conn: &Connection, since: Time) -> Result<u64, StoreError> {
         .query_row([secs(since)], |r| r.get(0))?)
 }
 
-/// The user ids with a failed delivery since `since`, most recent first.
+/// The users with a failed delivery since `since`, most recent first: each
+/// one's id, a reason and when the last failed.
 /// Read from the range of failures since then: without statistics `SQLite`
 /// would rather walk every message in user order to spare itself sorting
 /// the groups, so the index is named.
@@ -200,9 +201,9 @@ pub fn failed_users_since(
     conn: &Connection,
     since: Time,
     limit: u32,
-) -> Result<Vec<(i64, String)>, StoreError> {
+) -> Result<Vec<(i64, String, Time)>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT d.user_id, max(d.reason) FROM deliveries d INDEXED BY deliveries_failed
+        "SELECT d.user_id, max(d.reason), max(d.created_at) FROM deliveries d INDEXED BY deliveries_failed
          WHERE d.status = 'failed' AND d.created_at >= ?1
          GROUP BY d.user_id ORDER BY max(d.created_at) DESC LIMIT ?2",
     )?;
@@ -210,6 +211,7 @@ pub fn failed_users_since(
         Ok((
             r.get(0)?,
             r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+            time(r.get(2)?),
         ))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

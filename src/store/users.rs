@@ -29,11 +29,13 @@ pub struct UserRow {
     pub failures_after: i64,
     /// Enrolment grace runs from here: creation, or the last 2FA reset.
     pub grace_from: Time,
+    /// The next login must set a new password (a suspected compromise).
+    pub password_change: bool,
 }
 
 pub(super) const COLUMNS: &str = "id, email, name, role, status, password_hash, phone, phone_verified, \
      every_login, failures, failures_after, locked_until, created_at, last_login_at, \
-     active_factors, factor_kinds, codes_total, codes_left, grace_from, streak";
+     active_factors, factor_kinds, codes_total, codes_left, grace_from, streak, password_change";
 
 pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
@@ -59,6 +61,7 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
         codes_total: r.get(16)?,
         codes_left: r.get(17)?,
         grace_from: time(r.get(18)?),
+        password_change: r.get(20)?,
     })
 }
 
@@ -178,6 +181,16 @@ pub fn set_password_hash(conn: &Connection, id: i64, hash: &str) -> Result<(), S
         conn,
         "UPDATE users SET password_hash = ?2 WHERE id = ?1",
         params![id, hash],
+    )?;
+    Ok(())
+}
+
+/// Whether the next login must set a new password.
+pub fn set_password_change(conn: &Connection, id: i64, required: bool) -> Result<(), StoreError> {
+    exec(
+        conn,
+        "UPDATE users SET password_change = ?2 WHERE id = ?1",
+        params![id, required],
     )?;
     Ok(())
 }

@@ -104,7 +104,14 @@ pub fn status_bar(
         let right = if popup {
             Line::default()
         } else {
-            Line::from(hints(GLOBAL, theme))
+            // A key the screen binds itself (`q` closes the doctor) is
+            // not also said as what it does elsewhere.
+            let global: Vec<_> = GLOBAL
+                .iter()
+                .filter(|g| mode.bindings().iter().all(|b| b.code != g.code))
+                .copied()
+                .collect();
+            Line::from(hints(&global, theme))
         };
         let room = area
             .width

@@ -1,8 +1,11 @@
 //! The console's only writer to the real desk: screens and popups ask for a
 //! [`Command`] as data, and the [`Outcome`] is what the app shows of it.
 
+use std::fmt::Write as _;
+
 use super::theme::Tone;
 use crate::desk::devices::Which;
+use crate::desk::recovery::Recovery;
 use crate::desk::users::Edit;
 use crate::desk::views::{ContactEnrolment, FactorView, OathView, TotpEnrolment};
 use crate::desk::{Desk, DeskError, Result};
@@ -41,6 +44,14 @@ pub enum Change {
     Reset2fa {
         email: String,
     },
+    /// A lost phone: a new authenticator now, no grace.
+    Reenrol {
+        email: String,
+    },
+    /// The compromise response.
+    Compromised {
+        email: String,
+    },
     ClearDrift {
         email: String,
         id: i64,
@@ -58,13 +69,12 @@ pub enum Command {
     EnrolTotp {
         email: String,
     },
-    /// Confirm a pending factor with its first code. `enrolling`: from the
-    /// QR popup, and a user with no backup codes gets them now.
+    /// Confirm a pending factor with its first code (a first authenticator
+    /// app brings backup codes, when they have none).
     ConfirmFactor {
         email: String,
         id: i64,
         code: String,
-        enrolling: bool,
     },
     AddSms {
         email: String,
@@ -160,30 +170,16 @@ pub fn run(desk: &mut Desk, command: Command) -> Result<Outcome> {
             enrolment: desk.enrol_totp(&email)?,
             email,
         },
-        Command::ConfirmFactor {
-            email,
-            id,
-            code,
-            enrolling: false,
-        } => {
-            let f = desk.confirm_factor(&email, id, &code)?;
-            Outcome::Said(Tone::Ok, format!("{} confirmed.", f.label))
-        }
-        Command::ConfirmFactor {
-            email,
-            id,
-            code,
-            enrolling: true,
-        } => {
-            let f = desk.confirm_factor(&email, id, &code)?;
-            let said = Outcome::Said(Tone::Ok, format!("{} confirmed for {email}.", f.label));
-            // A new authenticator and no backup codes: make them now, shown once.
-            if desk.code_status(&email).is_ok_and(|s| s.total > 0) {
-                said
-            } else {
-                let codes = run_change(desk, Change::RegenerateCodes { email }, "")
-                    .unwrap_or_else(Outcome::Failed);
-                Outcome::Many(vec![said, codes])
+        Command::ConfirmFactor { email, id, code } => {
+            let c = desk.confirm_enrolment(&email, id, &code)?;
+            let said = Outcome::Said(
+                Tone::Ok,
+                format!("{} confirmed for {email}.", c.factor.label),
+            );
+            match c.backup_codes {
+                // Their first authenticator: backup codes too, shown once.
+                Some(codes) => Outcome::Many(vec![said, Outcome::Codes { email, codes }]),
+                None => said,
             }
         }
         Command::AddSms { email, phone } => Outcome::Sent {
@@ -285,6 +281,14 @@ fn run_change(desk: &mut Desk, change: Change, why: &str) -> Result<Outcome> {
             let f = desk.clear_drift(&email, id)?;
             format!("{}: drift cleared.", f.label)
         }
+        Change::Reenrol { email } => {
+            let r = desk.reenrol(&email, why)?;
+            return Ok(recovered(email, r));
+        }
+        Change::Compromised { email } => {
+            let r = desk.treat_as_compromised(&email, why)?;
+            return Ok(recovered(email, r));
+        }
         Change::Reset2fa { email } => {
             let r = desk.reset_2fa(&email, why)?;
             format!(
@@ -294,4 +298,29 @@ fn run_change(desk: &mut Desk, change: Change, why: &str) -> Result<Outcome> {
         }
     };
     Ok(Outcome::Said(Tone::Ok, said))
+}
+
+/// A re-enrolment or compromise response done: what it did, then the new
+/// authenticator's QR code to confirm with them (its code brings new
+/// backup codes).
+fn recovered(email: String, r: Recovery) -> Outcome {
+    let mut said = format!(
+        "{} factor(s) and {} backup code(s) removed",
+        r.factors_removed, r.codes_removed
+    );
+    if r.new_password_required {
+        let _ = write!(
+            said,
+            ", {} device(s) revoked; their next login must set a new password",
+            r.devices_revoked
+        );
+    }
+    said.push_str(". Confirm the new authenticator app with them.");
+    Outcome::Many(vec![
+        Outcome::Said(Tone::Ok, said),
+        Outcome::Enrolling {
+            email,
+            enrolment: r.enrolment,
+        },
+    ])
 }

@@ -42,6 +42,20 @@ pub const SIM_NOT_APP: &str =
     "y: not an app challenge; its code is in the phone/inbox. No attempt used.";
 pub const SIM_FRESH: &str = "Fresh sandbox: a new copy of the real data, clock at now";
 pub const SIM_CLOSED: &str = "Enter starts a new login.";
+pub const FACTOR_FOCUS: &str = "Highlight a factor first: ←/→ to the Factors panel, then ↑/↓.";
+pub const DEVICE_FOCUS: &str =
+    "Highlight a device first: ←/→ to the Trusted devices panel, then ↑/↓.";
+pub const CONFIRM_WHICH: &str =
+    "Only a pending factor is confirmed: highlight one (↑/↓ in the Factors panel).";
+pub const LAST_FACTOR: &str = "This is their only active factor. Without it:";
+pub const NOTHING_TO_UNLOCK: &str =
+    "Nothing to unlock: not locked, no failures counting, no password ban.";
+pub const NOTHING_TO_REVOKE: &str = "Nothing to revoke: they have no remembered computer.";
+pub const REENROL_WHAT: &str = "For a lost phone: scan the new app on their new phone and confirm its first code with them now (that brings new backup codes). No new grace period begins.";
+pub const COMPROMISED_WHAT: &str = "Confirm the new app with them now (that brings new backup codes). Every login then needs its code, on any computer, and the next must set a new password; no login gets in on the password alone meanwhile.";
+/// Said in the status bar: it fits 80 columns.
+pub const NO_APP_TO_CHECK: &str =
+    "No authenticator app: v checks an app's codes (texts and emails at login).";
 pub const NEW_DEVICE: &str = "a new computer";
 pub const NEW_IP: &str = "203.0.113.9";
 

@@ -105,15 +105,25 @@ impl std::fmt::Debug for Effect {
     }
 }
 
+/// What the doctor asks the user screen under it to do, on the factor a
+/// finding names (its id, never "the first pending one").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Todo {
+    /// Enter on a finding: its fix.
+    Fix { fix: Fix, factor: Option<i64> },
+    /// A key the doctor shows (`[u]`, "press X"): what it does there.
+    Key { action: Action, factor: Option<i64> },
+}
+
 /// What happened, for the screen it concerns.
 #[derive(Debug)]
 pub enum News {
     /// A code the user read out was checked.
     Checked(SkewCheck),
-    /// The doctor was left: the last code checked there, and the fix to do.
+    /// The doctor was left: the last code checked there, and what to do.
     Doctor {
         check: Option<SkewCheck>,
-        fix: Option<Fix>,
+        todo: Option<Todo>,
     },
     /// Open the editor of this policy setting.
     EditSetting(&'static str),

@@ -8,6 +8,7 @@ use super::{emit, open, password, reply, role, say};
 use crate::cli::out::{self, json};
 use crate::cli::{Cli, CodesCommand, DeviceCommand, FactorCommand, FilterArg, UserCommand, exit};
 use crate::desk::devices::Which;
+use crate::desk::recovery::Recovery;
 use crate::desk::users::{Edit, ListQuery, NewUser};
 use crate::desk::{Desk, Result};
 use crate::domain::UserStatus;
@@ -102,12 +103,15 @@ pub(super) fn user(cli: &Cli, c: &UserCommand) -> Result<i32> {
         UserCommand::Disable { .. }
         | UserCommand::Enable { .. }
         | UserCommand::Unlock { .. }
-        | UserCommand::Reset2fa { .. } => user_admin(cli, c)?,
+        | UserCommand::Reset2fa { .. }
+        | UserCommand::Reenrol { .. }
+        | UserCommand::Compromised { .. } => user_admin(cli, c)?,
     }
     Ok(exit::OK)
 }
 
-/// The user actions that need a reason: disable, enable, unlock, reset 2FA.
+/// The user actions that need a reason: disable, enable, unlock, reset 2FA,
+/// re-enrol, the compromise response.
 fn user_admin(cli: &Cli, c: &UserCommand) -> Result<()> {
     let mut desk = open(cli)?;
     match c {
@@ -143,9 +147,51 @@ fn user_admin(cli: &Cli, c: &UserCommand) -> Result<()> {
                 )
             });
         }
+        UserCommand::Reenrol { email, reason } => {
+            let r = desk.reenrol(email, reason)?;
+            recovered(cli, &r, email);
+        }
+        UserCommand::Compromised { email, reason } => {
+            let r = desk.treat_as_compromised(email, reason)?;
+            recovered(cli, &r, email);
+        }
         _ => {}
     }
     Ok(())
+}
+
+/// A re-enrolment or compromise response: what was done, then the new
+/// authenticator to scan and confirm.
+fn recovered(cli: &Cli, r: &Recovery, email: &str) {
+    if cli.json {
+        emit(&json(r));
+        return;
+    }
+    let mut text = format!(
+        "{}: {} factor(s) and {} backup code(s) removed, {} open login(s) cancelled",
+        if r.new_password_required {
+            "Treated as compromised"
+        } else {
+            "Re-enrolling"
+        },
+        r.factors_removed,
+        r.codes_removed,
+        r.challenges_cancelled
+    );
+    if r.new_password_required {
+        let _ = write!(
+            text,
+            ", {} device(s) revoked. Their next login needs the new app's code and must set a new password (or set one: factordesk user password {email} --password-stdin)",
+            r.devices_revoked
+        );
+    }
+    text.push_str(". No login gets in on the password alone until the new app is confirmed; its first code brings new backup codes.\n\n");
+    text.push_str(&out::totp_enrolment(
+        &r.enrolment,
+        &qr_for_terminal(&r.enrolment.uri),
+    ));
+    // Not `reply`: the QR code's colours are escapes of our own.
+    emit(&text);
 }
 
 fn user_list(
@@ -219,9 +265,16 @@ pub(super) fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
             factor_id,
             code,
         } => {
-            let f = desk.confirm_factor(email, *factor_id, code)?;
-            reply(cli, &f, || {
-                format!("{} is active (factor {}).", f.label, f.id)
+            let c = desk.confirm_enrolment(email, *factor_id, code)?;
+            reply(cli, &c, || {
+                let f = &c.factor;
+                let mut text = format!("{} is active (factor {}).", f.label, f.id);
+                // A first authenticator brings backup codes, as in the console.
+                if let Some(codes) = &c.backup_codes {
+                    text.push_str("\n\n");
+                    text.push_str(&out::generated_codes(email, codes, false, None));
+                }
+                text
             });
         }
         FactorCommand::List { email } => {

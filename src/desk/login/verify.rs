@@ -141,6 +141,11 @@ impl Desk {
     }
 }
 
+/// What an accepted login says when the account was secured after a
+/// suspected compromise.
+const NEW_PASSWORD_NOW: &str =
+    " They must set a new password now: the old one may be known to someone else.";
+
 enum Judged {
     Accepted {
         step: Option<i64>,
@@ -471,6 +476,9 @@ fn accept(
             " This computer is remembered until {}.",
             stamp(until)
         );
+    }
+    if u.password_change && c.purpose == ChallengePurpose::Login {
+        out.message.push_str(NEW_PASSWORD_NOW);
     }
     record(
         cx,

@@ -216,3 +216,45 @@ pub(super) fn every_login(b: &mut Builder<'_>, policy: &Policy) {
         ),
     );
 }
+
+/// A compromise response asked for a new password at the next login.
+pub(super) fn new_password(b: &mut Builder<'_>) {
+    let f = b.facts;
+    if !f.password_change {
+        return;
+    }
+    let mut evidence = match &f.secured {
+        Some(c) => vec![format!(
+            "Treated as compromised {} by {}{}.",
+            b.when(c.at),
+            c.by,
+            c.why
+                .as_deref()
+                .map(|w| format!(": {w}"))
+                .unwrap_or_default()
+        )],
+        None => Vec::new(),
+    };
+    if !f.has_active() {
+        evidence.push(
+            "Their new authenticator app is not confirmed yet: until it is, no login gets in."
+                .to_owned(),
+        );
+    }
+    b.add(
+        Finding::new(
+            Kind::NewPassword,
+            Severity::Warning,
+            "New password required",
+            "The account was secured after a suspected compromise: every login needs a code from the new authenticator app, and the next one must set a new password.",
+        )
+        .evidence(evidence)
+        .fix(
+            Fix::SetPassword,
+            vec![
+                say("They set it at their next login, after the code; or, once you have checked who is calling, set one for them: "),
+                Part::Act(Act::SetPassword),
+            ],
+        ),
+    );
+}

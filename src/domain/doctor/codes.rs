@@ -226,13 +226,10 @@ pub(super) fn replayed(b: &mut Builder<'_>) {
     .evidence(evidence);
     b.add(if other_ip {
         finding.fix(
-            Fix::Reset2fa,
+            Fix::TreatAsCompromised,
             vec![
-                say("If the first login was not theirs, treat the account as compromised: reset 2FA ("),
-                Part::Act(Act::Reset2fa),
-                say("), revoke devices ("),
-                Part::Act(Act::RevokeDevices),
-                say(") and change the password."),
+                say("If the first login was not theirs, treat the account as compromised (every remembered computer revoked, open logins cancelled, a new authenticator app confirmed with them before it works, new backup codes, a new password at the next login; never a login on the password alone): "),
+                Part::Act(Act::TreatAsCompromised),
             ],
         )
     } else {
@@ -268,7 +265,7 @@ pub(super) fn codes(b: &mut Builder<'_>, policy: &Policy) {
             }
             if let Some(l) = f.last_login.as_ref().filter(|l| !l.completed) {
                 evidence.push(format!(
-                    "Their last login ({}) never got past the code.",
+                    "Their last login attempt ({}) never got past the code.",
                     relative(l.at, f.now)
                 ));
             }
@@ -281,10 +278,10 @@ pub(super) fn codes(b: &mut Builder<'_>, policy: &Policy) {
                 )
                 .evidence(evidence)
                 .fix(
-                    Fix::Reset2fa,
+                    Fix::Reenrol,
                     vec![
-                        say("Lost phone: check who is calling, then reset 2FA so they can enrol a new phone: "),
-                        Part::Act(Act::Reset2fa),
+                        say("Lost phone: check who is calling, then replace their authenticator with one on the new phone, confirmed with them now (new backup codes come with it): "),
+                        Part::Act(Act::Reenrol),
                         say(". Phone still there: make new codes"),
                         Part::Key(Act::GenerateCodes),
                         say(": "),
@@ -361,8 +358,8 @@ fn reused_backup(b: &mut Builder<'_>, r: &AttemptFact) {
             vec![
                 say("Ask whether both were them. If the list may have been seen, make a new set (the old codes stop working): "),
                 Part::Act(Act::GenerateCodes),
-                say("; if the first use was not theirs, reset 2FA: "),
-                Part::Act(Act::Reset2fa),
+                say("; if the first use was not theirs, treat the account as compromised: "),
+                Part::Act(Act::TreatAsCompromised),
             ],
         )
     } else {

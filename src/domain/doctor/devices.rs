@@ -13,10 +13,10 @@ fn not_remembered(b: &mut Builder<'_>, last: &LastLogin) {
             Kind::NewIp,
             Severity::Info,
             "Not on a remembered computer",
-            "Their last login did not come from a computer they asked to remember, so a code was needed.",
+            "Their last login attempt did not come from a computer they asked to remember, so a code was needed.",
         )
         .evidence(vec![format!(
-            "Last login {} from {}.",
+            "Last login attempt {} from {}.",
             relative(last.at, b.facts.now),
             last.ip
         )])
@@ -65,7 +65,7 @@ pub(super) fn devices(b: &mut Builder<'_>, policy: &Policy) {
         return;
     };
     let mut evidence = vec![format!(
-        "Last login {} from {} on \"{}\".",
+        "Last login attempt {} from {} on \"{}\".",
         relative(last.at, f.now),
         last.ip,
         d.label

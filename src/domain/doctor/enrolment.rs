@@ -40,7 +40,7 @@ pub(super) fn enrolment(b: &mut Builder<'_>) {
         .iter()
         .filter(|x| x.status == FactorStatus::Pending)
         .collect();
-    let blocked = f.standing.blocks_login();
+    let blocked = f.needs_factor_now();
     // A number changed since is not a new enrolment: `sms` explains it.
     for p in pending.iter().filter(|p| p.repointed.is_none()) {
         // Blocking only when it is what stands between them and a login.
@@ -55,7 +55,7 @@ pub(super) fn enrolment(b: &mut Builder<'_>) {
             p.id,
             b.when(p.created_at)
         )];
-        if blocked {
+        if f.standing.blocks_login() {
             evidence.push(f.standing.sentence(f.now));
         }
         b.add(
@@ -104,7 +104,7 @@ pub(super) fn enrolment(b: &mut Builder<'_>) {
             ),
         );
     }
-    if blocked && !waiting {
+    if f.standing.blocks_login() && !waiting {
         b.add(
             Finding::new(
                 Kind::GraceOver,
@@ -232,15 +232,32 @@ pub(super) fn sms(b: &mut Builder<'_>, policy: &Policy) {
                 )
                 .evidence(evidence)
                 .fix(
-                    Fix::AddAnotherFactor,
-                    vec![
-                        say("Set them up with an authenticator app: "),
-                        Part::Act(Act::AddTotp),
+                    if only {
+                        Fix::AddAnotherFactor
+                    } else {
+                        Fix::RemoveFactor
+                    },
+                    if only {
+                        vec![
+                            say("Set them up with an authenticator app: "),
+                            Part::Act(Act::AddTotp),
+                        ]
+                    } else {
+                        // The way in they need is there: what is left is a
+                        // factor that cannot work.
+                        vec![
+                            say("They log in with their other factor; remove this one, which cannot get codes: "),
+                            Part::Act(Act::RemoveFactor { factor: x.id }),
+                        ]
+                    }
+                    .into_iter()
+                    .chain([
                         say("; or allow the country: "),
                         Part::Act(Act::AllowCountries {
                             codes: policy.countries_with(phone.calling_code()),
                         }),
-                    ],
+                    ])
+                    .collect::<Vec<_>>(),
                 ),
             );
             continue;

@@ -103,10 +103,11 @@ pub struct Facts {
     pub devices: Vec<DeviceFact>,
     /// The last 24 hours of attempts, newest first.
     pub attempts: Vec<AttemptFact>,
-    /// When an admin last unlocked their 2FA, and last reset it (or they
-    /// turned it off): attempts before that are history.
+    /// When an admin last unlocked their 2FA, and last started their second
+    /// factor afresh (or they turned it off), and how: attempts before that
+    /// are history.
     pub unlocked_at: Option<Time>,
-    pub reset_at: Option<Time>,
+    pub reset: Option<(Time, Restart)>,
     /// The last few messages, newest first.
     pub deliveries: Vec<DeliveryFact>,
     pub last_login: Option<LastLogin>,
@@ -115,9 +116,43 @@ pub struct Facts {
     pub password_ban: Option<(Time, u32)>,
     /// The address of their last login, banned for wrong passwords, and until when.
     pub address_ban: Option<(String, Time)>,
+    /// The next login must set a new password (a compromise response).
+    pub password_change: bool,
+    /// The last compromise response: when, by whom, why.
+    pub secured: Option<Change>,
+}
+
+/// How a user's second factor was last started afresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    /// An admin's 2FA reset (a new grace period).
+    Reset,
+    /// A lost phone replaced by a new authenticator.
+    Reenrol,
+    /// The response to a suspected compromise.
+    Compromise,
+    /// They turned 2FA off themselves.
+    TurnedOff,
+}
+
+impl Restart {
+    /// What the doctor calls it: "before {this} at …".
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Restart::Reset => "the 2FA reset",
+            Restart::Reenrol => "the re-enrolment",
+            Restart::Compromise => "the compromise response",
+            Restart::TurnedOff => "turning 2FA off",
+        }
+    }
 }
 
 impl Facts {
+    /// When their second factor was last started afresh.
+    pub(super) fn reset_at(&self) -> Option<Time> {
+        self.reset.map(|(t, _)| t)
+    }
+
     pub(super) fn active(&self) -> impl Iterator<Item = &FactorFact> {
         self.factors
             .iter()
@@ -126,6 +161,12 @@ impl Facts {
 
     pub(super) fn has_active(&self) -> bool {
         self.active().next().is_some()
+    }
+
+    /// No login gets in now without an active factor: grace is over, or a
+    /// compromise response refuses the password alone.
+    pub(super) fn needs_factor_now(&self) -> bool {
+        self.standing.blocks_login() || self.password_change
     }
 
     /// Active factors other than those of `kind`.
@@ -142,7 +183,7 @@ impl Facts {
             .find(|a| a.outcome == AttemptOutcome::Accepted)
             .map(|a| (a.at, "their login with a code"));
         let unlock = self.unlocked_at.map(|t| (t, "the unlock"));
-        let reset = self.reset_at.map(|t| (t, "the 2FA reset"));
+        let reset = self.reset.map(|(t, how)| (t, how.phrase()));
         // On a tie the login is named: it is what shows the fix worked.
         [unlock, reset, login]
             .into_iter()
@@ -153,7 +194,7 @@ impl Facts {
     /// How many of the (newest first) attempts came after the last success,
     /// unlock or reset.
     pub(super) fn current_len(&self) -> usize {
-        let admin = self.unlocked_at.max(self.reset_at);
+        let admin = self.unlocked_at.max(self.reset_at());
         self.attempts
             .iter()
             .position(|a| a.outcome == AttemptOutcome::Accepted || admin.is_some_and(|t| a.at < t))
@@ -185,7 +226,7 @@ impl Facts {
             .iter()
             .find(|a| a.outcome == AttemptOutcome::Accepted)
             .map(|a| a.at);
-        let settled = login.max(self.reset_at);
+        let settled = login.max(self.reset_at());
         d.failed
             && !delivered_later
             && settled.is_none_or(|t| d.at > t)

@@ -89,11 +89,13 @@ fn healthy() -> Facts {
         devices: Vec::new(),
         attempts: Vec::new(),
         unlocked_at: None,
-        reset_at: None,
+        reset: None,
         deliveries: Vec::new(),
         last_login: None,
         password_ban: None,
         address_ban: None,
+        password_change: false,
+        secured: None,
     }
 }
 
@@ -291,7 +293,7 @@ fn an_unlock_or_a_reset_settles_earlier_attempts() {
     r.first_used_ip = Some("198.51.100.50".into());
     let reset = Facts {
         attempts: vec![r],
-        reset_at: Some(ago(TimeDelta::minutes(10))),
+        reset: Some((ago(TimeDelta::minutes(10)), Restart::Reset)),
         factors: Vec::new(),
         codes_total: 0,
         codes_left: 0,

@@ -62,7 +62,6 @@ impl Purpose {
                 email: e.clone(),
                 id: *id,
                 code: value.to_owned(),
-                enrolling: false,
             }),
             Purpose::SetPassword { email: e } => {
                 crate::domain::password::validate(value).map_err(|e| e.to_string())?;

@@ -71,11 +71,12 @@ impl Help {
         } else {
             Vec::new()
         };
+        // A key this screen binds itself does that here, not its global job.
         let mut everywhere = described(GLOBAL.iter().filter(|b| {
             matches!(
                 b.action,
                 Action::GoTo(_) | Action::NextTab | Action::PrevTab | Action::Help | Action::Quit
-            )
+            ) && self.under.iter().all(|u| u.code != b.code)
         }));
         everywhere.push(("Ctrl-C".to_owned(), "quit from anywhere"));
         [

@@ -54,7 +54,6 @@ impl Popup for Qr {
                 email: self.email.clone(),
                 id: self.enrolment.factor_id,
                 code: self.code.text().to_owned(),
-                enrolling: true,
             }),
             Action::Cancel => Effect::Back,
             _ => Effect::None,

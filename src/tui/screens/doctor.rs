@@ -15,16 +15,18 @@ use crate::desk::{Desk, Result};
 use crate::domain::doctor::{Act, Finding, Part, Severity, SkewCheck};
 use crate::domain::{FactorKind, FactorStatus};
 use crate::tui::command::Change;
-use crate::tui::keys::{Action, Binding, act_key, ch, fix_key, named};
+use crate::tui::keys::{Action, Binding, act_action, act_key, ch, fix_action, fix_key, named};
 use crate::tui::pages::step;
 use crate::tui::popups::confirm::Confirm;
 use crate::tui::popups::form::{Form, Purpose};
+use crate::tui::strings;
 use crate::tui::theme::{Theme, Tone};
-use crate::tui::view::{Ctx, Effect, News, View};
+use crate::tui::view::{Ctx, Effect, News, Todo, View};
 use crate::tui::widgets::profile::profile;
 use crate::tui::widgets::{cut, panel, wrap};
 
-/// Keys of the full doctor view.
+/// Keys of the full doctor view: its own, and each key it names in `[k]`
+/// or "press k", which leaves it and does that on the user's screen.
 pub const KEYS: &[Binding] = &[
     named(
         KeyCode::Enter,
@@ -33,15 +35,51 @@ pub const KEYS: &[Binding] = &[
         "do the selected fix",
         true,
     ),
+    // How to leave comes before what fits only wide (`q` no longer quits).
+    named(KeyCode::Esc, None, Action::Back, "back", true),
+    ch('q', Action::Back, "back", false),
     ch('v', Action::CheckSkew, "check a code they read out", true),
     ch('S', Action::Resync, "resync from two codes", true),
     ch('Z', Action::ClearDrift, "clear a learned drift", false),
-    named(KeyCode::Esc, None, Action::Back, "back", true),
+    ch('D', Action::ToggleAccount, "enable the account", false),
+    ch('u', Action::Unlock, "unlock 2FA", false),
+    ch(
+        'c',
+        Action::ConfirmFactor,
+        "confirm the pending factor",
+        false,
+    ),
+    ch(
+        'd',
+        Action::ToggleFactor,
+        "enable the disabled factor",
+        false,
+    ),
+    ch('x', Action::RemoveFactor, "remove the factor named", false),
+    ch('t', Action::EnrolTotp, "enrol an authenticator app", false),
+    ch('g', Action::RegenerateCodes, "new backup codes", false),
+    ch('N', Action::Reenrol, "replace a lost authenticator", false),
+    ch(
+        'C',
+        Action::TreatAsCompromised,
+        "treat as compromised",
+        false,
+    ),
+    ch('X', Action::Reset2fa, "reset 2FA", false),
+    ch('R', Action::RevokeAllDevices, "revoke all devices", false),
+    ch(
+        'e',
+        Action::ToggleEveryLogin,
+        "toggle \"ask on every login\"",
+        false,
+    ),
+    ch('p', Action::SetPassword, "set a password", false),
+    ch('l', Action::Simulate, "simulate their login", false),
 ];
 
 /// The doctor in full, over the user's screen: their profile, then every
 /// finding. Leaving it hands the user screen the last code checked here
-/// and, after Enter, the fix to do.
+/// and what to do there: the selected fix (Enter), or a key it names.
 #[derive(Debug)]
 pub struct DoctorView {
     email: String,
@@ -73,12 +111,37 @@ impl DoctorView {
     }
 
     /// Leave, telling the user screen the last check and what to do.
-    fn leave(&self, fix: Option<crate::domain::doctor::Fix>) -> Effect {
+    fn leave(&self, todo: Option<Todo>) -> Effect {
         Effect::Return(News::Doctor {
             check: self.check.clone(),
-            fix,
+            todo,
         })
     }
+
+    /// A key the doctor names: on the factor the finding that names it
+    /// acts on (the selected finding first).
+    fn key(&self, action: Action) -> Todo {
+        let names = |f: &&Finding| {
+            fix_action(f.fix) == Some(action) || f.acts().any(|a| act_action(a) == Some(action))
+        };
+        let finding = self
+            .report
+            .findings
+            .get(self.finding)
+            .filter(names)
+            .or_else(|| self.report.findings.iter().find(names));
+        Todo::Key {
+            action,
+            factor: finding.and_then(|f| fix_factor(f, action)),
+        }
+    }
+}
+
+/// The factor a finding's action acts on, where it names one.
+pub fn fix_factor(f: &Finding, action: Action) -> Option<i64> {
+    f.acts()
+        .filter(|a| act_action(a) == Some(action))
+        .find_map(Act::factor)
 }
 
 impl View for DoctorView {
@@ -99,7 +162,10 @@ impl View for DoctorView {
         match action {
             Action::Back => self.leave(None),
             Action::Open => match self.report.findings.get(self.finding) {
-                Some(f) => self.leave(Some(f.fix)),
+                Some(f) => self.leave(Some(Todo::Fix {
+                    fix: f.fix,
+                    factor: fix_action(f.fix).and_then(|a| fix_factor(f, a)),
+                })),
                 None => Effect::None,
             },
             Action::Up
@@ -112,8 +178,13 @@ impl View for DoctorView {
                 Effect::None
             }
             other => {
-                let app = app_factor(&self.detail.factors, self.selected);
-                doctor_key(other, &self.email, app, cx).unwrap_or_default()
+                match doctor_key(other, &self.email, &self.detail.factors, self.selected, cx) {
+                    Some(effect) => effect,
+                    None if KEYS.iter().any(|b| b.action == other) => {
+                        self.leave(Some(self.key(other)))
+                    }
+                    None => Effect::None,
+                }
             }
         }
     }
@@ -153,7 +224,7 @@ impl View for DoctorView {
 
 /// The authenticator the doctor's actions apply to: the factor selected,
 /// if it is one, else their first active one.
-pub fn app_factor(factors: &[FactorView], selected: Option<i64>) -> Option<i64> {
+fn app_factor(factors: &[FactorView], selected: Option<i64>) -> Option<i64> {
     factors
         .iter()
         .find(|f| Some(f.id) == selected && f.kind == FactorKind::Totp)
@@ -166,11 +237,26 @@ pub fn app_factor(factors: &[FactorView], selected: Option<i64>) -> Option<i64> 
 }
 
 /// The doctor's own keys, here and on the user screen: check a code read
-/// out, resync the authenticator `app`, clear its drift. `None` for any
-/// other action.
-pub fn doctor_key(action: Action, email: &str, app: Option<i64>, cx: &Ctx) -> Option<Effect> {
+/// out, resync the authenticator (the one `selected`, else their first
+/// active one), clear its drift. `None` for any other action.
+pub fn doctor_key(
+    action: Action,
+    email: &str,
+    factors: &[FactorView],
+    selected: Option<i64>,
+    cx: &Ctx,
+) -> Option<Effect> {
     let email = email.to_owned();
+    let app = app_factor(factors, selected);
     Some(match action {
+        // A code read out is checked against their authenticator apps.
+        Action::CheckSkew
+            if !factors
+                .iter()
+                .any(|f| f.kind == FactorKind::Totp && f.status != FactorStatus::Disabled) =>
+        {
+            Effect::Say(Tone::Info, strings::NO_APP_TO_CHECK.to_owned())
+        }
         Action::CheckSkew => Effect::Popup(Box::new(Form::new(
             "Check a code",
             vec![

@@ -127,6 +127,7 @@ fn concern_label(c: Concern) -> &'static str {
     match c {
         Concern::Locked => "locked",
         Concern::GraceOver => "no factor",
+        Concern::Replayed => "code reused",
         Concern::Pending => "pending",
         Concern::FailedDelivery => "not delivered",
         Concern::CodesOut => "codes used up",
@@ -197,9 +198,11 @@ fn render(s: &OverviewScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
     for (row, i) in window(d.attention.len(), s.selected, usize::from(inner.height)).enumerate() {
         let a = &d.attention[i];
         let style = match a.concern {
-            Concern::Locked | Concern::GraceOver | Concern::FailedDelivery | Concern::CodesOut => {
-                theme.bad()
-            }
+            Concern::Locked
+            | Concern::GraceOver
+            | Concern::Replayed
+            | Concern::FailedDelivery
+            | Concern::CodesOut => theme.bad(),
             Concern::Pending | Concern::CodesLow => theme.warn(),
         };
         let detail_w = w.saturating_sub(email_w + label_w + 4);

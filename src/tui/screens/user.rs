@@ -1,25 +1,24 @@
 //! One user: profile and enforcement, factors, trusted devices, backup codes
 //! and recent activity, with every action a support agent takes from here.
 
+mod actions;
 mod panels;
 
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::Rect;
 
-use super::doctor::{app_factor, doctor_key};
+use super::doctor::{doctor_key, fix_factor};
 use crate::desk::doctor::DoctorReport;
-use crate::desk::views::{DeviceState, FactorView, UserDetail};
+use crate::desk::views::{FactorView, UserDetail};
 use crate::desk::{Desk, Result};
 use crate::domain::doctor::{Fix, SkewCheck};
-use crate::domain::{FactorStatus, UserStatus};
-use crate::tui::command::{Change, Command};
+use crate::tui::command::Command;
 use crate::tui::keys::{Action, Binding, Tab, ch, fix_action, named};
 use crate::tui::pages::step;
-use crate::tui::popups::confirm::Confirm;
 use crate::tui::popups::form::{Form, Purpose};
 use crate::tui::theme::Tone;
-use crate::tui::view::{Ctx, Effect, News, Screen, View};
+use crate::tui::view::{Ctx, Effect, News, Screen, Todo, View};
 
 pub const KEYS: &[Binding] = &[
     named(
@@ -90,6 +89,13 @@ pub const KEYS: &[Binding] = &[
         "reset 2FA (removes everything)",
         false,
     ),
+    ch('N', Action::Reenrol, "replace a lost authenticator", false),
+    ch(
+        'C',
+        Action::TreatAsCompromised,
+        "treat as compromised",
+        false,
+    ),
     named(KeyCode::Esc, None, Action::Back, "back", true),
 ];
 
@@ -123,10 +129,6 @@ fn say(text: &str) -> Effect {
     Effect::Say(Tone::Info, text.to_owned())
 }
 
-fn confirm(title: &str, lines: Vec<String>, change: Change) -> Effect {
-    Effect::Popup(Box::new(Confirm::new(title, lines, change)))
-}
-
 impl UserScreen {
     pub fn load(desk: &Desk, email: &str) -> Result<UserScreen> {
         let detail = desk.user(email)?;
@@ -158,24 +160,30 @@ impl UserScreen {
         })
     }
 
-    /// Do what a finding's fix says, as its key here would.
-    fn fix(&mut self, fix: Fix, cx: &Ctx) -> Effect {
-        // Select the first factor in `status`, for the fix that acts on it.
-        let mut select = |status: FactorStatus| {
-            if let Some(i) = self.detail.factors.iter().position(|f| f.status == status) {
-                self.focus = Focus::Factors;
-                self.factor = i;
+    /// Select the factor a fix or key acts on, by its id.
+    fn select_factor(&mut self, id: Option<i64>) {
+        if let Some(i) = self.detail.factors.iter().position(|f| Some(f.id) == id) {
+            self.focus = Focus::Factors;
+            self.factor = i;
+        }
+    }
+
+    /// Do what the doctor asks, as the keys here would: on the factor it
+    /// names.
+    fn todo(&mut self, todo: Todo, cx: &Ctx) -> Effect {
+        match todo {
+            Todo::Fix { fix, factor } => self.fix(fix, factor, cx),
+            Todo::Key { action, factor } => {
+                self.select_factor(factor);
+                self.handle(action, cx)
             }
-        };
+        }
+    }
+
+    /// Do what a finding's fix says, as its key here would, on `factor`.
+    fn fix(&mut self, fix: Fix, factor: Option<i64>, cx: &Ctx) -> Effect {
+        self.select_factor(factor);
         let action = match fix {
-            Fix::ConfirmPending => {
-                select(FactorStatus::Pending);
-                Action::ConfirmFactor
-            }
-            Fix::EnableFactor => {
-                select(FactorStatus::Disabled);
-                Action::ToggleFactor
-            }
             Fix::AllowCountry => {
                 return Effect::Many(vec![
                     Effect::GoTo(Tab::Policy),
@@ -203,181 +211,6 @@ impl UserScreen {
             Focus::Bottom => self.activity = step(self.activity, d.activity.len(), action, 5),
         }
     }
-
-    /// The actions on the selected factor.
-    fn factor_action(&self, action: Action, cx: &Ctx) -> Effect {
-        let email = self.email.clone();
-        let factor = self.selected_factor();
-        match action {
-            Action::ConfirmFactor => match factor {
-                Some(f) if f.status == FactorStatus::Pending => Effect::Popup(Box::new(
-                    Form::confirm_factor(cx.desk, &email, f.id, f.kind, &f.label),
-                )),
-                _ => say("Select a pending factor (←/→ to the factors, then ↑/↓) to confirm it."),
-            },
-            Action::ToggleFactor => match factor {
-                Some(f) if f.status != FactorStatus::Pending => {
-                    let enable = f.status == FactorStatus::Disabled;
-                    confirm(
-                        if enable {
-                            "Enable factor"
-                        } else {
-                            "Disable factor"
-                        },
-                        vec![if enable {
-                            format!(
-                                "Enable {} for {email}? It can be used to log in again.",
-                                f.label
-                            )
-                        } else {
-                            format!(
-                                "Disable {} for {email}? It stays enrolled but cannot be used.",
-                                f.label
-                            )
-                        }],
-                        Change::ToggleFactor {
-                            email,
-                            id: f.id,
-                            enable,
-                        },
-                    )
-                }
-                Some(_) => say("A pending factor is confirmed (c) or removed (x), not disabled."),
-                None => say("No factor selected."),
-            },
-            Action::RemoveFactor => match factor {
-                Some(f) => confirm(
-                    "Remove factor",
-                    vec![format!(
-                        "Remove {} ({}) from {email} for good?",
-                        f.label, f.status
-                    )],
-                    Change::RemoveFactor { email, id: f.id },
-                ),
-                None => say("No factor selected."),
-            },
-            _ => Effect::None,
-        }
-    }
-
-    /// The actions on the selected device, or all of them.
-    fn device_action(&self, action: Action) -> Effect {
-        let email = self.email.clone();
-        let d = &self.detail;
-        match action {
-            Action::RevokeDevice => match d.devices.get(self.device) {
-                Some(dv) if dv.state != DeviceState::Revoked => confirm(
-                    "Revoke device",
-                    vec![format!(
-                        "Revoke \"{}\" (last seen from {})? Its next login is challenged.",
-                        dv.label, dv.last_ip
-                    )],
-                    Change::RevokeDevice {
-                        email,
-                        id: Some(dv.id),
-                    },
-                ),
-                Some(_) => say("That device is already revoked."),
-                None => say("No device selected (←/→ to the devices)."),
-            },
-            Action::RevokeAllDevices => confirm(
-                "Revoke all devices",
-                vec![format!(
-                    "Revoke every remembered computer of {email}? Each next login is challenged."
-                )],
-                Change::RevokeDevice { email, id: None },
-            ),
-            _ => Effect::None,
-        }
-    }
-
-    /// The actions on the whole account: codes, the lock, the account
-    /// itself, 2FA, the password.
-    fn account_action(&self, action: Action) -> Effect {
-        let email = self.email.clone();
-        let d = &self.detail;
-        match action {
-            // The first batch needs no reason: nothing is lost.
-            Action::RegenerateCodes if d.codes.total == 0 => Effect::Many(vec![
-                Effect::Run(Command::Change {
-                    change: Change::RegenerateCodes { email },
-                    reason: String::new(),
-                }),
-                Effect::Refresh,
-            ]),
-            Action::RegenerateCodes => confirm(
-                "New backup codes",
-                vec![format!(
-                    "Make {} new backup codes for {email}? The {} unused ones stop working.",
-                    crate::domain::backup::BATCH,
-                    d.codes.remaining
-                )],
-                Change::RegenerateCodes { email },
-            ),
-            Action::Unlock => {
-                let lock = &d.lock;
-                let state = if lock.locked {
-                    format!("2FA is locked after {} failures.", lock.failures)
-                } else {
-                    format!("2FA is not locked ({} recent failure(s)).", lock.failures)
-                };
-                confirm(
-                    "Unlock 2FA",
-                    vec![
-                        state,
-                        format!("Clear the lock and failure count for {email} now?"),
-                    ],
-                    Change::Unlock { email },
-                )
-            }
-            Action::ToggleAccount => {
-                let disable = d.profile.status == UserStatus::Active;
-                confirm(
-                    if disable {
-                        "Disable account"
-                    } else {
-                        "Enable account"
-                    },
-                    vec![if disable {
-                        format!("Disable {email}? They cannot log in until enabled again.")
-                    } else {
-                        format!("Enable {email} again?")
-                    }],
-                    Change::SetStatus { email, disable },
-                )
-            }
-            Action::Reset2fa => confirm(
-                "Reset 2FA",
-                vec![
-                    format!(
-                        "Remove all {} factor(s) and {} backup code(s) of {email}, and revoke {} device(s)?",
-                        d.factors.len(),
-                        d.codes.total,
-                        d.devices
-                            .iter()
-                            .filter(|x| x.state != DeviceState::Revoked)
-                            .count()
-                    ),
-                    "They must enrol again. Use this when the phone is lost and no code works."
-                        .to_owned(),
-                ],
-                Change::Reset2fa { email },
-            ),
-            Action::ToggleEveryLogin => Effect::Many(vec![
-                Effect::Run(Command::EveryLogin {
-                    email,
-                    on: !d.profile.every_login,
-                }),
-                Effect::Refresh,
-            ]),
-            Action::SetPassword => Effect::Popup(Box::new(Form::secret(
-                "Set password",
-                vec![format!("New password for {email} (at least 8 characters):")],
-                Purpose::SetPassword { email },
-            ))),
-            _ => Effect::None,
-        }
-    }
 }
 
 impl View for UserScreen {
@@ -400,8 +233,8 @@ impl View for UserScreen {
     }
 
     fn handle(&mut self, action: Action, cx: &Ctx) -> Effect {
-        let app = app_factor(&self.detail.factors, self.selected_factor().map(|f| f.id));
-        if let Some(effect) = doctor_key(action, &self.email, app, cx) {
+        let selected = self.selected_factor().map(|f| f.id);
+        if let Some(effect) = doctor_key(action, &self.email, &self.detail.factors, selected, cx) {
             return effect;
         }
         let email = self.email.clone();
@@ -415,7 +248,10 @@ impl View for UserScreen {
             }
             Action::Open if self.focus == Focus::Bottom && self.show_doctor => {
                 match self.doctor.findings.get(self.finding) {
-                    Some(f) => self.fix(f.fix, cx),
+                    Some(f) => {
+                        let factor = fix_action(f.fix).and_then(|a| fix_factor(f, a));
+                        self.fix(f.fix, factor, cx)
+                    }
                     None => Effect::None,
                 }
             }
@@ -472,10 +308,10 @@ impl View for UserScreen {
                 Purpose::AddEmail { email },
             ))),
             Action::ConfirmFactor | Action::ToggleFactor | Action::RemoveFactor => {
-                self.factor_action(action, cx)
+                actions::factor(self, action, cx)
             }
-            Action::RevokeDevice | Action::RevokeAllDevices => self.device_action(action),
-            _ => self.account_action(action),
+            Action::RevokeDevice | Action::RevokeAllDevices => actions::device(self, action),
+            _ => actions::account(self, action),
         }
     }
 
@@ -487,9 +323,9 @@ impl View for UserScreen {
                 self.check = Some(check);
                 Ok(self.open_doctor())
             }
-            News::Doctor { check, fix } => {
+            News::Doctor { check, todo } => {
                 self.check = check;
-                Ok(fix.map_or(Effect::None, |fix| self.fix(fix, cx)))
+                Ok(todo.map_or(Effect::None, |todo| self.todo(todo, cx)))
             }
             other => Err(other),
         }

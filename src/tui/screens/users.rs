@@ -271,28 +271,31 @@ fn render(s: &UsersScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
 }
 
 /// Column widths for the space there is. Narrow, the last login loses its
-/// time of day and the email gives up room, so a short name still shows.
+/// time of day and the factor kinds are cut ("totp,sms…"), and the email
+/// keeps most of what is left: it is what finds the user; a name still shows.
 struct Columns {
     email: usize,
     name: usize,
+    factors: usize,
     login: usize,
 }
 
 impl Columns {
     fn for_width(w: usize) -> Self {
-        // role 6, status 8, factors 14, codes 5, devices 3, plus gaps.
-        let fixed = 1 + 7 + 9 + 15 + 6 + 4;
-        let login = if w >= 96 { 17 } else { 6 };
+        let (login, factors) = if w >= 96 { (17, 15) } else { (6, 10) };
+        // role 6, status 8, codes 5, devices 3, plus gaps.
+        let fixed = 1 + 7 + 9 + factors + 6 + 4;
         let rest = w.saturating_sub(fixed + login);
         // Wide, neither column grows past what an email or a name needs.
         let name = if w >= 96 {
             (rest * 2 / 5).min(32)
         } else {
-            (rest * 2 / 5).max(10)
+            (rest / 3).max(10)
         };
         Columns {
             email: rest.saturating_sub(name).min(44),
             name,
+            factors,
             login,
         }
     }
@@ -300,7 +303,7 @@ impl Columns {
     fn header(&self, theme: Theme) -> Line<'static> {
         let name = if self.name > 0 { "NAME" } else { "" };
         let text = format!(
-            " {:<e$}{name:<n$}{:<7}{:<9}{:<15}{:<6}{:<4}{}",
+            " {:<e$}{name:<n$}{:<7}{:<9}{:<f$}{:<6}{:<4}{}",
             "EMAIL",
             "ROLE",
             "STATUS",
@@ -313,7 +316,8 @@ impl Columns {
                 "LOGIN"
             },
             e = self.email,
-            n = self.name
+            n = self.name,
+            f = self.factors
         );
         Line::styled(text, theme.dim())
     }
@@ -371,7 +375,7 @@ impl Columns {
             Span::raw(format!("{:<7}", u.role.as_str())),
             Span::styled(format!("{status:<9}"), style),
             Span::styled(
-                format!("{:<15}", cut(&kinds, 14)),
+                format!("{:<f$}", cut(&kinds, self.factors - 1), f = self.factors),
                 if u.factor_kinds.is_empty() {
                     theme.warn()
                 } else {

@@ -8,6 +8,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::{field, panel, styled_field, wrapped_rows};
 use crate::desk::views::UserDetail;
+use crate::domain::contact::Phone;
 use crate::domain::{Time, UserStatus, relative, short};
 use crate::tui::theme::Theme;
 
@@ -91,16 +92,23 @@ fn profile_lines(d: &UserDetail, theme: Theme, now: Time) -> Vec<Line<'static>> 
             theme.bad(),
         )
     } else {
-        Span::raw(format!(
-            "not locked ({} failure(s) before a lock)",
-            d.lock.failures_left
-        ))
+        // The failures that count now, of the number that locks.
+        let failures = d.lock.failures;
+        let of = failures + d.lock.failures_left;
+        let text = format!("not locked: {failures} of {of} failures towards a lock");
+        if failures > 0 {
+            Span::styled(text, theme.warn())
+        } else {
+            Span::raw(text)
+        }
     };
+    // Masked, as everywhere the help desk sees it (the factors, the outbox).
     let phone = p.phone.as_ref().map_or_else(
         || "none".to_owned(),
         |ph| {
             format!(
-                "{ph} ({})",
+                "{} ({})",
+                Phone::stored(ph).map_or_else(|| "(unreadable)".to_owned(), |p| p.masked()),
                 if p.phone_verified {
                     "verified"
                 } else {
@@ -109,7 +117,7 @@ fn profile_lines(d: &UserDetail, theme: Theme, now: Time) -> Vec<Line<'static>> 
             )
         },
     );
-    let lines = vec![
+    let mut lines = vec![
         Line::from(vec![
             Span::styled("role ", theme.dim()),
             Span::raw(p.role.as_str()),
@@ -125,5 +133,16 @@ fn profile_lines(d: &UserDetail, theme: Theme, now: Time) -> Vec<Line<'static>> 
         field("created", when(Some(p.created_at), now), theme),
         field("last login", when(p.last_login_at, now), theme),
     ];
+    if p.password_change {
+        lines.insert(
+            3,
+            styled_field(
+                "password",
+                "a new one is required at their next login (compromise response)".to_owned(),
+                theme.warn(),
+                theme,
+            ),
+        );
+    }
     lines
 }

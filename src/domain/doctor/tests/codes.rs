@@ -101,7 +101,7 @@ fn a_replay_from_another_ip_points_at_compromise() {
         ..healthy()
     };
     let x = first(&f);
-    assert_eq!((x.kind, x.fix), (Kind::Replayed, Fix::Reset2fa));
+    assert_eq!((x.kind, x.fix), (Kind::Replayed, Fix::TreatAsCompromised));
     assert!(x.evidence[1].contains("from 198.51.100.50"), "{x:?}");
     r.ip = "198.51.100.50".into();
     let same = Facts {
@@ -160,7 +160,7 @@ fn backup_codes_at_their_edges() {
         ..healthy()
     };
     let x = first(&out);
-    assert_eq!((x.kind, x.fix), (Kind::CodesUsedUp, Fix::Reset2fa));
+    assert_eq!((x.kind, x.fix), (Kind::CodesUsedUp, Fix::Reenrol));
     assert!(x.evidence[1].contains("tried again"), "{x:?}");
     assert_eq!(
         first(&Facts {
