@@ -251,15 +251,7 @@ pub(super) fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
             email,
             counter,
             label,
-        } => {
-            let e = desk.enrol_hotp(&crate::desk::hotp::NewToken {
-                email: email.clone(),
-                label: label.clone(),
-                counter: *counter,
-                secret: None,
-            })?;
-            reply(cli, &e, || out::hotp_enrolment(&e));
-        }
+        } => add_hotp(cli, &mut desk, email, *counter, label.as_deref())?,
         FactorCommand::Confirm {
             email,
             factor_id,
@@ -328,6 +320,24 @@ pub(super) fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
         }
     }
     Ok(exit::OK)
+}
+
+/// `factor add-hotp`: a new hardware token, its secret shown once.
+fn add_hotp(
+    cli: &Cli,
+    desk: &mut Desk,
+    email: &str,
+    counter: u64,
+    label: Option<&str>,
+) -> Result<()> {
+    let e = desk.enrol_hotp(&crate::desk::hotp::NewToken {
+        email: email.to_owned(),
+        label: label.map(str::to_owned),
+        counter,
+        secret: None,
+    })?;
+    reply(cli, &e, || out::hotp_enrolment(&e));
+    Ok(())
 }
 
 /// The QR code in explicit black-on-white at a terminal (so it scans on dark
