@@ -639,3 +639,17 @@ CREATE INDEX attempts_factor ON attempts (factor_id);
 CREATE INDEX attempts_replayed_elsewhere ON attempts (at)
     WHERE kind = 'totp' AND outcome = 'replayed' AND first_used_by_resync = 0
       AND first_used_ip IS NOT NULL AND first_used_ip <> ip;
+
+-- step 15: secrets from elsewhere, hardware tokens and labels
+-- Each OATH secret keeps how its codes are made: an imported one need not
+-- be SHA1, 6 digits and 30 s. A counter makes it an HOTP token (RFC 4226),
+-- counting presses instead of time: the counter its next code is expected
+-- at; NULL for a time-based secret (and for SMS and email). A hardware
+-- token's serial number is kept as its seed file named it. The existing
+-- secrets are all SHA1, 6 digits, 30 s: the defaults.
+ALTER TABLE factors ADD COLUMN algorithm TEXT NOT NULL DEFAULT 'SHA1'
+    CHECK (algorithm IN ('SHA1', 'SHA256', 'SHA512'));
+ALTER TABLE factors ADD COLUMN digits INTEGER NOT NULL DEFAULT 6 CHECK (digits BETWEEN 6 AND 8);
+ALTER TABLE factors ADD COLUMN period INTEGER NOT NULL DEFAULT 30 CHECK (period IN (30, 60));
+ALTER TABLE factors ADD COLUMN counter INTEGER CHECK (counter >= 0);
+ALTER TABLE factors ADD COLUMN serial TEXT;

@@ -6,6 +6,7 @@ mod commands;
 mod conventions;
 mod demo;
 mod doctor;
+mod exchange;
 mod out;
 mod progress;
 mod secret_input;
@@ -152,6 +153,12 @@ pub enum Command {
     },
     /// Print factordesk's manual page (roff): `factordesk man | man -l -`.
     Man,
+    /// Bring users or authenticator secrets in from a file (all or nothing).
+    #[command(subcommand)]
+    Import(exchange::ImportCommand),
+    /// Write users, or authenticator secrets (audited, 0600), to a file.
+    #[command(subcommand)]
+    Export(exchange::ExportCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -361,13 +368,38 @@ pub enum UserCommand {
 #[derive(Debug, Subcommand)]
 pub enum FactorCommand {
     /// Start an authenticator-app enrolment: prints the secret, URI and QR code.
-    AddTotp { email: String },
+    AddTotp {
+        email: String,
+        /// What to call it ("work phone").
+        #[arg(long)]
+        label: Option<String>,
+    },
     /// Add an SMS factor: a code is sent to PHONE to confirm it.
-    AddSms { email: String, phone: String },
+    AddSms {
+        email: String,
+        phone: String,
+        /// What to call it ("work phone").
+        #[arg(long)]
+        label: Option<String>,
+    },
     /// Add an email factor: a code is sent to ADDRESS (default: the account's).
     AddEmail {
         email: String,
         address: Option<String>,
+        /// What to call it ("personal mail").
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Enrol a hardware token (HOTP, RFC 4226): prints the secret to program
+    /// into it; confirm it with a code from it.
+    AddHotp {
+        email: String,
+        /// The counter of the token's next code.
+        #[arg(long, default_value_t = 0)]
+        counter: u64,
+        /// What to call it (a `YubiKey 5`).
+        #[arg(long)]
+        label: Option<String>,
     },
     /// Confirm a pending factor with its first code.
     Confirm {
@@ -392,7 +424,8 @@ pub enum FactorCommand {
         #[arg(long, default_value = "")]
         reason: String,
     },
-    /// Learn an authenticator's clock drift from two codes in a row (or --clear it).
+    /// Learn an authenticator's clock drift, or a hardware token's counter,
+    /// from two codes in a row (or --clear the drift).
     Resync {
         email: String,
         factor_id: i64,

@@ -6,8 +6,10 @@ pub(crate) mod challenge;
 pub mod codes;
 pub mod devices;
 pub mod doctor;
+pub mod exchange;
 pub mod factors;
 pub mod gateway;
+pub mod hotp;
 mod kinds;
 pub mod login;
 pub mod overview;
@@ -183,6 +185,9 @@ pub enum DeskError {
         "{email} looks like the existing user {existing} (a letter from another script): if that user is meant, use {existing}; otherwise spell the new address in one script"
     )]
     LookAlike { email: String, existing: String },
+    /// An import refused at one line of its file; nothing was imported.
+    #[error("line {line}: {why}; nothing was imported: fix that line and run the import again")]
+    ImportLine { line: usize, why: Box<DeskError> },
     /// A command line that cannot be run as given (exit code 2).
     #[error("{0}")]
     Usage(String),
@@ -607,6 +612,16 @@ impl Desk {
     /// Run many use cases as one transaction (the generator): each keeps
     /// its own checks and audit event, and all of them land, or none.
     pub fn batch<T>(&mut self, f: impl FnOnce(&mut Desk) -> Result<T>) -> Result<T> {
+        self.batch_or_rehearse(true, f)
+    }
+
+    /// [`Desk::batch`], kept only when `keep` (else everything it did is
+    /// rolled back, as a dry run's is).
+    pub(crate) fn batch_or_rehearse<T>(
+        &mut self,
+        keep: bool,
+        f: impl FnOnce(&mut Desk) -> Result<T>,
+    ) -> Result<T> {
         self.store.begin_batch()?;
         self.tip.set(None);
         let value = f(self).and_then(|value| {
@@ -616,7 +631,7 @@ impl Desk {
         });
         // Rolled back or not, the next transaction reads the end again.
         self.tip.set(None);
-        let ended = self.store.end_batch(value.is_ok());
+        let ended = self.store.end_batch(keep && value.is_ok());
         let value = value?;
         ended?;
         Ok(value)

@@ -116,6 +116,8 @@ fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Man => super::conventions::man(),
         Command::User(c) => user(cli, c),
         Command::Factor(c) => factor(cli, c),
+        Command::Import(c) => super::exchange::import(cli, c),
+        Command::Export(c) => super::exchange::export(cli, c),
         Command::Codes(c) => codes(cli, c),
         Command::Device(c) => device(cli, c),
         Command::Login(c) => login(cli, c),

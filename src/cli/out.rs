@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::desk::views::{
     AuditView, ChallengeView, CodeStatus, ContactEnrolment, DeliveryView, DeviceView, FactorView,
-    LoginStart, PolicyItem, TotpEnrolment, UserDetail, UserSummary, VerifyOutcome,
+    HotpEnrolment, LoginStart, PolicyItem, TotpEnrolment, UserDetail, UserSummary, VerifyOutcome,
 };
 use crate::domain::Time;
 
@@ -154,23 +154,40 @@ pub fn factors(list: &[FactorView], indent: &str) -> String {
     if list.is_empty() {
         return format!("{indent}No factors.\n");
     }
-    let mut t = Table::new(&["ID", "KIND", "STATUS", "LABEL", "DRIFT", "LAST USED"]);
+    let mut t = Table::new(&[
+        "ID",
+        "KIND",
+        "STATUS",
+        "LABEL",
+        "CODES",
+        "DRIFT",
+        "LAST USED",
+    ]);
     for f in list {
         let used = match (&f.last_used_at, &f.last_used_ip) {
             (Some(at), Some(ip)) => format!("{} from {ip}", short(*at)),
             (Some(at), None) => short(*at),
             _ => "never".to_owned(),
         };
+        let step = f
+            .oath
+            .as_ref()
+            .map_or(30, crate::desk::views::OathView::step_secs);
         let drift = if f.drift_steps == 0 {
             "-".to_owned()
         } else {
-            format!("{:+} s", f.drift_steps * 30)
+            format!("{:+} s", f.drift_steps * step)
         };
+        let codes = f
+            .oath
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), crate::desk::views::OathView::describe);
         t.row(vec![
             f.id.to_string(),
             f.kind.to_string(),
             f.status.to_string(),
             f.label.clone(),
+            codes,
             drift,
             used,
         ]);
@@ -398,8 +415,9 @@ pub fn user(d: &UserDetail) -> String {
 pub fn totp_enrolment(e: &TotpEnrolment, qr: &str) -> String {
     use crate::domain::text::escape;
     let mut text = format!(
-        "Authenticator enrolment for {} (factor {}, pending).\n\nScan this QR code with the authenticator app:\n\n{qr}",
+        "Authenticator enrolment for {}: {} (factor {}, pending).\n\nScan this QR code with the authenticator app:\n\n{qr}",
         escape(&e.account),
+        escape(&e.label),
         e.factor_id
     );
     let _ = write!(
@@ -407,6 +425,32 @@ pub fn totp_enrolment(e: &TotpEnrolment, qr: &str) -> String {
         "\nOr type the secret: {}\nURI: {}\n\nThen confirm with the code it shows:\n  factordesk factor confirm {} {} CODE\n",
         crate::domain::totp::grouped(&e.secret),
         escape(&e.uri),
+        escape(&e.account),
+        e.factor_id
+    );
+    text
+}
+
+pub fn hotp_enrolment(e: &HotpEnrolment) -> String {
+    use crate::domain::text::escape;
+    let mut text = format!(
+        "Hardware token for {}: {} (factor {}, HOTP, counter {}, pending).\n",
+        escape(&e.account),
+        escape(&e.label),
+        e.factor_id,
+        e.counter
+    );
+    if let (Some(secret), Some(uri)) = (&e.secret, &e.uri) {
+        let _ = write!(
+            text,
+            "Program this secret into the token: {}\nURI: {}\n",
+            crate::domain::totp::grouped(secret),
+            escape(uri)
+        );
+    }
+    let _ = write!(
+        text,
+        "Then press its button and confirm with the code it shows:\n  factordesk factor confirm {} {} CODE\n",
         escape(&e.account),
         e.factor_id
     );

@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 use super::gateway::masked;
-use super::views::{FactorView, Profile, UserSummary};
+use super::views::{FactorView, OathKind, OathView, Profile, UserSummary};
 use super::{Ctx, DeskError, Result};
 use crate::domain::enforcement::{self, Standing};
 use crate::domain::lockout::Lock;
@@ -124,6 +124,18 @@ pub(crate) fn view(f: &FactorRow) -> FactorView {
         last_used_at: f.last_used_at,
         last_used_ip: f.last_used_ip.clone(),
         drift_steps: f.drift,
+        oath: (f.kind == FactorKind::Totp).then(|| OathView {
+            kind: if f.is_hotp() {
+                OathKind::Hotp
+            } else {
+                OathKind::Totp
+            },
+            algorithm: f.params.algorithm,
+            digits: f.params.digits,
+            period: (!f.is_hotp()).then_some(f.params.period),
+            counter: f.counter,
+            serial: f.serial.clone(),
+        }),
     }
 }
 

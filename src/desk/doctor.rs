@@ -338,7 +338,8 @@ impl Desk {
             }
             let apps: Vec<_> = factors::for_user(cx.conn, u.id)?
                 .into_iter()
-                .filter(|f| f.kind == FactorKind::Totp && f.status != FactorStatus::Disabled)
+                // A hardware (HOTP) token has no clock to check a code against.
+                .filter(|f| f.kind == FactorKind::Totp && !f.is_hotp() && f.status != FactorStatus::Disabled)
                 .collect();
             let Some(first) = apps.first() else {
                 return Err(DeskError::Refused(format!(
@@ -348,12 +349,14 @@ impl Desk {
             };
             let mut result = SkewCheck { factor_id: Some(first.id), offset_steps: None, message: String::new(), already_used: false, refused: false };
             let mut spent = None;
+            let mut step_secs = totp::STEP;
             for f in &apps {
                 let secret = secret_of(cx.key, f)?;
-                if let Some(offset) = totp::find_offset(&secret, &code, cx.now, totp::SEARCH_STEPS) {
+                if let Some(offset) = totp::find_offset_with(&secret, &f.params, &code, cx.now, totp::SEARCH_STEPS) {
                     result.factor_id = Some(f.id);
                     result.offset_steps = Some(offset);
-                    spent = spent_by(f, totp::step_of(cx.now) + offset);
+                    step_secs = f.params.step_secs();
+                    spent = spent_by(f, f.params.step_of(cx.now) + offset);
                     break;
                 }
             }
@@ -364,7 +367,7 @@ impl Desk {
             };
             let found = result
                 .offset_steps
-                .map_or_else(|| "no match within ±10 min or a time zone away (±14 h)".to_owned(), |o| format!("matches {:+} s (factor {})", o * totp::STEP, result.factor_id.unwrap_or(first.id)));
+                .map_or_else(|| "no match within ±10 min or a time zone away (±14 h)".to_owned(), |o| format!("matches {:+} s (factor {})", o * step_secs, result.factor_id.unwrap_or(first.id)));
             let used = if result.already_used { ", already used" } else { "" };
             cx.audit(Some(u.id), "doctor.check_code", &format!("code read out: {found}{used}"), None)?;
             Ok(Ok(result))
@@ -390,8 +393,11 @@ impl Desk {
             if f.kind != FactorKind::Totp {
                 return Err(DeskError::Refused(format!("factor {factor_id} is not an authenticator app, so it has no clock to resync")));
             }
+            if f.is_hotp() {
+                return super::hotp::resync(cx, &u, &f, &first, &second);
+            }
             let secret = secret_of(cx.key, &f)?;
-            let Some(drift) = totp::resync(&secret, &first, &second, cx.now, totp::SEARCH_STEPS) else {
+            let Some(drift) = totp::resync_with(&secret, &f.params, &first, &second, cx.now, totp::SEARCH_STEPS) else {
                 cx.audit(
                     Some(u.id),
                     "factor.resync",
@@ -408,12 +414,12 @@ impl Desk {
             // not a login, so the factor's last use stays). The second is the
             // code their phone shows now, the one their next login needs: it
             // stays theirs, or they would wait for the next one.
-            let spent = totp::step_of(cx.now) + drift - 1;
+            let spent = f.params.step_of(cx.now) + drift - 1;
             factors::spend_by_resync(cx.conn, f.id, spent, cx.now)?;
             cx.audit(
                 Some(u.id),
                 "factor.resync",
-                &format!("{} (factor {}): drift {:+} s (was {:+} s)", f.label, f.id, drift * totp::STEP, f.drift * totp::STEP),
+                &format!("{} (factor {}): drift {:+} s (was {:+} s)", f.label, f.id, drift * f.params.step_secs(), f.drift * f.params.step_secs()),
                 None,
             )?;
             Ok(Ok(view(&factor_of(cx.conn, &u, factor_id)?)))
@@ -438,7 +444,7 @@ impl Desk {
                     "{} (factor {}): drift cleared (was {:+} s)",
                     f.label,
                     f.id,
-                    f.drift * totp::STEP
+                    f.drift * f.params.step_secs()
                 ),
                 None,
             )?;

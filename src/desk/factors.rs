@@ -9,6 +9,7 @@ use super::views::{ContactEnrolment, FactorView, TotpEnrolment};
 use super::{Ctx, Desk, DeskError, Result, because, user_by_email};
 use crate::domain::audit::Facts;
 use crate::domain::contact::{Email, Phone};
+use crate::domain::text::{self, Field};
 use crate::domain::totp::{self, Check, FactorState};
 use crate::domain::vocab::{ChallengePurpose, ChallengeState};
 use crate::domain::{FactorKind, FactorStatus, otp};
@@ -42,11 +43,21 @@ fn require_sms_country(cx: &Ctx<'_>, phone: &Phone) -> Result<()> {
 /// 160-bit secret, sealed (an unconfirmed one is replaced, not piled up).
 /// The caller audits it.
 pub(crate) fn start_totp(cx: &mut Ctx<'_>, u: &UserRow) -> Result<TotpEnrolment> {
+    start_totp_labelled(cx, u, None)
+}
+
+/// [`start_totp`], with a label of the user's choosing ("work phone").
+pub(crate) fn start_totp_labelled(
+    cx: &mut Ctx<'_>,
+    u: &UserRow,
+    chosen: Option<String>,
+) -> Result<TotpEnrolment> {
     require_allowed(cx, FactorKind::Totp)?;
     let existing = rows::for_user(cx.conn, u.id)?;
     for f in existing
         .iter()
-        .filter(|f| f.kind == FactorKind::Totp && f.status == FactorStatus::Pending)
+        // A pending hardware token is another enrolment: it stays.
+        .filter(|f| f.kind == FactorKind::Totp && !f.is_hotp() && f.status == FactorStatus::Pending)
     {
         rows::delete(cx.conn, f.id)?;
     }
@@ -54,27 +65,24 @@ pub(crate) fn start_totp(cx: &mut Ctx<'_>, u: &UserRow) -> Result<TotpEnrolment>
         .iter()
         .filter(|f| f.kind == FactorKind::Totp && f.status != FactorStatus::Pending)
         .count();
-    let label = match active_apps {
+    let label = chosen.unwrap_or_else(|| match active_apps {
         0 => "Authenticator app".to_owned(),
         n => format!("Authenticator app {}", n + 1),
-    };
+    });
     // Wiped once sealed and shown (the enrolment returns it as text).
     let secret = zeroize::Zeroizing::new(cx.rng.bytes::<{ totp::SECRET_LEN }>());
     let sealed = cx.key.seal(cx.rng, &totp_context(u.id), &*secret);
     let id = rows::insert(
         cx.conn,
         &NewFactor {
-            user_id: u.id,
-            kind: FactorKind::Totp,
-            status: FactorStatus::Pending,
-            label: &label,
-            destination: None,
             secret: Some(&sealed),
             created_at: cx.now,
+            ..NewFactor::new(u.id, FactorKind::Totp, FactorStatus::Pending, &label)
         },
     )?;
     Ok(TotpEnrolment {
         factor_id: id,
+        label,
         secret: totp::secret_base32(&*secret),
         uri: totp::otpauth_uri(&cx.policy.totp_issuer, &u.email, &*secret),
         issuer: cx.policy.totp_issuer.clone(),
@@ -95,7 +103,17 @@ pub(crate) fn repoint_sms(
         return Ok(None);
     };
     require_sms_country(cx, phone)?;
-    let label = format!("SMS to {}", phone.masked());
+    // A label someone chose stays; the one made from the old number follows it.
+    let made = f
+        .destination
+        .as_deref()
+        .and_then(Phone::stored)
+        .is_some_and(|old| f.label == format!("SMS to {}", old.masked()));
+    let label = if made {
+        format!("SMS to {}", phone.masked())
+    } else {
+        f.label.clone()
+    };
     challenges::cancel_open_for_factor(cx.conn, f.id, cx.now)?;
     rows::set_destination(cx.conn, f.id, &phone.e164(), &label)?;
     let f = factor_of(cx.conn, u, f.id)?;
@@ -120,19 +138,51 @@ pub struct SmsReconfirm {
     pub challenge_id: i64,
 }
 
+/// Digits of the wrong length for a factor: the usual refusal for six-digit
+/// factors, else one that names the length this factor's codes have.
+pub(crate) fn wrong_length(w: otp::WrongLength) -> DeskError {
+    if w.digits == otp::DIGITS {
+        return otp::NotACode(w.code).into();
+    }
+    DeskError::Refused(format!(
+        "`{}` is not a code of {}: its codes have {} digits; enter the code it shows now",
+        w.code, w.label, w.digits
+    ))
+}
+
+/// A label given with `--label`: one line of plain text within its limit;
+/// `None` when none was given (or only spaces), for the factor's own.
+pub(crate) fn chosen_label(label: Option<&str>) -> Result<Option<String>> {
+    Ok(label
+        .map(|l| text::check(Field::FactorLabel, l))
+        .transpose()?
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")))
+}
+
 impl Desk {
     /// Start a TOTP enrolment: a fresh 160-bit secret, sealed; the factor
     /// stays pending until `confirm_factor` gets a code from the app.
     pub fn enrol_totp(&mut self, email: &str) -> Result<TotpEnrolment> {
+        self.enrol_totp_labelled(email, None)
+    }
+
+    /// [`Desk::enrol_totp`], with a label of the user's choosing ("work phone").
+    pub fn enrol_totp_labelled(
+        &mut self,
+        email: &str,
+        label: Option<&str>,
+    ) -> Result<TotpEnrolment> {
+        let chosen = chosen_label(label)?;
         self.run(|cx| {
             let u = cx.user(email)?;
-            let e = start_totp(cx, &u)?;
+            let e = start_totp_labelled(cx, &u, chosen)?;
             cx.audit(
                 Some(u.id),
                 "factor.enrol",
                 &format!(
-                    "authenticator app enrolment started (factor {}, pending)",
-                    e.factor_id
+                    "authenticator app enrolment started: {} (factor {}, pending)",
+                    e.label, e.factor_id
                 ),
                 None,
             )?;
@@ -143,6 +193,17 @@ impl Desk {
     /// Add an SMS factor: the number must be E.164 in an allowed country; a
     /// code goes to it and the factor is pending until that code is confirmed.
     pub fn add_sms(&mut self, email: &str, phone: &str) -> Result<ContactEnrolment> {
+        self.add_sms_labelled(email, phone, None)
+    }
+
+    /// [`Desk::add_sms`], with a label of the user's choosing.
+    pub fn add_sms_labelled(
+        &mut self,
+        email: &str,
+        phone: &str,
+        label: Option<&str>,
+    ) -> Result<ContactEnrolment> {
+        let chosen = chosen_label(label)?;
         let phone = Phone::parse(phone)?;
         self.run(|cx| {
             require_allowed(cx, FactorKind::Sms)?;
@@ -156,13 +217,24 @@ impl Desk {
                 });
             }
             store::users::set_phone(cx.conn, u.id, Some(&phone.e164()), false)?;
-            let label = format!("SMS to {}", phone.masked());
+            let label = chosen.unwrap_or_else(|| format!("SMS to {}", phone.masked()));
             add_contact(cx, &u, FactorKind::Sms, &phone.e164(), &label)
         })
     }
 
     /// Add an email factor (to the account's address unless another is given).
     pub fn add_email(&mut self, email: &str, address: Option<&str>) -> Result<ContactEnrolment> {
+        self.add_email_labelled(email, address, None)
+    }
+
+    /// [`Desk::add_email`], with a label of the user's choosing.
+    pub fn add_email_labelled(
+        &mut self,
+        email: &str,
+        address: Option<&str>,
+        label: Option<&str>,
+    ) -> Result<ContactEnrolment> {
+        let chosen = chosen_label(label)?;
         let address = address.map(Email::parse).transpose()?;
         self.run(|cx| {
             require_allowed(cx, FactorKind::Email)?;
@@ -177,7 +249,7 @@ impl Desk {
                 Some(a) => a,
                 None => Email::parse(&u.email)?,
             };
-            let label = format!("Email to {}", address.masked());
+            let label = chosen.unwrap_or_else(|| format!("Email to {}", address.masked()));
             add_contact(cx, &u, FactorKind::Email, address.as_str(), &label)
         })
     }
@@ -345,16 +417,24 @@ fn confirm_in(
             status: f.status,
         });
     }
+    if let Some(wrong) = f.wrong_length(code) {
+        return Err(wrong_length(wrong));
+    }
     let step = match f.kind {
+        FactorKind::Totp if f.is_hotp() => {
+            if let Err(denied) = super::hotp::confirm(cx, &f, code)? {
+                audit_rejected(cx, &u, &f, &denied)?;
+                return Ok(Err(denied));
+            }
+            None
+        }
         FactorKind::Totp => {
             let secret = secret_of(cx.key, &f)?;
-            match totp::check(
-                &secret,
-                code,
-                cx.now,
-                cx.policy.totp_skew,
-                FactorState::default(),
-            ) {
+            let fresh = FactorState {
+                params: f.params,
+                ..FactorState::default()
+            };
+            match totp::check(&secret, code, cx.now, cx.policy.totp_skew, fresh) {
                 Check::Accepted { step } => Some(step),
                 Check::Replayed { .. } | Check::Invalid { .. } => {
                     let denied = DeskError::Denied(
@@ -428,13 +508,9 @@ fn add_contact(
     let id = rows::insert(
         cx.conn,
         &NewFactor {
-            user_id: u.id,
-            kind,
-            status: FactorStatus::Pending,
-            label,
             destination: Some(destination),
-            secret: None,
             created_at: cx.now,
+            ..NewFactor::new(u.id, kind, FactorStatus::Pending, label)
         },
     )?;
     let f = factor_of(cx.conn, u, id)?;

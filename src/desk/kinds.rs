@@ -34,6 +34,7 @@ impl DeskError {
             DeskError::ConfirmationsUsedUp { .. } => "confirmations_used_up",
             DeskError::ExportExists(_) => "export_exists",
             DeskError::ExportUnwritable { .. } => "export_unwritable",
+            DeskError::ImportLine { .. } => "import_line",
             DeskError::Refused(_) => "refused",
             DeskError::Denied(_) => "denied",
             DeskError::Contact(e) => match e {

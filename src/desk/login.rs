@@ -341,12 +341,21 @@ impl Desk {
             )));
         }
         let secret = secret_of(self.key(), &f)?;
+        // A hardware token shows the code of its next press, whatever the time.
+        if let Some(next) = f.counter {
+            return Ok(AppCode {
+                factor_id,
+                code: crate::domain::hotp::code_at(&secret, &f.params, next),
+                changes_in: TimeDelta::zero(),
+                spent: None,
+            });
+        }
         let phone_now = self.now() + skew;
-        let step = totp::step_of(phone_now);
+        let step = f.params.step_of(phone_now);
         Ok(AppCode {
             factor_id,
-            code: totp::code_at_step(&secret, step),
-            changes_in: TimeDelta::seconds(totp::seconds_left(phone_now)),
+            code: totp::code_with(&secret, &f.params, phone_now),
+            changes_in: TimeDelta::seconds(f.params.seconds_left(phone_now)),
             spent: super::doctor::spent_by(&f, step),
         })
     }

@@ -260,21 +260,11 @@ fn order(sort: Sort) -> Order {
     }
 }
 
-/// One CSV cell (RFC 4180: quoted where needed). A cell a spreadsheet would
-/// read as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage
-/// return) gets a leading `'`, as OWASP advises against CSV injection: names
-/// are typed by whoever adds a user, and the report is opened by admins.
+/// One CSV cell, quoted where needed and guarded against spreadsheet
+/// formulas (names are typed by whoever adds a user, and the report is
+/// opened by admins).
 pub(crate) fn field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
+    crate::domain::exchange::users::spreadsheet_cell(text)
 }
 
 /// The CSV header line.

@@ -77,6 +77,7 @@ pub(crate) fn judge(
         TempState::Live { .. } => Judged::Accepted {
             step: None,
             backup: None,
+            counter: None,
         },
         TempState::Used { at, ip } => Judged::Rejected {
             result: VerifyResult::Replayed,

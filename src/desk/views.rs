@@ -90,8 +90,60 @@ pub struct FactorView {
     pub confirmed_at: Option<Time>,
     pub last_used_at: Option<Time>,
     pub last_used_ip: Option<String>,
-    /// Learned by resync: the phone runs this many 30 s steps off.
+    /// Learned by resync: the phone runs this many steps (of its period) off.
     pub drift_steps: i64,
+    /// How a secret's codes are made (TOTP and HOTP factors only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oath: Option<OathView>,
+}
+
+/// How an authenticator secret's codes are made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OathView {
+    /// `totp` (time-based) or `hotp` (a counter, for hardware tokens).
+    #[serde(rename = "type")]
+    pub kind: OathKind,
+    pub algorithm: crate::domain::oath::Algorithm,
+    pub digits: u8,
+    /// Seconds per code (TOTP only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<u32>,
+    /// The counter the token's next code is expected at (HOTP only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counter: Option<u64>,
+    /// A hardware token's serial number, from its seed file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+}
+
+text_enum!(
+    /// Time-based or counter-based one-time passwords.
+    OathKind { Totp => "totp", Hotp => "hotp" }
+);
+
+impl OathView {
+    /// `hotp, counter 12` or `totp, SHA256, 8 digits, 60 s`: for tables.
+    pub fn describe(&self) -> String {
+        let params = crate::domain::oath::Params {
+            algorithm: self.algorithm,
+            digits: self.digits,
+            period: self.period.unwrap_or(30),
+        };
+        let mut parts = vec![self.kind.to_string()];
+        let rest = params.describe(self.kind == OathKind::Totp);
+        if !rest.is_empty() {
+            parts.push(rest);
+        }
+        if let Some(c) = self.counter {
+            parts.push(format!("counter {c}"));
+        }
+        parts.join(", ")
+    }
+
+    /// Seconds per step, for drift in seconds.
+    pub fn step_secs(&self) -> i64 {
+        i64::from(self.period.unwrap_or(30))
+    }
 }
 
 text_enum!(
@@ -178,9 +230,26 @@ pub struct UserDetail {
     pub activity: Vec<AuditView>,
 }
 
+/// A hardware token (HOTP) enrolled: pending until a code from it confirms it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HotpEnrolment {
+    pub factor_id: i64,
+    pub label: String,
+    /// Base32, no padding: the secret to program into the token (only when
+    /// factordesk made it; a secret read from stdin is not shown again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// The counter its next code is expected at.
+    pub counter: u64,
+    pub account: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TotpEnrolment {
     pub factor_id: i64,
+    pub label: String,
     /// Base32, no padding.
     pub secret: String,
     pub uri: String,

@@ -5,7 +5,7 @@ use chrono::TimeDelta;
 use thiserror::Error;
 
 use super::policy::{Policy, ResendMode};
-use super::{Time, backup};
+use super::{Time, backup, oath};
 use crate::rng::Rng;
 
 /// Digits in an SMS or email code.
@@ -19,7 +19,8 @@ pub fn new_code(rng: &mut Rng) -> String {
 /// What the user typed, once recognised.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entered {
-    /// Six digits: a TOTP, SMS or email code.
+    /// Six digits: a TOTP, HOTP, SMS or email code (an imported token's may
+    /// have seven or eight).
     Digits(String),
     /// A backup code in its canonical form.
     Backup(String),
@@ -27,7 +28,7 @@ pub enum Entered {
     Temp(String),
 }
 
-/// A typed code that is neither six digits nor a backup code.
+/// A typed code that is neither 6 to 8 digits nor a backup code.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error(
     "`{0}` is not a code: enter the 6 digits from the app, SMS or email, or a backup code like xxxx-xxxx-xxxx-xxxx"
@@ -40,7 +41,8 @@ pub fn parse_entry(input: &str) -> Result<Entered, NotACode> {
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
         .collect();
-    if compact.len() == DIGITS && compact.bytes().all(|b| b.is_ascii_digit()) {
+    let lengths = usize::from(oath::MIN_DIGITS)..=usize::from(oath::MAX_DIGITS);
+    if lengths.contains(&compact.len()) && compact.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(Entered::Digits(compact));
     }
     backup::normalize(input)
@@ -49,7 +51,15 @@ pub fn parse_entry(input: &str) -> Result<Entered, NotACode> {
         .ok_or_else(|| NotACode(super::text::excerpt(input.trim(), 40)))
 }
 
-/// Only six digits will do (confirming a factor does not take backup codes).
+/// Digits of another length than the factor's codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrongLength {
+    pub code: String,
+    pub label: String,
+    pub digits: usize,
+}
+
+/// Only digits will do (confirming a factor does not take backup codes).
 pub fn parse_digits(input: &str) -> Result<String, NotACode> {
     match parse_entry(input)? {
         Entered::Digits(d) => Ok(d),
@@ -147,7 +157,11 @@ mod tests {
             parse_entry("abcd-efgh-jkmn-pqrs").unwrap(),
             Entered::Backup(_)
         ));
-        for bad in ["12345", "1234567", "12a456", "", "hello"] {
+        assert_eq!(
+            parse_entry("1234 5678").unwrap(),
+            Entered::Digits("12345678".into())
+        );
+        for bad in ["12345", "123456789", "12a456", "", "hello"] {
             let err = parse_entry(bad).unwrap_err();
             assert!(err.to_string().contains("6 digits"), "{bad}");
         }

@@ -12,16 +12,18 @@ pub enum Field {
     Name,
     Reason,
     DeviceLabel,
+    FactorLabel,
     Actor,
     Issuer,
     Search,
 }
 
 impl Field {
-    pub const ALL: [Field; 6] = [
+    pub const ALL: [Field; 7] = [
         Field::Name,
         Field::Reason,
         Field::DeviceLabel,
+        Field::FactorLabel,
         Field::Actor,
         Field::Issuer,
         Field::Search,
@@ -33,6 +35,7 @@ impl Field {
             Field::Name => "the name",
             Field::Reason => "the reason",
             Field::DeviceLabel => "the device label",
+            Field::FactorLabel => "the factor label (--label)",
             Field::Actor => "the actor (--actor)",
             Field::Issuer => "the issuer",
             Field::Search => "the search",
@@ -45,7 +48,7 @@ impl Field {
             Field::Name | Field::Search => 100,
             Field::Reason => 500,
             Field::DeviceLabel => 80,
-            Field::Actor | Field::Issuer => 64,
+            Field::Actor | Field::Issuer | Field::FactorLabel => 64,
         }
     }
 }

@@ -2,9 +2,9 @@
 //! replay refusal, the clock-skew search, resync and the otpauth URI.
 
 use chrono::TimeDelta;
-use totp_rs::{Algorithm, Totp};
 
 use super::Time;
+use super::oath::{Params, same_code};
 
 /// Seconds per step.
 pub const STEP: i64 = 30;
@@ -63,21 +63,14 @@ pub fn seconds_left(at: Time) -> i64 {
     STEP - at.timestamp().rem_euclid(STEP)
 }
 
-fn engine(secret: &[u8], algorithm: Algorithm, digits: usize, step: u64) -> Totp {
-    totp_rs::Builder::new()
-        .with_algorithm(algorithm)
-        .with_digits(u8::try_from(digits).unwrap_or(6))
-        .with_skew(0)
-        .with_step_duration(step)
-        .with_secret(secret.to_vec())
-        .build_noncompliant()
+/// The code an authenticator shows during `step` (SHA1, 6 digits, 30 s).
+pub fn code_at_step(secret: &[u8], step: i64) -> String {
+    step_code(secret, &Params::DEFAULT, step)
 }
 
-/// The code an authenticator shows during `step`.
-pub fn code_at_step(secret: &[u8], step: i64) -> String {
-    let engine = engine(secret, Algorithm::SHA1, DIGITS, 30);
-    let seconds = u64::try_from(step.max(0)).unwrap_or(0) * 30;
-    engine.generate(seconds).to_string()
+/// The code an authenticator with `params` shows during `step`.
+pub fn step_code(secret: &[u8], params: &Params, step: i64) -> String {
+    params.code(secret, u64::try_from(step.max(0)).unwrap_or(0))
 }
 
 /// The code an authenticator with a correct clock shows at `at`.
@@ -85,15 +78,14 @@ pub fn code_at(secret: &[u8], at: Time) -> String {
     code_at_step(secret, step_of(at))
 }
 
+/// The code an authenticator with `params` and a correct clock shows at `at`.
+pub fn code_with(secret: &[u8], params: &Params, at: Time) -> String {
+    step_code(secret, params, params.step_of(at))
+}
+
 /// A code and a step compared in constant time.
-fn matches(secret: &[u8], code: &str, step: i64) -> bool {
-    let expected = code_at_step(secret, step);
-    expected.len() == code.len()
-        && expected
-            .bytes()
-            .zip(code.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+fn matches(secret: &[u8], params: Params, code: &str, step: i64) -> bool {
+    same_code(&step_code(secret, &params, step), code)
 }
 
 /// The outcome of checking one code against a TOTP factor.
@@ -120,6 +112,8 @@ pub struct FactorState {
     /// The newest step a resync spent: the codes read out to the help desk
     /// must not work later either.
     pub resync_step: Option<i64>,
+    /// How its codes are made.
+    pub params: Params,
 }
 
 impl FactorState {
@@ -140,12 +134,13 @@ impl FactorState {
 
 /// Check `code` at `now`: the drift-adjusted step first, then ±`skew` steps.
 pub fn check(secret: &[u8], code: &str, now: Time, skew: u32, state: FactorState) -> Check {
-    let centre = step_of(now) + state.drift;
+    let params = &state.params;
+    let centre = params.step_of(now) + state.drift;
     let skew = i64::from(skew);
     let window = std::iter::once(0).chain((1..=skew).flat_map(|d| [-d, d]));
     for delta in window {
         let step = centre + delta;
-        if matches(secret, code, step) {
+        if matches(secret, *params, code, step) {
             return match state.spent_by_resync(step) {
                 Some(by_resync) => Check::Replayed { step, by_resync },
                 None => Check::Accepted { step },
@@ -153,7 +148,7 @@ pub fn check(secret: &[u8], code: &str, now: Time, skew: u32, state: FactorState
         }
     }
     Check::Invalid {
-        offset: find_offset(secret, code, now, SEARCH_STEPS),
+        offset: find_offset_with(secret, params, code, now, SEARCH_STEPS),
     }
 }
 
@@ -162,16 +157,33 @@ pub fn check(secret: &[u8], code: &str, now: Time, skew: u32, state: FactorState
 /// hour away, give or take a step, up to ±14 h (a phone set to another
 /// time zone). Consumes nothing.
 pub fn find_offset(secret: &[u8], code: &str, now: Time, range: i64) -> Option<i64> {
-    let now_step = step_of(now);
+    find_offset_with(secret, &Params::DEFAULT, code, now, range)
+}
+
+/// [`find_offset`] for a secret made with `params`. The whole and half
+/// hours are searched for 30 s steps, the ones a time zone is read in.
+pub fn find_offset_with(
+    secret: &[u8],
+    params: &Params,
+    code: &str,
+    now: Time,
+    range: i64,
+) -> Option<i64> {
+    let now_step = params.step_of(now);
     let near = std::iter::once(0).chain((1..=range).flat_map(|d| [-d, d]));
-    let zones = (1..=ZONE_HALF_HOURS).flat_map(|k| {
+    let half_hours = if params.period == 30 {
+        ZONE_HALF_HOURS
+    } else {
+        0
+    };
+    let zones = (1..=half_hours).flat_map(|k| {
         let centre = k * HALF_HOUR_STEPS;
         [-centre, centre]
             .into_iter()
             .flat_map(|c| [c, c - 1, c + 1])
     });
     near.chain(zones.filter(move |d| d.abs() > range))
-        .find(|&d| matches(secret, code, now_step + d))
+        .find(|&d| matches(secret, *params, code, now_step + d))
 }
 
 /// The drift, in steps, learned from two codes read one after the other from
@@ -179,11 +191,24 @@ pub fn find_offset(secret: &[u8], code: &str, now: Time, range: i64) -> Option<i
 /// just before. The drift is the second code's step relative to now, within
 /// ±`range` steps, so `step_of(now) + drift` is the newest step read out.
 pub fn resync(secret: &[u8], first: &str, second: &str, now: Time, range: i64) -> Option<i64> {
-    let now_step = step_of(now);
+    resync_with(secret, &Params::DEFAULT, first, second, now, range)
+}
+
+/// [`resync`] for a secret made with `params`.
+pub fn resync_with(
+    secret: &[u8],
+    params: &Params,
+    first: &str,
+    second: &str,
+    now: Time,
+    range: i64,
+) -> Option<i64> {
+    let now_step = params.step_of(now);
     std::iter::once(0)
         .chain((1..=range).flat_map(|d| [-d, d]))
         .find(|&d| {
-            matches(secret, first, now_step + d - 1) && matches(secret, second, now_step + d)
+            matches(secret, *params, first, now_step + d - 1)
+                && matches(secret, *params, second, now_step + d)
         })
 }
 
@@ -235,6 +260,7 @@ fn percent_encode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::oath::Algorithm;
     use chrono::DateTime;
 
     fn at(secs: i64) -> Time {
@@ -258,31 +284,55 @@ mod tests {
         ];
         for &(time, sha1, sha256, sha512) in rows {
             for (algorithm, seed, want) in [
-                (Algorithm::SHA1, SEED20, sha1),
-                (Algorithm::SHA256, SEED32, sha256),
-                (Algorithm::SHA512, SEED64, sha512),
+                (Algorithm::Sha1, SEED20, sha1),
+                (Algorithm::Sha256, SEED32, sha256),
+                (Algorithm::Sha512, SEED64, sha512),
             ] {
-                let got = engine(seed, algorithm, 8, 30).generate(time).to_string();
+                let params = Params {
+                    algorithm,
+                    digits: 8,
+                    period: 30,
+                };
+                let at = DateTime::from_timestamp(i64::try_from(time).unwrap(), 0).unwrap();
+                let got = code_with(seed, &params, at);
                 assert_eq!(got, want, "{algorithm:?} at {time}");
             }
         }
     }
 
-    /// RFC 4226 Appendix D: HOTP is TOTP with a one-second step.
+    /// A 60-second period halves the step number; the codes follow it.
     #[test]
-    fn rfc4226_hotp_vectors() {
-        let want = [
-            "755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583",
-            "399871", "520489",
-        ];
-        let hotp = engine(SEED20, Algorithm::SHA1, 6, 1);
-        for (counter, code) in want.iter().enumerate() {
-            assert_eq!(
-                hotp.generate(counter as u64).to_string(),
-                *code,
-                "counter {counter}"
-            );
-        }
+    fn a_sixty_second_secret_steps_once_a_minute() {
+        let params = Params {
+            period: 60,
+            ..Params::DEFAULT
+        };
+        let now = at(1_700_000_000);
+        let step = params.step_of(now);
+        assert_eq!(step, 1_700_000_000 / 60);
+        let code = code_with(SEED20, &params, now);
+        assert_eq!(code, step_code(SEED20, &params, step));
+        let state = FactorState {
+            params,
+            ..FactorState::default()
+        };
+        assert_eq!(
+            check(SEED20, &code, now, 1, state),
+            Check::Accepted { step }
+        );
+        let earlier = step_code(SEED20, &params, step - 3);
+        assert_eq!(
+            check(SEED20, &earlier, now, 1, state),
+            Check::Invalid { offset: Some(-3) }
+        );
+        let (a, b) = (
+            step_code(SEED20, &params, step + 1),
+            step_code(SEED20, &params, step + 2),
+        );
+        assert_eq!(
+            resync_with(SEED20, &params, &a, &b, now, SEARCH_STEPS),
+            Some(2)
+        );
     }
 
     #[test]
@@ -361,6 +411,7 @@ mod tests {
             drift: 0,
             last_step: Some(s - 2),
             resync_step: Some(s + 1),
+            params: Params::DEFAULT,
         };
         assert_eq!(state.spent(), Some(s + 1));
         for (d, by_resync) in [(-1, true), (0, true), (1, true)] {

@@ -1,9 +1,10 @@
-//! The `factors` table: a user's TOTP, SMS and email factors, with the sealed
-//! TOTP secret, drift and the last step used (the replay guard).
+//! The `factors` table: a user's TOTP, HOTP, SMS and email factors, with the
+//! sealed secret, its parameters, drift or counter, and the replay guard.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{StoreError, exec, opt_time, parse_col, secs, time};
+use crate::domain::oath::{Algorithm, Params};
 use crate::domain::totp::FactorState;
 use crate::domain::{FactorKind, FactorStatus, Time};
 
@@ -25,39 +26,98 @@ pub struct FactorRow {
     /// The newest step a help-desk resync spent (the second code read out).
     pub resync_step: Option<i64>,
     pub resynced_at: Option<Time>,
+    /// How the secret's codes are made (SHA1, 6 digits, 30 s unless imported).
+    pub params: Params,
+    /// An HOTP token: the counter its next code is expected at. `None` for
+    /// a time-based secret (and for SMS and email).
+    pub counter: Option<u64>,
+    /// A hardware token's serial number, as its seed file named it.
+    pub serial: Option<String>,
 }
 
 impl FactorRow {
-    /// What a TOTP check needs: the drift and the steps already spent.
+    /// What a TOTP check needs: the drift, the steps already spent, the parameters.
     pub fn state(&self) -> FactorState {
         FactorState {
             drift: self.drift,
             last_step: self.last_step,
             resync_step: self.resync_step,
+            params: self.params,
         }
+    }
+
+    /// How many digits its codes have.
+    pub fn digits(&self) -> usize {
+        match self.kind {
+            FactorKind::Totp => usize::from(self.params.digits),
+            FactorKind::Sms | FactorKind::Email => crate::domain::otp::DIGITS,
+        }
+    }
+
+    /// Digits typed for this factor that are not of its length: refused
+    /// before anything is counted, with the length it wants.
+    pub fn wrong_length(&self, code: &str) -> Option<crate::domain::otp::WrongLength> {
+        (code.len() != self.digits()).then(|| crate::domain::otp::WrongLength {
+            code: crate::domain::text::excerpt(code, 40),
+            label: self.label.clone(),
+            digits: self.digits(),
+        })
+    }
+
+    /// A counter-based (HOTP) token rather than a time-based secret.
+    pub fn is_hotp(&self) -> bool {
+        self.kind == FactorKind::Totp && self.counter.is_some()
     }
 }
 
 const COLUMNS: &str = "id, user_id, kind, status, label, destination, secret, drift_steps, \
-     last_step, last_used_at, last_used_ip, created_at, confirmed_at, resync_step, resynced_at";
+     last_step, last_used_at, last_used_ip, created_at, confirmed_at, resync_step, resynced_at, \
+     algorithm, digits, period, counter, serial";
+
+fn params_of(r: &Row<'_>, first: usize) -> rusqlite::Result<Params> {
+    let bad = |idx: usize, what: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            idx,
+            rusqlite::types::Type::Integer,
+            format!("unexpected {what}").into(),
+        )
+    };
+    let algorithm = parse_col(r, first, Algorithm::parse)?;
+    let digits: i64 = r.get(first + 1)?;
+    let period: i64 = r.get(first + 2)?;
+    Ok(Params {
+        algorithm,
+        digits: u8::try_from(digits).map_err(|_| bad(first + 1, "digits"))?,
+        period: u32::try_from(period).map_err(|_| bad(first + 2, "period"))?,
+    })
+}
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<FactorRow> {
+    from_row_at(r, 0)
+}
+
+fn from_row_at(r: &Row<'_>, at: usize) -> rusqlite::Result<FactorRow> {
     Ok(FactorRow {
-        id: r.get(0)?,
-        user_id: r.get(1)?,
-        kind: parse_col(r, 2, FactorKind::parse)?,
-        status: parse_col(r, 3, FactorStatus::parse)?,
-        label: r.get(4)?,
-        destination: r.get(5)?,
-        secret: r.get(6)?,
-        drift: r.get(7)?,
-        last_step: r.get(8)?,
-        last_used_at: opt_time(r.get(9)?),
-        last_used_ip: r.get(10)?,
-        created_at: time(r.get(11)?),
-        confirmed_at: opt_time(r.get(12)?),
-        resync_step: r.get(13)?,
-        resynced_at: opt_time(r.get(14)?),
+        id: r.get(at)?,
+        user_id: r.get(at + 1)?,
+        kind: parse_col(r, at + 2, FactorKind::parse)?,
+        status: parse_col(r, at + 3, FactorStatus::parse)?,
+        label: r.get(at + 4)?,
+        destination: r.get(at + 5)?,
+        secret: r.get(at + 6)?,
+        drift: r.get(at + 7)?,
+        last_step: r.get(at + 8)?,
+        last_used_at: opt_time(r.get(at + 9)?),
+        last_used_ip: r.get(at + 10)?,
+        created_at: time(r.get(at + 11)?),
+        confirmed_at: opt_time(r.get(at + 12)?),
+        resync_step: r.get(at + 13)?,
+        resynced_at: opt_time(r.get(at + 14)?),
+        params: params_of(r, at + 15)?,
+        counter: r
+            .get::<_, Option<i64>>(at + 18)?
+            .map(|c| u64::try_from(c).unwrap_or(0)),
+        serial: r.get(at + 19)?,
     })
 }
 
@@ -69,13 +129,42 @@ pub struct NewFactor<'a> {
     pub destination: Option<&'a str>,
     pub secret: Option<&'a [u8]>,
     pub created_at: Time,
+    pub params: Params,
+    /// Set for an HOTP token: the counter its next code is at.
+    pub counter: Option<u64>,
+    pub serial: Option<&'a str>,
+}
+
+impl<'a> NewFactor<'a> {
+    /// A factor with the default parameters, no counter and no serial.
+    pub fn new(user_id: i64, kind: FactorKind, status: FactorStatus, label: &'a str) -> Self {
+        NewFactor {
+            user_id,
+            kind,
+            status,
+            label,
+            destination: None,
+            secret: None,
+            created_at: Time::default(),
+            params: Params::DEFAULT,
+            counter: None,
+            serial: None,
+        }
+    }
+}
+
+/// A counter as stored (a counter past `i64::MAX` cannot come from a token).
+fn counter_col(counter: Option<u64>) -> Option<i64> {
+    counter.map(|c| i64::try_from(c).unwrap_or(i64::MAX))
 }
 
 pub fn insert(conn: &Connection, f: &NewFactor<'_>) -> Result<i64, StoreError> {
     exec(
         conn,
-        "INSERT INTO factors (user_id, kind, status, label, destination, secret, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO factors (user_id, kind, status, label, destination, secret, created_at,
+             algorithm, digits, period, counter, serial, confirmed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
+             CASE WHEN ?3 = 'active' THEN ?7 END)",
         params![
             f.user_id,
             f.kind.as_str(),
@@ -83,7 +172,12 @@ pub fn insert(conn: &Connection, f: &NewFactor<'_>) -> Result<i64, StoreError> {
             f.label,
             f.destination,
             f.secret,
-            secs(f.created_at)
+            secs(f.created_at),
+            f.params.algorithm.as_str(),
+            f.params.digits,
+            f.params.period,
+            counter_col(f.counter),
+            f.serial,
         ],
     )?;
     Ok(conn.last_insert_rowid())
@@ -137,6 +231,27 @@ pub fn record_use(
         "UPDATE factors SET last_used_at = ?2, last_used_ip = ?3, last_step = coalesce(?4, last_step)
          WHERE id = ?1",
         params![id, secs(at), ip, step],
+    )?;
+    Ok(())
+}
+
+/// An HOTP token's next expected counter (after a login, a confirmation
+/// or a resync spent the ones before it).
+pub fn set_counter(conn: &Connection, id: i64, next: u64) -> Result<(), StoreError> {
+    exec(
+        conn,
+        "UPDATE factors SET counter = ?2 WHERE id = ?1 AND counter IS NOT NULL",
+        params![id, counter_col(Some(next))],
+    )?;
+    Ok(())
+}
+
+/// Mark an HOTP token resynced at `at` (its counter is set apart).
+pub fn mark_resynced(conn: &Connection, id: i64, at: Time) -> Result<(), StoreError> {
+    exec(
+        conn,
+        "UPDATE factors SET resynced_at = ?2 WHERE id = ?1",
+        params![id, secs(at)],
     )?;
     Ok(())
 }
@@ -208,5 +323,51 @@ pub fn spend_by_resync(conn: &Connection, id: i64, step: i64, at: Time) -> Resul
          WHERE id = ?1",
         params![id, step, secs(at)],
     )?;
+    Ok(())
+}
+
+/// How many active factors hold a secret (what an export will write).
+pub fn count_active_secrets(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM factors WHERE status = 'active' AND secret IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// A user's factors that hold a secret (TOTP and HOTP), oldest first.
+pub fn secrets_for_user(conn: &Connection, user_id: i64) -> Result<Vec<FactorRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM factors WHERE user_id = ?1 AND secret IS NOT NULL ORDER BY id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([user_id], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every active factor that holds a secret, with its user's address, in
+/// address order: what an export writes. Each is handed to `each` in turn,
+/// so memory stays flat at any size.
+pub fn each_active_secret<E: From<rusqlite::Error>>(
+    conn: &Connection,
+    mut each: impl FnMut(&str, FactorRow) -> Result<(), E>,
+) -> Result<(), E> {
+    let columns: String = COLUMNS
+        .split(',')
+        .map(|c| format!("f.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT u.email, {columns} FROM factors f JOIN users u ON u.id = f.user_id
+         WHERE f.status = 'active' AND f.secret IS NOT NULL ORDER BY u.email, f.id"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let email: String = r.get(0)?;
+        let f = from_row_at(r, 1)?;
+        each(&email, f)?;
+    }
     Ok(())
 }

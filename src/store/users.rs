@@ -246,3 +246,24 @@ pub fn set_last_login(conn: &Connection, id: i64, at: Time) -> Result<(), StoreE
     )?;
     Ok(())
 }
+
+/// Every user in address order, handed to `each` one at a time, so memory
+/// stays flat at any size (an export).
+pub fn each_user<E: From<rusqlite::Error>>(
+    conn: &Connection,
+    mut each: impl FnMut(UserRow) -> Result<(), E>,
+) -> Result<(), E> {
+    let sql = format!("SELECT {COLUMNS} FROM users ORDER BY email");
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        each(from_row(r)?)?;
+    }
+    Ok(())
+}
+
+/// How many users there are.
+pub fn count(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}

@@ -8,7 +8,7 @@ use crate::desk::devices::Which;
 use crate::desk::recovery::Recovery;
 use crate::desk::temp_code::IssuedTempCode;
 use crate::desk::users::Edit;
-use crate::desk::views::{ContactEnrolment, TotpEnrolment};
+use crate::desk::views::{ContactEnrolment, FactorView, OathView, TotpEnrolment};
 use crate::desk::{Desk, DeskError, Result};
 use crate::domain::doctor::SkewCheck;
 use crate::domain::{UserStatus, totp};
@@ -174,6 +174,21 @@ pub struct TempCodeRequest {
 }
 
 /// Run `command` on the real desk.
+/// What a resync learned: a token's counter, or an app's clock drift.
+fn resynced(f: &FactorView) -> String {
+    match f.oath.as_ref().and_then(|o| o.counter) {
+        Some(counter) => format!(
+            "{}: its next code is expected at counter {counter}.",
+            f.label
+        ),
+        None => format!(
+            "{}: its clock runs {:+} s; later codes are checked with that drift.",
+            f.label,
+            f.drift_steps * f.oath.as_ref().map_or(totp::STEP, OathView::step_secs)
+        ),
+    }
+}
+
 pub fn run(desk: &mut Desk, command: Command) -> Result<Outcome> {
     Ok(match command {
         Command::Change { change, reason } => return run_change(desk, change, &reason),
@@ -236,14 +251,7 @@ pub fn run(desk: &mut Desk, command: Command) -> Result<Outcome> {
             second,
         } => {
             let f = desk.resync(&email, id, &first, &second)?;
-            Outcome::Said(
-                Tone::Ok,
-                format!(
-                    "{}: its clock runs {:+} s; later codes are checked with that drift.",
-                    f.label,
-                    f.drift_steps * totp::STEP
-                ),
-            )
+            Outcome::Said(Tone::Ok, resynced(&f))
         }
         Command::Sandbox {
             ticket,

@@ -245,8 +245,8 @@ fn user_list(
 pub(super) fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
     let mut desk = open(cli)?;
     match c {
-        FactorCommand::AddTotp { email } => {
-            let e = desk.enrol_totp(email)?;
+        FactorCommand::AddTotp { email, label } => {
+            let e = desk.enrol_totp_labelled(email, label.as_deref())?;
             // Not `reply`: the QR code's colours are escapes of our own; the
             // stored text in it is escaped by `totp_enrolment`.
             emit(&if cli.json {
@@ -255,14 +255,27 @@ pub(super) fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
                 out::totp_enrolment(&e, &qr_for_terminal(&e.uri))
             });
         }
-        FactorCommand::AddSms { email, phone } => {
-            let e = desk.add_sms(email, phone)?;
+        FactorCommand::AddSms {
+            email,
+            phone,
+            label,
+        } => {
+            let e = desk.add_sms_labelled(email, phone, label.as_deref())?;
             reply(cli, &e, || out::contact_enrolment(email, &e));
         }
-        FactorCommand::AddEmail { email, address } => {
-            let e = desk.add_email(email, address.as_deref())?;
+        FactorCommand::AddEmail {
+            email,
+            address,
+            label,
+        } => {
+            let e = desk.add_email_labelled(email, address.as_deref(), label.as_deref())?;
             reply(cli, &e, || out::contact_enrolment(email, &e));
         }
+        FactorCommand::AddHotp {
+            email,
+            counter,
+            label,
+        } => add_hotp(cli, &mut desk, email, *counter, label.as_deref())?,
         FactorCommand::Confirm {
             email,
             factor_id,
@@ -333,6 +346,24 @@ pub(super) fn factor(cli: &Cli, c: &FactorCommand) -> Result<i32> {
     Ok(exit::OK)
 }
 
+/// `factor add-hotp`: a new hardware token, its secret shown once.
+fn add_hotp(
+    cli: &Cli,
+    desk: &mut Desk,
+    email: &str,
+    counter: u64,
+    label: Option<&str>,
+) -> Result<()> {
+    let e = desk.enrol_hotp(&crate::desk::hotp::NewToken {
+        email: email.to_owned(),
+        label: label.map(str::to_owned),
+        counter,
+        secret: None,
+    })?;
+    reply(cli, &e, || out::hotp_enrolment(&e));
+    Ok(())
+}
+
 /// The QR code in explicit black-on-white at a terminal (so it scans on dark
 /// themes too), or plain glyphs when piped or when `NO_COLOR` is set.
 fn qr_for_terminal(uri: &str) -> String {
@@ -366,6 +397,16 @@ fn resync(
         None => desk.clear_drift(email, factor_id)?,
     };
     reply(cli, &f, || {
+        if let Some(counter) = f.oath.as_ref().and_then(|o| o.counter) {
+            return format!(
+                "{} (factor {}): its next code is expected at counter {counter}.",
+                f.label, f.id
+            );
+        }
+        let step = f
+            .oath
+            .as_ref()
+            .map_or(30, crate::desk::views::OathView::step_secs);
         if f.drift_steps == 0 {
             format!("{} (factor {}): no drift applied.", f.label, f.id)
         } else {
@@ -373,7 +414,7 @@ fn resync(
                 "{} (factor {}): its clock runs {:+} s; later codes are checked with that drift.",
                 f.label,
                 f.id,
-                f.drift_steps * 30
+                f.drift_steps * step
             )
         }
     });

@@ -12,9 +12,10 @@ use crate::desk::challenge::{SentCode, sent_code};
 use crate::desk::sealing::{backup_code_mac, device_mac, new_device_token, secret_of};
 use crate::desk::views::{VerifyOutcome, VerifyResult};
 use crate::desk::{Ctx, Desk, DeskError, Result};
+use crate::domain::hotp;
 use crate::domain::otp::{self, Entered};
 use crate::domain::text::{self, Field};
-use crate::domain::totp::{self, Check};
+use crate::domain::totp::Check;
 use crate::domain::trust;
 use crate::domain::vocab::{AttemptKind, AttemptOutcome, ChallengePurpose, ChallengeState};
 use crate::domain::{FactorKind, FactorStatus, Time, relative, span, stamp};
@@ -82,6 +83,13 @@ impl Desk {
                     f.label, f.status
                 )));
             }
+            // Digits of another length than this factor's codes are not a
+            // code for it: refused like any typo, costing no attempt.
+            if let Entered::Digits(code) = &entered
+                && let Some(wrong) = f.wrong_length(code)
+            {
+                return Err(crate::desk::factors::wrong_length(wrong));
+            }
             let kind = match &entered {
                 Entered::Backup(_) => AttemptKind::Backup,
                 Entered::Temp(_) => AttemptKind::Temp,
@@ -120,7 +128,13 @@ impl Desk {
             }
             let judged = judge(cx, &u, &c, &f, &entered)?;
             let out = match judged {
-                Judged::Accepted { step, backup } => accept(cx, &u, &c, &f, kind, step, backup, remember.as_deref())?,
+                Judged::Accepted { step, backup, counter } => {
+                    if let Some(counter) = counter {
+                        // The token's next code is the one after this.
+                        factor_rows::set_counter(cx.conn, f.id, counter + 1)?;
+                    }
+                    accept(cx, &u, &c, &f, kind, step, backup, remember.as_deref())?
+                }
                 Judged::Rejected { result, message, offset, first_used } => {
                     reject(cx, &u, &c, kind, result, &message, offset, first_used.as_ref())?
                 }
@@ -139,6 +153,8 @@ pub(crate) enum Judged {
     Accepted {
         step: Option<i64>,
         backup: Option<i64>,
+        /// An HOTP token's counter the code was at.
+        counter: Option<u64>,
     },
     Rejected {
         result: VerifyResult,
@@ -161,6 +177,7 @@ fn judge(
         (Entered::Temp(canonical), _) => {
             crate::desk::temp_code::judge(cx.conn, cx.key, u.id, canonical, cx.now)
         }
+        (Entered::Digits(code), FactorKind::Totp) if f.is_hotp() => judge_hotp(cx, f, code),
         (Entered::Digits(code), FactorKind::Totp) => judge_totp(cx, f, code),
         (Entered::Digits(code), FactorKind::Sms | FactorKind::Email) => {
             judge_sent_code(cx, u, c, code)
@@ -183,6 +200,7 @@ fn judge_backup(cx: &Ctx<'_>, u: &UserRow, canonical: &str) -> Result<Judged> {
             Some(codes::Match::Unused(id)) => Judged::Accepted {
                 step: None,
                 backup: Some(id),
+                counter: None,
             },
             Some(codes::Match::Used { at, ip }) => Judged::Rejected {
                 result: VerifyResult::Replayed,
@@ -205,13 +223,56 @@ fn judge_backup(cx: &Ctx<'_>, u: &UserRow, canonical: &str) -> Result<Judged> {
     )
 }
 
+/// A code from a hardware token: at the expected counter or up to
+/// [`hotp::LOOK_AHEAD`] presses past it.
+fn judge_hotp(cx: &Ctx<'_>, f: &FactorRow, code: &str) -> Result<Judged> {
+    let secret = secret_of(cx.key, f)?;
+    let next = f.counter.unwrap_or(0);
+    Ok(
+        match hotp::check(&secret, &f.params, code, next, hotp::LOOK_AHEAD) {
+            hotp::Check::Accepted { counter } => Judged::Accepted {
+                step: None,
+                backup: None,
+                counter: Some(counter),
+            },
+            hotp::Check::Replayed { .. } => Judged::Rejected {
+                result: VerifyResult::Replayed,
+                message: format!(
+                    "That code was already used{}{}: press the token's button for a new one.",
+                    f.last_used_at
+                        .map(|t| format!(" {}", relative(t, cx.now)))
+                        .unwrap_or_default(),
+                    f.last_used_ip
+                        .as_deref()
+                        .map(|ip| format!(" from {ip}"))
+                        .unwrap_or_default()
+                ),
+                offset: None,
+                first_used: f.last_used_at.map(|at| FirstUse::Login {
+                    at,
+                    ip: f.last_used_ip.clone(),
+                }),
+            },
+            hotp::Check::Invalid => rejected(
+                VerifyResult::Invalid,
+                format!(
+                    "That code is not one of the token's next {}: press its button and type the new code; if it keeps failing, resync it.",
+                    hotp::LOOK_AHEAD
+                ),
+            ),
+        },
+    )
+}
+
 fn judge_totp(cx: &Ctx<'_>, f: &FactorRow, code: &str) -> Result<Judged> {
     let secret = secret_of(cx.key, f)?;
+    let params = f.params;
     Ok(
-        match totp::check(&secret, code, cx.now, cx.policy.totp_skew, f.state()) {
+        match crate::domain::totp::check(&secret, code, cx.now, cx.policy.totp_skew, f.state()) {
             Check::Accepted { step } => Judged::Accepted {
                 step: Some(step),
                 backup: None,
+                counter: None,
             },
             Check::Replayed {
                 step,
@@ -219,7 +280,7 @@ fn judge_totp(cx: &Ctx<'_>, f: &FactorRow, code: &str) -> Result<Judged> {
             } => Judged::Rejected {
                 result: VerifyResult::Replayed,
                 message: resync_spent(f, step, cx.now),
-                offset: Some(step - totp::step_of(cx.now)),
+                offset: Some(step - params.step_of(cx.now)),
                 first_used: f.resynced_at.map(|at| FirstUse::Resync { at }),
             },
             Check::Replayed { step, .. } => Judged::Rejected {
@@ -241,7 +302,7 @@ fn judge_totp(cx: &Ctx<'_>, f: &FactorRow, code: &str) -> Result<Judged> {
                         .map(|ip| format!(" from {ip}"))
                         .unwrap_or_default()
                 ),
-                offset: Some(step - totp::step_of(cx.now)),
+                offset: Some(step - params.step_of(cx.now)),
                 first_used: f.last_used_at.map(|at| FirstUse::Login {
                     at,
                     ip: f.last_used_ip.clone(),
@@ -249,7 +310,7 @@ fn judge_totp(cx: &Ctx<'_>, f: &FactorRow, code: &str) -> Result<Judged> {
             },
             Check::Invalid { offset } => Judged::Rejected {
                 result: VerifyResult::Invalid,
-                message: skew_hint(offset),
+                message: skew_hint(params, offset),
                 offset,
                 first_used: None,
             },
@@ -267,7 +328,7 @@ fn resync_spent(f: &FactorRow, step: i64, now: Time) -> String {
     // The phone shows `step` now; the first usable code is the step after
     // the last one the resync spent.
     let spent = f.resync_step.unwrap_or(step);
-    let wait = (spent - step) * totp::STEP + totp::seconds_left(now);
+    let wait = (spent - step) * f.params.step_secs() + f.params.seconds_left(now);
     format!(
         "That time step was spent by the help desk's resync{at}: wait for the next code (in about {}).",
         span(TimeDelta::seconds(wait))
@@ -275,16 +336,16 @@ fn resync_spent(f: &FactorRow, step: i64, now: Time) -> String {
 }
 
 /// What a wrong TOTP code says about the phone's clock.
-fn skew_hint(offset: Option<i64>) -> String {
+fn skew_hint(params: crate::domain::oath::Params, offset: Option<i64>) -> String {
     match offset {
         Some(o) if o < 0 => {
-            let off = span(totp::offset_span(-o));
+            let off = span(params.span(-o));
             format!(
                 "That code is not valid now; it was valid {off} ago, so the phone's clock looks about {off} slow."
             )
         }
         Some(o) if o > 0 => {
-            let off = span(totp::offset_span(o));
+            let off = span(params.span(o));
             format!(
                 "That code is not valid yet; it becomes valid in {off}, so the phone's clock looks about {off} fast."
             )
@@ -298,6 +359,7 @@ fn judge_sent_code(cx: &Ctx<'_>, u: &UserRow, c: &ChallengeRow, code: &str) -> R
         SentCode::Current => Judged::Accepted {
             step: None,
             backup: None,
+            counter: None,
         },
         other => rejected(
             VerifyResult::Invalid,
@@ -467,7 +529,7 @@ fn accept(
         c,
         kind,
         AttemptOutcome::Accepted,
-        step.map(|s| s - totp::step_of(cx.now)),
+        step.map(|s| s - f.params.step_of(cx.now)),
         None,
     )?;
     let trust_note = if out.trusted_until.is_some() {

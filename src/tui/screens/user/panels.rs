@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::{Focus, UserScreen};
-use crate::desk::views::{DeviceState, DeviceView, UserDetail};
+use crate::desk::views::{DeviceState, DeviceView, OathView, UserDetail};
 use crate::domain::{FactorStatus, Time, relative, totp};
 use crate::tui::keys::{Action, user_key};
 use crate::tui::screens::doctor;
@@ -106,10 +106,15 @@ fn render_factors(s: &UserScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
     let drifts: Vec<String> = factors
         .iter()
         .map(|f| {
+            // A hardware token counts presses: where its counter is.
+            if let Some(counter) = f.oath.as_ref().and_then(|o| o.counter) {
+                return format!(" token #{counter}");
+            }
+            let step = f.oath.as_ref().map_or(totp::STEP, OathView::step_secs);
             if f.drift_steps == 0 {
                 String::new()
             } else {
-                format!(" drift {:+}s", f.drift_steps * totp::STEP)
+                format!(" drift {:+}s", f.drift_steps * step)
             }
         })
         .collect();
