@@ -57,7 +57,7 @@ pub const KEYS: &[Binding] = &[
     ),
     ch('x', Action::RemoveFactor, "remove the factor named", false),
     ch('t', Action::EnrolTotp, "enrol an authenticator app", false),
-    ch('g', Action::RegenerateCodes, "new backup codes", false),
+    ch('b', Action::RegenerateCodes, "new backup codes", false),
     ch('N', Action::Reenrol, "replace a lost authenticator", false),
     ch(
         'C',
@@ -474,4 +474,23 @@ fn render_full(
     let scroll =
         u16::try_from(selected_row.saturating_sub(usize::from(inner.height) / 3)).unwrap_or(0);
     Paragraph::new(lines).scroll((scroll, 0)).render(inner, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KEYS;
+    use crate::tui::keys::user_key;
+    use ratatui::crossterm::event::KeyCode;
+
+    /// A key the doctor view binds to an action of the user screen is that
+    /// action's key there too, so "press k" means one thing in both.
+    #[test]
+    fn its_keys_are_the_user_screen_s() {
+        for b in KEYS {
+            let (KeyCode::Char(c), Some(key)) = (b.code, user_key(b.action)) else {
+                continue;
+            };
+            assert_eq!(c, key, "{:?}", b.action);
+        }
+    }
 }
