@@ -178,11 +178,7 @@ impl Store {
         Self::probe(path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)?;
-        let mut store = Store {
-            conn,
-            in_batch: false,
-            deferred_triggers: Vec::new(),
-        };
+        let mut store = Store::from_connection(conn);
         store.configure()?;
         store.migrate().map_err(|e| match e {
             StoreError::Sqlite(e) => StoreError::Upgrade {
@@ -199,11 +195,7 @@ impl Store {
     /// already opened, so already migrated): for reads on another thread.
     pub fn open_reader(path: &Path) -> Result<Store, StoreError> {
         Self::probe(path)?;
-        let store = Store {
-            conn: open::read_only_connection(path)?,
-            in_batch: false,
-            deferred_triggers: Vec::new(),
-        };
+        let store = Store::from_connection(open::read_only_connection(path)?);
         store.configure_reader()?;
         Ok(store)
     }
@@ -226,11 +218,7 @@ impl Store {
 
     /// A private in-memory database, for tests and benchmarks.
     pub fn in_memory() -> Result<Store, StoreError> {
-        let mut store = Store {
-            conn: Connection::open_in_memory()?,
-            in_batch: false,
-            deferred_triggers: Vec::new(),
-        };
+        let mut store = Store::from_connection(Connection::open_in_memory()?);
         store
             .conn
             .pragma_update(None, "application_id", APPLICATION_ID)?;
@@ -302,8 +290,8 @@ impl Store {
         &self.conn
     }
 
-    /// A store over a connection a test has set up (at an older schema).
-    #[cfg(test)]
+    /// A store over an open connection, outside any batch: every opening
+    /// comes through here (and tests, over a connection they set up).
     pub(crate) fn from_connection(conn: Connection) -> Store {
         Store {
             conn,
@@ -499,11 +487,7 @@ mod tests {
                 conn.execute_batch(step).unwrap();
                 conn.pragma_update(None, "user_version", i + 1).unwrap();
             }
-            let mut store = Store {
-                conn,
-                in_batch: false,
-                deferred_triggers: Vec::new(),
-            };
+            let mut store = Store::from_connection(conn);
             store.migrate().unwrap();
             assert_eq!(store.schema_version().unwrap(), latest());
         }
@@ -529,11 +513,7 @@ mod tests {
                      'the help desk (resync)');",
         )
         .unwrap();
-        let mut store = Store {
-            conn,
-            in_batch: false,
-            deferred_triggers: Vec::new(),
-        };
+        let mut store = Store::from_connection(conn);
         store.migrate().unwrap();
         let one = factors::by_id(store.conn(), 1).unwrap().unwrap();
         assert_eq!(

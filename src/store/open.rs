@@ -127,11 +127,7 @@ impl Store {
     /// it. Every write through it fails with [`StoreError::ReadOnly`].
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
         probe(path)?;
-        let store = Store {
-            conn: read_only_connection(path)?,
-            in_batch: false,
-            deferred_triggers: Vec::new(),
-        };
+        let store = Store::from_connection(read_only_connection(path)?);
         store.configure_reader()?;
         let found = store.schema_version()?;
         if found < latest() {
@@ -188,11 +184,7 @@ impl Store {
     pub(super) fn initialise(path: &Path) -> Result<Store, StoreError> {
         let made = (|| {
             let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-            let mut store = Store {
-                conn: Connection::open_with_flags(path, flags)?,
-                in_batch: false,
-                deferred_triggers: Vec::new(),
-            };
+            let mut store = Store::from_connection(Connection::open_with_flags(path, flags)?);
             store
                 .conn
                 .pragma_update(None, "application_id", APPLICATION_ID)?;
@@ -242,11 +234,7 @@ mod tests {
                  (4, 'alice@example.com', 'member', 'active', 0, 0);",
         )
         .unwrap();
-        let mut store = Store {
-            conn,
-            in_batch: false,
-            deferred_triggers: Vec::new(),
-        };
+        let mut store = Store::from_connection(conn);
         store.migrate().unwrap();
         let row = |id: i64| -> (String, Option<String>) {
             store
