@@ -49,7 +49,7 @@ use crate::domain::text::{self, Field, TextError};
 use crate::domain::{FactorKind, FactorStatus, Time, UserStatus};
 use crate::keyfile::{self, KeyFileError};
 use crate::rng::Rng;
-use crate::store::{self, Store, StoreError, users::UserRow};
+use crate::store::{self, Store, StoreError, Upkeep, users::UserRow};
 
 pub use crate::store::Keyset;
 
@@ -247,6 +247,9 @@ pub struct Desk {
     os_user: Option<String>,
     /// The chain's end, known for the rest of a batch.
     tip: Cell<Option<trail::Tip>>,
+    /// Inside a batch, the policy as its last use case left it: nothing
+    /// else can write it while the batch holds the write lock.
+    batch_policy: Option<Policy>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -464,6 +467,7 @@ impl Desk {
             actor: "admin".to_owned(),
             os_user: None,
             tip: Cell::new(None),
+            batch_policy: None,
         }
     }
 
@@ -587,10 +591,15 @@ impl Desk {
             actor,
             os_user,
             tip,
+            batch_policy,
             ..
         } = self;
+        let memo = if batched { batch_policy.take() } else { None };
         store.write(|tx| {
-            let (policy, _) = store::policy::load(tx)?;
+            let policy = match memo {
+                Some(policy) => policy,
+                None => store::policy::load(tx)?.0,
+            };
             let mut cx = Ctx {
                 conn: tx,
                 key,
@@ -605,14 +614,25 @@ impl Desk {
                 tip,
                 batched,
             };
-            f(&mut cx)
+            let out = f(&mut cx);
+            if batched {
+                *batch_policy = Some(cx.policy);
+            }
+            out
         })
     }
 
     /// Run many use cases as one transaction (the generator): each keeps
     /// its own checks and audit event, and all of them land, or none.
     pub fn batch<T>(&mut self, f: impl FnOnce(&mut Desk) -> Result<T>) -> Result<T> {
-        self.batch_or_rehearse(true, f)
+        self.batch_with(true, Upkeep::Search, f)
+    }
+
+    /// [`Desk::batch`] for filling a database: the listing indexes are also
+    /// built once at the end. Only for use cases that never read them (the
+    /// generator's: the query-plan test holds it to that).
+    pub fn fill<T>(&mut self, f: impl FnOnce(&mut Desk) -> Result<T>) -> Result<T> {
+        self.batch_with(true, Upkeep::SearchAndListings, f)
     }
 
     /// [`Desk::batch`], kept only when `keep` (else everything it did is
@@ -622,15 +642,27 @@ impl Desk {
         keep: bool,
         f: impl FnOnce(&mut Desk) -> Result<T>,
     ) -> Result<T> {
-        self.store.begin_batch()?;
+        self.batch_with(keep, Upkeep::Search, f)
+    }
+
+    fn batch_with<T>(
+        &mut self,
+        keep: bool,
+        upkeep: Upkeep,
+        f: impl FnOnce(&mut Desk) -> Result<T>,
+    ) -> Result<T> {
+        self.store.begin_batch(upkeep)?;
         self.tip.set(None);
+        self.batch_policy = None;
         let value = f(self).and_then(|value| {
             // The head its events moved, in the same transaction.
             trail::save_head(self.store.conn(), &self.key, &self.tip)?;
             Ok(value)
         });
-        // Rolled back or not, the next transaction reads the end again.
+        // Rolled back or not, the next transaction reads the end (and the
+        // policy) again.
         self.tip.set(None);
+        self.batch_policy = None;
         let ended = self.store.end_batch(keep && value.is_ok());
         let value = value?;
         ended?;
