@@ -93,6 +93,7 @@ mod tests {
     use crate::store::StoreError;
 
     /// Errors, and what the console says of each.
+    #[allow(clippy::too_many_lines)] // a table, one row a variant
     fn cases() -> Vec<(DeskError, &'static str)> {
         let email = || "a@b.c".to_owned();
         vec![
