@@ -54,6 +54,10 @@ fn remedy(r: &Remedy) -> String {
         Remedy::ChangePhone { email, factor } => format!(
             "change the number with `factordesk user edit {email} --phone NUMBER`, or remove factor {factor} first"
         ),
+        Remedy::RemoveEmailFirst { factor, .. } => {
+            format!("remove factor {factor} first to use another address")
+        }
+        Remedy::AddAgainToResend => "remove it and add it again to send a new one".to_owned(),
         Remedy::NothingToConfirm { email } => {
             format!("nothing to confirm (see `factordesk factor list {email}`)")
         }

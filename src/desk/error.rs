@@ -55,6 +55,12 @@ pub enum DeskError {
         label: String,
         id: i64,
     },
+    #[error("{email} already has an email factor ({label})")]
+    HasEmail {
+        email: String,
+        label: String,
+        id: i64,
+    },
     #[error("factor {id} is already {status}, not pending")]
     NotPending {
         email: String,
@@ -68,6 +74,9 @@ pub enum DeskError {
         email: String,
         factor: i64,
     },
+    /// A pending SMS or email factor with no code on its way to confirm it.
+    #[error("no confirmation code is waiting for factor {0}")]
+    NoConfirmationWaiting(i64),
     /// A new factor's confirmation code expired (exit code 3).
     #[error("the confirmation code expired {ago}")]
     ConfirmationExpired { ago: String, challenge: i64 },
@@ -171,6 +180,10 @@ pub enum Remedy {
     AllowCountries { codes: String },
     /// Change the number on the user, or remove the SMS factor first.
     ChangePhone { email: String, factor: i64 },
+    /// Remove their email factor first to use another address.
+    RemoveEmailFirst { email: String, factor: i64 },
+    /// Remove the pending factor and add it again, which sends a new code.
+    AddAgainToResend,
     /// Nothing to confirm; the user's factors show how they stand.
     NothingToConfirm { email: String },
     /// Confirm the new factor with its code.
@@ -258,6 +271,11 @@ impl DeskError {
                 email: e.clone(),
                 factor: *id,
             },
+            DeskError::HasEmail { email: e, id, .. } => Remedy::RemoveEmailFirst {
+                email: e.clone(),
+                factor: *id,
+            },
+            DeskError::NoConfirmationWaiting(_) => Remedy::AddAgainToResend,
             DeskError::NotPending { email: e, .. } => Remedy::NothingToConfirm { email: e.clone() },
             DeskError::ConfirmsFactor {
                 email: e, factor, ..

@@ -87,6 +87,18 @@ fn each_fix_is_a_command_line() {
             "factor 2 is already active, not pending: nothing to confirm (see `factordesk factor list a@b.c`)",
         ),
         (
+            DeskError::HasEmail {
+                email: email(),
+                label: "Email to a***@b.c".to_owned(),
+                id: 3,
+            },
+            "a@b.c already has an email factor (Email to a***@b.c): remove factor 3 first to use another address",
+        ),
+        (
+            DeskError::NoConfirmationWaiting(2),
+            "no confirmation code is waiting for factor 2: remove it and add it again to send a new one",
+        ),
+        (
             DeskError::ConfirmsFactor {
                 challenge: 7,
                 email: email(),

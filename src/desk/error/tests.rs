@@ -41,11 +41,17 @@ fn every() -> Vec<DeskError> {
             label: "SMS to +1 ******0123".to_owned(),
             id: 3,
         },
+        DeskError::HasEmail {
+            email: email(),
+            label: "Email to a***@b.c".to_owned(),
+            id: 3,
+        },
         DeskError::NotPending {
             email: email(),
             id: 2,
             status: FactorStatus::Active,
         },
+        DeskError::NoConfirmationWaiting(2),
         DeskError::ConfirmsFactor {
             challenge: 7,
             email: email(),
@@ -144,6 +150,8 @@ fn variant(e: &DeskError) -> &'static str {
         DeskError::CountryNotAllowed { .. } => "CountryNotAllowed",
         DeskError::HasSms { .. } => "HasSms",
         DeskError::NotPending { .. } => "NotPending",
+        DeskError::HasEmail { .. } => "HasEmail",
+        DeskError::NoConfirmationWaiting(_) => "NoConfirmationWaiting",
         DeskError::ConfirmsFactor { .. } => "ConfirmsFactor",
         DeskError::ConfirmationExpired { .. } => "ConfirmationExpired",
         DeskError::WrongConfirmation { .. } => "WrongConfirmation",
@@ -178,7 +186,7 @@ fn every_variant_is_checked() {
     let mut seen: Vec<&str> = every().iter().map(variant).collect();
     seen.sort_unstable();
     seen.dedup();
-    assert_eq!(seen.len(), 38, "{seen:?}");
+    assert_eq!(seen.len(), 40, "{seen:?}");
 }
 
 /// The CLI's commands, as a command line would start.

@@ -48,6 +48,12 @@ fn remedy(r: &Remedy) -> Option<String> {
         Remedy::ChangePhone { .. } => {
             "remove that SMS factor (x on their screen), then add the new number (s)".to_owned()
         }
+        Remedy::RemoveEmailFirst { .. } => {
+            "remove that email factor (x on their screen) first to use another address".to_owned()
+        }
+        Remedy::AddAgainToResend => {
+            "remove it (x on their screen) and add it again (s or m) to send a new one".to_owned()
+        }
         Remedy::NothingToConfirm { .. } => "nothing to confirm".to_owned(),
         Remedy::ConfirmFactor { .. } => "confirm it with c on their screen".to_owned(),
         Remedy::ResendCode { .. } => {
