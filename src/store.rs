@@ -48,13 +48,9 @@ pub const APPLICATION_ID: i32 = 0x4644_3241;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error(
-        "no database at {0}: create one with `factordesk init` or `factordesk demo`, or pass --db"
-    )]
+    #[error("no database at {0}")]
     Missing(PathBuf),
-    #[error(
-        "{0} is not a factordesk database; it was left untouched: pass --db with a factordesk database"
-    )]
+    #[error("{0} is not a factordesk database; it was left untouched")]
     Foreign(PathBuf),
     #[error(
         "{path} has schema version {found}, newer than this factordesk understands ({supported}); it was left untouched: upgrade factordesk"
@@ -64,17 +60,15 @@ pub enum StoreError {
         found: i64,
         supported: i64,
     },
-    #[error("a file already exists at {0}: pass another --db, or remove it first")]
+    #[error("a file already exists at {0}")]
     Exists(PathBuf),
-    #[error("cannot create {0}: {1}; choose a writable --db location")]
+    #[error("cannot create {0}: {1}")]
     Create(PathBuf, std::io::Error),
-    #[error("cannot read {0}: {1}; check its permissions, or pass another --db")]
+    #[error("cannot read {0}: {1}")]
     Unreadable(PathBuf, String),
-    #[error("{0} is a directory: pass --db with the database file, e.g. {0}/factordesk.db")]
+    #[error("{0} is a directory")]
     Directory(PathBuf),
-    #[error(
-        "{0} is {1}, not a database file; it was left untouched: pass --db with a factordesk database"
-    )]
+    #[error("{0} is {1}, not a database file; it was left untouched")]
     NotRegular(PathBuf, &'static str),
     #[error(
         "{path} is read-only and has schema version {found}, older than this factordesk's ({supported}); it was left untouched: make it writable (chmod u+w {path}) and run factordesk once to upgrade it"
@@ -92,13 +86,11 @@ pub enum StoreError {
         step: i64,
         reason: String,
     },
-    #[error("there is no user {0} to simulate: pick one from the Users list")]
+    #[error("there is no user {0} to simulate")]
     NoUser(String),
     #[error("the database is busy (another program holds a lock on it); try again in a moment")]
     Busy,
-    #[error(
-        "the database cannot be written: the file or its directory is read-only; fix the permissions, or copy it somewhere writable and pass that --db"
-    )]
+    #[error("the database cannot be written: the file or its directory is read-only")]
     ReadOnly,
     #[error("database error: {}", short(.0))]
     Sqlite(rusqlite::Error),
@@ -512,7 +504,7 @@ mod tests {
     fn missing_and_unwritable_paths() {
         let dir = tempfile::tempdir().unwrap();
         let err = Store::open(&dir.path().join("nope.db")).unwrap_err();
-        assert!(err.to_string().contains("factordesk init"), "{err}");
+        assert!(matches!(err, StoreError::Missing(_)), "{err}");
         let err = Store::create(&dir.path().join("no/such/dir/x.db")).unwrap_err();
         assert!(matches!(err, StoreError::Create(..)), "{err}");
     }
