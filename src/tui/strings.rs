@@ -26,6 +26,17 @@ pub const NO_USERS: &str =
 pub const CODES_LEGEND: &str = "CODES: backup codes left of the last batch; none: never generated.";
 pub const NO_MESSAGES: &str = "No messages yet. SMS and email codes appear here when sent.";
 pub const NO_EVENTS: &str = "No events match.";
+pub const NO_MESSAGES_MATCH: &str = "No message has those words.";
+
+/// The Outbox screen's `/` filter.
+pub const OUTBOX_FILTER_TITLE: &str = "Filter the outbox";
+
+pub fn outbox_filter_lines() -> Vec<String> {
+    vec![
+        "Words to find (any case) in the user, number or address, status,".to_owned(),
+        "why it failed, or the message. Enter with nothing clears the filter.".to_owned(),
+    ]
+}
 
 /// The temporary access code popup.
 pub const TEMP_CODE_TITLE: &str = "Temporary access code";
