@@ -200,14 +200,14 @@ impl App {
     pub fn mode(&self) -> Mode {
         if let Some(p) = &self.popup {
             return if p.typing() {
-                Mode::Typing
+                Mode::Typing(&[])
             } else {
                 Mode::Popup(p.keys())
             };
         }
         let top = self.top();
         if top.typing() {
-            Mode::Typing
+            Mode::Typing(top.keys())
         } else {
             Mode::Browse(top.keys())
         }
@@ -544,16 +544,20 @@ impl App {
         }
     }
 
+    /// The note, or the keys that act now: a screen's bar leaves out the
+    /// keys that would do nothing in its state (see [`View::offers`]).
     fn status_bar(&self, area: Rect, buf: &mut Buffer) {
         let note = self.note.as_ref().map(|n| (n.tone, n.text.as_str()));
-        chrome::status_bar(
-            self.theme,
-            note,
-            self.mode(),
-            self.popup.is_some(),
-            area,
-            buf,
-        );
+        let mode = self.mode();
+        let popup = self.popup.is_some();
+        let top = self.top();
+        let acting: Vec<keys::Binding> = mode
+            .bindings()
+            .iter()
+            .filter(|b| popup || top.offers(b.action))
+            .copied()
+            .collect();
+        chrome::status_bar(self.theme, note, mode, &acting, popup, area, buf);
     }
 }
 

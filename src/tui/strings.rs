@@ -14,6 +14,8 @@ pub const TOO_SMALL: &str = "The terminal is too small";
 pub const TOO_SMALL_FIX: &str = "factordesk needs at least 80×24: enlarge the window or make the font smaller. Until then keys do nothing but q, which quits.";
 pub const HELP_TITLE: &str = "Keys";
 pub const TYPING_HINT: &str = "Enter confirm  Esc cancel  ←/→ move";
+/// After [`TYPING_HINT`] where the clock keys act while typing.
+pub const TYPING_CLOCK_HINT: &str = "  F5-F8 move the clock";
 pub const NO_ATTENTION: &str =
     "Nothing needs attention: no locks, no overdue enrolments, no failed messages.";
 pub const NO_USERS_SEARCH: &str = "No users match. Esc clears the search; f changes the filter.";
@@ -202,12 +204,29 @@ pub fn sim_story_phone(skew: i64) -> String {
 }
 
 /// `y` when the app showed a code read out for a resync: they waited.
-pub fn sim_waited_for_code(waited: chrono::TimeDelta) -> String {
+pub fn sim_waited_for_code(
+    waited: chrono::TimeDelta,
+    spent: &crate::domain::doctor::SpentBy,
+) -> String {
+    let why = match spent {
+        crate::domain::doctor::SpentBy::Resync { .. } => "was read out for the resync",
+        crate::domain::doctor::SpentBy::Login { .. } => "was already used to sign in",
+    };
     format!(
-        "Waited {} for the app's next code: the one it showed was read out for the resync, so it is used up.",
+        "Waited {} for the app's next code: the one it showed {why}, so it is used up.",
         crate::domain::exact_span(waited)
     )
 }
+
+/// `y` when the phone would show only spent codes for longer than the
+/// simulator waits.
+pub fn sim_all_spent(next_in: chrono::TimeDelta) -> String {
+    format!(
+        "y: the app shows a code already used; its next code comes in {} (F5 moves the clock).",
+        crate::domain::exact_span(next_in)
+    )
+}
+
 pub const NEW_IP: &str = "203.0.113.9";
 pub const POLICY_CONFIRM_TITLE: &str = "Change policy";
 
