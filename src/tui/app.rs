@@ -29,7 +29,6 @@ use super::view::{Ctx, Effect, News, Popup, Screen, View};
 use super::worker::{Done, Worker};
 use crate::desk::overview::Stamp;
 use crate::desk::{Desk, DeskError, Result};
-use crate::domain::FactorKind;
 
 /// A one-line message in the status bar until the next key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -451,21 +450,14 @@ impl App {
                 Effect::Popup(Box::new(Qr::new(&email, enrolment)))
             }
             // On to the form that takes the code just sent.
-            Outcome::Sent { email, enrolment } => {
-                let via = if enrolment.kind == FactorKind::Sms {
-                    "SMS to"
-                } else {
-                    "Email to"
-                };
-                let label = format!("{via} {}", enrolment.destination);
-                Effect::Popup(Box::new(Form::confirm_factor(
-                    &self.desk,
-                    &email,
-                    enrolment.factor_id,
-                    enrolment.kind,
-                    &label,
-                )))
-            }
+            Outcome::Confirm {
+                email,
+                factor_id,
+                kind,
+                label,
+            } => Effect::Popup(Box::new(Form::confirm_factor(
+                &self.desk, &email, factor_id, kind, &label,
+            ))),
             Outcome::Checked(check) => Effect::Tell(News::Checked(check)),
             Outcome::Sandbox { ticket, desk } => Effect::Tell(News::Sandbox { ticket, desk }),
             Outcome::Many(outcomes) => {

@@ -137,6 +137,10 @@ pub enum Action {
     ToggleAccount,
     ToggleEveryLogin,
     SetPassword,
+    /// A new mobile number, confirmed by an SMS to it (seed 001).
+    ChangePhone,
+    /// 2FA off with the user's own password (seed 003).
+    TurnOff2fa,
     Simulate,
     Doctor,
     ShowActivity,

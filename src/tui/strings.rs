@@ -28,6 +28,34 @@ pub const NO_USERS: &str =
 pub const CODES_LEGEND: &str = "CODES: backup codes left of the last batch; none: never generated.";
 pub const NO_MESSAGES: &str = "No messages yet. SMS and email codes appear here when sent.";
 pub const NO_EVENTS: &str = "No events match.";
+/// The user screen's `M`: a new mobile number in one step (seed 001).
+pub const CHANGE_PHONE_TITLE: &str = "Change mobile number";
+
+pub fn change_phone_lines(email: &str, now: Option<&str>) -> Vec<String> {
+    vec![
+        format!(
+            "New mobile number for {email} (now {}), with its country code:",
+            now.map_or_else(
+                || "none".to_owned(),
+                |n| crate::domain::contact::Phone::stored(n).map_or_else(|| "unreadable".to_owned(), |p| p.masked())
+            )
+        ),
+        "An SMS to it confirms it; until then SMS codes do not sign them in.".to_owned(),
+    ]
+}
+
+/// The user screen's `O`: the user turns 2FA off with their password
+/// (seed 003).
+pub const TURN_OFF_TITLE: &str = "Turn 2FA off";
+
+pub fn turn_off_lines(email: &str) -> Vec<String> {
+    vec![
+        format!("{email} types their own password to turn 2FA off, as policy allows."),
+        "Their factors and backup codes go; their codes stop working.".to_owned(),
+        "Password:".to_owned(),
+    ]
+}
+
 pub const NO_MESSAGES_MATCH: &str = "No message has those words.";
 
 /// The Outbox screen's `/` filter.
