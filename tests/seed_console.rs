@@ -144,3 +144,16 @@ fn with_2fa_optional_the_right_password_turns_it_off() {
     assert!(app.desk().factors("alice@example.com").unwrap().is_empty());
     snap("turned_off", &app);
 }
+
+#[test]
+fn the_doctor_s_m_changes_the_number_from_the_doctor_view() {
+    // The doctor names "change the number" as press M where a number
+    // cannot be reached; from the doctor view, M leaves for the user's
+    // screen and asks for the new number there.
+    let mut app = demo_console();
+    open_user(&mut app, CAROL);
+    keys(&mut app, "oM");
+    let text = screen(&app, 100, 30);
+    assert!(text.contains("Change mobile number"), "{text}");
+    assert!(text.contains("(now +44 ******0123)"), "{text}");
+}

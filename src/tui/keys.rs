@@ -526,7 +526,8 @@ pub fn act_action(act: &Act) -> Option<Action> {
         Act::GenerateCodes => Action::RegenerateCodes,
         Act::EveryLoginOff => Action::ToggleEveryLogin,
         Act::IssueTempCode => Action::TempCode,
-        Act::ResendCode { .. } | Act::AllowCountries { .. } | Act::EditPhone | Act::Outbox => {
+        Act::EditPhone => Action::ChangePhone,
+        Act::ResendCode { .. } | Act::AllowCountries { .. } | Act::Outbox => {
             return None;
         }
     })
@@ -554,6 +555,7 @@ pub fn user_key(action: Action) -> Option<char> {
         Action::ToggleEveryLogin => 'e',
         Action::Simulate => 'l',
         Action::TempCode => 'T',
+        Action::ChangePhone => 'M',
         _ => return None,
     })
 }

@@ -143,6 +143,7 @@ pub const SIM_TITLE: &str = "Login simulator · a sandbox: nothing here changes 
 pub const SIM_PREPARING: &str = "Preparing the sandbox (a copy of this user's real data)…";
 pub const SIM_NOT_APP: &str =
     "y: not an app challenge; its code is in the phone/inbox. No attempt used.";
+pub const SIM_CLOCK_LATER: &str = " The clock keys (F5-F8) move the sandbox's clock once a user is picked.";
 pub const SIM_FRESH: &str = "Fresh sandbox: a new copy of the real data, clock at now";
 pub const SIM_CLOSED: &str = "Enter starts a new login.";
 pub const FACTOR_FOCUS: &str = "Highlight a factor first: ←/→ to the Factors panel, then ↑/↓.";

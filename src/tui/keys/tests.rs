@@ -174,3 +174,10 @@ fn text_fields_take_the_line_editing_keys() {
         assert_eq!(map(t, event), None, "{event:?}");
     }
 }
+
+#[test]
+fn the_doctor_s_edit_phone_is_m_on_the_user_screen() {
+    use crate::domain::doctor::Act;
+    assert_eq!(act_key(&Act::EditPhone), Some('M'));
+    assert_eq!(act_action(&Act::EditPhone), Some(Action::ChangePhone));
+}
