@@ -336,7 +336,14 @@ fn render_list(s: &AuditScreen, theme: Theme, list: Rect, buf: &mut Buffer) {
     }
     let needle = s.filter.text.as_deref().and_then(Needle::parse);
     let w = usize::from(inner.width);
-    let user_w = 22.min(w / 4);
+    // Wide, the user column grows to the longest address shown (up to 34)
+    // rather than cutting them while the detail has room to spare.
+    let user_w = if w >= 120 {
+        let longest = s.pages.rows.iter().filter_map(|e| e.user.as_deref());
+        (longest.map(|u| u.chars().count()).max().unwrap_or(0) + 1).clamp(22, 34)
+    } else {
+        22.min(w / 4)
+    };
     let detail_w = w.saturating_sub(AT_W + 8 + user_w + 17 + 1);
     buf.set_line(
         head.x,
