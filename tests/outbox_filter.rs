@@ -83,7 +83,10 @@ fn words_found_in_the_failure_reason_are_marked_there() {
     // `u` keeps the words and narrows to carol.
     keys(&mut app, "u");
     let text = screen(&app, 80, 24);
-    assert!(text.contains("Outbox: carol@example.co.uk, \"not allowed\""), "{text}");
+    assert!(
+        text.contains("Outbox: carol@example.co.uk, \"not allowed\""),
+        "{text}"
+    );
 }
 
 #[test]

@@ -81,7 +81,10 @@ fn a_number_sms_cannot_reach_is_refused_with_nothing_changed() {
     let before = sms(&app, CAROL);
     keys(&mut app, "M+44 7400 900999\n");
     let text = screen(&app, 100, 30);
-    assert!(text.contains("Change mobile number"), "the popup stays:\n{text}");
+    assert!(
+        text.contains("Change mobile number"),
+        "the popup stays:\n{text}"
+    );
     assert!(text.contains("+44"), "{text}");
     assert!(text.contains("SMS cannot be sent to +44 numbers"), "{text}");
     assert_eq!(sms(&app, CAROL), before);

@@ -59,7 +59,10 @@ fn the_bar_lists_only_the_keys_that_act() {
     // not sent).
     keys(&mut app, "d\n");
     let b = bar(&app);
-    assert!(b.contains("c type a code") && !b.contains("r request"), "{b}");
+    assert!(
+        b.contains("c type a code") && !b.contains("r request"),
+        "{b}"
+    );
     // Accepted: nothing to type into any more.
     keys(&mut app, "y");
     assert_eq!(state(&app, 68), ChallengeState::Accepted);
@@ -73,10 +76,17 @@ fn another_code_is_offered_only_when_one_can_be_sent() {
     keys(&mut app, "\n");
     // Just sent: the cooldown runs, so `r` would only say to wait.
     let b = bar(&app);
-    assert!(b.contains("c type a code") && !b.contains("r request"), "{b}");
+    assert!(
+        b.contains("c type a code") && !b.contains("r request"),
+        "{b}"
+    );
     snap("sim_heidi_bar_in_cooldown", &app);
     press(&mut app, KeyCode::F(5));
-    assert!(bar(&app).contains("r request another code"), "{}", bar(&app));
+    assert!(
+        bar(&app).contains("r request another code"),
+        "{}",
+        bar(&app)
+    );
     // Three resends, each after its cooldown: none left, and `r` goes.
     keys(&mut app, "r");
     for _ in 0..2 {
@@ -85,7 +95,10 @@ fn another_code_is_offered_only_when_one_can_be_sent() {
     }
     press(&mut app, KeyCode::F(5));
     let shown = screen(&app, 100, 30);
-    assert!(shown.contains("r Request another code: none left"), "{shown}");
+    assert!(
+        shown.contains("r Request another code: none left"),
+        "{shown}"
+    );
     assert!(!bar(&app).contains("r request"), "{}", bar(&app));
     snap("sim_heidi_bar_none_left", &app);
 }

@@ -3,17 +3,17 @@
 
 use rusqlite::Connection;
 
+use super::search::{Found, walk};
 use super::views::{AuditView, DeliveryView};
 use super::{Desk, Result, user_by_email};
 use crate::crypto::same;
+use crate::domain::needle::Needle;
 use crate::domain::otp;
 use crate::domain::recipient::Recipient;
-use crate::domain::vocab::{ChallengeState, CodeState, DeliveryStatus};
-use crate::domain::needle::Needle;
 use crate::domain::text::{self, Field};
+use crate::domain::vocab::{ChallengeState, CodeState, DeliveryStatus};
 use crate::store::deliveries::DeliveryRow;
 use crate::store::{self, Keyset, audit, deliveries};
-use super::search::{Found, walk};
 
 /// The messages budget for one page of an outbox search: each is opened
 /// (unsealed) to be tested, so fewer than the audit's.

@@ -377,10 +377,13 @@ mod tests {
         ids
     }
 
+    // `walk` hands its callbacks the rows it read by reference.
+    #[allow(clippy::trivially_copy_pass_by_ref)]
     fn place(id: &i64) -> (i64, Time) {
         (*id, DateTime::UNIX_EPOCH + TimeDelta::seconds(*id))
     }
 
+    #[allow(clippy::trivially_copy_pass_by_ref)]
     fn kept(id: &i64) -> Option<i64> {
         (id % 100 == 0).then_some(*id)
     }
@@ -389,24 +392,54 @@ mod tests {
     fn a_walk_stops_at_its_budget_and_says_where() {
         // The first chunk (1200..701) holds 5 kept rows; a budget of one
         // chunk stops there, short of the page, at row 701.
-        let page = walk(Keyset::First, 10, CHUNK, |at, n| Ok(rows(at, n)), place, kept).unwrap();
+        let page = walk(
+            Keyset::First,
+            10,
+            CHUNK,
+            |at, n| Ok(rows(at, n)),
+            place,
+            kept,
+        )
+        .unwrap();
         assert_eq!(page.rows, vec![1200, 1100, 1000, 900, 800]);
         assert_eq!(page.stopped_at.map(|(id, _)| id), Some(701));
         // Going on from there finds the rest, to the end of the rows.
-        let on = walk(Keyset::After(701), 10, CHUNK * 3, |at, n| Ok(rows(at, n)), place, kept)
-            .unwrap();
+        let on = walk(
+            Keyset::After(701),
+            10,
+            CHUNK * 3,
+            |at, n| Ok(rows(at, n)),
+            place,
+            kept,
+        )
+        .unwrap();
         assert_eq!(on.rows, vec![700, 600, 500, 400, 300, 200, 100]);
         assert_eq!(on.stopped_at, None);
     }
 
     #[test]
     fn a_full_page_is_not_a_stop() {
-        let page = walk(Keyset::First, 5, CHUNK, |at, n| Ok(rows(at, n)), place, kept).unwrap();
+        let page = walk(
+            Keyset::First,
+            5,
+            CHUNK,
+            |at, n| Ok(rows(at, n)),
+            place,
+            kept,
+        )
+        .unwrap();
         assert_eq!(page.rows, vec![1200, 1100, 1000, 900, 800]);
         assert_eq!(page.stopped_at, None);
         // Read back up the list, the page still comes newest first.
-        let back = walk(Keyset::Before(650), 2, CHUNK, |at, n| Ok(rows(at, n)), place, kept)
-            .unwrap();
+        let back = walk(
+            Keyset::Before(650),
+            2,
+            CHUNK,
+            |at, n| Ok(rows(at, n)),
+            place,
+            kept,
+        )
+        .unwrap();
         assert_eq!(back.rows, vec![800, 700]);
     }
 }

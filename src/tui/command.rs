@@ -207,7 +207,10 @@ fn sent(email: &str, e: &ContactEnrolment) -> Outcome {
 /// it and waits for the code sent there; with none, one is added at it,
 /// which sends a code too. Either way the confirmation popup follows.
 fn change_phone(desk: &mut Desk, email: String, phone: &str) -> Result<Outcome> {
-    let has_sms = desk.factors(&email)?.iter().any(|f| f.kind == FactorKind::Sms);
+    let has_sms = desk
+        .factors(&email)?
+        .iter()
+        .any(|f| f.kind == FactorKind::Sms);
     if !has_sms {
         return Ok(sent(&email, &desk.add_sms(&email, phone)?));
     }

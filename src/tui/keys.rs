@@ -396,7 +396,10 @@ pub fn map(mode: Mode, key: KeyEvent) -> Option<Action> {
     match mode {
         Mode::Typing(bindings) => typing(key).or_else(|| {
             let function_keys = bindings.iter().filter(|b| matches!(b.code, KeyCode::F(_)));
-            function_keys.copied().find(|b| b.fits(key)).map(|b| b.action)
+            function_keys
+                .copied()
+                .find(|b| b.fits(key))
+                .map(|b| b.action)
         }),
         Mode::Popup(bindings) => find(bindings, key).or_else(|| {
             if held(key).is_empty() {

@@ -70,7 +70,7 @@ impl Stop {
         found.rows
     }
 
-    /// Down or PgDn at the last row of `pages`, when the read stopped
+    /// Down or `PgDn` at the last row of `pages`, when the read stopped
     /// short: read a page on from where it stopped (`read` takes where and
     /// how many), and add what it finds.
     pub fn read_on<T>(

@@ -37,7 +37,8 @@ pub fn change_phone_lines(email: &str, now: Option<&str>) -> Vec<String> {
             "New mobile number for {email} (now {}), with its country code:",
             now.map_or_else(
                 || "none".to_owned(),
-                |n| crate::domain::contact::Phone::stored(n).map_or_else(|| "unreadable".to_owned(), |p| p.masked())
+                |n| crate::domain::contact::Phone::stored(n)
+                    .map_or_else(|| "unreadable".to_owned(), |p| p.masked())
             )
         ),
         "An SMS to it confirms it; until then SMS codes do not sign them in.".to_owned(),
@@ -143,7 +144,8 @@ pub const SIM_TITLE: &str = "Login simulator · a sandbox: nothing here changes 
 pub const SIM_PREPARING: &str = "Preparing the sandbox (a copy of this user's real data)…";
 pub const SIM_NOT_APP: &str =
     "y: not an app challenge; its code is in the phone/inbox. No attempt used.";
-pub const SIM_CLOCK_LATER: &str = " The clock keys (F5-F8) move the sandbox's clock once a user is picked.";
+pub const SIM_CLOCK_LATER: &str =
+    " The clock keys (F5-F8) move the sandbox's clock once a user is picked.";
 pub const SIM_FRESH: &str = "Fresh sandbox: a new copy of the real data, clock at now";
 pub const SIM_CLOSED: &str = "Enter starts a new login.";
 pub const FACTOR_FOCUS: &str = "Highlight a factor first: ←/→ to the Factors panel, then ↑/↓.";

@@ -336,14 +336,7 @@ fn render_list(s: &AuditScreen, theme: Theme, list: Rect, buf: &mut Buffer) {
     }
     let needle = s.filter.text.as_deref().and_then(Needle::parse);
     let w = usize::from(inner.width);
-    // Wide, the user column grows to the longest address shown (up to 34)
-    // rather than cutting them while the detail has room to spare.
-    let user_w = if w >= 120 {
-        let longest = s.pages.rows.iter().filter_map(|e| e.user.as_deref());
-        (longest.map(|u| u.chars().count()).max().unwrap_or(0) + 1).clamp(22, 34)
-    } else {
-        22.min(w / 4)
-    };
+    let user_w = user_width(&s.pages.rows, w);
     let detail_w = w.saturating_sub(AT_W + 8 + user_w + 17 + 1);
     buf.set_line(
         head.x,
@@ -358,50 +351,70 @@ fn render_list(s: &AuditScreen, theme: Theme, list: Rect, buf: &mut Buffer) {
         head.width,
     );
     for (row, i) in s.pages.visible(usize::from(body.height)).enumerate() {
-        let e = &s.pages.rows[i];
-        let kind_style = if e.kind.contains("denied")
-            || e.kind.contains("reset")
-            || e.kind.contains("disable")
-        {
+        let line = event_row(&s.pages.rows[i], user_w, detail_w, needle.as_ref(), theme);
+        draw_row(buf, body, row, &line, i == s.pages.selected, theme);
+    }
+}
+
+/// One event as a row, the filter's words marked in each cell.
+fn event_row(
+    e: &AuditView,
+    user_w: usize,
+    detail_w: usize,
+    needle: Option<&Needle>,
+    theme: Theme,
+) -> Line<'static> {
+    let kind_style =
+        if e.kind.contains("denied") || e.kind.contains("reset") || e.kind.contains("disable") {
             theme.warn()
         } else {
             theme.text()
         };
-        let mark = if e.time_set() {
-            strings::TIME_SET_MARK
-        } else {
-            " "
-        };
-        let line = Line::from(vec![Span::styled(
-            format!(" {}{mark} ", e.at.format("%Y-%m-%d %H:%M")),
-            theme.dim(),
-        )]);
-        let mut line = line;
-        let found = |text: &str| needle.as_ref().map_or_else(Vec::new, |n| n.char_spans(text));
-        let user = e.user.as_deref().unwrap_or("-");
-        let cells = [
-            (e.actor.as_str(), 8, theme.text()),
-            (user, user_w, theme.text()),
-            (e.kind.as_str(), 17, kind_style),
-        ];
-        for (text, width, style) in cells {
-            line.spans.extend(marked(
-                text,
-                width - 1,
-                &found(text),
-                style,
-                theme.matched(),
-            ));
-            line.spans.push(Span::raw(" "));
-        }
+    let mark = if e.time_set() {
+        strings::TIME_SET_MARK
+    } else {
+        " "
+    };
+    let mut line = Line::from(vec![Span::styled(
+        format!(" {}{mark} ", e.at.format("%Y-%m-%d %H:%M")),
+        theme.dim(),
+    )]);
+    let found = |text: &str| needle.map_or_else(Vec::new, |n| n.char_spans(text));
+    let user = e.user.as_deref().unwrap_or("-");
+    let cells = [
+        (e.actor.as_str(), 8, theme.text()),
+        (user, user_w, theme.text()),
+        (e.kind.as_str(), 17, kind_style),
+    ];
+    for (text, width, style) in cells {
         line.spans.extend(marked(
-            &e.detail,
-            detail_w,
-            &found(&e.detail),
-            theme.text(),
+            text,
+            width - 1,
+            &found(text),
+            style,
             theme.matched(),
         ));
-        draw_row(buf, body, row, &line, i == s.pages.selected, theme);
+        line.spans.push(Span::raw(" "));
+    }
+    line.spans.extend(marked(
+        &e.detail,
+        detail_w,
+        &found(&e.detail),
+        theme.text(),
+        theme.matched(),
+    ));
+    line
+}
+
+/// The USER column's width in a list `w` wide: wide, it grows to the
+/// longest address held (up to 34) rather than cutting them while the
+/// detail has room to spare.
+fn user_width(rows: &[AuditView], w: usize) -> usize {
+    if w >= 120 {
+        let longest = rows.iter().filter_map(|e| e.user.as_deref());
+        (longest.map(|u| u.chars().count()).max().unwrap_or(0) + 1).clamp(22, 34)
+    } else {
+        22.min(w / 4)
     }
 }
 

@@ -154,11 +154,11 @@ impl View for OutboxScreen {
                     return Effect::fail(&e);
                 }
                 let src = Outbox {
-            desk: cx.desk,
-            query: self.query(),
-            words: self.words.as_deref(),
-            stopped: &self.stopped,
-        };
+                    desk: cx.desk,
+                    query: self.query(),
+                    words: self.words.as_deref(),
+                    stopped: &self.stopped,
+                };
                 match self.pages.step(action, &src) {
                     Ok(()) => Effect::None,
                     Err(e) => Effect::fail(&e),
@@ -265,7 +265,9 @@ fn render_list(s: &OutboxScreen, theme: Theme, inner: Rect, buf: &mut Buffer) {
     let needle = s.words.as_deref().and_then(Needle::parse);
     // A cell cut and padded to `width`, the words found in it marked.
     let cell = |text: &str, width: usize, style| {
-        let found = needle.as_ref().map_or_else(Vec::new, |n| n.char_spans(text));
+        let found = needle
+            .as_ref()
+            .map_or_else(Vec::new, |n| n.char_spans(text));
         marked(text, width, &found, style, theme.matched())
     };
     buf.set_line(

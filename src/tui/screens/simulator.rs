@@ -431,7 +431,8 @@ impl View for SimScreen {
                             c.factor.as_ref().map(|f| f.kind),
                             Some(FactorKind::Sms | FactorKind::Email)
                         ) && c.resends_left > 0
-                            && c.resend_ready_at.is_none_or(|t| now.is_some_and(|n| n >= t))
+                            && c.resend_ready_at
+                                .is_none_or(|t| now.is_some_and(|n| n >= t))
                     })
             }
             Action::PhoneClock(_) => ready && self.sim.app.is_some(),
