@@ -6,8 +6,6 @@ use std::ops::Range;
 
 use super::keys::Action;
 use crate::desk::Keyset;
-use crate::desk::search::Found;
-use crate::domain::Time;
 
 /// Move a selection within `len` rows.
 pub fn step(selected: usize, len: usize, action: Action, page: usize) -> usize {
@@ -43,55 +41,13 @@ pub trait Source {
     fn fetch(&self, at: Keyset<Self::Key>, limit: u32) -> crate::desk::Result<Vec<Self::Row>>;
 }
 
+mod stop;
+
+pub use stop::Stop;
+
 /// How many rows a fetch reads.
 pub const PAGE: usize = 100;
 
-/// Where a search's read down its list stopped at its budget, short of a
-/// page (the row read last, and its time): moving down past the last row
-/// reads on from there. Shared by the lists that test rows (Audit, Outbox).
-#[derive(Debug, Default)]
-pub struct Stop(Cell<Option<(i64, Time)>>);
-
-impl Stop {
-    pub fn get(&self) -> Option<(i64, Time)> {
-        self.0.get()
-    }
-
-    pub fn clear(&self) {
-        self.0.set(None);
-    }
-
-    /// A page read at `at` stopped as `found` says (a read back up the
-    /// list leaves the note as it was); its rows.
-    pub fn note<T>(&self, at: Keyset<i64>, found: Found<T>) -> Vec<T> {
-        if !at.backwards() {
-            self.0.set(found.stopped_at);
-        }
-        found.rows
-    }
-
-    /// Down or `PgDn` at the last row of `pages`, when the read stopped
-    /// short: read a page on from where it stopped (`read` takes where and
-    /// how many), and add what it finds.
-    pub fn read_on<T>(
-        &self,
-        pages: &mut Pages<T>,
-        action: Action,
-        read: impl FnOnce(Keyset<i64>, u32) -> crate::desk::Result<Found<T>>,
-    ) -> crate::desk::Result<()> {
-        let at_end = pages.selected + 1 >= pages.rows.len();
-        let Some((id, _)) = self.get() else {
-            return Ok(());
-        };
-        if !at_end || !matches!(action, Action::Down | Action::PageDown) {
-            return Ok(());
-        }
-        let found = read(Keyset::After(id), u32::try_from(PAGE).unwrap_or(100))?;
-        self.0.set(found.stopped_at);
-        pages.rows.extend(found.rows);
-        Ok(())
-    }
-}
 /// How many rows a fresh list reads: a screenful on a terminal up to 60
 /// lines high (taller ones read the rest once drawn; see [`Pages::short`]).
 const SCREEN: usize = 60;
