@@ -142,8 +142,14 @@ mod tests {
         let err = parse("mysql://u:hunter2@host/db").unwrap_err();
         assert!(matches!(&err, LocationError::Scheme(s) if s == "mysql"));
         assert!(!err.to_string().contains("hunter2"));
-        assert!(matches!(parse("sqlite://x.db"), Err(LocationError::Scheme(_))));
-        assert!(matches!(parse("postgres://host"), Err(LocationError::Url(_))));
+        assert!(matches!(
+            parse("sqlite://x.db"),
+            Err(LocationError::Scheme(_))
+        ));
+        assert!(matches!(
+            parse("postgres://host"),
+            Err(LocationError::Url(_))
+        ));
         assert!(matches!(
             parse("postgres://h:99999/db"),
             Err(LocationError::Url(_))

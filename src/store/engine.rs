@@ -64,7 +64,7 @@ pub use value::{FromValue, Row, Value};
 use super::StoreError;
 
 /// How many times a PostgreSQL transaction that lost a race runs again.
-pub const RETRIES: u32 = 20;
+pub const RETRIES: u32 = 50;
 
 /// How many prepared statements a PostgreSQL connection keeps.
 const PG_STATEMENT_CACHE: usize = 256;
@@ -92,7 +92,9 @@ pub enum TxMode {
 pub enum EngineError {
     #[error("the database refused a statement: {message} (SQLSTATE {code})")]
     Server { code: String, message: String },
-    #[error("the connection to the PostgreSQL server was lost: {0}; check the server and try again")]
+    #[error(
+        "the connection to the PostgreSQL server was lost: {0}; check the server and try again"
+    )]
     Lost(String),
     #[error("the PostgreSQL client failed: {0}")]
     Client(String),
@@ -395,7 +397,7 @@ impl Db {
                 }
             }
             tries += 1;
-            std::thread::sleep(std::time::Duration::from_millis(u64::from(tries) * 2));
+            backoff(tries);
         }
     }
 
@@ -450,6 +452,17 @@ impl Db {
         }
         e
     }
+}
+
+/// A pause before running a transaction again: up to 2 ms a try so far
+/// (at most 50 ms), drawn at random so that racers fall out of step.
+fn backoff(tries: u32) {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let most = u64::from(tries.min(25)) * 2;
+    let draw = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    std::thread::sleep(std::time::Duration::from_micros(1 + draw % (most * 1000)));
 }
 
 /// The advisory lock migrations hold on PostgreSQL ("factordesk schema").

@@ -62,7 +62,11 @@ impl PgUrl {
         }
         // rust-postgres reads the scheme in lower case only.
         let scheme_end = text.find("://").unwrap_or(0);
-        let text = format!("{}{}", text[..scheme_end].to_ascii_lowercase(), &text[scheme_end..]);
+        let text = format!(
+            "{}{}",
+            text[..scheme_end].to_ascii_lowercase(),
+            &text[scheme_end..]
+        );
         let mut config: postgres::Config = text
             .parse()
             .map_err(|e: postgres::Error| EngineError::BadUrl(one_line(&e)))?;
@@ -86,11 +90,7 @@ impl PgUrl {
             .get_user()
             .map(|u| format!("{u}@"))
             .unwrap_or_default();
-        format!(
-            "postgresql://{user}{}/{}",
-            self.server(),
-            self.database()
-        )
+        format!("postgresql://{user}{}/{}", self.server(), self.database())
     }
 
     /// `HOST:PORT` (or the hosts and ports given, comma-separated).
@@ -244,6 +244,12 @@ pub fn found(db: &Db) -> Result<Found, StoreError> {
 /// Apply every step past the database's version, holding the migration
 /// lock, so two processes opening one new database do it once.
 pub fn migrate(db: &Db, url: &PgUrl) -> Result<(), StoreError> {
+    migrate_to(db, url, latest())
+}
+
+/// [`migrate`], but only as far as step `target` (for the tests of each
+/// upgrade: a database left at an older version).
+pub fn migrate_to(db: &Db, url: &PgUrl, target: i64) -> Result<(), StoreError> {
     let all = steps();
     db.transaction(TxMode::Exclusive, |db| {
         let version = match found(db)? {
@@ -277,7 +283,7 @@ pub fn migrate(db: &Db, url: &PgUrl) -> Result<(), StoreError> {
         };
         for (i, step) in all.iter().enumerate() {
             let n = i64::try_from(i).unwrap_or(i64::MAX) + 1;
-            if n > version {
+            if n > version && n <= target {
                 db.batch(step).map_err(|e| upgrade_error(url, n, e))?;
                 db.execute(
                     &format!("INSERT INTO {VERSIONS} (version) VALUES (?1)"),
@@ -318,7 +324,11 @@ mod tests {
     fn the_steps_match_the_sqlite_schema_one_for_one() {
         let pg = steps();
         let sqlite = crate::store::steps();
-        assert_eq!(pg.len(), sqlite.len(), "schema_pg.sql must mirror every step");
+        assert_eq!(
+            pg.len(),
+            sqlite.len(),
+            "schema_pg.sql must mirror every step"
+        );
         for (a, b) in pg.iter().zip(&sqlite) {
             let title = |s: &str| s.lines().next().unwrap_or_default().to_owned();
             assert_eq!(title(a), title(b));
@@ -357,7 +367,10 @@ mod tests {
         ] {
             let err = PgUrl::parse(bad).unwrap_err();
             let text = StoreError::from(err).to_string();
-            assert!(text.contains("postgresql://USER:PASSWORD@HOST"), "{bad}: {text}");
+            assert!(
+                text.contains("postgresql://USER:PASSWORD@HOST"),
+                "{bad}: {text}"
+            );
             assert_eq!(text.lines().count(), 1, "{text}");
         }
     }

@@ -270,7 +270,14 @@ impl Value {
 type BoxError = Box<dyn Error + Sync + Send>;
 
 fn is_text(ty: &Type) -> bool {
-    [Type::TEXT, Type::VARCHAR, Type::BPCHAR, Type::NAME, Type::UNKNOWN].contains(ty)
+    [
+        Type::TEXT,
+        Type::VARCHAR,
+        Type::BPCHAR,
+        Type::NAME,
+        Type::UNKNOWN,
+    ]
+    .contains(ty)
 }
 
 impl ToSql for Value {
@@ -403,7 +410,10 @@ mod tests {
 
     #[test]
     fn whole_numerics_read_as_integers() {
-        assert_eq!(numeric(&numeric_bytes(0, 0, &[])).unwrap(), Value::Integer(0));
+        assert_eq!(
+            numeric(&numeric_bytes(0, 0, &[])).unwrap(),
+            Value::Integer(0)
+        );
         assert_eq!(
             numeric(&numeric_bytes(1, 0, &[12, 3456])).unwrap(),
             Value::Integer(123_456)
