@@ -1,8 +1,8 @@
-//! Where the data lives (`--db` as a file path or a PostgreSQL URL) and where
+//! Where the data lives (`--db` as a file path or a `PostgreSQL` URL) and where
 //! the sealing key comes from for it: pure decisions, no I/O, not yet wired.
 //!
 //! The CLI still takes only a file (issue 12: users must not meet an engine
-//! that cannot serve the use cases yet); once the store runs on PostgreSQL,
+//! that cannot serve the use cases yet); once the store runs on `PostgreSQL`,
 //! `--db` goes through [`Location::parse`] and the key through [`key_source`].
 
 use std::ffi::OsStr;
@@ -19,8 +19,8 @@ use crate::store::pg::PgUrl;
 pub enum Location {
     /// An `SQLite` file, with its key file beside it by default.
     File(PathBuf),
-    /// A PostgreSQL database: no file, so no key beside it.
-    Postgres(PgUrl),
+    /// A `PostgreSQL` database: no file, so no key beside it.
+    Postgres(Box<PgUrl>),
 }
 
 #[derive(Debug, Error)]
@@ -52,7 +52,7 @@ impl Location {
         };
         if PgUrl::is_url(text) {
             return PgUrl::parse(text)
-                .map(Location::Postgres)
+                .map(|url| Location::Postgres(Box::new(url)))
                 .map_err(LocationError::Url);
         }
         if let Some(scheme) = url_scheme(text) {
@@ -83,7 +83,7 @@ fn url_scheme(text: &str) -> Option<&str> {
 
 /// Where the key comes from for `location`: `FACTORDESK_KEY` when set (and
 /// not blank), else `--key-file`; for a file, else the key file beside it;
-/// for PostgreSQL, else an error that names both ways to give it.
+/// for `PostgreSQL`, else an error that names both ways to give it.
 pub fn key_source(
     location: &Location,
     key_file: Option<PathBuf>,

@@ -102,7 +102,7 @@ pub enum StoreError {
     ReadOnly,
     #[error("database error: {}", short(.0))]
     Sqlite(rusqlite::Error),
-    /// PostgreSQL, or a row read through the engine handle (issue 12).
+    /// `PostgreSQL`, or a row read through the engine handle (issue 12).
     #[error(transparent)]
     Engine(engine::EngineError),
 }

@@ -1,7 +1,7 @@
 //! The two storage engines side by side (issue 12): the same statements
-//! through `store::engine::Db` give the same rows on `SQLite` and PostgreSQL,
-//! and the PostgreSQL schema behaves as `schema.sql` does. The PostgreSQL
-//! half runs when FACTORDESK_TEST_PG names a cluster (.ci/run starts one).
+//! through `store::engine::Db` give the same rows on `SQLite` and `PostgreSQL`,
+//! and the `PostgreSQL` schema behaves as `schema.sql` does. The `PostgreSQL`
+//! half runs when `FACTORDESK_TEST_PG` names a cluster (.ci/run starts one).
 
 #![allow(clippy::unwrap_used)]
 
@@ -20,7 +20,7 @@ fn sqlite(ddl: &str) -> Db {
     db
 }
 
-/// A fresh PostgreSQL database through the handle, with `ddl` run.
+/// A fresh `PostgreSQL` database through the handle, with `ddl` run.
 fn postgres(scratch: &Scratch, ddl: &str) -> Db {
     let db = Db::postgres(scratch.client());
     db.batch(ddl).unwrap();

@@ -1,7 +1,7 @@
 //! The narrow handle the store's SQL runs through, over `SQLite` (rusqlite) or
-//! PostgreSQL (the synchronous `postgres` crate); no other code names an engine.
+//! `PostgreSQL` (the synchronous `postgres` crate); no other code names an engine.
 //!
-//! # Design (issue 12: PostgreSQL as a second engine)
+//! # Design (issue 12: `PostgreSQL` as a second engine)
 //!
 //! The store keeps writing SQL itself, once, in the dialect both engines
 //! accept; [`Db`] runs it on whichever engine holds the data. The whole
@@ -9,7 +9,7 @@
 //! [`Db::each`] (a long walk, row by row), [`Db::batch`] (schema steps) and
 //! [`Db::transaction`]. The rules that make one text serve both:
 //!
-//! - **Parameters** are written `?1`, `?2` … (or `?`); on PostgreSQL they
+//! - **Parameters** are written `?1`, `?2` … (or `?`); on `PostgreSQL` they
 //!   are rewritten to `$1` … outside literals, quoted names, comments and
 //!   dollar-quoted bodies ([`dialect::postgres`]). Nothing else is rewritten:
 //!   SQL that only one engine reads (`INSERT OR IGNORE`, `strftime`, `FTS5`'s
@@ -19,7 +19,7 @@
 //!   store branches on [`Db::engine`] for the few statements that must differ
 //!   (the search indexes). PORTING.md lists them.
 //! - **Values** pass as one small type, [`Value`] (integer, real, text,
-//!   blob, null: `SQLite`'s five). PostgreSQL's are read into it (`bigint`,
+//!   blob, null: `SQLite`'s five). `PostgreSQL`'s are read into it (`bigint`,
 //!   `integer` and `boolean` as integers, a whole `numeric` such as `sum()`'s
 //!   as an integer, `bytea` as a blob) and written from it into the type the
 //!   server expects of each parameter, so `?1` may be compared with an
@@ -29,7 +29,7 @@
 //!   [`Row::text`], [`Row::blob`]); results are whole `Vec`s (pages are
 //!   small), except [`Db::each`], which stops when its callback says so.
 //! - **Transactions**: [`TxMode::Write`] is `BEGIN IMMEDIATE` on `SQLite`
-//!   (one writer at a time) and `SERIALIZABLE` on PostgreSQL, where a
+//!   (one writer at a time) and `SERIALIZABLE` on `PostgreSQL`, where a
 //!   transaction that lost a race is rolled back and run again (up to
 //!   [`RETRIES`] times), so the use cases keep `SQLite`'s guarantees (a
 //!   code is accepted once, no failure lost) with no locking SQL of their
@@ -37,14 +37,14 @@
 //!   outside the database that a second run would repeat. [`TxMode::Read`]
 //!   is one consistent snapshot; [`TxMode::Exclusive`] (migrations) holds
 //!   the whole database on `SQLite` and a transaction-scoped advisory lock
-//!   on PostgreSQL. A transaction inside another joins it.
+//!   on `PostgreSQL`. A transaction inside another joins it.
 //! - **Errors** are the store's: `SQLite`'s as before ([`super::classify`]),
-//!   PostgreSQL's as [`EngineError`] inside [`StoreError::Engine`], with
+//!   `PostgreSQL`'s as [`EngineError`] inside [`StoreError::Engine`], with
 //!   a lost race that kept losing as [`StoreError::Busy`].
 //!
 //! Every call takes `&self`, as the store's functions take `&Connection`
 //! today, so porting a store function is changing its argument type and
-//! its row reading, not its shape. The PostgreSQL client sits in a
+//! its row reading, not its shape. The `PostgreSQL` client sits in a
 //! `RefCell`: a call made from inside [`Db::each`]'s callback gets
 //! [`EngineError::Reentrant`], never a panic.
 
@@ -63,10 +63,10 @@ pub use value::{FromValue, Row, Value};
 
 use super::StoreError;
 
-/// How many times a PostgreSQL transaction that lost a race runs again.
+/// How many times a `PostgreSQL` transaction that lost a race runs again.
 pub const RETRIES: u32 = 50;
 
-/// How many prepared statements a PostgreSQL connection keeps.
+/// How many prepared statements a `PostgreSQL` connection keeps.
 const PG_STATEMENT_CACHE: usize = 256;
 
 /// Which engine holds the data.
@@ -87,7 +87,7 @@ pub enum TxMode {
     Exclusive,
 }
 
-/// What went wrong in the engine layer (PostgreSQL, or reading a row).
+/// What went wrong in the engine layer (`PostgreSQL`, or reading a row).
 #[derive(Debug, Error)]
 pub enum EngineError {
     #[error("the database refused a statement: {message} (SQLSTATE {code})")]
@@ -176,7 +176,7 @@ impl EngineError {
     }
 }
 
-/// The PostgreSQL SQLSTATEs of a transaction that lost a race and may be
+/// The `PostgreSQL` SQLSTATEs of a transaction that lost a race and may be
 /// run again: `serialization_failure`, `deadlock_detected`.
 const RETRYABLE: [&str; 2] = ["40001", "40P01"];
 
@@ -185,14 +185,14 @@ pub struct Db {
     inner: Inner,
     /// Inside [`Db::transaction`]: a nested one joins it.
     in_tx: Cell<bool>,
-    /// A PostgreSQL statement failed because its transaction lost a race:
+    /// A `PostgreSQL` statement failed because its transaction lost a race:
     /// the transaction may run again, whatever error `f` made of it.
     lost_race: Cell<bool>,
 }
 
 enum Inner {
     Sqlite(Connection),
-    Postgres(RefCell<PgConn>),
+    Postgres(Box<RefCell<PgConn>>),
 }
 
 struct PgConn {
@@ -219,13 +219,13 @@ impl Db {
         }
     }
 
-    /// A handle over a connected PostgreSQL client.
+    /// A handle over a connected `PostgreSQL` client.
     pub fn postgres(client: postgres::Client) -> Db {
         Db {
-            inner: Inner::Postgres(RefCell::new(PgConn {
+            inner: Inner::Postgres(Box::new(RefCell::new(PgConn {
                 client,
                 statements: HashMap::new(),
-            })),
+            }))),
             in_tx: Cell::new(false),
             lost_race: Cell::new(false),
         }
@@ -257,10 +257,10 @@ impl Db {
             }
             Inner::Postgres(pg) => {
                 let mut pg = pg.try_borrow_mut().map_err(|_| EngineError::Reentrant)?;
-                let stmt = pg.prepare(sql).map_err(|e| self.fail(e))?;
+                let stmt = pg.prepare(sql).map_err(|e| self.fail(&e))?;
                 pg.client
                     .execute(&stmt, &pg_params(params))
-                    .map_err(|e| self.fail(e))
+                    .map_err(|e| self.fail(&e))
             }
         }
     }
@@ -292,7 +292,7 @@ impl Db {
     }
 
     /// Hand each row to `f` until it answers `false` or the rows end: a walk
-    /// that stops early reads no further (on PostgreSQL the rest are sent
+    /// that stops early reads no further (on `PostgreSQL` the rest are sent
     /// but dropped: keep such walks bounded with `LIMIT`).
     pub fn each(
         &self,
@@ -317,17 +317,17 @@ impl Db {
             }
             Inner::Postgres(pg) => {
                 let mut pg = pg.try_borrow_mut().map_err(|_| EngineError::Reentrant)?;
-                let stmt = pg.prepare(sql).map_err(|e| self.fail(e))?;
+                let stmt = pg.prepare(sql).map_err(|e| self.fail(&e))?;
                 let params = pg_params(params);
                 let mut rows = pg
                     .client
                     .query_raw(&stmt, params.iter().copied())
-                    .map_err(|e| self.fail(e))?;
-                while let Some(row) = rows.next().map_err(|e| self.fail(e))? {
+                    .map_err(|e| self.fail(&e))?;
+                while let Some(row) = rows.next().map_err(|e| self.fail(&e))? {
                     let values = (0..row.len())
                         .map(|i| row.try_get::<_, Value>(i))
                         .collect::<Result<Vec<_>, _>>()
-                        .map_err(|e| self.fail(e))?;
+                        .map_err(|e| self.fail(&e))?;
                     if !f(Row::new(values))? {
                         break;
                     }
@@ -346,14 +346,14 @@ impl Db {
                 let mut pg = pg.try_borrow_mut().map_err(|_| EngineError::Reentrant)?;
                 // A changed table can change what a prepared statement returns.
                 pg.statements.clear();
-                pg.client.batch_execute(sql).map_err(|e| self.fail(e))
+                pg.client.batch_execute(sql).map_err(|e| self.fail(&e))
             }
         }
     }
 
     /// Run `f` in one transaction (see the module's doc for each mode):
     /// all of it lands, or none. Inside another transaction it joins it.
-    /// On PostgreSQL, a transaction that lost a race runs again.
+    /// On `PostgreSQL`, a transaction that lost a race runs again.
     pub fn transaction<T, E>(
         &self,
         mode: TxMode,
@@ -423,8 +423,8 @@ impl Db {
     fn end(&self, sql: &str) -> Result<(), StoreError> {
         match &self.inner {
             Inner::Sqlite(conn) => {
-                // A failed statement may have ended the transaction already.
-                if conn.is_autocommit() {
+                // A failed statement may have rolled it back already.
+                if sql == "ROLLBACK" && conn.is_autocommit() {
                     return Ok(());
                 }
                 Ok(conn.execute_batch(sql)?)
@@ -439,13 +439,13 @@ impl Db {
             Inner::Sqlite(conn) => Ok(conn.execute_batch(sql)?),
             Inner::Postgres(pg) => {
                 let mut pg = pg.try_borrow_mut().map_err(|_| EngineError::Reentrant)?;
-                pg.client.batch_execute(sql).map_err(|e| self.fail(e))
+                pg.client.batch_execute(sql).map_err(|e| self.fail(&e))
             }
         }
     }
 
-    /// A PostgreSQL error as the store's, noting a lost race.
-    fn fail(&self, e: postgres::Error) -> StoreError {
+    /// A `PostgreSQL` error as the store's, noting a lost race.
+    fn fail(&self, e: &postgres::Error) -> StoreError {
         let e = pg_error(e);
         if matches!(e, StoreError::Busy) {
             self.lost_race.set(true);
@@ -465,7 +465,7 @@ fn backoff(tries: u32) {
     std::thread::sleep(std::time::Duration::from_micros(1 + draw % (most * 1000)));
 }
 
-/// The advisory lock migrations hold on PostgreSQL ("factordesk schema").
+/// The advisory lock migrations hold on `PostgreSQL` ("factordesk schema").
 const ADVISORY_KEY: i64 = 0x4644_3241_5343_484D;
 
 impl PgConn {
@@ -489,9 +489,9 @@ fn pg_params(params: &[Value]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
         .collect()
 }
 
-/// A PostgreSQL error as the store's: a lost race is [`StoreError::Busy`],
+/// A `PostgreSQL` error as the store's: a lost race is [`StoreError::Busy`],
 /// a read-only server [`StoreError::ReadOnly`], the rest [`EngineError`].
-pub(crate) fn pg_error(e: postgres::Error) -> StoreError {
+pub(crate) fn pg_error(e: &postgres::Error) -> StoreError {
     if let Some(db) = e.as_db_error() {
         let code = db.code().code();
         if RETRYABLE.contains(&code) {
@@ -507,9 +507,9 @@ pub(crate) fn pg_error(e: postgres::Error) -> StoreError {
         .into();
     }
     if e.is_closed() {
-        return EngineError::Lost(first_line(&e)).into();
+        return EngineError::Lost(first_line(e)).into();
     }
-    EngineError::Client(first_line(&e)).into()
+    EngineError::Client(first_line(e)).into()
 }
 
 fn first_line(e: &dyn std::error::Error) -> String {

@@ -1,4 +1,4 @@
-//! Opening a factordesk database on PostgreSQL: the URL, the connection (one
+//! Opening a factordesk database on `PostgreSQL`: the URL, the connection (one
 //! clear line per failure), refusing a foreign or newer database untouched,
 //! and the numbered steps of `schema_pg.sql`, tracked in `factordesk_migrations`.
 
@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::StoreError;
 use super::engine::{Db, EngineError, TxMode};
 
-/// The PostgreSQL schema, as migration steps numbered as `schema.sql`'s.
+/// The `PostgreSQL` schema, as migration steps numbered as `schema.sql`'s.
 pub const SCHEMA: &str = include_str!("../../schema_pg.sql");
 
 /// The table of applied steps: its presence marks a factordesk database.
@@ -35,7 +35,7 @@ pub fn steps() -> Vec<&'static str> {
     steps
 }
 
-/// The schema version this build writes on PostgreSQL.
+/// The schema version this build writes on `PostgreSQL`.
 pub fn latest() -> i64 {
     i64::try_from(steps().len()).unwrap_or(i64::MAX)
 }
@@ -48,7 +48,7 @@ pub struct PgUrl {
 }
 
 impl PgUrl {
-    /// Whether `text` is a PostgreSQL URL at all (its scheme, any case).
+    /// Whether `text` is a `PostgreSQL` URL at all (its scheme, any case).
     pub fn is_url(text: &str) -> bool {
         let lower = text.get(..13).unwrap_or(text).to_ascii_lowercase();
         lower.starts_with("postgres://") || lower.starts_with("postgresql://")

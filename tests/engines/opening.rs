@@ -1,4 +1,4 @@
-//! Opening a PostgreSQL database: each refusal is one line and leaves the
+//! Opening a `PostgreSQL` database: each refusal is one line and leaves the
 //! database as it was; an empty or older one is brought to the latest step.
 
 use factordesk::store::StoreError;

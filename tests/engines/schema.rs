@@ -1,6 +1,6 @@
-//! The PostgreSQL schema against `schema.sql`: the same tables and columns,
+//! The `PostgreSQL` schema against `schema.sql`: the same tables and columns,
 //! the same constraints, and triggers that keep the same counters and the
-//! same append-only audit trail; search indexes that find what FTS5 finds.
+//! same append-only audit trail; search indexes that find what `FTS5` finds.
 
 use std::collections::BTreeMap;
 

@@ -19,7 +19,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub mod pg;
 
-/// The PostgreSQL test cluster's URL, or `None` (said once): see [`pg`].
+/// The `PostgreSQL` test cluster's URL, or `None` (said once): see [`pg`].
 pub fn pg_url() -> Option<String> {
     pg::pg_url()
 }

@@ -1,5 +1,5 @@
-//! PostgreSQL for the test crates: the throwaway cluster's URL (.ci/run
-//! sets FACTORDESK_TEST_PG) and a fresh, empty database for each test.
+//! `PostgreSQL` for the test crates: the throwaway cluster's URL (.ci/run
+//! sets `FACTORDESK_TEST_PG`) and a fresh, empty database for each test.
 
 use std::io::Write as _;
 use std::sync::Once;
@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub const VAR: &str = "FACTORDESK_TEST_PG";
 
 /// The test cluster's URL, or `None` after saying (once per test binary,
-/// past the harness's capture) that the PostgreSQL runs are skipped.
+/// past the harness's capture) that the `PostgreSQL` runs are skipped.
 pub fn pg_url() -> Option<String> {
     static SAID: Once = Once::new();
     match std::env::var(VAR) {

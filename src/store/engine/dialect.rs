@@ -1,9 +1,9 @@
 //! The one rewrite SQL needs between the engines: `SQLite`'s `?1` parameters
-//! as PostgreSQL's `$1`, never inside a literal, a quoted name or a comment.
+//! as `PostgreSQL`'s `$1`, never inside a literal, a quoted name or a comment.
 
 use std::borrow::Cow;
 
-/// `sql` as PostgreSQL reads it: each parameter outside string literals,
+/// `sql` as `PostgreSQL` reads it: each parameter outside string literals,
 /// quoted identifiers, comments and dollar-quoted bodies becomes `$N`.
 /// A numbered `?N` keeps its number; a bare `?` takes the number after the
 /// largest one so far, as `SQLite` numbers it. Everything else is kept byte
@@ -92,7 +92,7 @@ fn skip_quoted(bytes: &[u8], start: usize, quote: u8, escapes: bool) -> usize {
     bytes.len()
 }
 
-/// The index after a `/* … */` comment (PostgreSQL's nest).
+/// The index after a `/* … */` comment (`PostgreSQL`'s nest).
 fn skip_block_comment(bytes: &[u8], start: usize) -> usize {
     let mut depth = 0usize;
     let mut i = start;

@@ -9,7 +9,7 @@ use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use super::EngineError;
 use crate::store::StoreError;
 
-/// One value, as `SQLite` stores them: PostgreSQL's types are read into
+/// One value, as `SQLite` stores them: `PostgreSQL`'s types are read into
 /// these (booleans as 0 and 1, whole `numeric`s as integers) and written
 /// from them into whatever type the server expects of a parameter.
 #[derive(Debug, Clone, PartialEq)]
