@@ -361,7 +361,8 @@ mod tests {
         for bad in [
             "postgres://",
             "postgres://host",
-            "postgres://u:p@host:notaport/db",
+            "postgres://u:hunter2@host:notaport/db",
+            "postgres://u:hunter2@host:5432/db?connect_timeout=soon",
             "postgres://host/db?sslmode=sometimes",
             "mysql://host/db",
         ] {
@@ -372,6 +373,7 @@ mod tests {
                 "{bad}: {text}"
             );
             assert_eq!(text.lines().count(), 1, "{text}");
+            assert!(!text.contains("hunter2"), "{text}");
         }
     }
 }

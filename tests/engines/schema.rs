@@ -122,6 +122,7 @@ fn write_people(db: &Db) {
         (1, "totp", "active"),
         (1, "sms", "active"),
         (2, "totp", "pending"),
+        (3, "email", "pending"),
     ] {
         db.execute(
             "INSERT INTO factors (user_id, kind, status, label, created_at) VALUES (?1, ?2, ?3, 'x', 0)",
@@ -139,7 +140,14 @@ fn write_people(db: &Db) {
         &[],
     )
     .unwrap();
+    // Carl goes, and his pending factor with him (ON DELETE CASCADE).
     db.execute("DELETE FROM users WHERE id = 3", &[]).unwrap();
+    let left: i64 = db
+        .query_one("SELECT count(*) FROM factors WHERE user_id = 3", &[])
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(left, 0);
 }
 
 fn counts(db: &Db) -> Vec<Vec<Value>> {
