@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use factordesk::store::engine::{Db, Value};
+use factordesk::store::engine::{Db, Engine, Value};
 use factordesk::store::{self, pg};
 
 use crate::support::pg::Scratch;
@@ -267,4 +267,93 @@ fn search_indexes_find_words_and_fragments() {
         )
         .is_err()
     );
+}
+
+/// People whose emails and names split into words in several ways.
+const PEOPLE: [(&str, &str); 12] = [
+    ("ann.marie@example.org", "Ann-Marie Smith"),
+    ("bob_jones@example.org", "Bob Jones"),
+    ("c.zoo+desk@mail.example.com", "Carl Zoo"),
+    ("dmitri77@example.net", "Dmitri Ivanov 2nd"),
+    ("MAR.smithson@example.org", "Mar Smithson"),
+    ("o'brien@example.ie", "Sean O'Brien"),
+    ("x1y2@example.org", ""),
+    ("lee@smith.example", "Lee  Smith-Jones"),
+    ("ma@example.org", "M. A."),
+    ("zzq@example.org", "Zed Q"),
+    ("amar@example.in", "Amar Marathe"),
+    ("team-lead@example.org", "Team Lead"),
+];
+
+/// The ids a search finds on `SQLite` (through `FTS5`, as the store asks it)
+/// and on `PostgreSQL` (through its indexes), for one term.
+fn found_by(db: &Db, term: &str, words: bool) -> Vec<i64> {
+    let sql = match (db.engine(), words) {
+        (Engine::Sqlite, false) => "SELECT rowid FROM users_fts WHERE users_fts MATCH ?1",
+        (Engine::Sqlite, true) => "SELECT rowid FROM users_words WHERE users_words MATCH ?1",
+        (Engine::Postgres, false) => {
+            "SELECT id FROM users WHERE email ILIKE '%' || ?1 || '%' OR name ILIKE '%' || ?1 || '%'"
+        }
+        (Engine::Postgres, true) => "SELECT id FROM users WHERE word_starts @> ARRAY[lower(?1)]",
+    };
+    let param = match (db.engine(), words) {
+        (Engine::Sqlite, false) => format!("\"{term}\""),
+        (Engine::Sqlite, true) => format!("\"{term}\"*"),
+        (Engine::Postgres, _) => term.to_owned(),
+    };
+    let mut ids: Vec<i64> = db
+        .query(sql, &[param.into()])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0).unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+#[test]
+fn search_finds_what_fts5_finds() {
+    let Some(scratch) = Scratch::new("search_parity") else {
+        return;
+    };
+    let engines = [sqlite(), postgres(&scratch)];
+    for db in &engines {
+        for (email, name) in PEOPLE {
+            db.execute(
+                "INSERT INTO users (email, name, role, status, created_at, grace_from)
+                 VALUES (?1, ?2, 'member', 'active', 0, 0)",
+                &[email.into(), name.into()],
+            )
+            .unwrap();
+        }
+    }
+    let [lite, pg] = &engines;
+    // One and two characters: the start of a word, any case.
+    for term in [
+        "m", "M", "ma", "sm", "j", "77", "2", "x1", "o", "br", "le", "z", "q", "de",
+    ] {
+        let expected = found_by(lite, term, true);
+        assert_eq!(found_by(pg, term, true), expected, "word start {term:?}");
+    }
+    // Three or more: anywhere in the email or the name, any case.
+    for term in [
+        "mar",
+        "MAR",
+        "smith",
+        "ith",
+        "@ex",
+        "ple.org",
+        "o'b",
+        "zzq",
+        "n-m",
+        "e s",
+        "team-lead",
+        "amar",
+        "nobody",
+    ] {
+        let expected = found_by(lite, term, false);
+        assert_eq!(found_by(pg, term, false), expected, "anywhere {term:?}");
+    }
+    // ann.marie, c.zoo@mail, MAR.smithson, ma@, Amar Marathe.
+    assert_eq!(found_by(lite, "ma", true), [1, 3, 5, 9, 11]);
 }
