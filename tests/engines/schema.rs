@@ -357,3 +357,26 @@ fn search_finds_what_fts5_finds() {
     // ann.marie, c.zoo@mail, MAR.smithson, ma@, Amar Marathe.
     assert_eq!(found_by(lite, "ma", true), [1, 3, 5, 9, 11]);
 }
+
+#[test]
+fn an_address_taken_in_another_case_is_skipped_on_both_engines() {
+    // As users::insert will say it once ported: no conflict target, since
+    // PostgreSQL's unique index is on the folded address, not the column.
+    let insert = |db: &Db, email: &str| {
+        db.execute(
+            "INSERT INTO users (email, role, status, created_at, grace_from)
+             VALUES (?1, 'member', 'active', 0, 0) ON CONFLICT DO NOTHING",
+            &[email.into()],
+        )
+        .unwrap()
+    };
+    let lite = sqlite();
+    assert_eq!(insert(&lite, "bob@example.org"), 1);
+    assert_eq!(insert(&lite, "BOB@Example.org"), 0);
+    let Some(scratch) = Scratch::new("nocase") else {
+        return;
+    };
+    let pg = postgres(&scratch);
+    assert_eq!(insert(&pg, "bob@example.org"), 1);
+    assert_eq!(insert(&pg, "BOB@Example.org"), 0);
+}
