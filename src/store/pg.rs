@@ -206,6 +206,54 @@ pub fn open(url: &PgUrl) -> Result<Db, StoreError> {
     Ok(db)
 }
 
+/// A database looked at before anything is written to it: what it holds,
+/// and the key check stored at its creation, so that a wrong key is
+/// refused before [`migrate`] changes a byte (as `Store::key_check` does
+/// for a file).
+#[derive(Debug)]
+pub struct Inspected {
+    pub db: Db,
+    pub found: Found,
+    pub key_check: Option<String>,
+}
+
+/// Connect and look, writing nothing: a foreign or newer database is
+/// refused here, untouched.
+pub fn inspect(url: &PgUrl) -> Result<Inspected, StoreError> {
+    let db = connect(url)?;
+    let found = found(&db)?;
+    match found {
+        Found::Foreign => Err(EngineError::Foreign {
+            database: url.database().to_owned(),
+            server: url.server(),
+        }
+        .into()),
+        Found::Version(v) if v > latest() => Err(EngineError::TooNew {
+            database: url.database().to_owned(),
+            server: url.server(),
+            found: v,
+            supported: latest(),
+        }
+        .into()),
+        Found::Empty | Found::Version(0) => Ok(Inspected {
+            db,
+            found,
+            key_check: None,
+        }),
+        Found::Version(_) => {
+            let key_check = db
+                .query_opt("SELECT value FROM meta WHERE key = 'key_check'", &[])?
+                .map(|row| row.get::<String>(0))
+                .transpose()?;
+            Ok(Inspected {
+                db,
+                found,
+                key_check,
+            })
+        }
+    }
+}
+
 /// What a database holds, as far as opening it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Found {

@@ -200,3 +200,40 @@ fn an_unreachable_server_is_named() {
         "{text}"
     );
 }
+
+#[test]
+fn inspecting_reads_the_key_check_and_writes_nothing() {
+    let Some(scratch) = Scratch::new("inspect") else {
+        return;
+    };
+    let u = url(&scratch.url);
+    let empty = pg::inspect(&u).unwrap();
+    assert_eq!((empty.found, empty.key_check), (Found::Empty, None));
+    assert!(
+        fingerprint(&empty.db)
+            .iter()
+            .all(|f| !f.starts_with("table "))
+    );
+    drop(pg::open(&u).unwrap());
+    let db = pg::connect(&u).unwrap();
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES ('key_check', ?1)",
+        &["abc123".into()],
+    )
+    .unwrap();
+    let before = fingerprint(&db);
+    let seen = pg::inspect(&u).unwrap();
+    assert_eq!(seen.found, Found::Version(pg::latest()));
+    assert_eq!(seen.key_check.as_deref(), Some("abc123"));
+    assert_eq!(fingerprint(&db), before);
+    // Refusals come before anything is read or written, as at open.
+    db.execute(
+        &format!("INSERT INTO {} (version) VALUES (?1)", pg::VERSIONS),
+        &[(pg::latest() + 1).into()],
+    )
+    .unwrap();
+    assert!(matches!(
+        pg::inspect(&u),
+        Err(StoreError::Engine(EngineError::TooNew { .. }))
+    ));
+}
