@@ -65,7 +65,7 @@ fn exercise(db: &Db) -> Vec<Vec<Row>> {
         &["alice".into(), 10.0.into()],
     )
     .unwrap();
-    let queries: [(&str, Vec<Value>); 7] = [
+    let queries: [(&str, Vec<Value>); 8] = [
         (
             "SELECT id, name, score, data, flag FROM t ORDER BY name",
             vec![],
@@ -94,6 +94,11 @@ fn exercise(db: &Db) -> Vec<Vec<Row>> {
         (
             "SELECT id FROM t WHERE data = ?1",
             vec![vec![0u8, 255].into()],
+        ),
+        // An integer against `sum()`, a numeric on PostgreSQL.
+        (
+            "SELECT count(*) FROM t HAVING sum(id) >= ?1",
+            vec![6.into()],
         ),
     ];
     for (sql, params) in queries {

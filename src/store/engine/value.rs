@@ -291,6 +291,11 @@ impl ToSql for Value {
                 Type::BOOL if (0..=1).contains(v) => (*v == 1).to_sql(ty, out)?,
                 #[allow(clippy::cast_precision_loss)] // as SQLite compares them
                 Type::FLOAT8 => (*v as f64).to_sql(ty, out)?,
+                // Compared with `sum()` of integers, say.
+                Type::NUMERIC => {
+                    out.extend_from_slice(&integer_numeric(*v));
+                    IsNull::No
+                }
                 // SQLite's text affinity: an integer compared with text is text.
                 _ if is_text(ty) => v.to_string().as_str().to_sql(&Type::TEXT, out)?,
                 _ => return Err(wrong(self, ty)),
@@ -352,6 +357,35 @@ impl<'a> FromSql<'a> for Value {
         .contains(ty)
             || is_text(ty)
     }
+}
+
+/// An integer as a binary `numeric`: base-10000 digits, most significant
+/// first, with no trailing zero digits.
+fn integer_numeric(v: i64) -> Vec<u8> {
+    let mut digits = Vec::new();
+    let mut rest = v.unsigned_abs();
+    while rest > 0 {
+        digits.push(u16::try_from(rest % 10_000).unwrap_or_default());
+        rest /= 10_000;
+    }
+    digits.reverse();
+    let weight = digits.len().saturating_sub(1);
+    while digits.last() == Some(&0) {
+        digits.pop();
+    }
+    let mut out = Vec::with_capacity(8 + 2 * digits.len());
+    for word in [
+        u16::try_from(digits.len()).unwrap_or_default(),
+        u16::try_from(weight).unwrap_or_default(),
+        if v < 0 { 0x4000 } else { 0 },
+        0,
+    ]
+    .into_iter()
+    .chain(digits)
+    {
+        out.extend_from_slice(&word.to_be_bytes());
+    }
+    out
 }
 
 /// A `numeric` in its binary form (what `sum()` of integers gives): an
@@ -433,6 +467,31 @@ mod tests {
             numeric(&numeric_bytes(4, 0, &over)).unwrap(),
             Value::Real(_)
         ));
+    }
+
+    #[test]
+    fn integers_written_as_numerics_read_back_the_same() {
+        for v in [
+            0,
+            1,
+            -1,
+            9_999,
+            10_000,
+            -10_000,
+            123_456_789,
+            100_000_000,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            assert_eq!(
+                numeric(&integer_numeric(v)).unwrap(),
+                Value::Integer(v),
+                "{v}"
+            );
+        }
+        // No trailing zero digits: 10,000 is one digit of weight 1.
+        assert_eq!(integer_numeric(10_000), numeric_bytes(1, 0, &[1]));
+        assert_eq!(integer_numeric(0), numeric_bytes(0, 0, &[]));
     }
 
     #[test]
