@@ -11,6 +11,7 @@ mod out;
 mod progress;
 mod secret_input;
 mod verify;
+mod words;
 
 use std::path::PathBuf;
 
@@ -25,6 +26,8 @@ pub(crate) use commands::{
 };
 pub use conventions::{command, default_db, parse, usage_error};
 pub(crate) use out::json;
+/// A desk error as the CLI says it, with the command that fixes it.
+pub use words::desk_error as error_text;
 
 /// Exit codes: 0 ok, 1 error, 2 usage, 3 denied (a login or code rejected).
 pub mod exit {

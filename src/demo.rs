@@ -3,8 +3,6 @@
 
 pub mod population;
 
-use std::fmt::Write as _;
-
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 
@@ -543,32 +541,4 @@ fn filler(b: &mut Builder<'_>, f: &Filler) -> Result<()> {
         )?;
     }
     Ok(())
-}
-
-/// The human summary `demo` prints.
-pub fn summary(report: &Report, db: &std::path::Path, seed: u64) -> String {
-    let mut text = format!(
-        "Demo database {} (seed {seed}, clock {}): {} users.\nEvery demo user's password: {}\n\nSupport scenarios:\n",
-        db.display(),
-        crate::domain::stamp(report.now),
-        report.users,
-        report.password
-    );
-    let width = report
-        .scenarios
-        .iter()
-        .map(|s| s.email.len())
-        .max()
-        .unwrap_or(0);
-    for s in &report.scenarios {
-        let _ = writeln!(text, "  {:<width$}  {}", s.email, s.summary);
-        if let (Some(t), Some(ip)) = (&s.device_token, &s.device_ip) {
-            let _ = writeln!(
-                text,
-                "  {:<width$}    its trusted device: echo {t} | factordesk login start {} --assume-password --device - --ip {ip}",
-                "", s.email
-            );
-        }
-    }
-    text
 }

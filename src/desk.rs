@@ -6,6 +6,7 @@ pub(crate) mod challenge;
 pub mod codes;
 pub mod devices;
 pub mod doctor;
+mod error;
 pub mod exchange;
 pub mod factors;
 pub mod gateway;
@@ -34,200 +35,22 @@ use std::path::{Path, PathBuf};
 
 use chrono::TimeDelta;
 use rusqlite::Connection;
-use thiserror::Error;
 
 use crate::clock::Clock;
-use crate::crypto::{CryptoError, Key};
+use crate::crypto::Key;
+use crate::domain::Time;
 use crate::domain::audit::Facts;
 use crate::domain::chain;
-use crate::domain::contact::{ContactError, canonical_email};
-use crate::domain::login::ChoiceError;
-use crate::domain::otp::NotACode;
-use crate::domain::password::{Hasher, PasswordError};
-use crate::domain::policy::{Policy, PolicyError};
-use crate::domain::text::{self, Field, TextError};
-use crate::domain::{FactorKind, FactorStatus, Time, UserStatus};
-use crate::keyfile::{self, KeyFileError};
+use crate::domain::contact::canonical_email;
+use crate::domain::password::Hasher;
+use crate::domain::policy::Policy;
+use crate::domain::text::{self, Field};
+use crate::keyfile;
 use crate::rng::Rng;
-use crate::store::{self, Store, StoreError, users::UserRow};
+use crate::store::{self, Store, StoreError, Upkeep, users::UserRow};
 
 pub use crate::store::Keyset;
-
-/// Everything a use case can refuse with: what went wrong, with its data.
-/// The message (`Display`) is the CLI's: one sentence that names the fix as
-/// a command, and what the audit trail records of a refusal; the console
-/// words the same facts as its own keys (`tui::strings::desk_error`).
-/// `exit_code` is what the CLI returns.
-#[derive(Debug, Error)]
-pub enum DeskError {
-    #[error(
-        "no user {0}: check the spelling, or find them with `factordesk user list --search TERM`"
-    )]
-    UnknownUser(String),
-    #[error("a user with email {0} already exists: pick another address, or edit that user")]
-    DuplicateEmail(String),
-    #[error("{email} has no factor {id}: run `factordesk factor list {email}` for the ids")]
-    UnknownFactor { email: String, id: i64 },
-    #[error("no challenge {0}: start one with `factordesk login start EMAIL`")]
-    UnknownChallenge(i64),
-    #[error("{email} has no device {id}: run `factordesk device list {email}` for the ids")]
-    UnknownDevice { email: String, id: i64 },
-    #[error("a reason is required to {0}: pass --reason \"...\" (it goes in the audit trail)")]
-    ReasonRequired(&'static str),
-    #[error("{email} is already {status}: nothing to change (see `factordesk user show {email}`)")]
-    AlreadyStatus { email: String, status: UserStatus },
-    #[error("nothing to change for {0}: pass --name, --role, --phone or --every-login")]
-    NothingToEdit(String),
-    #[error(
-        "{} factors are not allowed by policy (factors={allowed}): an admin can allow them with `factordesk policy set factors {allowed},{kind}`",
-        .kind.label()
-    )]
-    KindNotAllowed { kind: FactorKind, allowed: String },
-    /// SMS to a country calling code the policy does not allow; `allowed`
-    /// says which are, `with` is the list with this one added.
-    #[error(
-        "SMS cannot be sent to +{code} numbers (allowed country calling codes: {allowed}): use an authenticator app or email, or an admin can run `factordesk policy set sms_countries {with}`"
-    )]
-    CountryNotAllowed {
-        code: u16,
-        allowed: String,
-        with: String,
-    },
-    #[error(
-        "{email} already has an SMS factor ({label}): change the number with `factordesk user edit {email} --phone NUMBER`, or remove factor {id} first"
-    )]
-    HasSms {
-        email: String,
-        label: String,
-        id: i64,
-    },
-    #[error(
-        "factor {id} is already {status}, not pending: nothing to confirm (see `factordesk factor list {email}`)"
-    )]
-    NotPending {
-        email: String,
-        id: i64,
-        status: FactorStatus,
-    },
-    /// A login's code was sent to the challenge that confirms a new factor.
-    #[error(
-        "challenge {challenge} confirms a new factor: use `factordesk factor confirm {email} {factor} CODE`"
-    )]
-    ConfirmsFactor {
-        challenge: i64,
-        email: String,
-        factor: i64,
-    },
-    /// A new factor's confirmation code expired (exit code 3).
-    #[error(
-        "the confirmation code expired {ago}: send another with `factordesk login resend {challenge}`"
-    )]
-    ConfirmationExpired { ago: String, challenge: i64 },
-    /// A wrong confirmation code, `why`, with attempts left (exit code 3).
-    #[error(
-        "{why} ({left} attempt(s) left): check the newest message in `factordesk outbox --user {email}`"
-    )]
-    WrongConfirmation {
-        why: String,
-        left: u32,
-        email: String,
-    },
-    /// A wrong confirmation code, `why`, and the last attempt (exit code 3):
-    /// the factor must be added again.
-    #[error(
-        "{why}, and that was the last of {max} attempts: add the factor again to send a new code (`{}`)",
-        add_command(*.kind, .email, .destination.as_deref())
-    )]
-    ConfirmationsUsedUp {
-        why: String,
-        max: u32,
-        kind: FactorKind,
-        email: String,
-        destination: Option<String>,
-    },
-    /// Backup codes are never written over a file.
-    #[error(
-        "{} already exists: choose another --out file; backup codes are never written over a file",
-        .0.display()
-    )]
-    ExportExists(PathBuf),
-    #[error("cannot write {}: {why}; choose a writable --out location", .path.display())]
-    ExportUnwritable { path: PathBuf, why: String },
-    /// A request that cannot be done as asked; the text says what to do.
-    #[error("{0}")]
-    Refused(String),
-    /// A code or login was rejected (exit code 3).
-    #[error("{0}")]
-    Denied(String),
-    #[error(transparent)]
-    Contact(#[from] ContactError),
-    #[error(transparent)]
-    Policy(#[from] PolicyError),
-    #[error(transparent)]
-    Password(#[from] PasswordError),
-    #[error(transparent)]
-    Code(#[from] NotACode),
-    #[error(transparent)]
-    Choice(#[from] ChoiceError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    KeyFile(#[from] KeyFileError),
-    #[error(transparent)]
-    Crypto(#[from] CryptoError),
-    #[error(
-        "the key does not match this database; it was left untouched: use the key file that was created with it (--key-file or FACTORDESK_KEY_FILE)"
-    )]
-    WrongKey,
-    #[error(transparent)]
-    Text(#[from] TextError),
-    #[error(
-        "{email} looks like the existing user {existing} (a letter from another script): if that user is meant, use {existing}; otherwise spell the new address in one script"
-    )]
-    LookAlike { email: String, existing: String },
-    /// An import refused at one line of its file; nothing was imported.
-    #[error("line {line}: {why}; nothing was imported: fix that line and run the import again")]
-    ImportLine { line: usize, why: Box<DeskError> },
-    /// A command line that cannot be run as given (exit code 2).
-    #[error("{0}")]
-    Usage(String),
-}
-
-impl From<rusqlite::Error> for DeskError {
-    fn from(e: rusqlite::Error) -> Self {
-        DeskError::Store(store::classify(e))
-    }
-}
-
-impl DeskError {
-    /// 3 when a login or code was rejected, 2 for a command line that
-    /// cannot be run, 1 for every other error.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            DeskError::Denied(_)
-            | DeskError::ConfirmationExpired { .. }
-            | DeskError::WrongConfirmation { .. }
-            | DeskError::ConfirmationsUsedUp { .. } => 3,
-            DeskError::Usage(_) => 2,
-            _ => 1,
-        }
-    }
-}
-
-/// The command that adds a factor again, for [`DeskError::ConfirmationsUsedUp`].
-fn add_command(kind: FactorKind, email: &str, destination: Option<&str>) -> String {
-    let command = match kind {
-        FactorKind::Sms => format!(
-            "factordesk factor add-sms {email} {}",
-            destination.unwrap_or("PHONE")
-        ),
-        _ => format!(
-            "factordesk factor add-email {email} {}",
-            destination.unwrap_or_default()
-        ),
-    };
-    command.trim_end().to_owned()
-}
+pub use error::{DeskError, Remedy};
 
 pub type Result<T, E = DeskError> = std::result::Result<T, E>;
 
@@ -247,6 +70,9 @@ pub struct Desk {
     os_user: Option<String>,
     /// The chain's end, known for the rest of a batch.
     tip: Cell<Option<trail::Tip>>,
+    /// Inside a batch, the policy as its last use case left it: nothing
+    /// else can write it while the batch holds the write lock.
+    batch_policy: Option<Policy>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -464,6 +290,7 @@ impl Desk {
             actor: "admin".to_owned(),
             os_user: None,
             tip: Cell::new(None),
+            batch_policy: None,
         }
     }
 
@@ -587,10 +414,15 @@ impl Desk {
             actor,
             os_user,
             tip,
+            batch_policy,
             ..
         } = self;
+        let memo = if batched { batch_policy.take() } else { None };
         store.write(|tx| {
-            let (policy, _) = store::policy::load(tx)?;
+            let policy = match memo {
+                Some(policy) => policy,
+                None => store::policy::load(tx)?.0,
+            };
             let mut cx = Ctx {
                 conn: tx,
                 key,
@@ -605,14 +437,25 @@ impl Desk {
                 tip,
                 batched,
             };
-            f(&mut cx)
+            let out = f(&mut cx);
+            if batched {
+                *batch_policy = Some(cx.policy);
+            }
+            out
         })
     }
 
     /// Run many use cases as one transaction (the generator): each keeps
     /// its own checks and audit event, and all of them land, or none.
     pub fn batch<T>(&mut self, f: impl FnOnce(&mut Desk) -> Result<T>) -> Result<T> {
-        self.batch_or_rehearse(true, f)
+        self.batch_with(true, Upkeep::Search, f)
+    }
+
+    /// [`Desk::batch`] for filling a database: the listing indexes are also
+    /// built once at the end. Only for use cases that never read them (the
+    /// generator's: the query-plan test holds it to that).
+    pub fn fill<T>(&mut self, f: impl FnOnce(&mut Desk) -> Result<T>) -> Result<T> {
+        self.batch_with(true, Upkeep::SearchAndListings, f)
     }
 
     /// [`Desk::batch`], kept only when `keep` (else everything it did is
@@ -622,15 +465,27 @@ impl Desk {
         keep: bool,
         f: impl FnOnce(&mut Desk) -> Result<T>,
     ) -> Result<T> {
-        self.store.begin_batch()?;
+        self.batch_with(keep, Upkeep::Search, f)
+    }
+
+    fn batch_with<T>(
+        &mut self,
+        keep: bool,
+        upkeep: Upkeep,
+        f: impl FnOnce(&mut Desk) -> Result<T>,
+    ) -> Result<T> {
+        self.store.begin_batch(upkeep)?;
         self.tip.set(None);
+        self.batch_policy = None;
         let value = f(self).and_then(|value| {
             // The head its events moved, in the same transaction.
             trail::save_head(self.store.conn(), &self.key, &self.tip)?;
             Ok(value)
         });
-        // Rolled back or not, the next transaction reads the end again.
+        // Rolled back or not, the next transaction reads the end (and the
+        // policy) again.
         self.tip.set(None);
+        self.batch_policy = None;
         let ended = self.store.end_batch(keep && value.is_ok());
         let value = value?;
         ended?;

@@ -4,6 +4,7 @@
 pub mod attempts;
 pub mod attention;
 pub mod audit;
+mod batch;
 pub mod challenges;
 pub mod codes;
 mod columns;
@@ -31,6 +32,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use thiserror::Error;
 
+pub use batch::Upkeep;
 pub(crate) use columns::exec;
 pub use columns::{opt_time, parse_col, secs, time};
 pub use keyset::Keyset;
@@ -48,13 +50,9 @@ pub const APPLICATION_ID: i32 = 0x4644_3241;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error(
-        "no database at {0}: create one with `factordesk init` or `factordesk demo`, or pass --db"
-    )]
+    #[error("no database at {0}")]
     Missing(PathBuf),
-    #[error(
-        "{0} is not a factordesk database; it was left untouched: pass --db with a factordesk database"
-    )]
+    #[error("{0} is not a factordesk database; it was left untouched")]
     Foreign(PathBuf),
     #[error(
         "{path} has schema version {found}, newer than this factordesk understands ({supported}); it was left untouched: upgrade factordesk"
@@ -64,17 +62,15 @@ pub enum StoreError {
         found: i64,
         supported: i64,
     },
-    #[error("a file already exists at {0}: pass another --db, or remove it first")]
+    #[error("a file already exists at {0}")]
     Exists(PathBuf),
-    #[error("cannot create {0}: {1}; choose a writable --db location")]
+    #[error("cannot create {0}: {1}")]
     Create(PathBuf, std::io::Error),
-    #[error("cannot read {0}: {1}; check its permissions, or pass another --db")]
+    #[error("cannot read {0}: {1}")]
     Unreadable(PathBuf, String),
-    #[error("{0} is a directory: pass --db with the database file, e.g. {0}/factordesk.db")]
+    #[error("{0} is a directory")]
     Directory(PathBuf),
-    #[error(
-        "{0} is {1}, not a database file; it was left untouched: pass --db with a factordesk database"
-    )]
+    #[error("{0} is {1}, not a database file; it was left untouched")]
     NotRegular(PathBuf, &'static str),
     #[error(
         "{path} is read-only and has schema version {found}, older than this factordesk's ({supported}); it was left untouched: make it writable (chmod u+w {path}) and run factordesk once to upgrade it"
@@ -92,13 +88,11 @@ pub enum StoreError {
         step: i64,
         reason: String,
     },
-    #[error("there is no user {0} to simulate: pick one from the Users list")]
+    #[error("there is no user {0} to simulate")]
     NoUser(String),
     #[error("the database is busy (another program holds a lock on it); try again in a moment")]
     Busy,
-    #[error(
-        "the database cannot be written: the file or its directory is read-only; fix the permissions, or copy it somewhere writable and pass that --db"
-    )]
+    #[error("the database cannot be written: the file or its directory is read-only")]
     ReadOnly,
     #[error("database error: {}", short(.0))]
     Sqlite(rusqlite::Error),
@@ -156,8 +150,8 @@ pub struct Store {
     conn: Connection,
     /// Inside [`Store::batch`]: each `write` joins the batch's transaction.
     in_batch: bool,
-    /// The search-index triggers a batch dropped, to put back at its end.
-    deferred_triggers: Vec<String>,
+    /// What a batch put off until its end.
+    deferred: batch::Deferred,
 }
 
 impl std::fmt::Debug for Store {
@@ -165,7 +159,7 @@ impl std::fmt::Debug for Store {
         f.debug_struct("Store")
             .field("path", &self.conn.path())
             .field("in_batch", &self.in_batch)
-            .field("deferred_triggers", &self.deferred_triggers.len())
+            .field("deferred", &self.deferred)
             .finish()
     }
 }
@@ -301,7 +295,7 @@ impl Store {
         Store {
             conn,
             in_batch: false,
-            deferred_triggers: Vec::new(),
+            deferred: batch::Deferred::default(),
         }
     }
 
@@ -328,106 +322,7 @@ impl Store {
         tx.commit().map_err(|e| E::from(classify(e)))?;
         Ok(value)
     }
-
-    /// Whether a batch's transaction is open.
-    pub fn in_batch(&self) -> bool {
-        self.in_batch
-    }
-
-    /// Start a batch: every [`Store::write`] until [`Store::end_batch`]
-    /// joins one transaction, with a larger page cache. For bulk work such
-    /// as the generator, where a transaction per use case would cost more
-    /// than the use case itself.
-    pub fn begin_batch(&mut self) -> Result<(), StoreError> {
-        if self.in_batch {
-            return Ok(());
-        }
-        self.conn
-            .pragma_update(None, "cache_size", BATCH_CACHE_KIB)?;
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        self.in_batch = true;
-        if let Err(e) = self.defer_search_index() {
-            let _ = self.end_batch(false);
-            return Err(e);
-        }
-        Ok(())
-    }
-
-    /// Inside a batch, the search index is built once at its end rather
-    /// than row by row: `FTS5` writes its pending rows to disk at every
-    /// statement savepoint, so row-by-row upkeep in one long transaction
-    /// leaves thousands of tiny segments to merge. The triggers that keep
-    /// it are dropped here, in the batch's transaction (a rollback restores
-    /// them), and put back, from their own text, by [`Store::end_batch`].
-    fn defer_search_index(&mut self) -> Result<(), StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT name, sql FROM sqlite_schema
-             WHERE type = 'trigger' AND tbl_name = 'users' AND name LIKE 'users\\_fts\\_%' ESCAPE '\\'",
-        )?;
-        let triggers = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        drop(stmt);
-        for (name, _) in &triggers {
-            self.conn
-                .execute_batch(&format!("DROP TRIGGER \"{}\"", name.replace('"', "\"\"")))?;
-        }
-        self.deferred_triggers = triggers.into_iter().map(|(_, sql)| sql).collect();
-        Ok(())
-    }
-
-    /// Put back the search index's triggers and rebuild it from `users`.
-    fn restore_search_index(&mut self) -> Result<(), StoreError> {
-        if self.deferred_triggers.is_empty() {
-            return Ok(());
-        }
-        for sql in std::mem::take(&mut self.deferred_triggers) {
-            self.conn.execute_batch(&sql)?;
-        }
-        self.conn.execute_batch(
-            "INSERT INTO users_fts (users_fts) VALUES ('rebuild');
-             INSERT INTO users_words (users_words) VALUES ('rebuild');",
-        )?;
-        Ok(())
-    }
-
-    /// End a batch: commit all of it, or roll all of it back.
-    pub fn end_batch(&mut self, commit: bool) -> Result<(), StoreError> {
-        if !self.in_batch {
-            return Ok(());
-        }
-        self.in_batch = false;
-        // A rollback undoes the dropped triggers along with the rest.
-        let restored = if commit {
-            self.restore_search_index()
-        } else {
-            self.deferred_triggers.clear();
-            Ok(())
-        };
-        let end = match restored {
-            Ok(()) if commit => self.conn.execute_batch("COMMIT").map_err(StoreError::from),
-            Ok(()) => self
-                .conn
-                .execute_batch("ROLLBACK")
-                .map_err(StoreError::from),
-            Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
-                Err(e)
-            }
-        };
-        let cache = self
-            .conn
-            .pragma_update(None, "cache_size", DEFAULT_CACHE_KIB);
-        end?;
-        cache?;
-        Ok(())
-    }
 }
-
-/// The page cache of a batch, in KiB (negative: `SQLite` reads it as KiB),
-/// and the default it returns to.
-const BATCH_CACHE_KIB: i64 = -262_144;
-const DEFAULT_CACHE_KIB: i64 = -2_000;
 
 /// Remove a database and its WAL companions (used only on files we just made).
 pub fn remove_database_files(path: &Path) {
@@ -614,7 +509,7 @@ mod tests {
     fn missing_and_unwritable_paths() {
         let dir = tempfile::tempdir().unwrap();
         let err = Store::open(&dir.path().join("nope.db")).unwrap_err();
-        assert!(err.to_string().contains("factordesk init"), "{err}");
+        assert!(matches!(err, StoreError::Missing(_)), "{err}");
         let err = Store::create(&dir.path().join("no/such/dir/x.db")).unwrap_err();
         assert!(matches!(err, StoreError::Create(..)), "{err}");
     }

@@ -75,7 +75,7 @@ fn say_error(json: bool, message: &str, kind: &str, exit_code: i32) {
 
 /// Report a desk error; returns the exit code.
 pub(crate) fn report(json: bool, e: &DeskError) -> i32 {
-    say_error(json, &e.to_string(), e.kind(), e.exit_code());
+    say_error(json, &super::words::desk_error(e), e.kind(), e.exit_code());
     e.exit_code()
 }
 

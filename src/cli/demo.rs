@@ -1,12 +1,13 @@
 //! `factordesk demo`: (re)create the demo database, with a progress bar on a
 //! terminal while `--users` generates a crowd, then open the console on it.
 
+use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Cli, DemoArgs};
-use crate::demo::{Crowd, Scenario, build_with, summary};
+use crate::demo::{Crowd, Report, Scenario, build_with};
 use crate::desk::{Desk, DeskError, Result};
 
 /// `factordesk demo`: (re)create the demo database at `--db`. An existing
@@ -110,4 +111,33 @@ fn progress_bar(crowd: Crowd) -> ProgressBar {
     bar.set_style(style);
     bar.set_prefix("Generating users and their history");
     bar
+}
+
+/// The human summary `demo` prints: each scenario, and for one with a
+/// remembered computer the command line that logs in from it.
+fn summary(report: &Report, db: &std::path::Path, seed: u64) -> String {
+    let mut text = format!(
+        "Demo database {} (seed {seed}, clock {}): {} users.\nEvery demo user's password: {}\n\nSupport scenarios:\n",
+        db.display(),
+        crate::domain::stamp(report.now),
+        report.users,
+        report.password
+    );
+    let width = report
+        .scenarios
+        .iter()
+        .map(|s| s.email.len())
+        .max()
+        .unwrap_or(0);
+    for s in &report.scenarios {
+        let _ = writeln!(text, "  {:<width$}  {}", s.email, s.summary);
+        if let (Some(t), Some(ip)) = (&s.device_token, &s.device_ip) {
+            let _ = writeln!(
+                text,
+                "  {:<width$}    its trusted device: echo {t} | factordesk login start {} --assume-password --device - --ip {ip}",
+                "", s.email
+            );
+        }
+    }
+    text
 }

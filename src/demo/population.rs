@@ -31,8 +31,6 @@ pub const MAX_USERS: u32 = 10_000_000;
 const HISTORY: TimeDelta = TimeDelta::days(90);
 /// How far back people joined.
 const OLDEST: TimeDelta = TimeDelta::days(730);
-/// Episodes played per transaction.
-const CHUNK: usize = 50_000;
 
 #[derive(Debug, Clone, Deserialize)]
 struct Names {
@@ -134,28 +132,28 @@ pub fn generate(
     let total = u64::try_from(plan.timeline.len()).unwrap_or(u64::MAX);
     let mut done = 0u64;
     progress(0, total);
-    for chunk in plan.timeline.chunks(CHUNK) {
-        desk.batch(|desk| {
-            for &(at, who, episode) in chunk {
-                let i = who as usize;
-                let target = crate::store::time(at);
-                desk.advance_clock(target - desk.now());
-                let mut player = Player {
-                    desk: &mut *desk,
-                    person: &plan.people[i],
-                    held: &mut held[i],
-                    names: &names,
-                    hash: &hash,
-                };
-                player.episode(episode)?;
-                done += 1;
-                if done.is_multiple_of(1024) {
-                    progress(done, total);
-                }
+    // One transaction: all of it lands, or none, and the indexes only the
+    // console's lists read are built once at its end.
+    desk.fill(|desk| {
+        for &(at, who, episode) in &plan.timeline {
+            let i = who as usize;
+            let target = crate::store::time(at);
+            desk.advance_clock(target - desk.now());
+            let mut player = Player {
+                desk: &mut *desk,
+                person: &plan.people[i],
+                held: &mut held[i],
+                names: &names,
+                hash: &hash,
+            };
+            player.episode(episode)?;
+            done += 1;
+            if done.is_multiple_of(1024) {
+                progress(done, total);
             }
-            Ok(())
-        })?;
-    }
+        }
+        Ok(())
+    })?;
     desk.advance_clock(now - desk.now());
     progress(total, total);
     Ok(plan.people.len())

@@ -152,7 +152,7 @@ mod tests {
             );
         }
         let err = write_export(&path, "other").unwrap_err();
-        assert!(err.to_string().contains("never written over"), "{err}");
+        assert!(matches!(err, DeskError::ExportExists(_)), "{err}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
     }
 }

@@ -150,13 +150,11 @@ impl Desk {
         self.batch_or_rehearse(!dry_run, |d| {
             let (mut totp, mut hotp) = (0, 0);
             for (i, r) in records.iter().enumerate() {
-                let address = address_of(&r.account, domain).ok_or_else(|| DeskError::ImportLine {
-                    line: r.line,
-                    why: Box::new(DeskError::Refused(format!(
-                        "`{}` is not an email address: pass --domain example.com to read user names as addresses",
-                        text::excerpt(&r.account, 40)
-                    ))),
-                })?;
+                let address =
+                    address_of(&r.account, domain).ok_or_else(|| DeskError::ImportLine {
+                        line: r.line,
+                        why: Box::new(DeskError::NotAnAddress(text::excerpt(&r.account, 40))),
+                    })?;
                 d.run(|cx| import_one(cx, format, &address, r))
                     .map_err(at_line(r.line))?;
                 if r.counter.is_some() {

@@ -240,10 +240,11 @@ impl Desk {
             require_allowed(cx, FactorKind::Email)?;
             let u = cx.user(email)?;
             if let Some(f) = replace_pending(cx, &u, FactorKind::Email)? {
-                return Err(DeskError::Refused(format!(
-                    "{} already has an email factor ({}): remove factor {} first to use another address",
-                    u.email, f.label, f.id
-                )));
+                return Err(DeskError::HasEmail {
+                    email: u.email,
+                    label: f.label,
+                    id: f.id,
+                });
             }
             let address = match address {
                 Some(a) => a,
@@ -551,12 +552,8 @@ fn audit_rejected(cx: &Ctx<'_>, u: &UserRow, f: &FactorRow, denied: &DeskError) 
 /// Check an SMS/email confirmation code against the open enrolment challenge.
 /// The inner error is a rejection to report after the attempt is committed.
 fn confirm_contact(cx: &mut Ctx<'_>, u: &UserRow, f: &FactorRow, code: &str) -> Result<Result<()>> {
-    let c = challenges::open_enrolment(cx.conn, f.id)?.ok_or_else(|| {
-        DeskError::Refused(format!(
-            "no confirmation code is waiting for factor {}: remove it and add it again to send a new one",
-            f.id
-        ))
-    })?;
+    let c =
+        challenges::open_enrolment(cx.conn, f.id)?.ok_or(DeskError::NoConfirmationWaiting(f.id))?;
     if otp::is_expired(c.expires_at, cx.now) {
         return Ok(Err(DeskError::ConfirmationExpired {
             ago: crate::domain::relative(c.expires_at, cx.now),

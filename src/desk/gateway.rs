@@ -119,7 +119,10 @@ pub(crate) fn send(cx: &mut Ctx<'_>, m: &Message<'_>) -> Result<DeliveryOutcome>
                 ),
                 Err(_) => (
                     DeliveryStatus::Failed,
-                    Some("the phone number is not a valid number: change it with `factordesk user edit --phone`".to_owned()),
+                    Some(
+                        "the phone number is not a valid number: change the user's phone number"
+                            .to_owned(),
+                    ),
                 ),
             };
             (Channel::Sms, status, reason)

@@ -96,10 +96,10 @@ pub(crate) fn confirm(cx: &mut Ctx<'_>, f: &FactorRow, code: &str) -> Result<Res
             rows::set_counter(cx.conn, f.id, counter + 1)?;
             Ok(Ok(()))
         }
-        Check::Replayed { .. } | Check::Invalid => Ok(Err(DeskError::Denied(format!(
-            "that code is not one of the token's next {} (from counter {next}): press its button and type the code it shows, or enrol it again with its counter (--counter)",
-            hotp::LOOK_AHEAD
-        )))),
+        Check::Replayed { .. } | Check::Invalid => Ok(Err(DeskError::NotNextTokenCode {
+            look_ahead: hotp::LOOK_AHEAD,
+            next,
+        })),
     }
 }
 

@@ -35,6 +35,13 @@ impl DeskError {
             DeskError::ExportExists(_) => "export_exists",
             DeskError::ExportUnwritable { .. } => "export_unwritable",
             DeskError::ImportLine { .. } => "import_line",
+            DeskError::NotNextTokenCode { .. } => "not_next_token_code",
+            DeskError::HasEmail { .. } => "has_email",
+            DeskError::NoConfirmationWaiting(_) => "no_confirmation_waiting",
+            DeskError::RangeBackwards { .. } => "range_backwards",
+            DeskError::NotAnAddress(_) => "not_an_address",
+            DeskError::ChainHeadAltered => "chain_head_altered",
+            DeskError::NoUserNamed => "no_user_named",
             DeskError::Refused(_) => "refused",
             DeskError::Denied(_) => "denied",
             DeskError::Contact(e) => match e {

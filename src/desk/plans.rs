@@ -565,6 +565,33 @@ fn interactive_queries_read_along_indexes() {
     );
 }
 
+/// The generator fills a database with the listing indexes put off to its
+/// end (see `store::Upkeep`): none of its statements may need one.
+#[test]
+fn the_generator_reads_along_indexes_with_the_listing_indexes_put_off() {
+    let mut desk = empty();
+    let mut seen = Seen::default();
+    seen.record(&mut desk, "generator", |d| {
+        let crowd = Crowd::Generated {
+            users: 300,
+            seed: 1,
+        };
+        demo::build_with(d, &Scenario::embedded().unwrap(), crowd, &mut |_, _| {}).unwrap();
+    });
+    assert!(seen.any("INSERT INTO audit") && seen.any("INSERT INTO attempts"));
+    desk.store
+        .begin_batch(crate::store::Upkeep::SearchAndListings)
+        .unwrap();
+    let found = faults(desk.conn(), &seen, "listing indexes put off");
+    desk.store.end_batch(false).unwrap();
+    assert!(
+        found.is_empty(),
+        "{} of the generator's statements scan a table that grows:\n\n{}",
+        found.len(),
+        found.join("\n\n")
+    );
+}
+
 #[test]
 fn the_check_refuses_scans_and_walks_that_test_rows() {
     let desk = empty();

@@ -147,11 +147,10 @@ fn resolve<'q>(conn: &Connection, q: &'q AuditQuery) -> Result<Resolved<'q>> {
     if let (Some(since), Some(until)) = (q.since, q.until)
         && since >= until
     {
-        return Err(DeskError::Usage(format!(
-            "the start of the range ({}) is not before its end ({}): give a --since earlier than --until",
-            since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        )));
+        return Err(DeskError::RangeBackwards {
+            since: since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            until: until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        });
     }
     let needle = match q.text.as_deref() {
         Some(t) => Needle::parse(text::check(Field::Search, t)?),

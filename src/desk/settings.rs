@@ -42,6 +42,8 @@ impl Desk {
             let changed = normalized != before;
             if changed {
                 store::policy::set(cx.conn, &key, &normalized, cx.now)?;
+                // The rest of a batch reads it from here.
+                cx.policy = next.clone();
             }
             let mut detail = format!("{key}: {before} -> {normalized}");
             if !changed {
@@ -66,5 +68,50 @@ impl Desk {
                 changed_at: store::policy::changed_at(cx.conn, &key)?,
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+
+    use crate::clock::Clock;
+    use crate::crypto::Key;
+    use crate::desk::Desk;
+    use crate::rng::Rng;
+
+    fn desk() -> Desk {
+        let now = DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
+            .unwrap()
+            .to_utc();
+        Desk::in_memory(Key::from_bytes([7; 32]), Clock::fixed(now), Rng::seeded(1)).unwrap()
+    }
+
+    /// A batch keeps the policy between its use cases: a change made by
+    /// one is what the next reads, and a rolled-back one is forgotten.
+    #[test]
+    fn inside_a_batch_the_next_use_case_reads_a_changed_policy() {
+        let mut desk = desk();
+        let before = desk.policy().unwrap().backup_low;
+        let seen = desk
+            .batch(|d| {
+                let first = d.run(|cx| Ok(cx.policy.backup_low))?;
+                d.set_policy("backup_low", &(before + 2).to_string(), "test")?;
+                let second = d.run(|cx| Ok(cx.policy.backup_low))?;
+                Ok((first, second))
+            })
+            .unwrap();
+        assert_eq!(seen, (before, before + 2));
+        assert_eq!(desk.policy().unwrap().backup_low, before + 2);
+        let failed: crate::desk::Result<()> = desk.batch(|d| {
+            d.set_policy("backup_low", &(before + 3).to_string(), "test")?;
+            Err(crate::desk::DeskError::Refused("rolled back".to_owned()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(desk.policy().unwrap().backup_low, before + 2);
+        let after = desk
+            .batch(|d| d.run(|cx| Ok(cx.policy.backup_low)))
+            .unwrap();
+        assert_eq!(after, before + 2);
     }
 }

@@ -80,11 +80,7 @@ pub(crate) fn save_head(conn: &Connection, key: &Key, tip: &Cell<Option<Tip>>) -
 /// is added to a trail that cannot be continued.
 fn load(conn: &Connection, key: &Key) -> Result<Tip> {
     let (stored, next_id) = audit::tip(conn)?;
-    let head = stored.verified(key).ok_or_else(|| {
-        DeskError::Refused(
-            "the audit trail's chain head was changed by hand, so no event can be added to it: run `factordesk audit verify`, and restore the database from a backup".to_owned(),
-        )
-    })?;
+    let head = stored.verified(key).ok_or(DeskError::ChainHeadAltered)?;
     Ok(Tip {
         next_id,
         head,
@@ -417,6 +413,6 @@ mod tests {
                 ..Default::default()
             })
             .unwrap_err();
-        assert!(err.to_string().contains("audit verify"), "{err}");
+        assert!(matches!(err, DeskError::ChainHeadAltered), "{err}");
     }
 }

@@ -152,9 +152,7 @@ pub struct Candidate {
 /// Why the asked-for factor cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChoiceError {
-    #[error(
-        "factor {0} does not belong to this user: run `factordesk factor list EMAIL` for the ids"
-    )]
+    #[error("factor {0} does not belong to this user")]
     NotTheirs(i64),
     #[error("factor {id} is {status}, not active: confirm or enable it, or pick another")]
     NotActive { id: i64, status: FactorStatus },

@@ -202,7 +202,7 @@ pub const SETTINGS: &[Setting] = &[
 /// A setting that could not be applied; the message says what is accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PolicyError {
-    #[error("unknown policy key `{0}`: run `factordesk policy show` for the keys")]
+    #[error("unknown policy key `{0}`")]
     UnknownKey(String),
     #[error("`{key}` cannot be `{value}`: expected {form}")]
     BadValue {
@@ -490,7 +490,7 @@ mod tests {
         );
         assert_eq!(
             p.set("nope", "1").unwrap_err().to_string(),
-            "unknown policy key `nope`: run `factordesk policy show` for the keys"
+            "unknown policy key `nope`"
         );
     }
 

@@ -61,9 +61,7 @@ pub fn app_on(desk: Desk, screen: ScreenName, user: Option<&str>, theme: Theme) 
     app.poll_worker();
     match (screen, user) {
         (ScreenName::User, None) => {
-            return Err(DeskError::Refused(
-                "the user screen needs --user EMAIL".to_owned(),
-            ));
+            return Err(DeskError::NoUserNamed);
         }
         (ScreenName::User, Some(email)) => app
             .open_user(email)

@@ -1,10 +1,9 @@
 //! Words the console shows, kept together so wording changes are one diff,
 //! desk errors among them: worded here as keys, where the CLI names commands.
 
-use crate::desk::DeskError;
-use crate::domain::FactorKind;
-use crate::domain::login::ChoiceError;
-use crate::domain::policy::PolicyError;
+mod errors;
+
+pub use errors::desk_error;
 
 pub const APP: &str = "factordesk";
 /// Before the name of who is at the desk (the actor the audit trail
@@ -253,79 +252,6 @@ pub fn policy_unchanged(key: &str, value: &str) -> String {
     format!("{key} is already {value}: type another value, or Esc to leave it.")
 }
 
-/// A desk error as the console says it: the same facts as the CLI's
-/// sentence, with the fix as the screen or key that does it here, where the
-/// CLI names a command or a flag.
-pub fn desk_error(e: &DeskError) -> String {
-    let their_screen = "their screen shows the ones there are now";
-    match e {
-        DeskError::UnknownUser(email) => format!(
-            "no user {email}: check the spelling, or find them on the Users screen (2, then / to search)"
-        ),
-        DeskError::UnknownFactor { email, id } => {
-            format!("{email} has no factor {id}: {their_screen}")
-        }
-        DeskError::UnknownDevice { email, id } => {
-            format!("{email} has no device {id}: {their_screen}")
-        }
-        DeskError::UnknownChallenge(id) => {
-            format!("no challenge {id}: start one in the Simulator (3)")
-        }
-        DeskError::ReasonRequired(action) => {
-            format!("a reason is required to {action}: type a reason (it goes in the audit trail)")
-        }
-        DeskError::AlreadyStatus { email, status } => {
-            format!("{email} is already {status}: nothing to change")
-        }
-        DeskError::NothingToEdit(email) => format!("nothing to change for {email}"),
-        DeskError::KindNotAllowed { kind, allowed } => format!(
-            "{} factors are not allowed by policy (factors={allowed}): an admin can allow them on the Policy screen (6), setting factors to {allowed},{kind}",
-            kind.label()
-        ),
-        DeskError::CountryNotAllowed {
-            code,
-            allowed,
-            with,
-        } => format!(
-            "SMS cannot be sent to +{code} numbers (allowed country calling codes: {allowed}): use an authenticator app or email, or an admin can set sms_countries to {with} on the Policy screen (6)"
-        ),
-        DeskError::HasSms { email, label, .. } => format!(
-            "{email} already has an SMS factor ({label}): remove that SMS factor (x on their screen), then add the new number (s)"
-        ),
-        DeskError::NotPending { id, status, .. } => {
-            format!("factor {id} is already {status}, not pending: nothing to confirm")
-        }
-        DeskError::ConfirmsFactor { challenge, .. } => format!(
-            "challenge {challenge} confirms a new factor: confirm it with c on their screen"
-        ),
-        DeskError::ConfirmationExpired { ago, .. } => format!(
-            "the confirmation code expired {ago}: send another by removing the factor (x on their screen) and adding it again (s or m)"
-        ),
-        DeskError::WrongConfirmation { why, left, .. } => {
-            format!("{why} ({left} attempt(s) left): check the newest message in the Outbox (4)")
-        }
-        DeskError::ConfirmationsUsedUp { why, max, kind, .. } => format!(
-            "{why}, and that was the last of {max} attempts: add the factor again to send a new code ({} on their screen)",
-            if *kind == FactorKind::Sms { 's' } else { 'm' }
-        ),
-        DeskError::ExportExists(path) => format!(
-            "{} already exists: choose another file name; backup codes are never written over a file",
-            path.display()
-        ),
-        DeskError::ExportUnwritable { path, why } => format!(
-            "cannot write {}: {why}; choose a file in a folder you can write to",
-            path.display()
-        ),
-        DeskError::Policy(PolicyError::UnknownKey(key)) => {
-            format!("unknown policy key `{key}`: see the Policy screen (6) for the keys")
-        }
-        DeskError::Choice(ChoiceError::NotTheirs(id)) => {
-            format!("factor {id} does not belong to this user: {their_screen}")
-        }
-        other => other.to_string(),
-    }
-}
-
 /// The line under an event whose time was set rather than read.
 pub fn time_set(written_at: Option<&str>) -> String {
     format!(
@@ -361,130 +287,7 @@ pub fn broken_chain(b: &crate::domain::chain::Break) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{desk_error, sim_decided, sim_lock_count, sim_locked};
-    use crate::desk::DeskError;
-    use crate::domain::login::ChoiceError;
-    use crate::domain::policy::PolicyError;
-    use crate::domain::{FactorKind, FactorStatus, UserStatus};
-
-    /// Errors, and what the console says of each.
-    fn cases() -> Vec<(DeskError, &'static str)> {
-        let email = || "a@b.c".to_owned();
-        vec![
-            (
-                DeskError::WrongConfirmation {
-                    why: "that is not the code sent to +1 ******0123".to_owned(),
-                    left: 4,
-                    email: email(),
-                },
-                "that is not the code sent to +1 ******0123 (4 attempt(s) left): check the newest message in the Outbox (4)",
-            ),
-            (
-                DeskError::KindNotAllowed {
-                    kind: FactorKind::Sms,
-                    allowed: "totp".to_owned(),
-                },
-                "SMS code factors are not allowed by policy (factors=totp): an admin can allow them on the Policy screen (6), setting factors to totp,sms",
-            ),
-            (
-                DeskError::CountryNotAllowed {
-                    code: 44,
-                    allowed: "+1".to_owned(),
-                    with: "1,44".to_owned(),
-                },
-                "SMS cannot be sent to +44 numbers (allowed country calling codes: +1): use an authenticator app or email, or an admin can set sms_countries to 1,44 on the Policy screen (6)",
-            ),
-            (
-                DeskError::HasSms {
-                    email: email(),
-                    label: "SMS to +1 ******0123".to_owned(),
-                    id: 3,
-                },
-                "a@b.c already has an SMS factor (SMS to +1 ******0123): remove that SMS factor (x on their screen), then add the new number (s)",
-            ),
-            (
-                DeskError::ConfirmationExpired {
-                    ago: "3 min ago".to_owned(),
-                    challenge: 7,
-                },
-                "the confirmation code expired 3 min ago: send another by removing the factor (x on their screen) and adding it again (s or m)",
-            ),
-            (
-                DeskError::ConfirmationsUsedUp {
-                    why: "that code never reached +1 ******0123 (x)".to_owned(),
-                    max: 5,
-                    kind: FactorKind::Sms,
-                    email: email(),
-                    destination: Some("+14155550123".to_owned()),
-                },
-                "that code never reached +1 ******0123 (x), and that was the last of 5 attempts: add the factor again to send a new code (s on their screen)",
-            ),
-            (
-                DeskError::UnknownUser("x@y.z".to_owned()),
-                "no user x@y.z: check the spelling, or find them on the Users screen (2, then / to search)",
-            ),
-            (
-                DeskError::UnknownFactor {
-                    email: email(),
-                    id: 9,
-                },
-                "a@b.c has no factor 9: their screen shows the ones there are now",
-            ),
-            (
-                DeskError::ReasonRequired("unlock"),
-                "a reason is required to unlock: type a reason (it goes in the audit trail)",
-            ),
-            (
-                DeskError::ExportExists("codes.txt".into()),
-                "codes.txt already exists: choose another file name; backup codes are never written over a file",
-            ),
-            (
-                DeskError::AlreadyStatus {
-                    email: email(),
-                    status: UserStatus::Active,
-                },
-                "a@b.c is already active: nothing to change",
-            ),
-            (
-                DeskError::NotPending {
-                    email: email(),
-                    id: 2,
-                    status: FactorStatus::Active,
-                },
-                "factor 2 is already active, not pending: nothing to confirm",
-            ),
-            (
-                DeskError::Policy(PolicyError::UnknownKey("nope".to_owned())),
-                "unknown policy key `nope`: see the Policy screen (6) for the keys",
-            ),
-            (
-                DeskError::Choice(ChoiceError::NotTheirs(9)),
-                "factor 9 does not belong to this user: their screen shows the ones there are now",
-            ),
-            (
-                DeskError::Refused("nothing to say".to_owned()),
-                "nothing to say",
-            ),
-        ]
-    }
-
-    #[test]
-    fn desk_errors_name_the_console_s_keys_not_commands() {
-        for (e, console) in cases() {
-            assert_eq!(desk_error(&e), console);
-            // The CLI's sentence says the same with a command.
-            let cli = e.to_string();
-            assert!(
-                !console.contains("factordesk") && !console.contains("--"),
-                "{console}"
-            );
-            assert_eq!(
-                cli.split(':').next(),
-                console.split(':').next(),
-                "{cli} / {console}"
-            );
-        }
-    }
+    use super::{sim_decided, sim_lock_count, sim_locked};
 
     #[test]
     fn the_lock_count_names_the_hard_stop_from_a_locks_worth_in_a_row() {

@@ -89,7 +89,7 @@ fn read(desk: &Desk, read: Read) -> Result<Found, String> {
             .check_trail_step(progress, TRAIL_SLICE)
             .map(Found::Trail),
     };
-    found.map_err(|e| e.to_string())
+    found.map_err(|e| super::strings::desk_error(&e))
 }
 
 #[derive(Debug)]
@@ -151,7 +151,8 @@ fn work(hasher: &mut Hasher, rng: &mut Rng, reader: Option<&Desk>, job: Job) -> 
             ticket,
         } => Done::Copied {
             ticket,
-            result: Store::copy_user_from_file(&path, &email).map_err(|e| e.to_string()),
+            result: Store::copy_user_from_file(&path, &email)
+                .map_err(|e| super::strings::desk_error(&e.into())),
         },
     }
 }

@@ -546,3 +546,26 @@ fn evidence_cites_times_and_sources() {
         ["Sent to h***i@example.com at 2026-11-19 09:00:00 UTC and 2026-11-19 09:02:00 UTC."]
     );
 }
+
+#[test]
+fn findings_name_no_front_end_s_command_or_key() {
+    // The words are for every front end: a fix is an `Act`, which the CLI
+    // words as a command line and the console as a key.
+    for facts in every_kind_of_facts() {
+        for x in diagnose(&facts, &Policy::default()) {
+            let texts = x.advice.iter().filter_map(|p| match p {
+                Part::Text(t) => Some(t.as_str()),
+                Part::Act(_) | Part::Key(_) => None,
+            });
+            for said in [x.title.as_str(), x.explanation.as_str()]
+                .into_iter()
+                .chain(x.evidence.iter().map(String::as_str))
+                .chain(texts)
+            {
+                for word in ["factordesk ", " --", "(key", "[", "screen", "Enter", "Esc"] {
+                    assert!(!said.contains(word), "{word:?} in {said:?}");
+                }
+            }
+        }
+    }
+}

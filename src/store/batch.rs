@@ -1,0 +1,224 @@
+//! Batches: many use cases in one transaction (an import, the generator), and
+//! the upkeep a batch puts off to its end (the search index, listing indexes).
+
+use super::{Store, StoreError};
+
+/// What a batch puts off until its end, where it is done once, in bulk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upkeep {
+    /// The search index: kept row by row, it leaves thousands of tiny
+    /// segments to merge. For a batch of any use cases.
+    Search,
+    /// The search index and the [`LISTING_INDEXES`]: for a batch whose use
+    /// cases never read those (the generator: a test holds it to that).
+    /// Building an index once from sorted rows costs a fraction of keeping
+    /// it through a million inserts at random places.
+    SearchAndListings,
+}
+
+/// The indexes that only the console's lists, the Overview, searches and
+/// the audit's filters read: no use case that writes looks through them.
+pub const LISTING_INDEXES: [&str; 24] = [
+    "users_locked_until",
+    "users_status",
+    "users_created_at",
+    "users_without_factor",
+    "users_without_factor_email",
+    "users_without_factor_grace",
+    "users_codes_left",
+    "users_sms_only",
+    "users_single_no_codes",
+    "users_phone",
+    "users_phone_national",
+    "users_name_email",
+    "users_last_login_email",
+    "audit_at",
+    "audit_kind",
+    "audit_user_kind",
+    "audit_actor",
+    "deliveries_at",
+    "deliveries_failed",
+    "deliveries_to",
+    "deliveries_to_national",
+    "attempts_challenge",
+    "challenges_device",
+    "factors_pending",
+];
+
+/// The page cache of a batch, in KiB (negative: `SQLite` reads it as KiB),
+/// and the default it returns to.
+const BATCH_CACHE_KIB: i64 = -262_144;
+const DEFAULT_CACHE_KIB: i64 = -2_000;
+
+/// The schema objects a batch dropped, as their own `CREATE` text, to put
+/// back at its end.
+#[derive(Debug, Default)]
+pub(super) struct Deferred {
+    triggers: Vec<String>,
+    indexes: Vec<String>,
+}
+
+impl Store {
+    /// Whether a batch's transaction is open.
+    pub fn in_batch(&self) -> bool {
+        self.in_batch
+    }
+
+    /// Start a batch: every [`Store::write`] until [`Store::end_batch`]
+    /// joins one transaction, with a larger page cache, and `upkeep` put
+    /// off to its end. For bulk work, where a transaction per use case
+    /// would cost more than the use case itself.
+    pub fn begin_batch(&mut self, upkeep: Upkeep) -> Result<(), StoreError> {
+        if self.in_batch {
+            return Ok(());
+        }
+        self.conn
+            .pragma_update(None, "cache_size", BATCH_CACHE_KIB)?;
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.in_batch = true;
+        if let Err(e) = self.defer(upkeep) {
+            let _ = self.end_batch(false);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Drop what `upkeep` puts off, in the batch's transaction (a rollback
+    /// restores it), keeping each one's text for [`Store::end_batch`].
+    fn defer(&mut self, upkeep: Upkeep) -> Result<(), StoreError> {
+        // The triggers that keep the search index.
+        self.deferred.triggers = self.schema_objects(
+            "SELECT name, sql FROM sqlite_schema
+             WHERE type = 'trigger' AND tbl_name = 'users' AND name LIKE 'users\\_fts\\_%' ESCAPE '\\'",
+            "TRIGGER",
+        )?;
+        if upkeep == Upkeep::SearchAndListings {
+            let names = LISTING_INDEXES
+                .iter()
+                .map(|n| format!("'{n}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.deferred.indexes = self.schema_objects(
+                &format!(
+                    "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND name IN ({names})"
+                ),
+                "INDEX",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Drop the objects `query` names (name, sql), returning their text.
+    fn schema_objects(&mut self, query: &str, kind: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare(query)?;
+        let found = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        drop(stmt);
+        let mut kept = Vec::with_capacity(found.len());
+        for (name, sql) in found {
+            self.conn
+                .execute_batch(&format!("DROP {kind} \"{}\"", name.replace('"', "\"\"")))?;
+            kept.push(sql);
+        }
+        Ok(kept)
+    }
+
+    /// Put back what the batch dropped, each from its own text, and
+    /// rebuild the search index from `users`.
+    fn restore(&mut self) -> Result<(), StoreError> {
+        for sql in std::mem::take(&mut self.deferred.indexes) {
+            self.conn.execute_batch(&sql)?;
+        }
+        let triggers = std::mem::take(&mut self.deferred.triggers);
+        if triggers.is_empty() {
+            return Ok(());
+        }
+        for sql in triggers {
+            self.conn.execute_batch(&sql)?;
+        }
+        self.conn.execute_batch(
+            "INSERT INTO users_fts (users_fts) VALUES ('rebuild');
+             INSERT INTO users_words (users_words) VALUES ('rebuild');",
+        )?;
+        Ok(())
+    }
+
+    /// End a batch: commit all of it, or roll all of it back.
+    pub fn end_batch(&mut self, commit: bool) -> Result<(), StoreError> {
+        if !self.in_batch {
+            return Ok(());
+        }
+        self.in_batch = false;
+        // A rollback undoes the drops along with the rest.
+        let restored = if commit {
+            self.restore()
+        } else {
+            self.deferred = Deferred::default();
+            Ok(())
+        };
+        let end = match restored {
+            Ok(()) if commit => self.conn.execute_batch("COMMIT").map_err(StoreError::from),
+            Ok(()) => self
+                .conn
+                .execute_batch("ROLLBACK")
+                .map_err(StoreError::from),
+            Err(e) => {
+                self.deferred = Deferred::default();
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        };
+        let cache = self
+            .conn
+            .pragma_update(None, "cache_size", DEFAULT_CACHE_KIB);
+        end?;
+        cache?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn objects(store: &Store) -> Vec<(String, String)> {
+        let mut stmt = store
+            .conn
+            .prepare("SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn every_listing_index_is_in_the_schema() {
+        let store = Store::in_memory().unwrap();
+        let names: Vec<String> = objects(&store).into_iter().map(|(n, _)| n).collect();
+        for index in LISTING_INDEXES {
+            assert!(
+                names.iter().any(|n| n == index),
+                "{index} is not in the schema"
+            );
+        }
+    }
+
+    #[test]
+    fn a_batch_puts_back_every_object_it_dropped_committed_or_not() {
+        for upkeep in [Upkeep::Search, Upkeep::SearchAndListings] {
+            for commit in [true, false] {
+                let mut store = Store::in_memory().unwrap();
+                let before = objects(&store);
+                store.begin_batch(upkeep).unwrap();
+                let during = objects(&store);
+                let dropped = before.len() - during.len();
+                let listings = if upkeep == Upkeep::Search { 0 } else { 24 };
+                assert_eq!(dropped, 3 + listings, "{upkeep:?}");
+                store.end_batch(commit).unwrap();
+                assert_eq!(objects(&store), before, "{upkeep:?}, commit {commit}");
+            }
+        }
+    }
+}
