@@ -47,7 +47,7 @@ use crate::domain::policy::Policy;
 use crate::domain::text::{self, Field};
 use crate::keyfile;
 use crate::rng::Rng;
-use crate::store::{self, Store, StoreError, Upkeep, users::UserRow};
+use crate::store::{self, Db, Store, StoreError, Upkeep, users::UserRow};
 
 pub use crate::store::Keyset;
 pub use error::{DeskError, Remedy};
@@ -88,7 +88,11 @@ impl std::fmt::Debug for Desk {
 /// What one use case gets: its transaction, the key, the RNG, the time,
 /// the policy, and the audit trail.
 pub struct Ctx<'a> {
+    /// The transaction, for store functions not yet ported to [`Db`]
+    /// (`SQLite` only: on `PostgreSQL` a use case cannot run yet).
     pub conn: &'a Connection,
+    /// The same transaction on either engine, for ported store functions.
+    pub db: &'a Db,
     pub key: &'a Key,
     pub rng: &'a mut Rng,
     pub hasher: &'a mut Hasher,
@@ -222,7 +226,7 @@ impl Desk {
             store::meta::set(tx, "key_check", &new_key.key.check_value())?;
             store::meta::set(tx, "origin", origin)?;
             store::meta::set(tx, "created_at", &now.to_rfc3339())?;
-            trail::start(tx, &new_key.key, clock.real_now())
+            trail::start(tx.require_sqlite()?, &new_key.key, clock.real_now())
         });
         if let Err(e) = filled {
             drop(store);
@@ -264,8 +268,8 @@ impl Desk {
             store::Access::ReadWrite => Store::open(db)?,
             store::Access::ReadOnly => Store::open_read_only(db)?,
         };
-        if access == store::Access::ReadWrite && !store::audit::head(store.conn())?.chained {
-            store.write(|tx| trail::start(tx, &key, clock.real_now()))?;
+        if access == store::Access::ReadWrite && !store::audit::head(store.conn()?)?.chained {
+            store.write(|tx| trail::start(tx.require_sqlite()?, &key, clock.real_now()))?;
         }
         Ok(Desk::assemble(store, key, clock, rng))
     }
@@ -275,7 +279,7 @@ impl Desk {
         let mut store = Store::in_memory()?;
         store.write(|tx| -> Result<()> {
             store::meta::set(tx, "key_check", &key.check_value())?;
-            trail::start(tx, &key, clock.real_now())
+            trail::start(tx.require_sqlite()?, &key, clock.real_now())
         })?;
         Ok(Desk::assemble(store, key, clock, rng))
     }
@@ -333,7 +337,8 @@ impl Desk {
     /// The database file, or `None` for an in-memory desk.
     pub fn path(&self) -> Option<PathBuf> {
         self.store
-            .conn()
+            .db()
+            .as_sqlite()?
             .path()
             .filter(|p| !p.is_empty())
             .map(PathBuf::from)
@@ -350,12 +355,12 @@ impl Desk {
     /// [`Desk::sandbox`] over a copy made elsewhere (by
     /// [`Store::copy_user_from_file`] on a worker thread).
     pub fn sandbox_on(&mut self, mut store: Store) -> Result<Desk> {
-        let check = store::meta::get(store.conn(), "key_check")?;
+        let check = store::meta::get(store.db(), "key_check")?;
         if !key_fits(check.as_deref(), &self.key) {
             return Err(DeskError::WrongKey);
         }
         // The sandbox's trail starts empty, with a chain of its own.
-        store.write(|tx| trail::start(tx, &self.key, self.clock.real_now()))?;
+        store.write(|tx| trail::start(tx.require_sqlite()?, &self.key, self.clock.real_now()))?;
         let mut desk = Desk::assemble(
             store,
             self.key.clone(),
@@ -383,15 +388,17 @@ impl Desk {
 
     /// How this database was made (`demo` or `init`).
     pub fn origin(&self) -> Result<Option<String>> {
-        Ok(store::meta::get(self.store.conn(), "origin")?)
+        Ok(store::meta::get(self.store.db(), "origin")?)
     }
 
     pub fn policy(&self) -> Result<Policy> {
-        Ok(store::policy::load(self.store.conn())?.0)
+        Ok(store::policy::load(self.store.db())?.0)
     }
 
-    /// Run a use case in one transaction.
-    pub(crate) fn run<T>(&mut self, f: impl FnOnce(&mut Ctx<'_>) -> Result<T>) -> Result<T> {
+    /// Run a use case in one transaction. On `PostgreSQL` a transaction
+    /// that lost a race runs `f` again, from a fresh read of the chain's end
+    /// and the policy (its RNG draws may then differ, which is harmless).
+    pub(crate) fn run<T>(&mut self, mut f: impl FnMut(&mut Ctx<'_>) -> Result<T>) -> Result<T> {
         let now = self.clock.now();
         let clock_set = self.clock.is_set();
         // Read once when the clock is the real one: the two agree.
@@ -400,12 +407,7 @@ impl Desk {
         } else {
             now
         };
-        // The chain's end is read afresh in each transaction, and kept
-        // through a batch (whose transaction is one).
         let batched = self.store.in_batch();
-        if !batched {
-            self.tip.set(None);
-        }
         let Desk {
             store,
             key,
@@ -417,17 +419,24 @@ impl Desk {
             batch_policy,
             ..
         } = self;
-        let memo = if batched { batch_policy.take() } else { None };
+        let mut memo = if batched { batch_policy.take() } else { None };
         store.write(|tx| {
-            let policy = match memo {
+            // The chain's end is read afresh in each transaction (and in
+            // each run of a retried one), and kept through a batch (whose
+            // transaction is one).
+            if !batched {
+                tip.set(None);
+            }
+            let policy = match memo.take() {
                 Some(policy) => policy,
                 None => store::policy::load(tx)?.0,
             };
             let mut cx = Ctx {
-                conn: tx,
+                conn: tx.require_sqlite()?,
+                db: tx,
                 key,
-                rng,
-                hasher,
+                rng: &mut *rng,
+                hasher: &mut *hasher,
                 now,
                 actor,
                 policy,
@@ -479,7 +488,7 @@ impl Desk {
         self.batch_policy = None;
         let value = f(self).and_then(|value| {
             // The head its events moved, in the same transaction.
-            trail::save_head(self.store.conn(), &self.key, &self.tip)?;
+            trail::save_head(self.store.conn()?, &self.key, &self.tip)?;
             Ok(value)
         });
         // Rolled back or not, the next transaction reads the end (and the
@@ -497,8 +506,14 @@ impl Desk {
         Ok(self.store.optimize()?)
     }
 
-    pub(crate) fn conn(&self) -> &Connection {
+    /// The connection, for store functions not yet ported to [`Db`].
+    pub(crate) fn conn(&self) -> Result<&Connection, StoreError> {
         self.store.conn()
+    }
+
+    /// The database on either engine, for ported store functions.
+    pub(crate) fn db(&self) -> &Db {
+        self.store.db()
     }
 
     pub(crate) fn key(&self) -> &Key {
@@ -514,7 +529,7 @@ impl Desk {
     /// Check a user's password (argon2id, 15–40 ms): `None` when the
     /// account has no password set.
     pub(crate) fn check_password(&mut self, email: &str, password: &str) -> Result<Option<bool>> {
-        match user_by_email(self.conn(), email)?.password_hash {
+        match user_by_email(self.conn()?, email)?.password_hash {
             None => Ok(None),
             Some(hash) => Ok(Some(self.hasher.verify(password, &hash)?)),
         }

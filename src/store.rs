@@ -21,6 +21,8 @@ pub mod policy;
 pub mod readiness;
 mod sandbox;
 pub mod temp_codes;
+#[cfg(test)]
+mod testing;
 pub mod throttle;
 pub mod user_list;
 pub mod user_sort;
@@ -29,10 +31,11 @@ pub mod users;
 use std::path::{Path, PathBuf};
 
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 use thiserror::Error;
 
 pub use batch::Upkeep;
+pub use engine::{Db, TxMode};
 pub(crate) use columns::exec;
 pub use columns::{opt_time, parse_col, secs, time};
 pub use keyset::Keyset;
@@ -147,7 +150,7 @@ pub fn latest() -> i64 {
 }
 
 pub struct Store {
-    conn: Connection,
+    db: Db,
     /// Inside [`Store::batch`]: each `write` joins the batch's transaction.
     in_batch: bool,
     /// What a batch put off until its end.
@@ -157,7 +160,8 @@ pub struct Store {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
-            .field("path", &self.conn.path())
+            .field("engine", &self.db.engine())
+            .field("path", &self.db.as_sqlite().and_then(Connection::path))
             .field("in_batch", &self.in_batch)
             .field("deferred", &self.deferred)
             .finish()
@@ -219,7 +223,7 @@ impl Store {
     pub fn in_memory() -> Result<Store, StoreError> {
         let mut store = Store::from_connection(Connection::open_in_memory()?);
         store
-            .conn
+            .conn()?
             .pragma_update(None, "application_id", APPLICATION_ID)?;
         store.configure()?;
         store.migrate()?;
@@ -227,73 +231,83 @@ impl Store {
     }
 
     fn configure(&self) -> Result<(), StoreError> {
+        let conn = self.conn()?;
         // WAL for concurrent readers; NORMAL is durable enough under WAL and
         // bundled SQLite would otherwise default to FULL.
-        self.conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
         // Statement journals and the small sorts of a page stay in memory:
         // on disk, each write would create and remove a temp file.
-        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
-        self.conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // Every statement the use cases run stays prepared, with one plan:
         // without the planner's stability guarantee, `SQLite` prepares a
         // statement again whenever a bound value might change its plan.
-        self.conn
-            .set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        self.conn
-            .set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         Ok(())
     }
 
     /// Apply every step past `user_version` in one exclusive transaction.
     pub(crate) fn migrate(&mut self) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Exclusive)?;
-        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        for (i, step) in steps().iter().enumerate() {
-            let n = i64::try_from(i).unwrap_or(i64::MAX) + 1;
-            if n > version {
-                tx.execute_batch(step)?;
-                if n == EMAIL_STEP {
-                    users::canonicalize_emails(&tx)?;
+        self.db.transaction(TxMode::Exclusive, |db| {
+            let tx = db.require_sqlite()?;
+            let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            for (i, step) in steps().iter().enumerate() {
+                let n = i64::try_from(i).unwrap_or(i64::MAX) + 1;
+                if n > version {
+                    tx.execute_batch(step)?;
+                    if n == EMAIL_STEP {
+                        users::canonicalize_emails(tx)?;
+                    }
+                    tx.pragma_update(None, "user_version", n)?;
                 }
-                tx.pragma_update(None, "user_version", n)?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Give the query planner statistics of every table (sampled, so it
     /// takes a moment at any size), and fold the write-ahead log back into
     /// the file: after bulk work such as the generator.
     pub fn optimize(&self) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch("PRAGMA analysis_limit = 1000; ANALYZE;")?;
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let conn = self.conn()?;
+        conn.execute_batch("PRAGMA analysis_limit = 1000; ANALYZE;")?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
 
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         Ok(self
-            .conn
+            .conn()?
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
-    /// For reads.
-    pub fn conn(&self) -> &Connection {
-        &self.conn
+    /// The `SQLite` connection, for reads through store functions not yet
+    /// ported to [`Db`]; [`EngineError::Unported`] on `PostgreSQL`.
+    ///
+    /// [`EngineError::Unported`]: engine::EngineError::Unported
+    pub fn conn(&self) -> Result<&Connection, StoreError> {
+        self.db.require_sqlite()
+    }
+
+    /// The database on either engine, for ported store functions.
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// A store over an open connection, outside any batch: every opening
     /// comes through here (and tests, over a connection they set up).
     pub(crate) fn from_connection(conn: Connection) -> Store {
+        Store::from_db(Db::sqlite(conn))
+    }
+
+    /// A store over an open handle on either engine (a `PostgreSQL` one
+    /// already migrated: `pg::open`), outside any batch.
+    pub(crate) fn from_db(db: Db) -> Store {
         Store {
-            conn,
+            db,
             in_batch: false,
             deferred: batch::Deferred::default(),
         }
@@ -302,25 +316,22 @@ impl Store {
     /// For tests that hook the connection (the query-plan test traces it).
     #[cfg(test)]
     pub(crate) fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
+        self.db.as_sqlite_mut().expect("a SQLite store")
     }
 
-    /// Run `f` in one immediate transaction: all of it lands, or none.
-    /// Inside [`Store::batch`] it joins the batch's transaction instead.
-    pub fn write<T, E>(&mut self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
+    /// Run `f` in one writing transaction ([`TxMode::Write`]): all of it
+    /// lands, or none. Inside [`Store::begin_batch`] it joins the batch's
+    /// transaction instead. On `PostgreSQL` a transaction that lost a race
+    /// runs `f` again: it must read afresh what it relies on, and do
+    /// nothing outside the database that a second run would repeat.
+    pub fn write<T, E>(&mut self, mut f: impl FnMut(&Db) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
         if self.in_batch {
-            return f(&self.conn);
+            return f(&self.db);
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| E::from(classify(e)))?;
-        let value = f(&tx)?;
-        tx.commit().map_err(|e| E::from(classify(e)))?;
-        Ok(value)
+        self.db.transaction(TxMode::Write, f)
     }
 }
 
@@ -415,15 +426,15 @@ mod tests {
         .unwrap();
         let mut store = Store::from_connection(conn);
         store.migrate().unwrap();
-        let one = factors::by_id(store.conn(), 1).unwrap().unwrap();
+        let one = factors::by_id(store.conn().unwrap(), 1).unwrap().unwrap();
         assert_eq!(
             (one.resync_step, one.last_step, one.last_used_ip.as_deref()),
             (Some(900), None, None)
         );
         assert_eq!(one.state().spent(), Some(900));
-        let two = factors::by_id(store.conn(), 2).unwrap().unwrap();
+        let two = factors::by_id(store.conn().unwrap(), 2).unwrap().unwrap();
         assert_eq!((two.resync_step, two.last_step), (None, Some(800)));
-        let a = &attempts::for_user_since(store.conn(), 1, time(0), 10).unwrap()[0];
+        let a = &attempts::for_user_since(store.conn().unwrap(), 1, time(0), 10).unwrap()[0];
         assert!(a.first_used_by_resync && a.first_used_ip.is_none(), "{a:?}");
     }
 
@@ -433,17 +444,20 @@ mod tests {
         let path = dir.path().join("t.db");
         let store = Store::create(&path).unwrap();
         let mode: String = store
-            .conn
+            .conn()
+            .unwrap()
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
         let sync: i64 = store
-            .conn
+            .conn()
+            .unwrap()
             .pragma_query_value(None, "synchronous", |r| r.get(0))
             .unwrap();
         assert_eq!(sync, 1, "NORMAL");
         let fk: i64 = store
-            .conn
+            .conn()
+            .unwrap()
             .pragma_query_value(None, "foreign_keys", |r| r.get(0))
             .unwrap();
         assert_eq!(fk, 1);
@@ -518,7 +532,8 @@ mod tests {
     fn the_audit_trail_is_append_only() {
         let store = Store::in_memory().unwrap();
         store
-            .conn
+            .conn()
+            .unwrap()
             .execute(
                 "INSERT INTO audit (at, actor, kind, detail) VALUES (1, 'a', 'k', 'd')",
                 [],
@@ -526,10 +541,11 @@ mod tests {
             .unwrap();
         assert!(
             store
-                .conn
+                .conn()
+                .unwrap()
                 .execute("UPDATE audit SET detail = 'x'", [])
                 .is_err()
         );
-        assert!(store.conn.execute("DELETE FROM audit", []).is_err());
+        assert!(store.conn().unwrap().execute("DELETE FROM audit", []).is_err());
     }
 }

@@ -10,7 +10,7 @@ use crate::domain::enforcement::{self, Standing};
 use crate::domain::lockout::Lock;
 use crate::domain::policy::Policy;
 use crate::domain::{FactorKind, Time};
-use crate::store;
+use crate::store::{self, Db};
 use crate::store::factors::{self as rows, FactorRow};
 use crate::store::users::UserRow;
 
@@ -52,23 +52,23 @@ pub(crate) fn profile(u: &UserRow) -> Profile {
 
 /// Where `u` stands against enforcement at `now`.
 pub(crate) fn standing(
-    conn: &Connection,
+    db: &Db,
     policy: &Policy,
     u: &UserRow,
     now: Time,
 ) -> Result<Standing> {
-    standing_with(conn, policy, u, u.active_factors > 0, now)
+    standing_with(db, policy, u, u.active_factors > 0, now)
 }
 
 /// Where `u` would stand at `now` with or without an active factor.
 pub(crate) fn standing_with(
-    conn: &Connection,
+    db: &Db,
     policy: &Policy,
     u: &UserRow,
     has_factor: bool,
     now: Time,
 ) -> Result<Standing> {
-    let changed = store::policy::changed_at(conn, "enforce")?;
+    let changed = store::policy::changed_at(db, "enforce")?;
     Ok(enforcement::standing(
         policy,
         u.role,

@@ -123,8 +123,8 @@ impl Desk {
     }
 
     pub fn code_status(&self, email: &str) -> Result<CodeStatus> {
-        let u = user_by_email(self.conn(), email)?;
-        status_of(self.conn(), &self.policy()?, u.id)
+        let u = user_by_email(self.conn()?, email)?;
+        status_of(self.conn()?, &self.policy()?, u.id)
     }
 }
 

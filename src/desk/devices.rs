@@ -45,8 +45,8 @@ pub enum Which {
 
 impl Desk {
     pub fn devices(&self, email: &str) -> Result<Vec<DeviceView>> {
-        let u = user_by_email(self.conn(), email)?;
-        views(self.conn(), u.id, self.now())
+        let u = user_by_email(self.conn()?, email)?;
+        views(self.conn()?, u.id, self.now())
     }
 
     /// Revoke; the next login from that computer is challenged. Returns how

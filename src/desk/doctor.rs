@@ -20,7 +20,7 @@ use crate::store::audit::AuditRow;
 use crate::store::devices::DeviceRow;
 use crate::store::factors::FactorRow;
 use crate::store::users::UserRow;
-use crate::store::{attempts, audit, challenges, codes, deliveries, devices, factors, temp_codes};
+use crate::store::{Db, attempts, audit, challenges, codes, deliveries, devices, factors, temp_codes};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DoctorReport {
@@ -177,7 +177,8 @@ fn factor_fact(conn: &Connection, f: FactorRow) -> Result<FactorFact> {
     })
 }
 
-fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
+fn gather(db: &Db, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
+    let conn = db.require_sqlite()?;
     let last = last_login(conn, u)?;
     let disabled = events(conn, u.id, "user.disable", 1)?
         .first()
@@ -189,7 +190,7 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
         status: u.status,
         disabled,
         lock: u.lock,
-        standing: standing(conn, policy, u, now)?,
+        standing: standing(db, policy, u, now)?,
         every_login: u.every_login,
         // When "ask on every login" was last turned on (`user edit`).
         every_login_set: if u.every_login {
@@ -239,17 +240,17 @@ fn gather(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<
                 retry_at: d.retry_at,
             })
             .collect(),
-        password_ban: regulation::password_ban(conn, u.id, now)?,
+        password_ban: regulation::password_ban(db, u.id, now)?,
         address_ban: match &last {
             Some(l) => {
-                regulation::address_ban(conn, &l.ip, now)?.map(|until| (l.ip.clone(), until))
+                regulation::address_ban(db, &l.ip, now)?.map(|until| (l.ip.clone(), until))
             }
             None => None,
         },
         last_login: last,
         password_change: u.password_change,
         secured: secured(conn, u)?,
-        temp_code: temp_codes::for_user(conn, u.id)?.map(|t| TempCodeFact {
+        temp_code: temp_codes::for_user(db, u.id)?.map(|t| TempCodeFact {
             issued_at: t.created_at,
             issued_by: t.created_by,
             reason: t.reason,
@@ -296,11 +297,11 @@ impl Desk {
 
     /// The findings alone (reads only; the console reloads them often).
     pub fn diagnose(&self, email: &str) -> Result<DoctorReport> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let now = self.now();
         let policy = self.policy()?;
         let u = user_by_email(conn, email)?;
-        let facts = gather(conn, &policy, &u, now)?;
+        let facts = gather(self.db(), &policy, &u, now)?;
         Ok(DoctorReport {
             email: u.email,
             at: now,

@@ -176,7 +176,7 @@ impl Desk {
         let chosen = chosen_label(label)?;
         self.run(|cx| {
             let u = cx.user(email)?;
-            let e = start_totp_labelled(cx, &u, chosen)?;
+            let e = start_totp_labelled(cx, &u, chosen.clone())?;
             cx.audit(
                 Some(u.id),
                 "factor.enrol",
@@ -217,7 +217,7 @@ impl Desk {
                 });
             }
             store::users::set_phone(cx.conn, u.id, Some(&phone.e164()), false)?;
-            let label = chosen.unwrap_or_else(|| format!("SMS to {}", phone.masked()));
+            let label = chosen.clone().unwrap_or_else(|| format!("SMS to {}", phone.masked()));
             add_contact(cx, &u, FactorKind::Sms, &phone.e164(), &label)
         })
     }
@@ -246,11 +246,11 @@ impl Desk {
                     id: f.id,
                 });
             }
-            let address = match address {
+            let address = match address.clone() {
                 Some(a) => a,
                 None => Email::parse(&u.email)?,
             };
-            let label = chosen.unwrap_or_else(|| format!("Email to {}", address.masked()));
+            let label = chosen.clone().unwrap_or_else(|| format!("Email to {}", address.masked()));
             add_contact(cx, &u, FactorKind::Email, address.as_str(), &label)
         })
     }
@@ -298,8 +298,8 @@ impl Desk {
     }
 
     pub fn factors(&self, email: &str) -> Result<Vec<FactorView>> {
-        let u = user_by_email(self.conn(), email)?;
-        views(self.conn(), u.id)
+        let u = user_by_email(self.conn()?, email)?;
+        views(self.conn()?, u.id)
     }
 
     /// Disable (kept, but not usable) or enable again a confirmed factor.

@@ -119,7 +119,7 @@ impl Desk {
                 password,
                 lock: u.lock,
                 every_login: u.every_login,
-                standing: standing(cx.conn, &cx.policy, &u, cx.now)?,
+                standing: standing(cx.db, &cx.policy, &u, cx.now)?,
                 trust,
                 action: req.action,
                 step_up: cx.policy.needs_step_up(req.action),
@@ -276,7 +276,7 @@ impl Desk {
 
     /// A challenge as the simulator shows it.
     pub fn challenge(&self, challenge_id: i64) -> Result<ChallengeView> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let now = self.now();
         let policy = self.policy()?;
         let c = challenges::by_id(conn, challenge_id)?
@@ -333,8 +333,8 @@ impl Desk {
     /// `skew` off (the simulator's phone): the code, how long until the
     /// next, and who already spent its time step.
     pub fn app_shows(&self, email: &str, factor_id: i64, skew: TimeDelta) -> Result<AppCode> {
-        let u = user_by_email(self.conn(), email)?;
-        let f = factor_of(self.conn(), &u, factor_id)?;
+        let u = user_by_email(self.conn()?, email)?;
+        let f = factor_of(self.conn()?, &u, factor_id)?;
         if f.kind != FactorKind::Totp {
             return Err(DeskError::Refused(format!(
                 "factor {factor_id} is not an authenticator app"
@@ -400,8 +400,8 @@ impl Desk {
         email: &str,
         ip: &str,
     ) -> Result<Option<regulation::Refused>> {
-        let u = user_by_email(self.conn(), email)?;
-        regulation::password_gate(self.conn(), u.id, ip, self.now())
+        let u = user_by_email(self.conn()?, email)?;
+        regulation::password_gate(self.db(), u.id, ip, self.now())
     }
 }
 

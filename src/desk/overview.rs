@@ -10,7 +10,7 @@ use crate::domain::policy::{Enforce, Policy};
 use crate::domain::{FactorStatus, Time, relative, text_enum};
 use crate::store::attention::{self, Counts};
 use crate::store::users::UserRow;
-use crate::store::{self};
+use crate::store::{self, Db};
 
 text_enum!(
     /// Why a user is on the needs-attention list, most urgent first.
@@ -66,9 +66,9 @@ struct Grace {
 }
 
 impl Grace {
-    fn of(conn: &Connection, policy: &Policy, now: Time) -> Result<Grace> {
+    fn of(db: &Db, policy: &Policy, now: Time) -> Result<Grace> {
         let span = TimeDelta::days(i64::from(policy.grace_days));
-        let changed = store::policy::changed_at(conn, "enforce")?;
+        let changed = store::policy::changed_at(db, "enforce")?;
         let cutoff = match policy.enforce {
             Enforce::Off => None,
             _ if changed.is_some_and(|c| now < c + span) => None,
@@ -194,13 +194,13 @@ impl Desk {
     /// The overview's [`Stamp`] now: the chain head's count of events.
     pub fn stamp(&self) -> Result<Stamp> {
         Ok(Stamp {
-            events: attention::events(self.conn())?,
+            events: attention::events(self.conn()?)?,
             minute: self.now().timestamp().div_euclid(60),
         })
     }
 
     pub fn overview(&self) -> Result<Overview> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let now = self.now();
         let policy = self.policy()?;
         let Counts {
@@ -216,7 +216,7 @@ impl Desk {
             pending,
             audit_events,
         } = attention::counts(conn, now, policy.backup_low)?;
-        let grace = Grace::of(conn, &policy, now)?;
+        let grace = Grace::of(self.db(), &policy, now)?;
         // Past grace: everyone active without a factor, less those whose
         // grace is still running (recent arrivals: a short range).
         let grace_over = match grace.cutoff {

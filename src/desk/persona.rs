@@ -35,9 +35,9 @@ impl Desk {
     /// they were last seen from (their newest login, or a remembered
     /// computer seen since), if any.
     pub fn persona(&self, email: &str) -> Result<Persona> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let u = user_by_email(conn, email)?;
-        let story = personas::get(conn, u.id)?;
+        let story = personas::get(self.db(), u.id)?;
         let ip = match story.as_ref().and_then(|p| p.ip.clone()) {
             Some(told) => Some(told),
             None => last_seen_ip(conn, u.id)?,
@@ -72,7 +72,7 @@ impl Desk {
                 phone_skew: phone_skew.num_seconds(),
                 ip: ip.clone(),
             };
-            personas::set(cx.conn, u.id, &row)?;
+            personas::set(cx.db, u.id, &row)?;
             let phone = match row.phone_skew {
                 0 => "keeps time".to_owned(),
                 s if s < 0 => format!("runs {} s slow", -s),

@@ -140,7 +140,7 @@ impl Desk {
         to: Option<&Recipient>,
         at: Keyset<i64>,
     ) -> Result<Vec<DeliveryView>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let now = self.now();
         let user_id = user_id(conn, q.user.as_deref())?;
         let to = to.map(|t| super::sealing::to_macs(self.key(), t));
@@ -161,7 +161,7 @@ impl Desk {
         at: Keyset<i64>,
         budget: u32,
     ) -> Result<OutboxPage> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let now = self.now();
         let Some(needle) = Needle::parse(text::check(Field::Search, text)?) else {
             let rows = self.outbox_page(q, at)?;
@@ -221,7 +221,7 @@ impl Desk {
 
     /// The audit trail, newest first; `kind` may be a prefix ending in `.`.
     pub fn audit(&self, q: &RecordQuery) -> Result<Vec<AuditView>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let user_id = user_id(conn, q.user.as_deref())?;
         audit_for(conn, user_id, q.kind.as_deref(), q.before, q.limit.max(1))
     }
@@ -229,12 +229,12 @@ impl Desk {
     /// One page of the audit trail, newest first, read at `at` instead of
     /// `q.before` (`After(id)`: older than event `id`).
     pub fn audit_page(&self, q: &RecordQuery, at: Keyset<i64>) -> Result<Vec<AuditView>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let user_id = user_id(conn, q.user.as_deref())?;
         audit_page(conn, user_id, q.kind.as_deref(), at, q.limit.max(1))
     }
 
     pub fn audit_count(&self) -> Result<u64> {
-        Ok(store::audit::count(self.conn())?)
+        Ok(store::audit::count(self.conn()?)?)
     }
 }

@@ -7,6 +7,7 @@
 use rusqlite::Connection;
 
 use super::{Ctx, Result};
+use crate::store::Db;
 use crate::domain::regulation::{AfterFailure, Limits, PasswordRecord, within};
 use crate::domain::{Time, relative, stamp};
 use crate::store::deliveries;
@@ -48,20 +49,20 @@ fn user_subject(user_id: i64) -> String {
 /// password is hashed: a banned check is not even made, so the ban tells
 /// nothing about whether a guess was right.
 pub(crate) fn password_gate(
-    conn: &Connection,
+    db: &Db,
     user_id: i64,
     ip: &str,
     now: Time,
 ) -> Result<Option<Refused>> {
     let in_force = |b: Option<Ban>| b.map(|b| b.until).filter(|until| now < *until);
     if let Some(until) = in_force(throttle::ban(
-        conn,
+        db,
         Counted::Password,
         &user_subject(user_id),
     )?) {
         return Ok(Some(Refused::User { until }));
     }
-    if let Some(until) = in_force(throttle::ban(conn, Counted::Address, ip)?) {
+    if let Some(until) = in_force(throttle::ban(db, Counted::Address, ip)?) {
         return Ok(Some(Refused::Address {
             ip: ip.to_owned(),
             until,
@@ -73,20 +74,20 @@ pub(crate) fn password_gate(
 /// The user's password ban in force at `now`: until when, and the
 /// how-many-th in a row.
 pub(crate) fn password_ban(
-    conn: &Connection,
+    db: &Db,
     user_id: i64,
     now: Time,
 ) -> Result<Option<(Time, u32)>> {
     Ok(
-        throttle::ban(conn, Counted::Password, &user_subject(user_id))?
+        throttle::ban(db, Counted::Password, &user_subject(user_id))?
             .filter(|b| now < b.until)
             .map(|b| (b.until, b.count)),
     )
 }
 
 /// The ban in force on an address at `now`.
-pub(crate) fn address_ban(conn: &Connection, ip: &str, now: Time) -> Result<Option<Time>> {
-    Ok(throttle::ban(conn, Counted::Address, ip)?
+pub(crate) fn address_ban(db: &Db, ip: &str, now: Time) -> Result<Option<Time>> {
+    Ok(throttle::ban(db, Counted::Address, ip)?
         .map(|b| b.until)
         .filter(|until| now < *until))
 }
@@ -103,12 +104,12 @@ pub(crate) fn password_checked(
     let limits = &cx.policy.limits;
     let subject = user_subject(u.id);
     if correct {
-        throttle::forget(cx.conn, Counted::Password, &subject)?;
-        throttle::lift(cx.conn, Counted::Password, &subject)?;
+        throttle::forget(cx.db, Counted::Password, &subject)?;
+        throttle::lift(cx.db, Counted::Password, &subject)?;
         return Ok(None);
     }
     let mut said = None;
-    let bans = throttle::ban(cx.conn, Counted::Password, &subject)?.map_or(0, |b| b.count);
+    let bans = throttle::ban(cx.db, Counted::Password, &subject)?.map_or(0, |b| b.count);
     let user = record(
         cx,
         Counted::Password,
@@ -118,12 +119,12 @@ pub(crate) fn password_checked(
     )?;
     if let AfterFailure::Banned { until, bans } = user.user_failure(limits, cx.now) {
         throttle::set_ban(
-            cx.conn,
+            cx.db,
             Counted::Password,
             &subject,
             &Ban { until, count: bans },
         )?;
-        throttle::forget(cx.conn, Counted::Password, &subject)?;
+        throttle::forget(cx.db, Counted::Password, &subject)?;
         said = Some(format!(
             "That was {} wrong passwords within {}: password checks for this user are refused until {} ({}).",
             limits.password_failures,
@@ -134,8 +135,8 @@ pub(crate) fn password_checked(
     }
     let address = record(cx, Counted::Address, ip, limits.address_window, 0)?;
     if let AfterFailure::Banned { until, .. } = address.address_failure(limits, cx.now) {
-        throttle::set_ban(cx.conn, Counted::Address, ip, &Ban { until, count: 1 })?;
-        throttle::forget(cx.conn, Counted::Address, ip)?;
+        throttle::set_ban(cx.db, Counted::Address, ip, &Ban { until, count: 1 })?;
+        throttle::forget(cx.db, Counted::Address, ip)?;
         said.get_or_insert_with(|| {
             format!(
                 "That was {} wrong passwords from {ip} within {}: password checks from it are refused until {} ({}).",
@@ -159,8 +160,8 @@ fn record(
     bans: u32,
 ) -> Result<PasswordRecord> {
     let since = cx.now - window;
-    let earlier = throttle::since(cx.conn, kind, subject, since)?;
-    throttle::record(cx.conn, kind, subject, cx.now, since)?;
+    let earlier = throttle::since(cx.db, kind, subject, since)?;
+    throttle::record(cx.db, kind, subject, cx.now, since)?;
     Ok(PasswordRecord {
         failures: u32::try_from(earlier.iter().filter(|t| cx.now - **t < window).count())
             .unwrap_or(u32::MAX),
@@ -173,9 +174,9 @@ fn record(
 pub(crate) fn lift_password_ban(cx: &Ctx<'_>, user_id: i64) -> Result<bool> {
     let subject = user_subject(user_id);
     let had =
-        throttle::ban(cx.conn, Counted::Password, &subject)?.is_some_and(|b| cx.now < b.until);
-    throttle::lift(cx.conn, Counted::Password, &subject)?;
-    throttle::forget(cx.conn, Counted::Password, &subject)?;
+        throttle::ban(cx.db, Counted::Password, &subject)?.is_some_and(|b| cx.now < b.until);
+    throttle::lift(cx.db, Counted::Password, &subject)?;
+    throttle::forget(cx.db, Counted::Password, &subject)?;
     Ok(had)
 }
 
@@ -203,7 +204,7 @@ pub(crate) fn take_code_check(cx: &Ctx<'_>, user_id: i64) -> Result<Result<(), T
     let limits = &cx.policy.limits;
     let subject = user_subject(user_id);
     let since = cx.now - limits.code_check_window;
-    let counted = throttle::since(cx.conn, Counted::CodeCheck, &subject, since)?;
+    let counted = throttle::since(cx.db, Counted::CodeCheck, &subject, since)?;
     let slot = within(
         &counted,
         limits.code_checks,
@@ -211,7 +212,7 @@ pub(crate) fn take_code_check(cx: &Ctx<'_>, user_id: i64) -> Result<Result<(), T
         cx.now,
     );
     if slot.is_ok() {
-        throttle::record(cx.conn, Counted::CodeCheck, &subject, cx.now, since)?;
+        throttle::record(cx.db, Counted::CodeCheck, &subject, cx.now, since)?;
     }
     Ok(slot)
 }

@@ -275,7 +275,7 @@ impl Desk {
     /// page that tests rows reads at most `budget` of them (see
     /// [`AuditPage::stopped_at`]).
     pub fn search_audit(&self, q: &AuditQuery, at: Keyset<i64>, budget: u32) -> Result<AuditPage> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let r = resolve(conn, q)?;
         search(conn, &r, at, q.limit, budget)
     }
@@ -290,7 +290,7 @@ impl Desk {
         max: Option<u64>,
         mut each: impl FnMut(&AuditView) -> Result<()>,
     ) -> Result<u64> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let r = resolve(conn, q)?;
         let mut at = from;
         let mut n: u64 = 0;
@@ -316,14 +316,14 @@ impl Desk {
 
     /// The newest event's id (cheap: one row), to follow the trail from.
     pub fn audit_last_id(&self) -> Result<Option<i64>> {
-        Ok(audit::last_id(self.conn())?)
+        Ok(audit::last_id(self.conn()?)?)
     }
 
     /// The events `q` finds among those written after event `after`, in
     /// the order they were written, reading at most `CHUNK` events; and
     /// the id to go on after.
     pub fn audit_written_after(&self, q: &AuditQuery, after: i64) -> Result<(Vec<AuditView>, i64)> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let r = resolve(conn, q)?;
         let rows = audit::written_after(conn, after, CHUNK)?;
         let next = rows.last().map_or(after, |e| e.id);

@@ -20,7 +20,7 @@ impl Desk {
                     default: defaults.get(s.key).unwrap_or_default(),
                     meaning: s.meaning,
                     form: s.form,
-                    changed_at: store::policy::changed_at(self.conn(), s.key)?,
+                    changed_at: store::policy::changed_at(self.db(), s.key)?,
                 })
             })
             .collect()
@@ -41,7 +41,7 @@ impl Desk {
             // setting a value it already has must not move it.
             let changed = normalized != before;
             if changed {
-                store::policy::set(cx.conn, &key, &normalized, cx.now)?;
+                store::policy::set(cx.db, &key, &normalized, cx.now)?;
                 // The rest of a batch reads it from here.
                 cx.policy = next.clone();
             }
@@ -65,7 +65,7 @@ impl Desk {
                 default: Policy::default().get(&key).unwrap_or_default(),
                 meaning: setting.0,
                 form: setting.1,
-                changed_at: store::policy::changed_at(cx.conn, &key)?,
+                changed_at: store::policy::changed_at(cx.db, &key)?,
             })
         })
     }

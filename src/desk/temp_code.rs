@@ -2,7 +2,6 @@
 //! (shown once, kept as a keyed hash, audited), checked at a challenge.
 
 use chrono::TimeDelta;
-use rusqlite::Connection;
 use serde::Serialize;
 
 use super::login::verify::{Judged, rejected};
@@ -12,6 +11,7 @@ use crate::crypto::{Key, same};
 use crate::domain::audit::Facts;
 use crate::domain::temp_code::{self, TempState};
 use crate::domain::{Time, relative, stamp};
+use crate::store::Db;
 use crate::store::attempts::FirstUse;
 use crate::store::temp_codes::{self, NewTempCode};
 
@@ -44,8 +44,8 @@ pub struct TempCodeView {
     pub live: bool,
 }
 
-pub(crate) fn view_of(conn: &Connection, user_id: i64, now: Time) -> Result<Option<TempCodeView>> {
-    Ok(temp_codes::for_user(conn, user_id)?.map(|r| TempCodeView {
+pub(crate) fn view_of(db: &Db, user_id: i64, now: Time) -> Result<Option<TempCodeView>> {
+    Ok(temp_codes::for_user(db, user_id)?.map(|r| TempCodeView {
         live: r.used_at.is_none() && !crate::domain::otp::is_expired(r.expires_at, now),
         issued_at: r.created_at,
         issued_by: r.created_by,
@@ -58,13 +58,13 @@ pub(crate) fn view_of(conn: &Connection, user_id: i64, now: Time) -> Result<Opti
 
 /// Judge a typed temporary access code against the user's, changing nothing.
 pub(crate) fn judge(
-    conn: &Connection,
+    db: &Db,
     key: &Key,
     user_id: i64,
     canonical: &str,
     now: Time,
 ) -> Result<Judged> {
-    let mine = temp_codes::for_user(conn, user_id)?
+    let mine = temp_codes::for_user(db, user_id)?
         .filter(|r| same(&r.code_mac, &temp_code_mac(key, user_id, canonical)));
     let Some(row) = mine else {
         return Ok(rejected(
@@ -132,7 +132,7 @@ impl Desk {
             let mac = temp_code_mac(cx.key, u.id, &canonical);
             let until = cx.now + valid;
             let old = temp_codes::replace(
-                cx.conn,
+                cx.db,
                 &NewTempCode {
                     user_id: u.id,
                     code_mac: &mac,
@@ -173,7 +173,7 @@ impl Desk {
 
     /// The user's temporary access code, if one was issued.
     pub fn temp_code(&self, email: &str) -> Result<Option<TempCodeView>> {
-        let u = super::user_by_email(self.conn(), email)?;
-        view_of(self.conn(), u.id, self.now())
+        let u = super::user_by_email(self.conn()?, email)?;
+        view_of(self.db(), u.id, self.now())
     }
 }

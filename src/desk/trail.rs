@@ -196,7 +196,7 @@ impl Desk {
             mut verifier,
             mut after,
         } = progress;
-        let read = self.conn().unchecked_transaction()?;
+        let read = self.conn()?.unchecked_transaction()?;
         let mut left = budget;
         let mut end = false;
         while left > 0 && !end {
@@ -397,9 +397,11 @@ mod tests {
         let mut d = desk(Clock::frozen(at("2026-11-21T09:00:00Z")));
         add(&mut d, "a@example.com");
         add(&mut d, "b@example.com");
-        audit::testing::reset_head(d.conn());
+        audit::testing::reset_head(d.conn().unwrap());
         let now = d.now();
-        d.store.write(|tx| start(tx, &d.key, now)).unwrap();
+        d.store
+            .write(|tx| start(tx.require_sqlite()?, &d.key, now))
+            .unwrap();
         let c = d.check_trail().unwrap();
         assert_eq!(
             c.problem.map(|b| b.kind),

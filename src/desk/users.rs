@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 
-use rusqlite::Connection;
 
 use super::account::{clear_lock, profile, recent_failures, standing, standing_with, summary};
 use super::views::{LockView, UserDetail, UserSummary};
@@ -21,7 +20,7 @@ use crate::store::user_list::{Filter, FilterContext, Query};
 /// The columns the Users list sorts by, and which way.
 pub use crate::store::user_sort::{Sort, SortBy};
 use crate::store::users::{NewUser as NewUserRow, UserRow};
-use crate::store::{self, Keyset, challenges};
+use crate::store::{self, Db, Keyset, challenges};
 
 /// A user to add. The password, if any, arrives already hashed.
 #[derive(Debug, Clone, Default)]
@@ -67,9 +66,9 @@ pub struct ListQuery {
 /// A display name, trimmed: at most 100 characters and on one line (a line
 /// break or escape would split the user table and the one-line audit entry).
 /// Where `u`'s 2FA lock stands at `now`.
-fn lock_view(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Result<LockView> {
+fn lock_view(db: &Db, policy: &Policy, u: &UserRow, now: Time) -> Result<LockView> {
     let locked = u.lock.is_locked(now);
-    let recent = recent_failures(conn, policy, u, now)?;
+    let recent = recent_failures(db.require_sqlite()?, policy, u, now)?;
     Ok(LockView {
         locked,
         locked_until: u.lock.releases(now),
@@ -87,7 +86,7 @@ fn lock_view(conn: &Connection, policy: &Policy, u: &UserRow, now: Time) -> Resu
         } else {
             Lock::failures_left(&recent, policy, now)
         },
-        password_banned_until: super::regulation::password_ban(conn, u.id, now)?
+        password_banned_until: super::regulation::password_ban(db, u.id, now)?
             .map(|(until, _)| until),
     })
 }
@@ -98,11 +97,11 @@ fn clean_name(name: &str) -> Result<&str> {
 
 /// The filter context: who is in grace, and the low-codes mark.
 pub(crate) fn filter_context(
-    conn: &Connection,
+    db: &Db,
     policy: &Policy,
     now: Time,
 ) -> Result<FilterContext> {
-    let changed = store::policy::changed_at(conn, "enforce")?;
+    let changed = store::policy::changed_at(db, "enforce")?;
     let grace = chrono::TimeDelta::days(i64::from(policy.grace_days));
     let grace_cutoff = match policy.enforce {
         crate::domain::policy::Enforce::Off => None,
@@ -170,11 +169,11 @@ impl Desk {
 
     /// Everything the user screen shows.
     pub fn user(&self, email: &str) -> Result<UserDetail> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let now = self.now();
         let policy = self.policy()?;
         let u = user_by_email(conn, email)?;
-        let standing = standing(conn, &policy, &u, now)?;
+        let standing = standing(self.db(), &policy, &u, now)?;
         Ok(UserDetail {
             profile: profile(&u),
             standing: standing.sentence(now),
@@ -186,9 +185,9 @@ impl Desk {
             without_factor: if u.password_change {
                 crate::domain::login::SECURED_NOT_ENROLLED.to_owned()
             } else {
-                standing_with(conn, &policy, &u, false, now)?.sentence(now)
+                standing_with(self.db(), &policy, &u, false, now)?.sentence(now)
             },
-            lock: lock_view(conn, &policy, &u, now)?,
+            lock: lock_view(self.db(), &policy, &u, now)?,
             factors: super::account::views(conn, u.id)?,
             devices: devices::views(conn, u.id, now)?,
             codes: codes::status_of(conn, &policy, u.id)?,
@@ -199,13 +198,13 @@ impl Desk {
     /// Where `email`'s 2FA lock stands: locked or not, and the failures
     /// that count towards a lock.
     pub fn lock(&self, email: &str) -> Result<LockView> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let u = user_by_email(conn, email)?;
-        lock_view(conn, &self.policy()?, &u, self.now())
+        lock_view(self.db(), &self.policy()?, &u, self.now())
     }
 
     pub fn user_summary(&self, email: &str) -> Result<UserSummary> {
-        summary(self.conn(), &user_by_email(self.conn(), email)?, self.now())
+        summary(self.conn()?, &user_by_email(self.conn()?, email)?, self.now())
     }
 
     /// One page of users, ordered by email.
@@ -222,9 +221,9 @@ impl Desk {
     pub fn users_page(&self, q: &ListQuery, at: Keyset<&str>) -> Result<Vec<UserSummary>> {
         let now = self.now();
         let policy = self.policy()?;
-        let ctx = filter_context(self.conn(), &policy, now)?;
+        let ctx = filter_context(self.db(), &policy, now)?;
         let rows = store::user_list::page(
-            self.conn(),
+            self.conn()?,
             &Query {
                 search: q.search.as_deref(),
                 filter: q.filter,
@@ -234,7 +233,7 @@ impl Desk {
             at,
             &ctx,
         )?;
-        rows.iter().map(|u| summary(self.conn(), u, now)).collect()
+        rows.iter().map(|u| summary(self.conn()?, u, now)).collect()
     }
 
     /// One page of every user in `sort`'s order (the email breaking ties),
@@ -246,8 +245,8 @@ impl Desk {
         limit: u32,
     ) -> Result<Vec<UserSummary>> {
         let now = self.now();
-        let rows = store::user_sort::page(self.conn(), sort, at, limit)?;
-        rows.iter().map(|u| summary(self.conn(), u, now)).collect()
+        let rows = store::user_sort::page(self.conn()?, sort, at, limit)?;
+        rows.iter().map(|u| summary(self.conn()?, u, now)).collect()
     }
 
     pub fn edit_user(&mut self, email: &str, edit: &Edit) -> Result<UserSummary> {
@@ -323,7 +322,7 @@ impl Desk {
 
     /// The stored hash, for checking a password off the UI thread.
     pub fn password_hash(&self, email: &str) -> Result<Option<String>> {
-        Ok(user_by_email(self.conn(), email)?.password_hash)
+        Ok(user_by_email(self.conn()?, email)?.password_hash)
     }
 
     pub fn set_user_status(
@@ -429,7 +428,7 @@ impl Desk {
                 return Ok(Err(DeskError::Denied(why)));
             }
             let Some(correct) = checked else {
-                let why = banned.map(|b| b.sentence(cx.now)).unwrap_or_default();
+                let why = banned.as_ref().map(|b| b.sentence(cx.now)).unwrap_or_default();
                 cx.audit_with(
                     Some(u.id),
                     "user.turn_off_2fa",
@@ -477,7 +476,7 @@ impl Desk {
             let cancelled = challenges::cancel_open(cx.conn, u.id, cx.now)?;
             let factors = store::factors::delete_for_user(cx.conn, u.id)?;
             let codes = store::codes::delete_for_user(cx.conn, u.id)?;
-            store::temp_codes::delete_for_user(cx.conn, u.id)?;
+            store::temp_codes::delete_for_user(cx.db, u.id)?;
             let devices = store::devices::revoke_all(cx.conn, u.id, cx.now, &format!("2FA reset: {why}"))?;
             clear_lock(cx, u.id)?;
             store::users::set_phone(cx.conn, u.id, u.phone.as_deref(), false)?;

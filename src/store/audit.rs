@@ -465,7 +465,7 @@ mod tests {
         let (indexes, triggers) = (names(&conn, "index"), names(&conn, "trigger"));
         let mut store = Store::from_connection(conn);
         store.migrate().unwrap();
-        let conn = store.conn();
+        let conn = store.conn().unwrap();
         let kept: Vec<(i64, i64, String, Option<i64>)> = conn
             .prepare("SELECT id, at, kind, seq FROM audit ORDER BY id")
             .unwrap()
@@ -512,7 +512,7 @@ mod tests {
     fn the_trail_is_append_only_but_for_sealing_old_events_once() {
         let mut store = Store::from_connection(at_step_3());
         store.migrate().unwrap();
-        let conn = store.conn();
+        let conn = store.conn().unwrap();
         let refused = |sql: &str| {
             let e = conn.execute(sql, []).unwrap_err();
             assert!(e.to_string().contains("append-only"), "{sql}: {e}");
@@ -536,7 +536,7 @@ mod tests {
     fn a_deleted_event_s_id_is_not_given_again() {
         let mut store = Store::from_connection(at_step_3());
         store.migrate().unwrap();
-        let conn = store.conn();
+        let conn = store.conn().unwrap();
         conn.execute_batch(
             "DROP TRIGGER audit_append_only_delete;
              DELETE FROM audit WHERE id = 5;",
@@ -556,7 +556,7 @@ mod tests {
     fn the_chain_reads_in_id_order_a_page_at_a_time() {
         let mut store = Store::from_connection(at_step_3());
         store.migrate().unwrap();
-        let conn = store.conn();
+        let conn = store.conn().unwrap();
         let first = chain_page(conn, i64::MIN, 2).unwrap();
         assert_eq!(first.iter().map(|e| e.id).collect::<Vec<_>>(), [1, 2]);
         assert_eq!(first[1].ip.as_deref(), Some("192.0.2.1"));

@@ -74,12 +74,12 @@ impl Store {
         if self.in_batch {
             return Ok(());
         }
-        self.conn
+        self.conn()?
             .pragma_update(None, "cache_size", BATCH_CACHE_KIB)?;
         if upkeep == Upkeep::SearchAndListings {
             self.deferred.wal = self.leave_wal();
         }
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.conn()?.execute_batch("BEGIN IMMEDIATE")?;
         self.in_batch = true;
         if let Err(e) = self.defer(upkeep) {
             let _ = self.end_batch(false);
@@ -94,11 +94,13 @@ impl Store {
     /// rollback journal keeps only the pages that existed before, and a
     /// fill's pages are mostly new. Whether it left the WAL.
     fn leave_wal(&self) -> bool {
-        let mode = |m: &str| {
-            self.conn
-                .pragma_update_and_check(None, "journal_mode", m, |r| r.get::<_, String>(0))
+        let Ok(conn) = self.conn() else {
+            return false;
         };
-        matches!(self.conn.pragma_query_value(None, "journal_mode", |r| r.get::<_, String>(0)), Ok(m) if m == "wal")
+        let mode = |m: &str| {
+            conn.pragma_update_and_check(None, "journal_mode", m, |r| r.get::<_, String>(0))
+        };
+        matches!(conn.pragma_query_value(None, "journal_mode", |r| r.get::<_, String>(0)), Ok(m) if m == "wal")
             && matches!(mode("DELETE"), Ok(m) if m == "delete")
     }
 
@@ -129,14 +131,14 @@ impl Store {
 
     /// Drop the objects `query` names (name, sql), returning their text.
     fn schema_objects(&mut self, query: &str, kind: &str) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn.prepare(query)?;
+        let mut stmt = self.conn()?.prepare(query)?;
         let found = stmt
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         drop(stmt);
         let mut kept = Vec::with_capacity(found.len());
         for (name, sql) in found {
-            self.conn
+            self.conn()?
                 .execute_batch(&format!("DROP {kind} \"{}\"", name.replace('"', "\"\"")))?;
             kept.push(sql);
         }
@@ -147,16 +149,16 @@ impl Store {
     /// rebuild the search index from `users`.
     fn restore(&mut self) -> Result<(), StoreError> {
         for sql in std::mem::take(&mut self.deferred.indexes) {
-            self.conn.execute_batch(&sql)?;
+            self.conn()?.execute_batch(&sql)?;
         }
         let triggers = std::mem::take(&mut self.deferred.triggers);
         if triggers.is_empty() {
             return Ok(());
         }
         for sql in triggers {
-            self.conn.execute_batch(&sql)?;
+            self.conn()?.execute_batch(&sql)?;
         }
-        self.conn.execute_batch(
+        self.conn()?.execute_batch(
             "INSERT INTO users_fts (users_fts) VALUES ('rebuild');
              INSERT INTO users_words (users_words) VALUES ('rebuild');",
         )?;
@@ -178,24 +180,26 @@ impl Store {
             Ok(())
         };
         let end = match restored {
-            Ok(()) if commit => self.conn.execute_batch("COMMIT").map_err(StoreError::from),
+            Ok(()) if commit => self
+                .conn()
+                .and_then(|c| Ok(c.execute_batch("COMMIT")?)),
             Ok(()) => self
-                .conn
-                .execute_batch("ROLLBACK")
-                .map_err(StoreError::from),
+                .conn()
+                .and_then(|c| Ok(c.execute_batch("ROLLBACK")?)),
             Err(e) => {
                 self.deferred.triggers.clear();
                 self.deferred.indexes.clear();
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = self.conn().map(|c| c.execute_batch("ROLLBACK"));
                 Err(e)
             }
         };
         let cache = self
-            .conn
-            .pragma_update(None, "cache_size", DEFAULT_CACHE_KIB);
+            .conn()
+            .and_then(|c| Ok(c.pragma_update(None, "cache_size", DEFAULT_CACHE_KIB)?));
         let wal = if std::mem::take(&mut self.deferred.wal) {
-            self.conn
-                .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+            self.conn().and_then(|c| {
+                Ok(c.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?)
+            })
         } else {
             Ok(())
         };
@@ -212,7 +216,8 @@ mod tests {
 
     fn objects(store: &Store) -> Vec<(String, String)> {
         let mut stmt = store
-            .conn
+            .conn()
+            .unwrap()
             .prepare("SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY name")
             .unwrap();
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -235,7 +240,8 @@ mod tests {
 
     fn journal(store: &Store) -> String {
         store
-            .conn
+            .conn()
+            .unwrap()
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap()
     }
@@ -261,7 +267,7 @@ mod tests {
         }
         let mut store = Store::open(&path).unwrap();
         let reader = Store::open(&path).unwrap();
-        reader.conn.query_row("SELECT count(*) FROM users", [], |_| Ok(())).unwrap();
+        reader.conn().unwrap().query_row("SELECT count(*) FROM users", [], |_| Ok(())).unwrap();
         store.begin_batch(Upkeep::SearchAndListings).unwrap();
         assert_eq!(journal(&store), "wal", "another connection has it open");
         store.end_batch(true).unwrap();

@@ -226,7 +226,7 @@ mod tests {
         .unwrap();
         let mut store = Store::from_connection(conn);
         store.migrate().unwrap();
-        let conn = store.conn();
+        let conn = store.conn().unwrap();
         assert_eq!(addresses(conn, 1).unwrap(), ["198.51.100.7"]);
         assert_eq!(
             addresses_before(conn, 1, crate::store::time(500)).unwrap(),

@@ -108,6 +108,10 @@ pub enum EngineError {
     NoRow,
     #[error("the database handle was used from inside its own row walk")]
     Reentrant,
+    /// Store code not yet ported from `SQLite` was reached on `PostgreSQL`
+    /// (nothing a user can reach opens `PostgreSQL` until all of it is).
+    #[error("this part of factordesk does not run on PostgreSQL yet")]
+    Unported,
     #[error(
         "--db is not a usable PostgreSQL URL ({0}): write it as postgresql://USER:PASSWORD@HOST:5432/DATABASE"
     )]
@@ -164,6 +168,7 @@ impl EngineError {
             EngineError::Column { .. } => "store.column",
             EngineError::NoRow => "store.no_row",
             EngineError::Reentrant => "store.reentrant",
+            EngineError::Unported => "store.unported",
             EngineError::BadUrl(_) => "store.bad_url",
             EngineError::Unreachable { .. } => "store.unreachable",
             EngineError::BadLogin { .. } => "store.bad_login",
@@ -244,6 +249,29 @@ impl Db {
             Inner::Sqlite(conn) => Some(conn),
             Inner::Postgres(_) => None,
         }
+    }
+
+    /// The `SQLite` connection, to hook it (the query-plan test traces it).
+    pub fn as_sqlite_mut(&mut self) -> Option<&mut Connection> {
+        match &mut self.inner {
+            Inner::Sqlite(conn) => Some(conn),
+            Inner::Postgres(_) => None,
+        }
+    }
+
+    /// The `SQLite` connection itself, to close it (`None` on `PostgreSQL`).
+    pub fn into_sqlite(self) -> Option<Connection> {
+        match self.inner {
+            Inner::Sqlite(conn) => Some(conn),
+            Inner::Postgres(_) => None,
+        }
+    }
+
+    /// The `SQLite` connection for store code not yet ported, or
+    /// [`EngineError::Unported`] on `PostgreSQL`.
+    pub fn require_sqlite(&self) -> Result<&Connection, StoreError> {
+        self.as_sqlite()
+            .ok_or_else(|| EngineError::Unported.into())
     }
 
     /// Run one statement; the rows it changed.

@@ -1,23 +1,40 @@
 //! The `meta` table: facts about the database itself (the key check, when and
-//! how it was created).
+//! how it was created). Ported to [`Db`]: the same SQL on either engine.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::StoreError;
+use super::engine::Db;
 
-use super::{StoreError, exec};
-
-pub fn get(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-        .query_row([key], |r| r.get(0))
-        .optional()?)
+pub fn get(db: &Db, key: &str) -> Result<Option<String>, StoreError> {
+    db.query_opt("SELECT value FROM meta WHERE key = ?1", &[key.into()])?
+        .map(|row| row.get(0))
+        .transpose()
 }
 
-pub fn set(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
-    exec(
-        conn,
+pub fn set(db: &Db, key: &str, value: &str) -> Result<(), StoreError> {
+    db.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![key, value],
+        &[key.into(), value.into()],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::each_engine;
+
+    #[test]
+    fn a_value_is_set_replaced_and_read_back() {
+        each_engine("meta", |store| {
+            let db = store.db();
+            assert_eq!(get(db, "origin").unwrap(), None);
+            set(db, "origin", "init").unwrap();
+            assert_eq!(get(db, "origin").unwrap().as_deref(), Some("init"));
+            set(db, "origin", "demo").unwrap();
+            assert_eq!(get(db, "origin").unwrap().as_deref(), Some("demo"));
+            set(db, "empty", "").unwrap();
+            assert_eq!(get(db, "empty").unwrap().as_deref(), Some(""));
+        });
+    }
 }

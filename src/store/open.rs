@@ -13,6 +13,7 @@ use rusqlite::{Connection, OpenFlags};
 use super::{
     APPLICATION_ID, STATEMENT_CACHE, Store, StoreError, classify, latest, remove_database_files,
 };
+use super::engine::EngineError;
 use crate::files::{self, OpenError};
 
 /// Whether a database file will be written, or only read.
@@ -87,8 +88,8 @@ pub(super) fn read_only_connection(path: &Path) -> Result<Connection, StoreError
 /// The key check stored at creation, read without writing anything, so a
 /// wrong key leaves the file byte for byte as it was.
 pub(super) fn key_check(path: &Path) -> Result<Option<String>, StoreError> {
-    let conn = read_only_connection(path)?;
-    super::meta::get(&conn, "key_check").map_err(|e| match e {
+    let db = super::Db::sqlite(read_only_connection(path)?);
+    super::meta::get(&db, "key_check").map_err(|e| match e {
         StoreError::Busy | StoreError::ReadOnly => e,
         _ => StoreError::Foreign(path.to_owned()),
     })
@@ -142,7 +143,9 @@ impl Store {
 
     /// Whether writes through this store fail (a read-only file).
     pub fn is_read_only(&self) -> bool {
-        self.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false)
+        self.db
+            .as_sqlite()
+            .is_some_and(|c| c.is_readonly(rusqlite::MAIN_DB).unwrap_or(false))
     }
 
     /// A new database with the whole schema in a private temporary file
@@ -162,11 +165,13 @@ impl Store {
     /// close it, and put it at `path`, never over another file. On failure
     /// the temporary file is removed and nothing is at `path`.
     pub fn finish_beside(self, temp: &Path, path: &Path) -> Result<(), StoreError> {
-        let closed = self
-            .conn
-            .pragma_update_and_check(None, "journal_mode", "DELETE", |_| Ok(()))
-            .map_err(classify)
-            .and_then(|()| self.conn.close().map_err(|(_, e)| classify(e)));
+        let closed = match self.db.into_sqlite() {
+            Some(conn) => conn
+                .pragma_update_and_check(None, "journal_mode", "DELETE", |_| Ok(()))
+                .map_err(classify)
+                .and_then(|()| conn.close().map_err(|(_, e)| classify(e))),
+            None => Err(EngineError::Unported.into()),
+        };
         let placed = closed.and_then(|()| {
             crate::files::place_new(temp, path).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::AlreadyExists {
@@ -186,7 +191,7 @@ impl Store {
             let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
             let mut store = Store::from_connection(Connection::open_with_flags(path, flags)?);
             store
-                .conn
+                .conn()?
                 .pragma_update(None, "application_id", APPLICATION_ID)?;
             store.configure()?;
             store.migrate()?;
@@ -200,13 +205,12 @@ impl Store {
 
     /// The pragmas of a connection that only reads.
     pub(super) fn configure_reader(&self) -> Result<(), StoreError> {
-        self.conn.pragma_update(None, "foreign_keys", "ON")?;
-        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
-        self.conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        self.conn
-            .set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        self.conn
-            .set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+        let conn = self.conn()?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         Ok(())
     }
 }
@@ -238,7 +242,8 @@ mod tests {
         store.migrate().unwrap();
         let row = |id: i64| -> (String, Option<String>) {
             store
-                .conn
+                .conn()
+                .unwrap()
                 .query_row(
                     "SELECT email, email_skeleton FROM users WHERE id = ?1",
                     [id],
@@ -253,7 +258,8 @@ mod tests {
         assert_eq!(row(4).1.as_deref(), Some("alice@exarnple.corn"));
         assert!((1..=4).all(|id| row(id).1.is_some()));
         let found: i64 = store
-            .conn
+            .conn()
+            .unwrap()
             .query_row(
                 "SELECT count(*) FROM users_fts WHERE users_fts MATCH '\"\u{ac00}@e\"'",
                 [],

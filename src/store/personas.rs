@@ -1,9 +1,8 @@
 //! The `personas` table: how the login simulator plays a user, the clock of
 //! their phone and the address they log in from (the demo's stories).
 
-use rusqlite::{Connection, OptionalExtension, params};
-
-use super::{StoreError, exec};
+use super::StoreError;
+use super::engine::Db;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonaRow {
@@ -13,24 +12,52 @@ pub struct PersonaRow {
     pub ip: Option<String>,
 }
 
-pub fn get(conn: &Connection, user_id: i64) -> Result<Option<PersonaRow>, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT phone_skew, ip FROM personas WHERE user_id = ?1")?
-        .query_row([user_id], |r| {
-            Ok(PersonaRow {
-                phone_skew: r.get(0)?,
-                ip: r.get(1)?,
-            })
+pub fn get(db: &Db, user_id: i64) -> Result<Option<PersonaRow>, StoreError> {
+    db.query_opt(
+        "SELECT phone_skew, ip FROM personas WHERE user_id = ?1",
+        &[user_id.into()],
+    )?
+    .map(|row| {
+        Ok(PersonaRow {
+            phone_skew: row.get(0)?,
+            ip: row.get(1)?,
         })
-        .optional()?)
+    })
+    .transpose()
 }
 
-pub fn set(conn: &Connection, user_id: i64, p: &PersonaRow) -> Result<(), StoreError> {
-    exec(
-        conn,
+pub fn set(db: &Db, user_id: i64, p: &PersonaRow) -> Result<(), StoreError> {
+    db.execute(
         "INSERT INTO personas (user_id, phone_skew, ip) VALUES (?1, ?2, ?3)
          ON CONFLICT (user_id) DO UPDATE SET phone_skew = excluded.phone_skew, ip = excluded.ip",
-        params![user_id, p.phone_skew, p.ip],
+        &[user_id.into(), p.phone_skew.into(), p.ip.as_deref().into()],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::{each_engine, user};
+
+    #[test]
+    fn a_persona_is_set_replaced_and_read_back() {
+        each_engine("personas", |store| {
+            let db = store.db();
+            let id = user(db, "a@example.com");
+            assert_eq!(get(db, id).unwrap(), None);
+            let slow = PersonaRow {
+                phone_skew: -95,
+                ip: Some("203.0.113.9".to_owned()),
+            };
+            set(db, id, &slow).unwrap();
+            assert_eq!(get(db, id).unwrap(), Some(slow));
+            let home = PersonaRow {
+                phone_skew: 0,
+                ip: None,
+            };
+            set(db, id, &home).unwrap();
+            assert_eq!(get(db, id).unwrap(), Some(home));
+        });
+    }
 }

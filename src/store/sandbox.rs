@@ -15,7 +15,7 @@ impl Store {
     /// in one transaction. Writing to it never touches this database, and it
     /// costs kilobytes, not a copy of every user.
     pub fn copy_user(&self, email: &str) -> Result<Store, StoreError> {
-        copy_user_from(&self.conn, email)
+        copy_user_from(self.conn()?, email)
     }
 
     /// [`Store::copy_user`] from the database file at `path`, read through
@@ -46,9 +46,10 @@ const SANDBOX_TABLES: [(&str, &str); 9] = [
 ];
 
 fn copy_user_from(src: &Connection, email: &str) -> Result<Store, StoreError> {
-    let mut dst = Store::in_memory()?;
+    let dst = Store::in_memory()?;
+    let dst_conn = dst.conn()?;
     // Children before their user (see SANDBOX_TABLES); checked again below.
-    dst.conn.pragma_update(None, "foreign_keys", "OFF")?;
+    dst_conn.pragma_update(None, "foreign_keys", "OFF")?;
     {
         // One read transaction on the source: a consistent snapshot.
         let read = src.unchecked_transaction()?;
@@ -60,7 +61,7 @@ fn copy_user_from(src: &Connection, email: &str) -> Result<Store, StoreError> {
             )
             .optional()?
             .ok_or_else(|| StoreError::NoUser(email.trim().to_owned()))?;
-        let tx = dst.conn.transaction()?;
+        let tx = dst_conn.unchecked_transaction()?;
         copy_rows(&read, &tx, "meta", "1", None)?;
         copy_rows(&read, &tx, "policy", "1", None)?;
         // New rows continue the real database's ids, so a challenge made in
@@ -73,7 +74,7 @@ fn copy_user_from(src: &Connection, email: &str) -> Result<Store, StoreError> {
         tx.commit()?;
         read.finish()?;
     }
-    dst.conn.pragma_update(None, "foreign_keys", "ON")?;
+    dst_conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(dst)
 }
 
@@ -122,7 +123,8 @@ mod tests {
 
     fn count(store: &Store, table: &str) -> i64 {
         store
-            .conn
+            .conn()
+            .unwrap()
             .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
             .unwrap()
     }
@@ -131,7 +133,7 @@ mod tests {
     fn two_users(store: &mut Store) {
         store
             .write(|tx| {
-                tx.execute_batch(
+                tx.require_sqlite()?.execute_batch(
                     "INSERT INTO meta (key, value) VALUES ('key_check', 'k');
                      INSERT INTO policy (key, value, changed_at) VALUES ('resend_mode', 'keep', 5);
                      INSERT INTO users (email, name, role, status, created_at, grace_from)
@@ -159,7 +161,8 @@ mod tests {
         assert_eq!(count(&copy, "devices"), 1);
         assert_eq!(copy.schema_version().unwrap(), latest());
         let (factors, kinds): (i64, String) = copy
-            .conn
+            .conn()
+            .unwrap()
             .query_row("SELECT active_factors, factor_kinds FROM users", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
@@ -170,7 +173,8 @@ mod tests {
             "counters not doubled"
         );
         let policy: String = copy
-            .conn
+            .conn()
+            .unwrap()
             .query_row(
                 "SELECT value FROM policy WHERE key = 'resend_mode'",
                 [],
@@ -179,13 +183,15 @@ mod tests {
             .unwrap();
         assert_eq!(policy, "keep");
         copy.write(|tx| {
-            tx.execute("DELETE FROM factors", [])
+            tx.require_sqlite()?
+                .execute("DELETE FROM factors", [])
                 .map_err(StoreError::from)
         })
         .unwrap();
         assert_eq!(count(&store, "factors"), 2, "the original is untouched");
         let fk: i64 = copy
-            .conn
+            .conn()
+            .unwrap()
             .pragma_query_value(None, "foreign_keys", |r| r.get(0))
             .unwrap();
         assert_eq!(fk, 1);
@@ -203,10 +209,11 @@ mod tests {
         two_users(&mut store);
         // The file stays open and in use while another connection copies it.
         let mut copy = Store::copy_user_from_file(&path, "b@x.org").unwrap();
-        assert!(copy.conn.path().is_none_or(str::is_empty), "in memory");
+        assert!(copy.conn().unwrap().path().is_none_or(str::is_empty), "in memory");
         assert_eq!(count(&copy, "users"), 1);
         copy.write(|tx| {
-            tx.execute("DELETE FROM devices", [])
+            tx.require_sqlite()?
+                .execute("DELETE FROM devices", [])
                 .map_err(StoreError::from)
         })
         .unwrap();

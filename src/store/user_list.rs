@@ -421,7 +421,8 @@ mod tests {
     fn crowd() -> Store {
         let mut store = Store::in_memory().unwrap();
         store
-            .write(|conn| -> Result<(), StoreError> {
+            .write(|db| -> Result<(), StoreError> {
+                let conn = db.require_sqlite()?;
                 for i in 0..3000 {
                     let (email, name) = match i {
                         0..1200 => (format!("z{i:04}@x.org"), "Zed Zoo"),
@@ -455,7 +456,7 @@ mod tests {
     #[test]
     fn every_route_gives_the_same_pages_as_sorting_every_match() {
         let store = crowd();
-        let conn = store.conn();
+        let conn = store.conn().unwrap();
         let all: Vec<UserRow> = plain(conn, None, None, Keyset::First, 10_000, &ctx()).unwrap();
         // "bee" fills a page at once (tested one by one); "smith" has 180
         // candidates (read and sorted); "zoo" has 1,200 clustered at the end
@@ -504,7 +505,7 @@ mod tests {
     #[test]
     fn the_routes_are_the_ones_their_density_calls_for() {
         let store = crowd();
-        let conn = store.conn();
+        let conn = store.conn().unwrap();
         let term = |t| Term::parse(t).unwrap();
         let q = Keyset::First;
         assert!(
@@ -535,7 +536,8 @@ mod tests {
             ("ru@x.org", "+74951234567"),
         ];
         store
-            .write(|conn| -> Result<(), StoreError> {
+            .write(|db| -> Result<(), StoreError> {
+                let conn = db.require_sqlite()?;
                 for (email, phone) in phones {
                     insert(
                         conn,
@@ -553,7 +555,7 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        let conn = store.conn();
+        let conn = store.conn().unwrap();
         // The generated column agrees with the domain's reading of each number.
         for (_, phone) in phones {
             let national: String = conn

@@ -180,7 +180,8 @@ mod tests {
     fn crowd() -> Store {
         let mut store = Store::in_memory().unwrap();
         store
-            .write(|conn| -> Result<(), StoreError> {
+            .write(|db| -> Result<(), StoreError> {
+                let conn = db.require_sqlite()?;
                 for i in 0..300 {
                     let email = format!("u{:03}@x.org", (i * 37) % 300);
                     let name = format!("Name {}", i % 17);
@@ -213,7 +214,7 @@ mod tests {
     #[test]
     fn pages_are_stretches_of_the_whole_sorted_list() {
         let store = crowd();
-        let conn = store.conn();
+        let conn = store.conn().unwrap();
         for by in [SortBy::Email, SortBy::Name, SortBy::LastLogin] {
             for descending in [false, true] {
                 let sort = Sort { by, descending };

@@ -175,7 +175,7 @@ fn judge(
     match (entered, f.kind) {
         (Entered::Backup(canonical), _) => judge_backup(cx, u, canonical),
         (Entered::Temp(canonical), _) => {
-            crate::desk::temp_code::judge(cx.conn, cx.key, u.id, canonical, cx.now)
+            crate::desk::temp_code::judge(cx.db, cx.key, u.id, canonical, cx.now)
         }
         (Entered::Digits(code), FactorKind::Totp) if f.is_hotp() => judge_hotp(cx, f, code),
         (Entered::Digits(code), FactorKind::Totp) => judge_totp(cx, f, code),
@@ -481,7 +481,7 @@ fn accept(
     out.used = Some(kind.to_string());
     if kind == AttemptKind::Temp {
         // Once: a second login racing for it finds it spent.
-        if !store::temp_codes::mark_used(cx.conn, u.id, cx.now, &c.ip)? {
+        if !store::temp_codes::mark_used(cx.db, u.id, cx.now, &c.ip)? {
             return Err(DeskError::Refused(
                 "that temporary access code was used a moment ago: ask the help desk for another"
                     .to_owned(),

@@ -1,0 +1,100 @@
+//! For the store's unit tests: a [`Store`] on each engine, `SQLite` in memory
+//! and, when `FACTORDESK_TEST_PG` names a cluster, a fresh `PostgreSQL` database.
+
+use std::sync::Once;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::engine::Db;
+use super::{Store, pg};
+
+/// The variable that carries the test cluster's URL (as `.ci/run` sets it).
+const VAR: &str = "FACTORDESK_TEST_PG";
+
+/// Run `f` on a migrated store on each engine: `SQLite` in memory, then
+/// `PostgreSQL` on a database of its own, dropped after (skipped, saying so
+/// once, when no cluster is set). A failure names the engine it ran on.
+pub(crate) fn each_engine(label: &str, mut f: impl FnMut(&mut Store)) {
+    eprintln!("{label}: on SQLite");
+    f(&mut Store::in_memory().unwrap());
+    if let Some(scratch) = Scratch::new(label) {
+        eprintln!("{label}: on PostgreSQL ({})", scratch.name);
+        let url = pg::PgUrl::parse(&scratch.url).unwrap();
+        let mut store = Store::from_db(pg::open(&url).unwrap());
+        f(&mut store);
+    }
+}
+
+/// A user row with nothing else, for the tables that refer to one: its id.
+pub(crate) fn user(db: &Db, email: &str) -> i64 {
+    db.query_one(
+        "INSERT INTO users (email, role, status, created_at, grace_from)
+         VALUES (?1, 'member', 'active', 0, 0) RETURNING id",
+        &[email.into()],
+    )
+    .unwrap()
+    .get(0)
+    .unwrap()
+}
+
+/// An empty database on the test cluster, dropped (with any connection
+/// still open to it) when this goes: tests run in parallel.
+struct Scratch {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl Scratch {
+    fn new(label: &str) -> Option<Scratch> {
+        static SAID: Once = Once::new();
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let admin = match std::env::var(VAR) {
+            Ok(url) if !url.trim().is_empty() => url,
+            _ => {
+                SAID.call_once(|| eprintln!("skipping PostgreSQL runs: {VAR} is not set"));
+                return None;
+            }
+        };
+        let label: String = label
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .take(30)
+            .collect();
+        let name = format!(
+            "fdu_{label}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("{VAR} does not connect: {e}"));
+        client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .unwrap();
+        client
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .unwrap();
+        let url = with_database(&admin, &name);
+        Some(Scratch { admin, name, url })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = client.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// `url` with its database replaced by `name` (query parameters kept).
+fn with_database(url: &str, name: &str) -> String {
+    let authority = url.find("://").map_or(0, |i| i + 3);
+    let path = url[authority..]
+        .find('/')
+        .map_or(url.len(), |i| authority + i);
+    let query = url[path..].find('?').map_or(url.len(), |i| path + i);
+    format!("{}/{}{}", &url[..path], name, &url[query..])
+}
