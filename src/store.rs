@@ -35,9 +35,9 @@ use rusqlite::{Connection, OpenFlags};
 use thiserror::Error;
 
 pub use batch::Upkeep;
-pub use engine::{Db, TxMode};
 pub(crate) use columns::exec;
 pub use columns::{opt_time, parse_col, secs, time};
+pub use engine::{Db, TxMode};
 pub use keyset::Keyset;
 pub(crate) use keyset::Where;
 pub use open::Access;
@@ -546,6 +546,12 @@ mod tests {
                 .execute("UPDATE audit SET detail = 'x'", [])
                 .is_err()
         );
-        assert!(store.conn().unwrap().execute("DELETE FROM audit", []).is_err());
+        assert!(
+            store
+                .conn()
+                .unwrap()
+                .execute("DELETE FROM audit", [])
+                .is_err()
+        );
     }
 }

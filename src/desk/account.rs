@@ -10,9 +10,9 @@ use crate::domain::enforcement::{self, Standing};
 use crate::domain::lockout::Lock;
 use crate::domain::policy::Policy;
 use crate::domain::{FactorKind, Time};
-use crate::store::{self, Db};
 use crate::store::factors::{self as rows, FactorRow};
 use crate::store::users::UserRow;
+use crate::store::{self, Db};
 
 pub(crate) fn summary(conn: &Connection, u: &UserRow, now: Time) -> Result<UserSummary> {
     Ok(UserSummary {
@@ -51,12 +51,7 @@ pub(crate) fn profile(u: &UserRow) -> Profile {
 }
 
 /// Where `u` stands against enforcement at `now`.
-pub(crate) fn standing(
-    db: &Db,
-    policy: &Policy,
-    u: &UserRow,
-    now: Time,
-) -> Result<Standing> {
+pub(crate) fn standing(db: &Db, policy: &Policy, u: &UserRow, now: Time) -> Result<Standing> {
     standing_with(db, policy, u, u.active_factors > 0, now)
 }
 

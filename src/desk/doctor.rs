@@ -20,7 +20,9 @@ use crate::store::audit::AuditRow;
 use crate::store::devices::DeviceRow;
 use crate::store::factors::FactorRow;
 use crate::store::users::UserRow;
-use crate::store::{Db, attempts, audit, challenges, codes, deliveries, devices, factors, temp_codes};
+use crate::store::{
+    Db, attempts, audit, challenges, codes, deliveries, devices, factors, temp_codes,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DoctorReport {
@@ -242,9 +244,7 @@ fn gather(db: &Db, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
             .collect(),
         password_ban: regulation::password_ban(db, u.id, now)?,
         address_ban: match &last {
-            Some(l) => {
-                regulation::address_ban(db, &l.ip, now)?.map(|until| (l.ip.clone(), until))
-            }
+            Some(l) => regulation::address_ban(db, &l.ip, now)?.map(|until| (l.ip.clone(), until)),
             None => None,
         },
         last_login: last,

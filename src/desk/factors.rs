@@ -217,7 +217,9 @@ impl Desk {
                 });
             }
             store::users::set_phone(cx.conn, u.id, Some(&phone.e164()), false)?;
-            let label = chosen.clone().unwrap_or_else(|| format!("SMS to {}", phone.masked()));
+            let label = chosen
+                .clone()
+                .unwrap_or_else(|| format!("SMS to {}", phone.masked()));
             add_contact(cx, &u, FactorKind::Sms, &phone.e164(), &label)
         })
     }
@@ -250,7 +252,9 @@ impl Desk {
                 Some(a) => a,
                 None => Email::parse(&u.email)?,
             };
-            let label = chosen.clone().unwrap_or_else(|| format!("Email to {}", address.masked()));
+            let label = chosen
+                .clone()
+                .unwrap_or_else(|| format!("Email to {}", address.masked()));
             add_contact(cx, &u, FactorKind::Email, address.as_str(), &label)
         })
     }

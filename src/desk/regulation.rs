@@ -7,9 +7,9 @@
 use rusqlite::Connection;
 
 use super::{Ctx, Result};
-use crate::store::Db;
 use crate::domain::regulation::{AfterFailure, Limits, PasswordRecord, within};
 use crate::domain::{Time, relative, stamp};
+use crate::store::Db;
 use crate::store::deliveries;
 use crate::store::throttle::{self, Ban, Counted};
 use crate::store::users::UserRow;
@@ -48,12 +48,7 @@ fn user_subject(user_id: i64) -> String {
 /// A ban in force at `now` on the user or the address, checked before any
 /// password is hashed: a banned check is not even made, so the ban tells
 /// nothing about whether a guess was right.
-pub(crate) fn password_gate(
-    db: &Db,
-    user_id: i64,
-    ip: &str,
-    now: Time,
-) -> Result<Option<Refused>> {
+pub(crate) fn password_gate(db: &Db, user_id: i64, ip: &str, now: Time) -> Result<Option<Refused>> {
     let in_force = |b: Option<Ban>| b.map(|b| b.until).filter(|until| now < *until);
     if let Some(until) = in_force(throttle::ban(
         db,
@@ -73,11 +68,7 @@ pub(crate) fn password_gate(
 
 /// The user's password ban in force at `now`: until when, and the
 /// how-many-th in a row.
-pub(crate) fn password_ban(
-    db: &Db,
-    user_id: i64,
-    now: Time,
-) -> Result<Option<(Time, u32)>> {
+pub(crate) fn password_ban(db: &Db, user_id: i64, now: Time) -> Result<Option<(Time, u32)>> {
     Ok(
         throttle::ban(db, Counted::Password, &user_subject(user_id))?
             .filter(|b| now < b.until)
@@ -173,8 +164,7 @@ fn record(
 /// An admin's unlock: lift the user's password ban and its count too.
 pub(crate) fn lift_password_ban(cx: &Ctx<'_>, user_id: i64) -> Result<bool> {
     let subject = user_subject(user_id);
-    let had =
-        throttle::ban(cx.db, Counted::Password, &subject)?.is_some_and(|b| cx.now < b.until);
+    let had = throttle::ban(cx.db, Counted::Password, &subject)?.is_some_and(|b| cx.now < b.until);
     throttle::lift(cx.db, Counted::Password, &subject)?;
     throttle::forget(cx.db, Counted::Password, &subject)?;
     Ok(had)

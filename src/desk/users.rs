@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 
-
 use super::account::{clear_lock, profile, recent_failures, standing, standing_with, summary};
 use super::views::{LockView, UserDetail, UserSummary};
 use super::{
@@ -96,11 +95,7 @@ fn clean_name(name: &str) -> Result<&str> {
 }
 
 /// The filter context: who is in grace, and the low-codes mark.
-pub(crate) fn filter_context(
-    db: &Db,
-    policy: &Policy,
-    now: Time,
-) -> Result<FilterContext> {
+pub(crate) fn filter_context(db: &Db, policy: &Policy, now: Time) -> Result<FilterContext> {
     let changed = store::policy::changed_at(db, "enforce")?;
     let grace = chrono::TimeDelta::days(i64::from(policy.grace_days));
     let grace_cutoff = match policy.enforce {
@@ -204,7 +199,11 @@ impl Desk {
     }
 
     pub fn user_summary(&self, email: &str) -> Result<UserSummary> {
-        summary(self.conn()?, &user_by_email(self.conn()?, email)?, self.now())
+        summary(
+            self.conn()?,
+            &user_by_email(self.conn()?, email)?,
+            self.now(),
+        )
     }
 
     /// One page of users, ordered by email.

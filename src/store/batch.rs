@@ -180,12 +180,8 @@ impl Store {
             Ok(())
         };
         let end = match restored {
-            Ok(()) if commit => self
-                .conn()
-                .and_then(|c| Ok(c.execute_batch("COMMIT")?)),
-            Ok(()) => self
-                .conn()
-                .and_then(|c| Ok(c.execute_batch("ROLLBACK")?)),
+            Ok(()) if commit => self.conn().and_then(|c| Ok(c.execute_batch("COMMIT")?)),
+            Ok(()) => self.conn().and_then(|c| Ok(c.execute_batch("ROLLBACK")?)),
             Err(e) => {
                 self.deferred.triggers.clear();
                 self.deferred.indexes.clear();
@@ -267,7 +263,11 @@ mod tests {
         }
         let mut store = Store::open(&path).unwrap();
         let reader = Store::open(&path).unwrap();
-        reader.conn().unwrap().query_row("SELECT count(*) FROM users", [], |_| Ok(())).unwrap();
+        reader
+            .conn()
+            .unwrap()
+            .query_row("SELECT count(*) FROM users", [], |_| Ok(()))
+            .unwrap();
         store.begin_batch(Upkeep::SearchAndListings).unwrap();
         assert_eq!(journal(&store), "wal", "another connection has it open");
         store.end_batch(true).unwrap();

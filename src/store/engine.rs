@@ -270,8 +270,7 @@ impl Db {
     /// The `SQLite` connection for store code not yet ported, or
     /// [`EngineError::Unported`] on `PostgreSQL`.
     pub fn require_sqlite(&self) -> Result<&Connection, StoreError> {
-        self.as_sqlite()
-            .ok_or_else(|| EngineError::Unported.into())
+        self.as_sqlite().ok_or_else(|| EngineError::Unported.into())
     }
 
     /// Run one statement; the rows it changed.

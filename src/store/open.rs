@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
+use super::engine::EngineError;
 use super::{
     APPLICATION_ID, STATEMENT_CACHE, Store, StoreError, classify, latest, remove_database_files,
 };
-use super::engine::EngineError;
 use crate::files::{self, OpenError};
 
 /// Whether a database file will be written, or only read.

@@ -133,8 +133,9 @@ mod tests {
     fn two_users(store: &mut Store) {
         store
             .write(|tx| {
-                tx.require_sqlite()?.execute_batch(
-                    "INSERT INTO meta (key, value) VALUES ('key_check', 'k');
+                tx.require_sqlite()?
+                    .execute_batch(
+                        "INSERT INTO meta (key, value) VALUES ('key_check', 'k');
                      INSERT INTO policy (key, value, changed_at) VALUES ('resend_mode', 'keep', 5);
                      INSERT INTO users (email, name, role, status, created_at, grace_from)
                          VALUES ('a@x.org', 'A', 'member', 'active', 0, 0),
@@ -145,8 +146,8 @@ mod tests {
                              last_seen_at, trusted_until)
                          VALUES (1, x'01', 'l', '192.0.2.1', 0, 0, 100),
                                 (2, x'02', 'l', '192.0.2.2', 0, 0, 100);",
-                )
-                .map_err(StoreError::from)
+                    )
+                    .map_err(StoreError::from)
             })
             .unwrap();
     }
@@ -209,7 +210,10 @@ mod tests {
         two_users(&mut store);
         // The file stays open and in use while another connection copies it.
         let mut copy = Store::copy_user_from_file(&path, "b@x.org").unwrap();
-        assert!(copy.conn().unwrap().path().is_none_or(str::is_empty), "in memory");
+        assert!(
+            copy.conn().unwrap().path().is_none_or(str::is_empty),
+            "in memory"
+        );
         assert_eq!(count(&copy, "users"), 1);
         copy.write(|tx| {
             tx.require_sqlite()?

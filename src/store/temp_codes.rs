@@ -144,7 +144,10 @@ mod tests {
             assert!(mark_used(db, id, time(1), "192.0.2.1").unwrap());
             assert!(!mark_used(db, id, time(2), "192.0.2.2").unwrap(), "spent");
             let row = for_user(db, id).unwrap().unwrap();
-            assert_eq!((row.used_at, row.used_ip.as_deref()), (Some(time(1)), Some("192.0.2.1")));
+            assert_eq!(
+                (row.used_at, row.used_ip.as_deref()),
+                (Some(time(1)), Some("192.0.2.1"))
+            );
             assert_eq!(delete_for_user(db, id).unwrap(), 1);
             assert_eq!(delete_for_user(db, id).unwrap(), 0);
             assert_eq!(for_user(db, id).unwrap(), None);

@@ -24,7 +24,11 @@ pub fn record(
 ) -> Result<(), StoreError> {
     db.execute(
         "DELETE FROM throttle WHERE kind = ?1 AND subject = ?2 AND at < ?3",
-        &[kind.as_str().into(), subject.into(), secs(keep_since).into()],
+        &[
+            kind.as_str().into(),
+            subject.into(),
+            secs(keep_since).into(),
+        ],
     )?;
     db.execute(
         "INSERT INTO throttle (kind, subject, at) VALUES (?1, ?2, ?3)",
@@ -118,12 +122,18 @@ mod tests {
             record(db, Counted::Address, "7", time(150), time(0)).unwrap();
             record(db, p, "8", time(150), time(0)).unwrap();
             // At the boundary: an event at `since` counts.
-            assert_eq!(since(db, p, "7", time(100)).unwrap(), [time(100), time(200)]);
+            assert_eq!(
+                since(db, p, "7", time(100)).unwrap(),
+                [time(100), time(200)]
+            );
             assert_eq!(since(db, p, "7", time(101)).unwrap(), [time(200)]);
             // Recording drops what is older than `keep_since`, not at it.
             record(db, p, "7", time(300), time(200)).unwrap();
             assert_eq!(since(db, p, "7", time(0)).unwrap(), [time(200), time(300)]);
-            assert_eq!(since(db, Counted::Address, "7", time(0)).unwrap(), [time(150)]);
+            assert_eq!(
+                since(db, Counted::Address, "7", time(0)).unwrap(),
+                [time(150)]
+            );
             forget(db, p, "7").unwrap();
             assert!(since(db, p, "7", time(0)).unwrap().is_empty());
             assert_eq!(since(db, p, "8", time(0)).unwrap(), [time(150)]);
