@@ -528,6 +528,34 @@ mod tests {
         assert!(matches!(err, StoreError::Create(..)), "{err}");
     }
 
+    /// On `PostgreSQL` a write whose reads another connection changed
+    /// before it wrote runs again, reading afresh: nothing is lost.
+    #[test]
+    fn a_write_that_lost_a_race_runs_again_from_a_fresh_read() {
+        let Some(pair) = testing::postgres_pair("write_race") else {
+            return;
+        };
+        // Named: the database it holds stays until the test ends.
+        let testing::PgPair { mut a, mut b, .. } = pair;
+        meta::set(a.db(), "n", "0").unwrap();
+        let mut runs = 0;
+        let read = a
+            .write(|db| -> Result<String, StoreError> {
+                runs += 1;
+                let n: i64 = meta::get(db, "n")?.unwrap().parse().unwrap();
+                if runs == 1 {
+                    // Between this read and the write below, another
+                    // connection commits a change to the same row.
+                    b.write(|db| meta::set(db, "n", "10")).unwrap();
+                }
+                meta::set(db, "n", &(n + 1).to_string())?;
+                Ok(n.to_string())
+            })
+            .unwrap();
+        assert_eq!((runs, read.as_str()), (2, "10"));
+        assert_eq!(meta::get(b.db(), "n").unwrap().as_deref(), Some("11"));
+    }
+
     #[test]
     fn the_audit_trail_is_append_only() {
         let store = Store::in_memory().unwrap();

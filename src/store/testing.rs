@@ -24,6 +24,25 @@ pub(crate) fn each_engine(label: &str, mut f: impl FnMut(&mut Store)) {
     }
 }
 
+/// Two stores, on two connections, over one fresh `PostgreSQL` database
+/// (`None` when no cluster is set): for races. The stores close before
+/// the database is dropped.
+pub(crate) struct PgPair {
+    pub a: Store,
+    pub b: Store,
+    _scratch: Scratch,
+}
+
+pub(crate) fn postgres_pair(label: &str) -> Option<PgPair> {
+    let scratch = Scratch::new(label)?;
+    let url = pg::PgUrl::parse(&scratch.url).unwrap();
+    Some(PgPair {
+        a: Store::from_db(pg::open(&url).unwrap()),
+        b: Store::from_db(pg::open(&url).unwrap()),
+        _scratch: scratch,
+    })
+}
+
 /// A user row with nothing else, for the tables that refer to one: its id.
 pub(crate) fn user(db: &Db, email: &str) -> i64 {
     db.query_one(
