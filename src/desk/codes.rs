@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use rusqlite::Connection;
+use crate::store::Db;
 
 use super::sealing::backup_code_mac;
 use super::views::{CodeStatus, CodeUse};
@@ -13,8 +13,8 @@ use crate::domain::backup;
 use crate::domain::policy::Policy;
 use crate::store;
 
-pub(crate) fn status_of(conn: &Connection, policy: &Policy, user_id: i64) -> Result<CodeStatus> {
-    let rows = store::codes::for_user(conn, user_id)?;
+pub(crate) fn status_of(db: &Db, policy: &Policy, user_id: i64) -> Result<CodeStatus> {
+    let rows = store::codes::for_user(db, user_id)?;
     let total = u32::try_from(rows.len()).unwrap_or(u32::MAX);
     let remaining = u32::try_from(rows.iter().filter(|r| r.used_at.is_none()).count()).unwrap_or(0);
     Ok(CodeStatus {
@@ -75,7 +75,7 @@ pub(crate) fn generate_in(
         .filter_map(|c| backup::normalize(c))
         .map(|c| backup_code_mac(cx.key, &c))
         .collect();
-    let replaced = store::codes::replace_batch(cx.conn, u.id, &macs, cx.now)?;
+    let replaced = store::codes::replace_batch(cx.db, u.id, &macs, cx.now)?;
     let detail = if replaced > 0 {
         format!(
             "generated {} backup codes; the previous {replaced} no longer work",
@@ -124,7 +124,7 @@ impl Desk {
 
     pub fn code_status(&self, email: &str) -> Result<CodeStatus> {
         let u = user_by_email(self.conn()?, email)?;
-        status_of(self.conn()?, &self.policy()?, u.id)
+        status_of(self.db(), &self.policy()?, u.id)
     }
 }
 

@@ -185,7 +185,7 @@ fn gather(db: &Db, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
     let disabled = events(conn, u.id, "user.disable", 1)?
         .first()
         .map(|e| (e.at, facts_of(e).reason.unwrap_or_default()));
-    let code_rows = codes::for_user(conn, u.id)?;
+    let code_rows = codes::for_user(db, u.id)?;
     Ok(Facts {
         now,
         email: u.email.clone(),

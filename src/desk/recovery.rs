@@ -32,7 +32,7 @@ pub struct Recovery {
 fn renew(cx: &mut Ctx<'_>, u: &UserRow) -> Result<Recovery> {
     let cancelled = challenges::cancel_open(cx.conn, u.id, cx.now)?;
     let factors = store::factors::delete_for_user(cx.conn, u.id)?;
-    let codes = store::codes::delete_for_user(cx.conn, u.id)?;
+    let codes = store::codes::delete_for_user(cx.db, u.id)?;
     clear_lock(cx, u.id)?;
     // A phone number is confirmed again by an SMS factor's first code.
     store::users::set_phone(cx.conn, u.id, u.phone.as_deref(), false)?;

@@ -185,7 +185,7 @@ impl Desk {
             lock: lock_view(self.db(), &policy, &u, now)?,
             factors: super::account::views(conn, u.id)?,
             devices: devices::views(conn, u.id, now)?,
-            codes: codes::status_of(conn, &policy, u.id)?,
+            codes: codes::status_of(self.db(), &policy, u.id)?,
             activity: records::audit_for(conn, Some(u.id), None, None, 10)?,
         })
     }
@@ -454,7 +454,7 @@ impl Desk {
             }
             let cancelled = challenges::cancel_open(cx.conn, u.id, cx.now)?;
             let factors = store::factors::delete_for_user(cx.conn, u.id)?;
-            let codes = store::codes::delete_for_user(cx.conn, u.id)?;
+            let codes = store::codes::delete_for_user(cx.db, u.id)?;
             clear_lock(cx, u.id)?;
             cx.audit(
                 Some(u.id),
@@ -474,7 +474,7 @@ impl Desk {
             let u = cx.user(email)?;
             let cancelled = challenges::cancel_open(cx.conn, u.id, cx.now)?;
             let factors = store::factors::delete_for_user(cx.conn, u.id)?;
-            let codes = store::codes::delete_for_user(cx.conn, u.id)?;
+            let codes = store::codes::delete_for_user(cx.db, u.id)?;
             store::temp_codes::delete_for_user(cx.db, u.id)?;
             let devices = store::devices::revoke_all(cx.conn, u.id, cx.now, &format!("2FA reset: {why}"))?;
             clear_lock(cx, u.id)?;

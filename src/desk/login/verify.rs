@@ -196,7 +196,7 @@ pub(crate) fn rejected(result: VerifyResult, message: String) -> Judged {
 
 fn judge_backup(cx: &Ctx<'_>, u: &UserRow, canonical: &str) -> Result<Judged> {
     Ok(
-        match codes::find(cx.conn, u.id, &backup_code_mac(cx.key, canonical))? {
+        match codes::find(cx.db, u.id, &backup_code_mac(cx.key, canonical))? {
             Some(codes::Match::Unused(id)) => Judged::Accepted {
                 step: None,
                 backup: Some(id),
@@ -488,7 +488,7 @@ fn accept(
             ));
         }
     } else if let Some(id) = backup {
-        codes::mark_used(cx.conn, id, cx.now, &c.ip)?;
+        codes::mark_used(cx.db, id, cx.now, &c.ip)?;
         out.backup_codes_left = Some(account::by_id(cx, u.id)?.codes_left);
     } else {
         factor_rows::record_use(cx.conn, f.id, cx.now, &c.ip, step)?;
