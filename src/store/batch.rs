@@ -261,7 +261,10 @@ mod tests {
         }
         let mut store = Store::open(&path).unwrap();
         let reader = Store::open(&path).unwrap();
-        reader.conn.query_row("SELECT count(*) FROM users", [], |_| Ok(())).unwrap();
+        reader
+            .conn
+            .query_row("SELECT count(*) FROM users", [], |_| Ok(()))
+            .unwrap();
         store.begin_batch(Upkeep::SearchAndListings).unwrap();
         assert_eq!(journal(&store), "wal", "another connection has it open");
         store.end_batch(true).unwrap();
