@@ -36,7 +36,7 @@ use thiserror::Error;
 
 pub use batch::Upkeep;
 pub(crate) use columns::exec;
-pub use columns::{opt_time, parse_col, secs, time};
+pub use columns::{opt_time, parse_col, parse_value, secs, time};
 pub use engine::{Db, TxMode};
 pub use keyset::Keyset;
 pub(crate) use keyset::Where;
@@ -434,7 +434,7 @@ mod tests {
         assert_eq!(one.state().spent(), Some(900));
         let two = factors::by_id(store.conn().unwrap(), 2).unwrap().unwrap();
         assert_eq!((two.resync_step, two.last_step), (None, Some(800)));
-        let a = &attempts::for_user_since(store.conn().unwrap(), 1, time(0), 10).unwrap()[0];
+        let a = &attempts::for_user_since(store.db(), 1, time(0), 10).unwrap()[0];
         assert!(a.first_used_by_resync && a.first_used_ip.is_none(), "{a:?}");
     }
 

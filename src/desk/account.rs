@@ -76,13 +76,13 @@ pub(crate) fn standing_with(
 
 /// The instants of `u`'s failed attempts that can still count towards a lock.
 pub(crate) fn recent_failures(
-    conn: &Connection,
+    db: &Db,
     policy: &Policy,
     u: &UserRow,
     now: Time,
 ) -> Result<Vec<Time>> {
     Ok(store::attempts::failure_times(
-        conn,
+        db,
         u.id,
         u.failures_after,
         now - policy.lockout_window,
@@ -98,7 +98,7 @@ pub(crate) fn clear_lock(cx: &Ctx<'_>, user_id: i64) -> Result<()> {
 
 /// Count failures afresh from the newest attempt on.
 pub(crate) fn restart_failures(cx: &Ctx<'_>, user_id: i64) -> Result<()> {
-    let last = store::attempts::last_id(cx.conn)?;
+    let last = store::attempts::last_id(cx.db)?;
     Ok(store::users::restart_failures(cx.conn, user_id, last)?)
 }
 

@@ -216,7 +216,7 @@ fn gather(db: &Db, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
             .iter()
             .map(|d| Ok(device_fact(d, devices::addresses(conn, d.id)?)))
             .collect::<Result<_>>()?,
-        attempts: attempts::for_user_since(conn, u.id, now - TimeDelta::hours(24), 100)?
+        attempts: attempts::for_user_since(db, u.id, now - TimeDelta::hours(24), 100)?
             .into_iter()
             .map(|a| AttemptFact {
                 at: a.at,

@@ -83,12 +83,8 @@ impl Grace {
     }
 }
 
-fn attention(
-    conn: &Connection,
-    policy: &Policy,
-    grace: &Grace,
-    now: Time,
-) -> Result<Vec<Attention>> {
+fn attention(db: &Db, policy: &Policy, grace: &Grace, now: Time) -> Result<Vec<Attention>> {
+    let conn = db.require_sqlite()?;
     let mut out = Vec::new();
     let mut push = |u: &UserRow, concern, detail: String| {
         out.push(Attention {
@@ -126,7 +122,7 @@ fn attention(
     }
     let day = now - TimeDelta::hours(24);
     // A code used again from elsewhere: settled once the factor is replaced.
-    for r in store::attempts::replayed_elsewhere(conn, day, PER_CONCERN)? {
+    for r in store::attempts::replayed_elsewhere(db, day, PER_CONCERN)? {
         if let Some(u) = store::users::by_id(conn, r.user_id)? {
             push(
                 &u,
@@ -247,7 +243,7 @@ impl Desk {
                 now - TimeDelta::hours(24),
             )?,
             audit_events,
-            attention: attention(conn, &policy, &grace, now)?,
+            attention: attention(self.db(), &policy, &grace, now)?,
         })
     }
 }

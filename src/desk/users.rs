@@ -67,7 +67,7 @@ pub struct ListQuery {
 /// Where `u`'s 2FA lock stands at `now`.
 fn lock_view(db: &Db, policy: &Policy, u: &UserRow, now: Time) -> Result<LockView> {
     let locked = u.lock.is_locked(now);
-    let recent = recent_failures(db.require_sqlite()?, policy, u, now)?;
+    let recent = recent_failures(db, policy, u, now)?;
     Ok(LockView {
         locked,
         locked_until: u.lock.releases(now),

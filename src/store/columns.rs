@@ -44,3 +44,19 @@ pub fn parse_col<T>(
         )
     })
 }
+
+/// [`parse_col`] for a row read through [`super::Db`].
+pub fn parse_value<T>(
+    row: &super::engine::Row,
+    idx: usize,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, super::StoreError> {
+    parse(row.text(idx)?).ok_or_else(|| {
+        super::engine::EngineError::Column {
+            index: idx,
+            expected: "one of its words",
+            found: "another text",
+        }
+        .into()
+    })
+}

@@ -397,7 +397,7 @@ fn record(
     first_used: Option<&FirstUse>,
 ) -> Result<()> {
     attempts::insert(
-        cx.conn,
+        cx.db,
         &NewAttempt {
             user_id: u.id,
             challenge_id: Some(c.id),
@@ -563,7 +563,7 @@ fn reject(
     if left == 0 {
         challenges::close(cx.conn, c.id, ChallengeState::Failed, cx.now)?;
     }
-    let earlier = account::recent_failures(cx.conn, &cx.policy, u, cx.now)?;
+    let earlier = account::recent_failures(cx.db, &cx.policy, u, cx.now)?;
     let lock = u.lock.fail(&earlier, &cx.policy, cx.now);
     store::users::set_lock(cx.conn, u.id, &lock)?;
     let attempt_outcome = match result {
