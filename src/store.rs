@@ -1,5 +1,6 @@
-//! `SQLite` storage: opening (pragmas, refusal of foreign or newer files),
-//! migrations from `schema.sql`, and transactions. Nothing else writes SQL.
+//! Storage: the `Store` over a [`Db`] on either engine, its `SQLite` opening
+//! (pragmas, refusal of foreign or newer files), migrations, and transactions.
+//! Nothing else writes SQL.
 
 pub mod attempts;
 pub mod attention;
