@@ -4,6 +4,8 @@
 // Each test crate uses some of these, not all; helpers unwrap like tests do.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod cli;
+
 use chrono::{DateTime, Utc};
 use factordesk::clock::{Clock, Hand};
 use factordesk::crypto::Key;
