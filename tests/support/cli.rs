@@ -98,6 +98,11 @@ impl Out {
         self.stderr.trim_end()
     }
 
+    /// Exit 1 with one clear `error: ` line; that line.
+    pub fn error_line(self) -> String {
+        self.refused(1).to_owned()
+    }
+
     /// The one JSON error object on stderr (under `--json`), its exit code
     /// this run's.
     pub fn json_error(&self) -> Value {

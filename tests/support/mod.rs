@@ -5,6 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod cli;
+pub mod fd;
 
 use chrono::{DateTime, Utc};
 use factordesk::clock::{Clock, Hand};
