@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod fd;
+pub mod flow;
 
 use chrono::{DateTime, Utc};
 use factordesk::clock::{Clock, Hand};
