@@ -5,6 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod cli;
+pub mod doctor;
 pub mod fd;
 pub mod flow;
 
