@@ -10,6 +10,7 @@ pub mod desk;
 pub mod domain;
 pub mod files;
 pub mod keyfile;
+pub mod location;
 pub mod qr;
 pub mod rng;
 pub mod store;

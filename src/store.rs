@@ -10,11 +10,13 @@ pub mod codes;
 mod columns;
 pub mod deliveries;
 pub mod devices;
+pub mod engine;
 pub mod factors;
 mod keyset;
 pub mod meta;
 mod open;
 pub mod personas;
+pub mod pg;
 pub mod policy;
 pub mod readiness;
 mod sandbox;
@@ -94,6 +96,9 @@ pub enum StoreError {
     ReadOnly,
     #[error("database error: {}", short(.0))]
     Sqlite(rusqlite::Error),
+    /// `PostgreSQL`, or a row read through the engine handle (issue 12).
+    #[error(transparent)]
+    Engine(engine::EngineError),
 }
 
 impl From<rusqlite::Error> for StoreError {

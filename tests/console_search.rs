@@ -94,3 +94,14 @@ fn the_temp_code_popup_asks_then_shows_the_code_once() {
     press(&mut app, KeyCode::Esc);
     assert!(!screen(&app, 100, 30).contains("Shown only now"));
 }
+
+/// Seen in the tmux pass at 200×60: the Audit list cut generated users'
+/// addresses (`ada.dubois@example.o…`) with half the row to spare.
+#[test]
+fn the_audit_list_shows_whole_addresses_when_wide() {
+    let mut app = demo_console();
+    keys(&mut app, "5");
+    let wide = screen(&app, 200, 60);
+    assert!(wide.contains("@example.org "), "{wide}");
+    assert!(!wide.contains("@example.o…"), "{wide}");
+}

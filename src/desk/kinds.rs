@@ -92,6 +92,7 @@ fn store_kind(e: &StoreError) -> &'static str {
         StoreError::Busy => "store.busy",
         StoreError::ReadOnly => "store.read_only",
         StoreError::Sqlite(_) => "store.sqlite",
+        StoreError::Engine(e) => e.kind(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Test only: every query on an interactive path reads along an index at any
 //! size, checked with `EXPLAIN QUERY PLAN` on the statements the desk ran.
 //!
-//! The paths (Overview, Users list, a user, the doctor, audit and its searches, outbox, a
+//! The paths (Overview, Users list, a user, the doctor, audit and its searches, outbox and its words, a
 //! login, the sandbox copy, the User screen's actions, readiness) are driven through the desk's own API
 //! over a generated database, with the connection traced: each statement is
 //! recorded with its bound values in. Each is explained with those values,
@@ -313,6 +313,18 @@ fn records(desk: &mut Desk, seen: &mut Seen, user: Option<&str>) {
         ] {
             let to = Recipient::parse(to).unwrap();
             keyset_pages(|at| d.outbox_to_page(&q, &to, at).unwrap(), |m| m.id);
+        }
+        // The Outbox screen's `/` words, common and rare: a bounded walk
+        // along the time (or the user's) index per page.
+        for words in ["code", "failed", "zzq"] {
+            keyset_pages(
+                |at| {
+                    d.search_outbox(&q, words, at, super::records::OUTBOX_BUDGET)
+                        .unwrap()
+                        .rows
+                },
+                |m| m.id,
+            );
         }
     });
 }

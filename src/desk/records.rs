@@ -3,13 +3,38 @@
 
 use rusqlite::Connection;
 
+use super::search::{Found, walk};
 use super::views::{AuditView, DeliveryView};
 use super::{Desk, Result, user_by_email};
 use crate::crypto::same;
+use crate::domain::needle::Needle;
 use crate::domain::otp;
 use crate::domain::recipient::Recipient;
+use crate::domain::text::{self, Field};
 use crate::domain::vocab::{ChallengeState, CodeState, DeliveryStatus};
+use crate::store::deliveries::DeliveryRow;
 use crate::store::{self, Keyset, audit, deliveries};
+
+/// The messages budget for one page of an outbox search: each is opened
+/// (unsealed) to be tested, so fewer than the audit's.
+pub const OUTBOX_BUDGET: u32 = 5_000;
+
+/// One page of an outbox search.
+pub type OutboxPage = Found<DeliveryView>;
+
+/// The words of a message that a search looks in.
+pub fn outbox_fields(m: &DeliveryView) -> impl Iterator<Item = &str> {
+    [
+        Some(m.user.as_str()),
+        Some(m.channel.as_str()),
+        Some(m.destination.as_str()),
+        Some(m.status.as_str()),
+        m.reason.as_deref(),
+        Some(m.text.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+}
 
 pub(crate) fn audit_for(
     conn: &Connection,
@@ -120,41 +145,78 @@ impl Desk {
         let user_id = user_id(conn, q.user.as_deref())?;
         let to = to.map(|t| super::sealing::to_macs(self.key(), t));
         let rows = deliveries::page(conn, user_id, to.as_ref(), at, q.limit.max(1))?;
-        Ok(rows
-            .into_iter()
-            .map(|d| {
-                let text = self
-                    .key()
-                    .open("outbox", &d.body)
-                    .ok()
-                    .and_then(|b| std::str::from_utf8(&b).ok().map(str::to_owned))
-                    .unwrap_or_else(|| "(sealed with another key)".to_owned());
-                let code = d.code_mac.as_ref().map(|mine| {
-                    let (current, expired, state) = match &d.live {
-                        Some((current, expires, state)) => (
-                            current.as_ref().is_some_and(|c| same(mine, c)),
-                            otp::is_expired(*expires, now),
-                            ChallengeState::parse(state),
-                        ),
-                        None => (false, false, None),
-                    };
-                    CodeState::of(d.status == DeliveryStatus::Failed, state, current, expired)
-                });
-                DeliveryView {
-                    id: d.id,
-                    at: d.created_at,
-                    user: d.user_email,
-                    channel: d.channel,
-                    destination: d.destination,
-                    text,
-                    status: d.status,
-                    reason: d.reason,
-                    challenge_id: d.challenge_id,
-                    valid_now: code == Some(CodeState::Valid),
-                    code,
-                }
-            })
-            .collect())
+        Ok(rows.iter().map(|d| self.delivery(d, now)).collect())
+    }
+
+    /// One page of the messages with `text` in them (in any case: in the
+    /// user, channel, masked destination, status, failure reason or the
+    /// message itself), one user's or everyone's, newest first, read at
+    /// `at`. The text is sealed, so rows are opened and tested here, read
+    /// along the time (or the user's) index a chunk at a time: a page reads
+    /// at most `budget` messages and says where it stopped.
+    pub fn search_outbox(
+        &self,
+        q: &RecordQuery,
+        text: &str,
+        at: Keyset<i64>,
+        budget: u32,
+    ) -> Result<OutboxPage> {
+        let conn = self.conn();
+        let now = self.now();
+        let Some(needle) = Needle::parse(text::check(Field::Search, text)?) else {
+            let rows = self.outbox_page(q, at)?;
+            return Ok(OutboxPage {
+                rows,
+                stopped_at: None,
+            });
+        };
+        let user_id = user_id(conn, q.user.as_deref())?;
+        walk(
+            at,
+            q.limit,
+            budget,
+            |at, n| Ok(deliveries::page(conn, user_id, None, at, n)?),
+            |d: &DeliveryRow| (d.id, d.created_at),
+            |d| {
+                let m = self.delivery(d, now);
+                needle.matches(outbox_fields(&m)).then_some(m)
+            },
+        )
+    }
+
+    /// A message as the front ends show it: its text opened, and what
+    /// became of its code.
+    fn delivery(&self, d: &DeliveryRow, now: crate::domain::Time) -> DeliveryView {
+        let text = self
+            .key()
+            .open("outbox", &d.body)
+            .ok()
+            .and_then(|b| std::str::from_utf8(&b).ok().map(str::to_owned))
+            .unwrap_or_else(|| "(sealed with another key)".to_owned());
+        let code = d.code_mac.as_ref().map(|mine| {
+            let (current, expired, state) = match &d.live {
+                Some((current, expires, state)) => (
+                    current.as_ref().is_some_and(|c| same(mine, c)),
+                    otp::is_expired(*expires, now),
+                    ChallengeState::parse(state),
+                ),
+                None => (false, false, None),
+            };
+            CodeState::of(d.status == DeliveryStatus::Failed, state, current, expired)
+        });
+        DeliveryView {
+            id: d.id,
+            at: d.created_at,
+            user: d.user_email.clone(),
+            channel: d.channel,
+            destination: d.destination.clone(),
+            text,
+            status: d.status,
+            reason: d.reason.clone(),
+            challenge_id: d.challenge_id,
+            valid_now: code == Some(CodeState::Valid),
+            code,
+        }
     }
 
     /// The audit trail, newest first; `kind` may be a prefix ending in `.`.

@@ -51,16 +51,28 @@ impl AuditQuery {
     }
 }
 
-/// One page of a search.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuditPage {
-    /// The events found, newest first.
-    pub rows: Vec<AuditView>,
-    /// The page read its budget before it was full: the last event it read
+/// One page of a search that tests rows read along an index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found<T> {
+    /// The rows found, newest first.
+    pub rows: Vec<T>,
+    /// The page read its budget before it was full: the last row it read
     /// (to go on from, with `After` or `Before` as it was read), and that
-    /// event's time. `None` when the trail was read to its end.
+    /// row's time. `None` when the list was read to its end.
     pub stopped_at: Option<(i64, Time)>,
 }
+
+impl<T> Default for Found<T> {
+    fn default() -> Self {
+        Found {
+            rows: Vec::new(),
+            stopped_at: None,
+        }
+    }
+}
+
+/// One page of an audit search.
+pub type AuditPage = Found<AuditView>;
 
 /// Rows read along the index per statement while testing rows here.
 const CHUNK: u32 = 500;
@@ -187,15 +199,39 @@ fn search(
             stopped_at: None,
         });
     }
+    walk(
+        at,
+        limit,
+        budget,
+        |at, n| Ok(audit::page(conn, &r.store_query(n), at)?),
+        |row: &AuditRow| (row.id, row.at),
+        |row| r.keeps(row).then(|| view(row.clone())),
+    )
+}
+
+/// Rows read at `at` by `read` in chunks along an index, nearest `at`
+/// first, kept as `pick` makes them, until `limit` are kept, the rows run
+/// out, or `budget` rows were read (then the page says where it stopped:
+/// `place` gives a row's id and time). Newest first, however it was read.
+pub(super) fn walk<R, T>(
+    at: Keyset<i64>,
+    limit: u32,
+    budget: u32,
+    mut read: impl FnMut(Keyset<i64>, u32) -> Result<Vec<R>>,
+    place: impl Fn(&R) -> (i64, Time),
+    mut pick: impl FnMut(&R) -> Option<T>,
+) -> Result<Found<T>> {
+    let limit = limit.max(1) as usize;
     let backwards = at.backwards();
     let mut at = at;
-    let mut found: Vec<AuditRow> = Vec::new();
-    let mut read: u32 = 0;
+    let mut found: Vec<T> = Vec::new();
+    let mut read_rows: u32 = 0;
+    let mut stopped_at = None;
     loop {
-        let chunk = audit::page(conn, &r.store_query(CHUNK), at)?;
-        read = read.saturating_add(u32::try_from(chunk.len()).unwrap_or(u32::MAX));
+        let chunk = read(at, CHUNK)?;
+        read_rows = read_rows.saturating_add(u32::try_from(chunk.len()).unwrap_or(u32::MAX));
         // The rows in the order they were read: nearest `at` first.
-        let in_read_order: Box<dyn Iterator<Item = &AuditRow>> = if backwards {
+        let in_read_order: Box<dyn Iterator<Item = &R>> = if backwards {
             Box::new(chunk.iter().rev())
         } else {
             Box::new(chunk.iter())
@@ -203,27 +239,21 @@ fn search(
         let mut last = None;
         for row in in_read_order {
             last = Some(row);
-            if r.keeps(row) {
-                found.push(row.clone());
-                if found.len() >= limit as usize {
+            if let Some(kept) = pick(row) {
+                found.push(kept);
+                if found.len() >= limit {
                     break;
                 }
             }
         }
-        let full = found.len() >= limit as usize;
         let Some(last) = last else { break };
-        let (last_id, last_at) = (last.id, last.at);
-        if full || chunk.len() < CHUNK as usize {
+        let (last_id, last_at) = place(last);
+        if found.len() >= limit || chunk.len() < CHUNK as usize {
             break;
         }
-        if read >= budget {
-            if backwards {
-                found.reverse();
-            }
-            return Ok(AuditPage {
-                rows: found.into_iter().map(view).collect(),
-                stopped_at: Some((last_id, last_at)),
-            });
+        if read_rows >= budget {
+            stopped_at = Some((last_id, last_at));
+            break;
         }
         at = if backwards {
             Keyset::Before(last_id)
@@ -234,9 +264,9 @@ fn search(
     if backwards {
         found.reverse();
     }
-    Ok(AuditPage {
-        rows: found.into_iter().map(view).collect(),
-        stopped_at: None,
+    Ok(Found {
+        rows: found,
+        stopped_at,
     })
 }
 
@@ -319,4 +349,96 @@ pub fn parse_when(text: &str, now: Time) -> Option<Time> {
         return now.checked_sub_signed(age);
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+
+    /// 1,200 rows, ids 1..=1200, newest (highest) first; every 100th kept.
+    fn rows(at: Keyset<i64>, n: u32) -> Vec<i64> {
+        let (from, down) = match at {
+            Keyset::First => (1200, true),
+            Keyset::After(id) => (id - 1, true),
+            Keyset::From(id) => (id, true),
+            Keyset::Before(id) => (id + 1, false),
+            Keyset::Last => (1, false),
+        };
+        let ids: Vec<i64> = if down {
+            (1..=from).rev().take(n as usize).collect()
+        } else {
+            // Read nearest first, given newest first as pages are.
+            let mut up: Vec<i64> = (from..=1200).take(n as usize).collect();
+            up.reverse();
+            up
+        };
+        ids
+    }
+
+    // `walk` hands its callbacks the rows it read by reference.
+    #[allow(clippy::trivially_copy_pass_by_ref)]
+    fn place(id: &i64) -> (i64, Time) {
+        (*id, DateTime::UNIX_EPOCH + TimeDelta::seconds(*id))
+    }
+
+    #[allow(clippy::trivially_copy_pass_by_ref)]
+    fn kept(id: &i64) -> Option<i64> {
+        (id % 100 == 0).then_some(*id)
+    }
+
+    #[test]
+    fn a_walk_stops_at_its_budget_and_says_where() {
+        // The first chunk (1200..701) holds 5 kept rows; a budget of one
+        // chunk stops there, short of the page, at row 701.
+        let page = walk(
+            Keyset::First,
+            10,
+            CHUNK,
+            |at, n| Ok(rows(at, n)),
+            place,
+            kept,
+        )
+        .unwrap();
+        assert_eq!(page.rows, vec![1200, 1100, 1000, 900, 800]);
+        assert_eq!(page.stopped_at.map(|(id, _)| id), Some(701));
+        // Going on from there finds the rest, to the end of the rows.
+        let on = walk(
+            Keyset::After(701),
+            10,
+            CHUNK * 3,
+            |at, n| Ok(rows(at, n)),
+            place,
+            kept,
+        )
+        .unwrap();
+        assert_eq!(on.rows, vec![700, 600, 500, 400, 300, 200, 100]);
+        assert_eq!(on.stopped_at, None);
+    }
+
+    #[test]
+    fn a_full_page_is_not_a_stop() {
+        let page = walk(
+            Keyset::First,
+            5,
+            CHUNK,
+            |at, n| Ok(rows(at, n)),
+            place,
+            kept,
+        )
+        .unwrap();
+        assert_eq!(page.rows, vec![1200, 1100, 1000, 900, 800]);
+        assert_eq!(page.stopped_at, None);
+        // Read back up the list, the page still comes newest first.
+        let back = walk(
+            Keyset::Before(650),
+            2,
+            CHUNK,
+            |at, n| Ok(rows(at, n)),
+            place,
+            kept,
+        )
+        .unwrap();
+        assert_eq!(back.rows, vec![800, 700]);
+    }
 }

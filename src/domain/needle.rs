@@ -45,6 +45,16 @@ impl Needle {
         out
     }
 
+    /// Where in `text` the term occurs, as character positions (what a
+    /// screen marks, cell by cell).
+    pub fn char_spans(&self, text: &str) -> Vec<Range<usize>> {
+        let at = |byte: usize| text[..byte].chars().count();
+        self.spans(text)
+            .into_iter()
+            .map(|r| at(r.start)..at(r.end))
+            .collect()
+    }
+
     /// The length in bytes of the prefix of `text` that folds to the term.
     fn match_at(&self, text: &str) -> Option<usize> {
         let mut want = self.0.chars().peekable();
@@ -74,6 +84,14 @@ mod tests {
         assert!(n.matches(["x", "lost phone"]));
         assert!(!n.matches(["lost  phone", "phone lost"]));
         assert!(Needle::parse("   ").is_none());
+    }
+
+    #[test]
+    fn char_spans_count_characters_not_bytes() {
+        let n = Needle::parse("é").unwrap();
+        assert_eq!(n.char_spans("aÉé"), vec![1..2, 2..3]);
+        assert_eq!(n.spans("aÉé"), vec![1..3, 3..5]);
+        assert!(n.char_spans("abc").is_empty());
     }
 
     #[test]

@@ -56,6 +56,8 @@ const DEFAULT_CACHE_KIB: i64 = -2_000;
 pub(super) struct Deferred {
     triggers: Vec<String>,
     indexes: Vec<String>,
+    /// The batch left the WAL for a rollback journal, to return to it.
+    wal: bool,
 }
 
 impl Store {
@@ -74,6 +76,9 @@ impl Store {
         }
         self.conn
             .pragma_update(None, "cache_size", BATCH_CACHE_KIB)?;
+        if upkeep == Upkeep::SearchAndListings {
+            self.deferred.wal = self.leave_wal();
+        }
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         self.in_batch = true;
         if let Err(e) = self.defer(upkeep) {
@@ -81,6 +86,20 @@ impl Store {
             return Err(e);
         }
         Ok(())
+    }
+
+    /// For filling a database: a rollback journal instead of the WAL, when
+    /// no other connection has the file open. In the WAL every page of a
+    /// fill is written twice (to the log, then back into the file); a
+    /// rollback journal keeps only the pages that existed before, and a
+    /// fill's pages are mostly new. Whether it left the WAL.
+    fn leave_wal(&self) -> bool {
+        let mode = |m: &str| {
+            self.conn
+                .pragma_update_and_check(None, "journal_mode", m, |r| r.get::<_, String>(0))
+        };
+        matches!(self.conn.pragma_query_value(None, "journal_mode", |r| r.get::<_, String>(0)), Ok(m) if m == "wal")
+            && matches!(mode("DELETE"), Ok(m) if m == "delete")
     }
 
     /// Drop what `upkeep` puts off, in the batch's transaction (a rollback
@@ -154,7 +173,8 @@ impl Store {
         let restored = if commit {
             self.restore()
         } else {
-            self.deferred = Deferred::default();
+            self.deferred.triggers.clear();
+            self.deferred.indexes.clear();
             Ok(())
         };
         let end = match restored {
@@ -164,7 +184,8 @@ impl Store {
                 .execute_batch("ROLLBACK")
                 .map_err(StoreError::from),
             Err(e) => {
-                self.deferred = Deferred::default();
+                self.deferred.triggers.clear();
+                self.deferred.indexes.clear();
                 let _ = self.conn.execute_batch("ROLLBACK");
                 Err(e)
             }
@@ -172,8 +193,15 @@ impl Store {
         let cache = self
             .conn
             .pragma_update(None, "cache_size", DEFAULT_CACHE_KIB);
+        let wal = if std::mem::take(&mut self.deferred.wal) {
+            self.conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+        } else {
+            Ok(())
+        };
         end?;
         cache?;
+        wal?;
         Ok(())
     }
 }
@@ -203,6 +231,44 @@ mod tests {
                 "{index} is not in the schema"
             );
         }
+    }
+
+    fn journal(store: &Store) -> String {
+        store
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap()
+    }
+
+    /// A fill leaves the WAL for its transaction only when it has the file
+    /// to itself, and returns to it, committed or not.
+    #[test]
+    fn a_fill_writes_through_a_rollback_journal_only_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fill.db");
+        for commit in [true, false] {
+            let _ = std::fs::remove_file(&path);
+            let mut store = Store::create(&path).unwrap();
+            assert_eq!(journal(&store), "wal");
+            store.begin_batch(Upkeep::SearchAndListings).unwrap();
+            assert_eq!(journal(&store), "delete");
+            store.end_batch(commit).unwrap();
+            assert_eq!(journal(&store), "wal", "commit {commit}");
+            store.begin_batch(Upkeep::Search).unwrap();
+            assert_eq!(journal(&store), "wal", "an import keeps the WAL");
+            store.end_batch(commit).unwrap();
+            drop(store);
+        }
+        let mut store = Store::open(&path).unwrap();
+        let reader = Store::open(&path).unwrap();
+        reader
+            .conn
+            .query_row("SELECT count(*) FROM users", [], |_| Ok(()))
+            .unwrap();
+        store.begin_batch(Upkeep::SearchAndListings).unwrap();
+        assert_eq!(journal(&store), "wal", "another connection has it open");
+        store.end_batch(true).unwrap();
+        assert_eq!(journal(&store), "wal");
     }
 
     #[test]

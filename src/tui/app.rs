@@ -29,7 +29,6 @@ use super::view::{Ctx, Effect, News, Popup, Screen, View};
 use super::worker::{Done, Worker};
 use crate::desk::overview::Stamp;
 use crate::desk::{Desk, DeskError, Result};
-use crate::domain::FactorKind;
 
 /// A one-line message in the status bar until the next key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,14 +199,14 @@ impl App {
     pub fn mode(&self) -> Mode {
         if let Some(p) = &self.popup {
             return if p.typing() {
-                Mode::Typing
+                Mode::Typing(&[])
             } else {
                 Mode::Popup(p.keys())
             };
         }
         let top = self.top();
         if top.typing() {
-            Mode::Typing
+            Mode::Typing(top.keys())
         } else {
             Mode::Browse(top.keys())
         }
@@ -451,21 +450,14 @@ impl App {
                 Effect::Popup(Box::new(Qr::new(&email, enrolment)))
             }
             // On to the form that takes the code just sent.
-            Outcome::Sent { email, enrolment } => {
-                let via = if enrolment.kind == FactorKind::Sms {
-                    "SMS to"
-                } else {
-                    "Email to"
-                };
-                let label = format!("{via} {}", enrolment.destination);
-                Effect::Popup(Box::new(Form::confirm_factor(
-                    &self.desk,
-                    &email,
-                    enrolment.factor_id,
-                    enrolment.kind,
-                    &label,
-                )))
-            }
+            Outcome::Confirm {
+                email,
+                factor_id,
+                kind,
+                label,
+            } => Effect::Popup(Box::new(Form::confirm_factor(
+                &self.desk, &email, factor_id, kind, &label,
+            ))),
             Outcome::Checked(check) => Effect::Tell(News::Checked(check)),
             Outcome::Sandbox { ticket, desk } => Effect::Tell(News::Sandbox { ticket, desk }),
             Outcome::Many(outcomes) => {
@@ -544,16 +536,20 @@ impl App {
         }
     }
 
+    /// The note, or the keys that act now: a screen's bar leaves out the
+    /// keys that would do nothing in its state (see [`View::offers`]).
     fn status_bar(&self, area: Rect, buf: &mut Buffer) {
         let note = self.note.as_ref().map(|n| (n.tone, n.text.as_str()));
-        chrome::status_bar(
-            self.theme,
-            note,
-            self.mode(),
-            self.popup.is_some(),
-            area,
-            buf,
-        );
+        let mode = self.mode();
+        let popup = self.popup.is_some();
+        let top = self.top();
+        let acting: Vec<keys::Binding> = mode
+            .bindings()
+            .iter()
+            .filter(|b| popup || top.offers(b.action))
+            .copied()
+            .collect();
+        chrome::status_bar(self.theme, note, mode, &acting, popup, area, buf);
     }
 }
 

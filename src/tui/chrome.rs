@@ -2,11 +2,12 @@
 //! status bar (a note, or the keys), and the notice when the window is too small.
 
 use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::keys::{GLOBAL, Mode, Tab};
+use super::keys::{Binding, GLOBAL, Mode, Tab};
 use super::strings;
 use super::theme::{Theme, Tone};
 use super::widgets::{self, hints};
@@ -128,6 +129,7 @@ pub fn status_bar(
     theme: Theme,
     note: Option<(Tone, &str)>,
     mode: Mode,
+    acting: &[Binding],
     popup: bool,
     area: Rect,
     buf: &mut Buffer,
@@ -135,9 +137,15 @@ pub fn status_bar(
     buf.set_style(area, theme.bar());
     let line = if let Some((tone, text)) = note {
         Line::from(Span::styled(format!(" {text}"), theme.tone(tone)))
-    } else if matches!(mode, Mode::Typing) {
+    } else if let Mode::Typing(keys) = mode {
+        // The function keys that still act while typing are said too.
+        let also = if keys.iter().any(|b| matches!(b.code, KeyCode::F(_))) {
+            strings::TYPING_CLOCK_HINT
+        } else {
+            ""
+        };
         Line::from(Span::styled(
-            format!(" {}", strings::TYPING_HINT),
+            format!(" {}{also}", strings::TYPING_HINT),
             theme.dim(),
         ))
     } else {
@@ -160,7 +168,7 @@ pub fn status_bar(
         // Whole hints only, as many as fit.
         let mut left = vec![Span::raw(" ")];
         let mut width = 1;
-        for pair in hints(mode.bindings(), theme).chunks(2) {
+        for pair in hints(acting, theme).chunks(2) {
             let w: usize = pair.iter().map(Span::width).sum();
             if width + w > usize::from(room) {
                 break;

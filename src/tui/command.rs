@@ -11,7 +11,7 @@ use crate::desk::users::Edit;
 use crate::desk::views::{ContactEnrolment, FactorView, OathView, TotpEnrolment};
 use crate::desk::{Desk, DeskError, Result};
 use crate::domain::doctor::SkewCheck;
-use crate::domain::{UserStatus, totp};
+use crate::domain::{FactorKind, UserStatus, totp};
 use crate::store::Store;
 
 /// A destructive change: it takes a reason, typed in the confirm popup, for
@@ -100,6 +100,18 @@ pub enum Command {
         email: String,
         hash: String,
     },
+    /// A new mobile number in one step: their SMS factor moves to it and
+    /// waits for the code sent there (or, with none, one is added).
+    ChangePhone {
+        email: String,
+        phone: String,
+    },
+    /// The user turns their own 2FA off with their password, as policy
+    /// allows (one argon2id check, as a login's).
+    TurnOff2fa {
+        email: String,
+        password: String,
+    },
     CheckCode {
         email: String,
         code: String,
@@ -135,10 +147,13 @@ pub enum Outcome {
         email: String,
         enrolment: TotpEnrolment,
     },
-    /// A factor added and its first code sent, to be confirmed.
-    Sent {
+    /// A factor whose code was sent, to be confirmed with it.
+    Confirm {
         email: String,
-        enrolment: ContactEnrolment,
+        factor_id: i64,
+        kind: FactorKind,
+        /// How the confirmation names it (`SMS to +1 ******0123`).
+        label: String,
     },
     /// A code the user read out, checked.
     Checked(SkewCheck),
@@ -171,6 +186,63 @@ pub struct TempCodeRequest {
     pub email: String,
     pub valid: String,
     pub reason: String,
+}
+
+/// A factor added and its first code sent: confirm it with that code.
+fn sent(email: &str, e: &ContactEnrolment) -> Outcome {
+    let via = if e.kind == FactorKind::Sms {
+        "SMS to"
+    } else {
+        "Email to"
+    };
+    Outcome::Confirm {
+        email: email.to_owned(),
+        factor_id: e.factor_id,
+        kind: e.kind,
+        label: format!("{via} {}", e.destination),
+    }
+}
+
+/// A new mobile number (seed 001): with an SMS factor, the factor moves to
+/// it and waits for the code sent there; with none, one is added at it,
+/// which sends a code too. Either way the confirmation popup follows.
+fn change_phone(desk: &mut Desk, email: String, phone: &str) -> Result<Outcome> {
+    let has_sms = desk
+        .factors(&email)?
+        .iter()
+        .any(|f| f.kind == FactorKind::Sms);
+    if !has_sms {
+        return Ok(sent(&email, &desk.add_sms(&email, phone)?));
+    }
+    let edit = Edit {
+        phone: Some(phone.to_owned()),
+        ..Edit::default()
+    };
+    let edited = desk.edit_user_noting(&email, &edit)?;
+    let Some(again) = edited.reconfirm else {
+        return Ok(Outcome::Said(
+            Tone::Ok,
+            format!("{email}: {}.", edited.changes.join("; ")),
+        ));
+    };
+    let said = Outcome::Said(
+        Tone::Ok,
+        format!("New number saved for {email}: type the code sent to it."),
+    );
+    let label = desk
+        .factors(&email)?
+        .into_iter()
+        .find(|f| f.id == again.factor_id)
+        .map_or_else(|| "the SMS factor".to_owned(), |f| f.label);
+    Ok(Outcome::Many(vec![
+        said,
+        Outcome::Confirm {
+            email,
+            factor_id: again.factor_id,
+            kind: FactorKind::Sms,
+            label,
+        },
+    ]))
 }
 
 /// Run `command` on the real desk.
@@ -209,14 +281,21 @@ pub fn run(desk: &mut Desk, command: Command) -> Result<Outcome> {
                 None => said,
             }
         }
-        Command::AddSms { email, phone } => Outcome::Sent {
-            enrolment: desk.add_sms(&email, &phone)?,
-            email,
-        },
-        Command::AddEmail { email, address } => Outcome::Sent {
-            enrolment: desk.add_email(&email, address.as_deref())?,
-            email,
-        },
+        Command::AddSms { email, phone } => sent(&email, &desk.add_sms(&email, &phone)?),
+        Command::AddEmail { email, address } => {
+            sent(&email, &desk.add_email(&email, address.as_deref())?)
+        }
+        Command::ChangePhone { email, phone } => change_phone(desk, email, &phone)?,
+        Command::TurnOff2fa { email, password } => {
+            let r = desk.turn_off_2fa(&email, &password, None)?;
+            Outcome::Said(
+                Tone::Ok,
+                format!(
+                    "2FA is off for {email}: {} factor(s), {} backup code(s) removed.",
+                    r.factors_removed, r.codes_removed
+                ),
+            )
+        }
         Command::EveryLogin { email, on } => {
             let edit = Edit {
                 every_login: Some(on),

@@ -53,8 +53,10 @@ impl Tab {
 /// How keys are read right now.
 #[derive(Debug, Clone, Copy)]
 pub enum Mode {
-    /// A text field has the focus: printable keys are text.
-    Typing,
+    /// A text field has the focus: printable keys are text; of the
+    /// screen's keys, only the function keys still act (the simulator's
+    /// clock moves while a code is typed).
+    Typing(&'static [Binding]),
     /// A popup without a text field: its keys, then Esc/Enter.
     Popup(&'static [Binding]),
     /// A screen: its keys, then the global ones.
@@ -66,7 +68,7 @@ impl Mode {
     pub fn bindings(self) -> &'static [Binding] {
         match self {
             Mode::Popup(b) | Mode::Browse(b) => b,
-            Mode::Typing => &[],
+            Mode::Typing(_) => &[],
         }
     }
 }
@@ -135,6 +137,10 @@ pub enum Action {
     ToggleAccount,
     ToggleEveryLogin,
     SetPassword,
+    /// A new mobile number, confirmed by an SMS to it (seed 001).
+    ChangePhone,
+    /// 2FA off with the user's own password (seed 003).
+    TurnOff2fa,
     Simulate,
     Doctor,
     ShowActivity,
@@ -388,7 +394,13 @@ pub fn map(mode: Mode, key: KeyEvent) -> Option<Action> {
         return Some(Action::Redraw);
     }
     match mode {
-        Mode::Typing => typing(key),
+        Mode::Typing(bindings) => typing(key).or_else(|| {
+            let function_keys = bindings.iter().filter(|b| matches!(b.code, KeyCode::F(_)));
+            function_keys
+                .copied()
+                .find(|b| b.fits(key))
+                .map(|b| b.action)
+        }),
         Mode::Popup(bindings) => find(bindings, key).or_else(|| {
             if held(key).is_empty() {
                 match key.code {
@@ -517,7 +529,8 @@ pub fn act_action(act: &Act) -> Option<Action> {
         Act::GenerateCodes => Action::RegenerateCodes,
         Act::EveryLoginOff => Action::ToggleEveryLogin,
         Act::IssueTempCode => Action::TempCode,
-        Act::ResendCode { .. } | Act::AllowCountries { .. } | Act::EditPhone | Act::Outbox => {
+        Act::EditPhone => Action::ChangePhone,
+        Act::ResendCode { .. } | Act::AllowCountries { .. } | Act::Outbox => {
             return None;
         }
     })
@@ -545,6 +558,7 @@ pub fn user_key(action: Action) -> Option<char> {
         Action::ToggleEveryLogin => 'e',
         Action::Simulate => 'l',
         Action::TempCode => 'T',
+        Action::ChangePhone => 'M',
         _ => return None,
     })
 }

@@ -41,8 +41,13 @@ pub trait Source {
     fn fetch(&self, at: Keyset<Self::Key>, limit: u32) -> crate::desk::Result<Vec<Self::Row>>;
 }
 
+mod stop;
+
+pub use stop::Stop;
+
 /// How many rows a fetch reads.
 pub const PAGE: usize = 100;
+
 /// How many rows a fresh list reads: a screenful on a terminal up to 60
 /// lines high (taller ones read the rest once drawn; see [`Pages::short`]).
 const SCREEN: usize = 60;

@@ -13,6 +13,8 @@ pub const TOO_SMALL: &str = "The terminal is too small";
 pub const TOO_SMALL_FIX: &str = "factordesk needs at least 80×24: enlarge the window or make the font smaller. Until then keys do nothing but q, which quits.";
 pub const HELP_TITLE: &str = "Keys";
 pub const TYPING_HINT: &str = "Enter confirm  Esc cancel  ←/→ move";
+/// After [`TYPING_HINT`] where the clock keys act while typing.
+pub const TYPING_CLOCK_HINT: &str = "  F5-F8 move the clock";
 pub const NO_ATTENTION: &str =
     "Nothing needs attention: no locks, no overdue enrolments, no failed messages.";
 pub const NO_USERS_SEARCH: &str = "No users match. Esc clears the search; f changes the filter.";
@@ -25,6 +27,46 @@ pub const NO_USERS: &str =
 pub const CODES_LEGEND: &str = "CODES: backup codes left of the last batch; none: never generated.";
 pub const NO_MESSAGES: &str = "No messages yet. SMS and email codes appear here when sent.";
 pub const NO_EVENTS: &str = "No events match.";
+/// The user screen's `M`: a new mobile number in one step (seed 001).
+pub const CHANGE_PHONE_TITLE: &str = "Change mobile number";
+
+pub fn change_phone_lines(email: &str, now: Option<&str>) -> Vec<String> {
+    vec![
+        format!(
+            "New mobile number for {email} (now {}), with its country code:",
+            now.map_or_else(
+                || "none".to_owned(),
+                |n| crate::domain::contact::Phone::stored(n)
+                    .map_or_else(|| "unreadable".to_owned(), |p| p.masked())
+            )
+        ),
+        "An SMS to it confirms it; until then SMS codes do not sign them in.".to_owned(),
+    ]
+}
+
+/// The user screen's `O`: the user turns 2FA off with their password
+/// (seed 003).
+pub const TURN_OFF_TITLE: &str = "Turn 2FA off";
+
+pub fn turn_off_lines(email: &str) -> Vec<String> {
+    vec![
+        format!("{email} types their own password to turn 2FA off, as policy allows."),
+        "Their factors and backup codes go; their codes stop working.".to_owned(),
+        "Password:".to_owned(),
+    ]
+}
+
+pub const NO_MESSAGES_MATCH: &str = "No message has those words.";
+
+/// The Outbox screen's `/` filter.
+pub const OUTBOX_FILTER_TITLE: &str = "Filter the outbox";
+
+pub fn outbox_filter_lines() -> Vec<String> {
+    vec![
+        "Words to find (any case) in the user, number or address, status,".to_owned(),
+        "why it failed, or the message. Enter with nothing clears the filter.".to_owned(),
+    ]
+}
 
 /// The temporary access code popup.
 pub const TEMP_CODE_TITLE: &str = "Temporary access code";
@@ -101,6 +143,8 @@ pub const SIM_TITLE: &str = "Login simulator · a sandbox: nothing here changes 
 pub const SIM_PREPARING: &str = "Preparing the sandbox (a copy of this user's real data)…";
 pub const SIM_NOT_APP: &str =
     "y: not an app challenge; its code is in the phone/inbox. No attempt used.";
+pub const SIM_CLOCK_LATER: &str =
+    " The clock keys (F5-F8) move the sandbox's clock once a user is picked.";
 pub const SIM_FRESH: &str = "Fresh sandbox: a new copy of the real data, clock at now";
 pub const SIM_CLOSED: &str = "Enter starts a new login.";
 pub const FACTOR_FOCUS: &str = "Highlight a factor first: ←/→ to the Factors panel, then ↑/↓.";
@@ -190,12 +234,29 @@ pub fn sim_story_phone(skew: i64) -> String {
 }
 
 /// `y` when the app showed a code read out for a resync: they waited.
-pub fn sim_waited_for_code(waited: chrono::TimeDelta) -> String {
+pub fn sim_waited_for_code(
+    waited: chrono::TimeDelta,
+    spent: &crate::domain::doctor::SpentBy,
+) -> String {
+    let why = match spent {
+        crate::domain::doctor::SpentBy::Resync { .. } => "was read out for the resync",
+        crate::domain::doctor::SpentBy::Login { .. } => "was already used to sign in",
+    };
     format!(
-        "Waited {} for the app's next code: the one it showed was read out for the resync, so it is used up.",
+        "Waited {} for the app's next code: the one it showed {why}, so it is used up.",
         crate::domain::exact_span(waited)
     )
 }
+
+/// `y` when the phone would show only spent codes for longer than the
+/// simulator waits.
+pub fn sim_all_spent(next_in: chrono::TimeDelta) -> String {
+    format!(
+        "y: the app shows a code already used; its next code comes in {} (F5 moves the clock).",
+        crate::domain::exact_span(next_in)
+    )
+}
+
 pub const NEW_IP: &str = "203.0.113.9";
 pub const POLICY_CONFIRM_TITLE: &str = "Change policy";
 

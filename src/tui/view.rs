@@ -151,6 +151,12 @@ pub trait View: Any {
     /// Read what it shows from the desk again.
     fn reload(&mut self, cx: &Ctx) -> Result<Effect>;
 
+    /// Whether `action` would act in the screen's state now (the status
+    /// bar lists only the keys that do; `?` lists them all).
+    fn offers(&self, _action: Action) -> bool {
+        true
+    }
+
     /// Answer an action.
     fn handle(&mut self, action: Action, cx: &Ctx) -> Effect;
 

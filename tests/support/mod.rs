@@ -22,6 +22,13 @@ use factordesk::tui::theme::Theme;
 use factordesk::tui::worker::Worker;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+pub mod pg;
+
+/// The `PostgreSQL` test cluster's URL, or `None` (said once): see [`pg`].
+pub fn pg_url() -> Option<String> {
+    pg::pg_url()
+}
+
 /// The time every test runs at, as `--now` takes it.
 pub const T0: &str = "2026-11-21T09:00:00Z";
 

@@ -96,24 +96,24 @@ fn g_and_shift_g_are_the_first_and_last_row() {
 
 #[test]
 fn ctrl_c_quits_in_every_mode_and_ctrl_l_redraws() {
-    for mode in [Mode::Typing, Mode::Popup(&[]), Mode::Browse(USER)] {
+    for mode in [Mode::Typing(&[]), Mode::Popup(&[]), Mode::Browse(USER)] {
         assert_eq!(map(mode, ctrl_key('c')), Some(Action::Quit), "{mode:?}");
         assert_eq!(map(mode, ctrl_key('l')), Some(Action::Redraw), "{mode:?}");
     }
     // `q` quits only where it is not text or a popup's close.
-    assert_eq!(map(Mode::Typing, plain('q')), Some(Action::Type('q')));
+    assert_eq!(map(Mode::Typing(&[]), plain('q')), Some(Action::Type('q')));
     assert_eq!(map(Mode::Popup(&[]), plain('q')), Some(Action::Cancel));
     assert!(quits_when_too_small(ctrl_key('c')));
     assert!(quits_when_too_small(plain('q')));
     assert!(!quits_when_too_small(ctrl_key('q')));
     let mut release = ctrl_key('c');
     release.kind = KeyEventKind::Release;
-    assert_eq!(map(Mode::Typing, release), None);
+    assert_eq!(map(Mode::Typing(&[]), release), None);
 }
 
 #[test]
 fn text_fields_take_the_line_editing_keys() {
-    let t = Mode::Typing;
+    let t = Mode::Typing(&[]);
     for (event, action) in [
         (plain('a'), Action::Type('a')),
         (
@@ -173,4 +173,11 @@ fn text_fields_take_the_line_editing_keys() {
     ] {
         assert_eq!(map(t, event), None, "{event:?}");
     }
+}
+
+#[test]
+fn the_doctor_s_edit_phone_is_m_on_the_user_screen() {
+    use crate::domain::doctor::Act;
+    assert_eq!(act_key(&Act::EditPhone), Some('M'));
+    assert_eq!(act_action(&Act::EditPhone), Some(Action::ChangePhone));
 }

@@ -35,6 +35,14 @@ pub enum Purpose {
     SetPassword {
         email: String,
     },
+    /// A new mobile number: the SMS factor is confirmed again at it.
+    ChangePhone {
+        email: String,
+    },
+    /// The user's own password, to turn their 2FA off.
+    TurnOff2fa {
+        email: String,
+    },
     PolicyValue {
         key: String,
     },
@@ -76,6 +84,14 @@ impl Purpose {
                     Effect::Say(Tone::Info, "Hashing the password…".to_owned()),
                 ])
             }
+            Purpose::ChangePhone { email: e } => Effect::Run(Command::ChangePhone {
+                email: e.clone(),
+                phone: value.to_owned(),
+            }),
+            Purpose::TurnOff2fa { email: e } => Effect::Run(Command::TurnOff2fa {
+                email: e.clone(),
+                password: value.to_owned(),
+            }),
             Purpose::PolicyValue { key } => confirm_policy(key, value, cx)?,
             Purpose::CheckCode { email: e } => Effect::Run(Command::CheckCode {
                 email: e.clone(),

@@ -85,9 +85,17 @@ fn render_pick(p: &PickUser, theme: Theme, area: Rect, buf: &mut Buffer) {
     line.extend(query.line(false, true).spans);
     line.push(Span::styled("   ↑/↓ choose · Enter pick", theme.dim()));
     Paragraph::new(Line::from(line)).render(q, buf);
-    for (row, i) in window(results.len(), selected, usize::from(list.height)).enumerate() {
+    let shown = window(results.len(), selected, usize::from(list.height));
+    // The names in one column, after the longest email shown.
+    let email_w = shown
+        .clone()
+        .map(|i| results[i].email.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(34);
+    for (row, i) in shown.enumerate() {
         let u = &results[i];
-        let text = format!(" {} {}", cut(&u.email, 34), cut(&u.name, 20));
+        let text = format!(" {:<email_w$} {}", cut(&u.email, 34), cut(&u.name, 20));
         draw_row(buf, list, row, &Line::from(text), i == selected, theme);
     }
 }

@@ -4,12 +4,9 @@
 
 mod filter;
 
-use std::cell::Cell;
-
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
@@ -19,15 +16,15 @@ use crate::desk::trail::{TrailCheck, TrailProgress, TrailStep};
 use crate::desk::views::AuditView;
 use crate::desk::{Desk, Result};
 use crate::domain::needle::Needle;
-use crate::domain::{Time, stamp};
+use crate::domain::stamp;
 use crate::tui::keys::{Action, Binding, ch, named};
-use crate::tui::pages::{Pages, Source};
+use crate::tui::pages::{Pages, Source, Stop};
 use crate::tui::popups::form::{Form, Purpose};
 use crate::tui::strings;
 use crate::tui::theme::Theme;
 use crate::tui::theme::Tone;
 use crate::tui::view::{Ctx, Effect, News, Screen, View};
-use crate::tui::widgets::{cut, draw_row, panel, wrapped_rows};
+use crate::tui::widgets::{draw_row, marked, panel, wrapped_rows};
 use crate::tui::worker::{self, Done, Found, Job, Read, Reader};
 
 pub use filter::Filter;
@@ -59,9 +56,8 @@ pub struct AuditScreen {
     kind: usize,
     /// What `/` asked for.
     filter: Filter,
-    /// The last read down the list stopped at its budget here, short of a
-    /// page (the event read last, and its time): moving on searches on.
-    stopped: Cell<Option<(i64, Time)>>,
+    /// Where the last read down the list stopped at its budget.
+    stopped: Stop,
     check: Check,
 }
 
@@ -84,7 +80,7 @@ enum Check {
 struct Trail<'a> {
     desk: &'a Desk,
     query: AuditQuery,
-    stopped: &'a Cell<Option<(i64, Time)>>,
+    stopped: &'a Stop,
 }
 
 impl Source for Trail<'_> {
@@ -105,10 +101,7 @@ impl Source for Trail<'_> {
             at,
             BUDGET,
         )?;
-        if !at.backwards() {
-            self.stopped.set(page.stopped_at);
-        }
-        Ok(page.rows)
+        Ok(self.stopped.note(at, page))
     }
 }
 
@@ -146,22 +139,6 @@ impl AuditScreen {
             KINDS.get(self.kind).copied().flatten().map(str::to_owned),
         )
     }
-
-    /// At the last row of a list whose read stopped at its budget: read on
-    /// from where it stopped, and add what it finds.
-    fn search_on(&mut self, cx: &Ctx) -> Result<()> {
-        let Some((id, _)) = self.stopped.get() else {
-            return Ok(());
-        };
-        let query = AuditQuery {
-            limit: u32::try_from(crate::tui::pages::PAGE).unwrap_or(100),
-            ..self.query()
-        };
-        let page = cx.desk.search_audit(&query, Keyset::After(id), BUDGET)?;
-        self.stopped.set(page.stopped_at);
-        self.pages.rows.extend(page.rows);
-        Ok(())
-    }
 }
 
 impl View for AuditScreen {
@@ -192,7 +169,7 @@ impl View for AuditScreen {
             .search_audit(&AuditQuery { limit: 1, ..query }, Keyset::First, 1)
             .map_err(|e| strings::desk_error(&e))?;
         self.filter = filter;
-        self.stopped.set(None);
+        self.stopped.clear();
         self.pages.clear();
         Ok(Effect::None)
     }
@@ -215,7 +192,7 @@ impl View for AuditScreen {
             }
             Action::CycleKind => {
                 self.kind = (self.kind + 1) % KINDS.len();
-                self.stopped.set(None);
+                self.stopped.clear();
                 self.pages.clear();
                 Effect::Refresh
             }
@@ -225,11 +202,12 @@ impl View for AuditScreen {
             },
             Action::CheckTrail => self.ask(TrailProgress::default()),
             _ => {
-                let at_end = self.pages.selected + 1 >= self.pages.rows.len();
-                if at_end
-                    && matches!(action, Action::Down | Action::PageDown)
-                    && let Err(e) = self.search_on(cx)
-                {
+                let query = self.query();
+                let read_on = self.stopped.read_on(&mut self.pages, action, |at, limit| {
+                    cx.desk
+                        .search_audit(&AuditQuery { limit, ..query }, at, BUDGET)
+                });
+                if let Err(e) = read_on {
                     return Effect::fail(&e);
                 }
                 let src = Trail {
@@ -358,7 +336,7 @@ fn render_list(s: &AuditScreen, theme: Theme, list: Rect, buf: &mut Buffer) {
     }
     let needle = s.filter.text.as_deref().and_then(Needle::parse);
     let w = usize::from(inner.width);
-    let user_w = 22.min(w / 4);
+    let user_w = user_width(&s.pages.rows, w);
     let detail_w = w.saturating_sub(AT_W + 8 + user_w + 17 + 1);
     buf.set_line(
         head.x,
@@ -373,65 +351,71 @@ fn render_list(s: &AuditScreen, theme: Theme, list: Rect, buf: &mut Buffer) {
         head.width,
     );
     for (row, i) in s.pages.visible(usize::from(body.height)).enumerate() {
-        let e = &s.pages.rows[i];
-        let kind_style = if e.kind.contains("denied")
-            || e.kind.contains("reset")
-            || e.kind.contains("disable")
-        {
-            theme.warn()
-        } else {
-            theme.text()
-        };
-        let mark = if e.time_set() {
-            strings::TIME_SET_MARK
-        } else {
-            " "
-        };
-        let line = Line::from(vec![Span::styled(
-            format!(" {}{mark} ", e.at.format("%Y-%m-%d %H:%M")),
-            theme.dim(),
-        )]);
-        let mut line = line;
-        let cells = [
-            (format!("{:<8}", cut(&e.actor, 7)), theme.text()),
-            (
-                format!(
-                    "{:<user_w$}",
-                    cut(e.user.as_deref().unwrap_or("-"), user_w - 1)
-                ),
-                theme.text(),
-            ),
-            (format!("{:<17}", cut(&e.kind, 16)), kind_style),
-            (cut(&e.detail, detail_w), theme.text()),
-        ];
-        for (cell, style) in cells {
-            line.spans.extend(marked(cell, style, needle.as_ref()));
-        }
+        let line = event_row(&s.pages.rows[i], user_w, detail_w, needle.as_ref(), theme);
         draw_row(buf, body, row, &line, i == s.pages.selected, theme);
     }
 }
 
-/// A cell with the filter's words in it marked (reversed).
-fn marked(cell: String, style: Style, needle: Option<&Needle>) -> Vec<Span<'static>> {
-    let Some(needle) = needle else {
-        return vec![Span::styled(cell, style)];
+/// One event as a row, the filter's words marked in each cell.
+fn event_row(
+    e: &AuditView,
+    user_w: usize,
+    detail_w: usize,
+    needle: Option<&Needle>,
+    theme: Theme,
+) -> Line<'static> {
+    let kind_style =
+        if e.kind.contains("denied") || e.kind.contains("reset") || e.kind.contains("disable") {
+            theme.warn()
+        } else {
+            theme.text()
+        };
+    let mark = if e.time_set() {
+        strings::TIME_SET_MARK
+    } else {
+        " "
     };
-    let mut spans = Vec::new();
-    let mut from = 0;
-    for hit in needle.spans(&cell) {
-        if hit.start > from {
-            spans.push(Span::styled(cell[from..hit.start].to_owned(), style));
-        }
-        spans.push(Span::styled(
-            cell[hit.clone()].to_owned(),
-            style.add_modifier(Modifier::REVERSED),
+    let mut line = Line::from(vec![Span::styled(
+        format!(" {}{mark} ", e.at.format("%Y-%m-%d %H:%M")),
+        theme.dim(),
+    )]);
+    let found = |text: &str| needle.map_or_else(Vec::new, |n| n.char_spans(text));
+    let user = e.user.as_deref().unwrap_or("-");
+    let cells = [
+        (e.actor.as_str(), 8, theme.text()),
+        (user, user_w, theme.text()),
+        (e.kind.as_str(), 17, kind_style),
+    ];
+    for (text, width, style) in cells {
+        line.spans.extend(marked(
+            text,
+            width - 1,
+            &found(text),
+            style,
+            theme.matched(),
         ));
-        from = hit.end;
+        line.spans.push(Span::raw(" "));
     }
-    if from < cell.len() {
-        spans.push(Span::styled(cell[from..].to_owned(), style));
+    line.spans.extend(marked(
+        &e.detail,
+        detail_w,
+        &found(&e.detail),
+        theme.text(),
+        theme.matched(),
+    ));
+    line
+}
+
+/// The USER column's width in a list `w` wide: wide, it grows to the
+/// longest address held (up to 34) rather than cutting them while the
+/// detail has room to spare.
+fn user_width(rows: &[AuditView], w: usize) -> usize {
+    if w >= 120 {
+        let longest = rows.iter().filter_map(|e| e.user.as_deref());
+        (longest.map(|u| u.chars().count()).max().unwrap_or(0) + 1).clamp(22, 34)
+    } else {
+        22.min(w / 4)
     }
-    spans
 }
 
 /// The selected event in full: when (both times, if the clock was set),

@@ -74,6 +74,7 @@ pub const KEYS: &[Binding] = &[
         false,
     ),
     ch('p', Action::SetPassword, "set a password", false),
+    ch('M', Action::ChangePhone, "change the mobile number", false),
     ch('l', Action::Simulate, "simulate their login", false),
 ];
 
@@ -348,7 +349,6 @@ fn phrase(act: &Act, key: Option<char>) -> String {
         Act::AllowCountries { codes } => {
             format!("set sms_countries to {codes} on the Policy screen (6)")
         }
-        Act::EditPhone => "remove the SMS factor (x), then add the new number (s)".to_owned(),
         Act::ResendCode { .. } => "remove the factor (x) and add it again (s or m)".to_owned(),
         Act::Outbox => "the Outbox (4)".to_owned(),
         _ => String::new(),

@@ -1,5 +1,5 @@
 //! Outbox: every simulated SMS and email, newest first, with status, failure
-//! reason and user; filter to one user; pages back through any number.
+//! reason and user; one user's, or `/` words (matches marked); any number.
 
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::KeyCode;
@@ -8,33 +8,43 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::desk::Keyset;
-use crate::desk::records::RecordQuery;
+use crate::desk::records::{OUTBOX_BUDGET, RecordQuery};
 use crate::desk::views::DeliveryView;
 use crate::desk::{Desk, Result};
+use crate::domain::needle::Needle;
 use crate::domain::vocab::{CodeState, DeliveryStatus};
 use crate::domain::{Time, relative, stamp};
 use crate::tui::keys::{Action, Binding, ch, named};
-use crate::tui::pages::{Pages, Source};
+use crate::tui::pages::{Pages, Source, Stop};
+use crate::tui::popups::form::{Form, Purpose};
 use crate::tui::strings;
 use crate::tui::theme::Theme;
 use crate::tui::view::{Ctx, Effect, Screen, View};
-use crate::tui::widgets::{cut, draw_row, panel, wrapped_rows};
+use crate::tui::widgets::{draw_row, marked, panel, wrapped_rows};
 
 pub const KEYS: &[Binding] = &[
     ch('u', Action::FilterUser, "only this user / everyone", true),
     named(KeyCode::Enter, None, Action::Open, "open user", true),
+    ch('/', Action::Search, "filter", true),
 ];
 
 #[derive(Debug, Default)]
 pub struct OutboxScreen {
     pages: Pages<DeliveryView>,
     user: Option<String>,
+    /// The words `/` asked for (trimmed; never empty).
+    words: Option<String>,
+    /// Where the last read down a filtered list stopped at its budget.
+    stopped: Stop,
 }
 
-/// The outbox (one user's or everyone's) as a list to page through.
+/// The outbox (one user's or everyone's, with the words or not) as a list
+/// to page through.
 struct Outbox<'a> {
     desk: &'a Desk,
     query: RecordQuery,
+    words: Option<&'a str>,
+    stopped: &'a Stop,
 }
 
 impl Source for Outbox<'_> {
@@ -45,26 +55,34 @@ impl Source for Outbox<'_> {
         row.id
     }
 
+    /// A filtered page is read along the index a budget at a time, and
+    /// notes where it stopped, if it did.
     fn fetch(&self, at: Keyset<i64>, limit: u32) -> Result<Vec<DeliveryView>> {
-        self.desk.outbox_page(
-            &RecordQuery {
-                limit,
-                ..self.query.clone()
-            },
-            at,
-        )
+        let q = RecordQuery {
+            limit,
+            ..self.query.clone()
+        };
+        match self.words {
+            None => self.desk.outbox_page(&q, at),
+            Some(words) => {
+                let found = self.desk.search_outbox(&q, words, at, OUTBOX_BUDGET)?;
+                Ok(self.stopped.note(at, found))
+            }
+        }
     }
 }
 
 impl OutboxScreen {
-    fn source<'a>(&self, desk: &'a Desk) -> Outbox<'a> {
-        Outbox {
-            desk,
-            query: RecordQuery {
-                user: self.user.clone(),
-                ..RecordQuery::default()
-            },
+    fn query(&self) -> RecordQuery {
+        RecordQuery {
+            user: self.user.clone(),
+            ..RecordQuery::default()
         }
+    }
+
+    fn restart(&mut self) {
+        self.stopped.clear();
+        self.pages.clear();
     }
 }
 
@@ -74,19 +92,48 @@ impl View for OutboxScreen {
     }
 
     fn reload(&mut self, cx: &Ctx) -> Result<Effect> {
-        let src = self.source(cx.desk);
+        let src = Outbox {
+            desk: cx.desk,
+            query: self.query(),
+            words: self.words.as_deref(),
+            stopped: &self.stopped,
+        };
         self.pages.reload(&src)?;
+        Ok(Effect::None)
+    }
+
+    /// The words typed after `/` (nothing clears them); a search the desk
+    /// would refuse is refused here, with the form open.
+    fn answer(&mut self, value: &str, cx: &Ctx) -> std::result::Result<Effect, String> {
+        let words = Needle::parse(value).map(|_| value.trim().to_owned());
+        if let Some(w) = &words {
+            let q = RecordQuery {
+                limit: 1,
+                ..RecordQuery::default()
+            };
+            cx.desk
+                .search_outbox(&q, w, Keyset::First, 1)
+                .map_err(|e| strings::desk_error(&e))?;
+        }
+        self.words = words;
+        self.restart();
         Ok(Effect::None)
     }
 
     fn handle(&mut self, action: Action, cx: &Ctx) -> Effect {
         match action {
+            Action::Search => Effect::Popup(Box::new(Form::new(
+                strings::OUTBOX_FILTER_TITLE,
+                strings::outbox_filter_lines(),
+                self.words.as_deref().unwrap_or_default(),
+                Purpose::Answer,
+            ))),
             Action::FilterUser => {
                 self.user = match &self.user {
                     Some(_) => None,
                     None => self.pages.current().map(|r| r.user.clone()),
                 };
-                self.pages.clear();
+                self.restart();
                 Effect::Refresh
             }
             Action::Open => match self.pages.current() {
@@ -94,7 +141,24 @@ impl View for OutboxScreen {
                 None => Effect::None,
             },
             _ => {
-                let src = self.source(cx.desk);
+                let (query, words) = (self.query(), self.words.clone().unwrap_or_default());
+                let read_on = self.stopped.read_on(&mut self.pages, action, |at, limit| {
+                    cx.desk.search_outbox(
+                        &RecordQuery { limit, ..query },
+                        &words,
+                        at,
+                        OUTBOX_BUDGET,
+                    )
+                });
+                if let Err(e) = read_on {
+                    return Effect::fail(&e);
+                }
+                let src = Outbox {
+                    desk: cx.desk,
+                    query: self.query(),
+                    words: self.words.as_deref(),
+                    stopped: &self.stopped,
+                };
                 match self.pages.step(action, &src) {
                     Ok(()) => Effect::None,
                     Err(e) => Effect::fail(&e),
@@ -124,17 +188,38 @@ fn render(s: &OutboxScreen, theme: Theme, now: Time, area: Rect, buf: &mut Buffe
         Layout::vertical([Constraint::Fill(1), Constraint::Length(height)]).areas(area);
     // The rows under the border and the column header.
     let shown = usize::from(list.height.saturating_sub(3));
+    let words = s
+        .words
+        .as_deref()
+        .map(|w| format!(", \"{w}\""))
+        .unwrap_or_default();
     let title = match &s.user {
-        Some(u) => format!("Outbox: {u} · {}", s.pages.position(shown)),
-        None => format!("Outbox · {}", s.pages.position(shown)),
+        Some(u) => format!("Outbox: {u}{words} · {}", s.pages.position(shown)),
+        None => format!("Outbox{words} · {}", s.pages.position(shown)),
     };
     let block = panel(&title, theme, true);
     let inner = block.inner(list);
     block.render(list, buf);
+    let stopped = s.stopped.get().map(|(_, at)| strings::searched_back_to(at));
     if s.pages.rows.is_empty() {
-        Paragraph::new(Span::styled(strings::NO_MESSAGES, theme.dim())).render(inner, buf);
+        let none = if s.words.is_some() {
+            strings::NO_MESSAGES_MATCH
+        } else {
+            strings::NO_MESSAGES
+        };
+        let mut lines = vec![Line::styled(none, theme.dim())];
+        lines.extend(stopped.map(|n| Line::styled(n, theme.dim())));
+        Paragraph::new(lines).render(inner, buf);
     } else {
-        render_list(s, theme, inner, buf);
+        let [rows, foot] = Layout::vertical([
+            Constraint::Fill(1),
+            Constraint::Length(u16::from(stopped.is_some())),
+        ])
+        .areas(inner);
+        if let Some(note) = stopped {
+            buf.set_line(foot.x, foot.y, &Line::styled(note, theme.dim()), foot.width);
+        }
+        render_list(s, theme, rows, buf);
     }
     let block = panel("Message", theme, false);
     let inner = block.inner(detail);
@@ -177,6 +262,14 @@ fn render_list(s: &OutboxScreen, theme: Theme, inner: Rect, buf: &mut Buffer) {
         .unwrap_or(0)
         .max("CODE ".len());
     let text_w = w.saturating_sub(1 + SENT_W + user_w + via_w + dest_w + status_w + code_w);
+    let needle = s.words.as_deref().and_then(Needle::parse);
+    // A cell cut and padded to `width`, the words found in it marked.
+    let cell = |text: &str, width: usize, style| {
+        let found = needle
+            .as_ref()
+            .map_or_else(Vec::new, |n| n.char_spans(text));
+        marked(text, width, &found, style, theme.matched())
+    };
     buf.set_line(
         head.x,
         head.y,
@@ -202,31 +295,24 @@ fn render_list(s: &OutboxScreen, theme: Theme, inner: Rect, buf: &mut Buffer) {
             DeliveryStatus::Queued => theme.warn(),
             DeliveryStatus::Sent | DeliveryStatus::Delivered => theme.text(),
         };
-        let mut spans = vec![
-            Span::styled(
-                format!(" {:<SENT_W$}", m.at.format("%Y-%m-%d %H:%M")),
-                theme.dim(),
-            ),
-            Span::raw(format!("{:<user_w$}", cut(&m.user, user_w - 1))),
-        ];
+        let mut spans = vec![Span::styled(
+            format!(" {:<SENT_W$}", m.at.format("%Y-%m-%d %H:%M")),
+            theme.dim(),
+        )];
+        spans.extend(cell(&m.user, user_w - 1, theme.text()));
+        spans.push(Span::raw(" "));
         if wide {
-            spans.push(Span::raw(format!("{:<via_w$}", m.channel.as_str())));
-            spans.push(Span::raw(format!(
-                "{:<dest_w$}",
-                cut(&m.destination, dest_w - 1)
-            )));
+            spans.extend(cell(m.channel.as_str(), via_w - 1, theme.text()));
+            spans.push(Span::raw(" "));
+            spans.extend(cell(&m.destination, dest_w - 1, theme.text()));
+            spans.push(Span::raw(" "));
         }
-        spans.push(Span::styled(
-            format!("{:<status_w$}", m.status.as_str()),
-            status_style,
-        ));
+        spans.extend(cell(m.status.as_str(), status_w - 1, status_style));
+        spans.push(Span::raw(" "));
         if let Some(reason) = &m.reason {
             // Why it failed takes the code's column too: it never went, so
             // its code never works, and at 80 columns the reason needs it.
-            spans.push(Span::styled(
-                cut(&short_reason(reason), code_w + text_w),
-                theme.bad(),
-            ));
+            spans.extend(cell(&short_reason(reason), code_w + text_w, theme.bad()));
         } else {
             // What became of its code: the one that works now stands out.
             let style = match m.code {
@@ -236,7 +322,7 @@ fn render_list(s: &OutboxScreen, theme: Theme, inner: Rect, buf: &mut Buffer) {
             };
             let code = code_shown(m.code);
             spans.push(Span::styled(format!("{code:<code_w$}"), style));
-            spans.push(Span::raw(cut(&m.text, text_w)));
+            spans.extend(cell(&m.text, text_w, theme.text()));
         }
         draw_row(
             buf,

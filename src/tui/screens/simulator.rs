@@ -17,7 +17,6 @@ use ratatui::layout::Rect;
 use crate::desk::Result;
 use crate::desk::login::{DeviceRef, LoginRequest, PasswordInput};
 use crate::desk::views::{ResendResult, VerifyResult};
-use crate::domain::doctor::SpentBy;
 use crate::domain::{Action as LoginAction, FactorKind};
 use crate::tui::keys::{Action, Binding, ch, named};
 use crate::tui::popups::form::{Form, Purpose};
@@ -29,7 +28,18 @@ use crate::tui::worker::Done;
 use sandbox::Sandbox;
 use session::{Computer, Session};
 
+/// The keys for the login in progress come first: at 80 columns the bar
+/// has room for four or five, and those are what a trainer reaches for.
 pub const KEYS: &[Binding] = &[
+    named(
+        KeyCode::Enter,
+        None,
+        Action::StartLogin,
+        "start login",
+        true,
+    ),
+    ch('c', Action::EnterCode, "type a code", true),
+    ch('r', Action::Resend, "request another code", true),
     ch('u', Action::PickUser, "pick user", true),
     ch('d', Action::CycleDevice, "computer", true),
     ch('i', Action::EditIp, "IP", true),
@@ -40,14 +50,6 @@ pub const KEYS: &[Binding] = &[
         "factor: auto, or one of theirs",
         false,
     ),
-    named(
-        KeyCode::Enter,
-        None,
-        Action::StartLogin,
-        "start login",
-        true,
-    ),
-    ch('c', Action::EnterCode, "type a code", true),
     ch(
         'y',
         Action::UseAppCode,
@@ -62,7 +64,6 @@ pub const KEYS: &[Binding] = &[
         false,
     ),
     ch('>', Action::PhoneClock(30), "", false),
-    ch('r', Action::Resend, "request another code", true),
     ch(' ', Action::ToggleRemember, "remember this computer", false),
     named(
         KeyCode::F(5),
@@ -112,12 +113,14 @@ pub struct SimScreen {
 }
 
 impl SimScreen {
-    /// While a code is being typed.
-    fn code_key(&mut self, action: Action) -> Effect {
+    /// While a code is being typed: the clock keys still move the clock
+    /// (the code typed so far stays).
+    fn code_key(&mut self, action: Action, cx: &Ctx) -> Effect {
         if self.sim.code.edit(action) {
             return Effect::None;
         }
         match action {
+            Action::Advance(_) => return self.sandbox_key(action, cx),
             Action::Cancel => self.sim.entering = false,
             Action::Submit => {
                 let code = self.sim.code.text().to_owned();
@@ -178,6 +181,7 @@ impl SimScreen {
                 if s.open_challenge().is_none() {
                     return Effect::Say(Tone::Info, strings::SIM_NO_OPEN_CHALLENGE.to_owned());
                 }
+
                 s.code.clear();
                 s.entering = true;
             }
@@ -275,9 +279,9 @@ impl SimScreen {
 
     /// `y`: type what the authenticator app shows now, for an authenticator
     /// challenge only; any other challenge's code is in the phone or inbox,
-    /// and no attempt is spent finding that out. A code they read out to the
-    /// help desk for a resync is gone, so they wait for the next one. Unlike
-    /// `c`, nothing is left open for typing.
+    /// and no attempt is spent finding that out. A code already spent for
+    /// its step (read out for a resync, or used by a login) is gone, so they
+    /// wait for the next one. Unlike `c`, nothing is left open for typing.
     fn use_app_code(&mut self) -> Effect {
         let say = |text: &str| Effect::Say(Tone::Info, text.to_owned());
         let Some(c) = self.sim.open_challenge() else {
@@ -293,22 +297,33 @@ impl SimScreen {
             return Effect::None;
         };
         let skew = self.sim.phone_skew();
-        let mut shows = match desk.app_shows(&email, factor.id, skew) {
-            Ok(shows) => shows,
-            Err(e) => return Effect::fail(&e),
-        };
-        if matches!(shows.spent, Some(SpentBy::Resync { .. })) {
-            desk.advance_clock(shows.changes_in);
-            let at = desk.now();
-            self.sim.log(
-                at,
-                Tone::Info,
-                strings::sim_waited_for_code(shows.changes_in),
-            );
-            shows = match desk.app_shows(&email, factor.id, skew) {
+        // A code already spent for its step (read out for a resync, or
+        // used by a login) is never typed: as a real user would, the phone
+        // is watched until it shows its next code. A phone far behind may
+        // show spent codes for a few steps; past the skew limit, say so.
+        let mut waited = TimeDelta::zero();
+        let mut spent_by = None;
+        let shows = loop {
+            let shows = match desk.app_shows(&email, factor.id, skew) {
                 Ok(shows) => shows,
                 Err(e) => return Effect::fail(&e),
             };
+            let Some(spent) = shows.spent.clone() else {
+                break shows;
+            };
+            if waited + shows.changes_in > crate::desk::persona::PHONE_SKEW_LIMIT
+                || shows.changes_in <= TimeDelta::zero()
+            {
+                return Effect::Say(Tone::Info, strings::sim_all_spent(shows.changes_in));
+            }
+            spent_by.get_or_insert(spent);
+            waited += shows.changes_in;
+            desk.advance_clock(shows.changes_in);
+        };
+        if let Some(spent) = spent_by {
+            let at = desk.now();
+            self.sim
+                .log(at, Tone::Info, strings::sim_waited_for_code(waited, &spent));
         }
         self.verify(&shows.code, false)
     }
@@ -395,6 +410,36 @@ impl View for SimScreen {
         self.sim.entering
     }
 
+    /// Only the keys that act now: before a user and their sandbox, picking
+    /// one; then `c` while there is a challenge to type into, `y` while it
+    /// is an authenticator's, `r` while another code can be asked for now,
+    /// `<`/`>` while the phone has an app to show.
+    fn offers(&self, action: Action) -> bool {
+        let ready = self.sim.email.is_some() && self.sandbox.desk().is_some();
+        let now = self.sandbox.desk().map(crate::desk::Desk::now);
+        let typable = self.sim.typable();
+        let kind = typable.and_then(|c| c.factor.as_ref()).map(|f| f.kind);
+        match action {
+            Action::PickUser | Action::Back => true,
+            Action::Open => self.sim.email.is_some(),
+            Action::EnterCode => ready && typable.is_some(),
+            Action::UseAppCode => ready && kind == Some(FactorKind::Totp),
+            Action::Resend => {
+                ready
+                    && self.sim.open_challenge().is_some_and(|c| {
+                        matches!(
+                            c.factor.as_ref().map(|f| f.kind),
+                            Some(FactorKind::Sms | FactorKind::Email)
+                        ) && c.resends_left > 0
+                            && c.resend_ready_at
+                                .is_none_or(|t| now.is_some_and(|n| n >= t))
+                    })
+            }
+            Action::PhoneClock(_) => ready && self.sim.app.is_some(),
+            _ => ready,
+        }
+    }
+
     /// Reload from the sandbox (nothing to do before it is ready).
     fn reload(&mut self, _: &Ctx) -> Result<Effect> {
         self.sim.reload(self.sandbox.desk())?;
@@ -403,7 +448,7 @@ impl View for SimScreen {
 
     fn handle(&mut self, action: Action, cx: &Ctx) -> Effect {
         if self.sim.entering {
-            return self.code_key(action);
+            return self.code_key(action, cx);
         }
         match action {
             Action::Back => return Effect::Back,

@@ -78,6 +78,18 @@ pub const KEYS: &[Binding] = &[
     ),
     ch('p', Action::SetPassword, "set password", false),
     ch(
+        'M',
+        Action::ChangePhone,
+        "change mobile number (an SMS confirms it)",
+        false,
+    ),
+    ch(
+        'O',
+        Action::TurnOff2fa,
+        "turn 2FA off with their password",
+        false,
+    ),
+    ch(
         'D',
         Action::ToggleAccount,
         "disable/enable the account",

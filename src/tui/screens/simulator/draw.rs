@@ -82,7 +82,13 @@ pub(super) fn render(
         Layout::vertical([Constraint::Length(app_rows), Constraint::Fill(1)]).areas(right);
     render_app(s, app_lines, theme, app, buf);
     render_phone(s, theme, now, phone, buf);
-    Paragraph::new(clock_keys(theme)).render(clock, buf);
+    // The clock keys act only on a sandbox: before one, the row says so.
+    let clock_line = if sandbox.desk().is_some() {
+        clock_keys(theme)
+    } else {
+        Line::styled(strings::SIM_CLOCK_LATER, theme.dim())
+    };
+    Paragraph::new(clock_line).render(clock, buf);
 }
 
 /// The settings in two groups, who and how (user, action, factor) and

@@ -166,6 +166,13 @@ impl Session {
             .filter(|c| c.state == ChallengeState::Open)
     }
 
+    /// The challenge on screen, while a code can be typed into it: open,
+    /// with attempts left (an expired code typed is refused as expired, as
+    /// a real login would).
+    pub(super) fn typable(&self) -> Option<&ChallengeView> {
+        self.open_challenge().filter(|c| c.attempts_left > 0)
+    }
+
     pub fn set_ip(&mut self, ip: &str) -> std::result::Result<(), String> {
         let ip = ip.trim();
         ip.parse::<std::net::IpAddr>().map_err(|_| {

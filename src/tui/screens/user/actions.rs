@@ -193,6 +193,17 @@ pub(super) fn account(s: &UserScreen, action: Action) -> Effect {
             vec![format!("New password for {email} (at least 8 characters):")],
             Purpose::SetPassword { email },
         ))),
+        Action::ChangePhone => Effect::Popup(Box::new(Form::new(
+            strings::CHANGE_PHONE_TITLE,
+            strings::change_phone_lines(&email, d.profile.phone.as_deref()),
+            "",
+            Purpose::ChangePhone { email },
+        ))),
+        Action::TurnOff2fa => Effect::Popup(Box::new(Form::secret(
+            strings::TURN_OFF_TITLE,
+            strings::turn_off_lines(&email),
+            Purpose::TurnOff2fa { email },
+        ))),
         _ => Effect::None,
     }
 }

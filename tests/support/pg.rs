@@ -1,0 +1,96 @@
+//! `PostgreSQL` for the test crates: the throwaway cluster's URL (.ci/run
+//! sets `FACTORDESK_TEST_PG`) and a fresh, empty database for each test.
+
+use std::io::Write as _;
+use std::sync::Once;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The variable that carries the test cluster's URL.
+pub const VAR: &str = "FACTORDESK_TEST_PG";
+
+/// The test cluster's URL, or `None` after saying (once per test binary,
+/// past the harness's capture) that the `PostgreSQL` runs are skipped.
+pub fn pg_url() -> Option<String> {
+    static SAID: Once = Once::new();
+    match std::env::var(VAR) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            SAID.call_once(|| {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "skipping PostgreSQL runs: {VAR} is not set"
+                );
+            });
+            None
+        }
+    }
+}
+
+/// `url` with its database replaced by `name` (query parameters kept).
+pub fn with_database(url: &str, name: &str) -> String {
+    let authority = url.find("://").map_or(0, |i| i + 3);
+    let path = url[authority..]
+        .find('/')
+        .map_or(url.len(), |i| authority + i);
+    let query = url[path..].find('?').map_or(url.len(), |i| path + i);
+    format!("{}/{}{}", &url[..path], name, &url[query..])
+}
+
+/// An empty database of its own on the test cluster, dropped (with any
+/// connection still open to it) when this goes: tests run in parallel.
+pub struct Scratch {
+    admin: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl Scratch {
+    /// A new database named after `label`; `None` when no cluster is set.
+    pub fn new(label: &str) -> Option<Scratch> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let admin = pg_url()?;
+        let label: String = label
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .take(30)
+            .collect();
+        let name = format!(
+            "fdt_{label}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("{VAR} does not connect: {e}"));
+        // One statement each: CREATE DATABASE cannot share a transaction.
+        client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .unwrap();
+        client
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .unwrap();
+        let url = with_database(&admin, &name);
+        Some(Scratch { admin, name, url })
+    }
+
+    /// A plain client on this database, for what a test sets up by hand.
+    pub fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = client.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
