@@ -295,3 +295,28 @@ fn users_sort_by_a_column_either_way() {
     );
     assert!(refused.contains("Sort email a–z"), "{refused}");
 }
+
+/// The Overview's attention list gives a long address its whole width on
+/// a wide terminal, and cuts it (with an ellipsis) only on a narrow one.
+#[test]
+fn the_attention_list_shows_whole_addresses_when_wide() {
+    let email = "maximilian.vandenberghe-oosterhuis@example.org";
+    let mut desk = support::demo_desk();
+    desk.add_user(&factordesk::desk::users::NewUser {
+        email: email.to_owned(),
+        name: "Maximilian".to_owned(),
+        role: None,
+        phone: None,
+        password_hash: None,
+    })
+    .unwrap();
+    desk.advance_clock(chrono::TimeDelta::days(30));
+    let app = support::console(desk);
+    let wide = screen(&app, 200, 60);
+    let row = wide.lines().find(|l| l.contains("maximilian")).unwrap();
+    assert!(row.contains(email), "{row}");
+    let narrow = screen(&app, 80, 24);
+    if let Some(row) = narrow.lines().find(|l| l.contains("maximilian")) {
+        assert!(!row.contains(email) && row.contains('…'), "{row}");
+    }
+}

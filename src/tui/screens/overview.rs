@@ -186,14 +186,16 @@ fn render(s: &OverviewScreen, theme: Theme, area: Rect, buf: &mut Buffer) {
         return;
     }
     let w = usize::from(inner.width);
-    // As wide as the longest email shown, so the detail keeps the rest.
+    // As wide as the longest email shown, so the detail keeps the rest: on
+    // a narrow terminal at most 28 columns, on a wide one a third of it.
     let longest = d
         .attention
         .iter()
         .map(|a| a.email.chars().count())
         .max()
         .unwrap_or(0);
-    let email_w = longest.clamp(10, 28.min(w / 3));
+    let cap = if w >= 120 { w / 3 } else { 28.min(w / 3) };
+    let email_w = longest.clamp(10, cap.max(10));
     let label_w = 13;
     for (row, i) in window(d.attention.len(), s.selected, usize::from(inner.height)).enumerate() {
         let a = &d.attention[i];
