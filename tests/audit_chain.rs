@@ -7,26 +7,14 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use rusqlite::Connection;
 use serde_json::Value;
 
-const T0: &str = "2026-11-21T09:00:00Z";
+mod support;
 
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
-    }
-}
+use support::T0;
+use support::cli::{Out, factordesk, run as run_cmd};
 
 /// Run the binary on `db` at `T0` (unless `args` set `--now`), checking
 /// what holds for every command: no panic, and an exit 1 comes with one
@@ -37,22 +25,9 @@ fn run(db: &Path, args: &[&str]) -> Out {
         all.extend(["--now", T0]);
     }
     all.extend_from_slice(args);
-    let output = Command::new(env!("CARGO_BIN_EXE_factordesk"))
-        .args(&all)
-        .env_remove("FACTORDESK_DB")
-        .env_remove("FACTORDESK_KEY")
-        .env_remove("FACTORDESK_KEY_FILE")
-        .env_remove("FACTORDESK_ACTOR")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let out = Out {
-        code: output.status.code().unwrap(),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    };
-    assert!(!out.stderr.contains("panicked"), "{out:?}");
+    let mut cmd = factordesk(db.parent().unwrap());
+    cmd.args(&all);
+    let out = run_cmd(cmd, None);
     if out.code == 1 {
         // Under --json the one line is an object: error, kind, exit_code.
         if args.contains(&"--json") {

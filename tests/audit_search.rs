@@ -11,35 +11,21 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const T0: &str = "2026-11-21T09:00:00Z";
+mod support;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use support::T0;
+use support::cli::{Out, factordesk, run as run_cmd};
 
 fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_factordesk"));
+    let mut cmd = factordesk(dir);
     cmd.args(args)
-        .current_dir(dir)
         // The database in the test's directory, never the user's own.
-        .env("FACTORDESK_DB", dir.join("factordesk.db"))
-        .env_remove("FACTORDESK_KEY")
-        .env_remove("FACTORDESK_KEY_FILE")
-        .env_remove("FACTORDESK_ACTOR")
-        .env("NO_COLOR", "1");
+        .env("FACTORDESK_DB", dir.join("factordesk.db"));
     cmd
 }
 
 fn run(dir: &Path, args: &[&str]) -> Out {
-    let out = command(dir, args).stdin(Stdio::null()).output().unwrap();
-    let o = Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    };
-    assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
+    let o = run_cmd(command(dir, args), None);
     if o.code != 0 {
         assert_eq!(o.stderr.trim_end().lines().count(), 1, "{}", o.stderr);
         assert!(o.stderr.starts_with("error: "), "{}", o.stderr);

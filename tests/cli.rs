@@ -11,14 +11,13 @@
 
 mod support;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use factordesk::domain::totp;
 use serde_json::Value;
 
+use support::cli::{Out, factordesk, run};
 use support::{T0, now as t0};
 
 const MINUTE: i64 = 60;
@@ -40,75 +39,12 @@ fn time_of(v: &Value) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
 }
 
-/// What one run of the binary gave.
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
-    }
-
-    fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success: {self:?}");
-        self
-    }
-
-    /// Assert exit 1 and return the one error line.
-    fn error(&self) -> &str {
-        assert_eq!(self.code, 1, "expected an error: {self:?}");
-        self.stderr.trim_end()
-    }
-}
-
 /// Run the binary with exactly `args` in `dir`, and check what must hold
 /// for every command.
 fn exec(dir: &Path, args: &[&str], stdin: Option<&str>) -> Out {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_factordesk"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env_remove("FACTORDESK_DB")
-        .env_remove("FACTORDESK_KEY")
-        .env_remove("FACTORDESK_KEY_FILE")
-        .env_remove("FACTORDESK_ACTOR")
-        .env("NO_COLOR", "1")
-        // The default database's home is this test's, never the real one.
-        .env("HOME", dir.join("home"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("the binary runs");
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    let output = child.wait_with_output().unwrap();
-    let out = Out {
-        code: output.status.code().expect("exited, not killed"),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    };
-    let all = format!("{}{}", out.stdout, out.stderr);
-    for bad in ["panicked", "backtrace", "RUST_BACKTRACE", "Location:"] {
-        assert!(
-            !all.contains(bad),
-            "`{bad}` in the output of {args:?}: {out:?}"
-        );
-    }
+    let mut cmd = factordesk(dir);
+    cmd.args(args);
+    let out = run(cmd, stdin.map(str::as_bytes));
     match out.code {
         0 => assert!(out.stderr.is_empty(), "stderr on success: {args:?} {out:?}"),
         1 => assert!(

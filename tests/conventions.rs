@@ -9,67 +9,21 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 use support::T0;
-
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success: {self:?}");
-        assert!(self.stderr.is_empty(), "stderr on success: {self:?}");
-        self
-    }
-
-    /// The one JSON error object on stderr.
-    fn json_error(&self) -> Value {
-        assert_eq!(
-            self.stderr.trim_end().lines().count(),
-            1,
-            "one line: {self:?}"
-        );
-        let e: Value = serde_json::from_str(self.stderr.trim_end())
-            .unwrap_or_else(|e| panic!("stderr is not JSON ({e}): {self:?}"));
-        assert_eq!(e["exit_code"], self.code, "{e}");
-        assert!(e["error"].as_str().is_some_and(|m| !m.is_empty()), "{e}");
-        e
-    }
-}
+use support::cli::{Out, factordesk, run as run_cmd};
 
 /// The binary in `dir`, with `env` set (`HOME` and `XDG_DATA_HOME` default to
 /// folders inside `dir`).
 fn run_env(dir: &Path, env: &[(&str, &Path)], args: &[&str]) -> Out {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_factordesk"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env_remove("FACTORDESK_DB")
-        .env_remove("FACTORDESK_KEY")
-        .env_remove("FACTORDESK_KEY_FILE")
-        .env_remove("FACTORDESK_ACTOR")
-        .env("NO_COLOR", "1")
-        .env("HOME", dir.join("home"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .stdin(Stdio::null());
+    let mut cmd = factordesk(dir);
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let o = cmd.output().unwrap();
-    let out = Out {
-        code: o.status.code().unwrap(),
-        stdout: String::from_utf8(o.stdout).unwrap(),
-        stderr: String::from_utf8(o.stderr).unwrap(),
-    };
-    for bad in ["panicked", "backtrace", "Location:"] {
-        assert!(!out.stderr.contains(bad), "{args:?}: {out:?}");
-    }
-    out
+    run_cmd(cmd, None)
 }
 
 fn run(dir: &Path, args: &[&str]) -> Out {
@@ -91,7 +45,7 @@ fn tool(name: &str) -> bool {
 fn completions_for_every_shell_and_none_for_an_unknown_one() {
     let dir = tempfile::tempdir().unwrap();
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
-        let out = run(dir.path(), &["completions", shell]).ok();
+        let out = run(dir.path(), &["completions", shell]).quiet();
         assert!(out.stdout.contains("factordesk"), "{shell}");
         // Every subcommand is offered, the newest ones too.
         for sub in ["doctor", "outbox", "completions", "man"] {
@@ -124,7 +78,7 @@ fn the_bash_completion_loads_and_completes_subcommands() {
     let script = dir.path().join("factordesk.bash");
     std::fs::write(
         &script,
-        run(dir.path(), &["completions", "bash"]).ok().stdout,
+        run(dir.path(), &["completions", "bash"]).quiet().stdout,
     )
     .unwrap();
     let probe = format!(
@@ -193,7 +147,7 @@ fn other_shells_parse_their_scripts_where_installed() {
         let script = dir.path().join(format!("factordesk.{shell}"));
         std::fs::write(
             &script,
-            run(dir.path(), &["completions", shell]).ok().stdout,
+            run(dir.path(), &["completions", shell]).quiet().stdout,
         )
         .unwrap();
         let out = Command::new(shell)
@@ -208,7 +162,7 @@ fn other_shells_parse_their_scripts_where_installed() {
 #[test]
 fn the_man_page_is_roff_that_man_reads() {
     let dir = tempfile::tempdir().unwrap();
-    let page = run(dir.path(), &["man"]).ok().stdout;
+    let page = run(dir.path(), &["man"]).quiet().stdout;
     assert!(page.contains(".TH factordesk 1"), "{page}");
     for section in [".SH NAME", ".SH SYNOPSIS", ".SH OPTIONS", ".SH SUBCOMMANDS"] {
         assert!(page.contains(section), "{section}");
@@ -245,7 +199,7 @@ fn the_man_page_is_roff_that_man_reads() {
 fn version_names_the_schema_and_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     for flag in ["--version", "-V"] {
-        let out = run(dir.path(), &[flag]).ok();
+        let out = run(dir.path(), &[flag]).quiet();
         let want = format!(
             "factordesk {} (schema {}, SQLite {})\n",
             env!("CARGO_PKG_VERSION"),
@@ -271,7 +225,7 @@ fn json_errors_are_one_object_with_error_kind_and_exit_code() {
         e["error"].as_str().unwrap().contains("factordesk init"),
         "{e}"
     );
-    run(dir.path(), &["--db", db, "--now", T0, "init"]).ok();
+    run(dir.path(), &["--db", db, "--now", T0, "init"]).quiet();
     // An unknown user; quotes and backticks in the sentence stay JSON.
     let out = run(
         dir.path(),
@@ -319,7 +273,7 @@ fn json_errors_name_refusals_usage_and_denials() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("j.db");
     let db = db.to_str().unwrap();
-    run(dir.path(), &["--db", db, "--now", T0, "init"]).ok();
+    run(dir.path(), &["--db", db, "--now", T0, "init"]).quiet();
     // A refusal of the input itself, a usage error and a denial.
     let out = run(
         dir.path(),
@@ -349,7 +303,7 @@ fn json_errors_name_refusals_usage_and_denials() {
         dir.path(),
         &["--db", db, "--now", T0, "user", "add", "ana@example.com"],
     )
-    .ok();
+    .quiet();
     let added = run(
         dir.path(),
         &[
@@ -363,7 +317,7 @@ fn json_errors_name_refusals_usage_and_denials() {
             "ana@example.com",
         ],
     )
-    .ok();
+    .quiet();
     let id = serde_json::from_str::<Value>(&added.stdout).unwrap()["factor_id"].to_string();
     let out = run(
         dir.path(),
@@ -399,15 +353,15 @@ fn the_database_lives_in_the_xdg_data_home_unless_told_otherwise() {
     // No XDG_DATA_HOME: ~/.local/share/factordesk, made 0700.
     let home = d.join("home");
     let no_xdg = [("HOME", home.as_path()), ("XDG_DATA_HOME", Path::new(""))];
-    let out = run_env(d, &no_xdg, &["--now", T0, "init"]).ok();
+    let out = run_env(d, &no_xdg, &["--now", T0, "init"]).quiet();
     let place = home.join(".local/share/factordesk");
     let db = place.join("factordesk.db");
     assert!(out.stdout.contains(&db.display().to_string()), "{out:?}");
     assert!(db.is_file() && place.join("factordesk.db.key").is_file());
     assert_eq!(mode(&place), 0o700);
     assert_eq!(mode(&db), 0o600);
-    run_env(d, &no_xdg, &["--now", T0, "user", "add", "ana@example.com"]).ok();
-    let out = run_env(d, &no_xdg, &["--now", T0, "user", "list"]).ok();
+    run_env(d, &no_xdg, &["--now", T0, "user", "add", "ana@example.com"]).quiet();
+    let out = run_env(d, &no_xdg, &["--now", T0, "user", "list"]).quiet();
     assert!(out.stdout.contains("ana@example.com"), "{out:?}");
     assert!(
         !d.join("factordesk.db").exists(),
@@ -417,7 +371,7 @@ fn the_database_lives_in_the_xdg_data_home_unless_told_otherwise() {
     // XDG_DATA_HOME, where set, is the place; demo follows it too.
     let xdg = d.join("xdg");
     let with_xdg = [("XDG_DATA_HOME", xdg.as_path())];
-    run_env(d, &with_xdg, &["--now", T0, "demo", "--no-open"]).ok();
+    run_env(d, &with_xdg, &["--now", T0, "demo", "--no-open"]).quiet();
     let demo = xdg.join("factordesk/factordesk.db");
     assert!(demo.is_file() && xdg.join("factordesk/factordesk.db.key").is_file());
     assert_eq!(mode(&xdg.join("factordesk")), 0o700);
@@ -426,7 +380,7 @@ fn the_database_lives_in_the_xdg_data_home_unless_told_otherwise() {
         &with_xdg,
         &["--now", T0, "user", "list", "--search", "erin"],
     )
-    .ok();
+    .quiet();
     assert!(out.stdout.contains("erin@example.com"), "{out:?}");
 
     // FACTORDESK_DB, and --db over it, still win.
@@ -435,7 +389,7 @@ fn the_database_lives_in_the_xdg_data_home_unless_told_otherwise() {
         ("XDG_DATA_HOME", xdg.as_path()),
         ("FACTORDESK_DB", env_db.as_path()),
     ];
-    run_env(d, &by_env, &["--now", T0, "init"]).ok();
+    run_env(d, &by_env, &["--now", T0, "init"]).quiet();
     assert!(env_db.is_file() && d.join("env.db.key").is_file());
     let flag_db = d.join("flag.db");
     run_env(
@@ -443,7 +397,7 @@ fn the_database_lives_in_the_xdg_data_home_unless_told_otherwise() {
         &by_env,
         &["--db", flag_db.to_str().unwrap(), "--now", T0, "init"],
     )
-    .ok();
+    .quiet();
     assert!(flag_db.is_file());
     // A --db of one's own in a missing folder is not made for it.
     let out = run(d, &["--db", "no/such/folder/x.db", "--now", T0, "init"]);
@@ -456,7 +410,7 @@ fn a_report_into_a_pipe_shows_no_progress() {
     let dir = tempfile::tempdir().unwrap();
     let db: PathBuf = dir.path().join("r.db");
     let db = db.to_str().unwrap();
-    run(dir.path(), &["--db", db, "--now", T0, "demo", "--no-open"]).ok();
+    run(dir.path(), &["--db", db, "--now", T0, "demo", "--no-open"]).quiet();
     for format in ["csv", "json"] {
         let out = run(
             dir.path(),
@@ -471,7 +425,7 @@ fn a_report_into_a_pipe_shows_no_progress() {
                 format,
             ],
         )
-        .ok();
+        .quiet();
         assert!(out.stdout.contains("dave@example.com"), "{format}");
     }
 }

@@ -651,16 +651,11 @@ fn a_changed_phone_number_is_diagnosed_as_such() {
 /// The binary, on a demo database in `dir` at the demo's clock.
 fn factordesk(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     let db = dir.join("d.db");
-    std::process::Command::new(env!("CARGO_BIN_EXE_factordesk"))
+    support::cli::factordesk(dir)
         .arg("--db")
         .arg(&db)
-        .args(["--now", "2026-11-21T09:00:00Z"])
+        .args(["--now", support::T0])
         .args(args)
-        .env_remove("FACTORDESK_DB")
-        .env_remove("FACTORDESK_KEY")
-        .env_remove("FACTORDESK_KEY_FILE")
-        .env_remove("FACTORDESK_ACTOR")
-        .env("NO_COLOR", "1")
         .output()
         .unwrap()
 }

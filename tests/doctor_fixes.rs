@@ -13,11 +13,8 @@ use factordesk::domain::{FactorKind, FactorStatus};
 use factordesk::tui::App;
 use ratatui::crossterm::event::KeyCode;
 
+use support::doctor::{app_code, screen};
 use support::{demo_console as app, keys, press};
-
-fn screen(app: &App) -> String {
-    support::screen(app, 100, 30)
-}
 
 /// Users screen, search, open: as an agent finds someone.
 fn open(app: &mut App, email: &str) {
@@ -27,19 +24,6 @@ fn open(app: &mut App, email: &str) {
         "{}",
         screen(app)
     );
-}
-
-fn app_code(app: &App, email: &str, status: FactorStatus, offset: i64) -> String {
-    let f = app
-        .desk()
-        .factors(email)
-        .unwrap()
-        .into_iter()
-        .find(|f| f.kind == FactorKind::Totp && f.status == status)
-        .unwrap();
-    app.desk()
-        .authenticator_code(email, f.id, TimeDelta::seconds(offset))
-        .unwrap()
 }
 
 /// Open the doctor, check its first finding's title, and do its fix.

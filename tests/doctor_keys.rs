@@ -5,18 +5,14 @@
 
 mod support;
 
-use chrono::TimeDelta;
 use factordesk::domain::{FactorKind, FactorStatus};
 use factordesk::tui::App;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::KeyCode;
 
+use support::doctor::{app_code, screen};
 use support::{demo_console as app, keys, press};
-
-fn screen(app: &App) -> String {
-    support::screen(app, 100, 30)
-}
 
 /// Snapshot `app` at 100×30 and at 80×24, as `NAME_100x30` and `NAME_80x24`.
 fn snap(name: &str, app: &App) {
@@ -35,20 +31,6 @@ fn open(app: &mut App, email: &str) {
         "{}",
         screen(app)
     );
-}
-
-/// The code a user's authenticator (active or pending) shows now.
-fn app_code(app: &App, email: &str, status: FactorStatus) -> String {
-    let f = app
-        .desk()
-        .factors(email)
-        .unwrap()
-        .into_iter()
-        .find(|f| f.kind == FactorKind::Totp && f.status == status)
-        .unwrap();
-    app.desk()
-        .authenticator_code(email, f.id, TimeDelta::zero())
-        .unwrap()
 }
 
 /// The status bar: the last row.
@@ -82,7 +64,7 @@ fn the_compromise_response_from_mallory_s_doctor() {
     assert_eq!(detail.factors[0].status, FactorStatus::Pending);
     assert_eq!(detail.codes.total, 0);
     assert!(screen(&app).contains("Enrol authenticator app"));
-    let code = app_code(&app, mallory, FactorStatus::Pending);
+    let code = app_code(&app, mallory, FactorStatus::Pending, 0);
     keys(&mut app, &format!("{code}\n"));
     // Her first code from the new app brings new backup codes.
     assert!(screen(&app).contains("Backup codes"), "{}", screen(&app));
@@ -111,7 +93,7 @@ fn dave_s_lost_phone_is_replaced_at_once() {
     keys(&mut app, "o\n");
     snap("reenrol_confirm_dave", &app);
     keys(&mut app, "lost phone, identity checked\n");
-    let code = app_code(&app, dave, FactorStatus::Pending);
+    let code = app_code(&app, dave, FactorStatus::Pending, 0);
     keys(&mut app, &format!("{code}\n\x1b"));
     let detail = app.desk().user(dave).unwrap();
     assert!(!detail.profile.password_change);
@@ -283,7 +265,7 @@ fn carol_fixed_and_mallory_s_replay_on_the_overview() {
     assert!(s.contains("not delivered carol@example.co.uk"), "{s}");
     open(&mut app, carol);
     keys(&mut app, "o\n");
-    let code = app_code(&app, carol, FactorStatus::Pending);
+    let code = app_code(&app, carol, FactorStatus::Pending, 0);
     keys(&mut app, &format!("{code}\n\x1b"));
     snap("carol_after_her_fix", &app);
     let s = screen(&app);
@@ -332,7 +314,7 @@ fn confirming_a_pending_app_with_c_makes_backup_codes() {
     let mut app = app();
     let grace = "grace@example.com";
     open(&mut app, grace);
-    let code = app_code(&app, grace, FactorStatus::Pending);
+    let code = app_code(&app, grace, FactorStatus::Pending, 0);
     keys(&mut app, &format!("c{code}\n"));
     snap("confirmed_with_c_grace", &app);
     let s = screen(&app);

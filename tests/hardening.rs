@@ -3,46 +3,18 @@
 
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
+mod support;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use factordesk::domain::totp;
 use serde_json::Value;
 
-const T0: &str = "2026-11-21T09:00:00Z";
-
-fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(T0).unwrap().to_utc()
-}
-
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success: {self:?}");
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
-    }
-
-    /// Assert exit `code` with one clear error line, and return it.
-    fn refused(&self, code: i32) -> &str {
-        assert_eq!(self.code, code, "expected exit {code}: {self:?}");
-        assert!(self.stderr.starts_with("error: "), "{self:?}");
-        assert_eq!(self.stderr.trim_end().lines().count(), 1, "{self:?}");
-        self.stderr.trim_end()
-    }
-}
+use support::cli::{Out, factordesk};
+use support::{T0, now as t0};
 
 /// One test's directory, holding `fd.db` and `fd.db.key` once `init` ran.
 struct Fd {
@@ -86,23 +58,12 @@ impl Fd {
             all.extend(["--now", T0]);
         }
         all.extend_from_slice(args);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_factordesk"))
-            .args(&all)
-            .current_dir(self.dir.path())
-            .env_remove("FACTORDESK_DB")
-            .env_remove("FACTORDESK_KEY")
-            .env_remove("FACTORDESK_KEY_FILE")
-            .env_remove("FACTORDESK_ACTOR")
-            .env("NO_COLOR", "1")
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut cmd = factordesk(self.dir.path());
+        cmd.args(&all);
+        if stdin.is_some() {
+            cmd.stdin(Stdio::piped());
+        }
+        let mut child = cmd.spawn().unwrap();
         if let Some(bytes) = stdin {
             // The command may refuse before reading all of it.
             let _ = child.stdin.take().unwrap().write_all(bytes);
@@ -115,14 +76,7 @@ impl Fd {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        let output = child.wait_with_output().unwrap();
-        let out = Out {
-            code: output.status.code().unwrap(),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-        };
-        assert!(!out.stderr.contains("panicked"), "{out:?}");
-        out
+        Out::of(child.wait_with_output().unwrap())
     }
 
     fn json(&self, args: &[&str]) -> Value {

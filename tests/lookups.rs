@@ -6,38 +6,17 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use support::T0;
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use support::cli::{Out, factordesk, run as run_cmd};
 
 fn run(dir: &Path, args: &[&str]) -> Out {
     let db = dir.join("l.db");
-    let o = Command::new(env!("CARGO_BIN_EXE_factordesk"))
-        .args(["--db", db.to_str().unwrap(), "--now", T0])
-        .args(args)
-        .current_dir(dir)
-        .env_remove("FACTORDESK_DB")
-        .env_remove("FACTORDESK_KEY")
-        .env_remove("FACTORDESK_KEY_FILE")
-        .env_remove("FACTORDESK_ACTOR")
-        .env("HOME", dir.join("home"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    Out {
-        code: o.status.code().unwrap(),
-        stdout: String::from_utf8(o.stdout).unwrap(),
-        stderr: String::from_utf8(o.stderr).unwrap(),
-    }
+    let mut cmd = factordesk(dir);
+    cmd.args(["--db", db.to_str().unwrap(), "--now", T0])
+        .args(args);
+    run_cmd(cmd, None)
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {

@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use chrono::TimeDelta;
 use factordesk::desk::login::{DeviceRef, LoginRequest, PasswordInput};
 use factordesk::desk::records::RecordQuery;
@@ -17,6 +15,7 @@ use factordesk::desk::{Desk, DeskError};
 use factordesk::domain::login::{Outcome, SECURED, SECURED_NOT_ENROLLED};
 use factordesk::domain::{Action, FactorKind, FactorStatus};
 
+use support::cli::{factordesk, run};
 use support::{T0, demo_desk, empty_desk};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -262,22 +261,10 @@ fn only_a_first_authenticator_without_codes_brings_backup_codes() {
 // ------------------------------------------------------------------- CLI
 
 fn cli(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let mut all = vec!["--db", "fd.db", "--now", T0];
-    all.extend_from_slice(args);
-    let out = Command::new(env!("CARGO_BIN_EXE_factordesk"))
-        .args(&all)
-        .current_dir(dir)
-        .env_remove("FACTORDESK_DB")
-        .env_remove("FACTORDESK_KEY")
-        .env_remove("FACTORDESK_KEY_FILE")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    let mut cmd = factordesk(dir);
+    cmd.args(["--db", "fd.db", "--now", T0]).args(args);
+    let out = run(cmd, None);
+    (out.code, out.stdout, out.stderr)
 }
 
 #[test]

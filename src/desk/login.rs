@@ -1,24 +1,24 @@
 //! The login flow: start (password, trust, decision, challenge issued),
 //! resend, and challenge state; verifying a code is `verify`.
 
+mod resend;
 pub(crate) mod verify;
 
 use std::fmt::Write as _;
 
 use chrono::TimeDelta;
 
-use super::account::{self, factor_of, standing};
+use super::account::{factor_of, standing};
 use super::challenge::{Issue, issue, parse_ip};
-use super::gateway::{self, Message};
-use super::sealing::{code_mac, device_mac, secret_of};
-use super::views::{AppCode, ChallengeView, FactorBrief, LoginStart, ResendOutcome, ResendResult};
+use super::sealing::{device_mac, secret_of};
+use super::views::{AppCode, ChallengeView, FactorBrief, LoginStart};
 use super::{Ctx, Desk, DeskError, Result, regulation, user_by_email};
 use crate::domain::login::{self, Candidate, Facts, Outcome, Password};
-use crate::domain::otp::{self, Resend, ResendState};
+use crate::domain::otp;
 use crate::domain::totp::{self};
 use crate::domain::trust;
 use crate::domain::vocab::{ChallengePurpose, ChallengeState};
-use crate::domain::{Action, FactorKind, FactorStatus, Time, relative, span, stamp};
+use crate::domain::{Action, FactorKind, Time, relative, stamp};
 use crate::store::challenges::{self};
 use crate::store::devices;
 use crate::store::factors::{self as factor_rows, FactorRow};
@@ -166,111 +166,6 @@ impl Desk {
             }
             cx.audit(Some(u.id), &kind, &detail, Some(&ip))?;
             Ok(start)
-        })
-    }
-
-    /// "Request another code": within the cooldown and the resend limit,
-    /// send a new code (`replace`) or the same one again (`keep`).
-    pub fn resend(&mut self, challenge_id: i64) -> Result<ResendOutcome> {
-        self.run(|cx| {
-            let c = challenges::by_id(cx.conn, challenge_id)?.ok_or(DeskError::UnknownChallenge(challenge_id))?;
-            let u = account::by_id(cx, c.user_id)?;
-            if c.state != ChallengeState::Open {
-                return Err(DeskError::Refused(format!(
-                    "challenge {challenge_id} is {}, so no code can be sent for it: {}",
-                    c.state,
-                    if c.purpose == ChallengePurpose::Enrol {
-                        "add the factor again to send a new confirmation code"
-                    } else {
-                        "start a new login"
-                    }
-                )));
-            }
-            let f = c
-                .factor_id
-                .map(|id| factor_of(cx.conn, &u, id))
-                .transpose()?
-                .ok_or_else(|| factor_gone(challenge_id))?;
-            if f.kind == FactorKind::Totp {
-                return Err(DeskError::Refused(
-                    "authenticator codes come from the app, so there is nothing to resend: type the code the app shows now".to_owned(),
-                ));
-            }
-            // Like `verify`: a login or export challenge completes only on an
-            // active factor, so no code goes out through a disabled one.
-            if c.purpose != ChallengePurpose::Enrol && f.status != FactorStatus::Active {
-                return Err(DeskError::Refused(format!(
-                    "{} is {} now, so no code can be sent for this challenge: start a new login",
-                    f.label, f.status
-                )));
-            }
-            let ttl = cx.policy.code_ttl(f.kind);
-            let state = ResendState { resends: c.resends, last_sent_at: c.last_sent_at, expires_at: c.expires_at };
-            let decision = otp::resend(state, &cx.policy, ttl, cx.now);
-            let resend_max = cx.policy.resend_max;
-            let left_after = |resends: u32| resend_max.saturating_sub(resends);
-            let mut out = ResendOutcome {
-                challenge_id,
-                result: ResendResult::Sent,
-                message: String::new(),
-                retry_after_s: None,
-                resends_left: left_after(c.resends),
-                same_code: false,
-                expires_at: c.expires_at,
-                delivery: None,
-            };
-            match decision {
-                Resend::Cooldown { retry_after } => {
-                    out.result = ResendResult::Cooldown;
-                    out.retry_after_s = Some(retry_after.num_seconds());
-                    out.message = format!("Too soon: another code can be requested in {}.", span(retry_after));
-                }
-                Resend::Limit => {
-                    out.result = ResendResult::Limit;
-                    out.message = format!(
-                        "No more codes for this login ({} resends used): start a new login.",
-                        cx.policy.resend_max
-                    );
-                }
-                Resend::NewCode { expires_at } => {
-                    let code = otp::new_code(cx.rng);
-                    let mac = code_mac(cx.key, u.id, &code);
-                    let sealed = cx.key.seal(cx.rng, "code", code.as_bytes());
-                    challenges::resent(cx.conn, c.id, Some((&mac, &sealed, expires_at)), cx.now)?;
-                    let sent = gateway::send(cx, &Message { user_id: u.id, factor: &f, challenge_id, purpose: c.purpose, code: &code, code_mac: &mac, ttl })?;
-                    out.expires_at = expires_at;
-                    out.resends_left = left_after(c.resends + 1);
-                    out.message = format!(
-                        "A new code was sent to {} ({}); the previous code no longer works.",
-                        sent.destination, sent.status
-                    );
-                    out.delivery = Some(sent);
-                }
-                Resend::SameCode => {
-                    let code = c
-                        .code_sealed
-                        .as_deref()
-                        .map(|s| cx.key.open("code", s))
-                        .transpose()?
-                        .and_then(|b| std::str::from_utf8(&b).ok().map(str::to_owned))
-                        .ok_or_else(|| DeskError::Refused("the current code cannot be recovered: start a new login".to_owned()))?;
-                    let mac = code_mac(cx.key, u.id, &code);
-                    challenges::resent(cx.conn, c.id, None, cx.now)?;
-                    let remaining = c.expires_at - cx.now;
-                    let sent = gateway::send(cx, &Message { user_id: u.id, factor: &f, challenge_id, purpose: c.purpose, code: &code, code_mac: &mac, ttl: remaining })?;
-                    out.same_code = true;
-                    out.resends_left = left_after(c.resends + 1);
-                    out.message = format!(
-                        "The same code was sent again to {} ({}); it still expires {}.",
-                        sent.destination,
-                        sent.status,
-                        relative(c.expires_at, cx.now)
-                    );
-                    out.delivery = Some(sent);
-                }
-            }
-            cx.audit(Some(u.id), "login.resend", &format!("challenge {challenge_id}: {} ({})", out.result, out.message), Some(&c.ip))?;
-            Ok(out)
         })
     }
 

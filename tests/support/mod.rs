@@ -4,6 +4,11 @@
 // Each test crate uses some of these, not all; helpers unwrap like tests do.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod cli;
+pub mod doctor;
+pub mod fd;
+pub mod flow;
+
 use chrono::{DateTime, Utc};
 use factordesk::clock::{Clock, Hand};
 use factordesk::crypto::Key;
