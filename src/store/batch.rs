@@ -9,7 +9,7 @@ pub enum Upkeep {
     /// The search index: kept row by row, it leaves thousands of tiny
     /// segments to merge. For a batch of any use cases.
     Search,
-    /// The search index and the [`LISTING_INDEXES`]: for a batch whose use
+    /// The search index and the listing indexes (`LISTING_INDEXES`): for a batch whose use
     /// cases never read those (the generator: a test holds it to that).
     /// Building an index once from sorted rows costs a fraction of keeping
     /// it through a million inserts at random places.
