@@ -126,8 +126,14 @@ fn short(e: &rusqlite::Error) -> String {
 
 /// The migration steps in `schema.sql`, split at `-- step N` lines.
 pub fn steps() -> Vec<&'static str> {
+    split_steps(SCHEMA)
+}
+
+/// A schema file's steps, split at its `-- step N:` lines (`schema.sql`'s,
+/// and `PostgreSQL`'s, which numbers its steps the same).
+pub(crate) fn split_steps(schema: &'static str) -> Vec<&'static str> {
     let mut steps = Vec::new();
-    let mut rest = SCHEMA;
+    let mut rest = schema;
     let mut n = 1;
     while let Some(start) = rest.find(&format!("\n-- step {n}:")) {
         rest = &rest[start + 1..];

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -16,8 +18,6 @@ use factordesk::tui::App;
 use factordesk::tui::render::{buffer, text};
 use factordesk::tui::theme::Theme;
 use factordesk::tui::worker::Worker;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn fixed_now() -> DateTime<Utc> {
@@ -56,11 +56,7 @@ fn screen(app: &App, width: u16, height: u16) -> String {
 }
 
 fn snap(name: &str, app: &App) {
-    for (w, h) in [(100, 30), (80, 24)] {
-        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-        terminal.draw(|f| f.render_widget(app, f.area())).unwrap();
-        insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend());
-    }
+    crate::snap_sizes!(name, app);
 }
 
 /// Change the trail behind factordesk's back, with the append-only triggers

@@ -7,8 +7,6 @@ mod support;
 
 use factordesk::domain::{FactorKind, FactorStatus};
 use factordesk::tui::App;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::KeyCode;
 
 use support::doctor::{app_code, screen};
@@ -16,11 +14,7 @@ use support::{demo_console as app, keys, press};
 
 /// Snapshot `app` at 100×30 and at 80×24, as `NAME_100x30` and `NAME_80x24`.
 fn snap(name: &str, app: &App) {
-    for (w, h) in [(100, 30), (80, 24)] {
-        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-        terminal.draw(|f| f.render_widget(app, f.area())).unwrap();
-        insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend());
-    }
+    crate::snap_sizes!(name, app);
 }
 
 /// Users screen, search, open.

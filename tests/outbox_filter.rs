@@ -8,18 +8,12 @@ mod support;
 
 use factordesk::tui::App;
 use factordesk::tui::render::buffer;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::KeyCode;
 use ratatui::style::Modifier;
 use support::{demo_console, keys, press, screen};
 
 fn snap(name: &str, app: &App) {
-    for (w, h) in [(100, 30), (80, 24)] {
-        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-        terminal.draw(|f| f.render_widget(app, f.area())).unwrap();
-        insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend());
-    }
+    crate::snap_sizes!(name, app);
 }
 
 /// The Outbox with `typed` after `/` (the popup still open).

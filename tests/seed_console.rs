@@ -10,17 +10,11 @@ mod support;
 
 use factordesk::domain::{FactorKind, FactorStatus};
 use factordesk::tui::App;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::KeyCode;
 use support::{console, demo_console, demo_desk, keys, newest_code, press, screen};
 
 fn snap(name: &str, app: &App) {
-    for (w, h) in [(100, 30), (80, 24)] {
-        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-        terminal.draw(|f| f.render_widget(app, f.area())).unwrap();
-        insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend());
-    }
+    crate::snap_sizes!(name, app);
 }
 
 /// The User screen of `email`.

@@ -10,18 +10,12 @@ mod support;
 use factordesk::domain::vocab::ChallengeState;
 use factordesk::tui::App;
 use factordesk::tui::keys::Mode;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::KeyCode;
 
 use support::{demo_console as app, keys, press, screen};
 
 fn snap(name: &str, app: &App) {
-    for (w, h) in [(100, 30), (80, 24)] {
-        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-        terminal.draw(|f| f.render_widget(app, f.area())).unwrap();
-        insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend());
-    }
+    crate::snap_sizes!(name, app);
 }
 
 /// Users search for `email`, then open it, then simulate (`l`).

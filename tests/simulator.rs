@@ -11,19 +11,13 @@ use factordesk::desk::Desk;
 use factordesk::domain::vocab::ChallengeState;
 use factordesk::tui::App;
 use factordesk::tui::keys::Mode;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::KeyCode;
 
 use support::{demo_console as app, demo_console_with_hand, keys, press, screen};
 
 /// Snapshot `app` at 100×30 and at 80×24, as `NAME_100x30` and `NAME_80x24`.
 fn snap(name: &str, app: &App) {
-    for (w, h) in [(100, 30), (80, 24)] {
-        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-        terminal.draw(|f| f.render_widget(app, f.area())).unwrap();
-        insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend());
-    }
+    crate::snap_sizes!(name, app);
 }
 
 /// Users search for `email`, then open it.

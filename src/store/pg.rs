@@ -20,19 +20,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The steps of [`SCHEMA`], split at `-- step N:` lines.
 pub fn steps() -> Vec<&'static str> {
-    let mut steps = Vec::new();
-    let mut rest = SCHEMA;
-    let mut n = 1;
-    while let Some(start) = rest.find(&format!("\n-- step {n}:")) {
-        rest = &rest[start + 1..];
-        let end = rest
-            .find(&format!("\n-- step {}:", n + 1))
-            .unwrap_or(rest.len());
-        steps.push(&rest[..end]);
-        rest = &rest[end..];
-        n += 1;
-    }
-    steps
+    super::split_steps(SCHEMA)
 }
 
 /// The schema version this build writes on `PostgreSQL`.

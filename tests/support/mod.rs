@@ -9,6 +9,21 @@ pub mod doctor;
 pub mod fd;
 pub mod flow;
 
+/// Snapshot a console at 100×30 and at 80×24, as `NAME_100x30` and
+/// `NAME_80x24`, drawn on ratatui's test backend. A macro, so that insta
+/// names each snapshot after the test crate that takes it.
+#[macro_export]
+macro_rules! snap_sizes {
+    ($name:expr, $app:expr) => {
+        for (w, h) in [(100u16, 30u16), (80, 24)] {
+            let mut terminal =
+                ::ratatui::Terminal::new(::ratatui::backend::TestBackend::new(w, h)).unwrap();
+            terminal.draw(|f| f.render_widget($app, f.area())).unwrap();
+            ::insta::assert_snapshot!(format!("{}_{w}x{h}", $name), terminal.backend());
+        }
+    };
+}
+
 use chrono::{DateTime, Utc};
 use factordesk::clock::{Clock, Hand};
 use factordesk::crypto::Key;
