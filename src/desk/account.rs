@@ -14,7 +14,7 @@ use crate::store::factors::{self as rows, FactorRow};
 use crate::store::users::UserRow;
 use crate::store::{self, Db};
 
-pub(crate) fn summary(conn: &Connection, u: &UserRow, now: Time) -> Result<UserSummary> {
+pub(crate) fn summary(db: &Db, u: &UserRow, now: Time) -> Result<UserSummary> {
     Ok(UserSummary {
         id: u.id,
         email: u.email.clone(),
@@ -28,7 +28,7 @@ pub(crate) fn summary(conn: &Connection, u: &UserRow, now: Time) -> Result<UserS
             .collect(),
         codes_left: u.codes_left,
         codes_total: u.codes_total,
-        devices: store::devices::trusted_count(conn, u.id, now)?,
+        devices: store::devices::trusted_count(db, u.id, now)?,
         last_login_at: u.last_login_at,
         locked_until: u.lock.locked_until.filter(|_| u.lock.is_locked(now)),
     })

@@ -1,11 +1,10 @@
 //! Trusted-device use cases: list a user's remembered computers with their
 //! state, and revoke one or all (with a reason).
 
-use rusqlite::Connection;
-
 use super::views::{DeviceState, DeviceView};
 use super::{Desk, DeskError, Result, reason, user_by_email};
 use crate::domain::Time;
+use crate::store::Db;
 use crate::store::devices::{self, DeviceRow};
 
 pub(crate) fn view(d: &DeviceRow, addresses: Vec<String>, now: Time) -> DeviceView {
@@ -29,10 +28,10 @@ pub(crate) fn view(d: &DeviceRow, addresses: Vec<String>, now: Time) -> DeviceVi
     }
 }
 
-pub(crate) fn views(conn: &Connection, user_id: i64, now: Time) -> Result<Vec<DeviceView>> {
-    devices::for_user(conn, user_id)?
+pub(crate) fn views(db: &Db, user_id: i64, now: Time) -> Result<Vec<DeviceView>> {
+    devices::for_user(db, user_id)?
         .iter()
-        .map(|d| Ok(view(d, devices::addresses(conn, d.id)?, now)))
+        .map(|d| Ok(view(d, devices::addresses(db, d.id)?, now)))
         .collect()
 }
 
@@ -46,7 +45,7 @@ pub enum Which {
 impl Desk {
     pub fn devices(&self, email: &str) -> Result<Vec<DeviceView>> {
         let u = user_by_email(self.conn()?, email)?;
-        views(self.conn()?, u.id, self.now())
+        views(self.db(), u.id, self.now())
     }
 
     /// Revoke; the next login from that computer is challenged. Returns how
@@ -57,13 +56,13 @@ impl Desk {
             let u = cx.user(email)?;
             let (n, detail) = match which {
                 Which::One(id) => {
-                    let d = devices::by_id(cx.conn, id)?
+                    let d = devices::by_id(cx.db, id)?
                         .filter(|d| d.user_id == u.id)
                         .ok_or_else(|| DeskError::UnknownDevice {
                             email: u.email.clone(),
                             id,
                         })?;
-                    if !devices::revoke(cx.conn, id, cx.now, &why)? {
+                    if !devices::revoke(cx.db, id, cx.now, &why)? {
                         return Err(DeskError::Refused(format!(
                             "device {id} ({}) is already revoked: nothing to change (its next login is challenged)",
                             d.label
@@ -72,7 +71,7 @@ impl Desk {
                     (1, format!("revoked device {id} ({}): {why}", d.label))
                 }
                 Which::All => {
-                    let n = devices::revoke_all(cx.conn, u.id, cx.now, &why)?;
+                    let n = devices::revoke_all(cx.db, u.id, cx.now, &why)?;
                     (n, format!("revoked all {n} device(s): {why}"))
                 }
             };

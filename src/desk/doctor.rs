@@ -47,7 +47,8 @@ fn device_fact(d: &DeviceRow, addresses: Vec<String>) -> DeviceFact {
 
 /// The newest login (or export) start, if it came after the last
 /// successful login: what the user is stuck on now.
-fn last_login(conn: &Connection, u: &UserRow) -> Result<Option<LastLogin>> {
+fn last_login(db: &Db, u: &UserRow) -> Result<Option<LastLogin>> {
+    let conn = db.require_sqlite()?;
     let Some(c) = challenges::recent_for_user(conn, u.id, 10)?
         .into_iter()
         .find(|c| c.purpose != ChallengePurpose::Enrol)
@@ -61,14 +62,14 @@ fn last_login(conn: &Connection, u: &UserRow) -> Result<Option<LastLogin>> {
     // it had before this login touched it.
     let device = c
         .device_id
-        .map(|id| devices::by_id(conn, id))
+        .map(|id| devices::by_id(db, id))
         .transpose()?
         .flatten();
     // What it knew when the login came in: not an address this login added.
     let device = match device {
         Some(d) => Some(device_fact(
             &d,
-            devices::addresses_before(conn, d.id, c.created_at)?,
+            devices::addresses_before(db, d.id, c.created_at)?,
         )),
         None => None,
     };
@@ -181,7 +182,7 @@ fn factor_fact(conn: &Connection, f: FactorRow) -> Result<FactorFact> {
 
 fn gather(db: &Db, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
     let conn = db.require_sqlite()?;
-    let last = last_login(conn, u)?;
+    let last = last_login(db, u)?;
     let disabled = events(conn, u.id, "user.disable", 1)?
         .first()
         .map(|e| (e.at, facts_of(e).reason.unwrap_or_default()));
@@ -212,9 +213,9 @@ fn gather(db: &Db, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
         codes_total: u.codes_total,
         codes_left: u.codes_left,
         codes_last_used: code_rows.iter().filter_map(|c| c.used_at).max(),
-        devices: devices::for_user(conn, u.id)?
+        devices: devices::for_user(db, u.id)?
             .iter()
-            .map(|d| Ok(device_fact(d, devices::addresses(conn, d.id)?)))
+            .map(|d| Ok(device_fact(d, devices::addresses(db, d.id)?)))
             .collect::<Result<_>>()?,
         attempts: attempts::for_user_since(db, u.id, now - TimeDelta::hours(24), 100)?
             .into_iter()

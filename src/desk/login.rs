@@ -93,10 +93,10 @@ impl Desk {
             let device = match &req.device {
                 None => None,
                 Some(DeviceRef::Token(token)) => {
-                    devices::by_token(cx.conn, &device_mac(cx.key, token))?
+                    devices::by_token(cx.db, &device_mac(cx.key, token))?
                 }
                 Some(DeviceRef::Id(id)) => Some(
-                    devices::by_id(cx.conn, *id)?
+                    devices::by_id(cx.db, *id)?
                         .filter(|d| d.user_id == u.id)
                         .ok_or_else(|| DeskError::UnknownDevice {
                             email: u.email.clone(),
@@ -105,7 +105,7 @@ impl Desk {
                 ),
             };
             let known = match &device {
-                Some(d) => devices::addresses(cx.conn, d.id)?,
+                Some(d) => devices::addresses(cx.db, d.id)?,
                 None => Vec::new(),
             };
             let trust = trust::assess(
@@ -149,8 +149,8 @@ impl Desk {
                         store::users::set_last_login(cx.conn, u.id, cx.now)?;
                     }
                     if let Some(d) = own_device.as_ref().filter(|_| facts.trust.is_trusted()) {
-                        devices::touch(cx.conn, d.id, &ip, cx.now)?;
-                        devices::completed_from(cx.conn, d.id, &ip, cx.now)?;
+                        devices::touch(cx.db, d.id, &ip, cx.now)?;
+                        devices::completed_from(cx.db, d.id, &ip, cx.now)?;
                     }
                 }
                 Outcome::Denied => {}

@@ -2,14 +2,13 @@
 //! address they log in from, as a story tells it or as their data shows.
 
 use chrono::TimeDelta;
-use rusqlite::Connection;
 
 use super::challenge::parse_ip;
 use super::views::Persona;
 use super::{Desk, DeskError, Result, user_by_email};
 use crate::domain::vocab::ChallengePurpose;
 use crate::store::personas::{self, PersonaRow};
-use crate::store::{challenges, devices};
+use crate::store::{Db, challenges, devices};
 
 /// The furthest a simulated phone's clock may be off, either way (the
 /// simulator's `<` `>` keys stop there too).
@@ -17,12 +16,13 @@ pub const PHONE_SKEW_LIMIT: TimeDelta = TimeDelta::minutes(15);
 
 /// Where a user was last seen from: their newest login (or export), or a
 /// remembered computer seen since; `None` before either.
-fn last_seen_ip(conn: &Connection, user_id: i64) -> Result<Option<String>> {
+fn last_seen_ip(db: &Db, user_id: i64) -> Result<Option<String>> {
+    let conn = db.require_sqlite()?;
     let login = challenges::recent_for_user(conn, user_id, 10)?
         .into_iter()
         .find(|c| c.purpose != ChallengePurpose::Enrol)
         .map(|c| (c.created_at, c.ip));
-    let device = devices::for_user(conn, user_id)?
+    let device = devices::for_user(db, user_id)?
         .into_iter()
         .max_by_key(|d| (d.last_seen_at, d.id))
         .map(|d| (d.last_seen_at, d.last_ip));
@@ -40,7 +40,7 @@ impl Desk {
         let story = personas::get(self.db(), u.id)?;
         let ip = match story.as_ref().and_then(|p| p.ip.clone()) {
             Some(told) => Some(told),
-            None => last_seen_ip(conn, u.id)?,
+            None => last_seen_ip(self.db(), u.id)?,
         };
         Ok(Persona {
             phone_skew: TimeDelta::seconds(story.as_ref().map_or(0, |p| p.phone_skew)),

@@ -109,7 +109,7 @@ impl Desk {
             let u = cx.user(email)?;
             let mut r = renew(cx, &u)?;
             r.devices_revoked = store::devices::revoke_all(
-                cx.conn,
+                cx.db,
                 u.id,
                 cx.now,
                 &format!("compromise response: {why}"),

@@ -158,7 +158,7 @@ impl Desk {
             cx.audit(Some(id), "user.add", &detail, None)?;
             let u = store::users::by_id(cx.conn, id)?
                 .ok_or_else(|| DeskError::UnknownUser(email.to_string()))?;
-            summary(cx.conn, &u, cx.now)
+            summary(cx.db, &u, cx.now)
         })
     }
 
@@ -184,7 +184,7 @@ impl Desk {
             },
             lock: lock_view(self.db(), &policy, &u, now)?,
             factors: super::account::views(conn, u.id)?,
-            devices: devices::views(conn, u.id, now)?,
+            devices: devices::views(self.db(), u.id, now)?,
             codes: codes::status_of(self.db(), &policy, u.id)?,
             activity: records::audit_for(conn, Some(u.id), None, None, 10)?,
         })
@@ -199,11 +199,7 @@ impl Desk {
     }
 
     pub fn user_summary(&self, email: &str) -> Result<UserSummary> {
-        summary(
-            self.conn()?,
-            &user_by_email(self.conn()?, email)?,
-            self.now(),
-        )
+        summary(self.db(), &user_by_email(self.conn()?, email)?, self.now())
     }
 
     /// One page of users, ordered by email.
@@ -232,7 +228,7 @@ impl Desk {
             at,
             &ctx,
         )?;
-        rows.iter().map(|u| summary(self.conn()?, u, now)).collect()
+        rows.iter().map(|u| summary(self.db(), u, now)).collect()
     }
 
     /// One page of every user in `sort`'s order (the email breaking ties),
@@ -245,7 +241,7 @@ impl Desk {
     ) -> Result<Vec<UserSummary>> {
         let now = self.now();
         let rows = store::user_sort::page(self.conn()?, sort, at, limit)?;
-        rows.iter().map(|u| summary(self.conn()?, u, now)).collect()
+        rows.iter().map(|u| summary(self.db(), u, now)).collect()
     }
 
     pub fn edit_user(&mut self, email: &str, edit: &Edit) -> Result<UserSummary> {
@@ -296,7 +292,7 @@ impl Desk {
             cx.audit_with(Some(u.id), "user.edit", &changes.join("; "), None, &facts)?;
             let u = cx.user(email)?;
             Ok(Edited {
-                user: summary(cx.conn, &u, cx.now)?,
+                user: summary(cx.db, &u, cx.now)?,
                 changes,
                 reconfirm,
             })
@@ -361,7 +357,7 @@ impl Desk {
             };
             cx.audit_with(Some(u.id), kind, &detail, None, &facts)?;
             let u = cx.user(email)?;
-            summary(cx.conn, &u, cx.now)
+            summary(cx.db, &u, cx.now)
         })
     }
 
@@ -385,7 +381,7 @@ impl Desk {
             };
             cx.audit(Some(u.id), "user.unlock", &format!("{was}: {why}"), None)?;
             let u = cx.user(email)?;
-            summary(cx.conn, &u, cx.now)
+            summary(cx.db, &u, cx.now)
         })
     }
 
@@ -476,7 +472,7 @@ impl Desk {
             let factors = store::factors::delete_for_user(cx.conn, u.id)?;
             let codes = store::codes::delete_for_user(cx.db, u.id)?;
             store::temp_codes::delete_for_user(cx.db, u.id)?;
-            let devices = store::devices::revoke_all(cx.conn, u.id, cx.now, &format!("2FA reset: {why}"))?;
+            let devices = store::devices::revoke_all(cx.db, u.id, cx.now, &format!("2FA reset: {why}"))?;
             clear_lock(cx, u.id)?;
             store::users::set_phone(cx.conn, u.id, u.phone.as_deref(), false)?;
             // They must enrol again: a fresh grace period to do it in.

@@ -85,7 +85,7 @@ fn remember_device(
 ) -> Result<()> {
     let known = c
         .device_id
-        .map(|id| devices::by_id(cx.conn, id))
+        .map(|id| devices::by_id(cx.db, id))
         .transpose()?
         .flatten();
     if let Some(label) = remember {
@@ -97,23 +97,23 @@ fn remember_device(
                 // Remembered again after its trust lapsed: a new trust
                 // period, which knows only the addresses it completes from.
                 if cx.now >= d.trusted_until {
-                    devices::forget_addresses(cx.conn, d.id)?;
+                    devices::forget_addresses(cx.db, d.id)?;
                 }
-                devices::rotate(cx.conn, d.id, &mac, until)?;
-                devices::touch(cx.conn, d.id, &c.ip, cx.now)?;
-                devices::completed_from(cx.conn, d.id, &c.ip, cx.now)?;
+                devices::rotate(cx.db, d.id, &mac, until)?;
+                devices::touch(cx.db, d.id, &c.ip, cx.now)?;
+                devices::completed_from(cx.db, d.id, &c.ip, cx.now)?;
             }
             None => {
-                devices::insert(cx.conn, u.id, &mac, label, &c.ip, cx.now, until)?;
+                devices::insert(cx.db, u.id, &mac, label, &c.ip, cx.now, until)?;
             }
         }
         out.device_token = Some(token);
         out.trusted_until = Some(until);
     } else if let Some(d) = known {
-        devices::touch(cx.conn, d.id, &c.ip, cx.now)?;
+        devices::touch(cx.db, d.id, &c.ip, cx.now)?;
         // Completed from here while trusted: returning from here is not new.
         if d.revoked_at.is_none() && cx.now < d.trusted_until {
-            devices::completed_from(cx.conn, d.id, &c.ip, cx.now)?;
+            devices::completed_from(cx.db, d.id, &c.ip, cx.now)?;
         }
     }
     Ok(())
