@@ -54,7 +54,7 @@ pub(crate) fn issue(cx: &mut Ctx<'_>, i: &Issue<'_>) -> Result<Issued> {
         .as_deref()
         .map(|c| cx.key.seal(cx.rng, "code", c.as_bytes()));
     let challenge_id = challenges::insert(
-        cx.conn,
+        cx.db,
         &NewChallenge {
             user_id: i.user_id,
             factor_id: i.factor.id,

@@ -48,8 +48,7 @@ fn device_fact(d: &DeviceRow, addresses: Vec<String>) -> DeviceFact {
 /// The newest login (or export) start, if it came after the last
 /// successful login: what the user is stuck on now.
 fn last_login(db: &Db, u: &UserRow) -> Result<Option<LastLogin>> {
-    let conn = db.require_sqlite()?;
-    let Some(c) = challenges::recent_for_user(conn, u.id, 10)?
+    let Some(c) = challenges::recent_for_user(db, u.id, 10)?
         .into_iter()
         .find(|c| c.purpose != ChallengePurpose::Enrol)
     else {
@@ -138,7 +137,8 @@ fn change(e: &AuditRow, why: Option<String>) -> Change {
     }
 }
 
-fn factor_fact(conn: &Connection, f: FactorRow) -> Result<FactorFact> {
+fn factor_fact(db: &Db, f: FactorRow) -> Result<FactorFact> {
+    let conn = db.require_sqlite()?;
     let pending = f.status == FactorStatus::Pending;
     // A phone change put this SMS factor back to pending (`user edit --phone`).
     let repointed = if pending && f.kind == FactorKind::Sms {
@@ -161,7 +161,7 @@ fn factor_fact(conn: &Connection, f: FactorRow) -> Result<FactorFact> {
         None
     };
     let confirm_challenge = if pending {
-        challenges::open_enrolment(conn, f.id)?.map(|c| c.id)
+        challenges::open_enrolment(db, f.id)?.map(|c| c.id)
     } else {
         None
     };
@@ -208,7 +208,7 @@ fn gather(db: &Db, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
         phone_verified: u.phone_verified,
         factors: factors::for_user(conn, u.id)?
             .into_iter()
-            .map(|f| factor_fact(conn, f))
+            .map(|f| factor_fact(db, f))
             .collect::<Result<_>>()?,
         codes_total: u.codes_total,
         codes_left: u.codes_left,

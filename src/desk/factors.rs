@@ -114,7 +114,7 @@ pub(crate) fn repoint_sms(
     } else {
         f.label.clone()
     };
-    challenges::cancel_open_for_factor(cx.conn, f.id, cx.now)?;
+    challenges::cancel_open_for_factor(cx.db, f.id, cx.now)?;
     rows::set_destination(cx.conn, f.id, &phone.e164(), &label)?;
     let f = factor_of(cx.conn, u, f.id)?;
     let issued = send_confirmation(cx, u, &f)?;
@@ -374,7 +374,7 @@ impl Desk {
         self.run(|cx| {
             let u = cx.user(email)?;
             let f = factor_of(cx.conn, &u, factor_id)?;
-            challenges::cancel_open_for_factor(cx.conn, f.id, cx.now)?;
+            challenges::cancel_open_for_factor(cx.db, f.id, cx.now)?;
             rows::delete(cx.conn, f.id)?;
             if f.kind == FactorKind::Sms {
                 store::users::set_phone(cx.conn, u.id, u.phone.as_deref(), false)?;
@@ -483,7 +483,7 @@ fn replace_pending(cx: &mut Ctx<'_>, u: &UserRow, kind: FactorKind) -> Result<Op
         if f.status != FactorStatus::Pending {
             return Ok(Some(f));
         }
-        challenges::cancel_open_for_factor(cx.conn, f.id, cx.now)?;
+        challenges::cancel_open_for_factor(cx.db, f.id, cx.now)?;
         rows::delete(cx.conn, f.id)?;
     }
     Ok(None)
@@ -557,7 +557,7 @@ fn audit_rejected(cx: &Ctx<'_>, u: &UserRow, f: &FactorRow, denied: &DeskError) 
 /// The inner error is a rejection to report after the attempt is committed.
 fn confirm_contact(cx: &mut Ctx<'_>, u: &UserRow, f: &FactorRow, code: &str) -> Result<Result<()>> {
     let c =
-        challenges::open_enrolment(cx.conn, f.id)?.ok_or(DeskError::NoConfirmationWaiting(f.id))?;
+        challenges::open_enrolment(cx.db, f.id)?.ok_or(DeskError::NoConfirmationWaiting(f.id))?;
     if otp::is_expired(c.expires_at, cx.now) {
         return Ok(Err(DeskError::ConfirmationExpired {
             ago: crate::domain::relative(c.expires_at, cx.now),
@@ -566,11 +566,11 @@ fn confirm_contact(cx: &mut Ctx<'_>, u: &UserRow, f: &FactorRow, code: &str) -> 
     }
     let judged = challenge::sent_code(cx, u, &c, code)?;
     if matches!(judged, challenge::SentCode::Current) {
-        challenges::close(cx.conn, c.id, ChallengeState::Accepted, cx.now)?;
+        challenges::close(cx.db, c.id, ChallengeState::Accepted, cx.now)?;
         return Ok(Ok(()));
     }
     let attempts = c.attempts + 1;
-    challenges::record_attempt(cx.conn, c.id, attempts)?;
+    challenges::record_attempt(cx.db, c.id, attempts)?;
     let left = otp::attempts_left(c.max_attempts, attempts);
     let to = masked(f.kind, f.destination.as_deref().unwrap_or_default());
     let why = match judged {
@@ -581,7 +581,7 @@ fn confirm_contact(cx: &mut Ctx<'_>, u: &UserRow, f: &FactorRow, code: &str) -> 
         _ => format!("that is not the code sent to {to}"),
     };
     if left == 0 {
-        challenges::close(cx.conn, c.id, ChallengeState::Failed, cx.now)?;
+        challenges::close(cx.db, c.id, ChallengeState::Failed, cx.now)?;
         return Ok(Err(DeskError::ConfirmationsUsedUp {
             why,
             max: c.max_attempts,

@@ -174,7 +174,7 @@ impl Desk {
         let conn = self.conn()?;
         let now = self.now();
         let policy = self.policy()?;
-        let c = challenges::by_id(conn, challenge_id)?
+        let c = challenges::by_id(self.db(), challenge_id)?
             .ok_or(DeskError::UnknownChallenge(challenge_id))?;
         let u = store::users::by_id(conn, c.user_id)?
             .ok_or(DeskError::UnknownChallenge(challenge_id))?;
@@ -348,7 +348,7 @@ fn challenge_login(
         Action::Login => ChallengePurpose::Login,
         Action::Export => ChallengePurpose::Export,
     };
-    let superseded = challenges::cancel_open_for_purpose(cx.conn, u.id, purpose, cx.now)?;
+    let superseded = challenges::cancel_open_for_purpose(cx.db, u.id, purpose, cx.now)?;
     let issued = issue(
         cx,
         &Issue {

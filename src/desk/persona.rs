@@ -17,8 +17,7 @@ pub const PHONE_SKEW_LIMIT: TimeDelta = TimeDelta::minutes(15);
 /// Where a user was last seen from: their newest login (or export), or a
 /// remembered computer seen since; `None` before either.
 fn last_seen_ip(db: &Db, user_id: i64) -> Result<Option<String>> {
-    let conn = db.require_sqlite()?;
-    let login = challenges::recent_for_user(conn, user_id, 10)?
+    let login = challenges::recent_for_user(db, user_id, 10)?
         .into_iter()
         .find(|c| c.purpose != ChallengePurpose::Enrol)
         .map(|c| (c.created_at, c.ip));

@@ -30,7 +30,7 @@ pub struct Recovery {
 /// challenges, the lock), and a new authenticator app starts, pending. The
 /// grace period is left as it was: no new window without a second factor.
 fn renew(cx: &mut Ctx<'_>, u: &UserRow) -> Result<Recovery> {
-    let cancelled = challenges::cancel_open(cx.conn, u.id, cx.now)?;
+    let cancelled = challenges::cancel_open(cx.db, u.id, cx.now)?;
     let factors = store::factors::delete_for_user(cx.conn, u.id)?;
     let codes = store::codes::delete_for_user(cx.db, u.id)?;
     clear_lock(cx, u.id)?;

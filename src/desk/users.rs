@@ -342,7 +342,7 @@ impl Desk {
             store::users::set_status(cx.conn, u.id, status)?;
             let mut detail = format!("{status}: {why}");
             if status == UserStatus::Disabled {
-                let n = challenges::cancel_open(cx.conn, u.id, cx.now)?;
+                let n = challenges::cancel_open(cx.db, u.id, cx.now)?;
                 if n > 0 {
                     let _ = write!(detail, " ({n} open challenge(s) cancelled)");
                 }
@@ -448,7 +448,7 @@ impl Desk {
                 }
                 return Ok(Err(DeskError::Denied(why)));
             }
-            let cancelled = challenges::cancel_open(cx.conn, u.id, cx.now)?;
+            let cancelled = challenges::cancel_open(cx.db, u.id, cx.now)?;
             let factors = store::factors::delete_for_user(cx.conn, u.id)?;
             let codes = store::codes::delete_for_user(cx.db, u.id)?;
             clear_lock(cx, u.id)?;
@@ -468,7 +468,7 @@ impl Desk {
         let why = reason(why, "reset 2FA")?;
         self.run(|cx| {
             let u = cx.user(email)?;
-            let cancelled = challenges::cancel_open(cx.conn, u.id, cx.now)?;
+            let cancelled = challenges::cancel_open(cx.db, u.id, cx.now)?;
             let factors = store::factors::delete_for_user(cx.conn, u.id)?;
             let codes = store::codes::delete_for_user(cx.db, u.id)?;
             store::temp_codes::delete_for_user(cx.db, u.id)?;

@@ -34,8 +34,8 @@ impl Desk {
 
 /// The whole resend, inside the use case's transaction.
 fn resend_in(cx: &mut Ctx<'_>, challenge_id: i64) -> Result<ResendOutcome> {
-    let c = challenges::by_id(cx.conn, challenge_id)?
-        .ok_or(DeskError::UnknownChallenge(challenge_id))?;
+    let c =
+        challenges::by_id(cx.db, challenge_id)?.ok_or(DeskError::UnknownChallenge(challenge_id))?;
     let u = account::by_id(cx, c.user_id)?;
     let f = factor_to_send(cx, &u, &c)?;
     let ttl = cx.policy.code_ttl(f.kind);
@@ -124,7 +124,7 @@ fn send_new(
     let code = otp::new_code(cx.rng);
     let mac = code_mac(cx.key, u.id, &code);
     let sealed = cx.key.seal(cx.rng, "code", code.as_bytes());
-    challenges::resent(cx.conn, c.id, Some((&mac, &sealed, expires_at)), cx.now)?;
+    challenges::resent(cx.db, c.id, Some((&mac, &sealed, expires_at)), cx.now)?;
     let message = Message {
         user_id: u.id,
         factor: f,
@@ -161,7 +161,7 @@ fn send_same(
         .and_then(|b| std::str::from_utf8(&b).ok().map(str::to_owned))
         .ok_or_else(|| DeskError::Refused(CODE_LOST.to_owned()))?;
     let mac = code_mac(cx.key, u.id, &code);
-    challenges::resent(cx.conn, c.id, None, cx.now)?;
+    challenges::resent(cx.db, c.id, None, cx.now)?;
     let message = Message {
         user_id: u.id,
         factor: f,

@@ -55,8 +55,8 @@ fn verify_in(
     entered: &Entered,
     remember: Option<&str>,
 ) -> Result<VerifyOutcome> {
-    let c = challenges::by_id(cx.conn, challenge_id)?
-        .ok_or(DeskError::UnknownChallenge(challenge_id))?;
+    let c =
+        challenges::by_id(cx.db, challenge_id)?.ok_or(DeskError::UnknownChallenge(challenge_id))?;
     let u = account::by_id(cx, c.user_id)?;
     if let Some(out) = closed(cx, &u, &c)? {
         return Ok(out);

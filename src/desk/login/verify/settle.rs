@@ -131,7 +131,7 @@ pub(super) fn accept(
     remember: Option<&str>,
 ) -> Result<VerifyOutcome> {
     // Only wrong codes use up the challenge's tries.
-    challenges::close(cx.conn, c.id, ChallengeState::Accepted, cx.now)?;
+    challenges::close(cx.db, c.id, ChallengeState::Accepted, cx.now)?;
     account::clear_lock(cx, u.id)?;
     let mut out = outcome(
         c.id,
@@ -247,10 +247,10 @@ pub(super) fn reject(
     first_used: Option<&FirstUse>,
 ) -> Result<VerifyOutcome> {
     let attempts = c.attempts + 1;
-    challenges::record_attempt(cx.conn, c.id, attempts)?;
+    challenges::record_attempt(cx.db, c.id, attempts)?;
     let left = otp::attempts_left(c.max_attempts, attempts);
     if left == 0 {
-        challenges::close(cx.conn, c.id, ChallengeState::Failed, cx.now)?;
+        challenges::close(cx.db, c.id, ChallengeState::Failed, cx.now)?;
     }
     let earlier = account::recent_failures(cx.db, &cx.policy, u, cx.now)?;
     let lock = u.lock.fail(&earlier, &cx.policy, cx.now);
