@@ -2086,3 +2086,30 @@ fn failures_reset_on_success_and_when_the_window_passes() {
         1
     );
 }
+
+/// The 11th message in an hour is not sent: the login start that would have
+/// sent it still opens its challenge, but exits 3 (a refusal, as a refused
+/// resend is) so a script does not wait for a code that never comes.
+#[test]
+fn a_login_start_whose_code_the_message_limit_holds_exits_3() {
+    let fd = Fd::new();
+    let bob = "bob@example.com";
+    fd.add_user(t0(), bob, &["--phone", "+14155550123"]);
+    let enrol = fd.ok(at(1), &["factor", "add-sms", bob, "+14155550123"]);
+    let factor = enrol["factor_id"].as_i64().unwrap().to_string();
+    let code = fd.outbox_code(at(5), bob);
+    fd.ok(at(20), &["factor", "confirm", bob, &factor, &code]);
+    // Messages 2 to 10 of the hour go.
+    for k in 1..=9 {
+        fd.challenge(at(30 + k * 60), bob);
+    }
+    let (exit, s) = fd.start(at(700), bob, &[]);
+    assert_eq!(exit, 3, "{s:#}");
+    assert_eq!(s["decision"], "challenge", "{s:#}");
+    assert!(s["challenge_id"].is_i64(), "{s:#}");
+    assert_eq!(s["delivery"]["status"], "failed", "{s:#}");
+    // An hour after the first, one goes again, and the start is a plain one.
+    let (exit, s) = fd.start(at(3_700), bob, &[]);
+    assert_eq!(exit, 0, "{s:#}");
+    assert_ne!(s["delivery"]["status"], "failed", "{s:#}");
+}

@@ -13,6 +13,7 @@ use crate::desk::views::{ResendResult, VerifyResult};
 use crate::desk::{Desk, DeskError, Result};
 use crate::domain::login::Outcome;
 use crate::domain::text::{self, Field};
+use crate::domain::vocab::DeliveryStatus;
 use crate::domain::{Action, Role};
 use crate::keyfile::{self, KEY_ENV};
 use crate::rng::Rng;
@@ -340,7 +341,14 @@ fn login(cli: &Cli, c: &LoginCommand) -> Result<i32> {
             }
             let s = started?;
             reply(cli, &s, || out::login_start(&s));
-            Ok(if s.decision == Outcome::Denied {
+            // A challenge whose code could not go (the message limit, a
+            // country not allowed) is refused for now, as a refused resend
+            // is: a script must not wait for a code that never comes.
+            let unsent = s
+                .delivery
+                .as_ref()
+                .is_some_and(|d| d.status == DeliveryStatus::Failed);
+            Ok(if s.decision == Outcome::Denied || unsent {
                 exit::DENIED
             } else {
                 exit::OK
