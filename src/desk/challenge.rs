@@ -135,7 +135,7 @@ pub(crate) fn sent_code(
 ) -> Result<SentCode> {
     let mac = code_mac(cx.key, u.id, code);
     let current = c.code_mac.as_deref().is_some_and(|m| same(m, &mac));
-    Ok(match deliveries::fate_of_code(cx.conn, c.id, &mac)? {
+    Ok(match deliveries::fate_of_code(cx.db, c.id, &mac)? {
         Some((false, reason)) if current => SentCode::NeverDelivered(reason),
         _ if current => SentCode::Current,
         Some(_) => SentCode::Replaced,

@@ -232,7 +232,7 @@ fn gather(db: &Db, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
             .collect(),
         unlocked_at: events(conn, u.id, "user.unlock", 1)?.first().map(|e| e.at),
         reset: last_reset(conn, u.id)?,
-        deliveries: deliveries::list(conn, Some(u.id), None, 10)?
+        deliveries: deliveries::list(db, Some(u.id), None, 10)?
             .into_iter()
             .map(|d| DeliveryFact {
                 at: d.created_at,

@@ -84,7 +84,7 @@ fn human_ttl(ttl: TimeDelta) -> String {
 /// next may go.
 pub(crate) fn send(cx: &mut Ctx<'_>, m: &Message<'_>) -> Result<DeliveryOutcome> {
     let destination = m.factor.destination.clone().unwrap_or_default();
-    let limited = regulation::message_slot(cx.conn, &cx.policy.limits, m.user_id, cx.now)?.err();
+    let limited = regulation::message_slot(cx.db, &cx.policy.limits, m.user_id, cx.now)?.err();
     let (channel, status, reason) = match m.factor.kind {
         _ if limited.is_some() => {
             let next = limited.unwrap_or(cx.now);
@@ -149,7 +149,7 @@ pub(crate) fn send(cx: &mut Ctx<'_>, m: &Message<'_>) -> Result<DeliveryOutcome>
     let sealed = cx.key.seal(cx.rng, "outbox", body.as_bytes());
     let masked = masked(m.factor.kind, &destination);
     let id = deliveries::insert(
-        cx.conn,
+        cx.db,
         &NewDelivery {
             user_id: m.user_id,
             challenge_id: Some(m.challenge_id),

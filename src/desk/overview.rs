@@ -140,7 +140,7 @@ fn attention(db: &Db, policy: &Policy, grace: &Grace, now: Time) -> Result<Vec<A
             );
         }
     }
-    for (user_id, reason, at) in store::deliveries::failed_users_since(conn, day, PER_CONCERN)? {
+    for (user_id, reason, at) in store::deliveries::failed_users_since(db, day, PER_CONCERN)? {
         if let Some(u) = store::users::by_id(conn, user_id)?
             && !delivery_settled(conn, &u, at)?
         {
@@ -239,7 +239,7 @@ impl Desk {
             pending,
             low_codes,
             failed_deliveries_24h: store::deliveries::failed_since(
-                conn,
+                self.db(),
                 now - TimeDelta::hours(24),
             )?,
             audit_events,

@@ -144,7 +144,7 @@ impl Desk {
         let now = self.now();
         let user_id = user_id(conn, q.user.as_deref())?;
         let to = to.map(|t| super::sealing::to_macs(self.key(), t));
-        let rows = deliveries::page(conn, user_id, to.as_ref(), at, q.limit.max(1))?;
+        let rows = deliveries::page(self.db(), user_id, to.as_ref(), at, q.limit.max(1))?;
         Ok(rows.iter().map(|d| self.delivery(d, now)).collect())
     }
 
@@ -175,7 +175,7 @@ impl Desk {
             at,
             q.limit,
             budget,
-            |at, n| Ok(deliveries::page(conn, user_id, None, at, n)?),
+            |at, n| Ok(deliveries::page(self.db(), user_id, None, at, n)?),
             |d: &DeliveryRow| (d.id, d.created_at),
             |d| {
                 let m = self.delivery(d, now);

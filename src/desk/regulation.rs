@@ -4,8 +4,6 @@
 //! Every password check goes through [`password_gate`] before the hash is
 //! computed and [`password_checked`] after, in the use case's transaction.
 
-use rusqlite::Connection;
-
 use super::{Ctx, Result};
 use crate::domain::regulation::{AfterFailure, Limits, PasswordRecord, within};
 use crate::domain::{Time, relative, stamp};
@@ -173,12 +171,12 @@ pub(crate) fn lift_password_ban(cx: &Ctx<'_>, user_id: i64) -> Result<bool> {
 /// Whether one more code may go to `user_id` by SMS or email at `now`:
 /// `Err(when)` says when the next may.
 pub(crate) fn message_slot(
-    conn: &Connection,
+    db: &Db,
     limits: &Limits,
     user_id: i64,
     now: Time,
 ) -> Result<Result<(), Time>> {
-    let sent = deliveries::sent_since(conn, user_id, now - limits.message_window)?;
+    let sent = deliveries::sent_since(db, user_id, now - limits.message_window)?;
     Ok(within(
         &sent,
         limits.message_limit,

@@ -1,9 +1,8 @@
 //! Reading a list a page at a time: which page ([`Keyset`]) and the WHERE
-//! clauses of one statement with the values bound to them ([`Where`]).
-
-use rusqlite::types::Value;
+//! clauses of one statement with the values bound to them ([`Where`]), on either engine.
 
 use super::StoreError;
+use super::engine::Value;
 
 /// Which page of a keyset-paged list to read, in the list's own order (users
 /// by email; outbox and audit newest first). Every page comes back in that
@@ -82,7 +81,10 @@ impl<K> Keyset<K> {
 /// The WHERE clauses of one statement and the values bound to them, built
 /// up from what a caller asked for: only the filters asked for are in the
 /// SQL, so `SQLite` can pick the index that answers them (a clause such as
-/// `(?1 IS NULL OR user_id = ?1)` hides the index from it).
+/// `(?1 IS NULL OR user_id = ?1)` hides the index from it). The SQL it
+/// writes reads the same on both engines (`TRUE`, not `1`; row-value
+/// comparisons); the values go to [`super::Db`] as [`Where::args`], or to
+/// a `SQLite` connection not yet ported as [`Where::params`].
 #[derive(Debug, Default)]
 pub(crate) struct Where {
     clauses: Vec<String>,
@@ -100,15 +102,22 @@ impl Where {
         self.clauses.push(clause.into());
     }
 
-    /// The clauses joined with AND (`1` when there are none).
+    /// The clauses joined with AND (`TRUE` when there are none: `PostgreSQL`
+    /// wants a boolean, and `SQLite` reads `TRUE` as 1).
     pub fn sql(&self) -> String {
         if self.clauses.is_empty() {
-            "1".to_owned()
+            "TRUE".to_owned()
         } else {
             self.clauses.join(" AND ")
         }
     }
 
+    /// The bound values, for [`super::Db`].
+    pub fn args(&self) -> &[Value] {
+        &self.args
+    }
+
+    /// The bound values, for a `SQLite` connection (store code not yet ported).
     pub fn params(&self) -> rusqlite::ParamsFromIter<&Vec<Value>> {
         rusqlite::params_from_iter(&self.args)
     }
@@ -124,5 +133,70 @@ impl Where {
             self.and(format!("({time}, {id}) {op} ({t}, {i})"));
         }
         order
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Db;
+    use crate::store::testing::{each_engine, user};
+
+    /// The ids of users (their `created_at` set to `t`) at `at`, newest first.
+    fn read(db: &Db, at: Keyset<(i64, i64)>, limit: i64, only: Option<&str>) -> Vec<i64> {
+        let mut w = Where::default();
+        if let Some(email) = only {
+            let p = w.bind(email);
+            w.and(format!("email <> {p}"));
+        }
+        let order = w.newest_first(at, "created_at", "id");
+        let limit = w.bind(limit);
+        let sql = format!(
+            "SELECT id FROM users WHERE {} ORDER BY created_at {order}, id {order} LIMIT {limit}",
+            w.sql()
+        );
+        let mut ids: Vec<i64> = db
+            .query(&sql, w.args())
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0).unwrap())
+            .collect();
+        if at.backwards() {
+            ids.reverse();
+        }
+        ids
+    }
+
+    #[test]
+    fn a_where_reads_the_same_places_on_both_engines() {
+        each_engine("keyset_where", |store| {
+            let db = store.db();
+            let mut ids = Vec::new();
+            for (email, t) in [("a@x", 10), ("b@x", 20), ("c@x", 20), ("d@x", 30)] {
+                let id = user(db, email);
+                db.execute(
+                    "UPDATE users SET created_at = ?1 WHERE id = ?2",
+                    &[t.into(), id.into()],
+                )
+                .unwrap();
+                ids.push(id);
+            }
+            let [a, b, c, d] = ids[..] else { panic!() };
+            assert_eq!(Where::default().sql(), "TRUE");
+            assert_eq!(read(db, Keyset::First, 2, None), [d, c], "no clauses");
+            assert_eq!(read(db, Keyset::Last, 2, None), [b, a]);
+            assert_eq!(read(db, Keyset::From((20, c)), 2, None), [c, b]);
+            assert_eq!(
+                read(db, Keyset::After((20, c)), 2, None),
+                [b, a],
+                "ties by id"
+            );
+            assert_eq!(read(db, Keyset::Before((20, b)), 2, None), [d, c]);
+            assert_eq!(
+                read(db, Keyset::After((20, c)), 9, Some("b@x")),
+                [a],
+                "with a filter bound first"
+            );
+        });
     }
 }

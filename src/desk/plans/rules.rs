@@ -148,11 +148,13 @@ fn where_terms(normal: &str) -> Vec<String> {
         .collect()
 }
 
-/// The identifiers of `text` outside its literals, in lower case.
+/// The identifiers of `text` outside its literals, in lower case
+/// (`TRUE` and `FALSE` are literals: the store's empty WHERE is `TRUE`).
 fn identifiers(text: &str) -> BTreeSet<String> {
     words(text)
         .into_iter()
         .filter(|w| w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_'))
+        .filter(|w| w != "true" && w != "false")
         .collect()
 }
 
@@ -317,5 +319,15 @@ mod tests {
         assert_eq!(names.get("a"), Some(&"audit"));
         assert_eq!(names.get("u"), Some(&"users"));
         assert_eq!(table_names("SELECT * FROM factors WHERE id = 1").len(), 1);
+    }
+
+    #[test]
+    fn true_and_false_are_literals_not_columns() {
+        assert!(identifiers("TRUE").is_empty());
+        assert!(identifiers("FALSE").is_empty());
+        assert_eq!(
+            identifiers("truest = true"),
+            BTreeSet::from(["truest".to_owned()])
+        );
     }
 }

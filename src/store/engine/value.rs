@@ -251,6 +251,20 @@ impl rusqlite::ToSql for Value {
     }
 }
 
+/// A value read by a `SQLite` connection directly (store code not yet ported).
+impl From<rusqlite::types::Value> for Value {
+    fn from(v: rusqlite::types::Value) -> Self {
+        use rusqlite::types::Value as V;
+        match v {
+            V::Null => Value::Null,
+            V::Integer(v) => Value::Integer(v),
+            V::Real(v) => Value::Real(v),
+            V::Text(s) => Value::Text(s),
+            V::Blob(b) => Value::Blob(b),
+        }
+    }
+}
+
 impl Value {
     pub(super) fn from_sqlite(value: rusqlite::types::ValueRef<'_>) -> Value {
         use rusqlite::types::ValueRef;
