@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
+use super::engine::{Db, Engine, TxMode, Value};
 use super::{Store, StoreError};
 
 impl Store {
@@ -13,16 +13,17 @@ impl Store {
     /// settings and one user with everything of theirs a login touches
     /// (factors, backup codes, devices, challenges, messages, attempts), read
     /// in one transaction. Writing to it never touches this database, and it
-    /// costs kilobytes, not a copy of every user.
+    /// costs kilobytes, not a copy of every user. It is `SQLite` whichever
+    /// engine holds the data.
     pub fn copy_user(&self, email: &str) -> Result<Store, StoreError> {
-        copy_user_from(self.conn()?, email)
+        copy_user_from(self.db(), email)
     }
 
     /// [`Store::copy_user`] from the database file at `path`, read through
     /// a connection of its own, so another thread can make it.
     pub fn copy_user_from_file(path: &Path, email: &str) -> Result<Store, StoreError> {
         Self::probe(path)?;
-        let src = super::open::read_only_connection(path)?;
+        let src = Db::sqlite(super::open::read_only_connection(path)?);
         copy_user_from(&src, email)
     }
 }
@@ -45,49 +46,86 @@ const SANDBOX_TABLES: [(&str, &str); 9] = [
     ("users", "id = ?1"),
 ];
 
-fn copy_user_from(src: &Connection, email: &str) -> Result<Store, StoreError> {
+/// [`Store::copy_user`] from a database on either engine.
+pub(crate) fn copy_user_from(src: &Db, email: &str) -> Result<Store, StoreError> {
     let dst = Store::in_memory()?;
-    let dst_conn = dst.conn()?;
+    let conn = dst.conn()?;
     // Children before their user (see SANDBOX_TABLES); checked again below.
-    dst_conn.pragma_update(None, "foreign_keys", "OFF")?;
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
     {
+        let tx = conn.unchecked_transaction()?;
         // One read transaction on the source: a consistent snapshot.
-        let read = src.unchecked_transaction()?;
-        let user_id: i64 = read
-            .query_row(
-                "SELECT id FROM users WHERE email = ?1",
-                [email.trim()],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| StoreError::NoUser(email.trim().to_owned()))?;
-        let tx = dst_conn.unchecked_transaction()?;
-        copy_rows(&read, &tx, "meta", "1", None)?;
-        copy_rows(&read, &tx, "policy", "1", None)?;
-        // New rows continue the real database's ids, so a challenge made in
-        // the sandbox has the number the next real one would.
-        tx.execute("DELETE FROM sqlite_sequence", [])?;
-        copy_rows(&read, &tx, "sqlite_sequence", "1", None)?;
-        for (table, filter) in SANDBOX_TABLES {
-            copy_rows(&read, &tx, table, filter, Some(user_id))?;
-        }
+        src.transaction(TxMode::Read, |read| -> Result<(), StoreError> {
+            let user_id: i64 = read
+                .query_opt(
+                    "SELECT id FROM users WHERE email = ?1",
+                    &[email.trim().into()],
+                )?
+                .ok_or_else(|| StoreError::NoUser(email.trim().to_owned()))?
+                .get(0)?;
+            copy_rows(read, &tx, "meta", "TRUE", None)?;
+            copy_rows(read, &tx, "policy", "TRUE", None)?;
+            // New rows continue the real database's ids, so a challenge made
+            // in the sandbox has the number the next real one would.
+            copy_sequences(read, &tx)?;
+            for (table, filter) in SANDBOX_TABLES {
+                copy_rows(read, &tx, table, filter, Some(user_id))?;
+            }
+            Ok(())
+        })?;
         tx.commit()?;
-        read.finish()?;
     }
-    dst_conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(dst)
 }
 
-/// Copy the rows of `table` that `filter` picks, column for column (the
-/// stored ones: a generated column is computed again in the copy).
+/// Where each table's ids stand: `SQLite`'s `sqlite_sequence` as it is, or
+/// the last value of each `PostgreSQL` identity the copy's tables number
+/// with `AUTOINCREMENT`.
+fn copy_sequences(src: &Db, dst: &Connection) -> Result<(), StoreError> {
+    dst.execute("DELETE FROM sqlite_sequence", [])?;
+    let mut insert = dst.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES (?1, ?2)")?;
+    match src.engine() {
+        Engine::Sqlite => {
+            for row in src.query("SELECT name, seq FROM sqlite_sequence", &[])? {
+                insert.execute(rusqlite::params_from_iter(row.values()))?;
+            }
+        }
+        Engine::Postgres => {
+            let tables = dst
+                .prepare(
+                    "SELECT name FROM sqlite_schema
+                     WHERE type = 'table' AND sql LIKE '%AUTOINCREMENT%' ORDER BY name",
+                )?
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            for table in tables {
+                let last: Option<i64> = src
+                    .query_one(
+                        "SELECT pg_sequence_last_value(pg_get_serial_sequence(?1, 'id'))",
+                        &[table.as_str().into()],
+                    )?
+                    .get(0)?;
+                if let Some(last) = last {
+                    insert.execute(rusqlite::params![table, last])?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Copy the rows of `table` that `filter` picks, column for column: the
+/// copy's stored columns (a generated column is computed again in it),
+/// which both engines' schemas name alike.
 fn copy_rows(
-    src: &Connection,
+    src: &Db,
     dst: &Connection,
     table: &str,
     filter: &str,
     user_id: Option<i64>,
 ) -> Result<(), StoreError> {
-    let names = src
+    let names = dst
         .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?
         .query_map([table], |r| r.get::<_, String>(0))?
         .collect::<Result<Vec<_>, _>>()?;
@@ -96,66 +134,72 @@ fn copy_rows(
         .map(|n| format!("\"{n}\""))
         .collect::<Vec<_>>()
         .join(", ");
-    let mut select = src.prepare(&format!("SELECT {list} FROM {table} WHERE {filter}"))?;
-    let columns = select.column_count();
-    let placeholders: Vec<String> = (1..=columns).map(|i| format!("?{i}")).collect();
+    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
     let mut insert = dst.prepare(&format!(
         "INSERT OR REPLACE INTO {table} ({list}) VALUES ({})",
         placeholders.join(", ")
     ))?;
-    let mut rows = match user_id {
-        Some(id) => select.query([id])?,
-        None => select.query([])?,
-    };
-    while let Some(row) = rows.next()? {
-        let values = (0..columns)
-            .map(|i| row.get::<_, Value>(i))
-            .collect::<Result<Vec<_>, _>>()?;
-        insert.execute(rusqlite::params_from_iter(values))?;
-    }
-    Ok(())
+    let params: Vec<Value> = user_id.into_iter().map(Value::from).collect();
+    src.each(
+        &format!("SELECT {list} FROM {table} WHERE {filter}"),
+        &params,
+        |row| {
+            insert.execute(rusqlite::params_from_iter(row.values()))?;
+            Ok(true)
+        },
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::latest;
+    use crate::store::testing::each_engine;
 
     fn count(store: &Store, table: &str) -> i64 {
         store
-            .conn()
+            .db()
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
             .unwrap()
-            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .get(0)
             .unwrap()
     }
 
     /// Two users, each with a factor and a device; the policy changed.
+    /// Portable SQL, so either engine can hold them.
     fn two_users(store: &mut Store) {
         store
             .write(|tx| {
-                tx.require_sqlite()?
-                    .execute_batch(
-                        "INSERT INTO meta (key, value) VALUES ('key_check', 'k');
+                tx.batch(
+                    "INSERT INTO meta (key, value) VALUES ('key_check', 'k');
                      INSERT INTO policy (key, value, changed_at) VALUES ('resend_mode', 'keep', 5);
                      INSERT INTO users (email, name, role, status, created_at, grace_from)
                          VALUES ('a@x.org', 'A', 'member', 'active', 0, 0),
                                 ('b@x.org', 'B', 'member', 'active', 0, 0);
                      INSERT INTO factors (user_id, kind, status, label, created_at)
-                         VALUES (1, 'totp', 'active', 'app', 0), (2, 'totp', 'active', 'app', 0);
-                     INSERT INTO devices (user_id, token_mac, label, last_ip, first_seen_at,
-                             last_seen_at, trusted_until)
-                         VALUES (1, x'01', 'l', '192.0.2.1', 0, 0, 100),
-                                (2, x'02', 'l', '192.0.2.2', 0, 0, 100);",
-                    )
-                    .map_err(StoreError::from)
+                         VALUES (1, 'totp', 'active', 'app', 0), (2, 'totp', 'active', 'app', 0);",
+                )?;
+                tx.execute(
+                    "INSERT INTO devices (user_id, token_mac, label, last_ip, first_seen_at,
+                         last_seen_at, trusted_until)
+                     VALUES (1, ?1, 'l', '192.0.2.1', 0, 0, 100),
+                            (2, ?2, 'l', '192.0.2.2', 0, 0, 100)",
+                    &[vec![1u8].into(), vec![2u8].into()],
+                )
+                .map(drop)
             })
             .unwrap();
     }
 
     #[test]
     fn a_sandbox_holds_one_user_and_the_settings_and_writes_stay_in_it() {
-        let mut store = Store::in_memory().unwrap();
-        two_users(&mut store);
+        each_engine("sandbox_copy", |store| {
+            one_user_copied(store);
+        });
+    }
+
+    fn one_user_copied(store: &mut Store) {
+        two_users(store);
         let mut copy = store.copy_user(" a@x.org ").unwrap();
         assert_eq!(count(&copy, "users"), 1);
         assert_eq!(count(&copy, "factors"), 1);
@@ -183,6 +227,17 @@ mod tests {
             )
             .unwrap();
         assert_eq!(policy, "keep");
+        let next: i64 = copy
+            .conn()
+            .unwrap()
+            .query_row(
+                "INSERT INTO factors (user_id, kind, status, label, created_at)
+                 VALUES (1, 'sms', 'pending', 'phone', 0) RETURNING id",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(next, 3, "ids continue the real database's");
         copy.write(|tx| {
             tx.require_sqlite()?
                 .execute("DELETE FROM factors", [])
