@@ -278,17 +278,21 @@ impl Store {
     /// Give the query planner statistics of every table (sampled, so it
     /// takes a moment at any size), and fold the write-ahead log back into
     /// the file: after bulk work such as the generator.
+    /// On `PostgreSQL`, `ANALYZE` alone (autovacuum keeps the rest).
     pub fn optimize(&self) -> Result<(), StoreError> {
-        let conn = self.conn()?;
+        let Some(conn) = self.db.as_sqlite() else {
+            return self.db.batch("ANALYZE");
+        };
         conn.execute_batch("PRAGMA analysis_limit = 1000; ANALYZE;")?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
 
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .conn()?
-            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+        match self.db.as_sqlite() {
+            Some(conn) => Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?),
+            None => pg::schema_version(&self.db),
+        }
     }
 
     /// The `SQLite` connection, for reads through store functions not yet

@@ -1,6 +1,7 @@
 //! Batches: many use cases in one transaction (an import, the generator), and
 //! the upkeep a batch puts off to its end (the search index, listing indexes).
 
+use super::engine::{Engine, TxMode, Value};
 use super::{Store, StoreError};
 
 /// What a batch puts off until its end, where it is done once, in bulk.
@@ -60,6 +61,10 @@ pub(super) struct Deferred {
     wal: bool,
 }
 
+/// The `PostgreSQL` indexes that answer searches: a batch of any use cases
+/// builds them once at its end, as `SQLite`'s search index is rebuilt.
+const PG_SEARCH_INDEXES: [&str; 3] = ["users_email_trgm", "users_name_trgm", "users_word_starts"];
+
 impl Store {
     /// Whether a batch's transaction is open.
     pub fn in_batch(&self) -> bool {
@@ -69,17 +74,19 @@ impl Store {
     /// Start a batch: every [`Store::write`] until [`Store::end_batch`]
     /// joins one transaction, with a larger page cache, and `upkeep` put
     /// off to its end. For bulk work, where a transaction per use case
-    /// would cost more than the use case itself.
+    /// would cost more than the use case itself. On `PostgreSQL` the batch
+    /// is one serializable transaction, not run again if it loses a race.
     pub fn begin_batch(&mut self, upkeep: Upkeep) -> Result<(), StoreError> {
         if self.in_batch {
             return Ok(());
         }
-        self.conn()?
-            .pragma_update(None, "cache_size", BATCH_CACHE_KIB)?;
-        if upkeep == Upkeep::SearchAndListings {
-            self.deferred.wal = self.leave_wal();
+        if let Ok(conn) = self.conn() {
+            conn.pragma_update(None, "cache_size", BATCH_CACHE_KIB)?;
+            if upkeep == Upkeep::SearchAndListings {
+                self.deferred.wal = self.leave_wal();
+            }
         }
-        self.conn()?.execute_batch("BEGIN IMMEDIATE")?;
+        self.db.open_transaction(TxMode::Write)?;
         self.in_batch = true;
         if let Err(e) = self.defer(upkeep) {
             let _ = self.end_batch(false);
@@ -107,58 +114,75 @@ impl Store {
     /// Drop what `upkeep` puts off, in the batch's transaction (a rollback
     /// restores it), keeping each one's text for [`Store::end_batch`].
     fn defer(&mut self, upkeep: Upkeep) -> Result<(), StoreError> {
-        // The triggers that keep the search index.
-        self.deferred.triggers = self.schema_objects(
-            "SELECT name, sql FROM sqlite_schema
-             WHERE type = 'trigger' AND tbl_name = 'users' AND name LIKE 'users\\_fts\\_%' ESCAPE '\\'",
-            "TRIGGER",
-        )?;
-        if upkeep == Upkeep::SearchAndListings {
-            let names = LISTING_INDEXES
-                .iter()
-                .map(|n| format!("'{n}'"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            self.deferred.indexes = self.schema_objects(
-                &format!(
-                    "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND name IN ({names})"
-                ),
-                "INDEX",
-            )?;
+        let listings = if upkeep == Upkeep::SearchAndListings {
+            &LISTING_INDEXES[..]
+        } else {
+            &[]
+        };
+        match self.db.engine() {
+            Engine::Sqlite => {
+                // The triggers that keep the search index.
+                self.deferred.triggers = self.schema_objects(
+                    "SELECT name, sql FROM sqlite_schema
+                     WHERE type = 'trigger' AND tbl_name = 'users'
+                       AND name LIKE 'users\\_fts\\_%' ESCAPE '\\'",
+                    &[],
+                    "TRIGGER",
+                )?;
+                self.deferred.indexes = self.schema_objects(
+                    "SELECT name, sql FROM sqlite_schema
+                     WHERE type = 'index' AND name IN (SELECT value FROM json_each(?1))",
+                    &[names_json(listings).into()],
+                    "INDEX",
+                )?;
+            }
+            Engine::Postgres => {
+                let mut names = PG_SEARCH_INDEXES.to_vec();
+                names.extend_from_slice(listings);
+                self.deferred.indexes = self.schema_objects(
+                    "SELECT indexname, indexdef FROM pg_indexes
+                     WHERE schemaname = current_schema()
+                       AND indexname IN (SELECT json_array_elements_text(?1::text::json))",
+                    &[names_json(&names).into()],
+                    "INDEX",
+                )?;
+            }
         }
         Ok(())
     }
 
     /// Drop the objects `query` names (name, sql), returning their text.
-    fn schema_objects(&mut self, query: &str, kind: &str) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn()?.prepare(query)?;
-        let found = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        drop(stmt);
+    fn schema_objects(
+        &mut self,
+        query: &str,
+        params: &[Value],
+        kind: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let found = self.db.query(query, params)?;
         let mut kept = Vec::with_capacity(found.len());
-        for (name, sql) in found {
-            self.conn()?
-                .execute_batch(&format!("DROP {kind} \"{}\"", name.replace('"', "\"\"")))?;
-            kept.push(sql);
+        for row in found {
+            let name: String = row.get(0)?;
+            self.db
+                .batch(&format!("DROP {kind} \"{}\"", name.replace('"', "\"\"")))?;
+            kept.push(row.get(1)?);
         }
         Ok(kept)
     }
 
     /// Put back what the batch dropped, each from its own text, and
-    /// rebuild the search index from `users`.
+    /// rebuild `SQLite`'s search index from `users`.
     fn restore(&mut self) -> Result<(), StoreError> {
         for sql in std::mem::take(&mut self.deferred.indexes) {
-            self.conn()?.execute_batch(&sql)?;
+            self.db.batch(&sql)?;
         }
         let triggers = std::mem::take(&mut self.deferred.triggers);
         if triggers.is_empty() {
             return Ok(());
         }
         for sql in triggers {
-            self.conn()?.execute_batch(&sql)?;
+            self.db.batch(&sql)?;
         }
-        self.conn()?.execute_batch(
+        self.db.batch(
             "INSERT INTO users_fts (users_fts) VALUES ('rebuild');
              INSERT INTO users_words (users_words) VALUES ('rebuild');",
         )?;
@@ -172,66 +196,91 @@ impl Store {
         }
         self.in_batch = false;
         // A rollback undoes the drops along with the rest.
-        let restored = if commit {
-            self.restore()
-        } else {
-            self.deferred.triggers.clear();
-            self.deferred.indexes.clear();
-            Ok(())
-        };
+        let restored = if commit { self.restore() } else { Ok(()) };
+        self.deferred.triggers.clear();
+        self.deferred.indexes.clear();
         let end = match restored {
-            Ok(()) if commit => self.conn().and_then(|c| Ok(c.execute_batch("COMMIT")?)),
-            Ok(()) => self.conn().and_then(|c| Ok(c.execute_batch("ROLLBACK")?)),
+            Ok(()) => self.db.close_transaction(commit),
             Err(e) => {
-                self.deferred.triggers.clear();
-                self.deferred.indexes.clear();
-                let _ = self.conn().map(|c| c.execute_batch("ROLLBACK"));
+                let _ = self.db.close_transaction(false);
                 Err(e)
             }
         };
-        let cache = self
-            .conn()
-            .and_then(|c| Ok(c.pragma_update(None, "cache_size", DEFAULT_CACHE_KIB)?));
-        let wal = if std::mem::take(&mut self.deferred.wal) {
-            self.conn().and_then(|c| {
-                Ok(c.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?)
-            })
-        } else {
-            Ok(())
+        let wal = std::mem::take(&mut self.deferred.wal);
+        let pragmas = match self.db.as_sqlite() {
+            Some(conn) => conn
+                .pragma_update(None, "cache_size", DEFAULT_CACHE_KIB)
+                .and_then(|()| {
+                    if wal {
+                        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+                    } else {
+                        Ok(())
+                    }
+                })
+                .map_err(StoreError::from),
+            None => Ok(()),
         };
         end?;
-        cache?;
-        wal?;
+        pragmas?;
         Ok(())
     }
+}
+
+/// Names as a JSON array, bound as one parameter on either engine.
+fn names_json(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    format!("[{}]", quoted.join(","))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::testing::{each_engine, user};
 
+    fn user_count(store: &Store) -> i64 {
+        let row = store.db().query_one("SELECT count(*) FROM users", &[]);
+        row.unwrap().get(0).unwrap()
+    }
+
+    /// The schema's objects with their text: `SQLite`'s whole schema, or
+    /// `PostgreSQL`'s indexes and triggers.
     fn objects(store: &Store) -> Vec<(String, String)> {
-        let mut stmt = store
-            .conn()
+        let sql = match store.db().engine() {
+            Engine::Sqlite => {
+                "SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY name"
+            }
+            Engine::Postgres => {
+                "SELECT indexname::text, indexdef FROM pg_indexes
+                 WHERE schemaname = current_schema()
+                 UNION ALL
+                 SELECT tgname::text, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal
+                 ORDER BY 1"
+            }
+        };
+        store
+            .db()
+            .query(sql, &[])
             .unwrap()
-            .prepare("SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY name")
-            .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap()
+            .into_iter()
+            .map(|r| (r.get(0).unwrap(), r.get(1).unwrap()))
+            .collect()
     }
 
     #[test]
     fn every_listing_index_is_in_the_schema() {
-        let store = Store::in_memory().unwrap();
-        let names: Vec<String> = objects(&store).into_iter().map(|(n, _)| n).collect();
-        for index in LISTING_INDEXES {
-            assert!(
-                names.iter().any(|n| n == index),
-                "{index} is not in the schema"
-            );
-        }
+        each_engine("listing_indexes", |store| {
+            let names: Vec<String> = objects(store).into_iter().map(|(n, _)| n).collect();
+            for index in LISTING_INDEXES.iter().chain(
+                (store.db().engine() == Engine::Postgres)
+                    .then_some(&PG_SEARCH_INDEXES[..])
+                    .unwrap_or_default(),
+            ) {
+                assert!(
+                    names.iter().any(|n| n == index),
+                    "{index} is not in the schema"
+                );
+            }
+        });
     }
 
     fn journal(store: &Store) -> String {
@@ -276,18 +325,33 @@ mod tests {
 
     #[test]
     fn a_batch_puts_back_every_object_it_dropped_committed_or_not() {
-        for upkeep in [Upkeep::Search, Upkeep::SearchAndListings] {
-            for commit in [true, false] {
-                let mut store = Store::in_memory().unwrap();
-                let before = objects(&store);
-                store.begin_batch(upkeep).unwrap();
-                let during = objects(&store);
-                let dropped = before.len() - during.len();
-                let listings = if upkeep == Upkeep::Search { 0 } else { 24 };
-                assert_eq!(dropped, 3 + listings, "{upkeep:?}");
-                store.end_batch(commit).unwrap();
-                assert_eq!(objects(&store), before, "{upkeep:?}, commit {commit}");
+        // SQLite: three search triggers; PostgreSQL: three search indexes.
+        each_engine("batch_objects", |store| {
+            for upkeep in [Upkeep::Search, Upkeep::SearchAndListings] {
+                for commit in [true, false] {
+                    let before = objects(store);
+                    let users = user_count(store);
+                    store.begin_batch(upkeep).unwrap();
+                    let during = objects(store);
+                    let dropped = before.len() - during.len();
+                    let listings = if upkeep == Upkeep::Search { 0 } else { 24 };
+                    assert_eq!(dropped, 3 + listings, "{upkeep:?}");
+                    for n in 0..2 {
+                        let email = format!("{upkeep:?}{commit}{n}@x.org").to_lowercase();
+                        store
+                            .write(|db| -> Result<i64, StoreError> { Ok(user(db, &email)) })
+                            .unwrap();
+                    }
+                    store.end_batch(commit).unwrap();
+                    assert_eq!(objects(store), before, "{upkeep:?}, commit {commit}");
+                    let kept = if commit { 2 } else { 0 };
+                    assert_eq!(
+                        user_count(store),
+                        users + kept,
+                        "{upkeep:?}, commit {commit}"
+                    );
+                }
             }
-        }
+        });
     }
 }

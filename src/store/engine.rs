@@ -428,6 +428,36 @@ impl Db {
         }
     }
 
+    /// Open a transaction that stays open across calls until
+    /// [`Db::close_transaction`] (a batch): every [`Db::transaction`] in
+    /// between joins it. It is not run again after a lost race; the caller
+    /// hears of it as the error it is.
+    pub fn open_transaction(&self, mode: TxMode) -> Result<(), StoreError> {
+        if self.in_tx.get() {
+            return Err(EngineError::Reentrant.into());
+        }
+        self.begin(mode)?;
+        self.in_tx.set(true);
+        Ok(())
+    }
+
+    /// End what [`Db::open_transaction`] began: commit all of it, or roll
+    /// all of it back.
+    pub fn close_transaction(&self, commit: bool) -> Result<(), StoreError> {
+        if !self.in_tx.replace(false) {
+            return Ok(());
+        }
+        if commit {
+            let done = self.end("COMMIT");
+            if done.is_err() {
+                let _ = self.end("ROLLBACK");
+            }
+            done
+        } else {
+            self.end("ROLLBACK")
+        }
+    }
+
     fn begin(&self, mode: TxMode) -> Result<(), StoreError> {
         match (&self.inner, mode) {
             (Inner::Sqlite(_), TxMode::Read) => self.batch("BEGIN DEFERRED"),
