@@ -22,7 +22,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use commands::run;
 pub(crate) use commands::{
-    check_actor, emit, key_source, name_operator, open_console_if_terminal, say,
+    check_actor, emit, key_source, location, name_operator, open_console_if_terminal, say,
 };
 pub use conventions::{command, default_db, parse, usage_error};
 pub(crate) use out::json;

@@ -13,6 +13,7 @@ pub mod gateway;
 pub mod hotp;
 mod kinds;
 pub mod login;
+mod opening;
 pub mod overview;
 pub mod persona;
 pub mod readiness;
@@ -31,7 +32,6 @@ pub mod views;
 mod plans;
 
 use std::cell::Cell;
-use std::path::{Path, PathBuf};
 
 use chrono::TimeDelta;
 use rusqlite::Connection;
@@ -45,7 +45,7 @@ use crate::domain::contact::canonical_email;
 use crate::domain::password::Hasher;
 use crate::domain::policy::Policy;
 use crate::domain::text::{self, Field};
-use crate::keyfile;
+use crate::location::Location;
 use crate::rng::Rng;
 use crate::store::{self, Db, Store, StoreError, Upkeep, users::UserRow};
 
@@ -73,6 +73,8 @@ pub struct Desk {
     /// Inside a batch, the policy as its last use case left it: nothing
     /// else can write it while the batch holds the write lock.
     batch_policy: Option<Policy>,
+    /// Where the database is (for a second connection), `None` in memory.
+    location: Option<Location>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -188,102 +190,7 @@ pub(crate) fn optional_reason(text: &str) -> Result<String> {
     Ok(text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-/// Whether `key` is the one whose check value the database holds
-/// (compared in constant time).
-fn key_fits(check: Option<&str>, key: &Key) -> bool {
-    check.is_some_and(|c| crate::crypto::same(c.as_bytes(), key.check_value().as_bytes()))
-}
-
 impl Desk {
-    /// Create a new database and its key (a 0600 file beside it, unless
-    /// `FACTORDESK_KEY` is set). Both are built in temporary files beside
-    /// their places and put there whole, the key file first: nothing is left
-    /// half made, and a run stopped between the two leaves only the key
-    /// file, which the next `init` takes up.
-    ///
-    /// The key always comes from the OS, even when `rng` is seeded (the demo):
-    /// a seed makes the data reproducible, never the key.
-    pub fn create(
-        db: &Path,
-        key: &keyfile::Source,
-        clock: Clock,
-        rng: Rng,
-        origin: &str,
-    ) -> Result<Desk> {
-        if db.is_dir() {
-            return Err(StoreError::Directory(db.to_owned()).into());
-        }
-        if std::fs::symlink_metadata(db).is_ok() {
-            return Err(StoreError::Exists(db.to_owned()).into());
-        }
-        let mut key_rng = Rng::from_os().map_err(|e| {
-            DeskError::Refused(format!("the operating system's random source failed: {e}"))
-        })?;
-        let mut new_key = key.create(&mut key_rng)?;
-        let (temp, mut store) = Store::create_beside(db)?;
-        let now = clock.now();
-        let filled = store.write(|tx| -> Result<()> {
-            store::meta::set(tx, "key_check", &new_key.key.check_value())?;
-            store::meta::set(tx, "origin", origin)?;
-            store::meta::set(tx, "created_at", &now.to_rfc3339())?;
-            trail::start(tx.require_sqlite()?, &new_key.key, clock.real_now())
-        });
-        if let Err(e) = filled {
-            drop(store);
-            store::remove_database_files(&temp);
-            return Err(e);
-        }
-        let placed_key = match new_key.place() {
-            Ok(placed) => placed,
-            Err(e) => {
-                drop(store);
-                store::remove_database_files(&temp);
-                return Err(e.into());
-            }
-        };
-        if let Err(e) = store.finish_beside(&temp, db) {
-            if let (true, Some(path)) = (placed_key, key.path()) {
-                let _ = std::fs::remove_file(path);
-            }
-            return Err(e.into());
-        }
-        let store = Store::open(db)?;
-        Ok(Desk::assemble(store, new_key.key.clone(), clock, rng))
-    }
-
-    /// Open an existing database with its key. Refuses, untouched, a file
-    /// that is not factordesk's, is newer, or whose key is missing or wrong:
-    /// the key is checked before any upgrade or change of journal mode. A
-    /// read-only file (or one in a read-only directory) is opened for
-    /// reading, with nothing made beside it; a write then fails with
-    /// [`StoreError::ReadOnly`]. The events of a database from before the
-    /// audit chain are chained now, with the key, in one transaction.
-    pub fn open(db: &Path, key: &keyfile::Source, clock: Clock, rng: Rng) -> Result<Desk> {
-        let access = Store::probe(db)?;
-        let key = key.load()?;
-        if !key_fits(Store::key_check(db)?.as_deref(), &key) {
-            return Err(DeskError::WrongKey);
-        }
-        let mut store = match access {
-            store::Access::ReadWrite => Store::open(db)?,
-            store::Access::ReadOnly => Store::open_read_only(db)?,
-        };
-        if access == store::Access::ReadWrite && !store::audit::head(store.conn()?)?.chained {
-            store.write(|tx| trail::start(tx.require_sqlite()?, &key, clock.real_now()))?;
-        }
-        Ok(Desk::assemble(store, key, clock, rng))
-    }
-
-    /// An in-memory desk for tests and benchmarks.
-    pub fn in_memory(key: Key, clock: Clock, rng: Rng) -> Result<Desk> {
-        let mut store = Store::in_memory()?;
-        store.write(|tx| -> Result<()> {
-            store::meta::set(tx, "key_check", &key.check_value())?;
-            trail::start(tx.require_sqlite()?, &key, clock.real_now())
-        })?;
-        Ok(Desk::assemble(store, key, clock, rng))
-    }
-
     fn assemble(store: Store, key: Key, clock: Clock, rng: Rng) -> Desk {
         Desk {
             store,
@@ -295,6 +202,7 @@ impl Desk {
             os_user: None,
             tip: Cell::new(None),
             batch_policy: None,
+            location: None,
         }
     }
 
@@ -332,58 +240,6 @@ impl Desk {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
-    }
-
-    /// The database file, or `None` for an in-memory desk.
-    pub fn path(&self) -> Option<PathBuf> {
-        self.store
-            .db()
-            .as_sqlite()?
-            .path()
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-    }
-
-    /// A sandbox: an in-memory copy of this desk's database with the same
-    /// key and actor, on this desk's clock unmoved, and an RNG forked from
-    /// this desk's. Nothing done on it reaches this desk's data.
-    pub fn sandbox(&mut self, email: &str) -> Result<Desk> {
-        let store = self.store.copy_user(email)?;
-        self.sandbox_on(store)
-    }
-
-    /// [`Desk::sandbox`] over a copy made elsewhere (by
-    /// [`Store::copy_user_from_file`] on a worker thread).
-    pub fn sandbox_on(&mut self, mut store: Store) -> Result<Desk> {
-        let check = store::meta::get(store.db(), "key_check")?;
-        if !key_fits(check.as_deref(), &self.key) {
-            return Err(DeskError::WrongKey);
-        }
-        // The sandbox's trail starts empty, with a chain of its own.
-        store.write(|tx| trail::start(tx.require_sqlite()?, &self.key, self.clock.real_now()))?;
-        let mut desk = Desk::assemble(
-            store,
-            self.key.clone(),
-            self.clock.unmoved(),
-            self.rng.fork(),
-        );
-        desk.actor.clone_from(&self.actor);
-        desk.os_user.clone_from(&self.os_user);
-        Ok(desk)
-    }
-
-    /// A desk of its own over the same database file, read-only, with the
-    /// same key, clock and actor: for reads on a worker thread. `None` for
-    /// an in-memory desk, which no other connection can see.
-    pub fn reader(&self) -> Result<Option<Desk>> {
-        let Some(path) = self.path() else {
-            return Ok(None);
-        };
-        let store = Store::open_reader(&path)?;
-        let mut desk = Desk::assemble(store, self.key.clone(), self.clock.clone(), Rng::seeded(0));
-        desk.actor.clone_from(&self.actor);
-        desk.os_user.clone_from(&self.os_user);
-        Ok(Some(desk))
     }
 
     /// How this database was made (`demo` or `init`).

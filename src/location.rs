@@ -1,9 +1,5 @@
 //! Where the data lives (`--db` as a file path or a `PostgreSQL` URL) and where
-//! the sealing key comes from for it: pure decisions, no I/O, not yet wired.
-//!
-//! The CLI still takes only a file (issue 12: users must not meet an engine
-//! that cannot serve the use cases yet); once the store runs on `PostgreSQL`,
-//! `--db` goes through [`Location::parse`] and the key through [`key_source`].
+//! the sealing key comes from for it: pure decisions, no I/O.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -66,6 +62,16 @@ impl Location {
         match self {
             Location::File(path) => Some(path),
             Location::Postgres(_) => None,
+        }
+    }
+}
+
+/// A file as its path, a URL without its password.
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::File(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => write!(f, "{url}"),
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::domain::text::{self, Field};
 use crate::domain::vocab::DeliveryStatus;
 use crate::domain::{Action, Role};
 use crate::keyfile::{self, KEY_ENV};
+use crate::location::Location;
 use crate::rng::Rng;
 
 mod accounts;
@@ -61,12 +62,19 @@ fn clock(cli: &Cli) -> Clock {
     cli.now.map_or_else(Clock::system, Clock::fixed)
 }
 
-pub(crate) fn key_source(cli: &Cli) -> keyfile::Source {
-    let file = cli
-        .key_file
-        .clone()
-        .unwrap_or_else(|| keyfile::default_path(&cli.db));
-    keyfile::Source::resolve(file, std::env::var(KEY_ENV).ok())
+/// Where `--db` points: a file, or a `PostgreSQL` URL.
+pub(crate) fn location(cli: &Cli) -> Result<Location> {
+    Ok(Location::parse(cli.db.as_os_str())?)
+}
+
+/// Where the key comes from for `location`: `FACTORDESK_KEY`, else
+/// `--key-file`, else (for a file) the key file beside it.
+pub(crate) fn key_source(cli: &Cli, location: &Location) -> Result<keyfile::Source> {
+    Ok(crate::location::key_source(
+        location,
+        cli.key_file.clone(),
+        std::env::var(KEY_ENV).ok(),
+    )?)
 }
 
 fn os_rng() -> Result<Rng> {
@@ -77,7 +85,9 @@ fn os_rng() -> Result<Rng> {
 
 pub(crate) fn open(cli: &Cli) -> Result<Desk> {
     check_actor(cli)?;
-    let mut desk = Desk::open(&cli.db, &key_source(cli), clock(cli), os_rng()?)?;
+    let location = location(cli)?;
+    let key = key_source(cli, &location)?;
+    let mut desk = Desk::open_at(&location, &key, clock(cli), os_rng()?)?;
     name_operator(cli, &mut desk);
     Ok(desk)
 }
@@ -251,13 +261,16 @@ fn outbox(cli: &Cli, a: &super::OutboxArgs) -> Result<i32> {
 }
 
 fn init(cli: &Cli) -> Result<i32> {
-    super::conventions::make_home_for(&cli.db)?;
-    let key = key_source(cli);
+    let location = location(cli)?;
+    if let Some(file) = location.file() {
+        super::conventions::make_home_for(file)?;
+    }
+    let key = key_source(cli, &location)?;
     // A key file with no database beside it (an init stopped half way, or
     // one made on purpose) is taken up rather than refused.
     let adopted = key.file_exists();
-    let desk = Desk::create(
-        &cli.db,
+    let desk = Desk::create_at(
+        &location,
         &key,
         clock(cli),
         os_rng()?,
@@ -277,14 +290,15 @@ fn init(cli: &Cli) -> Result<i32> {
     };
     if cli.json {
         emit(&json(&serde_json::json!({
-            "db": cli.db.display().to_string(),
+            "db": location.to_string(),
             "key_file": key.path().map(|p| p.display().to_string()),
         })));
     } else {
-        say(&format!(
-            "Created {} (mode 0600)\nand its {key_note}.",
-            cli.db.display()
-        ));
+        let made = match &location {
+            Location::File(path) => format!("Created {} (mode 0600)", path.display()),
+            Location::Postgres(url) => format!("Made {url} factordesk's"),
+        };
+        say(&format!("{made}\nand its {key_note}."));
     }
     Ok(exit::OK)
 }

@@ -9,37 +9,38 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{Cli, DemoArgs};
 use crate::demo::{Crowd, Report, Scenario, build_with};
 use crate::desk::{Desk, DeskError, Result};
+use crate::location::Location;
+use crate::store::pg::{self, Found};
 
 /// `factordesk demo`: (re)create the demo database at `--db`. An existing
 /// file is replaced only if `demo` made it; anything else is left untouched.
 pub(crate) fn run(cli: &Cli, args: &DemoArgs) -> Result<i32> {
     crate::cli::check_actor(cli)?;
-    super::conventions::make_home_for(&cli.db)?;
-    let key = crate::cli::key_source(cli);
-    if cli.db.exists() {
-        let existing = Desk::open(
-            &cli.db,
-            &key,
-            crate::clock::Clock::system(),
-            crate::rng::Rng::seeded(0),
-        )?;
-        if existing.origin()?.as_deref() != Some(crate::desk::ORIGIN_DEMO) {
-            return Err(DeskError::Refused(format!(
-                "{} holds a factordesk database that is not a demo; it was left untouched: pass another --db for the demo",
-                cli.db.display()
-            )));
+    let location = crate::cli::location(cli)?;
+    let key = crate::cli::key_source(cli, &location)?;
+    match &location {
+        Location::File(db) => {
+            super::conventions::make_home_for(db)?;
+            if db.exists() {
+                refuse_unless_demo(&location, &key)?;
+                crate::store::remove_database_files(db);
+                if let Some(path) = key.path() {
+                    let _ = std::fs::remove_file(path);
+                }
+            }
         }
-        drop(existing);
-        crate::store::remove_database_files(&cli.db);
-        if let Some(path) = key.path() {
-            let _ = std::fs::remove_file(path);
+        Location::Postgres(url) => {
+            if !matches!(pg::inspect(url)?.found, Found::Empty | Found::Version(0)) {
+                refuse_unless_demo(&location, &key)?;
+                pg::wipe(&pg::connect(url)?)?;
+            }
         }
     }
     let clock = cli
         .now
         .map_or_else(crate::clock::Clock::system, crate::clock::Clock::fixed);
-    let mut desk = Desk::create(
-        &cli.db,
+    let mut desk = Desk::create_at(
+        &location,
         &key,
         clock,
         crate::rng::Rng::seeded(args.seed),
@@ -73,9 +74,17 @@ pub(crate) fn run(cli: &Cli, args: &DemoArgs) -> Result<i32> {
         Ok(r) => r,
         Err(e) => {
             drop(desk);
-            crate::store::remove_database_files(&cli.db);
-            if let Some(path) = key.path() {
-                let _ = std::fs::remove_file(path);
+            match &location {
+                Location::File(db) => {
+                    crate::store::remove_database_files(db);
+                    if let Some(path) = key.path() {
+                        let _ = std::fs::remove_file(path);
+                    }
+                }
+                // The key file stays: it was given, or is shared.
+                Location::Postgres(url) => {
+                    let _ = pg::connect(url).and_then(|db| pg::wipe(&db));
+                }
             }
             return Err(e);
         }
@@ -83,7 +92,7 @@ pub(crate) fn run(cli: &Cli, args: &DemoArgs) -> Result<i32> {
     if cli.json {
         crate::cli::emit(&crate::cli::json(&report));
     } else {
-        crate::cli::say(&summary(&report, &cli.db, args.seed));
+        crate::cli::say(&summary(&report, &location, args.seed));
     }
     drop(desk);
     // The database is made: without a terminal there is just no console.
@@ -92,6 +101,22 @@ pub(crate) fn run(cli: &Cli, args: &DemoArgs) -> Result<i32> {
         return Ok(crate::cli::exit::OK);
     }
     crate::cli::open_console_if_terminal(cli)
+}
+
+/// Replace only what `demo` made: anything else is left untouched.
+fn refuse_unless_demo(location: &Location, key: &crate::keyfile::Source) -> Result<()> {
+    let existing = Desk::open_at(
+        location,
+        key,
+        crate::clock::Clock::system(),
+        crate::rng::Rng::seeded(0),
+    )?;
+    if existing.origin()?.as_deref() == Some(crate::desk::ORIGIN_DEMO) {
+        return Ok(());
+    }
+    Err(DeskError::Refused(format!(
+        "{location} holds a factordesk database that is not a demo; it was left untouched: pass another --db for the demo"
+    )))
 }
 
 /// A bar on stderr while a crowd is generated, when stdout is a terminal;
@@ -115,10 +140,9 @@ fn progress_bar(crowd: Crowd) -> ProgressBar {
 
 /// The human summary `demo` prints: each scenario, and for one with a
 /// remembered computer the command line that logs in from it.
-fn summary(report: &Report, db: &std::path::Path, seed: u64) -> String {
+fn summary(report: &Report, db: &Location, seed: u64) -> String {
     let mut text = format!(
-        "Demo database {} (seed {seed}, clock {}): {} users.\nEvery demo user's password: {}\n\nSupport scenarios:\n",
-        db.display(),
+        "Demo database {db} (seed {seed}, clock {}): {} users.\nEvery demo user's password: {}\n\nSupport scenarios:\n",
         crate::domain::stamp(report.now),
         report.users,
         report.password

@@ -139,6 +139,8 @@ pub enum DeskError {
     #[error(transparent)]
     KeyFile(#[from] KeyFileError),
     #[error(transparent)]
+    Location(#[from] crate::location::LocationError),
+    #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error("the key does not match this database; it was left untouched")]
     WrongKey,
@@ -322,6 +324,7 @@ impl DeskError {
             | DeskError::Choice(_)
             | DeskError::Store(_)
             | DeskError::KeyFile(_)
+            | DeskError::Location(_)
             | DeskError::Crypto(_)
             | DeskError::Text(_)
             | DeskError::Usage(_) => return None,

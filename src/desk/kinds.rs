@@ -8,6 +8,7 @@ use crate::domain::password::PasswordError;
 use crate::domain::policy::PolicyError;
 use crate::domain::text::TextError;
 use crate::keyfile::KeyFileError;
+use crate::location::LocationError;
 use crate::store::StoreError;
 
 impl DeskError {
@@ -65,6 +66,12 @@ impl DeskError {
             },
             DeskError::Store(e) => store_kind(e),
             DeskError::KeyFile(e) => key_file_kind(e),
+            DeskError::Location(e) => match e {
+                LocationError::Empty => "location.empty",
+                LocationError::Scheme(_) => "location.scheme",
+                LocationError::Url(e) => e.kind(),
+                LocationError::NoKey => "location.no_key",
+            },
             DeskError::Crypto(_) | DeskError::WrongKey => "wrong_key",
             DeskError::Text(e) => match e {
                 TextError::TooLong { .. } => "text.too_long",

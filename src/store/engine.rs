@@ -148,6 +148,14 @@ pub enum EngineError {
         supported: i64,
     },
     #[error(
+        "database {database:?} on {server} is empty: make it factordesk's with `factordesk init --db URL` (or `demo`, or `migrate --to URL`)"
+    )]
+    Uninitialised { database: String, server: String },
+    #[error(
+        "database {database:?} on {server} is already a factordesk database; it was left untouched: open it without init, or pass --db with an empty database"
+    )]
+    Initialised { database: String, server: String },
+    #[error(
         "database {database:?} on {server} could not be brought to schema version {step} ({reason}); it was left as it was"
     )]
     Upgrade {
@@ -177,6 +185,8 @@ impl EngineError {
             EngineError::Foreign { .. } => "store.foreign",
             EngineError::TooNew { .. } => "store.too_new",
             EngineError::Upgrade { .. } => "store.upgrade",
+            EngineError::Uninitialised { .. } => "store.uninitialised",
+            EngineError::Initialised { .. } => "store.initialised",
         }
     }
 }

@@ -344,6 +344,36 @@ fn upgrade_error(url: &PgUrl, step: i64, e: StoreError) -> StoreError {
     }
 }
 
+/// Empty factordesk's database again: every table (their triggers with
+/// them) and function in the connection's schema, in one transaction;
+/// extensions stay. Only for a database factordesk made and may replace
+/// (`demo` over its own demo, or one a failed `demo` left): the caller
+/// has checked that.
+pub fn wipe(db: &Db) -> Result<(), StoreError> {
+    db.transaction(TxMode::Exclusive, |db| {
+        db.batch(
+            "DO $$
+             DECLARE r record;
+             BEGIN
+                 FOR r IN SELECT c.relname FROM pg_catalog.pg_class c
+                          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                          WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+                 LOOP
+                     EXECUTE format('DROP TABLE IF EXISTS %I CASCADE', r.relname);
+                 END LOOP;
+                 FOR r IN SELECT p.oid::regprocedure AS f FROM pg_catalog.pg_proc p
+                          JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+                          WHERE n.nspname = current_schema()
+                            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                                            WHERE d.objid = p.oid AND d.deptype = 'e')
+                 LOOP
+                     EXECUTE format('DROP FUNCTION IF EXISTS %s CASCADE', r.f);
+                 END LOOP;
+             END $$",
+        )
+    })
+}
+
 /// The schema version of a factordesk database (0 if it has none yet).
 pub fn schema_version(db: &Db) -> Result<i64, StoreError> {
     Ok(match found(db)? {

@@ -7,6 +7,7 @@ use rusqlite::Connection;
 
 use super::engine::{Db, Engine, TxMode, Value};
 use super::{Store, StoreError};
+use crate::location::Location;
 
 impl Store {
     /// The simulator's sandbox: a private in-memory database holding the
@@ -17,6 +18,15 @@ impl Store {
     /// engine holds the data.
     pub fn copy_user(&self, email: &str) -> Result<Store, StoreError> {
         copy_user_from(self.db(), email)
+    }
+
+    /// [`Store::copy_user`] from the database at `location`, read through
+    /// a connection of its own, so another thread can make it.
+    pub fn copy_user_at(location: &Location, email: &str) -> Result<Store, StoreError> {
+        match location {
+            Location::File(path) => Self::copy_user_from_file(path, email),
+            Location::Postgres(url) => copy_user_from(&super::pg::connect(url)?, email),
+        }
     }
 
     /// [`Store::copy_user`] from the database file at `path`, read through

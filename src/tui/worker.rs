@@ -11,6 +11,7 @@ use crate::desk::readiness::{Format, Key, ReadinessRow, Sort};
 use crate::desk::trail::{TrailProgress, TrailStep};
 use crate::desk::{Desk, Keyset};
 use crate::domain::password::Hasher;
+use crate::location::Location;
 use crate::rng::Rng;
 use crate::store::Store;
 
@@ -102,7 +103,7 @@ pub enum Job {
     /// `path`, in memory; `ticket` tells a copy still wanted from one asked
     /// for before it.
     CopyDatabase {
-        path: PathBuf,
+        location: Location,
         email: String,
         ticket: u64,
     },
@@ -146,12 +147,12 @@ fn work(hasher: &mut Hasher, rng: &mut Rng, reader: Option<&Desk>, job: Job) -> 
             result: hasher.hash(&password, rng).map_err(|e| e.to_string()),
         },
         Job::CopyDatabase {
-            path,
+            location,
             email,
             ticket,
         } => Done::Copied {
             ticket,
-            result: Store::copy_user_from_file(&path, &email)
+            result: Store::copy_user_at(&location, &email)
                 .map_err(|e| super::strings::desk_error(&e.into())),
         },
     }

@@ -66,9 +66,9 @@ impl SimScreen {
         };
         let ticket = worker::ticket();
         self.sandbox = Sandbox::Preparing { ticket };
-        match cx.desk.path() {
-            Some(path) if cx.threaded => Effect::Job(Job::CopyDatabase {
-                path,
+        match cx.desk.location() {
+            Some(location) if cx.threaded => Effect::Job(Job::CopyDatabase {
+                location,
                 email,
                 ticket,
             }),
