@@ -235,6 +235,8 @@ fn postgres_refuses_use_from_inside_a_walk_without_panicking() {
     assert_eq!(db.query("SELECT x FROM r", &[]).unwrap().len(), 1);
 }
 
+#[path = "engines/command_line.rs"]
+mod command_line;
 #[path = "engines/opening.rs"]
 mod opening;
 #[path = "engines/schema.rs"]

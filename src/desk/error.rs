@@ -241,7 +241,7 @@ impl DeskError {
             | DeskError::WrongConfirmation { .. }
             | DeskError::ConfirmationsUsedUp { .. }
             | DeskError::NotNextTokenCode { .. } => 3,
-            DeskError::Usage(_) | DeskError::RangeBackwards { .. } => 2,
+            DeskError::Usage(_) | DeskError::RangeBackwards { .. } | DeskError::Location(_) => 2,
             _ => 1,
         }
     }
