@@ -3,7 +3,9 @@
 
 use crate::desk::{DeskError, Remedy};
 use crate::domain::FactorKind;
+use crate::keyfile::KEY_ENV;
 use crate::keyfile::KeyFileError;
+use crate::location::LocationError;
 use crate::store::StoreError;
 
 /// A desk error as one line: what went wrong, and the command or flag that
@@ -17,6 +19,7 @@ pub fn desk_error(e: &DeskError) -> String {
         ),
         DeskError::Store(e) => store_error(e),
         DeskError::KeyFile(e) => key_file_error(e),
+        DeskError::Location(e) => location_error(e),
         _ => match e.remedy() {
             Some(r @ Remedy::WritableExportPlace) => format!("{e}; {}", remedy(&r)),
             Some(r) => format!("{e}: {}", remedy(&r)),
@@ -145,6 +148,21 @@ fn store_error(e: &StoreError) -> String {
         | StoreError::Sqlite(_)
         // Not reachable from the CLI yet (issue 12): its lines say their way out.
         | StoreError::Engine(_) => e.to_string(),
+    }
+}
+
+/// A `--db` that names no database factordesk can open, or a key that
+/// cannot be found for it: the fact, and the flag that gets past it.
+fn location_error(e: &LocationError) -> String {
+    match e {
+        LocationError::Empty | LocationError::Scheme(_) => {
+            format!("{e}: pass --db with a database file, or a postgresql:// URL")
+        }
+        LocationError::NoKey => {
+            format!("{e}: pass --key-file with its key file, or set {KEY_ENV} to the key")
+        }
+        // Its line already names what to write.
+        LocationError::Url(_) => e.to_string(),
     }
 }
 

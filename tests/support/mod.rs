@@ -52,15 +52,27 @@ pub fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(T0).unwrap().to_utc()
 }
 
-/// An empty in-memory desk on the fixed clock, with an RNG seeded `seed`.
+/// An empty desk on the fixed clock, with an RNG seeded `seed`: in memory,
+/// or on a fresh `PostgreSQL` database under `FACTORDESK_TEST_ENGINE=postgres`
+/// (see [`pg::on_postgres`]).
 pub fn empty_desk(seed: u64) -> Desk {
-    Desk::in_memory(
-        Key::from_bytes([7; 32]),
-        // Frozen: the real time events are written at is fixed too.
-        Clock::frozen(now()),
-        Rng::seeded(seed),
-    )
-    .unwrap()
+    // Frozen: the real time events are written at is fixed too.
+    desk_on(Clock::frozen(now()), Rng::seeded(seed))
+}
+
+/// An empty desk on `clock` and `rng`, on the engine the run asks for.
+pub fn desk_on(clock: Clock, rng: Rng) -> Desk {
+    match pg::on_postgres() {
+        Some(url) => Desk::create_postgres(
+            &url,
+            &factordesk::keyfile::Source::Env("07".repeat(32)),
+            clock,
+            rng,
+            factordesk::desk::ORIGIN_INIT,
+        )
+        .unwrap(),
+        None => Desk::in_memory(Key::from_bytes([7; 32]), clock, rng).unwrap(),
+    }
 }
 
 /// The demo data in memory, on the frozen clock and a seeded RNG.
@@ -70,7 +82,7 @@ pub fn demo_desk() -> Desk {
 
 /// The demo data in memory on `clock` (starting at [`T0`]) and a seeded RNG.
 pub fn demo_desk_on(clock: Clock) -> Desk {
-    let mut desk = Desk::in_memory(Key::from_bytes([7; 32]), clock, Rng::seeded(1)).unwrap();
+    let mut desk = desk_on(clock, Rng::seeded(1));
     demo::build(&mut desk, &demo::Scenario::embedded().unwrap()).unwrap();
     desk
 }

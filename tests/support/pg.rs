@@ -26,6 +26,26 @@ pub fn pg_url() -> Option<String> {
     }
 }
 
+/// The variable that runs the desk suites on `PostgreSQL` (`postgres`).
+pub const ENGINE_VAR: &str = "FACTORDESK_TEST_ENGINE";
+
+/// Under `FACTORDESK_TEST_ENGINE=postgres`, a fresh database for one more
+/// desk, kept until the test process ends (the cluster is a throwaway);
+/// `None` on `SQLite`. Asking for `PostgreSQL` without a cluster fails
+/// loudly rather than quietly testing `SQLite` again.
+pub fn on_postgres() -> Option<factordesk::store::pg::PgUrl> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    if std::env::var(ENGINE_VAR).as_deref() != Ok("postgres") {
+        return None;
+    }
+    assert!(pg_url().is_some(), "{ENGINE_VAR}=postgres needs {VAR}");
+    let scratch = Scratch::new(&format!("desk{}", NEXT.fetch_add(1, Ordering::Relaxed)))?;
+    let url = factordesk::store::pg::PgUrl::parse(&scratch.url).unwrap();
+    // Dropped with the cluster: the desk outlives any one scope here.
+    std::mem::forget(scratch);
+    Some(url)
+}
+
 /// `url` with its database replaced by `name` (query parameters kept).
 pub fn with_database(url: &str, name: &str) -> String {
     let authority = url.find("://").map_or(0, |i| i + 3);

@@ -115,6 +115,8 @@ fn every() -> Vec<DeskError> {
             std::io::Error::other("denied"),
         )),
         DeskError::KeyFile(KeyFileError::NotRegular("x.key".into(), "a directory")),
+        DeskError::Location(crate::location::LocationError::NoKey),
+        DeskError::Location(crate::location::LocationError::Scheme("mysql".to_owned())),
         DeskError::Crypto(CryptoError::WrongKey),
         DeskError::WrongKey,
         DeskError::Text(TextError::TooLong {
@@ -172,6 +174,7 @@ fn variant(e: &DeskError) -> &'static str {
         DeskError::Choice(_) => "Choice",
         DeskError::Store(_) => "Store",
         DeskError::KeyFile(_) => "KeyFile",
+        DeskError::Location(_) => "Location",
         DeskError::Crypto(_) => "Crypto",
         DeskError::WrongKey => "WrongKey",
         DeskError::Text(_) => "Text",
@@ -186,7 +189,7 @@ fn every_variant_is_checked() {
     let mut seen: Vec<&str> = every().iter().map(variant).collect();
     seen.sort_unstable();
     seen.dedup();
-    assert_eq!(seen.len(), 40, "{seen:?}");
+    assert_eq!(seen.len(), 41, "{seen:?}");
 }
 
 /// The CLI's commands, as a command line would start.
@@ -246,7 +249,7 @@ fn exit_codes_follow_the_facts() {
             | "WrongConfirmation"
             | "ConfirmationsUsedUp"
             | "NotNextTokenCode" => 3,
-            "Usage" | "RangeBackwards" => 2,
+            "Usage" | "RangeBackwards" | "Location" => 2,
             _ => 1,
         };
         assert_eq!(code, expected, "{e:?}");
