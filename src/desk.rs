@@ -133,7 +133,7 @@ impl Ctx<'_> {
     ) -> Result<()> {
         let facts = facts.to_json();
         trail::append(
-            self.conn,
+            self.db,
             self.key,
             self.tip,
             &chain::Fields {
@@ -226,7 +226,7 @@ impl Desk {
             store::meta::set(tx, "key_check", &new_key.key.check_value())?;
             store::meta::set(tx, "origin", origin)?;
             store::meta::set(tx, "created_at", &now.to_rfc3339())?;
-            trail::start(tx.require_sqlite()?, &new_key.key, clock.real_now())
+            trail::start(tx, &new_key.key, clock.real_now())
         });
         if let Err(e) = filled {
             drop(store);
@@ -268,8 +268,8 @@ impl Desk {
             store::Access::ReadWrite => Store::open(db)?,
             store::Access::ReadOnly => Store::open_read_only(db)?,
         };
-        if access == store::Access::ReadWrite && !store::audit::head(store.conn()?)?.chained {
-            store.write(|tx| trail::start(tx.require_sqlite()?, &key, clock.real_now()))?;
+        if access == store::Access::ReadWrite && !store::audit::head(store.db())?.chained {
+            store.write(|tx| trail::start(tx, &key, clock.real_now()))?;
         }
         Ok(Desk::assemble(store, key, clock, rng))
     }
@@ -279,7 +279,7 @@ impl Desk {
         let mut store = Store::in_memory()?;
         store.write(|tx| -> Result<()> {
             store::meta::set(tx, "key_check", &key.check_value())?;
-            trail::start(tx.require_sqlite()?, &key, clock.real_now())
+            trail::start(tx, &key, clock.real_now())
         })?;
         Ok(Desk::assemble(store, key, clock, rng))
     }
@@ -360,7 +360,7 @@ impl Desk {
             return Err(DeskError::WrongKey);
         }
         // The sandbox's trail starts empty, with a chain of its own.
-        store.write(|tx| trail::start(tx.require_sqlite()?, &self.key, self.clock.real_now()))?;
+        store.write(|tx| trail::start(tx, &self.key, self.clock.real_now()))?;
         let mut desk = Desk::assemble(
             store,
             self.key.clone(),
@@ -488,7 +488,7 @@ impl Desk {
         self.batch_policy = None;
         let value = f(self).and_then(|value| {
             // The head its events moved, in the same transaction.
-            trail::save_head(self.store.conn()?, &self.key, &self.tip)?;
+            trail::save_head(self.store.db(), &self.key, &self.tip)?;
             Ok(value)
         });
         // Rolled back or not, the next transaction reads the end (and the
