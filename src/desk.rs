@@ -135,7 +135,7 @@ impl Ctx<'_> {
     ) -> Result<()> {
         let facts = facts.to_json();
         trail::append(
-            self.conn,
+            self.db,
             self.key,
             self.tip,
             &chain::Fields {
@@ -344,7 +344,7 @@ impl Desk {
         self.batch_policy = None;
         let value = f(self).and_then(|value| {
             // The head its events moved, in the same transaction.
-            trail::save_head(self.store.conn()?, &self.key, &self.tip)?;
+            trail::save_head(self.store.db(), &self.key, &self.tip)?;
             Ok(value)
         });
         // Rolled back or not, the next transaction reads the end (and the

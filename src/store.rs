@@ -23,7 +23,7 @@ pub mod readiness;
 mod sandbox;
 pub mod temp_codes;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 pub mod throttle;
 pub mod user_list;
 pub mod user_sort;

@@ -2,7 +2,6 @@
 //! code the user reads out against nearby times (nothing consumed); resync drift.
 
 use chrono::TimeDelta;
-use rusqlite::Connection;
 
 use super::account::{factor_of, standing, view};
 use super::sealing::secret_of;
@@ -81,9 +80,9 @@ fn last_login(db: &Db, u: &UserRow) -> Result<Option<LastLogin>> {
 }
 
 /// A user's newest audit events of `kind`, newest first.
-fn events(conn: &Connection, user_id: i64, kind: &str, limit: u32) -> Result<Vec<AuditRow>> {
+fn events(db: &Db, user_id: i64, kind: &str, limit: u32) -> Result<Vec<AuditRow>> {
     Ok(audit::list(
-        conn,
+        db,
         &audit::Query {
             user_id: Some(user_id),
             kind: Some(kind),
@@ -95,17 +94,17 @@ fn events(conn: &Connection, user_id: i64, kind: &str, limit: u32) -> Result<Vec
 
 /// When a user's second factor was last started afresh, and how: reset,
 /// replaced (a lost phone, a compromise) by an admin, or turned off by them.
-fn last_reset(conn: &Connection, user_id: i64) -> Result<Option<(Time, Restart)>> {
+fn last_reset(db: &Db, user_id: i64) -> Result<Option<(Time, Restart)>> {
     let mut all = Vec::new();
     for (kind, how) in [
         ("user.reset_2fa", Restart::Reset),
         ("user.reenrol", Restart::Reenrol),
         ("user.compromised", Restart::Compromise),
     ] {
-        all.extend(events(conn, user_id, kind, 1)?.first().map(|e| (e.at, how)));
+        all.extend(events(db, user_id, kind, 1)?.first().map(|e| (e.at, how)));
     }
     all.extend(
-        events(conn, user_id, "user.turn_off_2fa", 20)?
+        events(db, user_id, "user.turn_off_2fa", 20)?
             .iter()
             .filter(|e| facts_of(e).refused.is_none())
             .map(|e| (e.at, Restart::TurnedOff)),
@@ -115,11 +114,11 @@ fn last_reset(conn: &Connection, user_id: i64) -> Result<Option<(Time, Restart)>
 
 /// The last compromise response, while it still asks for a new password:
 /// when, by whom, and the reason typed (from its facts).
-fn secured(conn: &Connection, u: &UserRow) -> Result<Option<Change>> {
+fn secured(db: &Db, u: &UserRow) -> Result<Option<Change>> {
     if !u.password_change {
         return Ok(None);
     }
-    Ok(events(conn, u.id, "user.compromised", 1)?
+    Ok(events(db, u.id, "user.compromised", 1)?
         .first()
         .map(|e| change(e, facts_of(e).reason)))
 }
@@ -138,11 +137,10 @@ fn change(e: &AuditRow, why: Option<String>) -> Change {
 }
 
 fn factor_fact(db: &Db, f: FactorRow) -> Result<FactorFact> {
-    let conn = db.require_sqlite()?;
     let pending = f.status == FactorStatus::Pending;
     // A phone change put this SMS factor back to pending (`user edit --phone`).
     let repointed = if pending && f.kind == FactorKind::Sms {
-        events(conn, f.user_id, "user.edit", 50)?
+        events(db, f.user_id, "user.edit", 50)?
             .iter()
             .find(|e| facts_of(e).sms_pending_again == Some(f.id))
             .map(|e| change(e, None))
@@ -151,7 +149,7 @@ fn factor_fact(db: &Db, f: FactorRow) -> Result<FactorFact> {
     };
     // Who disabled this factor, when and why (`factor disable`).
     let disabled = if f.status == FactorStatus::Disabled {
-        events(conn, f.user_id, "factor.disable", 50)?
+        events(db, f.user_id, "factor.disable", 50)?
             .iter()
             .find_map(|e| {
                 let facts = facts_of(e);
@@ -183,7 +181,7 @@ fn factor_fact(db: &Db, f: FactorRow) -> Result<FactorFact> {
 fn gather(db: &Db, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
     let conn = db.require_sqlite()?;
     let last = last_login(db, u)?;
-    let disabled = events(conn, u.id, "user.disable", 1)?
+    let disabled = events(db, u.id, "user.disable", 1)?
         .first()
         .map(|e| (e.at, facts_of(e).reason.unwrap_or_default()));
     let code_rows = codes::for_user(db, u.id)?;
@@ -197,7 +195,7 @@ fn gather(db: &Db, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
         every_login: u.every_login,
         // When "ask on every login" was last turned on (`user edit`).
         every_login_set: if u.every_login {
-            events(conn, u.id, "user.edit", 50)?
+            events(db, u.id, "user.edit", 50)?
                 .iter()
                 .find(|e| facts_of(e).every_login == Some(true))
                 .map(|e| change(e, None))
@@ -230,8 +228,8 @@ fn gather(db: &Db, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
                 first_used_by_resync: a.first_used_by_resync,
             })
             .collect(),
-        unlocked_at: events(conn, u.id, "user.unlock", 1)?.first().map(|e| e.at),
-        reset: last_reset(conn, u.id)?,
+        unlocked_at: events(db, u.id, "user.unlock", 1)?.first().map(|e| e.at),
+        reset: last_reset(db, u.id)?,
         deliveries: deliveries::list(db, Some(u.id), None, 10)?
             .into_iter()
             .map(|d| DeliveryFact {
@@ -250,7 +248,7 @@ fn gather(db: &Db, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
         },
         last_login: last,
         password_change: u.password_change,
-        secured: secured(conn, u)?,
+        secured: secured(db, u)?,
         temp_code: temp_codes::for_user(db, u.id)?.map(|t| TempCodeFact {
             issued_at: t.created_at,
             issued_by: t.created_by,

@@ -74,7 +74,7 @@ impl Desk {
             store::meta::set(tx, "key_check", &new_key.key.check_value())?;
             store::meta::set(tx, "origin", origin)?;
             store::meta::set(tx, "created_at", &now.to_rfc3339())?;
-            trail::start(tx.require_sqlite()?, &new_key.key, clock.real_now())
+            trail::start(tx, &new_key.key, clock.real_now())
         });
         if let Err(e) = filled {
             drop(store);
@@ -119,8 +119,8 @@ impl Desk {
             store::Access::ReadWrite => Store::open(db)?,
             store::Access::ReadOnly => Store::open_read_only(db)?,
         };
-        if access == store::Access::ReadWrite && !store::audit::head(store.conn()?)?.chained {
-            store.write(|tx| trail::start(tx.require_sqlite()?, &key, clock.real_now()))?;
+        if access == store::Access::ReadWrite && !store::audit::head(store.db())?.chained {
+            store.write(|tx| trail::start(tx, &key, clock.real_now()))?;
         }
         Ok(Desk::assemble(store, key, clock, rng).at(Location::File(db.to_owned())))
     }
@@ -130,7 +130,7 @@ impl Desk {
         let mut store = Store::in_memory()?;
         store.write(|tx| -> Result<()> {
             store::meta::set(tx, "key_check", &key.check_value())?;
-            trail::start(tx.require_sqlite()?, &key, clock.real_now())
+            trail::start(tx, &key, clock.real_now())
         })?;
         Ok(Desk::assemble(store, key, clock, rng))
     }
@@ -165,7 +165,7 @@ impl Desk {
             store::meta::set(&db, "key_check", &new_key.key.check_value())?;
             store::meta::set(&db, "origin", origin)?;
             store::meta::set(&db, "created_at", &now.to_rfc3339())?;
-            trail::start(db.require_sqlite()?, &new_key.key, clock.real_now())?;
+            trail::start(&db, &new_key.key, clock.real_now())?;
             Ok(new_key.place()?)
         })();
         let placed = match made {
@@ -254,7 +254,7 @@ impl Desk {
             return Err(DeskError::WrongKey);
         }
         // The sandbox's trail starts empty, with a chain of its own.
-        store.write(|tx| trail::start(tx.require_sqlite()?, &self.key, self.clock.real_now()))?;
+        store.write(|tx| trail::start(tx, &self.key, self.clock.real_now()))?;
         let mut desk = Desk::assemble(
             store,
             self.key.clone(),

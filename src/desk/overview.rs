@@ -94,7 +94,7 @@ fn attention(db: &Db, policy: &Policy, grace: &Grace, now: Time) -> Result<Vec<A
             detail,
         });
     };
-    for u in attention::locked(conn, now, PER_CONCERN)? {
+    for u in attention::locked(db, now, PER_CONCERN)? {
         // The label says "locked": the detail leads with when it ends.
         let detail = match u.lock.releases(now) {
             // When it ends comes first: at 80 columns the rest is cut.
@@ -111,7 +111,7 @@ fn attention(db: &Db, policy: &Policy, grace: &Grace, now: Time) -> Result<Vec<A
         push(&u, Concern::Locked, detail);
     }
     if let Some(cutoff) = grace.cutoff {
-        for u in attention::without_factor_before(conn, cutoff, grace.admins_only, PER_CONCERN)? {
+        for u in attention::without_factor_before(db, cutoff, grace.admins_only, PER_CONCERN)? {
             let ended = u.grace_from.max(grace.changed.unwrap_or(u.grace_from)) + grace.span;
             push(
                 &u,
@@ -147,7 +147,7 @@ fn attention(db: &Db, policy: &Policy, grace: &Grace, now: Time) -> Result<Vec<A
             push(&u, Concern::FailedDelivery, reason);
         }
     }
-    for u in attention::low_codes(conn, policy.backup_low, PER_CONCERN)? {
+    for u in attention::low_codes(db, policy.backup_low, PER_CONCERN)? {
         let (concern, detail) = if u.codes_left == 0 {
             (
                 Concern::CodesOut,
@@ -190,13 +190,13 @@ impl Desk {
     /// The overview's [`Stamp`] now: the chain head's count of events.
     pub fn stamp(&self) -> Result<Stamp> {
         Ok(Stamp {
-            events: attention::events(self.conn()?)?,
+            events: attention::events(self.db())?,
             minute: self.now().timestamp().div_euclid(60),
         })
     }
 
     pub fn overview(&self) -> Result<Overview> {
-        let conn = self.conn()?;
+        let db = self.db();
         let now = self.now();
         let policy = self.policy()?;
         let Counts {
@@ -211,8 +211,8 @@ impl Desk {
             low_codes,
             pending,
             audit_events,
-        } = attention::counts(conn, now, policy.backup_low)?;
-        let grace = Grace::of(self.db(), &policy, now)?;
+        } = attention::counts(db, now, policy.backup_low)?;
+        let grace = Grace::of(db, &policy, now)?;
         // Past grace: everyone active without a factor, less those whose
         // grace is still running (recent arrivals: a short range).
         let grace_over = match grace.cutoff {
@@ -222,7 +222,7 @@ impl Desk {
                 } else {
                     active_without_factor
                 };
-                all.saturating_sub(attention::in_grace_after(conn, c, grace.admins_only)?)
+                all.saturating_sub(attention::in_grace_after(db, c, grace.admins_only)?)
             }
             None => 0,
         };
@@ -238,12 +238,9 @@ impl Desk {
             grace_over,
             pending,
             low_codes,
-            failed_deliveries_24h: store::deliveries::failed_since(
-                self.db(),
-                now - TimeDelta::hours(24),
-            )?,
+            failed_deliveries_24h: store::deliveries::failed_since(db, now - TimeDelta::hours(24))?,
             audit_events,
-            attention: attention(self.db(), &policy, &grace, now)?,
+            attention: attention(db, &policy, &grace, now)?,
         })
     }
 }

@@ -151,7 +151,7 @@ impl Desk {
         limit: u32,
     ) -> Result<Vec<ReadinessRow>> {
         let rules = self.readiness_rules()?;
-        Ok(rows::page(self.conn()?, &rules, order(sort), at, limit)?
+        Ok(rows::page(self.db(), &rules, order(sort), at, limit)?
             .into_iter()
             .map(ReadinessRow::from)
             .collect())
@@ -160,8 +160,8 @@ impl Desk {
     /// How many users are at risk, and how many users there are.
     pub fn readiness_count(&self) -> Result<(u64, u64)> {
         let rules = self.readiness_rules()?;
-        let at_risk = rows::count(self.conn()?, &rules)?;
-        let users = store::attention::counts(self.conn()?, self.now(), rules.backup_low)?.total;
+        let at_risk = rows::count(self.db(), &rules)?;
+        let users = store::attention::counts(self.db(), self.now(), rules.backup_low)?.total;
         Ok((at_risk, users))
     }
 

@@ -13,7 +13,7 @@ use crate::domain::recipient::Recipient;
 use crate::domain::text::{self, Field};
 use crate::domain::vocab::{ChallengeState, CodeState, DeliveryStatus};
 use crate::store::deliveries::DeliveryRow;
-use crate::store::{self, Keyset, audit, deliveries};
+use crate::store::{self, Db, Keyset, audit, deliveries};
 
 /// The messages budget for one page of an outbox search: each is opened
 /// (unsealed) to be tested, so fewer than the audit's.
@@ -37,14 +37,14 @@ pub fn outbox_fields(m: &DeliveryView) -> impl Iterator<Item = &str> {
 }
 
 pub(crate) fn audit_for(
-    conn: &Connection,
+    db: &Db,
     user_id: Option<i64>,
     kind: Option<&str>,
     before: Option<i64>,
     limit: u32,
 ) -> Result<Vec<AuditView>> {
     audit_page(
-        conn,
+        db,
         user_id,
         kind,
         before.map_or(Keyset::First, Keyset::After),
@@ -53,14 +53,14 @@ pub(crate) fn audit_for(
 }
 
 fn audit_page(
-    conn: &Connection,
+    db: &Db,
     user_id: Option<i64>,
     kind: Option<&str>,
     at: Keyset<i64>,
     limit: u32,
 ) -> Result<Vec<AuditView>> {
     let rows = audit::page(
-        conn,
+        db,
         &audit::Query {
             user_id,
             kind,
@@ -221,20 +221,24 @@ impl Desk {
 
     /// The audit trail, newest first; `kind` may be a prefix ending in `.`.
     pub fn audit(&self, q: &RecordQuery) -> Result<Vec<AuditView>> {
-        let conn = self.conn()?;
-        let user_id = user_id(conn, q.user.as_deref())?;
-        audit_for(conn, user_id, q.kind.as_deref(), q.before, q.limit.max(1))
+        let user_id = user_id(self.conn()?, q.user.as_deref())?;
+        audit_for(
+            self.db(),
+            user_id,
+            q.kind.as_deref(),
+            q.before,
+            q.limit.max(1),
+        )
     }
 
     /// One page of the audit trail, newest first, read at `at` instead of
     /// `q.before` (`After(id)`: older than event `id`).
     pub fn audit_page(&self, q: &RecordQuery, at: Keyset<i64>) -> Result<Vec<AuditView>> {
-        let conn = self.conn()?;
-        let user_id = user_id(conn, q.user.as_deref())?;
-        audit_page(conn, user_id, q.kind.as_deref(), at, q.limit.max(1))
+        let user_id = user_id(self.conn()?, q.user.as_deref())?;
+        audit_page(self.db(), user_id, q.kind.as_deref(), at, q.limit.max(1))
     }
 
     pub fn audit_count(&self) -> Result<u64> {
-        Ok(store::audit::count(self.conn()?)?)
+        Ok(store::audit::count(self.db())?)
     }
 }

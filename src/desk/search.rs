@@ -17,7 +17,7 @@ use crate::domain::Time;
 use crate::domain::needle::Needle;
 use crate::domain::text::{self, Field};
 use crate::store::audit::{self, AuditRow};
-use crate::store::{Keyset, secs};
+use crate::store::{Db, Keyset, secs};
 
 /// Which events to find. Every filter given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -185,7 +185,7 @@ fn resolve<'q>(conn: &Connection, q: &'q AuditQuery) -> Result<Resolved<'q>> {
 /// One page of the search, read at `at`, reading at most `budget` rows
 /// when rows are tested here.
 fn search(
-    conn: &Connection,
+    db: &Db,
     r: &Resolved<'_>,
     at: Keyset<i64>,
     limit: u32,
@@ -193,7 +193,7 @@ fn search(
 ) -> Result<AuditPage> {
     let limit = limit.max(1);
     if !r.tests_rows() {
-        let rows = audit::page(conn, &r.store_query(limit), at)?;
+        let rows = audit::page(db, &r.store_query(limit), at)?;
         return Ok(AuditPage {
             rows: rows.into_iter().map(view).collect(),
             stopped_at: None,
@@ -203,7 +203,7 @@ fn search(
         at,
         limit,
         budget,
-        |at, n| Ok(audit::page(conn, &r.store_query(n), at)?),
+        |at, n| Ok(audit::page(db, &r.store_query(n), at)?),
         |row: &AuditRow| (row.id, row.at),
         |row| r.keeps(row).then(|| view(row.clone())),
     )
@@ -275,9 +275,8 @@ impl Desk {
     /// page that tests rows reads at most `budget` of them (see
     /// [`AuditPage::stopped_at`]).
     pub fn search_audit(&self, q: &AuditQuery, at: Keyset<i64>, budget: u32) -> Result<AuditPage> {
-        let conn = self.conn()?;
-        let r = resolve(conn, q)?;
-        search(conn, &r, at, q.limit, budget)
+        let r = resolve(self.conn()?, q)?;
+        search(self.db(), &r, at, q.limit, budget)
     }
 
     /// Every event `q` finds, newest first, handed to `each` a page at a
@@ -290,8 +289,7 @@ impl Desk {
         max: Option<u64>,
         mut each: impl FnMut(&AuditView) -> Result<()>,
     ) -> Result<u64> {
-        let conn = self.conn()?;
-        let r = resolve(conn, q)?;
+        let r = resolve(self.conn()?, q)?;
         let mut at = from;
         let mut n: u64 = 0;
         loop {
@@ -301,7 +299,7 @@ impl Desk {
             if want == 0 {
                 return Ok(n);
             }
-            let page = search(conn, &r, at, want, BUDGET)?;
+            let page = search(self.db(), &r, at, want, BUDGET)?;
             for row in &page.rows {
                 each(row)?;
                 n += 1;
@@ -316,16 +314,15 @@ impl Desk {
 
     /// The newest event's id (cheap: one row), to follow the trail from.
     pub fn audit_last_id(&self) -> Result<Option<i64>> {
-        Ok(audit::last_id(self.conn()?)?)
+        Ok(audit::last_id(self.db())?)
     }
 
     /// The events `q` finds among those written after event `after`, in
     /// the order they were written, reading at most `CHUNK` events; and
     /// the id to go on after.
     pub fn audit_written_after(&self, q: &AuditQuery, after: i64) -> Result<(Vec<AuditView>, i64)> {
-        let conn = self.conn()?;
-        let r = resolve(conn, q)?;
-        let rows = audit::written_after(conn, after, CHUNK)?;
+        let r = resolve(self.conn()?, q)?;
+        let rows = audit::written_after(self.db(), after, CHUNK)?;
         let next = rows.last().map_or(after, |e| e.id);
         Ok((
             rows.into_iter().filter(|e| r.wants(e)).map(view).collect(),

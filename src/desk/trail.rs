@@ -3,14 +3,13 @@
 
 use std::cell::Cell;
 
-use rusqlite::Connection;
 use serde::Serialize;
 
 use super::{Desk, DeskError, Result};
 use crate::crypto::{Key, hex};
 use crate::domain::Time;
 use crate::domain::chain::{self, Break, Fields, Head, Verifier};
-use crate::store::{self, audit, opt_time};
+use crate::store::{self, Db, TxMode, audit, opt_time};
 
 /// Where the chain ends, cached for the rest of one transaction (or batch):
 /// the head, and the id the next event gets. Each event then costs its
@@ -32,7 +31,7 @@ const PAGE: u32 = 2_000;
 /// In a batch (`batched`) the head is only moved in `tip`: [`save_head`]
 /// writes it before the batch commits.
 pub(crate) fn append(
-    conn: &Connection,
+    db: &Db,
     key: &Key,
     tip: &Cell<Option<Tip>>,
     fields: &Fields<'_>,
@@ -40,7 +39,7 @@ pub(crate) fn append(
 ) -> Result<i64> {
     let Tip { next_id, head, .. } = match tip.get() {
         Some(t) => t,
-        None => load(conn, key)?,
+        None => load(db, key)?,
     };
     let fields = Fields {
         id: next_id,
@@ -48,10 +47,10 @@ pub(crate) fn append(
     };
     let seq = head.events + 1;
     let mac = chain::seal(key, seq, &head.last_mac, &fields);
-    audit::insert(conn, &fields, seq, &mac)?;
+    audit::insert(db, &fields, seq, &mac)?;
     let head = head.after(next_id, mac);
     if !batched {
-        audit::set_head(conn, &head, &head.mac(key))?;
+        audit::set_head(db, &head, &head.mac(key))?;
     }
     tip.set(Some(Tip {
         next_id: next_id + 1,
@@ -62,11 +61,11 @@ pub(crate) fn append(
 }
 
 /// Write the head a batch has moved, in its transaction, before it commits.
-pub(crate) fn save_head(conn: &Connection, key: &Key, tip: &Cell<Option<Tip>>) -> Result<()> {
+pub(crate) fn save_head(db: &Db, key: &Key, tip: &Cell<Option<Tip>>) -> Result<()> {
     if let Some(t) = tip.get()
         && t.unsaved
     {
-        audit::set_head(conn, &t.head, &t.head.mac(key))?;
+        audit::set_head(db, &t.head, &t.head.mac(key))?;
         tip.set(Some(Tip {
             unsaved: false,
             ..t
@@ -78,8 +77,8 @@ pub(crate) fn save_head(conn: &Connection, key: &Key, tip: &Cell<Option<Tip>>) -
 /// The head and the next id, read in the writing transaction. A head that
 /// is not chained, or whose own MAC is wrong, was changed by hand: nothing
 /// is added to a trail that cannot be continued.
-fn load(conn: &Connection, key: &Key) -> Result<Tip> {
-    let (stored, next_id) = audit::tip(conn)?;
+fn load(db: &Db, key: &Key) -> Result<Tip> {
+    let (stored, next_id) = audit::tip(db)?;
     let head = stored.verified(key).ok_or(DeskError::ChainHeadAltered)?;
     Ok(Tip {
         next_id,
@@ -93,18 +92,18 @@ fn load(conn: &Connection, key: &Key) -> Result<Tip> {
 /// head records that the chain began at `now` (the real time) with them.
 /// A head already chained is left alone; so is an unchained head over
 /// sealed events, which was reset by hand (the check reports it).
-pub(crate) fn start(conn: &Connection, key: &Key, now: Time) -> Result<()> {
-    if audit::head(conn)?.chained || audit::any_sealed(conn)? {
+pub(crate) fn start(db: &Db, key: &Key, now: Time) -> Result<()> {
+    if audit::head(db)?.chained || audit::any_sealed(db)? {
         return Ok(());
     }
     let mut head = Head::start(store::secs(now));
     let mut after = i64::MIN;
     loop {
-        let page = audit::chain_page(conn, after, PAGE)?;
+        let page = audit::chain_page(db, after, PAGE)?;
         for event in &page {
             let seq = head.events + 1;
             let mac = chain::seal(key, seq, &head.last_mac, &event.fields());
-            audit::set_seal(conn, event.id, seq, &mac)?;
+            audit::set_seal(db, event.id, seq, &mac)?;
             head = head.after(event.id, mac);
         }
         match page.last() {
@@ -114,7 +113,7 @@ pub(crate) fn start(conn: &Connection, key: &Key, now: Time) -> Result<()> {
     }
     head.adopted = head.events;
     head.adopted_last_id = head.last_id;
-    audit::start_chain(conn, &head, &head.mac(key))?;
+    audit::start_chain(db, &head, &head.mac(key))?;
     Ok(())
 }
 
@@ -192,31 +191,37 @@ impl Desk {
     /// transaction); the verdict once the trail is read to its end, which
     /// is read with the head in the same transaction.
     pub fn check_trail_step(&self, progress: TrailProgress, budget: u32) -> Result<TrailStep> {
+        check_step(self.db(), self.key(), progress, budget)
+    }
+}
+
+/// [`Desk::check_trail_step`] on `db`: one read transaction (one snapshot
+/// on either engine), a page at a time.
+fn check_step(db: &Db, key: &Key, progress: TrailProgress, budget: u32) -> Result<TrailStep> {
+    // Each run of the transaction (a lost race runs it again) starts here.
+    db.transaction(TxMode::Read, move |read| {
         let TrailProgress {
             mut verifier,
             mut after,
-        } = progress;
-        let read = self.conn()?.unchecked_transaction()?;
+        } = progress.clone();
         let mut left = budget;
         let mut end = false;
         while left > 0 && !end {
-            let page = audit::chain_page(&read, after, PAGE.min(left))?;
+            let page = audit::chain_page(read, after, PAGE.min(left))?;
             end = page.len() < PAGE.min(left) as usize;
             left -= u32::try_from(page.len()).unwrap_or(left);
             for event in page {
                 after = event.id;
-                verifier.feed(self.key(), event);
+                verifier.feed(key, event);
             }
             // The rest cannot change the verdict but for the head.
             end |= verifier.done();
         }
         if !end {
-            read.finish()?;
             return Ok(TrailStep::More(TrailProgress { verifier, after }));
         }
-        let stored = audit::head(&read)?;
-        read.finish()?;
-        let verdict = verifier.finish(self.key(), &stored);
+        let stored = audit::head(read)?;
+        let verdict = verifier.finish(key, &stored);
         Ok(TrailStep::Done(TrailCheck {
             whole: verdict.broken.is_none(),
             checked: verdict.checked,
@@ -230,7 +235,7 @@ impl Desk {
                 adopted_through: stored.adopted_last_id,
             },
         }))
-    }
+    })
 }
 
 #[cfg(test)]
@@ -399,9 +404,7 @@ mod tests {
         add(&mut d, "b@example.com");
         audit::testing::reset_head(d.conn().unwrap());
         let now = d.now();
-        d.store
-            .write(|tx| start(tx.require_sqlite()?, &d.key, now))
-            .unwrap();
+        d.store.write(|tx| start(tx, &d.key, now)).unwrap();
         let c = d.check_trail().unwrap();
         assert_eq!(
             c.problem.map(|b| b.kind),
@@ -416,5 +419,101 @@ mod tests {
             })
             .unwrap_err();
         assert!(matches!(err, DeskError::ChainHeadAltered), "{err}");
+    }
+
+    /// A check of the whole trail on `db`.
+    fn check_all(db: &Db, key: &Key) -> TrailCheck {
+        match check_step(db, key, TrailProgress::default(), u32::MAX).unwrap() {
+            TrailStep::Done(check) => check,
+            TrailStep::More(_) => panic!("a check with no budget stopped"),
+        }
+    }
+
+    #[test]
+    fn the_same_events_seal_into_the_same_chain_on_both_engines_and_an_edit_is_caught() {
+        use crate::store::engine::Engine;
+        use crate::store::testing::{each_engine, user};
+        let key = key_source().load().unwrap();
+        let mut chains = Vec::new();
+        each_engine("trail_chain", |store| {
+            let started = at("2026-11-21T09:00:00Z");
+            store.write(|db| start(db, &key, started)).unwrap();
+            let a = user(store.db(), "a@example.com");
+            let tip = Cell::new(None);
+            let event = |kind, user_id, facts| Fields {
+                id: 0,
+                at: 1_000,
+                actor: "admin",
+                os_user: Some("judy"),
+                user_id,
+                kind,
+                detail: "done",
+                ip: Some("192.0.2.1"),
+                written_at: Some(1_005),
+                clock_set: Some(true),
+                facts,
+            };
+            // One use case, one transaction; the chain's end is read afresh.
+            for (kind, user_id, facts) in [
+                ("user.add", Some(a), None),
+                ("policy.set", None, Some(r#"{"reason":"x"}"#)),
+            ] {
+                store
+                    .write(|db| {
+                        tip.set(None);
+                        append(db, &key, &tip, &event(kind, user_id, facts), false)
+                    })
+                    .unwrap();
+            }
+            // A batch: the next id read once, the head written at its end.
+            store
+                .write(|db| {
+                    tip.set(None);
+                    for kind in ["user.unlock", "user.disable"] {
+                        append(db, &key, &tip, &event(kind, Some(a), None), true)?;
+                    }
+                    save_head(db, &key, &tip)
+                })
+                .unwrap();
+            store
+                .write(|db| {
+                    tip.set(None);
+                    append(db, &key, &tip, &event("user.enable", Some(a), None), false)
+                })
+                .unwrap();
+            let db = store.db();
+            let c = check_all(db, &key);
+            assert!(c.whole, "{c:?}");
+            assert_eq!(
+                (c.checked, c.head.events, c.head.last_event),
+                (5, 5, Some(5))
+            );
+            let sealed = audit::chain_page(db, i64::MIN, 10).unwrap();
+            let chain: Vec<_> = sealed
+                .iter()
+                .map(|e| (e.id, e.seq, e.mac.clone()))
+                .collect();
+            chains.push((chain, c.head.mac.clone()));
+            // The trail refuses an edit; past its guard, the check finds it.
+            let edit = "UPDATE audit SET detail = 'nothing' WHERE id = 3";
+            let e = db.execute(edit, &[]).unwrap_err();
+            assert!(e.to_string().contains("append-only"), "{e}");
+            db.batch(match db.engine() {
+                Engine::Sqlite => "DROP TRIGGER audit_append_only_update",
+                Engine::Postgres => "ALTER TABLE audit DISABLE TRIGGER audit_append_only_update",
+            })
+            .unwrap();
+            db.execute(edit, &[]).unwrap();
+            let c = check_all(db, &key);
+            assert!(!c.whole);
+            let broken = c.problem.unwrap();
+            assert_eq!(
+                (broken.kind, broken.event, broken.after, c.checked),
+                (Tampering::Edited, Some(3), Some(2), 2)
+            );
+        });
+        if let [sqlite, postgres] = &chains[..] {
+            assert_eq!(sqlite, postgres, "the same ids, places and MACs");
+        }
     }
 }

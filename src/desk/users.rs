@@ -186,7 +186,7 @@ impl Desk {
             factors: super::account::views(conn, u.id)?,
             devices: devices::views(self.db(), u.id, now)?,
             codes: codes::status_of(self.db(), &policy, u.id)?,
-            activity: records::audit_for(conn, Some(u.id), None, None, 10)?,
+            activity: records::audit_for(self.db(), Some(u.id), None, None, 10)?,
         })
     }
 
