@@ -218,7 +218,7 @@ impl Desk {
         let policy = self.policy()?;
         let ctx = filter_context(self.db(), &policy, now)?;
         let rows = store::user_list::page(
-            self.conn()?,
+            self.db(),
             &Query {
                 search: q.search.as_deref(),
                 filter: q.filter,
@@ -240,7 +240,7 @@ impl Desk {
         limit: u32,
     ) -> Result<Vec<UserSummary>> {
         let now = self.now();
-        let rows = store::user_sort::page(self.conn()?, sort, at, limit)?;
+        let rows = store::user_sort::page(self.db(), sort, at, limit)?;
         rows.iter().map(|u| summary(self.db(), u, now)).collect()
     }
 

@@ -117,11 +117,6 @@ impl Where {
         &self.args
     }
 
-    /// The bound values, for a `SQLite` connection (store code not yet ported).
-    pub fn params(&self) -> rusqlite::ParamsFromIter<&Vec<Value>> {
-        rusqlite::params_from_iter(&self.args)
-    }
-
     /// Limit a newest-first list to the rows `at` names, given the key row's
     /// `(time, id)`; returns the direction to read in (`DESC` from the newest).
     /// `time` and `id` are the columns, so an index on `(…, time)` (whose

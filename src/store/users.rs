@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{StoreError, exec, opt_time, parse_col, secs, time};
+use super::{StoreError, exec, opt_time, parse_col, parse_value, secs, time};
 use crate::domain::lockout::Lock;
 use crate::domain::{Role, Time, UserStatus};
 
@@ -44,6 +44,36 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
         name: r.get(2)?,
         role: parse_col(r, 3, Role::parse)?,
         status: parse_col(r, 4, UserStatus::parse)?,
+        password_hash: r.get(5)?,
+        phone: r.get(6)?,
+        phone_verified: r.get(7)?,
+        every_login: r.get(8)?,
+        lock: Lock {
+            failures: r.get(9)?,
+            locked_until: opt_time(r.get(11)?),
+            streak: r.get(19)?,
+        },
+        failures_after: r.get(10)?,
+        created_at: time(r.get(12)?),
+        last_login_at: opt_time(r.get(13)?),
+        active_factors: r.get(14)?,
+        factor_kinds: r.get(15)?,
+        codes_total: r.get(16)?,
+        codes_left: r.get(17)?,
+        grace_from: time(r.get(18)?),
+        password_change: r.get(20)?,
+    })
+}
+
+/// [`from_row`] for a row read through [`super::Db`] (the Users list's
+/// pages); one reader once this file is ported.
+pub(super) fn from_db_row(r: &super::engine::Row) -> Result<UserRow, StoreError> {
+    Ok(UserRow {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        name: r.get(2)?,
+        role: parse_value(r, 3, Role::parse)?,
+        status: parse_value(r, 4, UserStatus::parse)?,
         password_hash: r.get(5)?,
         phone: r.get(6)?,
         phone_verified: r.get(7)?,
