@@ -166,8 +166,9 @@ fn clauses(
 /// order and testing each user: across every user the walk passes, for a
 /// page. `SQLite` is kept off the email (or a filter's) index with `NOT
 /// INDEXED`; `PostgreSQL` reads them into a materialized `WITH` first, as
-/// its generic plan (the one a statement the connection keeps settles on)
-/// would otherwise walk the email index for a parameter's unknown `LIMIT`.
+/// its generic plan (the one a statement the connection keeps may settle
+/// on) would otherwise walk the email index testing each user (seen for a
+/// rare term: the test of the plans).
 fn few_sorted(engine: Engine, w: &mut Where, found: &str, order: &str, limit: u32) -> String {
     match engine {
         Engine::Sqlite => {
