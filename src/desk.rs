@@ -155,16 +155,16 @@ impl Ctx<'_> {
     }
 
     pub fn user(&self, email: &str) -> Result<UserRow> {
-        user_by_email(self.conn, email)
+        user_by_email(self.db, email)
     }
 }
 
-pub(crate) fn user_by_email(conn: &Connection, email: &str) -> Result<UserRow> {
+pub(crate) fn user_by_email(db: &Db, email: &str) -> Result<UserRow> {
     // No address is longer (and a huge input is not normalised first).
     if email.len() > 4 * crate::domain::contact::EMAIL_MAX {
         return Err(DeskError::UnknownUser(text::excerpt(email.trim(), 80)));
     }
-    store::users::by_email(conn, &canonical_email(email))?
+    store::users::by_email(db, &canonical_email(email))?
         .ok_or_else(|| DeskError::UnknownUser(text::excerpt(email.trim(), 80)))
 }
 
@@ -529,7 +529,7 @@ impl Desk {
     /// Check a user's password (argon2id, 15–40 ms): `None` when the
     /// account has no password set.
     pub(crate) fn check_password(&mut self, email: &str, password: &str) -> Result<Option<bool>> {
-        match user_by_email(self.conn()?, email)?.password_hash {
+        match user_by_email(self.db(), email)?.password_hash {
             None => Ok(None),
             Some(hash) => Ok(Some(self.hasher.verify(password, &hash)?)),
         }

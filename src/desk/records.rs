@@ -13,7 +13,7 @@ use crate::domain::recipient::Recipient;
 use crate::domain::text::{self, Field};
 use crate::domain::vocab::{ChallengeState, CodeState, DeliveryStatus};
 use crate::store::deliveries::DeliveryRow;
-use crate::store::{self, Keyset, audit, deliveries};
+use crate::store::{self, Db, Keyset, audit, deliveries};
 
 /// The messages budget for one page of an outbox search: each is opened
 /// (unsealed) to be tested, so fewer than the audit's.
@@ -89,9 +89,9 @@ pub(crate) fn view(r: audit::AuditRow) -> AuditView {
 }
 
 /// The id of the user a query is limited to, if any.
-pub(crate) fn user_id(conn: &Connection, email: Option<&str>) -> Result<Option<i64>> {
+pub(crate) fn user_id(db: &Db, email: Option<&str>) -> Result<Option<i64>> {
     Ok(email
-        .map(|e| user_by_email(conn, e))
+        .map(|e| user_by_email(db, e))
         .transpose()?
         .map(|u| u.id))
 }
@@ -140,9 +140,8 @@ impl Desk {
         to: Option<&Recipient>,
         at: Keyset<i64>,
     ) -> Result<Vec<DeliveryView>> {
-        let conn = self.conn()?;
         let now = self.now();
-        let user_id = user_id(conn, q.user.as_deref())?;
+        let user_id = user_id(self.db(), q.user.as_deref())?;
         let to = to.map(|t| super::sealing::to_macs(self.key(), t));
         let rows = deliveries::page(self.db(), user_id, to.as_ref(), at, q.limit.max(1))?;
         Ok(rows.iter().map(|d| self.delivery(d, now)).collect())
@@ -161,7 +160,6 @@ impl Desk {
         at: Keyset<i64>,
         budget: u32,
     ) -> Result<OutboxPage> {
-        let conn = self.conn()?;
         let now = self.now();
         let Some(needle) = Needle::parse(text::check(Field::Search, text)?) else {
             let rows = self.outbox_page(q, at)?;
@@ -170,7 +168,7 @@ impl Desk {
                 stopped_at: None,
             });
         };
-        let user_id = user_id(conn, q.user.as_deref())?;
+        let user_id = user_id(self.db(), q.user.as_deref())?;
         walk(
             at,
             q.limit,
@@ -222,7 +220,7 @@ impl Desk {
     /// The audit trail, newest first; `kind` may be a prefix ending in `.`.
     pub fn audit(&self, q: &RecordQuery) -> Result<Vec<AuditView>> {
         let conn = self.conn()?;
-        let user_id = user_id(conn, q.user.as_deref())?;
+        let user_id = user_id(self.db(), q.user.as_deref())?;
         audit_for(conn, user_id, q.kind.as_deref(), q.before, q.limit.max(1))
     }
 
@@ -230,7 +228,7 @@ impl Desk {
     /// `q.before` (`After(id)`: older than event `id`).
     pub fn audit_page(&self, q: &RecordQuery, at: Keyset<i64>) -> Result<Vec<AuditView>> {
         let conn = self.conn()?;
-        let user_id = user_id(conn, q.user.as_deref())?;
+        let user_id = user_id(self.db(), q.user.as_deref())?;
         audit_page(conn, user_id, q.kind.as_deref(), at, q.limit.max(1))
     }
 

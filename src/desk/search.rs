@@ -17,7 +17,7 @@ use crate::domain::Time;
 use crate::domain::needle::Needle;
 use crate::domain::text::{self, Field};
 use crate::store::audit::{self, AuditRow};
-use crate::store::{Keyset, secs};
+use crate::store::{Db, Keyset, secs};
 
 /// Which events to find. Every filter given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -155,7 +155,7 @@ fn kind_is(pattern: &str, kind: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('.'))
 }
 
-fn resolve<'q>(conn: &Connection, q: &'q AuditQuery) -> Result<Resolved<'q>> {
+fn resolve<'q>(db: &Db, q: &'q AuditQuery) -> Result<Resolved<'q>> {
     if let (Some(since), Some(until)) = (q.since, q.until)
         && since >= until
     {
@@ -173,7 +173,7 @@ fn resolve<'q>(conn: &Connection, q: &'q AuditQuery) -> Result<Resolved<'q>> {
         None => None,
     };
     Ok(Resolved {
-        user_id: user_id(conn, q.user.as_deref())?,
+        user_id: user_id(db, q.user.as_deref())?,
         kind: q.kind.as_deref(),
         actor,
         since: q.since.map(secs),
@@ -276,7 +276,7 @@ impl Desk {
     /// [`AuditPage::stopped_at`]).
     pub fn search_audit(&self, q: &AuditQuery, at: Keyset<i64>, budget: u32) -> Result<AuditPage> {
         let conn = self.conn()?;
-        let r = resolve(conn, q)?;
+        let r = resolve(self.db(), q)?;
         search(conn, &r, at, q.limit, budget)
     }
 
@@ -291,7 +291,7 @@ impl Desk {
         mut each: impl FnMut(&AuditView) -> Result<()>,
     ) -> Result<u64> {
         let conn = self.conn()?;
-        let r = resolve(conn, q)?;
+        let r = resolve(self.db(), q)?;
         let mut at = from;
         let mut n: u64 = 0;
         loop {
@@ -324,7 +324,7 @@ impl Desk {
     /// the id to go on after.
     pub fn audit_written_after(&self, q: &AuditQuery, after: i64) -> Result<(Vec<AuditView>, i64)> {
         let conn = self.conn()?;
-        let r = resolve(conn, q)?;
+        let r = resolve(self.db(), q)?;
         let rows = audit::written_after(conn, after, CHUNK)?;
         let next = rows.last().map_or(after, |e| e.id);
         Ok((

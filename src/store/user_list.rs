@@ -422,7 +422,6 @@ mod tests {
         let mut store = Store::in_memory().unwrap();
         store
             .write(|db| -> Result<(), StoreError> {
-                let conn = db.require_sqlite()?;
                 for i in 0..3000 {
                     let (email, name) = match i {
                         0..1200 => (format!("z{i:04}@x.org"), "Zed Zoo"),
@@ -430,7 +429,7 @@ mod tests {
                         i => (format!("a{i:04}@x.org"), "Ann Bee"),
                     };
                     insert(
-                        conn,
+                        db,
                         &NewUser {
                             email: &email,
                             skeleton: &email,
@@ -537,10 +536,9 @@ mod tests {
         ];
         store
             .write(|db| -> Result<(), StoreError> {
-                let conn = db.require_sqlite()?;
                 for (email, phone) in phones {
                     insert(
-                        conn,
+                        db,
                         &NewUser {
                             email,
                             skeleton: email,

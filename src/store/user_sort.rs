@@ -186,7 +186,7 @@ mod tests {
                     let email = format!("u{:03}@x.org", (i * 37) % 300);
                     let name = format!("Name {}", i % 17);
                     let id = insert(
-                        conn,
+                        db,
                         &NewUser {
                             email: &email,
                             skeleton: &email,
