@@ -375,26 +375,26 @@ fn walk_active_secrets<E: From<StoreError>>(
         .map(|c| format!("f.{}", c.trim()))
         .collect::<Vec<_>>()
         .join(", ");
-    let select = format!(
+    // From ("", 0), the first page too: every address is at least "" and
+    // every id above 0, and one statement keeps one plan (along the
+    // address index, each user's factors by the user index).
+    let sql = format!(
         "SELECT u.email, {columns} FROM users u JOIN factors f ON f.user_id = u.id
-         WHERE f.status = 'active' AND f.secret IS NOT NULL"
-    );
-    let first = format!("{select} ORDER BY u.email, f.id LIMIT ?1");
-    let next = format!(
-        "{select} AND u.email >= ?2 AND (u.email > ?2 OR f.id > ?3)
+         WHERE f.status = 'active' AND f.secret IS NOT NULL
+             AND u.email >= ?2 AND (u.email > ?2 OR f.id > ?3)
          ORDER BY u.email, f.id LIMIT ?1"
     );
-    let mut after: Option<(String, i64)> = None;
+    let mut after = (String::new(), 0_i64);
     loop {
-        let rows = match after.take() {
-            None => db.query(&first, &[page.into()])?,
-            Some((email, id)) => db.query(&next, &[page.into(), email.into(), id.into()])?,
-        };
+        let rows = db.query(
+            &sql,
+            &[page.into(), after.0.as_str().into(), after.1.into()],
+        )?;
         let full = rows.len() >= usize::try_from(page).unwrap_or(usize::MAX);
         for r in &rows {
             let email: String = r.get(0)?;
             let f = from_row_at(r, 1)?;
-            after = Some((email.clone(), f.id));
+            after = (email.clone(), f.id);
             each(&email, f)?;
         }
         if !full {
