@@ -34,7 +34,6 @@ mod plans;
 use std::cell::Cell;
 
 use chrono::TimeDelta;
-use rusqlite::Connection;
 
 use crate::clock::Clock;
 use crate::crypto::Key;
@@ -47,7 +46,9 @@ use crate::domain::policy::Policy;
 use crate::domain::text::{self, Field};
 use crate::location::Location;
 use crate::rng::Rng;
-use crate::store::{self, Db, Store, StoreError, Upkeep, users::UserRow};
+#[cfg(test)]
+use crate::store::StoreError;
+use crate::store::{self, Db, Store, Upkeep, users::UserRow};
 
 pub use crate::store::Keyset;
 pub use error::{DeskError, Remedy};
@@ -90,9 +91,6 @@ impl std::fmt::Debug for Desk {
 /// What one use case gets: its transaction, the key, the RNG, the time,
 /// the policy, and the audit trail.
 pub struct Ctx<'a> {
-    /// The transaction, for store functions not yet ported to [`Db`]
-    /// (`SQLite` only: on `PostgreSQL` a use case cannot run yet).
-    pub conn: &'a Connection,
     /// The same transaction on either engine, for ported store functions.
     pub db: &'a Db,
     pub key: &'a Key,
@@ -157,16 +155,16 @@ impl Ctx<'_> {
     }
 
     pub fn user(&self, email: &str) -> Result<UserRow> {
-        user_by_email(self.conn, email)
+        user_by_email(self.db, email)
     }
 }
 
-pub(crate) fn user_by_email(conn: &Connection, email: &str) -> Result<UserRow> {
+pub(crate) fn user_by_email(db: &Db, email: &str) -> Result<UserRow> {
     // No address is longer (and a huge input is not normalised first).
     if email.len() > 4 * crate::domain::contact::EMAIL_MAX {
         return Err(DeskError::UnknownUser(text::excerpt(email.trim(), 80)));
     }
-    store::users::by_email(conn, &canonical_email(email))?
+    store::users::by_email(db, &canonical_email(email))?
         .ok_or_else(|| DeskError::UnknownUser(text::excerpt(email.trim(), 80)))
 }
 
@@ -288,7 +286,6 @@ impl Desk {
                 None => store::policy::load(tx)?.0,
             };
             let mut cx = Ctx {
-                conn: tx.require_sqlite()?,
                 db: tx,
                 key,
                 rng: &mut *rng,
@@ -362,8 +359,9 @@ impl Desk {
         Ok(self.store.optimize()?)
     }
 
-    /// The connection, for store functions not yet ported to [`Db`].
-    pub(crate) fn conn(&self) -> Result<&Connection, StoreError> {
+    /// The `SQLite` connection, for tests that read plans or reset a head.
+    #[cfg(test)]
+    pub(crate) fn conn(&self) -> Result<&rusqlite::Connection, StoreError> {
         self.store.conn()
     }
 
@@ -385,7 +383,7 @@ impl Desk {
     /// Check a user's password (argon2id, 15–40 ms): `None` when the
     /// account has no password set.
     pub(crate) fn check_password(&mut self, email: &str, password: &str) -> Result<Option<bool>> {
-        match user_by_email(self.conn()?, email)?.password_hash {
+        match user_by_email(self.db(), email)?.password_hash {
             None => Ok(None),
             Some(hash) => Ok(Some(self.hasher.verify(password, &hash)?)),
         }

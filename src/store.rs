@@ -36,7 +36,6 @@ use rusqlite::{Connection, OpenFlags};
 use thiserror::Error;
 
 pub use batch::Upkeep;
-pub(crate) use columns::exec;
 pub use columns::{opt_time, parse_col, parse_value, secs, time};
 pub use engine::{Db, TxMode};
 pub use keyset::Keyset;
@@ -437,13 +436,13 @@ mod tests {
         .unwrap();
         let mut store = Store::from_connection(conn);
         store.migrate().unwrap();
-        let one = factors::by_id(store.conn().unwrap(), 1).unwrap().unwrap();
+        let one = factors::by_id(store.db(), 1).unwrap().unwrap();
         assert_eq!(
             (one.resync_step, one.last_step, one.last_used_ip.as_deref()),
             (Some(900), None, None)
         );
         assert_eq!(one.state().spent(), Some(900));
-        let two = factors::by_id(store.conn().unwrap(), 2).unwrap().unwrap();
+        let two = factors::by_id(store.db(), 2).unwrap().unwrap();
         assert_eq!((two.resync_step, two.last_step), (None, Some(800)));
         let a = &attempts::for_user_since(store.db(), 1, time(0), 10).unwrap()[0];
         assert!(a.first_used_by_resync && a.first_used_ip.is_none(), "{a:?}");

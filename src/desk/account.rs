@@ -1,8 +1,6 @@
 //! One account as the use cases share it: the user and their factor by id, their
 //! views, their standing against enforcement, the failed codes behind a lock.
 
-use rusqlite::Connection;
-
 use super::gateway::masked;
 use super::views::{FactorView, OathKind, OathView, Profile, UserSummary};
 use super::{Ctx, DeskError, Result};
@@ -92,19 +90,19 @@ pub(crate) fn recent_failures(
 
 /// A success or an unlock: no lock, and no earlier failure counts any more.
 pub(crate) fn clear_lock(cx: &Ctx<'_>, user_id: i64) -> Result<()> {
-    store::users::set_lock(cx.conn, user_id, &Lock::cleared())?;
+    store::users::set_lock(cx.db, user_id, &Lock::cleared())?;
     restart_failures(cx, user_id)
 }
 
 /// Count failures afresh from the newest attempt on.
 pub(crate) fn restart_failures(cx: &Ctx<'_>, user_id: i64) -> Result<()> {
     let last = store::attempts::last_id(cx.db)?;
-    Ok(store::users::restart_failures(cx.conn, user_id, last)?)
+    Ok(store::users::restart_failures(cx.db, user_id, last)?)
 }
 
 /// Used by `run` closures that need the user by id.
 pub(crate) fn by_id(cx: &Ctx<'_>, id: i64) -> Result<UserRow> {
-    store::users::by_id(cx.conn, id)?.ok_or_else(|| DeskError::UnknownUser(format!("#{id}")))
+    store::users::by_id(cx.db, id)?.ok_or_else(|| DeskError::UnknownUser(format!("#{id}")))
 }
 
 pub(crate) fn view(f: &FactorRow) -> FactorView {
@@ -134,13 +132,13 @@ pub(crate) fn view(f: &FactorRow) -> FactorView {
     }
 }
 
-pub(crate) fn views(conn: &Connection, user_id: i64) -> Result<Vec<FactorView>> {
-    Ok(rows::for_user(conn, user_id)?.iter().map(view).collect())
+pub(crate) fn views(db: &Db, user_id: i64) -> Result<Vec<FactorView>> {
+    Ok(rows::for_user(db, user_id)?.iter().map(view).collect())
 }
 
 /// A user's factor by id, or a clear error.
-pub(crate) fn factor_of(conn: &Connection, u: &UserRow, id: i64) -> Result<FactorRow> {
-    rows::by_id(conn, id)?
+pub(crate) fn factor_of(db: &Db, u: &UserRow, id: i64) -> Result<FactorRow> {
+    rows::by_id(db, id)?
         .filter(|f| f.user_id == u.id)
         .ok_or_else(|| DeskError::UnknownFactor {
             email: u.email.clone(),

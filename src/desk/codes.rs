@@ -123,7 +123,7 @@ impl Desk {
     }
 
     pub fn code_status(&self, email: &str) -> Result<CodeStatus> {
-        let u = user_by_email(self.conn()?, email)?;
+        let u = user_by_email(self.db(), email)?;
         status_of(self.db(), &self.policy()?, u.id)
     }
 }

@@ -44,7 +44,7 @@ pub enum Which {
 
 impl Desk {
     pub fn devices(&self, email: &str) -> Result<Vec<DeviceView>> {
-        let u = user_by_email(self.conn()?, email)?;
+        let u = user_by_email(self.db(), email)?;
         views(self.db(), u.id, self.now())
     }
 

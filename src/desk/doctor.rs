@@ -179,7 +179,6 @@ fn factor_fact(db: &Db, f: FactorRow) -> Result<FactorFact> {
 }
 
 fn gather(db: &Db, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
-    let conn = db.require_sqlite()?;
     let last = last_login(db, u)?;
     let disabled = events(db, u.id, "user.disable", 1)?
         .first()
@@ -204,7 +203,7 @@ fn gather(db: &Db, policy: &Policy, u: &UserRow, now: Time) -> Result<Facts> {
         },
         phone: u.phone.clone(),
         phone_verified: u.phone_verified,
-        factors: factors::for_user(conn, u.id)?
+        factors: factors::for_user(db, u.id)?
             .into_iter()
             .map(|f| factor_fact(db, f))
             .collect::<Result<_>>()?,
@@ -296,10 +295,9 @@ impl Desk {
 
     /// The findings alone (reads only; the console reloads them often).
     pub fn diagnose(&self, email: &str) -> Result<DoctorReport> {
-        let conn = self.conn()?;
         let now = self.now();
         let policy = self.policy()?;
-        let u = user_by_email(conn, email)?;
+        let u = user_by_email(self.db(), email)?;
         let facts = gather(self.db(), &policy, &u, now)?;
         Ok(DoctorReport {
             email: u.email,
@@ -336,7 +334,7 @@ impl Desk {
                     relative(next, cx.now)
                 ))));
             }
-            let apps: Vec<_> = factors::for_user(cx.conn, u.id)?
+            let apps: Vec<_> = factors::for_user(cx.db, u.id)?
                 .into_iter()
                 // A hardware (HOTP) token has no clock to check a code against.
                 .filter(|f| f.kind == FactorKind::Totp && !f.is_hotp() && f.status != FactorStatus::Disabled)
@@ -389,7 +387,7 @@ impl Desk {
         // A refusal is answered after committing, so its audit event stays.
         self.run(|cx| -> Result<Result<FactorView>> {
             let u = cx.user(email)?;
-            let f = factor_of(cx.conn, &u, factor_id)?;
+            let f = factor_of(cx.db, &u, factor_id)?;
             if f.kind != FactorKind::Totp {
                 return Err(DeskError::Refused(format!("factor {factor_id} is not an authenticator app, so it has no clock to resync")));
             }
@@ -408,21 +406,21 @@ impl Desk {
                     "those are not two codes in a row of this app within 10 minutes: have them read one code, wait for the next, and read that".to_owned(),
                 )));
             };
-            factors::set_drift(cx.conn, f.id, drift)?;
+            factors::set_drift(cx.db, f.id, drift)?;
             // The first code was read out loud and its time is past: it must
             // not work again, and a replay says the resync spent it (it is
             // not a login, so the factor's last use stays). The second is the
             // code their phone shows now, the one their next login needs: it
             // stays theirs, or they would wait for the next one.
             let spent = f.params.step_of(cx.now) + drift - 1;
-            factors::spend_by_resync(cx.conn, f.id, spent, cx.now)?;
+            factors::spend_by_resync(cx.db, f.id, spent, cx.now)?;
             cx.audit(
                 Some(u.id),
                 "factor.resync",
                 &format!("{} (factor {}): drift {:+} s (was {:+} s)", f.label, f.id, drift * f.params.step_secs(), f.drift * f.params.step_secs()),
                 None,
             )?;
-            Ok(Ok(view(&factor_of(cx.conn, &u, factor_id)?)))
+            Ok(Ok(view(&factor_of(cx.db, &u, factor_id)?)))
         })?
     }
 
@@ -430,13 +428,13 @@ impl Desk {
     pub fn clear_drift(&mut self, email: &str, factor_id: i64) -> Result<FactorView> {
         self.run(|cx| {
             let u = cx.user(email)?;
-            let f = factor_of(cx.conn, &u, factor_id)?;
+            let f = factor_of(cx.db, &u, factor_id)?;
             if f.drift == 0 {
                 return Err(DeskError::Refused(format!(
                     "factor {factor_id} has no drift to clear"
                 )));
             }
-            factors::set_drift(cx.conn, f.id, 0)?;
+            factors::set_drift(cx.db, f.id, 0)?;
             cx.audit(
                 Some(u.id),
                 "factor.resync",
@@ -448,7 +446,7 @@ impl Desk {
                 ),
                 None,
             )?;
-            Ok(view(&factor_of(cx.conn, &u, factor_id)?))
+            Ok(view(&factor_of(cx.db, &u, factor_id)?))
         })
     }
 }

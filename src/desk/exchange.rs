@@ -197,7 +197,7 @@ impl Desk {
     ) -> Result<ExportSummary> {
         let why = reason(why, "export secrets")?;
         self.run(|cx| {
-            let total = rows::count_active_secrets(cx.conn)?;
+            let total = rows::count_active_secrets(cx.db)?;
             out.write_all(format.head().as_bytes())
                 .map_err(|e| io(&e))?;
             let mut written = 0;
@@ -208,7 +208,7 @@ impl Desk {
                 reason: Some(why.clone()),
                 ..Facts::default()
             };
-            rows::each_active_secret(cx.conn, |email, f| {
+            rows::each_active_secret(cx.db, |email, f| {
                 let secret = secret_of(cx.key, &f)?;
                 let item = Exported {
                     factor_id: f.id,
@@ -280,14 +280,14 @@ impl Desk {
         progress: Progress<'_>,
     ) -> Result<ExportSummary> {
         self.run(|cx| {
-            let total = store::users::count(cx.conn)?;
+            let total = store::users::count(cx.db)?;
             let head = match format {
                 UserFormat::Csv => user_csv::csv_header(),
                 UserFormat::Json => "[".to_owned(),
             };
             out.write_all(head.as_bytes()).map_err(|e| io(&e))?;
             let mut written = 0;
-            store::users::each_user(cx.conn, |u| {
+            store::users::each_user(cx.db, |u| {
                 let line = match format {
                     UserFormat::Csv => {
                         user_csv::csv_line(&u.email, &u.name, u.role, u.phone.as_deref())
@@ -336,7 +336,7 @@ impl Desk {
 fn import_one(cx: &mut Ctx<'_>, format: Format, address: &str, r: &SecretRecord) -> Result<()> {
     super::factors::require_allowed(cx, FactorKind::Totp)?;
     let u = cx.user(address)?;
-    for f in rows::secrets_for_user(cx.conn, u.id)? {
+    for f in rows::secrets_for_user(cx.db, u.id)? {
         if f.status == FactorStatus::Disabled {
             continue;
         }
@@ -351,7 +351,7 @@ fn import_one(cx: &mut Ctx<'_>, format: Format, address: &str, r: &SecretRecord)
     let label = label_for(r);
     let sealed = cx.key.seal(cx.rng, &totp_context(u.id), &r.secret);
     let id = rows::insert(
-        cx.conn,
+        cx.db,
         &NewFactor {
             secret: Some(&sealed),
             created_at: cx.now,

@@ -53,13 +53,13 @@ pub(crate) fn start_totp_labelled(
     chosen: Option<String>,
 ) -> Result<TotpEnrolment> {
     require_allowed(cx, FactorKind::Totp)?;
-    let existing = rows::for_user(cx.conn, u.id)?;
+    let existing = rows::for_user(cx.db, u.id)?;
     for f in existing
         .iter()
         // A pending hardware token is another enrolment: it stays.
         .filter(|f| f.kind == FactorKind::Totp && !f.is_hotp() && f.status == FactorStatus::Pending)
     {
-        rows::delete(cx.conn, f.id)?;
+        rows::delete(cx.db, f.id)?;
     }
     let active_apps = existing
         .iter()
@@ -73,7 +73,7 @@ pub(crate) fn start_totp_labelled(
     let secret = zeroize::Zeroizing::new(cx.rng.bytes::<{ totp::SECRET_LEN }>());
     let sealed = cx.key.seal(cx.rng, &totp_context(u.id), &*secret);
     let id = rows::insert(
-        cx.conn,
+        cx.db,
         &NewFactor {
             secret: Some(&sealed),
             created_at: cx.now,
@@ -96,7 +96,7 @@ pub(crate) fn repoint_sms(
     u: &UserRow,
     phone: &Phone,
 ) -> Result<Option<(String, SmsReconfirm)>> {
-    let Some(f) = rows::for_user(cx.conn, u.id)?
+    let Some(f) = rows::for_user(cx.db, u.id)?
         .into_iter()
         .find(|f| f.kind == FactorKind::Sms)
     else {
@@ -115,8 +115,8 @@ pub(crate) fn repoint_sms(
         f.label.clone()
     };
     challenges::cancel_open_for_factor(cx.db, f.id, cx.now)?;
-    rows::set_destination(cx.conn, f.id, &phone.e164(), &label)?;
-    let f = factor_of(cx.conn, u, f.id)?;
+    rows::set_destination(cx.db, f.id, &phone.e164(), &label)?;
+    let f = factor_of(cx.db, u, f.id)?;
     let issued = send_confirmation(cx, u, &f)?;
     Ok(Some((
         format!(
@@ -216,7 +216,7 @@ impl Desk {
                     id: f.id,
                 });
             }
-            store::users::set_phone(cx.conn, u.id, Some(&phone.e164()), false)?;
+            store::users::set_phone(cx.db, u.id, Some(&phone.e164()), false)?;
             let label = chosen
                 .clone()
                 .unwrap_or_else(|| format!("SMS to {}", phone.masked()));
@@ -302,8 +302,8 @@ impl Desk {
     }
 
     pub fn factors(&self, email: &str) -> Result<Vec<FactorView>> {
-        let u = user_by_email(self.conn()?, email)?;
-        views(self.conn()?, u.id)
+        let u = user_by_email(self.db(), email)?;
+        views(self.db(), u.id)
     }
 
     /// Disable (kept, but not usable) or enable again a confirmed factor.
@@ -322,7 +322,7 @@ impl Desk {
         };
         self.run(|cx| {
             let u = cx.user(email)?;
-            let f = factor_of(cx.conn, &u, factor_id)?;
+            let f = factor_of(cx.db, &u, factor_id)?;
             let (from, to, kind) = if enabled {
                 (
                     FactorStatus::Disabled,
@@ -351,7 +351,7 @@ impl Desk {
                     }
                 )));
             }
-            rows::set_status(cx.conn, f.id, to)?;
+            rows::set_status(cx.db, f.id, to)?;
             let facts = Facts {
                 factor: Some(f.id),
                 reason: Some(why.clone()).filter(|w| !w.is_empty()),
@@ -364,7 +364,7 @@ impl Desk {
                 None,
                 &facts,
             )?;
-            Ok(view(&factor_of(cx.conn, &u, factor_id)?))
+            Ok(view(&factor_of(cx.db, &u, factor_id)?))
         })
     }
 
@@ -373,11 +373,11 @@ impl Desk {
         let why = super::reason(why, "removing a factor")?;
         self.run(|cx| {
             let u = cx.user(email)?;
-            let f = factor_of(cx.conn, &u, factor_id)?;
+            let f = factor_of(cx.db, &u, factor_id)?;
             challenges::cancel_open_for_factor(cx.db, f.id, cx.now)?;
-            rows::delete(cx.conn, f.id)?;
+            rows::delete(cx.db, f.id)?;
             if f.kind == FactorKind::Sms {
-                store::users::set_phone(cx.conn, u.id, u.phone.as_deref(), false)?;
+                store::users::set_phone(cx.db, u.id, u.phone.as_deref(), false)?;
             }
             cx.audit(
                 Some(u.id),
@@ -414,7 +414,7 @@ fn confirm_in(
     code: &str,
 ) -> Result<Result<FactorView>> {
     let u = cx.user(email)?;
-    let f = factor_of(cx.conn, &u, factor_id)?;
+    let f = factor_of(cx.db, &u, factor_id)?;
     if f.status != FactorStatus::Pending {
         return Err(DeskError::NotPending {
             email: u.email,
@@ -458,9 +458,9 @@ fn confirm_in(
             None
         }
     };
-    rows::confirm(cx.conn, f.id, cx.now, step)?;
+    rows::confirm(cx.db, f.id, cx.now, step)?;
     if f.kind == FactorKind::Sms {
-        store::users::set_phone(cx.conn, u.id, f.destination.as_deref(), true)?;
+        store::users::set_phone(cx.db, u.id, f.destination.as_deref(), true)?;
     }
     cx.audit(
         Some(u.id),
@@ -468,7 +468,7 @@ fn confirm_in(
         &format!("{} confirmed (factor {})", f.label, f.id),
         None,
     )?;
-    let f = factor_of(cx.conn, &u, factor_id)?;
+    let f = factor_of(cx.db, &u, factor_id)?;
     Ok(Ok(view(&f)))
 }
 
@@ -476,7 +476,7 @@ fn confirm_in(
 /// is replaced (so "add it again" sends a fresh code); a confirmed one is
 /// returned, and stands in the way.
 fn replace_pending(cx: &mut Ctx<'_>, u: &UserRow, kind: FactorKind) -> Result<Option<FactorRow>> {
-    for f in rows::for_user(cx.conn, u.id)?
+    for f in rows::for_user(cx.db, u.id)?
         .into_iter()
         .filter(|f| f.kind == kind)
     {
@@ -484,7 +484,7 @@ fn replace_pending(cx: &mut Ctx<'_>, u: &UserRow, kind: FactorKind) -> Result<Op
             return Ok(Some(f));
         }
         challenges::cancel_open_for_factor(cx.db, f.id, cx.now)?;
-        rows::delete(cx.conn, f.id)?;
+        rows::delete(cx.db, f.id)?;
     }
     Ok(None)
 }
@@ -511,14 +511,14 @@ fn add_contact(
     label: &str,
 ) -> Result<ContactEnrolment> {
     let id = rows::insert(
-        cx.conn,
+        cx.db,
         &NewFactor {
             destination: Some(destination),
             created_at: cx.now,
             ..NewFactor::new(u.id, kind, FactorStatus::Pending, label)
         },
     )?;
-    let f = factor_of(cx.conn, u, id)?;
+    let f = factor_of(cx.db, u, id)?;
     let issued = send_confirmation(cx, u, &f)?;
     let delivery = issued
         .delivery

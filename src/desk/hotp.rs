@@ -49,7 +49,7 @@ impl Desk {
             let label = chosen.clone().unwrap_or_else(|| "Hardware token".to_owned());
             let sealed = cx.key.seal(cx.rng, &totp_context(u.id), &secret);
             let id = rows::insert(
-                cx.conn,
+                cx.db,
                 &NewFactor {
                     secret: Some(&sealed),
                     created_at: cx.now,
@@ -93,7 +93,7 @@ pub(crate) fn confirm(cx: &mut Ctx<'_>, f: &FactorRow, code: &str) -> Result<Res
     let next = f.counter.unwrap_or(0);
     match hotp::check(&secret, &f.params, code, next, hotp::LOOK_AHEAD) {
         Check::Accepted { counter } => {
-            rows::set_counter(cx.conn, f.id, counter + 1)?;
+            rows::set_counter(cx.db, f.id, counter + 1)?;
             Ok(Ok(()))
         }
         Check::Replayed { .. } | Check::Invalid => Ok(Err(DeskError::NotNextTokenCode {
@@ -133,8 +133,8 @@ pub(crate) fn resync(
             hotp::RESYNC_WINDOW
         ))));
     };
-    rows::set_counter(cx.conn, f.id, at + 1)?;
-    rows::mark_resynced(cx.conn, f.id, cx.now)?;
+    rows::set_counter(cx.db, f.id, at + 1)?;
+    rows::mark_resynced(cx.db, f.id, cx.now)?;
     cx.audit(
         Some(u.id),
         "factor.resync",
@@ -146,5 +146,5 @@ pub(crate) fn resync(
         ),
         None,
     )?;
-    Ok(Ok(view(&factor_of(cx.conn, u, f.id)?)))
+    Ok(Ok(view(&factor_of(cx.db, u, f.id)?)))
 }

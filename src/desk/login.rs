@@ -146,7 +146,7 @@ impl Desk {
             match decision.outcome {
                 Outcome::Allowed => {
                     if req.action == Action::Login {
-                        store::users::set_last_login(cx.conn, u.id, cx.now)?;
+                        store::users::set_last_login(cx.db, u.id, cx.now)?;
                     }
                     if let Some(d) = own_device.as_ref().filter(|_| facts.trust.is_trusted()) {
                         devices::touch(cx.db, d.id, &ip, cx.now)?;
@@ -171,16 +171,15 @@ impl Desk {
 
     /// A challenge as the simulator shows it.
     pub fn challenge(&self, challenge_id: i64) -> Result<ChallengeView> {
-        let conn = self.conn()?;
         let now = self.now();
         let policy = self.policy()?;
         let c = challenges::by_id(self.db(), challenge_id)?
             .ok_or(DeskError::UnknownChallenge(challenge_id))?;
-        let u = store::users::by_id(conn, c.user_id)?
+        let u = store::users::by_id(self.db(), c.user_id)?
             .ok_or(DeskError::UnknownChallenge(challenge_id))?;
         let f = c
             .factor_id
-            .map(|id| factor_rows::by_id(conn, id))
+            .map(|id| factor_rows::by_id(self.db(), id))
             .transpose()?
             .flatten();
         let ready = c.last_sent_at + policy.resend_cooldown;
@@ -228,8 +227,8 @@ impl Desk {
     /// `skew` off (the simulator's phone): the code, how long until the
     /// next, and who already spent its time step.
     pub fn app_shows(&self, email: &str, factor_id: i64, skew: TimeDelta) -> Result<AppCode> {
-        let u = user_by_email(self.conn()?, email)?;
-        let f = factor_of(self.conn()?, &u, factor_id)?;
+        let u = user_by_email(self.db(), email)?;
+        let f = factor_of(self.db(), &u, factor_id)?;
         if f.kind != FactorKind::Totp {
             return Err(DeskError::Refused(format!(
                 "factor {factor_id} is not an authenticator app"
@@ -295,7 +294,7 @@ impl Desk {
         email: &str,
         ip: &str,
     ) -> Result<Option<regulation::Refused>> {
-        let u = user_by_email(self.conn()?, email)?;
+        let u = user_by_email(self.db(), email)?;
         regulation::password_gate(self.db(), u.id, ip, self.now())
     }
 }
@@ -333,7 +332,7 @@ fn challenge_login(
     ip: &str,
     start: &mut LoginStart,
 ) -> Result<()> {
-    let candidates: Vec<Candidate> = factor_rows::for_user(cx.conn, u.id)?
+    let candidates: Vec<Candidate> = factor_rows::for_user(cx.db, u.id)?
         .iter()
         .map(|f| Candidate {
             id: f.id,
@@ -343,7 +342,7 @@ fn challenge_login(
         })
         .collect();
     let chosen = login::choose(&candidates, req.factor)?.id;
-    let f = factor_of(cx.conn, u, chosen)?;
+    let f = factor_of(cx.db, u, chosen)?;
     let purpose = match req.action {
         Action::Login => ChallengePurpose::Login,
         Action::Export => ChallengePurpose::Export,

@@ -2,7 +2,6 @@
 //! past grace with no factor, pending enrolments, failed deliveries, codes).
 
 use chrono::TimeDelta;
-use rusqlite::Connection;
 use serde::Serialize;
 
 use super::{Desk, Result};
@@ -84,7 +83,6 @@ impl Grace {
 }
 
 fn attention(db: &Db, policy: &Policy, grace: &Grace, now: Time) -> Result<Vec<Attention>> {
-    let conn = db.require_sqlite()?;
     let mut out = Vec::new();
     let mut push = |u: &UserRow, concern, detail: String| {
         out.push(Attention {
@@ -123,7 +121,7 @@ fn attention(db: &Db, policy: &Policy, grace: &Grace, now: Time) -> Result<Vec<A
     let day = now - TimeDelta::hours(24);
     // A code used again from elsewhere: settled once the factor is replaced.
     for r in store::attempts::replayed_elsewhere(db, day, PER_CONCERN)? {
-        if let Some(u) = store::users::by_id(conn, r.user_id)? {
+        if let Some(u) = store::users::by_id(db, r.user_id)? {
             push(
                 &u,
                 Concern::Replayed,
@@ -131,8 +129,8 @@ fn attention(db: &Db, policy: &Policy, grace: &Grace, now: Time) -> Result<Vec<A
             );
         }
     }
-    for (user_id, _, kind, started) in store::factors::pending(conn, PER_CONCERN)? {
-        if let Some(u) = store::users::by_id(conn, user_id)? {
+    for (user_id, _, kind, started) in store::factors::pending(db, PER_CONCERN)? {
+        if let Some(u) = store::users::by_id(db, user_id)? {
             push(
                 &u,
                 Concern::Pending,
@@ -141,8 +139,8 @@ fn attention(db: &Db, policy: &Policy, grace: &Grace, now: Time) -> Result<Vec<A
         }
     }
     for (user_id, reason, at) in store::deliveries::failed_users_since(db, day, PER_CONCERN)? {
-        if let Some(u) = store::users::by_id(conn, user_id)?
-            && !delivery_settled(conn, &u, at)?
+        if let Some(u) = store::users::by_id(db, user_id)?
+            && !delivery_settled(db, &u, at)?
         {
             push(&u, Concern::FailedDelivery, reason);
         }
@@ -169,11 +167,11 @@ fn attention(db: &Db, policy: &Policy, grace: &Grace, now: Time) -> Result<Vec<A
 
 /// A failed message no longer needs attention once they have logged in
 /// since, or a factor was confirmed after it (moved to an authenticator app).
-fn delivery_settled(conn: &Connection, u: &UserRow, failed_at: Time) -> Result<bool> {
+fn delivery_settled(db: &Db, u: &UserRow, failed_at: Time) -> Result<bool> {
     if u.last_login_at.is_some_and(|t| t > failed_at) {
         return Ok(true);
     }
-    Ok(store::factors::for_user(conn, u.id)?
+    Ok(store::factors::for_user(db, u.id)?
         .iter()
         .any(|f| f.status == FactorStatus::Active && f.confirmed_at.is_some_and(|t| t > failed_at)))
 }

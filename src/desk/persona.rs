@@ -34,8 +34,7 @@ impl Desk {
     /// they were last seen from (their newest login, or a remembered
     /// computer seen since), if any.
     pub fn persona(&self, email: &str) -> Result<Persona> {
-        let conn = self.conn()?;
-        let u = user_by_email(conn, email)?;
+        let u = user_by_email(self.db(), email)?;
         let story = personas::get(self.db(), u.id)?;
         let ip = match story.as_ref().and_then(|p| p.ip.clone()) {
             Some(told) => Some(told),

@@ -1,8 +1,6 @@
 //! Read-only records: the outbox (the simulated phone and inbox, opened with
 //! the key) and the audit trail, newest first with keyset paging.
 
-use rusqlite::Connection;
-
 use super::search::{Found, walk};
 use super::views::{AuditView, DeliveryView};
 use super::{Desk, Result, user_by_email};
@@ -89,9 +87,9 @@ pub(crate) fn view(r: audit::AuditRow) -> AuditView {
 }
 
 /// The id of the user a query is limited to, if any.
-pub(crate) fn user_id(conn: &Connection, email: Option<&str>) -> Result<Option<i64>> {
+pub(crate) fn user_id(db: &Db, email: Option<&str>) -> Result<Option<i64>> {
     Ok(email
-        .map(|e| user_by_email(conn, e))
+        .map(|e| user_by_email(db, e))
         .transpose()?
         .map(|u| u.id))
 }
@@ -140,9 +138,8 @@ impl Desk {
         to: Option<&Recipient>,
         at: Keyset<i64>,
     ) -> Result<Vec<DeliveryView>> {
-        let conn = self.conn()?;
         let now = self.now();
-        let user_id = user_id(conn, q.user.as_deref())?;
+        let user_id = user_id(self.db(), q.user.as_deref())?;
         let to = to.map(|t| super::sealing::to_macs(self.key(), t));
         let rows = deliveries::page(self.db(), user_id, to.as_ref(), at, q.limit.max(1))?;
         Ok(rows.iter().map(|d| self.delivery(d, now)).collect())
@@ -161,7 +158,6 @@ impl Desk {
         at: Keyset<i64>,
         budget: u32,
     ) -> Result<OutboxPage> {
-        let conn = self.conn()?;
         let now = self.now();
         let Some(needle) = Needle::parse(text::check(Field::Search, text)?) else {
             let rows = self.outbox_page(q, at)?;
@@ -170,7 +166,7 @@ impl Desk {
                 stopped_at: None,
             });
         };
-        let user_id = user_id(conn, q.user.as_deref())?;
+        let user_id = user_id(self.db(), q.user.as_deref())?;
         walk(
             at,
             q.limit,
@@ -221,7 +217,7 @@ impl Desk {
 
     /// The audit trail, newest first; `kind` may be a prefix ending in `.`.
     pub fn audit(&self, q: &RecordQuery) -> Result<Vec<AuditView>> {
-        let user_id = user_id(self.conn()?, q.user.as_deref())?;
+        let user_id = user_id(self.db(), q.user.as_deref())?;
         audit_for(
             self.db(),
             user_id,
@@ -234,7 +230,7 @@ impl Desk {
     /// One page of the audit trail, newest first, read at `at` instead of
     /// `q.before` (`After(id)`: older than event `id`).
     pub fn audit_page(&self, q: &RecordQuery, at: Keyset<i64>) -> Result<Vec<AuditView>> {
-        let user_id = user_id(self.conn()?, q.user.as_deref())?;
+        let user_id = user_id(self.db(), q.user.as_deref())?;
         audit_page(self.db(), user_id, q.kind.as_deref(), at, q.limit.max(1))
     }
 

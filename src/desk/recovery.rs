@@ -31,11 +31,11 @@ pub struct Recovery {
 /// grace period is left as it was: no new window without a second factor.
 fn renew(cx: &mut Ctx<'_>, u: &UserRow) -> Result<Recovery> {
     let cancelled = challenges::cancel_open(cx.db, u.id, cx.now)?;
-    let factors = store::factors::delete_for_user(cx.conn, u.id)?;
+    let factors = store::factors::delete_for_user(cx.db, u.id)?;
     let codes = store::codes::delete_for_user(cx.db, u.id)?;
     clear_lock(cx, u.id)?;
     // A phone number is confirmed again by an SMS factor's first code.
-    store::users::set_phone(cx.conn, u.id, u.phone.as_deref(), false)?;
+    store::users::set_phone(cx.db, u.id, u.phone.as_deref(), false)?;
     let enrolment = start_totp(cx, u)?;
     Ok(Recovery {
         factors_removed: factors,
@@ -114,7 +114,7 @@ impl Desk {
                 cx.now,
                 &format!("compromise response: {why}"),
             )?;
-            store::users::set_password_change(cx.conn, u.id, true)?;
+            store::users::set_password_change(cx.db, u.id, true)?;
             r.new_password_required = true;
             cx.audit_with(
                 Some(u.id),

@@ -8,7 +8,6 @@
 //! rare term costs a bounded time per page however long the trail is.
 
 use chrono::DateTime;
-use rusqlite::Connection;
 
 use super::records::{user_id, view};
 use super::views::AuditView;
@@ -155,7 +154,7 @@ fn kind_is(pattern: &str, kind: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('.'))
 }
 
-fn resolve<'q>(conn: &Connection, q: &'q AuditQuery) -> Result<Resolved<'q>> {
+fn resolve<'q>(db: &Db, q: &'q AuditQuery) -> Result<Resolved<'q>> {
     if let (Some(since), Some(until)) = (q.since, q.until)
         && since >= until
     {
@@ -173,7 +172,7 @@ fn resolve<'q>(conn: &Connection, q: &'q AuditQuery) -> Result<Resolved<'q>> {
         None => None,
     };
     Ok(Resolved {
-        user_id: user_id(conn, q.user.as_deref())?,
+        user_id: user_id(db, q.user.as_deref())?,
         kind: q.kind.as_deref(),
         actor,
         since: q.since.map(secs),
@@ -275,7 +274,7 @@ impl Desk {
     /// page that tests rows reads at most `budget` of them (see
     /// [`AuditPage::stopped_at`]).
     pub fn search_audit(&self, q: &AuditQuery, at: Keyset<i64>, budget: u32) -> Result<AuditPage> {
-        let r = resolve(self.conn()?, q)?;
+        let r = resolve(self.db(), q)?;
         search(self.db(), &r, at, q.limit, budget)
     }
 
@@ -289,7 +288,7 @@ impl Desk {
         max: Option<u64>,
         mut each: impl FnMut(&AuditView) -> Result<()>,
     ) -> Result<u64> {
-        let r = resolve(self.conn()?, q)?;
+        let r = resolve(self.db(), q)?;
         let mut at = from;
         let mut n: u64 = 0;
         loop {
@@ -321,7 +320,7 @@ impl Desk {
     /// the order they were written, reading at most `CHUNK` events; and
     /// the id to go on after.
     pub fn audit_written_after(&self, q: &AuditQuery, after: i64) -> Result<(Vec<AuditView>, i64)> {
-        let r = resolve(self.conn()?, q)?;
+        let r = resolve(self.db(), q)?;
         let rows = audit::written_after(self.db(), after, CHUNK)?;
         let next = rows.last().map_or(after, |e| e.id);
         Ok((

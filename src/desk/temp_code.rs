@@ -173,7 +173,7 @@ impl Desk {
 
     /// The user's temporary access code, if one was issued.
     pub fn temp_code(&self, email: &str) -> Result<Option<TempCodeView>> {
-        let u = super::user_by_email(self.conn()?, email)?;
+        let u = super::user_by_email(self.db(), email)?;
         view_of(self.db(), u.id, self.now())
     }
 }

@@ -124,7 +124,7 @@ impl Desk {
             // An address that reads the same as another user's but is spelled
             // with letters of another script (Cyrillic "а" for Latin "a") is
             // refused; ASCII addresses are told apart by their letters.
-            if let Some(existing) = store::users::look_alike(cx.conn, &skeleton, email.as_str())?
+            if let Some(existing) = store::users::look_alike(cx.db, &skeleton, email.as_str())?
                 .filter(|other| !(email.is_ascii() && other.is_ascii()))
             {
                 return Err(DeskError::LookAlike {
@@ -141,7 +141,7 @@ impl Desk {
                 password_hash: new.password_hash.as_deref(),
                 created_at: cx.now,
             };
-            let id = store::users::insert(cx.conn, &row)?
+            let id = store::users::insert(cx.db, &row)?
                 .ok_or_else(|| DeskError::DuplicateEmail(email.to_string()))?;
             let detail = format!(
                 "added {role} {email}{}{}",
@@ -156,7 +156,7 @@ impl Desk {
                 }
             );
             cx.audit(Some(id), "user.add", &detail, None)?;
-            let u = store::users::by_id(cx.conn, id)?
+            let u = store::users::by_id(cx.db, id)?
                 .ok_or_else(|| DeskError::UnknownUser(email.to_string()))?;
             summary(cx.db, &u, cx.now)
         })
@@ -164,10 +164,9 @@ impl Desk {
 
     /// Everything the user screen shows.
     pub fn user(&self, email: &str) -> Result<UserDetail> {
-        let conn = self.conn()?;
         let now = self.now();
         let policy = self.policy()?;
-        let u = user_by_email(conn, email)?;
+        let u = user_by_email(self.db(), email)?;
         let standing = standing(self.db(), &policy, &u, now)?;
         Ok(UserDetail {
             profile: profile(&u),
@@ -183,7 +182,7 @@ impl Desk {
                 standing_with(self.db(), &policy, &u, false, now)?.sentence(now)
             },
             lock: lock_view(self.db(), &policy, &u, now)?,
-            factors: super::account::views(conn, u.id)?,
+            factors: super::account::views(self.db(), u.id)?,
             devices: devices::views(self.db(), u.id, now)?,
             codes: codes::status_of(self.db(), &policy, u.id)?,
             activity: records::audit_for(self.db(), Some(u.id), None, None, 10)?,
@@ -193,13 +192,12 @@ impl Desk {
     /// Where `email`'s 2FA lock stands: locked or not, and the failures
     /// that count towards a lock.
     pub fn lock(&self, email: &str) -> Result<LockView> {
-        let conn = self.conn()?;
-        let u = user_by_email(conn, email)?;
+        let u = user_by_email(self.db(), email)?;
         lock_view(self.db(), &self.policy()?, &u, self.now())
     }
 
     pub fn user_summary(&self, email: &str) -> Result<UserSummary> {
-        summary(self.db(), &user_by_email(self.conn()?, email)?, self.now())
+        summary(self.db(), &user_by_email(self.db(), email)?, self.now())
     }
 
     /// One page of users, ordered by email.
@@ -269,13 +267,13 @@ impl Desk {
             if every != u.every_login {
                 changes.push(format!("ask on every login {} -> {every}", u.every_login));
             }
-            store::users::set_profile(cx.conn, u.id, name, role, every)?;
+            store::users::set_profile(cx.db, u.id, name, role, every)?;
             if let Some(phone) = phone
                 .as_ref()
                 .filter(|p| u.phone.as_deref() != Some(p.e164().as_str()))
             {
                 changes.push(format!("phone -> {} (unverified)", phone.masked()));
-                store::users::set_phone(cx.conn, u.id, Some(&phone.e164()), false)?;
+                store::users::set_phone(cx.db, u.id, Some(&phone.e164()), false)?;
                 if let Some((note, again)) = factors::repoint_sms(cx, &u, phone)? {
                     changes.push(note);
                     reconfirm = Some(again);
@@ -304,8 +302,8 @@ impl Desk {
     pub fn set_password(&mut self, email: &str, password_hash: &str) -> Result<()> {
         self.run(|cx| {
             let u = cx.user(email)?;
-            store::users::set_password_hash(cx.conn, u.id, password_hash)?;
-            store::users::set_password_change(cx.conn, u.id, false)?;
+            store::users::set_password_hash(cx.db, u.id, password_hash)?;
+            store::users::set_password_change(cx.db, u.id, false)?;
             let detail = if u.password_change {
                 "password set (the new password the compromise response asked for)"
             } else {
@@ -317,7 +315,7 @@ impl Desk {
 
     /// The stored hash, for checking a password off the UI thread.
     pub fn password_hash(&self, email: &str) -> Result<Option<String>> {
-        Ok(user_by_email(self.conn()?, email)?.password_hash)
+        Ok(user_by_email(self.db(), email)?.password_hash)
     }
 
     pub fn set_user_status(
@@ -339,7 +337,7 @@ impl Desk {
                     status,
                 });
             }
-            store::users::set_status(cx.conn, u.id, status)?;
+            store::users::set_status(cx.db, u.id, status)?;
             let mut detail = format!("{status}: {why}");
             if status == UserStatus::Disabled {
                 let n = challenges::cancel_open(cx.db, u.id, cx.now)?;
@@ -449,7 +447,7 @@ impl Desk {
                 return Ok(Err(DeskError::Denied(why)));
             }
             let cancelled = challenges::cancel_open(cx.db, u.id, cx.now)?;
-            let factors = store::factors::delete_for_user(cx.conn, u.id)?;
+            let factors = store::factors::delete_for_user(cx.db, u.id)?;
             let codes = store::codes::delete_for_user(cx.db, u.id)?;
             clear_lock(cx, u.id)?;
             cx.audit(
@@ -469,14 +467,14 @@ impl Desk {
         self.run(|cx| {
             let u = cx.user(email)?;
             let cancelled = challenges::cancel_open(cx.db, u.id, cx.now)?;
-            let factors = store::factors::delete_for_user(cx.conn, u.id)?;
+            let factors = store::factors::delete_for_user(cx.db, u.id)?;
             let codes = store::codes::delete_for_user(cx.db, u.id)?;
             store::temp_codes::delete_for_user(cx.db, u.id)?;
             let devices = store::devices::revoke_all(cx.db, u.id, cx.now, &format!("2FA reset: {why}"))?;
             clear_lock(cx, u.id)?;
-            store::users::set_phone(cx.conn, u.id, u.phone.as_deref(), false)?;
+            store::users::set_phone(cx.db, u.id, u.phone.as_deref(), false)?;
             // They must enrol again: a fresh grace period to do it in.
-            store::users::set_grace_from(cx.conn, u.id, cx.now)?;
+            store::users::set_grace_from(cx.db, u.id, cx.now)?;
             let report = ResetReport {
                 factors_removed: factors,
                 codes_removed: codes,

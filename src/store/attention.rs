@@ -1,11 +1,10 @@
 //! The overview's figures and short lists: counts from the counters the
 //! schema's triggers keep, lists read a few rows along partial indexes.
 
-use super::engine::{Db, Row};
+use super::engine::Db;
 use super::users::{COLUMNS, UserRow};
-use super::{StoreError, opt_time, parse_value, secs, time};
-use crate::domain::lockout::Lock;
-use crate::domain::{Role, Time, UserStatus};
+use super::{StoreError, secs};
+use crate::domain::Time;
 
 /// Figures for the overview. None of them counts a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -132,43 +131,19 @@ pub fn low_codes(db: &Db, low: u32, limit: u32) -> Result<Vec<UserRow>, StoreErr
 
 /// The users a statement selecting [`COLUMNS`] finds.
 fn users(db: &Db, sql: &str, args: &[super::engine::Value]) -> Result<Vec<UserRow>, StoreError> {
-    db.query(sql, args)?.iter().map(user_from).collect()
-}
-
-/// A [`COLUMNS`] row read through [`Db`]: `users::from_row`'s counterpart
-/// until `users.rs` is ported (then this goes, for its own).
-fn user_from(r: &Row) -> Result<UserRow, StoreError> {
-    Ok(UserRow {
-        id: r.get(0)?,
-        email: r.get(1)?,
-        name: r.get(2)?,
-        role: parse_value(r, 3, Role::parse)?,
-        status: parse_value(r, 4, UserStatus::parse)?,
-        password_hash: r.get(5)?,
-        phone: r.get(6)?,
-        phone_verified: r.get(7)?,
-        every_login: r.get(8)?,
-        lock: Lock {
-            failures: r.get(9)?,
-            locked_until: opt_time(r.get(11)?),
-            streak: r.get(19)?,
-        },
-        failures_after: r.get(10)?,
-        created_at: time(r.get(12)?),
-        last_login_at: opt_time(r.get(13)?),
-        active_factors: r.get(14)?,
-        factor_kinds: r.get(15)?,
-        codes_total: r.get(16)?,
-        codes_left: r.get(17)?,
-        grace_from: time(r.get(18)?),
-        password_change: r.get(20)?,
-    })
+    db.query(sql, args)?
+        .iter()
+        .map(super::users::from_db_row)
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::lockout::Lock;
+    use crate::domain::{Role, UserStatus};
     use crate::store::testing::{each_engine, user};
+    use crate::store::time;
 
     /// A user with these columns set (`SET` clauses).
     fn user_with(db: &Db, email: &str, set: &str) -> i64 {

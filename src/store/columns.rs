@@ -1,20 +1,10 @@
 //! Values as the tables keep them: times as Unix seconds, vocabulary as its
-//! text (read back through the enum's own spellings); cached statements.
+//! text (read back through the enum's own spellings).
 
 use chrono::DateTime;
-use rusqlite::{Connection, Row};
+use rusqlite::Row;
 
 use crate::domain::Time;
-
-/// Run one statement through the connection's statement cache: the use
-/// cases run the same few dozen statements over and over.
-pub(crate) fn exec<P: rusqlite::Params>(
-    conn: &Connection,
-    sql: &str,
-    params: P,
-) -> rusqlite::Result<usize> {
-    conn.prepare_cached(sql)?.execute(params)
-}
 
 /// Unix seconds, as stored.
 pub fn secs(t: Time) -> i64 {

@@ -360,7 +360,7 @@ fn search_finds_what_fts5_finds() {
 
 #[test]
 fn an_address_taken_in_another_case_is_skipped_on_both_engines() {
-    // As users::insert will say it once ported: no conflict target, since
+    // As users::insert says it: no conflict target, since
     // PostgreSQL's unique index is on the folded address, not the column.
     let insert = |db: &Db, email: &str| {
         db.execute(

@@ -95,7 +95,7 @@ fn factor_to_send(cx: &Ctx<'_>, u: &UserRow, c: &ChallengeRow) -> Result<FactorR
     }
     let f = c
         .factor_id
-        .map(|id| factor_of(cx.conn, u, id))
+        .map(|id| factor_of(cx.db, u, id))
         .transpose()?
         .ok_or_else(|| factor_gone(c.id))?;
     if f.kind == FactorKind::Totp {

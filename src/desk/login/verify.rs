@@ -74,7 +74,7 @@ fn verify_in(
         } => {
             if let Some(counter) = counter {
                 // The token's next code is the one after this.
-                factor_rows::set_counter(cx.conn, f.id, counter + 1)?;
+                factor_rows::set_counter(cx.db, f.id, counter + 1)?;
             }
             accept(cx, &u, &c, &f, kind, step, backup, remember)
         }
@@ -140,7 +140,7 @@ fn factor_to_check(
     }
     let f = c
         .factor_id
-        .map(|id| factor_of(cx.conn, u, id))
+        .map(|id| factor_of(cx.db, u, id))
         .transpose()?
         .ok_or_else(|| factor_gone(c.id))?;
     if f.status != FactorStatus::Active {

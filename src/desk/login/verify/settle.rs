@@ -142,7 +142,7 @@ pub(super) fn accept(
     out.used = Some(kind.to_string());
     spend(cx, u, c, f, kind, step, backup, &mut out)?;
     if c.purpose == ChallengePurpose::Login {
-        store::users::set_last_login(cx.conn, u.id, cx.now)?;
+        store::users::set_last_login(cx.db, u.id, cx.now)?;
     }
     remember_device(cx, u, c, remember, &mut out)?;
     out.message = accepted_message(cx, u, c, kind, backup, &out);
@@ -191,7 +191,7 @@ fn spend(
         codes::mark_used(cx.db, id, cx.now, &c.ip)?;
         out.backup_codes_left = Some(account::by_id(cx, u.id)?.codes_left);
     } else {
-        factor_rows::record_use(cx.conn, f.id, cx.now, &c.ip, step)?;
+        factor_rows::record_use(cx.db, f.id, cx.now, &c.ip, step)?;
     }
     Ok(())
 }
@@ -254,7 +254,7 @@ pub(super) fn reject(
     }
     let earlier = account::recent_failures(cx.db, &cx.policy, u, cx.now)?;
     let lock = u.lock.fail(&earlier, &cx.policy, cx.now);
-    store::users::set_lock(cx.conn, u.id, &lock)?;
+    store::users::set_lock(cx.db, u.id, &lock)?;
     let attempt_outcome = match result {
         VerifyResult::Replayed => AttemptOutcome::Replayed,
         _ => AttemptOutcome::Invalid,
