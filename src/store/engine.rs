@@ -500,7 +500,7 @@ impl Loader<'_> {
                 stmt.execute(rusqlite::params_from_iter(values))?;
             }
             LoaderInner::Postgres(writer) => {
-                writer.write(&pg_params(values)).map_err(|e| pg_error(&e))?
+                writer.write(&pg_params(values)).map_err(|e| pg_error(&e))?;
             }
         }
         self.rows += 1;
