@@ -7,6 +7,7 @@ mod conventions;
 mod demo;
 mod doctor;
 mod exchange;
+mod migrate;
 mod out;
 mod progress;
 mod secret_input;
@@ -162,6 +163,10 @@ pub enum Command {
     /// Write users, or authenticator secrets (audited, 0600), to a file.
     #[command(subcommand)]
     Export(exchange::ExportCommand),
+    // The words are the command's help text, where backticks would show.
+    #[allow(clippy::doc_markdown)]
+    /// Copy the whole database between --db (a file) and PostgreSQL, checked.
+    Migrate(MigrateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,6 +233,21 @@ pub struct DemoArgs {
     /// Only create the database; do not open the console.
     #[arg(long)]
     pub no_open: bool,
+}
+
+// The words are the options' help text, where backticks would show.
+#[allow(clippy::doc_markdown)]
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("way").required(true).args(["to", "from"]))]
+pub struct MigrateArgs {
+    /// Copy --db into this empty PostgreSQL database
+    /// (postgresql://USER:PASSWORD@HOST:5432/DATABASE).
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+    /// Copy this PostgreSQL database into a new file at --db (never over a
+    /// file), with its key file beside it from --key-file or FACTORDESK_KEY.
+    #[arg(long, value_name = "URL")]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

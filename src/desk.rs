@@ -25,6 +25,7 @@ pub mod search;
 pub mod settings;
 pub mod temp_code;
 pub mod trail;
+pub mod transfer;
 pub mod users;
 pub mod views;
 

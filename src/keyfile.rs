@@ -130,6 +130,28 @@ impl Source {
         }
     }
 
+    /// The key, and the line a key file holds for it (its 64 hex digits
+    /// and a newline), to keep it in a new key file ([`write_new`]).
+    pub fn load_line(&self) -> Result<(Key, Zeroizing<String>), KeyFileError> {
+        let key = self.load()?;
+        let text = match self {
+            Source::Env(value) => Zeroizing::new(value.clone()),
+            Source::File(path) => Zeroizing::new(
+                std::fs::read_to_string(path).map_err(|e| KeyFileError::Read(path.clone(), e))?,
+            ),
+        };
+        let mut line = Zeroizing::new(text.trim().to_owned());
+        // The file was read again: it must still hold this key.
+        if parse(&line).is_none_or(|k| k.check_value() != key.check_value()) {
+            return Err(match self {
+                Source::Env(_) => KeyFileError::MalformedEnv,
+                Source::File(path) => KeyFileError::Malformed(path.clone()),
+            });
+        }
+        line.push('\n');
+        Ok((key, line))
+    }
+
     /// The key for a new database: for `FACTORDESK_KEY`, that one; for a
     /// key file already there (a database never made beside it, as after an
     /// `init` stopped half way), that file's key; otherwise a new key from
@@ -217,6 +239,18 @@ pub fn parse(text: &str) -> Option<Key> {
     let bytes = Zeroizing::new(unhex(digits)?);
     let master: Zeroizing<[u8; 32]> = Zeroizing::new(bytes.as_slice().try_into().ok()?);
     Some(Key::from_bytes(*master))
+}
+
+/// Write `line` (from [`Source::load_line`]) to a new 0600 key file at
+/// `path`, whole, never over a file.
+pub fn write_new(path: &Path, line: &str) -> Result<(), KeyFileError> {
+    crate::files::write_new(path, line.as_bytes()).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            KeyFileError::Exists(path.to_owned())
+        } else {
+            KeyFileError::Write(path.to_owned(), e)
+        }
+    })
 }
 
 /// Create a new file that only its owner can read or write.

@@ -25,6 +25,7 @@ pub mod temp_codes;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod throttle;
+pub mod transfer;
 pub mod user_list;
 pub mod user_sort;
 pub mod users;

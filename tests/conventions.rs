@@ -48,7 +48,7 @@ fn completions_for_every_shell_and_none_for_an_unknown_one() {
         let out = run(dir.path(), &["completions", shell]).quiet();
         assert!(out.stdout.contains("factordesk"), "{shell}");
         // Every subcommand is offered, the newest ones too.
-        for sub in ["doctor", "outbox", "completions", "man"] {
+        for sub in ["doctor", "outbox", "completions", "man", "migrate"] {
             assert!(out.stdout.contains(sub), "{shell} lacks {sub}");
         }
     }
@@ -168,7 +168,7 @@ fn the_man_page_is_roff_that_man_reads() {
         assert!(page.contains(section), "{section}");
     }
     assert!(
-        page.contains("factordesk\\-completions"),
+        page.contains("factordesk\\-completions") && page.contains("factordesk\\-migrate"),
         "subcommands are listed"
     );
     let file = dir.path().join("factordesk.1");

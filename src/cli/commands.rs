@@ -129,6 +129,7 @@ fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Factor(c) => factor(cli, c),
         Command::Import(c) => super::exchange::import(cli, c),
         Command::Export(c) => super::exchange::export(cli, c),
+        Command::Migrate(args) => super::migrate::run(cli, args),
         Command::Codes(c) => codes(cli, c),
         Command::Device(c) => device(cli, c),
         Command::Login(c) => login(cli, c),

@@ -301,6 +301,6 @@ fn refuse_initialised(url: &PgUrl, found: Found) -> Result<(), StoreError> {
 
 /// Whether `key` is the one whose check value the database holds
 /// (compared in constant time).
-fn key_fits(check: Option<&str>, key: &Key) -> bool {
+pub(crate) fn key_fits(check: Option<&str>, key: &Key) -> bool {
     check.is_some_and(|c| crate::crypto::same(c.as_bytes(), key.check_value().as_bytes()))
 }

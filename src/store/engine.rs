@@ -521,6 +521,91 @@ impl Db {
     }
 }
 
+/// Rows written in bulk into one table by [`Db::load`], one call a row.
+pub struct Loader<'a> {
+    inner: LoaderInner<'a>,
+    rows: u64,
+}
+
+enum LoaderInner<'a> {
+    Sqlite(rusqlite::Statement<'a>),
+    Postgres(postgres::binary_copy::BinaryCopyInWriter<'a>),
+}
+
+impl Loader<'_> {
+    /// One row, its values in the order of the loader's columns.
+    pub fn write(&mut self, values: &[Value]) -> Result<(), StoreError> {
+        match &mut self.inner {
+            LoaderInner::Sqlite(stmt) => {
+                stmt.execute(rusqlite::params_from_iter(values))?;
+            }
+            LoaderInner::Postgres(writer) => {
+                writer.write(&pg_params(values)).map_err(|e| pg_error(&e))?;
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+}
+
+impl Db {
+    /// Write many rows into `columns` of `table` (names from the store's
+    /// own lists, never from input): `fill` hands each row to the
+    /// [`Loader`]. On `PostgreSQL` one `COPY … FROM STDIN` in the binary
+    /// format (an error in `fill` aborts it), on `SQLite` one prepared
+    /// `INSERT`. Run it inside a transaction; the rows written.
+    pub fn load(
+        &self,
+        table: &str,
+        columns: &[&str],
+        fill: impl FnOnce(&mut Loader<'_>) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let list = columns.join(", ");
+        match &self.inner {
+            Inner::Sqlite(conn) => {
+                let marks = (1..=columns.len())
+                    .map(|i| format!("?{i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let stmt =
+                    conn.prepare(&format!("INSERT INTO {table} ({list}) VALUES ({marks})"))?;
+                let mut loader = Loader {
+                    inner: LoaderInner::Sqlite(stmt),
+                    rows: 0,
+                };
+                fill(&mut loader)?;
+                Ok(loader.rows)
+            }
+            Inner::Postgres(pg) => {
+                let mut pg = pg.try_borrow_mut().map_err(|_| EngineError::Reentrant)?;
+                let types: Vec<postgres::types::Type> = pg
+                    .client
+                    .prepare(&format!("SELECT {list} FROM {table} LIMIT 0"))
+                    .map_err(|e| self.fail(&e))?
+                    .columns()
+                    .iter()
+                    .map(|c| c.type_().clone())
+                    .collect();
+                let copy = pg
+                    .client
+                    .copy_in(&format!("COPY {table} ({list}) FROM STDIN (FORMAT binary)"))
+                    .map_err(|e| self.fail(&e))?;
+                let mut loader = Loader {
+                    inner: LoaderInner::Postgres(postgres::binary_copy::BinaryCopyInWriter::new(
+                        copy, &types,
+                    )),
+                    rows: 0,
+                };
+                fill(&mut loader)?;
+                match loader.inner {
+                    LoaderInner::Postgres(writer) => writer.finish().map_err(|e| self.fail(&e)),
+                    LoaderInner::Sqlite(_) => Err(EngineError::NoRow.into()),
+                }
+            }
+        }
+    }
+}
+
 /// A pause before running a transaction again: up to 2 ms a try so far
 /// (at most 50 ms), drawn at random so that racers fall out of step.
 fn backoff(tries: u32) {
