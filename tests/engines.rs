@@ -239,5 +239,7 @@ fn postgres_refuses_use_from_inside_a_walk_without_panicking() {
 mod command_line;
 #[path = "engines/opening.rs"]
 mod opening;
+#[path = "engines/races.rs"]
+mod races;
 #[path = "engines/schema.rs"]
 mod schema;

@@ -270,11 +270,12 @@ mod tests {
     fn every_listing_index_is_in_the_schema() {
         each_engine("listing_indexes", |store| {
             let names: Vec<String> = objects(store).into_iter().map(|(n, _)| n).collect();
-            for index in LISTING_INDEXES.iter().chain(
-                (store.db().engine() == Engine::Postgres)
-                    .then_some(&PG_SEARCH_INDEXES[..])
-                    .unwrap_or_default(),
-            ) {
+            let search: &[&str] = if store.db().engine() == Engine::Postgres {
+                &PG_SEARCH_INDEXES
+            } else {
+                &[]
+            };
+            for index in LISTING_INDEXES.iter().chain(search) {
                 assert!(
                     names.iter().any(|n| n == index),
                     "{index} is not in the schema"

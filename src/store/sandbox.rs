@@ -254,7 +254,7 @@ mod tests {
                 .map_err(StoreError::from)
         })
         .unwrap();
-        assert_eq!(count(&store, "factors"), 2, "the original is untouched");
+        assert_eq!(count(store, "factors"), 2, "the original is untouched");
         let fk: i64 = copy
             .conn()
             .unwrap()
