@@ -228,7 +228,8 @@ fn from_refuses_an_existing_file_a_wrong_key_and_an_empty_source() {
     assert!(!dir.path().join("new.db").exists());
     assert!(!dir.path().join("new.db.key").exists());
     // No key at all: the line names both ways to give it.
-    let line = migrate(dir.path(), "new.db", &["--from", &scratch.url]).error_line();
+    let out = migrate(dir.path(), "new.db", &["--from", &scratch.url]);
+    let line = out.refused(2);
     assert!(
         line.contains("--key-file") && line.contains("FACTORDESK_KEY"),
         "{line}"

@@ -79,8 +79,7 @@ fn from_postgres(cli: &Cli, from: &str) -> Result<i32> {
         &Location::Postgres(Box::new(url.clone())),
         cli.key_file.clone(),
         std::env::var(KEY_ENV).ok(),
-    )
-    .map_err(|e| DeskError::Refused(e.to_string()))?;
+    )?;
     let bar = progress_bar();
     let moved = transfer::copy_from_postgres(&url, &cli.db, &key, &mut |p| show(&bar, p))
         .map_err(|e| reword(e, "--from"));
