@@ -241,11 +241,8 @@ fn bad_urls_and_unreachable_servers_are_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
     demo(dir.path(), None);
     for (url, words) in [
-        ("postgres://host", "--to is not a usable PostgreSQL URL"),
-        (
-            "mysql://u:hunter2@host/db",
-            "--to is not a usable PostgreSQL URL",
-        ),
+        ("postgres://host", "write --to as postgresql://"),
+        ("mysql://u:hunter2@host/db", "write --to as postgresql://"),
         (
             "postgres://u:hunter2@127.0.0.1:1/fd?connect_timeout=2",
             "cannot reach the PostgreSQL server at 127.0.0.1:1",
@@ -256,7 +253,7 @@ fn bad_urls_and_unreachable_servers_are_one_clear_line() {
         assert!(!line.contains("hunter2"), "{line}");
     }
     let line = migrate(dir.path(), "back.db", &["--from", "postgres://h"]).error_line();
-    assert!(line.contains("--from is not a usable"), "{line}");
+    assert!(line.contains("write --from as postgresql://"), "{line}");
     assert!(!dir.path().join("back.db").exists());
     // Neither way given, or both: a usage error.
     let out = migrate(dir.path(), "demo.db", &[]);

@@ -74,6 +74,13 @@ fn say_error(json: bool, message: &str, kind: &str, exit_code: i32) {
 }
 
 /// Report a desk error; returns the exit code.
+/// [`report`] with `message` worded by the caller (which knows a flag the
+/// words cannot), under `e`'s kind and exit code.
+pub(crate) fn report_as(json: bool, e: &DeskError, message: &str) -> i32 {
+    say_error(json, message, e.kind(), e.exit_code());
+    e.exit_code()
+}
+
 pub(crate) fn report(json: bool, e: &DeskError) -> i32 {
     say_error(json, &super::words::desk_error(e), e.kind(), e.exit_code());
     e.exit_code()

@@ -14,7 +14,6 @@ use crate::desk::{DeskError, Result};
 use crate::keyfile::{KEY_ENV, Source};
 use crate::location::{self, Location};
 use crate::store::StoreError;
-use crate::store::engine::EngineError;
 use crate::store::pg::PgUrl;
 
 /// The JSON `migrate` prints.
@@ -30,23 +29,35 @@ struct Report<'a> {
 }
 
 pub(crate) fn run(cli: &Cli, args: &MigrateArgs) -> Result<i32> {
-    match (&args.to, &args.from) {
-        (Some(to), None) => to_postgres(cli, to),
-        (None, Some(from)) => from_postgres(cli, from),
-        _ => Err(DeskError::Usage(
-            "give one of --to URL and --from URL".to_owned(),
-        )),
+    let (done, flag) = match (&args.to, &args.from) {
+        (Some(to), None) => (to_postgres(cli, to), "--to"),
+        (None, Some(from)) => (from_postgres(cli, from), "--from"),
+        _ => {
+            return Err(DeskError::Usage(
+                "give one of --to URL and --from URL".to_owned(),
+            ));
+        }
+    };
+    match done {
+        // The PostgreSQL side is the URL of --to / --from, not --db.
+        Err(e) => match &e {
+            DeskError::Store(StoreError::Engine(inner)) => Ok(super::conventions::report_as(
+                cli.json,
+                &e,
+                &super::words::engine_error(inner, flag),
+            )),
+            _ => Err(e),
+        },
+        done => done,
     }
 }
 
 fn to_postgres(cli: &Cli, to: &str) -> Result<i32> {
-    let url = parse_url(to, "--to")?;
+    let url = parse_url(to)?;
     let desk = super::commands::open(cli)?;
     let key = super::key_source(cli, &super::location(cli)?)?;
     let bar = progress_bar();
-    let moved = desk
-        .copy_to_postgres(&url, &mut |p| show(&bar, p))
-        .map_err(|e| reword(e, "--to"));
+    let moved = desk.copy_to_postgres(&url, &mut |p| show(&bar, p));
     bar.finish_and_clear();
     let moved = moved?;
     let key_file = key_file_of(&key);
@@ -74,15 +85,14 @@ fn to_postgres(cli: &Cli, to: &str) -> Result<i32> {
 
 fn from_postgres(cli: &Cli, from: &str) -> Result<i32> {
     super::check_actor(cli)?;
-    let url = parse_url(from, "--from")?;
+    let url = parse_url(from)?;
     let key = location::key_source(
         &Location::Postgres(Box::new(url.clone())),
         cli.key_file.clone(),
         std::env::var(KEY_ENV).ok(),
     )?;
     let bar = progress_bar();
-    let moved = transfer::copy_from_postgres(&url, &cli.db, &key, &mut |p| show(&bar, p))
-        .map_err(|e| reword(e, "--from"));
+    let moved = transfer::copy_from_postgres(&url, &cli.db, &key, &mut |p| show(&bar, p));
     bar.finish_and_clear();
     let moved = moved?;
     let key_file = crate::keyfile::default_path(&cli.db);
@@ -104,24 +114,9 @@ fn from_postgres(cli: &Cli, from: &str) -> Result<i32> {
     Ok(exit::OK)
 }
 
-/// The URL of `--to` / `--from`, checked, or a line that names the flag.
-fn parse_url(text: &str, flag: &str) -> Result<PgUrl> {
-    PgUrl::parse(text).map_err(|e| reword(DeskError::Store(e.into()), flag))
-}
-
-/// The engine's connection errors name `--db`, which is the file here.
-fn reword(e: DeskError, flag: &str) -> DeskError {
-    match &e {
-        DeskError::Store(StoreError::Engine(
-            inner @ (EngineError::BadUrl(_)
-            | EngineError::Unreachable { .. }
-            | EngineError::BadLogin { .. }
-            | EngineError::NoDatabase { .. }
-            | EngineError::Connect { .. }
-            | EngineError::Foreign { .. }),
-        )) => DeskError::Refused(inner.to_string().replace("--db", flag)),
-        _ => e,
-    }
+/// The URL of `--to` / `--from`, checked.
+fn parse_url(text: &str) -> Result<PgUrl> {
+    PgUrl::parse(text).map_err(|e| StoreError::Engine(e).into())
 }
 
 /// The key file to name to the other side's users (absolute), if the key

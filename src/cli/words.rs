@@ -7,6 +7,7 @@ use crate::keyfile::KEY_ENV;
 use crate::keyfile::KeyFileError;
 use crate::location::LocationError;
 use crate::store::StoreError;
+use crate::store::engine::EngineError;
 
 /// A desk error as one line: what went wrong, and the command or flag that
 /// gets past it.
@@ -145,9 +146,45 @@ fn store_error(e: &StoreError) -> String {
         | StoreError::ReadOnlyOld { .. }
         | StoreError::Upgrade { .. }
         | StoreError::Busy
-        | StoreError::Sqlite(_)
-        // Not reachable from the CLI yet (issue 12): its lines say their way out.
-        | StoreError::Engine(_) => e.to_string(),
+        | StoreError::Sqlite(_) => e.to_string(),
+        StoreError::Engine(e) => engine_error(e, "--db"),
+    }
+}
+
+/// A `PostgreSQL` database that cannot be reached or used: the fact, and
+/// what to change in the URL given as `flag` (`--db`, or `migrate`'s
+/// `--to` / `--from`).
+pub(crate) fn engine_error(e: &EngineError, flag: &str) -> String {
+    match e {
+        EngineError::BadUrl(_) => {
+            format!("{e}: write {flag} as postgresql://USER:PASSWORD@HOST:5432/DATABASE")
+        }
+        EngineError::Unreachable { .. } => {
+            format!("{e}: check that it is running and that the host and port in {flag} are right")
+        }
+        EngineError::BadLogin { .. } => format!("{e}: check the user and password in {flag}"),
+        EngineError::NoDatabase { database, .. } => {
+            format!("{e}: create it (createdb {database}) or fix its name in {flag}")
+        }
+        EngineError::Connect { .. } => format!("{e}: check {flag}"),
+        EngineError::Foreign { .. } => {
+            format!("{e}: pass {flag} with a factordesk database or an empty one")
+        }
+        EngineError::Uninitialised { .. } => format!(
+            "{e}: make it factordesk's with `factordesk init`, `factordesk demo` or `factordesk migrate --to`"
+        ),
+        EngineError::Initialised { .. } => {
+            format!("{e}: open it without init, or pass {flag} with an empty database")
+        }
+        EngineError::Server { .. }
+        | EngineError::Lost(_)
+        | EngineError::Client(_)
+        | EngineError::Column { .. }
+        | EngineError::NoRow
+        | EngineError::Reentrant
+        | EngineError::Unported
+        | EngineError::TooNew { .. }
+        | EngineError::Upgrade { .. } => e.to_string(),
     }
 }
 
@@ -161,8 +198,7 @@ fn location_error(e: &LocationError) -> String {
         LocationError::NoKey => {
             format!("{e}: pass --key-file with its key file, or set {KEY_ENV} to the key")
         }
-        // Its line already names what to write.
-        LocationError::Url(_) => e.to_string(),
+        LocationError::Url(e) => engine_error(e, "--db"),
     }
 }
 

@@ -112,30 +112,22 @@ pub enum EngineError {
     /// (nothing a user can reach opens `PostgreSQL` until all of it is).
     #[error("this part of factordesk does not run on PostgreSQL yet")]
     Unported,
-    #[error(
-        "--db is not a usable PostgreSQL URL ({0}): write it as postgresql://USER:PASSWORD@HOST:5432/DATABASE"
-    )]
+    #[error("that is not a usable PostgreSQL URL ({0})")]
     BadUrl(String),
-    #[error(
-        "cannot reach the PostgreSQL server at {server} ({reason}): check that it is running and that the host and port in --db are right"
-    )]
+    #[error("cannot reach the PostgreSQL server at {server} ({reason})")]
     Unreachable { server: String, reason: String },
-    #[error(
-        "the PostgreSQL server at {server} refused user {user:?} ({reason}): check the user and password in --db"
-    )]
+    #[error("the PostgreSQL server at {server} refused user {user:?} ({reason})")]
     BadLogin {
         user: String,
         server: String,
         reason: String,
     },
-    #[error(
-        "there is no database {database:?} on the PostgreSQL server at {server}: create it (createdb {database}) or fix its name in --db"
-    )]
+    #[error("there is no database {database:?} on the PostgreSQL server at {server}")]
     NoDatabase { database: String, server: String },
-    #[error("cannot connect to the PostgreSQL server at {server} ({reason}): check --db")]
+    #[error("cannot connect to the PostgreSQL server at {server} ({reason})")]
     Connect { server: String, reason: String },
     #[error(
-        "database {database:?} on {server} is not a factordesk database (it has tables but no factordesk_migrations); it was left untouched: pass --db with a factordesk database or an empty one"
+        "database {database:?} on {server} is not a factordesk database (it has tables but no factordesk_migrations); it was left untouched"
     )]
     Foreign { database: String, server: String },
     #[error(
@@ -147,12 +139,10 @@ pub enum EngineError {
         found: i64,
         supported: i64,
     },
-    #[error(
-        "database {database:?} on {server} is empty: make it factordesk's with `factordesk init --db URL` (or `demo`, or `migrate --to URL`)"
-    )]
+    #[error("database {database:?} on {server} is empty: nothing has made it factordesk's")]
     Uninitialised { database: String, server: String },
     #[error(
-        "database {database:?} on {server} is already a factordesk database; it was left untouched: open it without init, or pass --db with an empty database"
+        "database {database:?} on {server} is already a factordesk database; it was left untouched"
     )]
     Initialised { database: String, server: String },
     #[error(

@@ -167,7 +167,7 @@ fn a_wrong_password_is_one_line_without_the_password() {
         "{err}"
     );
     let text = one_line(&err);
-    assert!(text.contains("check the user and password"), "{text}");
+    assert!(text.contains("refused user"), "{text}");
     assert!(!text.contains("not-the-password"), "{text}");
 }
 
@@ -183,7 +183,10 @@ fn a_missing_database_is_named() {
         "{err}"
     );
     let text = one_line(&err);
-    assert!(text.contains("createdb fdt_no_such_database"), "{text}");
+    assert!(
+        text.contains("no database \"fdt_no_such_database\""),
+        "{text}"
+    );
 }
 
 #[test]
