@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 
 use super::{Cli, DemoArgs};
 use crate::demo::{Crowd, Report, Scenario, build_with};
@@ -122,18 +122,10 @@ fn refuse_unless_demo(location: &Location, key: &crate::keyfile::Source) -> Resu
 /// A bar on stderr while a crowd is generated, when stdout is a terminal;
 /// otherwise (a pipe, a file, CI) one that draws nothing.
 fn progress_bar(crowd: Crowd) -> ProgressBar {
-    let on_terminal = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
-    if !on_terminal || crowd == Crowd::Colleagues {
+    if crowd == Crowd::Colleagues {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-    let style =
-        ProgressStyle::with_template("{prefix} [{bar:32}] {percent:>3}% {msg} ({eta} left)")
-            .map_or_else(
-                |_| ProgressStyle::default_bar(),
-                |s| s.progress_chars("=> "),
-            );
-    bar.set_style(style);
+    let bar = super::progress::job_bar();
     bar.set_prefix("Generating users and their history");
     bar
 }

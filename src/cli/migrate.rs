@@ -2,10 +2,9 @@
 //! between the file at `--db` and `PostgreSQL`, with a bar on a terminal, and
 //! the key to give the other side's users.
 
-use std::io::IsTerminal as _;
 use std::path::Path;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 
 use super::{Cli, MigrateArgs, exit};
@@ -56,7 +55,7 @@ fn to_postgres(cli: &Cli, to: &str) -> Result<i32> {
     let url = parse_url(to)?;
     let desk = super::commands::open(cli)?;
     let key = super::key_source(cli, &super::location(cli)?)?;
-    let bar = progress_bar();
+    let bar = super::progress::job_bar();
     let moved = desk.copy_to_postgres(&url, &mut |p| show(&bar, p));
     bar.finish_and_clear();
     let moved = moved?;
@@ -91,7 +90,7 @@ fn from_postgres(cli: &Cli, from: &str) -> Result<i32> {
         cli.key_file.clone(),
         std::env::var(KEY_ENV).ok(),
     )?;
-    let bar = progress_bar();
+    let bar = super::progress::job_bar();
     let moved = transfer::copy_from_postgres(&url, &cli.db, &key, &mut |p| show(&bar, p));
     bar.finish_and_clear();
     let moved = moved?;
@@ -145,24 +144,6 @@ fn summary(report: &Report<'_>) -> String {
         "Copied {} into {}: {} rows ({tables}), the same count in every table; audit chain verified ({} events).",
         report.from, report.to, report.moved.rows, report.moved.chain_verified
     )
-}
-
-/// A bar on stderr when stdout is a terminal (as `demo --users` shows);
-/// otherwise one that draws nothing.
-fn progress_bar() -> ProgressBar {
-    let on_terminal = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
-    if !on_terminal {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-    let style =
-        ProgressStyle::with_template("{prefix} [{bar:32}] {percent:>3}% {msg} ({eta} left)")
-            .map_or_else(
-                |_| ProgressStyle::default_bar(),
-                |s| s.progress_chars("=> "),
-            );
-    bar.set_style(style);
-    bar
 }
 
 fn show(bar: &ProgressBar, p: Progress) {

@@ -81,3 +81,22 @@ mod tests {
         assert_eq!(out.inner, b"a,b\n1,2\n3,4\n");
     }
 }
+
+/// A bar for a long job on stderr with its percentage and time left, when
+/// stdout and stderr are a terminal (`demo --users`, `migrate`); otherwise
+/// one that draws nothing.
+pub fn job_bar() -> ProgressBar {
+    let on_terminal = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+    if !on_terminal {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    let style =
+        ProgressStyle::with_template("{prefix} [{bar:32}] {percent:>3}% {msg} ({eta} left)")
+            .map_or_else(
+                |_| ProgressStyle::default_bar(),
+                |s| s.progress_chars("=> "),
+            );
+    bar.set_style(style);
+    bar
+}

@@ -256,12 +256,12 @@ fn copy_all(
 /// The audit chain on `db`, checked whole under `key` (as `audit verify`
 /// does): the events that checked out, or the break as an error.
 fn verify_chain(db: &Db, key: &Key, progress: &mut dyn FnMut(Progress)) -> Result<i64> {
-    let head = transfer::head(db)?;
+    let head = crate::store::audit::head(db)?;
     let total = u64::try_from(head.events).unwrap_or(0);
     let mut verifier = Verifier::default();
     let mut after = i64::MIN;
     loop {
-        let page = transfer::chain_page(db, after, CHAIN_PAGE)?;
+        let page = crate::store::audit::chain_page(db, after, CHAIN_PAGE)?;
         let end = page.len() < CHAIN_PAGE as usize;
         for event in page {
             after = event.id;

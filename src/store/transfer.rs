@@ -7,7 +7,6 @@
 
 use super::StoreError;
 use super::engine::{Db, Engine, Loader, Value};
-use crate::domain::chain::{Sealed, StoredHead};
 
 /// One table as it is copied: its columns (generated ones left out: each
 /// engine computes its own) and the order its rows are read in.
@@ -504,55 +503,6 @@ pub fn counter_drift(db: &Db) -> Result<Vec<(String, i64, i64)>, StoreError> {
     rows.iter()
         .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .collect()
-}
-
-/// Up to `limit` audit events after id `after`, in id order, with their
-/// seals (`store::audit::chain_page`, through [`Db`]).
-pub fn chain_page(db: &Db, after: i64, limit: u32) -> Result<Vec<Sealed>, StoreError> {
-    db.query(
-        "SELECT id, at, actor, os_user, user_id, kind, detail, ip, written_at, clock_set, seq,
-             mac, facts
-         FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2",
-        &[after.into(), limit.into()],
-    )?
-    .into_iter()
-    .map(|r| {
-        Ok(Sealed {
-            id: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            os_user: r.get(3)?,
-            user_id: r.get(4)?,
-            kind: r.get(5)?,
-            detail: r.get(6)?,
-            ip: r.get(7)?,
-            written_at: r.get(8)?,
-            clock_set: r.get(9)?,
-            seq: r.get(10)?,
-            mac: r.get(11)?,
-            facts: r.get(12)?,
-        })
-    })
-    .collect()
-}
-
-/// The chain's head as stored (`store::audit::head`, through [`Db`]).
-pub fn head(db: &Db) -> Result<StoredHead, StoreError> {
-    let r = db.query_one(
-        "SELECT chained, events, last_id, last_mac, started_at, adopted, adopted_last_id, mac
-         FROM audit_head WHERE one = 1",
-        &[],
-    )?;
-    Ok(StoredHead {
-        chained: r.get(0)?,
-        events: r.get(1)?,
-        last_id: r.get(2)?,
-        last_mac: r.get(3)?,
-        started_at: r.get(4)?,
-        adopted: r.get(5)?,
-        adopted_last_id: r.get(6)?,
-        mac: r.get(7)?,
-    })
 }
 
 /// Give the query planner statistics of every table, after a load.
