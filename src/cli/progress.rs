@@ -67,21 +67,6 @@ impl<W: Write> Drop for Lines<W> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lines_pass_through_and_are_counted() {
-        let bar = ProgressBar::hidden();
-        let mut out = Lines::new(Vec::new(), bar.clone());
-        out.write_all(b"a,b\n1,2\n3,").unwrap();
-        out.write_all(b"4\n").unwrap();
-        assert_eq!(bar.position(), 3);
-        assert_eq!(out.inner, b"a,b\n1,2\n3,4\n");
-    }
-}
-
 /// A bar for a long job on stderr with its percentage and time left, when
 /// stdout and stderr are a terminal (`demo --users`, `migrate`); otherwise
 /// one that draws nothing.
@@ -99,4 +84,19 @@ pub fn job_bar() -> ProgressBar {
             );
     bar.set_style(style);
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_pass_through_and_are_counted() {
+        let bar = ProgressBar::hidden();
+        let mut out = Lines::new(Vec::new(), bar.clone());
+        out.write_all(b"a,b\n1,2\n3,").unwrap();
+        out.write_all(b"4\n").unwrap();
+        assert_eq!(bar.position(), 3);
+        assert_eq!(out.inner, b"a,b\n1,2\n3,4\n");
+    }
 }
