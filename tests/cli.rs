@@ -89,9 +89,12 @@ fn exec(dir: &Path, args: &[&str], stdin: Option<&str>) -> Out {
     out
 }
 
-/// One test's database, in its own temporary directory.
+/// One test's database, in its own temporary directory: a file, or under
+/// `FACTORDESK_TEST_ENGINE=postgres` a fresh PostgreSQL database whose key
+/// file is in the directory.
 struct Fd {
     dir: tempfile::TempDir,
+    pg: Option<String>,
 }
 
 impl Fd {
@@ -107,7 +110,13 @@ impl Fd {
     fn empty() -> Fd {
         Fd {
             dir: tempfile::tempdir().unwrap(),
+            pg: support::pg::scratch_url(),
         }
+    }
+
+    /// Whether this database is on PostgreSQL: tests of files skip it.
+    fn on_postgres(&self) -> bool {
+        self.pg.is_some()
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -122,18 +131,31 @@ impl Fd {
         self.path("fd.db.key")
     }
 
-    /// `factordesk --db DB --now NOW ARGS...`
+    /// `factordesk --db DB --now NOW ARGS...` (on PostgreSQL, `--db URL
+    /// --key-file KEY`).
     fn run(&self, now: DateTime<Utc>, args: &[&str]) -> Out {
-        let db = self.db().display().to_string();
-        let now = rfc3339(now);
-        exec(self.dir.path(), &with_db(&db, &now, args), None)
+        self.exec(now, args, None)
     }
 
     /// The same, with `input` on stdin (passwords).
     fn run_stdin(&self, now: DateTime<Utc>, args: &[&str], input: &str) -> Out {
-        let db = self.db().display().to_string();
+        self.exec(now, args, Some(input))
+    }
+
+    fn exec(&self, now: DateTime<Utc>, args: &[&str], input: Option<&str>) -> Out {
         let now = rfc3339(now);
-        exec(self.dir.path(), &with_db(&db, &now, args), Some(input))
+        match &self.pg {
+            None => {
+                let db = self.db().display().to_string();
+                exec(self.dir.path(), &with_db(&db, &now, args), input)
+            }
+            Some(url) => {
+                let key = self.key().display().to_string();
+                let mut all = with_db(url, &now, &["--key-file", &key]);
+                all.extend_from_slice(args);
+                exec(self.dir.path(), &all, input)
+            }
+        }
     }
 
     /// The same with `--json`: the exit code and the parsed output.
@@ -871,6 +893,9 @@ fn demo_users_must_be_a_sensible_number() {
 #[test]
 fn demo_refuses_a_database_that_is_not_a_demo() {
     let fd = Fd::new();
+    if fd.on_postgres() {
+        return; // SQLite only: the file's bytes
+    }
     fd.add_user(t0(), "keep@example.com", &[]);
     let db = fd.bytes("fd.db");
     let key = fd.bytes("fd.db.key");
@@ -903,6 +928,9 @@ fn demo_refuses_a_database_that_is_not_a_demo() {
 #[test]
 fn unknown_user_says_how_to_find_users() {
     let fd = Fd::new();
+    if fd.on_postgres() {
+        return; // SQLite only: the file's bytes
+    }
     fd.add_user(t0(), "real@example.com", &[]);
     let audit = fd.audit_count(at(1));
     let db = fd.bytes("fd.db");
@@ -1012,6 +1040,9 @@ fn malformed_codes_and_unknown_challenges_cost_no_attempt() {
 #[test]
 fn foreign_and_newer_databases_are_refused_untouched() {
     let fd = Fd::empty();
+    if fd.on_postgres() {
+        return; // SQLite only: files that are not databases (PostgreSQL's: tests/engines/command_line.rs)
+    }
     let garbage = fd.path("garbage.db");
     std::fs::write(&garbage, b"\x00\x01 not sqlite at all \xff".repeat(200)).unwrap();
     let before = fd.bytes("garbage.db");
@@ -1102,6 +1133,9 @@ fn foreign_and_newer_databases_are_refused_untouched() {
 #[test]
 fn missing_or_wrong_key_file_names_the_flag() {
     let fd = Fd::new();
+    if fd.on_postgres() {
+        return; // SQLite only: the key file beside the database
+    }
     fd.add_user(t0(), "alice@example.com", &[]);
     let key = fd.key();
     let moved = fd.path("elsewhere.key");
@@ -1141,6 +1175,9 @@ fn missing_or_wrong_key_file_names_the_flag() {
 #[test]
 fn init_where_nothing_can_be_made_leaves_nothing() {
     let fd = Fd::empty();
+    if fd.on_postgres() {
+        return; // SQLite only: folders and files
+    }
     let missing = fd.path("no/such/dir/fd.db");
     let m = missing.display().to_string();
     let out = exec(fd.dir.path(), &["--db", &m, "--now", T0, "init"], None);
@@ -1207,6 +1244,9 @@ fn init_where_nothing_can_be_made_leaves_nothing() {
 #[test]
 fn usage_errors_exit_2_with_one_line() {
     let fd = Fd::new();
+    if fd.on_postgres() {
+        return; // SQLite only: the file's bytes
+    }
     let db = fd.db().display().to_string();
     let before = fd.bytes("fd.db");
     for args in [
@@ -1312,6 +1352,9 @@ fn reasons_are_required_and_other_refusals_change_nothing() {
 #[test]
 fn every_command_speaks_json() {
     let fd = Fd::empty();
+    if fd.on_postgres() {
+        return; // SQLite only: every command on the file (its JSON is the engine's own on PostgreSQL: tests/engines)
+    }
     let db = fd.db().display().to_string();
     let init = exec(
         fd.dir.path(),

@@ -139,7 +139,7 @@ pub enum EngineError {
         found: i64,
         supported: i64,
     },
-    #[error("database {database:?} on {server} is empty: nothing has made it factordesk's")]
+    #[error("database {database:?} on {server} is empty")]
     Uninitialised { database: String, server: String },
     #[error(
         "database {database:?} on {server} is already a factordesk database; it was left untouched"

@@ -34,13 +34,18 @@ pub const ENGINE_VAR: &str = "FACTORDESK_TEST_ENGINE";
 /// `None` on `SQLite`. Asking for `PostgreSQL` without a cluster fails
 /// loudly rather than quietly testing `SQLite` again.
 pub fn on_postgres() -> Option<factordesk::store::pg::PgUrl> {
+    scratch_url().map(|url| factordesk::store::pg::PgUrl::parse(&url).unwrap())
+}
+
+/// [`on_postgres`]'s database as its URL (with its password).
+pub fn scratch_url() -> Option<String> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     if std::env::var(ENGINE_VAR).as_deref() != Ok("postgres") {
         return None;
     }
     assert!(pg_url().is_some(), "{ENGINE_VAR}=postgres needs {VAR}");
     let scratch = Scratch::new(&format!("desk{}", NEXT.fetch_add(1, Ordering::Relaxed)))?;
-    let url = factordesk::store::pg::PgUrl::parse(&scratch.url).unwrap();
+    let url = scratch.url.clone();
     // Dropped with the cluster: the desk outlives any one scope here.
     std::mem::forget(scratch);
     Some(url)
