@@ -5,7 +5,10 @@
 //! Once per run, the databases are generated in a temporary directory by the
 //! same generator as `demo --users N`, on a fixed clock and seed, so every run
 //! measures the same data. 100k users take about a minute to generate.
-//! `FACTORDESK_BENCH_SIZES=1000 cargo bench` runs the small size only.
+//! `FACTORDESK_BENCH_SIZES=1000 cargo bench` runs the small size only. With
+//! `FACTORDESK_TEST_PG` naming a cluster, each size is also copied into a
+//! `PostgreSQL` database (`migrate --to`) and measured there, as
+//! `factordesk…_postgres`.
 //!
 //! After the timings, a fresh process (this one, run again) opens the console
 //! on the largest database, visits every busy screen, the recovery readiness
@@ -27,6 +30,7 @@ use factordesk::desk::{Desk, Keyset, ORIGIN_DEMO};
 use factordesk::domain::{Action, FactorKind, FactorStatus, UserStatus};
 use factordesk::keyfile;
 use factordesk::rng::Rng;
+use factordesk::store::pg::PgUrl;
 use factordesk::tui::App;
 use factordesk::tui::render::{ScreenName, app_on, buffer, text};
 use factordesk::tui::theme::Theme;
@@ -44,6 +48,9 @@ const WIDTH: u16 = 200;
 const HEIGHT: u16 = 60;
 /// A page of the Users list at that size: what the console reads first.
 const PAGE: u32 = 61;
+/// A `PostgreSQL` cluster's URL (as the tests take it): when set, every
+/// size is also measured on a copy of its data there.
+const PG_VAR: &str = "FACTORDESK_TEST_PG";
 /// Set in the child process that measures memory: the database to open.
 const MEMORY_CHILD: &str = "FACTORDESK_BENCH_MEMORY_DB";
 /// The search terms typed: common word starts, common and less common
@@ -87,12 +94,64 @@ struct Db {
     /// Another such user, and their authenticator, for `login verify`
     /// (whose writes then touch nobody the other benchmarks read).
     verifier: (String, i64),
+    /// The same data copied into `PostgreSQL` (`migrate --to`): this is then
+    /// that database, measured beside the file.
+    url: Option<PgUrl>,
 }
 
 impl Db {
     fn open(&self) -> Desk {
-        Desk::open(&self.path, &self.key, Clock::fixed(now()), Rng::seeded(1))
-            .expect("the benchmark database opens")
+        let desk = match &self.url {
+            None => Desk::open(&self.path, &self.key, Clock::fixed(now()), Rng::seeded(1)),
+            Some(url) => Desk::open_postgres(url, &self.key, Clock::fixed(now()), Rng::seeded(1)),
+        };
+        desk.expect("the benchmark database opens")
+    }
+
+    /// `what`, on `PostgreSQL` marked as such.
+    fn label(&self, what: &str) -> String {
+        match self.url {
+            None => what.to_owned(),
+            Some(_) => format!("{what}_postgres"),
+        }
+    }
+
+    /// Whether raw `SQLite` can answer beside it (the file, not `PostgreSQL`).
+    fn is_file(&self) -> bool {
+        self.url.is_none()
+    }
+
+    /// This database's data copied into a fresh `PostgreSQL` database on the
+    /// cluster at `admin` (a URL whose user may create databases).
+    fn on_postgres(&self, admin: &str) -> Db {
+        let name = format!("fd_bench_{}_{}", self.users, std::process::id());
+        let mut client =
+            postgres::Client::connect(admin, postgres::NoTls).expect("the PostgreSQL cluster");
+        client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .expect("an old bench database dropped");
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("a bench database");
+        let url = PgUrl::parse(&with_database(admin, &name)).expect("its URL");
+        let started = Instant::now();
+        let moved = self
+            .open()
+            .copy_to_postgres(&url, &mut |_| {})
+            .expect("the copy into PostgreSQL");
+        eprintln!(
+            "  {} generated users copied into PostgreSQL ({name}) in {:.1?}: {moved:?}",
+            self.users,
+            started.elapsed()
+        );
+        Db {
+            users: self.users,
+            path: self.path.clone(),
+            key: self.key.clone(),
+            typical: self.typical.clone(),
+            verifier: self.verifier.clone(),
+            url: Some(url),
+        }
     }
 
     /// A plain rusqlite connection on the same file, with the pragmas any
@@ -103,6 +162,16 @@ impl Db {
             .expect("pragmas");
         conn
     }
+}
+
+/// `url` with its database replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let authority = url.find("://").map_or(0, |i| i + 3);
+    let path = url[authority..]
+        .find('/')
+        .map_or(url.len(), |i| authority + i);
+    let query = url[path..].find('?').map_or(url.len(), |i| path + i);
+    format!("{}/{}{}", &url[..path], name, &url[query..])
 }
 
 fn sizes() -> Vec<u32> {
@@ -158,6 +227,7 @@ fn generate(dir: &Path, users: u32) -> Db {
         key,
         typical,
         verifier,
+        url: None,
     };
     describe(&db, started.elapsed());
     db
@@ -564,7 +634,7 @@ fn startup(c: &mut Criterion, dbs: &[Db]) {
     let mut g = c.benchmark_group("startup_to_users_frame");
     g.sampling_mode(SamplingMode::Flat);
     for db in dbs {
-        g.bench_function(BenchmarkId::new("factordesk", db.users), |b| {
+        g.bench_function(BenchmarkId::new(db.label("factordesk"), db.users), |b| {
             b.iter_with_large_drop(|| {
                 let mut app = App::new(db.open(), theme(), Worker::inline(0));
                 app.handle_key(key(KeyCode::Char('2')));
@@ -572,13 +642,15 @@ fn startup(c: &mut Criterion, dbs: &[Db]) {
                 (app, buf)
             });
         });
-        g.bench_function(BenchmarkId::new("raw_sqlite", db.users), |b| {
-            b.iter_with_large_drop(|| {
-                let conn = db.raw();
-                let page = raw_first_page(&conn);
-                (page, conn)
+        if db.is_file() {
+            g.bench_function(BenchmarkId::new("raw_sqlite", db.users), |b| {
+                b.iter_with_large_drop(|| {
+                    let conn = db.raw();
+                    let page = raw_first_page(&conn);
+                    (page, conn)
+                });
             });
-        });
+        }
     }
     g.finish();
 }
@@ -588,7 +660,7 @@ fn overview(c: &mut Criterion, dbs: &[Db]) {
     let mut g = c.benchmark_group("overview_first_frame");
     g.sampling_mode(SamplingMode::Flat);
     for db in dbs {
-        g.bench_function(BenchmarkId::new("factordesk", db.users), |b| {
+        g.bench_function(BenchmarkId::new(db.label("factordesk"), db.users), |b| {
             b.iter_batched(
                 || db.open(),
                 |desk| {
@@ -599,16 +671,18 @@ fn overview(c: &mut Criterion, dbs: &[Db]) {
                 BatchSize::PerIteration,
             );
         });
-        g.bench_function(BenchmarkId::new("raw_sqlite", db.users), |b| {
-            b.iter_batched(
-                || db.raw(),
-                |conn| {
-                    let n = raw_overview(&conn);
-                    (n, conn)
-                },
-                BatchSize::PerIteration,
-            );
-        });
+        if db.is_file() {
+            g.bench_function(BenchmarkId::new("raw_sqlite", db.users), |b| {
+                b.iter_batched(
+                    || db.raw(),
+                    |conn| {
+                        let n = raw_overview(&conn);
+                        (n, conn)
+                    },
+                    BatchSize::PerIteration,
+                );
+            });
+        }
     }
     g.finish();
 }
@@ -640,7 +714,7 @@ fn search(c: &mut Criterion, dbs: &[Db]) {
             for ch in head.chars() {
                 press(app, ch);
             }
-            g.bench_function(BenchmarkId::new("factordesk", db.users), |b| {
+            g.bench_function(BenchmarkId::new(db.label("factordesk"), db.users), |b| {
                 b.iter_custom(|iters| {
                     let mut spent = Duration::ZERO;
                     for _ in 0..iters {
@@ -653,12 +727,16 @@ fn search(c: &mut Criterion, dbs: &[Db]) {
                     spent
                 });
             });
-            g.bench_function(BenchmarkId::new("raw_sqlite_like", db.users), |b| {
-                b.iter(|| raw_search_like(conn, term));
-            });
-            g.bench_function(BenchmarkId::new("raw_sqlite_fts", db.users), |b| {
-                b.iter(|| raw_search_fts(conn, term));
-            });
+            if db.is_file() {
+                g.bench_function(BenchmarkId::new("raw_sqlite_like", db.users), |b| {
+                    b.iter(|| raw_search_like(conn, term));
+                });
+            }
+            if db.is_file() {
+                g.bench_function(BenchmarkId::new("raw_sqlite_fts", db.users), |b| {
+                    b.iter(|| raw_search_fts(conn, term));
+                });
+            }
         }
         g.finish();
     }
@@ -670,7 +748,7 @@ fn open_user(c: &mut Criterion, dbs: &[Db], desks: &[Desk], raws: &[Connection])
     for ((db, desk), conn) in dbs.iter().zip(desks).zip(raws) {
         for (who, email) in [("typical", db.typical.as_str()), ("erin", SCENARIO_USER)] {
             g.bench_function(
-                BenchmarkId::new(format!("factordesk_{who}"), db.users),
+                BenchmarkId::new(db.label(&format!("factordesk_{who}")), db.users),
                 |b| {
                     b.iter(|| {
                         (
@@ -680,12 +758,14 @@ fn open_user(c: &mut Criterion, dbs: &[Db], desks: &[Desk], raws: &[Connection])
                     });
                 },
             );
-            g.bench_function(
-                BenchmarkId::new(format!("raw_sqlite_{who}"), db.users),
-                |b| {
-                    b.iter(|| raw_open_user(conn, email));
-                },
-            );
+            if db.is_file() {
+                g.bench_function(
+                    BenchmarkId::new(format!("raw_sqlite_{who}"), db.users),
+                    |b| {
+                        b.iter(|| raw_open_user(conn, email));
+                    },
+                );
+            }
         }
     }
     g.finish();
@@ -693,17 +773,19 @@ fn open_user(c: &mut Criterion, dbs: &[Db], desks: &[Desk], raws: &[Connection])
     for ((db, desk), conn) in dbs.iter().zip(desks).zip(raws) {
         for (who, email) in [("typical", db.typical.as_str()), ("erin", SCENARIO_USER)] {
             g.bench_function(
-                BenchmarkId::new(format!("factordesk_{who}"), db.users),
+                BenchmarkId::new(db.label(&format!("factordesk_{who}")), db.users),
                 |b| {
                     b.iter(|| desk.diagnose(email).expect("the doctor"));
                 },
             );
-            g.bench_function(
-                BenchmarkId::new(format!("raw_sqlite_{who}"), db.users),
-                |b| {
-                    b.iter(|| raw_doctor(conn, email));
-                },
-            );
+            if db.is_file() {
+                g.bench_function(
+                    BenchmarkId::new(format!("raw_sqlite_{who}"), db.users),
+                    |b| {
+                        b.iter(|| raw_doctor(conn, email));
+                    },
+                );
+            }
         }
     }
     g.finish();
@@ -733,23 +815,25 @@ fn frames(c: &mut Criterion, dbs: &[Db]) {
         ];
         for (name, app) in &screens {
             g.bench_function(
-                BenchmarkId::new(format!("factordesk_{name}"), db.users),
+                BenchmarkId::new(db.label(&format!("factordesk_{name}")), db.users),
                 |b| {
                     b.iter(|| frame(app));
                 },
             );
         }
         let shown = text(&frame(&screens[0].1));
-        g.bench_function(BenchmarkId::new("ratatui_set_lines", db.users), |b| {
-            let area = Rect::new(0, 0, WIDTH, HEIGHT);
-            b.iter(|| {
-                let mut buf = Buffer::empty(area);
-                for (y, line) in (0..HEIGHT).zip(shown.lines()) {
-                    buf.set_string(0, y, line, Style::default());
-                }
-                buf
+        if db.is_file() {
+            g.bench_function(BenchmarkId::new("ratatui_set_lines", db.users), |b| {
+                let area = Rect::new(0, 0, WIDTH, HEIGHT);
+                b.iter(|| {
+                    let mut buf = Buffer::empty(area);
+                    for (y, line) in (0..HEIGHT).zip(shown.lines()) {
+                        buf.set_string(0, y, line, Style::default());
+                    }
+                    buf
+                });
             });
-        });
+        }
     }
     g.finish();
 }
@@ -760,15 +844,17 @@ fn readiness(c: &mut Criterion, dbs: &[Db], desks: &[Desk], raws: &[Connection])
     let mut g = c.benchmark_group("readiness_first_page");
     g.sampling_mode(SamplingMode::Flat);
     for ((db, desk), conn) in dbs.iter().zip(desks).zip(raws) {
-        g.bench_function(BenchmarkId::new("factordesk", db.users), |b| {
+        g.bench_function(BenchmarkId::new(db.label("factordesk"), db.users), |b| {
             b.iter(|| {
                 desk.readiness_page(Sort::Risk, Keyset::First, 60)
                     .expect("a page")
             });
         });
-        g.bench_function(BenchmarkId::new("raw_sqlite", db.users), |b| {
-            b.iter(|| raw_readiness(conn));
-        });
+        if db.is_file() {
+            g.bench_function(BenchmarkId::new("raw_sqlite", db.users), |b| {
+                b.iter(|| raw_readiness(conn));
+            });
+        }
     }
     g.finish();
 }
@@ -791,7 +877,7 @@ fn verify(c: &mut Criterion, dbs: &[Db]) {
             action: Action::Login,
             factor: Some(factor),
         };
-        g.bench_function(BenchmarkId::new("factordesk", db.users), |b| {
+        g.bench_function(BenchmarkId::new(db.label("factordesk"), db.users), |b| {
             b.iter_custom(|iters| {
                 let mut spent = Duration::ZERO;
                 for _ in 0..iters {
@@ -820,12 +906,14 @@ fn verify(c: &mut Criterion, dbs: &[Db]) {
             )
             .expect("a challenge");
         let mut at = desk.now().timestamp();
-        g.bench_function(BenchmarkId::new("raw_sqlite", db.users), |b| {
-            b.iter(|| {
-                at += 30;
-                raw_verify(&mut conn, challenge, at);
+        if db.is_file() {
+            g.bench_function(BenchmarkId::new("raw_sqlite", db.users), |b| {
+                b.iter(|| {
+                    at += 30;
+                    raw_verify(&mut conn, challenge, at);
+                });
             });
-        });
+        }
     }
     g.finish();
 }
@@ -953,10 +1041,15 @@ fn main() {
         "generating the benchmark databases in {}",
         dir.path().display()
     );
-    let dbs: Vec<Db> = sizes()
+    let mut dbs: Vec<Db> = sizes()
         .into_iter()
         .map(|n| generate(dir.path(), n))
         .collect();
+    // With a PostgreSQL cluster, each size again on it, beside the file.
+    if let Ok(admin) = std::env::var(PG_VAR) {
+        let copies: Vec<Db> = dbs.iter().map(|db| db.on_postgres(&admin)).collect();
+        dbs.extend(copies);
+    }
     startup(&mut c, &dbs);
     overview(&mut c, &dbs);
     search(&mut c, &dbs);
@@ -967,7 +1060,7 @@ fn main() {
     frames(&mut c, &dbs);
     verify(&mut c, &dbs);
     c.final_summary();
-    if let Some(largest) = dbs.iter().max_by_key(|d| d.users) {
+    if let Some(largest) = dbs.iter().filter(|d| d.is_file()).max_by_key(|d| d.users) {
         memory(largest);
     }
 }

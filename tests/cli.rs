@@ -90,7 +90,7 @@ fn exec(dir: &Path, args: &[&str], stdin: Option<&str>) -> Out {
 }
 
 /// One test's database, in its own temporary directory: a file, or under
-/// `FACTORDESK_TEST_ENGINE=postgres` a fresh PostgreSQL database whose key
+/// `FACTORDESK_TEST_ENGINE=postgres` a fresh `PostgreSQL` database whose key
 /// file is in the directory.
 struct Fd {
     dir: tempfile::TempDir,
@@ -114,7 +114,7 @@ impl Fd {
         }
     }
 
-    /// Whether this database is on PostgreSQL: tests of files skip it.
+    /// Whether this database is on `PostgreSQL`: tests of files skip it.
     fn on_postgres(&self) -> bool {
         self.pg.is_some()
     }
@@ -131,7 +131,7 @@ impl Fd {
         self.path("fd.db.key")
     }
 
-    /// `factordesk --db DB --now NOW ARGS...` (on PostgreSQL, `--db URL
+    /// `factordesk --db DB --now NOW ARGS...` (on `PostgreSQL`, `--db URL
     /// --key-file KEY`).
     fn run(&self, now: DateTime<Utc>, args: &[&str]) -> Out {
         self.exec(now, args, None)
