@@ -242,12 +242,15 @@ const MAX_KINDS: usize = 64;
 /// long the trail (text sorts bytewise on both engines).
 fn kinds_named(db: &Db, pattern: &str) -> Result<Vec<String>, StoreError> {
     let mut kinds = Vec::new();
-    if db
-        .query_opt(
-            "SELECT 1 FROM audit WHERE kind = ?1 LIMIT 1",
-            &[pattern.into()],
-        )?
-        .is_some()
+    // The first kind from `pattern` on, in index order: `kind = ?1 LIMIT 1`
+    // would let PostgreSQL's generic plan scan the whole trail for a kind
+    // it holds none of.
+    let first = db.query_opt(
+        "SELECT kind FROM audit WHERE kind >= ?1 ORDER BY kind LIMIT 1",
+        &[pattern.into()],
+    )?;
+    if let Some(row) = first
+        && row.get::<String>(0)? == pattern
     {
         kinds.push(pattern.to_owned());
     }
