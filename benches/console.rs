@@ -1060,6 +1060,20 @@ fn main() {
     frames(&mut c, &dbs);
     verify(&mut c, &dbs);
     c.final_summary();
+    // The PostgreSQL copies go with the run, as the files do.
+    if let Ok(admin) = std::env::var(PG_VAR) {
+        let copies: Vec<&Db> = dbs.iter().filter(|d| !d.is_file()).collect();
+        drop(desks);
+        if let Ok(mut client) = postgres::Client::connect(&admin, postgres::NoTls) {
+            for db in copies {
+                let name = db.url.as_ref().map(|u| u.database().to_owned());
+                if let Some(name) = name {
+                    let _ = client
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+        }
+    }
     if let Some(largest) = dbs.iter().filter(|d| d.is_file()).max_by_key(|d| d.users) {
         memory(largest);
     }
