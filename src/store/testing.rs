@@ -123,3 +123,48 @@ fn with_database(url: &str, name: &str) -> String {
     let query = url[path..].find('?').map_or(url.len(), |i| path + i);
     format!("{}/{}{}", &url[..path], name, &url[query..])
 }
+
+/// `value` written into SQL, for `EXECUTE` (a test's own values).
+pub(crate) fn literal(value: &crate::store::engine::Value) -> String {
+    use crate::store::engine::Value;
+    match value {
+        Value::Integer(i) => i.to_string(),
+        Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
+        other => panic!("no literal for {other:?}"),
+    }
+}
+
+/// `PostgreSQL`'s plan for `sql` with `args`: as planned for those values,
+/// or (`generic`) as prepared for any, the plan a statement the connection
+/// keeps may settle on after a few runs.
+pub(crate) fn plan(
+    db: &Db,
+    sql: &str,
+    args: &[crate::store::engine::Value],
+    generic: bool,
+) -> String {
+    let lines = if generic {
+        let sql = crate::store::engine::dialect::postgres(sql);
+        db.batch(&format!(
+            "PREPARE fd_plan AS {sql}; SET plan_cache_mode = force_generic_plan"
+        ))
+        .unwrap();
+        let args: Vec<String> = args.iter().map(literal).collect();
+        let lines = db
+            .query(
+                &format!("EXPLAIN EXECUTE fd_plan({})", args.join(", ")),
+                &[],
+            )
+            .unwrap();
+        db.batch("DEALLOCATE fd_plan; RESET plan_cache_mode")
+            .unwrap();
+        lines
+    } else {
+        db.query(&format!("EXPLAIN {sql}"), args).unwrap()
+    };
+    lines
+        .iter()
+        .map(|r| r.get::<String>(0).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}

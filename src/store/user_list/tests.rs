@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::store::TxMode;
-use crate::store::testing::each_engine;
+use crate::store::testing::{each_engine, plan};
 
 fn ctx() -> FilterContext {
     FilterContext {
@@ -318,46 +318,6 @@ fn the_routes_are_the_ones_their_density_calls_for() {
         assert!(smith.len() <= FEW, "sorted, not walked");
         assert_eq!(found("ze").len(), 1200);
     });
-}
-
-/// `value` written into SQL, for `EXECUTE` (a test's own values).
-fn literal(value: &crate::store::engine::Value) -> String {
-    use crate::store::engine::Value;
-    match value {
-        Value::Integer(i) => i.to_string(),
-        Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
-        other => panic!("no literal for {other:?}"),
-    }
-}
-
-/// `PostgreSQL`'s plan for `sql` with `args`: as planned for those values,
-/// or (`generic`) as prepared for any, the plan a statement the connection
-/// keeps may settle on after a few runs.
-fn plan(db: &Db, sql: &str, args: &[crate::store::engine::Value], generic: bool) -> String {
-    let lines = if generic {
-        let sql = crate::store::engine::dialect::postgres(sql);
-        db.batch(&format!(
-            "PREPARE fd_plan AS {sql}; SET plan_cache_mode = force_generic_plan"
-        ))
-        .unwrap();
-        let args: Vec<String> = args.iter().map(literal).collect();
-        let lines = db
-            .query(
-                &format!("EXPLAIN EXECUTE fd_plan({})", args.join(", ")),
-                &[],
-            )
-            .unwrap();
-        db.batch("DEALLOCATE fd_plan; RESET plan_cache_mode")
-            .unwrap();
-        lines
-    } else {
-        db.query(&format!("EXPLAIN {sql}"), args).unwrap()
-    };
-    lines
-        .iter()
-        .map(|r| r.get::<String>(0).unwrap())
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// On `PostgreSQL`, with statistics, a search for a rare term or a phone
