@@ -14,6 +14,7 @@
 //! on the largest database, visits every busy screen, the recovery readiness
 //! view in each of its sorts included, and reports its resident memory.
 
+use factordesk::store::pg::with_database;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -162,16 +163,6 @@ impl Db {
             .expect("pragmas");
         conn
     }
-}
-
-/// `url` with its database replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let authority = url.find("://").map_or(0, |i| i + 3);
-    let path = url[authority..]
-        .find('/')
-        .map_or(url.len(), |i| authority + i);
-    let query = url[path..].find('?').map_or(url.len(), |i| path + i);
-    format!("{}/{}{}", &url[..path], name, &url[query..])
 }
 
 fn sizes() -> Vec<u32> {

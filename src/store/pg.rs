@@ -122,6 +122,18 @@ impl fmt::Display for PgUrl {
     }
 }
 
+/// The URL `url` (as written, password and all) with its database
+/// replaced by `name`, its query parameters kept: for tools that make a
+/// database beside another (the tests' scratch databases, the benchmarks).
+pub fn with_database(url: &str, name: &str) -> String {
+    let authority = url.find("://").map_or(0, |i| i + 3);
+    let path = url[authority..]
+        .find('/')
+        .map_or(url.len(), |i| authority + i);
+    let query = url[path..].find('?').map_or(url.len(), |i| path + i);
+    format!("{}/{}{}", &url[..path], name, &url[query..])
+}
+
 /// Connect, without reading or writing anything.
 pub fn connect(url: &PgUrl) -> Result<Db, StoreError> {
     let client = url

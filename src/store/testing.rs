@@ -1,6 +1,7 @@
 //! For the store's unit tests: a [`Store`] on each engine, `SQLite` in memory
 //! and, when `FACTORDESK_TEST_PG` names a cluster, a fresh `PostgreSQL` database.
 
+use super::pg::with_database;
 use std::sync::Once;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -112,16 +113,6 @@ impl Drop for Scratch {
             ));
         }
     }
-}
-
-/// `url` with its database replaced by `name` (query parameters kept).
-fn with_database(url: &str, name: &str) -> String {
-    let authority = url.find("://").map_or(0, |i| i + 3);
-    let path = url[authority..]
-        .find('/')
-        .map_or(url.len(), |i| authority + i);
-    let query = url[path..].find('?').map_or(url.len(), |i| path + i);
-    format!("{}/{}{}", &url[..path], name, &url[query..])
 }
 
 /// `value` written into SQL, for `EXECUTE` (a test's own values).

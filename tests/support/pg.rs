@@ -1,6 +1,7 @@
 //! `PostgreSQL` for the test crates: the throwaway cluster's URL (.ci/run
 //! sets `FACTORDESK_TEST_PG`) and a fresh, empty database for each test.
 
+pub use factordesk::store::pg::with_database;
 use std::io::Write as _;
 use std::sync::Once;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -49,16 +50,6 @@ pub fn scratch_url() -> Option<String> {
     // Dropped with the cluster: the desk outlives any one scope here.
     std::mem::forget(scratch);
     Some(url)
-}
-
-/// `url` with its database replaced by `name` (query parameters kept).
-pub fn with_database(url: &str, name: &str) -> String {
-    let authority = url.find("://").map_or(0, |i| i + 3);
-    let path = url[authority..]
-        .find('/')
-        .map_or(url.len(), |i| authority + i);
-    let query = url[path..].find('?').map_or(url.len(), |i| path + i);
-    format!("{}/{}{}", &url[..path], name, &url[query..])
 }
 
 /// An empty database of its own on the test cluster, dropped (with any
