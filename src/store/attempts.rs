@@ -192,17 +192,11 @@ pub fn last_id(db: &Db) -> Result<i64, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::{each_engine, user};
+    use crate::store::testing::{self, each_engine, user};
 
+    /// The active factor these tests' challenges and attempts are on.
     fn factor(db: &Db, user_id: i64) -> i64 {
-        db.query_one(
-            "INSERT INTO factors (user_id, kind, status, label, created_at)
-             VALUES (?1, 'totp', 'active', 'app', 0) RETURNING id",
-            &[user_id.into()],
-        )
-        .unwrap()
-        .get(0)
-        .unwrap()
+        testing::factor(db, user_id, "totp", "app")
     }
 
     fn attempt<'a>(

@@ -202,17 +202,11 @@ pub fn cancel_open_for_factor(db: &Db, factor_id: i64, at: Time) -> Result<usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::{each_engine, user};
+    use crate::store::testing::{self, each_engine, user};
 
+    /// The active factor these tests' challenges and attempts are on.
     fn factor(db: &Db, user_id: i64) -> i64 {
-        db.query_one(
-            "INSERT INTO factors (user_id, kind, status, label, created_at)
-             VALUES (?1, 'sms', 'active', 'phone', 0) RETURNING id",
-            &[user_id.into()],
-        )
-        .unwrap()
-        .get(0)
-        .unwrap()
+        testing::factor(db, user_id, "sms", "phone")
     }
 
     fn open(db: &Db, user_id: i64, factor_id: i64, purpose: ChallengePurpose, at: i64) -> i64 {

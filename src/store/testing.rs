@@ -56,6 +56,19 @@ pub(crate) fn user(db: &Db, email: &str) -> i64 {
     .unwrap()
 }
 
+/// An active factor of `kind` for user `user_id`, with nothing sealed in
+/// it, for the tables that refer to one: its id.
+pub(crate) fn factor(db: &Db, user_id: i64, kind: &str, label: &str) -> i64 {
+    db.query_one(
+        "INSERT INTO factors (user_id, kind, status, label, created_at)
+         VALUES (?1, ?2, 'active', ?3, 0) RETURNING id",
+        &[user_id.into(), kind.into(), label.into()],
+    )
+    .unwrap()
+    .get(0)
+    .unwrap()
+}
+
 /// An empty database on the test cluster, dropped (with any connection
 /// still open to it) when this goes: tests run in parallel.
 struct Scratch {
