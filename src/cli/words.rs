@@ -167,6 +167,23 @@ pub(crate) fn engine_error(e: &EngineError, flag: &str) -> String {
             format!("{e}: create it (createdb {database}) or fix its name in {flag}")
         }
         EngineError::Connect { .. } => format!("{e}: check {flag}"),
+        EngineError::NoTls { .. } => {
+            format!("{e}: turn TLS on at the server (ssl = on, with a certificate)")
+        }
+        EngineError::Untrusted { .. } => {
+            format!("{e}: name the CA that signed it with sslrootcert=FILE in {flag}")
+        }
+        EngineError::WrongHost { .. } => {
+            format!(
+                "{e}: connect by a name it holds, or ask for a certificate that names the host in {flag}"
+            )
+        }
+        EngineError::Tls { .. } => {
+            format!("{e}: check the server's certificate and sslmode in {flag}")
+        }
+        EngineError::RootCert { .. } => format!(
+            "{e}: name a readable PEM file of CA certificates with sslrootcert=FILE in {flag}"
+        ),
         EngineError::Foreign { .. } => {
             format!("{e}: pass {flag} with a factordesk database or an empty one")
         }

@@ -126,6 +126,18 @@ pub enum EngineError {
     NoDatabase { database: String, server: String },
     #[error("cannot connect to the PostgreSQL server at {server} ({reason})")]
     Connect { server: String, reason: String },
+    #[error("the PostgreSQL server at {server} does not offer TLS, which sslmode={mode} requires")]
+    NoTls { server: String, mode: &'static str },
+    #[error("the certificate of the PostgreSQL server at {server} is not signed by {roots}")]
+    Untrusted { server: String, roots: String },
+    #[error(
+        "the certificate of the PostgreSQL server at {server} is not for that host (it is for {names})"
+    )]
+    WrongHost { server: String, names: String },
+    #[error("the TLS handshake with the PostgreSQL server at {server} failed ({reason})")]
+    Tls { server: String, reason: String },
+    #[error("cannot use {roots} ({reason})")]
+    RootCert { roots: String, reason: String },
     #[error(
         "database {database:?} on {server} is not a factordesk database (it has tables but no factordesk_migrations); it was left untouched"
     )]
@@ -172,6 +184,11 @@ impl EngineError {
             EngineError::BadLogin { .. } => "store.bad_login",
             EngineError::NoDatabase { .. } => "store.no_database",
             EngineError::Connect { .. } => "store.connect",
+            EngineError::NoTls { .. } => "store.no_tls",
+            EngineError::Untrusted { .. } => "store.untrusted",
+            EngineError::WrongHost { .. } => "store.wrong_host",
+            EngineError::Tls { .. } => "store.tls",
+            EngineError::RootCert { .. } => "store.root_cert",
             EngineError::Foreign { .. } => "store.foreign",
             EngineError::TooNew { .. } => "store.too_new",
             EngineError::Upgrade { .. } => "store.upgrade",

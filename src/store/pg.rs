@@ -1,6 +1,8 @@
-//! Opening a factordesk database on `PostgreSQL`: the URL, the connection (one
-//! clear line per failure), refusing a foreign or newer database untouched,
-//! and the numbered steps of `schema_pg.sql`, tracked in `factordesk_migrations`.
+//! Opening a factordesk database on `PostgreSQL`: the URL, the connection (TLS as
+//! `sslmode` asks, one clear line per failure), refusing a foreign or newer database
+//! untouched, and the numbered steps of `schema_pg.sql`, tracked in `factordesk_migrations`.
+
+mod tls;
 
 use std::fmt;
 use std::time::Duration;
@@ -30,9 +32,11 @@ pub fn latest() -> i64 {
 
 /// A `postgres://` or `postgresql://` URL, checked. It may hold a password:
 /// it is shown only as [`PgUrl::redacted`] (also its `Debug` and `Display`).
+/// Its `sslmode` and `sslrootcert` are libpq's (see `pg/tls.rs`).
 #[derive(Clone)]
 pub struct PgUrl {
     config: postgres::Config,
+    tls: tls::Wanted,
 }
 
 impl PgUrl {
@@ -55,6 +59,7 @@ impl PgUrl {
             text[..scheme_end].to_ascii_lowercase(),
             &text[scheme_end..]
         );
+        let (text, tls) = tls::Wanted::take_from(&text)?;
         let mut config: postgres::Config = text
             .parse()
             .map_err(|e: postgres::Error| EngineError::BadUrl(one_line(&e)))?;
@@ -68,7 +73,8 @@ impl PgUrl {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         config.application_name("factordesk");
-        Ok(PgUrl { config })
+        config.ssl_mode(tls.ssl_mode());
+        Ok(PgUrl { config, tls })
     }
 
     /// `postgresql://USER@HOST:PORT/DATABASE`, without the password.
@@ -134,17 +140,20 @@ pub fn with_database(url: &str, name: &str) -> String {
     format!("{}/{}{}", &url[..path], name, &url[query..])
 }
 
-/// Connect, without reading or writing anything.
+/// Connect, without reading or writing anything: every connection
+/// factordesk opens (the desk, the console's worker, `migrate`, `demo`'s
+/// wipe, the simulator's copy) comes through here, with the TLS its URL asks.
 pub fn connect(url: &PgUrl) -> Result<Db, StoreError> {
+    let (tls, refused) = url.tls.connector()?;
     let client = url
         .config
-        .connect(postgres::NoTls)
-        .map_err(|e| connect_error(url, &e))?;
+        .connect(tls)
+        .map_err(|e| connect_error(url, &e, &refused))?;
     Ok(Db::postgres(client))
 }
 
 /// What connecting failed on, as one line that says what to do.
-fn connect_error(url: &PgUrl, e: &postgres::Error) -> StoreError {
+fn connect_error(url: &PgUrl, e: &postgres::Error, refused: &tls::Refused) -> StoreError {
     let server = url.server();
     if let Some(db) = e.as_db_error() {
         return match db.code().code() {
@@ -165,6 +174,9 @@ fn connect_error(url: &PgUrl, e: &postgres::Error) -> StoreError {
             },
         }
         .into();
+    }
+    if let Some(refused) = tls::refusal(&url.tls, &server, e, refused) {
+        return refused.into();
     }
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
