@@ -243,3 +243,5 @@ mod opening;
 mod races;
 #[path = "engines/schema.rs"]
 mod schema;
+#[path = "engines/tls.rs"]
+mod tls;

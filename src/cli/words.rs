@@ -175,7 +175,7 @@ pub(crate) fn engine_error(e: &EngineError, flag: &str) -> String {
         }
         EngineError::WrongHost { .. } => {
             format!(
-                "{e}: connect by a name it holds, or ask for a certificate that names the host in {flag}"
+                "{e}: name a host it holds in {flag}, or give the server a certificate for this one"
             )
         }
         EngineError::Tls { .. } => {

@@ -19,6 +19,9 @@ pub fn factordesk(dir: &Path) -> Command {
         .env_remove("FACTORDESK_KEY")
         .env_remove("FACTORDESK_KEY_FILE")
         .env_remove("FACTORDESK_ACTOR")
+        // The system's trusted CAs for PostgreSQL TLS are the machine's.
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
         .env("NO_COLOR", "1")
         // The default database's home is this test's, never the real one.
         .env("HOME", dir.join("home"))

@@ -27,6 +27,28 @@ pub fn pg_url() -> Option<String> {
     }
 }
 
+/// The variable that carries the test CA's certificate: the cluster serves
+/// TLS for `localhost` with a certificate it signed (.ci/postgres).
+pub const CA_VAR: &str = "FACTORDESK_TEST_PG_CA";
+
+/// The test CA's certificate file, or `None` after saying (once per test
+/// binary) that the TLS runs are skipped.
+pub fn pg_ca() -> Option<String> {
+    static SAID: Once = Once::new();
+    match std::env::var(CA_VAR) {
+        Ok(path) if !path.trim().is_empty() => Some(path),
+        _ => {
+            SAID.call_once(|| {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "skipping PostgreSQL TLS runs: {CA_VAR} is not set"
+                );
+            });
+            None
+        }
+    }
+}
+
 /// The variable that runs the desk suites on `PostgreSQL` (`postgres`).
 pub const ENGINE_VAR: &str = "FACTORDESK_TEST_ENGINE";
 
