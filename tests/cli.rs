@@ -11,7 +11,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use factordesk::domain::totp;
@@ -91,10 +91,19 @@ fn exec(dir: &Path, args: &[&str], stdin: Option<&str>) -> Out {
 
 /// One test's database, in its own temporary directory: a file, or under
 /// `FACTORDESK_TEST_ENGINE=postgres` a fresh `PostgreSQL` database whose key
-/// file is in the directory.
+/// file is in the directory. The shared `support::fd::Fd` underneath (its
+/// directory, paths and `on_postgres`), run here at a `DateTime` and through
+/// [`exec`]'s checks: these methods stand before its ones of the same name.
 struct Fd {
-    dir: tempfile::TempDir,
-    pg: Option<String>,
+    base: support::fd::Fd,
+}
+
+impl std::ops::Deref for Fd {
+    type Target = support::fd::Fd;
+
+    fn deref(&self) -> &support::fd::Fd {
+        &self.base
+    }
 }
 
 impl Fd {
@@ -109,26 +118,8 @@ impl Fd {
     /// A directory with no database yet.
     fn empty() -> Fd {
         Fd {
-            dir: tempfile::tempdir().unwrap(),
-            pg: support::pg::scratch_url(),
+            base: support::fd::Fd::empty(),
         }
-    }
-
-    /// Whether this database is on `PostgreSQL`: tests of files skip it.
-    fn on_postgres(&self) -> bool {
-        self.pg.is_some()
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn db(&self) -> PathBuf {
-        self.path("fd.db")
-    }
-
-    fn key(&self) -> PathBuf {
-        self.path("fd.db.key")
     }
 
     /// `factordesk --db DB --now NOW ARGS...` (on `PostgreSQL`, `--db URL
@@ -144,18 +135,11 @@ impl Fd {
 
     fn exec(&self, now: DateTime<Utc>, args: &[&str], input: Option<&str>) -> Out {
         let now = rfc3339(now);
-        match &self.pg {
-            None => {
-                let db = self.db().display().to_string();
-                exec(self.dir.path(), &with_db(&db, &now, args), input)
-            }
-            Some(url) => {
-                let key = self.key().display().to_string();
-                let mut all = with_db(url, &now, &["--key-file", &key]);
-                all.extend_from_slice(args);
-                exec(self.dir.path(), &all, input)
-            }
-        }
+        let db = self.db_args(args);
+        let mut all: Vec<&str> = db.iter().map(String::as_str).collect();
+        all.extend(["--now", &now]);
+        all.extend_from_slice(args);
+        exec(self.dir.path(), &all, input)
     }
 
     /// The same with `--json`: the exit code and the parsed output.
@@ -260,13 +244,6 @@ impl Fd {
     fn bytes(&self, name: &str) -> Vec<u8> {
         std::fs::read(self.path(name)).unwrap()
     }
-}
-
-/// `--db DB --now NOW ARGS...`
-fn with_db<'a>(db: &'a str, now: &'a str, args: &[&'a str]) -> Vec<&'a str> {
-    let mut all = vec!["--db", db, "--now", now];
-    all.extend_from_slice(args);
-    all
 }
 
 fn six_digits(text: &str) -> String {
