@@ -244,6 +244,12 @@ impl Fd {
     fn bytes(&self, name: &str) -> Vec<u8> {
         std::fs::read(self.path(name)).unwrap()
     }
+
+    /// The database file's bytes, to show nothing was written: on
+    /// `PostgreSQL` there is no file (`None`), and the audit count shows it.
+    fn db_bytes(&self) -> Option<Vec<u8>> {
+        (!self.on_postgres()).then(|| self.bytes("fd.db"))
+    }
 }
 
 fn six_digits(text: &str) -> String {
@@ -870,20 +876,19 @@ fn demo_users_must_be_a_sensible_number() {
 #[test]
 fn demo_refuses_a_database_that_is_not_a_demo() {
     let fd = Fd::new();
-    if fd.on_postgres() {
-        return; // SQLite only: the file's bytes
-    }
     fd.add_user(t0(), "keep@example.com", &[]);
-    let db = fd.bytes("fd.db");
+    let audit = fd.audit_count(at(9));
+    let db = fd.db_bytes();
     let key = fd.bytes("fd.db.key");
     let out = fd.run(at(10), &["demo", "--seed", "1", "--no-open"]);
     let err = out.error();
     assert!(err.contains("not a demo"), "{err}");
     assert!(err.contains("left untouched"), "{err}");
-    assert_eq!(fd.bytes("fd.db"), db);
+    assert_eq!(fd.db_bytes(), db);
     assert_eq!(fd.bytes("fd.db.key"), key);
     let users = fd.ok(at(11), &["user", "list"]);
     assert_eq!(users.as_array().unwrap().len(), 1);
+    assert_eq!(fd.audit_count(at(12)), audit);
 
     // Nor over a file that is not a database at all.
     let junk = fd.path("junk.db");
@@ -905,12 +910,9 @@ fn demo_refuses_a_database_that_is_not_a_demo() {
 #[test]
 fn unknown_user_says_how_to_find_users() {
     let fd = Fd::new();
-    if fd.on_postgres() {
-        return; // SQLite only: the file's bytes
-    }
     fd.add_user(t0(), "real@example.com", &[]);
     let audit = fd.audit_count(at(1));
-    let db = fd.bytes("fd.db");
+    let db = fd.db_bytes();
     for args in [
         &["user", "show", "ghost@example.com"][..],
         &["user", "edit", "ghost@example.com", "--name", "Ghost"],
@@ -929,7 +931,7 @@ fn unknown_user_says_how_to_find_users() {
         );
     }
     assert_eq!(fd.audit_count(at(3)), audit);
-    assert_eq!(fd.bytes("fd.db"), db);
+    assert_eq!(fd.db_bytes(), db);
 }
 
 #[test]
