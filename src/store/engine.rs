@@ -175,8 +175,9 @@ impl EngineError {
             EngineError::Foreign { .. } => "store.foreign",
             EngineError::TooNew { .. } => "store.too_new",
             EngineError::Upgrade { .. } => "store.upgrade",
-            EngineError::Uninitialised { .. } => "store.uninitialised",
-            EngineError::Initialised { .. } => "store.initialised",
+            // As on SQLite: no database made yet there, or one already.
+            EngineError::Uninitialised { .. } => "store.missing",
+            EngineError::Initialised { .. } => "store.exists",
         }
     }
 }
