@@ -653,3 +653,9 @@ ALTER TABLE factors ADD COLUMN digits INTEGER NOT NULL DEFAULT 6 CHECK (digits B
 ALTER TABLE factors ADD COLUMN period INTEGER NOT NULL DEFAULT 30 CHECK (period IN (30, 60));
 ALTER TABLE factors ADD COLUMN counter INTEGER CHECK (counter >= 0);
 ALTER TABLE factors ADD COLUMN serial TEXT;
+
+-- step 16: the Users search walks email order in an index alone
+-- A search tests users in email order until its page is full; with the
+-- name beside the email (and the rowid, always there) the walk reads
+-- this index alone, never a row of the table.
+CREATE INDEX users_email_search ON users (email, name);

@@ -215,7 +215,6 @@ mod signals {
 mod tests {
     use super::*;
     use crate::clock::Clock;
-    use crate::crypto::Key;
     use crate::rng::Rng;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
@@ -224,7 +223,7 @@ mod tests {
         let now = chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
             .unwrap()
             .to_utc();
-        Desk::in_memory(Key::from_bytes([7; 32]), Clock::fixed(now), Rng::seeded(1)).unwrap()
+        Desk::for_tests(Clock::fixed(now), Rng::seeded(1))
     }
 
     fn app() -> App {
@@ -306,25 +305,31 @@ mod tests {
         assert!(waits[2..6].iter().all(|w| *w <= SETTLE), "{waits:?}");
     }
 
-    /// Another process (here a second desk on the file, as the CLI would
-    /// be) adds a user: the open Users screen shows them within 2 s, with
-    /// no key pressed, and nothing is read again while nothing changes.
+    /// Another process (here a second desk on the file, or on the same
+    /// `PostgreSQL` database, as the CLI would be) adds a user: the open
+    /// Users screen shows them within 2 s, with no key pressed, and nothing
+    /// is read again while nothing changes.
     #[test]
     fn the_open_screen_follows_changes_made_elsewhere() {
         use crate::desk::users::NewUser;
+        use crate::location::Location;
         use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("d.db");
+        let db = match crate::store::testing::desk_database("screen") {
+            Some(url) => Location::Postgres(Box::new(url)),
+            None => Location::File(dir.path().join("d.db")),
+        };
         let key = crate::keyfile::Source::File(dir.path().join("d.db.key"));
         let at = desk().now();
-        let mut mine = Desk::create(&db, &key, Clock::fixed(at), Rng::seeded(1), "init").unwrap();
+        let mut mine =
+            Desk::create_at(&db, &key, Clock::fixed(at), Rng::seeded(1), "init").unwrap();
         let user = |email: &str| NewUser {
             email: email.to_owned(),
             name: "Someone".to_owned(),
             ..Default::default()
         };
         mine.add_user(&user("ana@example.com")).unwrap();
-        let mut cli = Desk::open(&db, &key, Clock::fixed(at), Rng::seeded(2)).unwrap();
+        let mut cli = Desk::open_at(&db, &key, Clock::fixed(at), Rng::seeded(2)).unwrap();
         let mut app = App::new(mine, Theme { color: false }, Worker::inline(0));
         app.update(keys::Action::GoTo(Tab::Users));
         let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();

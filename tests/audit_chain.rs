@@ -1,12 +1,10 @@
 //! The audit trail's chain, end to end through the binary: each way of
-//! rewriting the trail behind factordesk's back (with the append-only
-//! triggers dropped and put back) is caught by `audit verify`, which names
+//! rewriting the trail behind factordesk's back (past the append-only
+//! triggers, on either engine) is caught by `audit verify`, which names
 //! the first bad event and what was done; ids are never given out twice;
 //! and `--now` and `--actor` are recorded beside the real time and account.
 
 #![allow(clippy::unwrap_used)]
-
-use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 use serde_json::Value;
@@ -14,19 +12,18 @@ use serde_json::Value;
 mod support;
 
 use support::T0;
-use support::cli::{Out, factordesk, run as run_cmd};
+use support::cli::{Out, run as run_cmd};
+use support::fd::Fd;
 
-/// Run the binary on `db` at `T0` (unless `args` set `--now`), checking
+/// Run the binary on `fd` at `T0` (unless `args` set `--now`), checking
 /// what holds for every command: no panic, and an exit 1 comes with one
 /// `error: ...` line on stderr.
-fn run(db: &Path, args: &[&str]) -> Out {
-    let mut all = vec!["--db", db.to_str().unwrap()];
+fn run(fd: &Fd, args: &[&str]) -> Out {
+    let mut cmd = fd.command(args);
     if !args.contains(&"--now") {
-        all.extend(["--now", T0]);
+        cmd.args(["--now", T0]);
     }
-    all.extend_from_slice(args);
-    let mut cmd = factordesk(db.parent().unwrap());
-    cmd.args(&all);
+    cmd.args(args);
     let out = run_cmd(cmd, None);
     if out.code == 1 {
         // Under --json the one line is an object: error, kind, exit_code.
@@ -41,33 +38,34 @@ fn run(db: &Path, args: &[&str]) -> Out {
     out
 }
 
-fn ok(db: &Path, args: &[&str]) -> Out {
-    let out = run(db, args);
+fn ok(fd: &Fd, args: &[&str]) -> Out {
+    let out = run(fd, args);
     assert_eq!(out.code, 0, "{args:?}: {out:?}");
     out
 }
 
-/// A new directory `name` in `dir`.
-fn subdir(dir: &Path, name: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::create_dir(&path).unwrap();
-    path
-}
-
-/// A database with twelve events, ids 1 to 12.
-fn trail(dir: &Path) -> PathBuf {
-    let db = dir.join("fd.db");
-    ok(&db, &["init"]);
+/// A database with twelve events, ids 1 to 12: a file, or a fresh
+/// `PostgreSQL` database (see `support::fd`).
+fn trail() -> Fd {
+    let fd = Fd::empty();
+    ok(&fd, &["init"]);
     for i in 1..=12 {
-        ok(&db, &["user", "add", &format!("u{i:02}@example.com")]);
+        ok(&fd, &["user", "add", &format!("u{i:02}@example.com")]);
     }
-    db
+    fd
 }
 
-/// Change the trail by hand, as someone with the file could: drop the
-/// append-only triggers, run `sql`, and put the triggers back as they were.
-fn tamper(db: &Path, sql: &str) {
-    let conn = Connection::open(db).unwrap();
+/// The triggers that keep the trail append-only, on either engine.
+const GUARDS: [&str; 2] = ["audit_append_only_update", "audit_append_only_delete"];
+
+/// Change the trail by hand, as someone with the file (or the database's
+/// owner on the server) could: past the append-only triggers, run `sql`,
+/// and put the triggers back as they were.
+fn tamper(fd: &Fd, sql: &str) {
+    if fd.on_postgres() {
+        return tamper_pg(fd, sql);
+    }
+    let conn = Connection::open(fd.db()).unwrap();
     let triggers: Vec<(String, String)> = conn
         .prepare(
             "SELECT name, sql FROM sqlite_schema WHERE type = 'trigger'
@@ -90,14 +88,43 @@ fn tamper(db: &Path, sql: &str) {
     assert!(conn.execute("DELETE FROM audit WHERE id = 1", []).is_err());
 }
 
+/// [`tamper`] on `PostgreSQL`: the same triggers, disabled around `sql`.
+fn tamper_pg(fd: &Fd, sql: &str) {
+    let mut client = fd.pg_client();
+    let enabled: Vec<String> = client
+        .query(
+            "SELECT tgname::text FROM pg_trigger
+             WHERE tgrelid = 'audit'::regclass AND tgname::text = ANY($1)
+               AND tgenabled = 'O'",
+            &[&GUARDS.to_vec()],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(enabled.len(), 2, "{enabled:?}");
+    let [update, delete] = GUARDS;
+    let toggle =
+        |how: &str| format!("ALTER TABLE audit {how} TRIGGER {update}, {how} TRIGGER {delete}");
+    client.batch_execute(&toggle("DISABLE")).unwrap();
+    client.batch_execute(sql).unwrap();
+    client.batch_execute(&toggle("ENABLE")).unwrap();
+    // Put back: the trail refuses changes again.
+    assert!(
+        client
+            .execute("DELETE FROM audit WHERE id = 1", &[])
+            .is_err()
+    );
+}
+
 /// `audit verify --json` on a tampered trail: exit 1, the JSON problem,
 /// and the human report's first line.
-fn broken(db: &Path) -> (Value, String) {
-    let out = run(db, &["audit", "verify", "--json"]);
+fn broken(fd: &Fd) -> (Value, String) {
+    let out = run(fd, &["audit", "verify", "--json"]);
     assert_eq!(out.code, 1, "{out:?}");
     let report = out.json();
     assert_eq!(report["whole"], false, "{report:#}");
-    let human = run(db, &["audit", "verify"]);
+    let human = run(fd, &["audit", "verify"]);
     assert_eq!(human.code, 1, "{human:?}");
     assert!(human.stderr.contains("not whole"), "{human:?}");
     let first = human.stdout.lines().next().unwrap().to_owned();
@@ -110,9 +137,8 @@ fn problem(kind: &str, event: Option<i64>, after: Option<i64>, missing: Option<i
 
 #[test]
 fn a_whole_trail_verifies() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = trail(dir.path());
-    let out = ok(&db, &["audit", "verify", "--json"]);
+    let fd = trail();
+    let out = ok(&fd, &["audit", "verify", "--json"]);
     let report = out.json();
     assert_eq!(report["whole"], true);
     assert_eq!(report["checked"], 12);
@@ -121,7 +147,7 @@ fn a_whole_trail_verifies() {
     assert_eq!(report["head"]["last_event"], 12);
     assert_eq!(report["head"]["adopted"], 0);
     assert_eq!(report["head"]["mac"].as_str().unwrap().len(), 64);
-    let human = ok(&db, &["audit", "verify"]);
+    let human = ok(&fd, &["audit", "verify"]);
     assert!(
         human
             .stdout
@@ -136,31 +162,29 @@ fn a_whole_trail_verifies() {
 
 #[test]
 fn an_edited_event_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = trail(dir.path());
+    let fd = trail();
     tamper(
-        &db,
+        &fd,
         "UPDATE audit SET detail = 'nothing happened' WHERE id = 5",
     );
-    let (p, first) = broken(&db);
+    let (p, first) = broken(&fd);
     assert_eq!(p, problem("edited", Some(5), Some(4), None));
     assert!(first.contains("BROKEN at event #5"), "{first}");
     assert!(first.contains("changed after it was written"), "{first}");
     // Backdated, by its owner's own hand.
-    let db = trail(&subdir(dir.path(), "2"));
+    let fd = trail();
     tamper(
-        &db,
+        &fd,
         "UPDATE audit SET at = at - 86400, actor = 'nobody' WHERE id = 12",
     );
-    assert_eq!(broken(&db).0, problem("edited", Some(12), Some(11), None));
+    assert_eq!(broken(&fd).0, problem("edited", Some(12), Some(11), None));
 }
 
 #[test]
 fn a_deleted_event_is_named_by_the_one_after_the_gap() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = trail(dir.path());
-    tamper(&db, "DELETE FROM audit WHERE id IN (5, 6)");
-    let (p, first) = broken(&db);
+    let fd = trail();
+    tamper(&fd, "DELETE FROM audit WHERE id IN (5, 6)");
+    let (p, first) = broken(&fd);
     assert_eq!(p, problem("deleted", Some(7), Some(4), Some(2)));
     assert!(
         first.contains("2 events were deleted just before event #7 (after #4)"),
@@ -170,34 +194,32 @@ fn a_deleted_event_is_named_by_the_one_after_the_gap() {
 
 #[test]
 fn an_inserted_event_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = trail(dir.path());
+    let fd = trail();
     // A forged event, and a copy of a real one with its seal.
     tamper(
-        &db,
+        &fd,
         "INSERT INTO audit (at, actor, kind, detail) VALUES (1, 'admin', 'user.unlock', 'forged')",
     );
-    let (p, first) = broken(&db);
+    let (p, first) = broken(&fd);
     assert_eq!(p, problem("inserted", Some(13), Some(12), None));
     assert!(first.contains("event #13 was inserted"), "{first}");
-    let db = trail(&subdir(dir.path(), "2"));
+    let fd = trail();
     tamper(
-        &db,
+        &fd,
         "INSERT INTO audit (at, actor, user_id, kind, detail, ip, os_user, written_at, clock_set, seq, mac)
              SELECT at, actor, user_id, kind, detail, ip, os_user, written_at, clock_set, seq, mac
              FROM audit WHERE id = 3",
     );
-    assert_eq!(broken(&db).0, problem("inserted", Some(13), Some(12), None));
+    assert_eq!(broken(&fd).0, problem("inserted", Some(13), Some(12), None));
 }
 
 #[test]
 fn swapped_events_are_reordered() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = trail(dir.path());
+    let fd = trail();
     // Everything but the ids, through a spare row id 0.
     let columns = "at, actor, user_id, kind, detail, ip, os_user, written_at, clock_set, seq, mac";
     tamper(
-        &db,
+        &fd,
         &format!(
             "INSERT INTO audit (id, {columns}) SELECT 0, {columns} FROM audit WHERE id = 3;
              UPDATE audit SET ({columns}) = (SELECT {columns} FROM audit WHERE id = 8) WHERE id = 3;
@@ -205,17 +227,16 @@ fn swapped_events_are_reordered() {
              DELETE FROM audit WHERE id = 0;"
         ),
     );
-    let (p, first) = broken(&db);
+    let (p, first) = broken(&fd);
     assert_eq!(p, problem("reordered", Some(3), Some(2), None));
     assert!(first.contains("event #3 was moved"), "{first}");
 }
 
 #[test]
 fn a_cut_tail_is_named_and_so_is_a_head_put_right_by_hand() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = trail(dir.path());
-    tamper(&db, "DELETE FROM audit WHERE id > 9");
-    let (p, first) = broken(&db);
+    let fd = trail();
+    tamper(&fd, "DELETE FROM audit WHERE id > 9");
+    let (p, first) = broken(&fd);
     assert_eq!(p, problem("tail_cut", None, Some(9), Some(3)));
     assert!(first.contains("BROKEN at its end"), "{first}");
     assert!(
@@ -224,49 +245,40 @@ fn a_cut_tail_is_named_and_so_is_a_head_put_right_by_hand() {
     );
     // The head set to match what is left: its own MAC gives it away.
     tamper(
-        &db,
+        &fd,
         "UPDATE audit_head SET events = 9, last_id = 9,
              last_mac = (SELECT mac FROM audit WHERE id = 9)",
     );
-    assert_eq!(broken(&db).0, problem("head_altered", None, Some(9), None));
+    assert_eq!(broken(&fd).0, problem("head_altered", None, Some(9), None));
     // Nothing more is written to a trail whose end is not known.
-    let out = run(&db, &["user", "add", "late@example.com"]);
+    let out = run(&fd, &["user", "add", "late@example.com"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("audit verify"), "{out:?}");
 }
 
 #[test]
 fn a_deleted_event_s_id_is_never_given_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = trail(dir.path());
-    tamper(&db, "DELETE FROM audit WHERE id = 12");
-    ok(&db, &["user", "add", "next@example.com"]);
-    let newest = ok(&db, &["audit", "--limit", "1", "--json"]).json();
+    let fd = trail();
+    tamper(&fd, "DELETE FROM audit WHERE id = 12");
+    ok(&fd, &["user", "add", "next@example.com"]);
+    let newest = ok(&fd, &["audit", "--limit", "1", "--json"]).json();
     assert_eq!(newest[0]["id"], 13, "{newest:#}");
-    let ids: Vec<i64> = Connection::open(&db)
-        .unwrap()
-        .prepare("SELECT id FROM audit ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let ids = fd.ints("SELECT id FROM audit ORDER BY id");
     assert_eq!(ids, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13]);
     // The gap stays visible.
     assert_eq!(
-        broken(&db).0,
+        broken(&fd).0,
         problem("deleted", Some(13), Some(11), Some(1))
     );
 }
 
 #[test]
 fn now_and_actor_are_recorded_beside_the_real_time_and_account() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("fd.db");
-    ok(&db, &["init"]);
-    ok(&db, &["user", "add", "a@example.com"]);
+    let fd = Fd::empty();
+    ok(&fd, &["init"]);
+    ok(&fd, &["user", "add", "a@example.com"]);
     ok(
-        &db,
+        &fd,
         &[
             "--now",
             "2019-01-01T00:00:00Z",
@@ -279,7 +291,7 @@ fn now_and_actor_are_recorded_beside_the_real_time_and_account() {
             "x",
         ],
     );
-    let events = ok(&db, &["audit", "--json"]).json();
+    let events = ok(&fd, &["audit", "--json"]).json();
     let unlock = events
         .as_array()
         .unwrap()
@@ -302,10 +314,10 @@ fn now_and_actor_are_recorded_beside_the_real_time_and_account() {
         .unwrap();
     assert_eq!(add["actor"], account);
     assert_eq!(add["os_user"], account);
-    let table = ok(&db, &["audit"]).stdout;
+    let table = ok(&fd, &["audit"]).stdout;
     let row = table.lines().find(|l| l.contains("user.unlock")).unwrap();
     assert!(row.contains("2019-01-01 00:00*"), "{table}");
     assert!(row.contains(&written[..10]), "{table}");
     assert!(table.contains("WRITTEN is when it really was"), "{table}");
-    assert!(ok(&db, &["audit", "verify"]).stdout.contains("whole"));
+    assert!(ok(&fd, &["audit", "verify"]).stdout.contains("whole"));
 }

@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead as _, BufReader};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,18 +13,19 @@ use serde_json::Value;
 mod support;
 
 use support::T0;
-use support::cli::{Out, factordesk, run as run_cmd};
+use support::cli::{Out, run as run_cmd};
+use support::fd::Fd;
 
-fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = factordesk(dir);
-    cmd.args(args)
-        // The database in the test's directory, never the user's own.
-        .env("FACTORDESK_DB", dir.join("factordesk.db"));
+fn command(fd: &Fd, args: &[&str]) -> Command {
+    // The database in the test's directory (or on PostgreSQL), never the
+    // user's own.
+    let mut cmd = fd.command_by_env();
+    cmd.args(args);
     cmd
 }
 
-fn run(dir: &Path, args: &[&str]) -> Out {
-    let o = run_cmd(command(dir, args), None);
+fn run(fd: &Fd, args: &[&str]) -> Out {
+    let o = run_cmd(command(fd, args), None);
     if o.code != 0 {
         assert_eq!(o.stderr.trim_end().lines().count(), 1, "{}", o.stderr);
         assert!(o.stderr.starts_with("error: "), "{}", o.stderr);
@@ -34,9 +34,9 @@ fn run(dir: &Path, args: &[&str]) -> Out {
 }
 
 /// A database with a few events by two actors on a fixed clock.
-fn trail() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+fn trail() -> Fd {
+    let fd = Fd::empty_named("factordesk.db");
+    let d = &fd;
     assert_eq!(run(d, &["init", "--now", T0]).code, 0);
     for (i, (email, actor)) in [
         ("ana@example.com", "alice"),
@@ -63,7 +63,7 @@ fn trail() -> tempfile::TempDir {
         );
         assert_eq!(o.code, 0, "{}", o.stderr);
     }
-    dir
+    fd
 }
 
 fn lines(text: &str) -> Vec<&str> {
@@ -72,8 +72,8 @@ fn lines(text: &str) -> Vec<&str> {
 
 #[test]
 fn filters_by_actor_time_and_text() {
-    let dir = trail();
-    let d = dir.path();
+    let fd = trail();
+    let d = &fd;
     let by = run(d, &["audit", "--by", "alice", "--format", "jsonl"]);
     assert_eq!(by.code, 0, "{}", by.stderr);
     let rows: Vec<Value> = by
@@ -141,8 +141,8 @@ fn filters_by_actor_time_and_text() {
 
 #[test]
 fn formats_stream_json_csv_and_lines() {
-    let dir = trail();
-    let d = dir.path();
+    let fd = trail();
+    let d = &fd;
     let json = run(d, &["audit", "--format", "json"]);
     let v: Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 3);
@@ -175,8 +175,8 @@ fn formats_stream_json_csv_and_lines() {
 
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
-    let dir = trail();
-    let d = dir.path();
+    let fd = trail();
+    let d = &fd;
     for (args, says) in [
         (vec!["audit", "--since", "2026-13-01"], "is not a time"),
         (vec!["audit", "--until", "yesterday"], "is not a time"),
@@ -209,8 +209,8 @@ fn bad_input_is_one_line_and_exit_2() {
 
 #[test]
 fn follow_prints_what_another_command_writes() {
-    let dir = trail();
-    let d = dir.path();
+    let fd = trail();
+    let d = &fd;
     let mut child = command(
         d,
         &["audit", "--follow", "--format", "jsonl", "--kind", "user"],
@@ -255,8 +255,8 @@ fn follow_prints_what_another_command_writes() {
 
 #[test]
 fn temp_code_is_shown_once_and_refuses_bad_validity() {
-    let dir = trail();
-    let d = dir.path();
+    let fd = trail();
+    let d = &fd;
     let o = run(
         d,
         &[

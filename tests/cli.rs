@@ -11,7 +11,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use factordesk::domain::totp;
@@ -91,10 +91,19 @@ fn exec(dir: &Path, args: &[&str], stdin: Option<&str>) -> Out {
 
 /// One test's database, in its own temporary directory: a file, or under
 /// `FACTORDESK_TEST_ENGINE=postgres` a fresh `PostgreSQL` database whose key
-/// file is in the directory.
+/// file is in the directory. The shared `support::fd::Fd` underneath (its
+/// directory, paths and `on_postgres`), run here at a `DateTime` and through
+/// [`exec`]'s checks: these methods stand before its ones of the same name.
 struct Fd {
-    dir: tempfile::TempDir,
-    pg: Option<String>,
+    base: support::fd::Fd,
+}
+
+impl std::ops::Deref for Fd {
+    type Target = support::fd::Fd;
+
+    fn deref(&self) -> &support::fd::Fd {
+        &self.base
+    }
 }
 
 impl Fd {
@@ -109,26 +118,8 @@ impl Fd {
     /// A directory with no database yet.
     fn empty() -> Fd {
         Fd {
-            dir: tempfile::tempdir().unwrap(),
-            pg: support::pg::scratch_url(),
+            base: support::fd::Fd::empty(),
         }
-    }
-
-    /// Whether this database is on `PostgreSQL`: tests of files skip it.
-    fn on_postgres(&self) -> bool {
-        self.pg.is_some()
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn db(&self) -> PathBuf {
-        self.path("fd.db")
-    }
-
-    fn key(&self) -> PathBuf {
-        self.path("fd.db.key")
     }
 
     /// `factordesk --db DB --now NOW ARGS...` (on `PostgreSQL`, `--db URL
@@ -144,18 +135,11 @@ impl Fd {
 
     fn exec(&self, now: DateTime<Utc>, args: &[&str], input: Option<&str>) -> Out {
         let now = rfc3339(now);
-        match &self.pg {
-            None => {
-                let db = self.db().display().to_string();
-                exec(self.dir.path(), &with_db(&db, &now, args), input)
-            }
-            Some(url) => {
-                let key = self.key().display().to_string();
-                let mut all = with_db(url, &now, &["--key-file", &key]);
-                all.extend_from_slice(args);
-                exec(self.dir.path(), &all, input)
-            }
-        }
+        let db = self.db_args(args);
+        let mut all: Vec<&str> = db.iter().map(String::as_str).collect();
+        all.extend(["--now", &now]);
+        all.extend_from_slice(args);
+        exec(self.dir.path(), &all, input)
     }
 
     /// The same with `--json`: the exit code and the parsed output.
@@ -260,13 +244,12 @@ impl Fd {
     fn bytes(&self, name: &str) -> Vec<u8> {
         std::fs::read(self.path(name)).unwrap()
     }
-}
 
-/// `--db DB --now NOW ARGS...`
-fn with_db<'a>(db: &'a str, now: &'a str, args: &[&'a str]) -> Vec<&'a str> {
-    let mut all = vec!["--db", db, "--now", now];
-    all.extend_from_slice(args);
-    all
+    /// The database file's bytes, to show nothing was written: on
+    /// `PostgreSQL` there is no file (`None`), and the audit count shows it.
+    fn db_bytes(&self) -> Option<Vec<u8>> {
+        (!self.on_postgres()).then(|| self.bytes("fd.db"))
+    }
 }
 
 fn six_digits(text: &str) -> String {
@@ -893,20 +876,19 @@ fn demo_users_must_be_a_sensible_number() {
 #[test]
 fn demo_refuses_a_database_that_is_not_a_demo() {
     let fd = Fd::new();
-    if fd.on_postgres() {
-        return; // SQLite only: the file's bytes
-    }
     fd.add_user(t0(), "keep@example.com", &[]);
-    let db = fd.bytes("fd.db");
+    let audit = fd.audit_count(at(9));
+    let db = fd.db_bytes();
     let key = fd.bytes("fd.db.key");
     let out = fd.run(at(10), &["demo", "--seed", "1", "--no-open"]);
     let err = out.error();
     assert!(err.contains("not a demo"), "{err}");
     assert!(err.contains("left untouched"), "{err}");
-    assert_eq!(fd.bytes("fd.db"), db);
+    assert_eq!(fd.db_bytes(), db);
     assert_eq!(fd.bytes("fd.db.key"), key);
     let users = fd.ok(at(11), &["user", "list"]);
     assert_eq!(users.as_array().unwrap().len(), 1);
+    assert_eq!(fd.audit_count(at(12)), audit);
 
     // Nor over a file that is not a database at all.
     let junk = fd.path("junk.db");
@@ -928,12 +910,9 @@ fn demo_refuses_a_database_that_is_not_a_demo() {
 #[test]
 fn unknown_user_says_how_to_find_users() {
     let fd = Fd::new();
-    if fd.on_postgres() {
-        return; // SQLite only: the file's bytes
-    }
     fd.add_user(t0(), "real@example.com", &[]);
     let audit = fd.audit_count(at(1));
-    let db = fd.bytes("fd.db");
+    let db = fd.db_bytes();
     for args in [
         &["user", "show", "ghost@example.com"][..],
         &["user", "edit", "ghost@example.com", "--name", "Ghost"],
@@ -952,7 +931,7 @@ fn unknown_user_says_how_to_find_users() {
         );
     }
     assert_eq!(fd.audit_count(at(3)), audit);
-    assert_eq!(fd.bytes("fd.db"), db);
+    assert_eq!(fd.db_bytes(), db);
 }
 
 #[test]

@@ -8,12 +8,13 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 use support::T0;
 use support::cli::{Out, factordesk, run as run_cmd};
+use support::fd::Fd;
 
 /// The binary in `dir`, with `env` set (`HOME` and `XDG_DATA_HOME` default to
 /// folders inside `dir`).
@@ -28,6 +29,13 @@ fn run_env(dir: &Path, env: &[(&str, &Path)], args: &[&str]) -> Out {
 
 fn run(dir: &Path, args: &[&str]) -> Out {
     run_env(dir, &[], args)
+}
+
+/// The binary on `fd`'s database: a file, or a fresh `PostgreSQL` one.
+fn run_on(fd: &Fd, args: &[&str]) -> Out {
+    let mut cmd = fd.command(args);
+    cmd.args(args);
+    run_cmd(cmd, None)
 }
 
 fn tool(name: &str) -> bool {
@@ -212,11 +220,9 @@ fn version_names_the_schema_and_sqlite() {
 
 #[test]
 fn json_errors_are_one_object_with_error_kind_and_exit_code() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("j.db");
-    let db = db.to_str().unwrap();
+    let fd = Fd::empty_named("j.db");
     // No database yet.
-    let out = run(dir.path(), &["--db", db, "--json", "user", "list"]);
+    let out = run_on(&fd, &["--json", "user", "list"]);
     assert_eq!(out.code, 1);
     assert!(out.stdout.is_empty());
     let e = out.json_error();
@@ -225,20 +231,11 @@ fn json_errors_are_one_object_with_error_kind_and_exit_code() {
         e["error"].as_str().unwrap().contains("factordesk init"),
         "{e}"
     );
-    run(dir.path(), &["--db", db, "--now", T0, "init"]).quiet();
+    run_on(&fd, &["--now", T0, "init"]).quiet();
     // An unknown user; quotes and backticks in the sentence stay JSON.
-    let out = run(
-        dir.path(),
-        &[
-            "--db",
-            db,
-            "--now",
-            T0,
-            "user",
-            "show",
-            "nobody@example.com",
-            "--json",
-        ],
+    let out = run_on(
+        &fd,
+        &["--now", T0, "user", "show", "nobody@example.com", "--json"],
     );
     let e = out.json_error();
     assert_eq!(e["kind"], "unknown_user", "{e}");
@@ -250,18 +247,7 @@ fn json_errors_are_one_object_with_error_kind_and_exit_code() {
         "{e}"
     );
     // Without --json the same error is words.
-    let out = run(
-        dir.path(),
-        &[
-            "--db",
-            db,
-            "--now",
-            T0,
-            "user",
-            "show",
-            "nobody@example.com",
-        ],
-    );
+    let out = run_on(&fd, &["--now", T0, "user", "show", "nobody@example.com"]);
     assert!(
         out.stderr.starts_with("error: no user nobody@example.com"),
         "{out:?}"
@@ -270,45 +256,25 @@ fn json_errors_are_one_object_with_error_kind_and_exit_code() {
 
 #[test]
 fn json_errors_name_refusals_usage_and_denials() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("j.db");
-    let db = db.to_str().unwrap();
-    run(dir.path(), &["--db", db, "--now", T0, "init"]).quiet();
+    let fd = Fd::empty_named("j.db");
+    run_on(&fd, &["--now", T0, "init"]).quiet();
     // A refusal of the input itself, a usage error and a denial.
-    let out = run(
-        dir.path(),
-        &[
-            "--db",
-            db,
-            "--now",
-            T0,
-            "--json",
-            "user",
-            "add",
-            "not-an-address",
-        ],
+    let out = run_on(
+        &fd,
+        &["--now", T0, "--json", "user", "add", "not-an-address"],
     );
     assert_eq!(out.json_error()["kind"], "contact.email");
-    let out = run(
-        dir.path(),
-        &["--db", db, "--now", "garbage", "--json", "user", "list"],
-    );
+    let out = run_on(&fd, &["--now", "garbage", "--json", "user", "list"]);
     assert_eq!(out.code, 2);
     let e = out.json_error();
     assert_eq!(e["kind"], "usage.value_validation", "{e}");
     assert!(e["error"].as_str().unwrap().contains("RFC 3339"), "{e}");
-    let out = run(dir.path(), &["--db", db, "--json", "user", "frobnicate"]);
+    let out = run_on(&fd, &["--json", "user", "frobnicate"]);
     assert_eq!(out.json_error()["kind"], "usage.invalid_subcommand");
-    run(
-        dir.path(),
-        &["--db", db, "--now", T0, "user", "add", "ana@example.com"],
-    )
-    .quiet();
-    let added = run(
-        dir.path(),
+    run_on(&fd, &["--now", T0, "user", "add", "ana@example.com"]).quiet();
+    let added = run_on(
+        &fd,
         &[
-            "--db",
-            db,
             "--now",
             T0,
             "--json",
@@ -319,11 +285,9 @@ fn json_errors_name_refusals_usage_and_denials() {
     )
     .quiet();
     let id = serde_json::from_str::<Value>(&added.stdout).unwrap()["factor_id"].to_string();
-    let out = run(
-        dir.path(),
+    let out = run_on(
+        &fd,
         &[
-            "--db",
-            db,
             "--now",
             T0,
             "--json",
@@ -337,7 +301,7 @@ fn json_errors_name_refusals_usage_and_denials() {
     assert_eq!(out.code, 3, "{out:?}");
     assert_eq!(out.json_error()["kind"], "wrong_confirmation");
     // `--json` after `--` is an argument, not the flag.
-    let out = run(dir.path(), &["--db", db, "user", "show", "--", "--json"]);
+    let out = run_on(&fd, &["user", "show", "--", "--json"]);
     assert!(out.stderr.starts_with("error: "), "{out:?}");
 }
 
@@ -407,23 +371,12 @@ fn the_database_lives_in_the_xdg_data_home_unless_told_otherwise() {
 
 #[test]
 fn a_report_into_a_pipe_shows_no_progress() {
-    let dir = tempfile::tempdir().unwrap();
-    let db: PathBuf = dir.path().join("r.db");
-    let db = db.to_str().unwrap();
-    run(dir.path(), &["--db", db, "--now", T0, "demo", "--no-open"]).quiet();
+    let fd = Fd::empty_named("r.db");
+    run_on(&fd, &["--now", T0, "demo", "--no-open"]).quiet();
     for format in ["csv", "json"] {
-        let out = run(
-            dir.path(),
-            &[
-                "--db",
-                db,
-                "--now",
-                T0,
-                "report",
-                "readiness",
-                "--format",
-                format,
-            ],
+        let out = run_on(
+            &fd,
+            &["--now", T0, "report", "readiness", "--format", format],
         )
         .quiet();
         assert!(out.stdout.contains("dave@example.com"), "{format}");

@@ -13,18 +13,19 @@ use std::time::{Duration, Instant};
 use factordesk::domain::totp;
 use serde_json::Value;
 
-use support::cli::{Out, factordesk};
+use support::cli::Out;
 use support::{T0, now as t0};
 
-/// One test's directory, holding `fd.db` and `fd.db.key` once `init` ran.
+/// One test's database (`fd.db` and `fd.db.key` once `init` ran, or on
+/// `PostgreSQL` a fresh database and `fd.db.key`: see `support::fd`).
 struct Fd {
-    dir: tempfile::TempDir,
+    base: support::fd::Fd,
 }
 
 impl Fd {
     fn empty() -> Fd {
         Fd {
-            dir: tempfile::tempdir().unwrap(),
+            base: support::fd::Fd::empty(),
         }
     }
 
@@ -34,12 +35,16 @@ impl Fd {
         fd
     }
 
+    fn on_postgres(&self) -> bool {
+        self.base.on_postgres()
+    }
+
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.base.path(name)
     }
 
     fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
+        let mut names: Vec<String> = std::fs::read_dir(self.base.dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
@@ -47,19 +52,22 @@ impl Fd {
         names
     }
 
+    /// [`Fd::names`] once the database's own files are added to `others`.
+    fn with_own(&self, others: &[&str]) -> Vec<String> {
+        let mut names: Vec<String> = others.iter().map(|&n| n.to_owned()).collect();
+        names.extend(self.base.own_files());
+        names.sort();
+        names
+    }
+
     /// `factordesk --db fd.db --now T0 ARGS`, with `stdin`; fails the test
     /// if it has not ended in 20 s (a blocked open).
     fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Out {
-        let mut all = vec![];
-        if !args.contains(&"--db") {
-            all.extend(["--db", "fd.db"]);
-        }
+        let mut cmd = self.base.command(args);
         if !args.contains(&"--now") {
-            all.extend(["--now", T0]);
+            cmd.args(["--now", T0]);
         }
-        all.extend_from_slice(args);
-        let mut cmd = factordesk(self.dir.path());
-        cmd.args(&all);
+        cmd.args(args);
         if stdin.is_some() {
             cmd.stdin(Stdio::piped());
         }
@@ -112,8 +120,7 @@ impl Fd {
     }
 
     fn sql(&self, sql: &str) {
-        let conn = rusqlite::Connection::open(self.path("fd.db")).unwrap();
-        conn.execute_batch(sql).unwrap();
+        self.base.sql(sql);
     }
 }
 
@@ -169,11 +176,7 @@ fn codes_out_that_cannot_be_written_changes_nothing() {
         .run(&["codes", "generate", m, "--out", "codes.txt"], None)
         .ok();
     assert!(out.stdout.contains("codes.txt"), "{out:?}");
-    assert!(
-        fd.names() == ["codes.txt", "fd.db", "fd.db.key"],
-        "{:?}",
-        fd.names()
-    );
+    assert_eq!(fd.names(), fd.with_own(&["codes.txt"]));
 }
 
 #[test]
@@ -183,10 +186,11 @@ fn stored_escapes_are_shown_escaped_and_new_ones_refused() {
     fd.run(&["user", "add", m, "--name", "Mo"], None).ok();
     let secret = fd.totp(m);
     let _ = secret;
-    // Rows written before the checks existed.
-    fd.sql(
-        "UPDATE users SET name = 'Mo' || char(27) || '[2J' || char(8238) || 'evil' || char(10) || 'x';",
-    );
+    // Rows written before the checks existed (`chr` is PostgreSQL's `char`).
+    let char = if fd.on_postgres() { "chr" } else { "char" };
+    fd.sql(&format!(
+        "UPDATE users SET name = 'Mo' || {char}(27) || '[2J' || {char}(8238) || 'evil' || {char}(10) || 'x';",
+    ));
     for args in [&["user", "show", m][..], &["user", "list"]] {
         let out = fd.run(args, None).ok();
         assert!(!out.stdout.contains('\u{1b}'), "{out:?}");
@@ -356,6 +360,9 @@ fn write_key(path: &Path, byte: u8) {
 #[test]
 fn a_wrong_key_leaves_an_older_database_untouched_and_the_right_one_upgrades_it() {
     let fd = Fd::empty();
+    if fd.on_postgres() {
+        return; // SQLite only: an older build's file, byte for byte
+    }
     let db = fd.path("fd.db");
     {
         // A schema-3 database in rollback-journal mode, as older builds left.
@@ -405,6 +412,9 @@ fn a_wrong_key_leaves_an_older_database_untouched_and_the_right_one_upgrades_it(
 #[test]
 fn a_read_only_database_is_read_with_nothing_made_beside_it() {
     let fd = Fd::new();
+    if fd.on_postgres() {
+        return; // SQLite only: the file's mode and its directory's
+    }
     fd.run(&["user", "add", "mo@example.com"], None).ok();
     let db = fd.path("fd.db");
     chmod(&db, 0o444);
@@ -422,12 +432,12 @@ fn a_read_only_database_is_read_with_nothing_made_beside_it() {
     fd.run(&["user", "add", "new@example.com"], None).ok();
     // In a read-only directory (root may write anywhere: not for root).
     if !is_root() {
-        chmod(fd.dir.path(), 0o555);
+        chmod(fd.base.dir.path(), 0o555);
         let list = fd.json(&["user", "list"]);
         assert_eq!(list.as_array().unwrap().len(), 2);
         let out = fd.run(&["user", "add", "third@example.com"], None);
         assert!(out.refused(1).contains("cannot be written"), "{out:?}");
-        chmod(fd.dir.path(), 0o755);
+        chmod(fd.base.dir.path(), 0o755);
         assert_eq!(fd.names(), ["fd.db", "fd.db.key"]);
     }
 }
@@ -471,9 +481,15 @@ fn a_stopped_init_leaves_nothing_the_next_one_refuses() {
     assert!(out.stdout.contains("which was already there"), "{out:?}");
     fd.run(&["user", "list"], None).ok();
     // Its own temporary files are gone; the stray one is not its to remove.
-    assert_eq!(fd.names(), [".fd.db.4242.0.tmp", "fd.db", "fd.db.key"]);
+    assert_eq!(fd.names(), fd.with_own(&[".fd.db.4242.0.tmp"]));
     let out = fd.run(&["init"], None);
-    assert!(out.refused(1).contains("already exists"), "{out:?}");
+    // A file is there, or a database with factordesk's schema in it.
+    let says = if fd.on_postgres() {
+        "is already a factordesk database"
+    } else {
+        "already exists"
+    };
+    assert!(out.refused(1).contains(says), "{out:?}");
 }
 
 #[test]

@@ -5,38 +5,34 @@
 
 mod support;
 
-use std::path::Path;
-
 use serde_json::Value;
 use support::T0;
-use support::cli::{Out, factordesk, run as run_cmd};
+use support::cli::Out;
+use support::fd::Fd;
 
-fn run(dir: &Path, args: &[&str]) -> Out {
-    let db = dir.join("l.db");
-    let mut cmd = factordesk(dir);
-    cmd.args(["--db", db.to_str().unwrap(), "--now", T0])
-        .args(args);
-    run_cmd(cmd, None)
+fn run(fd: &Fd, args: &[&str]) -> Out {
+    fd.run(T0, args)
 }
 
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = run(dir, args);
+fn ok(fd: &Fd, args: &[&str]) -> String {
+    let out = run(fd, args);
     assert_eq!(out.code, 0, "{args:?}: {} {}", out.stdout, out.stderr);
     assert!(out.stderr.is_empty(), "{args:?}: {}", out.stderr);
     out.stdout
 }
 
-fn json(dir: &Path, args: &[&str]) -> Value {
+fn json(fd: &Fd, args: &[&str]) -> Value {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
-    serde_json::from_str(&ok(dir, &all)).unwrap()
+    serde_json::from_str(&ok(fd, &all)).unwrap()
 }
 
 /// Ana (+1 415 555 0123, an SMS factor), Ben (a UK number, SMS) and Cy
-/// (an email factor): each has had a confirmation code sent.
-fn people() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// (an email factor): each has had a confirmation code sent; in a file or
+/// on `PostgreSQL` (see `support::fd`).
+fn people() -> Fd {
+    let fd = Fd::empty_named("l.db");
+    let d = &fd;
     ok(d, &["init"]);
     ok(
         d,
@@ -67,7 +63,7 @@ fn people() -> tempfile::TempDir {
         &["factor", "add-sms", "ben@example.com", "+447400900123"],
     );
     ok(d, &["factor", "add-email", "cy@example.com"]);
-    dir
+    fd
 }
 
 fn emails(v: &Value) -> Vec<String> {
@@ -85,8 +81,8 @@ fn emails(v: &Value) -> Vec<String> {
 
 #[test]
 fn user_list_finds_a_phone_number_in_any_spelling() {
-    let dir = people();
-    let d = dir.path();
+    let fd = people();
+    let d = &fd;
     for spelling in [
         "+1 415 555 0123",
         "4155550123",
@@ -107,8 +103,8 @@ fn user_list_finds_a_phone_number_in_any_spelling() {
 
 #[test]
 fn the_outbox_is_filtered_by_number_or_address() {
-    let dir = people();
-    let d = dir.path();
+    let fd = people();
+    let d = &fd;
     for spelling in ["+1 415 555 0123", "4155550123", "(415) 555-0123"] {
         let v = json(d, &["outbox", "--to", spelling]);
         assert_eq!(emails(&v), ["ana@example.com"], "{spelling}: {v:#}");
@@ -131,8 +127,8 @@ fn the_outbox_is_filtered_by_number_or_address() {
 
 #[test]
 fn a_recipient_that_is_neither_is_a_usage_error() {
-    let dir = people();
-    let d = dir.path();
+    let fd = people();
+    let d = &fd;
     for bad in ["ana", "555-01", "12345678901234567", "+1 415 + 555"] {
         let out = run(d, &["outbox", "--to", bad]);
         assert_eq!(out.code, 2, "{bad}: {}", out.stderr);

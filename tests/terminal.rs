@@ -12,24 +12,22 @@ use std::time::{Duration, Instant};
 use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
 use rustix::termios::{Winsize, tcsetwinsize};
 
-const T0: &str = "2026-11-21T09:00:00Z";
+mod support;
 
-/// A demo database in a temporary directory.
-fn demo(dir: &std::path::Path) -> std::path::PathBuf {
-    let db = dir.join("t.db");
-    let out = Command::new(env!("CARGO_BIN_EXE_factordesk"))
-        .args([
-            "--db",
-            db.to_str().unwrap(),
-            "--now",
-            T0,
-            "demo",
-            "--no-open",
-        ])
+use support::T0;
+use support::fd::Fd;
+
+/// A demo database in a temporary directory, or on `PostgreSQL` (see
+/// `support::fd`).
+fn demo() -> Fd {
+    let fd = Fd::empty_named("t.db");
+    let out = fd
+        .command(&[])
+        .args(["--now", T0, "demo", "--no-open"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    db
+    fd
 }
 
 /// How the console is started on its terminal.
@@ -58,8 +56,7 @@ fn the_console_exits_when_its_controlling_terminal_hangs_up() {
 }
 
 fn exits_when_the_terminal_goes(start: Start) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = demo(dir.path());
+    let fd = demo();
     // CLOEXEC: the console must not hold its own terminal's other end open.
     let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).unwrap();
     grantpt(&master).unwrap();
@@ -90,7 +87,9 @@ fn exits_when_the_terminal_goes(start: Start) {
         }
     };
     let mut child = command
-        .args(["--db", db.to_str().unwrap(), "--now", T0])
+        .current_dir(fd.dir.path())
+        .args(fd.db_args(&[]))
+        .args(["--now", T0])
         .env("NO_COLOR", "1")
         .env("TERM", "xterm")
         .stdin(Stdio::from(slave.try_clone().unwrap()))

@@ -144,4 +144,34 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn the_same_state_has_the_same_kind_on_either_engine() {
+        use crate::store::engine::EngineError;
+        let (database, server) = (String::from("fd"), String::from("h:5432"));
+        let pairs = [
+            (
+                StoreError::Missing("fd.db".into()),
+                EngineError::Uninitialised {
+                    database: database.clone(),
+                    server: server.clone(),
+                },
+            ),
+            (
+                StoreError::Exists("fd.db".into()),
+                EngineError::Initialised {
+                    database: database.clone(),
+                    server: server.clone(),
+                },
+            ),
+            (
+                StoreError::Foreign("fd.db".into()),
+                EngineError::Foreign { database, server },
+            ),
+        ];
+        for (file, pg) in pairs {
+            let pg = DeskError::Store(StoreError::Engine(pg));
+            assert_eq!(DeskError::Store(file).kind(), pg.kind(), "{pg}");
+        }
+    }
 }

@@ -135,6 +135,24 @@ impl Desk {
         Ok(Desk::assemble(store, key, clock, rng))
     }
 
+    /// For the library's tests: an empty desk with the key of 32 sevens,
+    /// in memory, or under `FACTORDESK_TEST_ENGINE=postgres` on a fresh
+    /// `PostgreSQL` database (see `store::testing::desk_database`).
+    #[cfg(test)]
+    pub(crate) fn for_tests(clock: Clock, rng: Rng) -> Desk {
+        match store::testing::desk_database("desk") {
+            Some(url) => Desk::create_postgres(
+                &url,
+                &keyfile::Source::Env("07".repeat(32)),
+                clock,
+                rng,
+                super::ORIGIN_INIT,
+            )
+            .unwrap(),
+            None => Desk::in_memory(Key::from_bytes([7; 32]), clock, rng).unwrap(),
+        }
+    }
+
     /// Make an empty `PostgreSQL` database factordesk's: the schema, the key
     /// check and the start of the audit chain in one transaction, under the
     /// migration lock (two `init`s at once: one makes it, the other is

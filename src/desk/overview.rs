@@ -119,30 +119,39 @@ fn attention(db: &Db, policy: &Policy, grace: &Grace, now: Time) -> Result<Vec<A
         }
     }
     let day = now - TimeDelta::hours(24);
+    let replayed = store::attempts::replayed_elsewhere(db, day, PER_CONCERN)?;
+    let pending = store::factors::pending(db, PER_CONCERN)?;
+    let failed = store::deliveries::failed_users_since(db, day, PER_CONCERN)?;
+    // Their people in one read, not one each.
+    let ids: Vec<i64> = (replayed.iter().map(|r| r.user_id))
+        .chain(pending.iter().map(|p| p.0))
+        .chain(failed.iter().map(|f| f.0))
+        .collect();
+    let people = store::users::by_ids(db, &ids)?;
     // A code used again from elsewhere: settled once the factor is replaced.
-    for r in store::attempts::replayed_elsewhere(db, day, PER_CONCERN)? {
-        if let Some(u) = store::users::by_id(db, r.user_id)? {
+    for r in replayed {
+        if let Some(u) = people.get(&r.user_id) {
             push(
-                &u,
+                u,
                 Concern::Replayed,
                 format!("tried again from {} {}", r.ip, relative(r.at, now)),
             );
         }
     }
-    for (user_id, _, kind, started) in store::factors::pending(db, PER_CONCERN)? {
-        if let Some(u) = store::users::by_id(db, user_id)? {
+    for (user_id, _, kind, started) in pending {
+        if let Some(u) = people.get(&user_id) {
             push(
-                &u,
+                u,
                 Concern::Pending,
                 format!("{} started {}", kind.label(), relative(started, now)),
             );
         }
     }
-    for (user_id, reason, at) in store::deliveries::failed_users_since(db, day, PER_CONCERN)? {
-        if let Some(u) = store::users::by_id(db, user_id)?
-            && !delivery_settled(db, &u, at)?
+    for (user_id, reason, at) in failed {
+        if let Some(u) = people.get(&user_id)
+            && !delivery_settled(db, u, at)?
         {
-            push(&u, Concern::FailedDelivery, reason);
+            push(u, Concern::FailedDelivery, reason);
         }
     }
     for u in attention::low_codes(db, policy.backup_low, PER_CONCERN)? {

@@ -95,7 +95,6 @@ impl Desk {
 mod tests {
     use super::*;
     use crate::clock::Clock;
-    use crate::crypto::Key;
     use crate::desk::login::{LoginRequest, PasswordInput};
     use crate::desk::users::NewUser;
     use crate::domain::Action;
@@ -105,8 +104,7 @@ mod tests {
         let at = chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
             .unwrap()
             .to_utc();
-        let mut desk =
-            Desk::in_memory(Key::from_bytes([7; 32]), Clock::fixed(at), Rng::seeded(1)).unwrap();
+        let mut desk = Desk::for_tests(Clock::fixed(at), Rng::seeded(1));
         desk.add_user(&NewUser {
             email: email.to_owned(),
             name: "A".to_owned(),

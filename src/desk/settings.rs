@@ -76,7 +76,6 @@ mod tests {
     use chrono::DateTime;
 
     use crate::clock::Clock;
-    use crate::crypto::Key;
     use crate::desk::Desk;
     use crate::rng::Rng;
 
@@ -84,7 +83,7 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
             .unwrap()
             .to_utc();
-        Desk::in_memory(Key::from_bytes([7; 32]), Clock::fixed(now), Rng::seeded(1)).unwrap()
+        Desk::for_tests(Clock::fixed(now), Rng::seeded(1))
     }
 
     /// A batch keeps the policy between its use cases: a change made by

@@ -259,7 +259,8 @@ mod tests {
     }
 
     fn desk(clock: Clock) -> Desk {
-        Desk::in_memory(key_source().load().unwrap(), clock, Rng::seeded(1)).unwrap()
+        // The key of 32 sevens, as `key_source` gives it.
+        Desk::for_tests(clock, Rng::seeded(1))
     }
 
     fn add(desk: &mut Desk, email: &str) {
@@ -402,7 +403,7 @@ mod tests {
         let mut d = desk(Clock::frozen(at("2026-11-21T09:00:00Z")));
         add(&mut d, "a@example.com");
         add(&mut d, "b@example.com");
-        audit::testing::reset_head(d.conn().unwrap());
+        audit::testing::reset_head(d.db());
         let now = d.now();
         d.store.write(|tx| start(tx, &d.key, now)).unwrap();
         let c = d.check_trail().unwrap();

@@ -428,12 +428,15 @@ pub(crate) mod testing {
 
     /// Mark the head unchained by hand, as someone hoping to have the
     /// events chained afresh would.
-    pub fn reset_head(conn: &Connection) {
-        conn.execute_batch(
-            "DROP TRIGGER audit_head_stays_chained;
-             UPDATE audit_head SET chained = 0;",
-        )
+    pub fn reset_head(db: &super::Db) {
+        db.batch(match db.engine() {
+            super::Engine::Sqlite => "DROP TRIGGER audit_head_stays_chained",
+            super::Engine::Postgres => {
+                "ALTER TABLE audit_head DISABLE TRIGGER audit_head_stays_chained"
+            }
+        })
         .unwrap();
+        db.batch("UPDATE audit_head SET chained = 0").unwrap();
     }
 }
 

@@ -192,8 +192,9 @@ impl EngineError {
             EngineError::Foreign { .. } => "store.foreign",
             EngineError::TooNew { .. } => "store.too_new",
             EngineError::Upgrade { .. } => "store.upgrade",
-            EngineError::Uninitialised { .. } => "store.uninitialised",
-            EngineError::Initialised { .. } => "store.initialised",
+            // As on SQLite: no database made yet there, or one already.
+            EngineError::Uninitialised { .. } => "store.missing",
+            EngineError::Initialised { .. } => "store.exists",
         }
     }
 }
@@ -362,23 +363,56 @@ impl Db {
             Inner::Postgres(pg) => {
                 let mut pg = pg.try_borrow_mut().map_err(|_| EngineError::Reentrant)?;
                 let stmt = pg.prepare(sql).map_err(|e| self.fail(&e))?;
-                let params = pg_params(params);
-                let mut rows = pg
-                    .client
-                    .query_raw(&stmt, params.iter().copied())
-                    .map_err(|e| self.fail(&e))?;
-                while let Some(row) = rows.next().map_err(|e| self.fail(&e))? {
-                    let values = (0..row.len())
-                        .map(|i| row.try_get::<_, Value>(i))
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(|e| self.fail(&e))?;
-                    if !f(Row::new(values))? {
-                        break;
-                    }
-                }
-                Ok(())
+                self.pg_rows(&mut pg.client, &stmt, params, f)
             }
         }
+    }
+
+    /// Every row of one statement planned for these values each time it
+    /// runs: on `PostgreSQL` it is never kept prepared, so the server never
+    /// settles on a generic plan, one blind to the values (the Users search,
+    /// whose best plan depends on how common the term is). One more round
+    /// trip than [`Db::query`]; on `SQLite` the same as it.
+    pub fn query_planned(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let mut rows = Vec::new();
+        let push = |row| {
+            rows.push(row);
+            Ok(true)
+        };
+        match &self.inner {
+            Inner::Sqlite(_) => self.each(sql, params, push)?,
+            Inner::Postgres(pg) => {
+                let mut pg = pg.try_borrow_mut().map_err(|_| EngineError::Reentrant)?;
+                let sql = dialect::postgres(sql);
+                self.pg_rows(&mut pg.client, &*sql, params, push)?;
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Hand each row of `stmt` (prepared, or text the server plans once) to
+    /// `f` until it answers `false` or the rows end.
+    fn pg_rows<S: postgres::ToStatement + ?Sized>(
+        &self,
+        client: &mut postgres::Client,
+        stmt: &S,
+        params: &[Value],
+        mut f: impl FnMut(Row) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        let params = pg_params(params);
+        let mut rows = client
+            .query_raw(stmt, params.iter().copied())
+            .map_err(|e| self.fail(&e))?;
+        while let Some(row) = rows.next().map_err(|e| self.fail(&e))? {
+            let values = (0..row.len())
+                .map(|i| row.try_get::<_, Value>(i))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| self.fail(&e))?;
+            if !f(Row::new(values))? {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Run several statements with no parameters (a schema step), as they

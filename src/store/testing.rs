@@ -25,6 +25,24 @@ pub(crate) fn each_engine(label: &str, mut f: impl FnMut(&mut Store)) {
     }
 }
 
+/// The variable that reruns the desk tests on `PostgreSQL` (`postgres`).
+const ENGINE_VAR: &str = "FACTORDESK_TEST_ENGINE";
+
+/// Under `FACTORDESK_TEST_ENGINE=postgres`, a fresh `PostgreSQL` database
+/// for one more desk, kept until the cluster goes (the desk outlives any
+/// scope here); `None` otherwise. Asking for `PostgreSQL` without a cluster
+/// fails loudly rather than quietly testing `SQLite` again.
+pub(crate) fn desk_database(label: &str) -> Option<pg::PgUrl> {
+    if std::env::var(ENGINE_VAR).as_deref() != Ok("postgres") {
+        return None;
+    }
+    let scratch =
+        Scratch::new(label).unwrap_or_else(|| panic!("{ENGINE_VAR}=postgres needs {VAR}"));
+    let url = pg::PgUrl::parse(&scratch.url).unwrap();
+    std::mem::forget(scratch);
+    Some(url)
+}
+
 /// Two stores, on two connections, over one fresh `PostgreSQL` database
 /// (`None` when no cluster is set): for races. The stores close before
 /// the database is dropped.

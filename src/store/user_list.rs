@@ -1,19 +1,20 @@
 //! The Users list of the console and `user list`: filters, search and keyset
 //! pages in email order, each page read along an index at any size.
 //!
-//! A search takes the cheapest of three routes to its page. A common term
-//! (`a`) fills a page within the first few hundred users in email order, so
-//! those are tested one by one. Otherwise the full-text index names every
-//! candidate: a few are read and sorted; many are found by walking the email
-//! index and keeping the candidates, which costs a step per user passed over
-//! and never a read of the table.
+//! On `SQLite` a search takes the cheapest of three routes to its page. A
+//! common term (`a`) fills a page within the first few hundred users in
+//! email order, so those are tested one by one. Otherwise the full-text
+//! index names every candidate: a few are read and sorted; many are found by
+//! walking the email index and keeping the candidates, which costs a step
+//! per user passed over and never a read of the table. `SQLite` is told
+//! which index to read where it would choose worse (`INDEXED BY`, `NOT
+//! INDEXED`).
 //!
-//! The index differs by engine ([`Search`]): on `SQLite` the `FTS5` tables
-//! `users_fts` (trigrams) and `users_words` (word prefixes); on `PostgreSQL`
-//! `ILIKE` over the `pg_trgm` indexes of `email` and `name`, and the GIN
-//! index of the generated `word_starts`. `SQLite` is told which index to
-//! read where it would choose worse (`INDEXED BY`, `NOT INDEXED`);
-//! `PostgreSQL` takes no hints and plans from its statistics.
+//! On `PostgreSQL` a searched page is one statement, planned for its term
+//! each time ([`planned_sql`]): the server's statistics choose between the
+//! same walk and the sorted candidates. Its indexes are `ILIKE` over the
+//! `pg_trgm` indexes of `email` and `name`, and the GIN index of the
+//! generated `word_starts` ([`Search`]).
 
 use std::collections::HashSet;
 
@@ -285,12 +286,20 @@ fn searched(
     limit: u32,
     ctx: &FilterContext,
 ) -> Result<Vec<UserRow>, StoreError> {
-    if let Some(rows) = peek(db, term, filter, at, limit, ctx)? {
-        return Ok(rows);
-    }
     let Some(search) = Search::of(db.engine(), term) else {
         return plain(db, filter, None, at, limit, ctx);
     };
+    if db.engine() == Engine::Postgres {
+        let (sql, w) = planned_sql(&search, filter, at, limit, ctx);
+        return db
+            .query_planned(&sql, w.args())?
+            .iter()
+            .map(from_db_row)
+            .collect();
+    }
+    if let Some(rows) = peek(db, term, filter, at, limit, ctx)? {
+        return Ok(rows);
+    }
     let candidates = candidates(db, &search)?;
     if candidates.len() <= FEW {
         return sorted(db, &search, filter, at, limit, ctx);
@@ -310,6 +319,35 @@ fn searched(
     Ok(rows)
 }
 
+/// The statement of a searched page on `PostgreSQL`: the page's ids by
+/// the search condition in email order, then their rows. Run planned for
+/// its term ([`Db::query_planned`]), the server reads the term's
+/// statistics and takes the cheaper route: for a common term, walking
+/// `users_email_search` in order, testing each user in the index alone,
+/// until the page is full; for a rare one, the search index's few
+/// candidates, sorted. A plan prepared blind to the term would have to
+/// guess, and either guess is slow for the other kind of term.
+fn planned_sql(
+    search: &Search,
+    filter: Option<Filter>,
+    at: Keyset<&str>,
+    limit: u32,
+    ctx: &FilterContext,
+) -> (String, Where) {
+    let mut w = Where::default();
+    let (_, order) = clauses(&mut w, Engine::Postgres, filter, at, ctx);
+    let p = w.bind(search.arg.clone());
+    w.and(search.condition(&p));
+    let limit = w.bind(i64::from(limit));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE id IN (
+             SELECT id FROM users AS s WHERE {} ORDER BY email {order} LIMIT {limit})
+         ORDER BY email {order}",
+        w.sql()
+    );
+    (sql, w)
+}
+
 /// The page from testing at most [`PEEK`] users in list order from `at`:
 /// `None` when they did not fill it and users are left.
 fn peek(
@@ -322,6 +360,12 @@ fn peek(
 ) -> Result<Option<Vec<UserRow>>, StoreError> {
     let mut w = Where::default();
     let (table, order) = clauses(&mut w, db.engine(), filter, at, ctx);
+    // Without a filter the walk reads the index alone (id, email, name).
+    let table = if filter.is_none() && db.engine() == Engine::Sqlite {
+        "users INDEXED BY users_email_search"
+    } else {
+        table
+    };
     let peek = w.bind(i64::from(PEEK));
     let sql = format!(
         "SELECT id, email, name FROM {table} WHERE {} ORDER BY email {order} LIMIT {peek}",

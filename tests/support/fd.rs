@@ -1,35 +1,156 @@
-//! A database in its own directory, driven through the real binary at a
-//! given `--now`: `init` on making, runs, JSON answers and logins.
+//! One test's database in its own directory, driven through the real binary:
+//! a file, or under `FACTORDESK_TEST_ENGINE=postgres` a fresh `PostgreSQL` one.
 
 use std::path::PathBuf;
+use std::process::Command;
 
 use serde_json::Value;
 
 use super::T0;
 use super::cli::{Out, factordesk, run};
 
-/// One database in its own directory.
+/// One database and its directory. On `PostgreSQL` the database is a fresh
+/// one on the test cluster (see [`super::pg::scratch_url`]) and its key file
+/// is `NAME.key` in the directory, where `init` writes it beside a file.
 pub struct Fd {
     pub dir: tempfile::TempDir,
     pub name: &'static str,
+    pub pg: Option<String>,
 }
 
 impl Fd {
+    /// `fd.db`, made by `init` at [`T0`].
     pub fn new() -> Fd {
         Fd::named("fd.db")
     }
 
+    /// `name`, made by `init` at [`T0`].
     pub fn named(name: &'static str) -> Fd {
-        let fd = Fd {
-            dir: tempfile::tempdir().unwrap(),
-            name,
-        };
+        let fd = Fd::empty_named(name);
         fd.run(T0, &["init"]).quiet();
         fd
     }
 
+    /// A directory with no `fd.db` yet (nor its `PostgreSQL` schema).
+    pub fn empty() -> Fd {
+        Fd::empty_named("fd.db")
+    }
+
+    /// A directory with no `name` yet (nor its `PostgreSQL` schema).
+    pub fn empty_named(name: &'static str) -> Fd {
+        Fd {
+            dir: tempfile::tempdir().unwrap(),
+            name,
+            pg: super::pg::scratch_url(),
+        }
+    }
+
+    /// Whether this database is on `PostgreSQL`: tests of files skip it.
+    pub fn on_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+
     pub fn path(&self, file: &str) -> PathBuf {
         self.dir.path().join(file)
+    }
+
+    /// The database's file (none is made on `PostgreSQL`).
+    pub fn db(&self) -> PathBuf {
+        self.path(self.name)
+    }
+
+    /// The key file: beside the file, or the one given with the URL.
+    pub fn key(&self) -> PathBuf {
+        self.path(&format!("{}.key", self.name))
+    }
+
+    /// The files this database keeps in its directory once made: the
+    /// database and its key, or on `PostgreSQL` the key alone.
+    pub fn own_files(&self) -> Vec<String> {
+        let key = format!("{}.key", self.name);
+        match self.pg {
+            None => vec![self.name.to_owned(), key],
+            Some(_) => vec![key],
+        }
+    }
+
+    /// `--db NAME`, or on `PostgreSQL` `--db URL --key-file NAME.key`
+    /// (names in the directory the binary runs in); what `args` give
+    /// themselves (`--db`, `--key-file`) is left to them.
+    pub fn db_args(&self, args: &[&str]) -> Vec<String> {
+        if args.contains(&"--db") {
+            return vec![];
+        }
+        match &self.pg {
+            None => vec!["--db".into(), self.name.into()],
+            Some(url) if args.contains(&"--key-file") => vec!["--db".into(), url.clone()],
+            Some(url) => vec![
+                "--db".into(),
+                url.clone(),
+                "--key-file".into(),
+                format!("{}.key", self.name),
+            ],
+        }
+    }
+
+    /// `factordesk` in the directory on this database, its arguments to
+    /// follow: `--db ...` already given (see [`Fd::db_args`]).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = factordesk(self.dir.path());
+        cmd.args(self.db_args(args));
+        cmd
+    }
+
+    /// `factordesk` in the directory with this database in the environment
+    /// (`FACTORDESK_DB`, and on `PostgreSQL` `FACTORDESK_KEY_FILE`).
+    pub fn command_by_env(&self) -> Command {
+        let mut cmd = factordesk(self.dir.path());
+        match &self.pg {
+            None => cmd.env("FACTORDESK_DB", self.db()),
+            Some(url) => cmd
+                .env("FACTORDESK_DB", url)
+                .env("FACTORDESK_KEY_FILE", self.key()),
+        };
+        cmd
+    }
+
+    /// Run `sql` (one or more statements) on the database behind the
+    /// binary's back, as someone with the file or the server could.
+    pub fn sql(&self, sql: &str) {
+        match &self.pg {
+            None => rusqlite::Connection::open(self.db())
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+            Some(_) => self.pg_client().batch_execute(sql).unwrap(),
+        }
+    }
+
+    /// The first column of `sql`'s rows, read the same way.
+    pub fn ints(&self, sql: &str) -> Vec<i64> {
+        match &self.pg {
+            None => rusqlite::Connection::open(self.db())
+                .unwrap()
+                .prepare(sql)
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect(),
+            Some(_) => self
+                .pg_client()
+                .query(sql, &[])
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect(),
+        }
+    }
+
+    /// A plain client on the `PostgreSQL` database (panics on `SQLite`).
+    pub fn pg_client(&self) -> postgres::Client {
+        let url = self.pg.as_deref().expect("a PostgreSQL database");
+        postgres::Client::connect(url, postgres::NoTls).unwrap()
     }
 
     pub fn write(&self, file: &str, text: &str) -> String {
@@ -37,11 +158,11 @@ impl Fd {
         self.path(file).display().to_string()
     }
 
-    /// `factordesk --db NAME --now NOW ARGS` in the directory.
+    /// `factordesk --db NAME --now NOW ARGS` in the directory (see
+    /// [`Fd::db_args`]).
     pub fn run(&self, now: &str, args: &[&str]) -> Out {
-        let db = self.path(self.name).display().to_string();
-        let mut cmd = factordesk(self.dir.path());
-        cmd.args(["--db", &db, "--now", now]).args(args);
+        let mut cmd = self.command(args);
+        cmd.args(["--now", now]).args(args);
         run(cmd, None)
     }
 
