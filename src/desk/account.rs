@@ -13,7 +13,23 @@ use crate::store::users::UserRow;
 use crate::store::{self, Db};
 
 pub(crate) fn summary(db: &Db, u: &UserRow, now: Time) -> Result<UserSummary> {
-    Ok(UserSummary {
+    let devices = store::devices::trusted_count(db, u.id, now)?;
+    Ok(summary_with(u, devices, now))
+}
+
+/// The summaries of a list's rows, their trusted devices counted in one
+/// read for the whole page.
+pub(crate) fn summaries(db: &Db, rows: &[UserRow], now: Time) -> Result<Vec<UserSummary>> {
+    let ids: Vec<i64> = rows.iter().map(|u| u.id).collect();
+    let devices = store::devices::trusted_counts(db, &ids, now)?;
+    Ok(rows
+        .iter()
+        .map(|u| summary_with(u, devices.get(&u.id).copied().unwrap_or(0), now))
+        .collect())
+}
+
+fn summary_with(u: &UserRow, devices: u32, now: Time) -> UserSummary {
+    UserSummary {
         id: u.id,
         email: u.email.clone(),
         name: u.name.clone(),
@@ -26,10 +42,10 @@ pub(crate) fn summary(db: &Db, u: &UserRow, now: Time) -> Result<UserSummary> {
             .collect(),
         codes_left: u.codes_left,
         codes_total: u.codes_total,
-        devices: store::devices::trusted_count(db, u.id, now)?,
+        devices,
         last_login_at: u.last_login_at,
         locked_until: u.lock.locked_until.filter(|_| u.lock.is_locked(now)),
-    })
+    }
 }
 
 pub(crate) fn profile(u: &UserRow) -> Profile {

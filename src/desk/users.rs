@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::account::{clear_lock, profile, recent_failures, standing, standing_with, summary};
+use super::account::{
+    clear_lock, profile, recent_failures, standing, standing_with, summaries, summary,
+};
 use super::views::{LockView, UserDetail, UserSummary};
 use super::{
     Ctx, Desk, DeskError, Result, codes, devices, factors, reason, records, user_by_email,
@@ -226,7 +228,7 @@ impl Desk {
             at,
             &ctx,
         )?;
-        rows.iter().map(|u| summary(self.db(), u, now)).collect()
+        summaries(self.db(), &rows, now)
     }
 
     /// One page of every user in `sort`'s order (the email breaking ties),
@@ -239,7 +241,7 @@ impl Desk {
     ) -> Result<Vec<UserSummary>> {
         let now = self.now();
         let rows = store::user_sort::page(self.db(), sort, at, limit)?;
-        rows.iter().map(|u| summary(self.db(), u, now)).collect()
+        summaries(self.db(), &rows, now)
     }
 
     pub fn edit_user(&mut self, email: &str, edit: &Edit) -> Result<UserSummary> {

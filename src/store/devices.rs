@@ -2,7 +2,9 @@
 //! browser keeps, with last IP, first/last seen, trust expiry and revocation,
 //! and the addresses each completed a second factor from while trusted.
 
-use super::engine::{Db, Row};
+use std::collections::HashMap;
+
+use super::engine::{Db, Row, Value};
 use super::{StoreError, opt_time, secs, time};
 use crate::domain::Time;
 use crate::domain::trust::Device;
@@ -176,6 +178,33 @@ pub fn trusted_count(db: &Db, user_id: i64, at: Time) -> Result<u32, StoreError>
         &[user_id.into(), secs(at).into()],
     )?
     .get(0)
+}
+
+/// [`trusted_count`] for each of `user_ids` in one statement (a list's
+/// page at once, not one round trip per row); a user with none is absent.
+pub fn trusted_counts(
+    db: &Db,
+    user_ids: &[i64],
+    at: Time,
+) -> Result<HashMap<i64, u32>, StoreError> {
+    if user_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let marks: Vec<String> = (2..=user_ids.len() + 1).map(|i| format!("?{i}")).collect();
+    let mut args: Vec<Value> = vec![secs(at).into()];
+    args.extend(user_ids.iter().map(|&id| Value::from(id)));
+    db.query(
+        &format!(
+            "SELECT user_id, count(*) FROM devices
+             WHERE user_id IN ({}) AND trusted_until > ?1 AND revoked_at IS NULL
+             GROUP BY user_id",
+            marks.join(", ")
+        ),
+        &args,
+    )?
+    .iter()
+    .map(|row| Ok((row.get(0)?, row.get(1)?)))
+    .collect()
 }
 
 /// Seen again: from `ip` at `at`.
@@ -443,6 +472,20 @@ mod tests {
                 "the first revocation stands"
             );
             assert_eq!(trusted_count(db, id, time(5)).unwrap(), 2);
+            // A page's counts at once agree: the phone lapses at 10 exactly,
+            // and a user with none (or no such user) is left out.
+            let page = [id, other, other + 100];
+            let counts = |t| trusted_counts(db, &page, time(t)).unwrap();
+            assert_eq!(counts(9), HashMap::from([(id, 2), (other, 1)]));
+            assert_eq!(counts(10), HashMap::from([(id, 1), (other, 1)]));
+            assert_eq!(counts(1000), HashMap::new());
+            for t in [9, 10] {
+                for u in [id, other] {
+                    let one = trusted_count(db, u, time(t)).unwrap();
+                    assert_eq!(counts(t).get(&u).copied().unwrap_or(0), one);
+                }
+            }
+            assert!(trusted_counts(db, &[], time(5)).unwrap().is_empty());
             // A lapsed device is still revoked; a revoked one is not counted again.
             assert_eq!(revoke_all(db, id, time(70), "2FA reset").unwrap(), 2);
             assert_eq!(revoke_all(db, id, time(80), "again").unwrap(), 0);
