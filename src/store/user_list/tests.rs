@@ -387,6 +387,29 @@ fn a_search_reads_the_index_its_term_calls_for_on_postgresql() {
             assert!(!plan.contains("using users_email_search "), "{says}");
             assert!(index.split('|').any(|i| plan.contains(i)), "{says}");
         }
+        // A filter's page, planned for its values, reads the filter's index
+        // (nobody is locked or in grace here), never the email order.
+        let grace = FilterContext {
+            grace_cutoff: Some(crate::store::time(1_799_000_000)),
+            ..ctx()
+        };
+        for (filter, index) in [
+            (Filter::Locked, "users_locked_until"),
+            (Filter::InGrace, "users_without_factor_grace"),
+        ] {
+            let (sql, w) = plain_sql(
+                Engine::Postgres,
+                Some(filter),
+                None,
+                Keyset::First,
+                61,
+                &grace,
+            );
+            let plan = plan(db, &sql, w.args(), false);
+            let says = format!("{filter:?}:\n{sql}\n{plan}");
+            assert!(plan.contains(index), "{says}");
+            assert!(!plan.contains("using users_email"), "{says}");
+        }
         // 1,620 of 3,005 are "Ann Bee": the page is a short walk in email
         // order (at this size through either email index; at 100,000 users
         // the server takes the one the walk reads alone).
