@@ -225,7 +225,10 @@ impl Desk {
         if !key_fits(inspected.key_check.as_deref(), &key) {
             return Err(DeskError::WrongKey);
         }
-        pg::migrate(&inspected.db, url)?;
+        // Up to date (the usual case): no lock taken, no round trips spent.
+        if !matches!(inspected.found, Found::Version(v) if v == pg::latest()) {
+            pg::migrate(&inspected.db, url)?;
+        }
         // A PostgreSQL database is chained from its first transaction (made
         // by `init`, `demo` or `migrate --to`): nothing to chain here.
         let location = Location::Postgres(Box::new(url.clone()));
