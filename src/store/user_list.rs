@@ -359,10 +359,8 @@ fn planned_sql(
     limit: u32,
     ctx: &FilterContext,
 ) -> (String, Where) {
-    let mut w = Where::default();
-    let (_, order) = clauses(&mut w, Engine::Postgres, filter, at, ctx);
-    let p = w.bind(search.arg.clone());
-    w.and(search.condition(&p));
+    let (mut w, order, condition) = search_clauses(Engine::Postgres, search, filter, at, ctx);
+    w.and(condition);
     let limit = w.bind(i64::from(limit));
     let sql = format!(
         "SELECT {COLUMNS} FROM users WHERE id IN (
@@ -488,11 +486,24 @@ fn sorted_sql(
     limit: u32,
     ctx: &FilterContext,
 ) -> (String, Where) {
+    let (mut w, order, condition) = search_clauses(engine, search, filter, at, ctx);
+    let sql = few_sorted(engine, &mut w, &condition, order, limit);
+    (sql, w)
+}
+
+/// The filter's and keyset's clauses with the search's value bound after
+/// them: the clauses, the direction to read in, and the search's condition.
+fn search_clauses(
+    engine: Engine,
+    search: &Search,
+    filter: Option<Filter>,
+    at: Keyset<&str>,
+    ctx: &FilterContext,
+) -> (Where, &'static str, String) {
     let mut w = Where::default();
     let (_, order) = clauses(&mut w, engine, filter, at, ctx);
     let p = w.bind(search.arg.clone());
-    let sql = few_sorted(engine, &mut w, &search.condition(&p), order, limit);
-    (sql, w)
+    (w, order, search.condition(&p))
 }
 
 /// The page from the index's candidates, read and sorted by email.

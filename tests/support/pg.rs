@@ -13,14 +13,17 @@ pub const VAR: &str = "FACTORDESK_TEST_PG";
 /// past the harness's capture) that the `PostgreSQL` runs are skipped.
 pub fn pg_url() -> Option<String> {
     static SAID: Once = Once::new();
-    match std::env::var(VAR) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
+    set_or_skipped(VAR, "PostgreSQL runs", &SAID)
+}
+
+/// The value of `var`, or `None` after saying once (`said`) that `what`
+/// are skipped.
+fn set_or_skipped(var: &str, what: &str, said: &Once) -> Option<String> {
+    match std::env::var(var) {
+        Ok(value) if !value.trim().is_empty() => Some(value),
         _ => {
-            SAID.call_once(|| {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "skipping PostgreSQL runs: {VAR} is not set"
-                );
+            said.call_once(|| {
+                let _ = writeln!(std::io::stderr(), "skipping {what}: {var} is not set");
             });
             None
         }
@@ -35,18 +38,7 @@ pub const CA_VAR: &str = "FACTORDESK_TEST_PG_CA";
 /// binary) that the TLS runs are skipped.
 pub fn pg_ca() -> Option<String> {
     static SAID: Once = Once::new();
-    match std::env::var(CA_VAR) {
-        Ok(path) if !path.trim().is_empty() => Some(path),
-        _ => {
-            SAID.call_once(|| {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "skipping PostgreSQL TLS runs: {CA_VAR} is not set"
-                );
-            });
-            None
-        }
-    }
+    set_or_skipped(CA_VAR, "PostgreSQL TLS runs", &SAID)
 }
 
 /// The variable that runs the desk suites on `PostgreSQL` (`postgres`).
