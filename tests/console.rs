@@ -9,7 +9,7 @@ use factordesk::desk::records::RecordQuery;
 use factordesk::tui::App;
 use ratatui::crossterm::event::KeyCode;
 
-use support::{demo_console, keys, press, screen};
+use support::{console, demo_console, empty_desk, keys, press, screen};
 
 /// Snapshot `app` at 100×30 and at 80×24, as `NAME_100x30` and `NAME_80x24`.
 fn snap(name: &str, app: &App) {
@@ -319,4 +319,14 @@ fn the_attention_list_shows_whole_addresses_when_wide() {
     if let Some(row) = narrow.lines().find(|l| l.contains("maximilian")) {
         assert!(!row.contains(email) && row.contains('…'), "{row}");
     }
+}
+
+/// A desk with nobody in it: the Overview counts nothing, divides by no
+/// one, and says nothing needs attention (a failed message that has since
+/// been answered is counted, not listed: "still failing").
+#[test]
+fn an_empty_desk_s_overview_says_nothing_needs_attention() {
+    let mut app = console(empty_desk(1));
+    keys(&mut app, "1");
+    snap("overview_empty", &app);
 }

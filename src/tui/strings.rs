@@ -16,7 +16,7 @@ pub const TYPING_HINT: &str = "Enter confirm  Esc cancel  ←/→ move";
 /// After [`TYPING_HINT`] where the clock keys act while typing.
 pub const TYPING_CLOCK_HINT: &str = "  F5-F8 move the clock";
 pub const NO_ATTENTION: &str =
-    "Nothing needs attention: no locks, no overdue enrolments, no failed messages.";
+    "Nothing needs attention: no locks, late enrolments or messages still failing.";
 pub const NO_USERS_SEARCH: &str = "No users match. Esc clears the search; f changes the filter.";
 pub const NO_USERS_FILTER: &str =
     "No users match this filter. f shows the next filter; Esc shows everyone.";
