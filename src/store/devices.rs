@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::engine::{Db, Row, Value};
-use super::{StoreError, opt_time, secs, time};
+use super::engine::{Db, Row};
+use super::{StoreError, Where, opt_time, secs, time};
 use crate::domain::Time;
 use crate::domain::trust::Device;
 
@@ -190,17 +190,17 @@ pub fn trusted_counts(
     if user_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let marks: Vec<String> = (2..=user_ids.len() + 1).map(|i| format!("?{i}")).collect();
-    let mut args: Vec<Value> = vec![secs(at).into()];
-    args.extend(user_ids.iter().map(|&id| Value::from(id)));
+    let mut w = Where::default();
+    let at = w.bind(secs(at));
+    let marks: Vec<String> = user_ids.iter().map(|&id| w.bind(id)).collect();
     db.query(
         &format!(
             "SELECT user_id, count(*) FROM devices
-             WHERE user_id IN ({}) AND trusted_until > ?1 AND revoked_at IS NULL
+             WHERE user_id IN ({}) AND trusted_until > {at} AND revoked_at IS NULL
              GROUP BY user_id",
             marks.join(", ")
         ),
-        &args,
+        w.args(),
     )?
     .iter()
     .map(|row| Ok((row.get(0)?, row.get(1)?)))

@@ -18,7 +18,7 @@
 
 use std::collections::HashSet;
 
-use super::engine::{Db, Engine, Row};
+use super::engine::{Db, Engine, EngineError, Row};
 use super::users::{COLUMNS, UserRow, from_db_row};
 use super::{Keyset, StoreError, Where, secs};
 use crate::domain::Time;
@@ -562,11 +562,11 @@ fn walk_candidates(
     Ok((ids, stopped))
 }
 
-/// Whole rows for `ids`, in their order.
+/// Whole rows for `ids`, in their order, read at once.
 fn by_ids(db: &Db, ids: &[i64]) -> Result<Vec<UserRow>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = ?1");
+    let mut found = super::users::by_ids(db, ids)?;
     ids.iter()
-        .map(|id| from_db_row(&db.query_one(&sql, &[(*id).into()])?))
+        .map(|id| found.remove(id).ok_or_else(|| EngineError::NoRow.into()))
         .collect()
 }
 

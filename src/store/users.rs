@@ -5,8 +5,8 @@ use rusqlite::{Connection, params};
 
 use std::collections::HashMap;
 
-use super::engine::{Db, Row, Value};
-use super::{StoreError, opt_time, parse_value, secs, time};
+use super::engine::{Db, Row};
+use super::{StoreError, Where, opt_time, parse_value, secs, time};
 use crate::domain::lockout::Lock;
 use crate::domain::{Role, Time, UserStatus};
 
@@ -169,14 +169,14 @@ pub fn by_ids(db: &Db, ids: &[i64]) -> Result<HashMap<i64, UserRow>, StoreError>
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("?{i}")).collect();
-    let args: Vec<Value> = ids.iter().map(|&id| id.into()).collect();
+    let mut w = Where::default();
+    let marks: Vec<String> = ids.iter().map(|&id| w.bind(id)).collect();
     db.query(
         &format!(
             "SELECT {COLUMNS} FROM users WHERE id IN ({})",
             marks.join(", ")
         ),
-        &args,
+        w.args(),
     )?
     .iter()
     .map(|row| from_db_row(row).map(|u| (u.id, u)))
