@@ -659,3 +659,72 @@ ALTER TABLE factors ADD COLUMN serial TEXT;
 -- name beside the email (and the rowid, always there) the walk reads
 -- this index alone, never a row of the table.
 CREATE INDEX users_email_search ON users (email, name);
+
+-- step 17: a searched Users page is read in email order from its key
+-- Every user is filed under each key a search asks for: the first one and
+-- two characters of each word of the email and the name (one- and
+-- two-character terms), and every three characters in a row of either
+-- (longer terms), folded as the search folds them. A page is the key's
+-- users from where it starts, in email order, so it costs the same at any
+-- size. The keys come from factordesk's own functions, fd_word_starts and
+-- fd_trigrams (JSON arrays), which every connection factordesk opens
+-- defines: a user's email and name are written through factordesk.
+CREATE TABLE users_search_starts (
+    start TEXT NOT NULL,
+    email TEXT NOT NULL,
+    PRIMARY KEY (start, email)
+) WITHOUT ROWID;
+CREATE TABLE users_search_trigrams (
+    gram  TEXT NOT NULL,
+    email TEXT NOT NULL,
+    PRIMARY KEY (gram, email)
+) WITHOUT ROWID;
+-- How many users have each trigram: a longer term walks its rarest.
+CREATE TABLE users_search_counts (
+    gram  TEXT PRIMARY KEY,
+    users INTEGER NOT NULL CHECK (users > 0)
+) WITHOUT ROWID;
+CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN
+    INSERT INTO users_search_starts (start, email)
+        SELECT value, new.email FROM json_each(fd_word_starts(new.email, new.name));
+    INSERT INTO users_search_trigrams (gram, email)
+        SELECT value, new.email FROM json_each(fd_trigrams(new.email, new.name));
+    INSERT INTO users_search_counts (gram, users)
+        SELECT value, 1 FROM json_each(fd_trigrams(new.email, new.name)) WHERE TRUE
+        ON CONFLICT (gram) DO UPDATE SET users = users + 1;
+END;
+CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN
+    DELETE FROM users_search_starts WHERE email = old.email
+        AND start IN (SELECT value FROM json_each(fd_word_starts(old.email, old.name)));
+    DELETE FROM users_search_trigrams WHERE email = old.email
+        AND gram IN (SELECT value FROM json_each(fd_trigrams(old.email, old.name)));
+    DELETE FROM users_search_counts WHERE users = 1
+        AND gram IN (SELECT value FROM json_each(fd_trigrams(old.email, old.name)));
+    UPDATE users_search_counts SET users = users - 1
+        WHERE gram IN (SELECT value FROM json_each(fd_trigrams(old.email, old.name)));
+END;
+CREATE TRIGGER users_search_update AFTER UPDATE OF email, name ON users BEGIN
+    DELETE FROM users_search_starts WHERE email = old.email
+        AND start IN (SELECT value FROM json_each(fd_word_starts(old.email, old.name)));
+    DELETE FROM users_search_trigrams WHERE email = old.email
+        AND gram IN (SELECT value FROM json_each(fd_trigrams(old.email, old.name)));
+    DELETE FROM users_search_counts WHERE users = 1
+        AND gram IN (SELECT value FROM json_each(fd_trigrams(old.email, old.name)));
+    UPDATE users_search_counts SET users = users - 1
+        WHERE gram IN (SELECT value FROM json_each(fd_trigrams(old.email, old.name)));
+    INSERT INTO users_search_starts (start, email)
+        SELECT value, new.email FROM json_each(fd_word_starts(new.email, new.name));
+    INSERT INTO users_search_trigrams (gram, email)
+        SELECT value, new.email FROM json_each(fd_trigrams(new.email, new.name));
+    INSERT INTO users_search_counts (gram, users)
+        SELECT value, 1 FROM json_each(fd_trigrams(new.email, new.name)) WHERE TRUE
+        ON CONFLICT (gram) DO UPDATE SET users = users + 1;
+END;
+INSERT INTO users_search_starts (start, email)
+    SELECT j.value, u.email FROM users AS u, json_each(fd_word_starts(u.email, u.name)) AS j
+    ORDER BY 1, 2;
+INSERT INTO users_search_trigrams (gram, email)
+    SELECT j.value, u.email FROM users AS u, json_each(fd_trigrams(u.email, u.name)) AS j
+    ORDER BY 1, 2;
+INSERT INTO users_search_counts (gram, users)
+    SELECT gram, count(*) FROM users_search_trigrams GROUP BY gram;

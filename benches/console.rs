@@ -451,6 +451,45 @@ fn raw_search_fts(conn: &Connection, term: &str) -> Vec<RawUser> {
     )
 }
 
+/// The same page from the search keys (schema step 17), as factordesk
+/// reads it: a word start's users in email order; for a longer term, the
+/// users of its rarest trigram in email order, tested with `LIKE`.
+fn raw_search_keys(conn: &Connection, term: &str) -> Vec<RawUser> {
+    let chars: Vec<char> = term.chars().collect();
+    if chars.len() < 3 {
+        return raw_rows(
+            conn,
+            &format!(
+                "{RAW_LIST} JOIN users_search_starts k ON k.email = u.email \
+                 WHERE k.start = ?3 ORDER BY k.email LIMIT ?2"
+            ),
+            params![now().timestamp(), PAGE, term],
+        );
+    }
+    let grams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    let json = serde_json::Value::from(grams).to_string();
+    let rarest: Option<String> = conn
+        .prepare_cached(
+            "SELECT gram FROM users_search_counts WHERE gram IN (SELECT value FROM json_each(?1)) \
+             ORDER BY users LIMIT 1",
+        )
+        .expect("a statement")
+        .query_row([json], |r| r.get(0))
+        .ok();
+    let Some(gram) = rarest else {
+        return Vec::new();
+    };
+    raw_rows(
+        conn,
+        &format!(
+            "{RAW_LIST} JOIN users_search_trigrams k ON k.email = u.email \
+             WHERE k.gram = ?4 AND (u.email LIKE '%' || ?3 || '%' OR u.name LIKE '%' || ?3 || '%') \
+             ORDER BY k.email LIMIT ?2"
+        ),
+        params![now().timestamp(), PAGE, term, gram],
+    )
+}
+
 /// Count the rows of `sql` for `p`, reading every column as a value.
 fn raw_count(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> usize {
     let mut stmt = conn.prepare_cached(sql).expect("a statement");
@@ -726,6 +765,9 @@ fn search(c: &mut Criterion, dbs: &[Db]) {
             if db.is_file() {
                 g.bench_function(BenchmarkId::new("raw_sqlite_fts", db.users), |b| {
                     b.iter(|| raw_search_fts(conn, term));
+                });
+                g.bench_function(BenchmarkId::new("raw_sqlite_keys", db.users), |b| {
+                    b.iter(|| raw_search_keys(conn, term));
                 });
             }
         }

@@ -21,6 +21,7 @@ pub mod pg;
 pub mod policy;
 pub mod readiness;
 mod sandbox;
+mod search_keys;
 pub mod temp_codes;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -175,6 +176,14 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Define factordesk's own SQL functions on a `SQLite` connection that
+/// factordesk did not open: the triggers that keep the Users search's keys
+/// call them, so a connection without them cannot change a user's email or
+/// name (tools and tests that write the file directly).
+pub fn define_functions(conn: &Connection) -> Result<(), StoreError> {
+    Ok(search_keys::define(conn)?)
+}
+
 impl Store {
     /// Check, without writing a byte or making a `-wal`/`-shm` file beside
     /// it and without blocking, that `path` is a regular file holding a
@@ -188,7 +197,7 @@ impl Store {
         Self::probe(path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)?;
-        let mut store = Store::from_connection(conn);
+        let mut store = Store::from_connection(conn)?;
         store.configure()?;
         store.migrate().map_err(|e| match e {
             StoreError::Sqlite(e) => StoreError::Upgrade {
@@ -205,7 +214,7 @@ impl Store {
     /// already opened, so already migrated): for reads on another thread.
     pub fn open_reader(path: &Path) -> Result<Store, StoreError> {
         Self::probe(path)?;
-        let store = Store::from_connection(open::read_only_connection(path)?);
+        let store = Store::from_connection(open::read_only_connection(path)?)?;
         store.configure_reader()?;
         Ok(store)
     }
@@ -228,7 +237,7 @@ impl Store {
 
     /// A private in-memory database, for tests and benchmarks.
     pub fn in_memory() -> Result<Store, StoreError> {
-        let mut store = Store::from_connection(Connection::open_in_memory()?);
+        let mut store = Store::from_connection(Connection::open_in_memory()?)?;
         store
             .conn()?
             .pragma_update(None, "application_id", APPLICATION_ID)?;
@@ -310,8 +319,11 @@ impl Store {
 
     /// A store over an open connection, outside any batch: every opening
     /// comes through here (and tests, over a connection they set up).
-    pub(crate) fn from_connection(conn: Connection) -> Store {
-        Store::from_db(Db::sqlite(conn))
+    /// A store over a `SQLite` connection, with factordesk's SQL functions
+    /// (the search keys' triggers call them) defined on it.
+    pub(crate) fn from_connection(conn: Connection) -> Result<Store, StoreError> {
+        define_functions(&conn)?;
+        Ok(Store::from_db(Db::sqlite(conn)))
     }
 
     /// A store over an open handle on either engine (a `PostgreSQL` one
@@ -409,7 +421,7 @@ mod tests {
                 conn.execute_batch(step).unwrap();
                 conn.pragma_update(None, "user_version", i + 1).unwrap();
             }
-            let mut store = Store::from_connection(conn);
+            let mut store = Store::from_connection(conn).unwrap();
             store.migrate().unwrap();
             assert_eq!(store.schema_version().unwrap(), latest());
         }
@@ -435,7 +447,7 @@ mod tests {
                      'the help desk (resync)');",
         )
         .unwrap();
-        let mut store = Store::from_connection(conn);
+        let mut store = Store::from_connection(conn).unwrap();
         store.migrate().unwrap();
         let one = factors::by_id(store.db(), 1).unwrap().unwrap();
         assert_eq!(

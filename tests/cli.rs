@@ -855,6 +855,24 @@ fn the_kept_figures_match_a_recount(db: &Path) {
         one("SELECT count(*) FROM users_words WHERE users_words MATCH 'example*'"),
         one("SELECT count(*) FROM users")
     );
+    // So do the search keys: every user under "ex" (example.org, .com),
+    // and each trigram's count is how many users have it.
+    assert_eq!(
+        one("SELECT count(*) FROM users_search_starts WHERE start = 'ex'"),
+        one("SELECT count(*) FROM users")
+    );
+    assert_eq!(
+        one(
+            "SELECT count(*) FROM users_search_counts AS c WHERE users IS NOT
+                 (SELECT count(*) FROM users_search_trigrams WHERE gram = c.gram)"
+        ),
+        0,
+        "trigram counts that are off"
+    );
+    assert_eq!(
+        one("SELECT count(DISTINCT gram) FROM users_search_trigrams"),
+        one("SELECT count(*) FROM users_search_counts")
+    );
 }
 
 #[test]

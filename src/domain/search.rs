@@ -5,6 +5,8 @@
 //! by walking users in email order when they are many; both keep exactly the
 //! users [`Term::matches`] accepts, so a page never depends on the route.
 
+use std::collections::BTreeSet;
+
 use super::recipient::PhoneQuery;
 
 /// A search term, as typed in the Users list or `user list --search`.
@@ -116,6 +118,50 @@ fn has_word_starting(text: &str, folded: &str) -> bool {
         })
 }
 
+/// The keys a user is found under for one- and two-character terms: the
+/// first character and the first two of every word of the email and the
+/// name, folded as [`Term::WordStart`] folds its term. A user has a word
+/// start `t` exactly when `Term::WordStart(t)` matches them.
+pub fn word_starts(email: &str, name: &str) -> BTreeSet<String> {
+    let mut starts = BTreeSet::new();
+    for text in [email, name] {
+        for word in text.split(|c: char| !c.is_alphanumeric()) {
+            let mut chars = word.chars().map(fold_word_char);
+            let Some(first) = chars.next() else {
+                continue;
+            };
+            starts.insert(first.to_string());
+            if let Some(second) = chars.next() {
+                starts.insert([first, second].iter().collect());
+            }
+        }
+    }
+    starts
+}
+
+/// The keys a user is found under for terms of three or more characters:
+/// every three characters in a row of the email and of the name, folded as
+/// [`Term::Anywhere`] folds its term. A term's own trigrams
+/// ([`Term::trigrams`]) are all among a user's when the term matches them.
+pub fn trigrams(email: &str, name: &str) -> BTreeSet<String> {
+    let mut grams = BTreeSet::new();
+    for text in [email, name] {
+        let folded: Vec<char> = text.chars().map(fold_case).collect();
+        grams.extend(folded.windows(3).map(|w| w.iter().collect::<String>()));
+    }
+    grams
+}
+
+impl Term {
+    /// The trigrams of an anywhere-term (none for any other term).
+    pub fn trigrams(&self) -> BTreeSet<String> {
+        match self {
+            Term::Anywhere(t) => trigrams(t, ""),
+            _ => BTreeSet::new(),
+        }
+    }
+}
+
 /// A character without case, where that is one character (`Ö` → `ö`).
 pub fn fold_case(c: char) -> char {
     let mut lower = c.to_lowercase();
@@ -220,6 +266,44 @@ mod tests {
         assert!(finds("7", "7th.floor@example.org", ""));
         assert!(!finds("7", "user7@example.org", ""), "inside a word");
         assert!(!finds("a", "", ""));
+    }
+
+    #[test]
+    fn a_users_keys_are_exactly_what_their_terms_match() {
+        let (email, name) = ("Łukasz.nowak-7@Example.org", "Zoë  O'Brien");
+        let starts = word_starts(email, name);
+        let expected = [
+            "l", "lu", "n", "no", "7", "e", "ex", "o", "or", "z", "zo", "b", "br",
+        ];
+        assert_eq!(starts, expected.iter().map(|s| (*s).to_owned()).collect());
+        // Every one- and two-character term matches exactly when its key is there.
+        for term in [
+            "l", "lu", "LU", "ł", "uk", "7", "b", "br", "o", "zo", "ob", "x", "a.",
+        ] {
+            let t = Term::parse(term).unwrap();
+            let Term::WordStart(key) = &t else {
+                panic!("{term} is a word start");
+            };
+            assert_eq!(t.matches(email, name, None), starts.contains(key), "{term}");
+        }
+        let grams = trigrams(email, name);
+        assert!(grams.contains("łuk") && grams.contains("zoë") && grams.contains("o'b"));
+        assert!(!grams.contains("lnow"), "three characters each");
+        assert!(
+            !grams.contains("orz"),
+            "never across the email and the name"
+        );
+        // A term that matches has every one of its trigrams among the user's.
+        for term in ["ŁUKASZ", "nowak-7", "@example", "zoë", "o'brien", "org"] {
+            let t = Term::parse(term).unwrap();
+            assert!(t.matches(email, name, None), "{term}");
+            assert!(t.trigrams().is_subset(&grams), "{term}");
+        }
+        // Exactly three characters: one trigram, the term itself.
+        let t = Term::parse("Wak").unwrap();
+        assert_eq!(t.trigrams(), ["wak".to_owned()].into());
+        assert!(trigrams("ab", "").is_empty(), "too short for one");
+        assert!(Term::parse("ab").unwrap().trigrams().is_empty());
     }
 
     #[test]

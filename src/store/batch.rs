@@ -122,11 +122,12 @@ impl Store {
         };
         match self.db.engine() {
             Engine::Sqlite => {
-                // The triggers that keep the search index.
+                // The triggers that keep the search indexes and keys.
                 self.deferred.triggers = self.schema_objects(
                     "SELECT name, sql FROM sqlite_schema
                      WHERE type = 'trigger' AND tbl_name = 'users'
-                       AND name LIKE 'users\\_fts\\_%' ESCAPE '\\'",
+                       AND (name LIKE 'users\\_fts\\_%' ESCAPE '\\'
+                            OR name LIKE 'users\\_search\\_%' ESCAPE '\\')",
                     &[],
                     "TRIGGER",
                 )?;
@@ -171,7 +172,7 @@ impl Store {
     }
 
     /// Put back what the batch dropped, each from its own text, and
-    /// rebuild `SQLite`'s search index from `users`.
+    /// rebuild `SQLite`'s search indexes and keys from `users`.
     fn restore(&mut self) -> Result<(), StoreError> {
         for sql in std::mem::take(&mut self.deferred.indexes) {
             self.db.batch(&sql)?;
@@ -183,10 +184,7 @@ impl Store {
         for sql in triggers {
             self.db.batch(&sql)?;
         }
-        self.db.batch(
-            "INSERT INTO users_fts (users_fts) VALUES ('rebuild');
-             INSERT INTO users_words (users_words) VALUES ('rebuild');",
-        )?;
+        self.db.batch(super::search_keys::REBUILD)?;
         Ok(())
     }
 
@@ -341,7 +339,7 @@ mod tests {
                     } else {
                         LISTING_INDEXES.len()
                     };
-                    assert_eq!(dropped, 3 + listings, "{upkeep:?}");
+                    assert_eq!(dropped, 6 + listings, "{upkeep:?}");
                     for n in 0..2 {
                         let email = format!("{upkeep:?}{commit}{n}@x.org").to_lowercase();
                         store

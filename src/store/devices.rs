@@ -269,7 +269,7 @@ mod tests {
                  VALUES (1, 1, x'01', 'laptop', '198.51.100.7', 0, 500, 1000);",
         )
         .unwrap();
-        let mut store = Store::from_connection(conn);
+        let mut store = Store::from_connection(conn).unwrap();
         store.migrate().unwrap();
         let db = store.db();
         assert_eq!(addresses(db, 1).unwrap(), ["198.51.100.7"]);

@@ -117,6 +117,22 @@ impl Where {
         &self.args
     }
 
+    /// Limit a list in ascending order of the unique `column` (users by
+    /// email) to the rows `at` names; returns the direction to read in.
+    pub fn in_order(&mut self, at: Keyset<&str>, column: &str) -> &'static str {
+        let (key, op) = match at {
+            Keyset::First | Keyset::Last => (None, ""),
+            Keyset::From(k) => (Some(k), ">="),
+            Keyset::After(k) => (Some(k), ">"),
+            Keyset::Before(k) => (Some(k), "<"),
+        };
+        if let Some(k) = key {
+            let k = self.bind(k.to_owned());
+            self.and(format!("{column} {op} {k}"));
+        }
+        if at.backwards() { "DESC" } else { "ASC" }
+    }
+
     /// Limit a newest-first list to the rows `at` names, given the key row's
     /// `(time, id)`; returns the direction to read in (`DESC` from the newest).
     /// `time` and `id` are the columns, so an index on `(…, time)` (whose

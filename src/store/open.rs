@@ -128,7 +128,7 @@ impl Store {
     /// it. Every write through it fails with [`StoreError::ReadOnly`].
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
         probe(path)?;
-        let store = Store::from_connection(read_only_connection(path)?);
+        let store = Store::from_connection(read_only_connection(path)?)?;
         store.configure_reader()?;
         let found = store.schema_version()?;
         if found < latest() {
@@ -189,7 +189,7 @@ impl Store {
     pub(super) fn initialise(path: &Path) -> Result<Store, StoreError> {
         let made = (|| {
             let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-            let mut store = Store::from_connection(Connection::open_with_flags(path, flags)?);
+            let mut store = Store::from_connection(Connection::open_with_flags(path, flags)?)?;
             store
                 .conn()?
                 .pragma_update(None, "application_id", APPLICATION_ID)?;
@@ -238,7 +238,7 @@ mod tests {
                  (4, 'alice@example.com', 'member', 'active', 0, 0);",
         )
         .unwrap();
-        let mut store = Store::from_connection(conn);
+        let mut store = Store::from_connection(conn).unwrap();
         store.migrate().unwrap();
         let row = |id: i64| -> (String, Option<String>) {
             store

@@ -409,11 +409,7 @@ pub fn begin_load(db: &Db) -> Result<Deferred, StoreError> {
                 ))?;
                 restore.push(row.text(2)?.to_owned());
             }
-            restore.push(
-                "INSERT INTO users_fts (users_fts) VALUES ('rebuild');
-                 INSERT INTO users_words (users_words) VALUES ('rebuild');"
-                    .to_owned(),
-            );
+            restore.push(super::search_keys::REBUILD.to_owned());
         }
         Engine::Postgres => {
             db.batch("SET LOCAL maintenance_work_mem = '256MB'")?;
@@ -537,6 +533,7 @@ mod tests {
                  WHERE t.type = 'table' AND t.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
                    AND t.name NOT LIKE 'users\\_fts%' ESCAPE '\\'
                    AND t.name NOT LIKE 'users\\_words%' ESCAPE '\\'
+                   AND t.name NOT LIKE 'users\\_search\\_%' ESCAPE '\\'
                    AND c.hidden = 0
                  ORDER BY 1, 2"
             }

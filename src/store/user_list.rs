@@ -1,14 +1,15 @@
 //! The Users list of the console and `user list`: filters, search and keyset
 //! pages in email order, each page read along an index at any size.
 //!
-//! On `SQLite` a search takes the cheapest of three routes to its page. A
-//! common term (`a`) fills a page within the first few hundred users in
-//! email order, so those are tested one by one. Otherwise the full-text
-//! index names every candidate: a few are read and sorted; many are found by
-//! walking the email index and keeping the candidates, which costs a step
-//! per user passed over and never a read of the table. `SQLite` is told
-//! which index to read where it would choose worse (`INDEXED BY`, `NOT
-//! INDEXED`).
+//! On `SQLite` a search of the whole list reads its page from the term's
+//! key, in email order ([`super::search_keys`]): the same cost at any size.
+//! A filtered search takes the cheapest of three routes. A common term
+//! (`a`) fills a page within the first few hundred users in email order, so
+//! those are tested one by one. Otherwise the full-text index names every
+//! candidate: a few are read and sorted; many are found by walking the
+//! email (or the filter's) index and keeping the candidates, which costs a
+//! step per user passed over. `SQLite` is told which index to read where it
+//! would choose worse (`INDEXED BY`, `NOT INDEXED`).
 //!
 //! On `PostgreSQL` a searched page is one statement, planned for its term
 //! each time ([`planned_sql`]): the server's statistics choose between the
@@ -138,26 +139,12 @@ fn clauses(
         }
         Some(Filter::Disabled) => w.and("status = 'disabled'"),
     }
-    match at {
-        Keyset::First | Keyset::Last => {}
-        Keyset::From(k) => {
-            let k = w.bind(k.to_owned());
-            w.and(format!("email >= {k}"));
-        }
-        Keyset::After(k) => {
-            let k = w.bind(k.to_owned());
-            w.and(format!("email > {k}"));
-        }
-        Keyset::Before(k) => {
-            let k = w.bind(k.to_owned());
-            w.and(format!("email < {k}"));
-        }
-    }
+    let order = w.in_order(at, "email");
     let table = match (engine, index) {
         (Engine::Sqlite, Some(hinted)) => hinted,
         _ => "users",
     };
-    (table, if at.backwards() { "DESC" } else { "ASC" })
+    (table, order)
 }
 
 /// The statement reading the few users `found` names (a condition on
@@ -321,6 +308,11 @@ fn searched(
             .iter()
             .map(from_db_row)
             .collect();
+    }
+    if filter.is_none()
+        && let Some(ids) = super::search_keys::page_ids(db, term, at, limit)?
+    {
+        return by_ids(db, &ids);
     }
     if let Some(rows) = peek(db, term, filter, at, limit, ctx)? {
         return Ok(rows);

@@ -13,6 +13,7 @@ use crate::support::pg::Scratch;
 fn sqlite() -> Db {
     let conn = rusqlite::Connection::open_in_memory().unwrap();
     conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+    store::define_functions(&conn).unwrap();
     let db = Db::sqlite(conn);
     for step in store::steps() {
         db.batch(step).unwrap();
@@ -31,7 +32,8 @@ fn sqlite_columns(db: &Db) -> BTreeMap<String, Vec<(String, bool)>> {
         .query(
             "SELECT name FROM sqlite_schema WHERE type = 'table'
              AND name NOT LIKE 'sqlite%' AND name NOT LIKE 'users_fts%'
-             AND name NOT LIKE 'users_words%' ORDER BY name",
+             AND name NOT LIKE 'users_words%' AND name NOT LIKE 'users_search_%'
+             ORDER BY name",
             &[],
         )
         .unwrap();

@@ -118,10 +118,12 @@ impl Fd {
     /// binary's back, as someone with the file or the server could.
     pub fn sql(&self, sql: &str) {
         match &self.pg {
-            None => rusqlite::Connection::open(self.db())
-                .unwrap()
-                .execute_batch(sql)
-                .unwrap(),
+            None => {
+                let conn = rusqlite::Connection::open(self.db()).unwrap();
+                // The triggers keeping the search keys call factordesk's functions.
+                factordesk::store::define_functions(&conn).unwrap();
+                conn.execute_batch(sql).unwrap();
+            }
             Some(_) => self.pg_client().batch_execute(sql).unwrap(),
         }
     }

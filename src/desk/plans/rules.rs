@@ -6,7 +6,8 @@
 //! testing no row for anything the index does not answer, so the walk stops
 //! after the page. Any other scan is a fault, and so is a walk that tests
 //! rows: when matches are rare it reads the whole table to fill a page.
-//! Recovery readiness alone may pass over every user (see [`READINESS`]).
+//! Recovery readiness alone may pass over every user (see [`READINESS`]),
+//! and the search keys' rebuild at a batch's end.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,6 +30,13 @@ pub(super) const GROWING: [&str; 7] = [
 /// or for an export, never per keystroke. Its statements alone may scan
 /// `users`.
 pub(super) const READINESS: &str = "readiness";
+
+/// Whether `sql` files every user under their search keys again: at the
+/// end of a batch that put the keys' triggers off, it reads every user
+/// once, by design, as the full-text indexes' rebuild beside it does.
+fn files_search_keys(sql: &str) -> bool {
+    sql.trim_start().starts_with("INSERT INTO users_search_")
+}
 
 /// Whether `sql` reads or writes rows (and so has a plan): not a
 /// transaction's start or end, a pragma, or a trigger's `-- TRIGGER` note.
@@ -258,7 +266,7 @@ pub(super) fn fault(
         let Some(&table) = names.get(rest.split(' ').next().unwrap_or_default()) else {
             continue;
         };
-        if table == "users" && paths.iter().all(|p| *p == READINESS) {
+        if table == "users" && (paths.iter().all(|p| *p == READINESS) || files_search_keys(sql)) {
             continue;
         }
         let index = rest

@@ -46,7 +46,7 @@ fn names(conn: &Connection, kind: &str) -> Vec<String> {
 fn step_4_rebuilds_the_trail_with_its_events_indexes_and_triggers() {
     let conn = at_step_3();
     let (indexes, triggers) = (names(&conn, "index"), names(&conn, "trigger"));
-    let mut store = Store::from_connection(conn);
+    let mut store = Store::from_connection(conn).unwrap();
     store.migrate().unwrap();
     let (conn, db) = (store.conn().unwrap(), store.db());
     let kept: Vec<(i64, i64, String, Option<i64>)> = conn
@@ -93,7 +93,7 @@ fn step_4_rebuilds_the_trail_with_its_events_indexes_and_triggers() {
 
 #[test]
 fn the_trail_is_append_only_but_for_sealing_old_events_once() {
-    let mut store = Store::from_connection(at_step_3());
+    let mut store = Store::from_connection(at_step_3()).unwrap();
     store.migrate().unwrap();
     let (conn, db) = (store.conn().unwrap(), store.db());
     let refused = |sql: &str| {
@@ -117,7 +117,7 @@ fn the_trail_is_append_only_but_for_sealing_old_events_once() {
 
 #[test]
 fn a_deleted_event_s_id_is_not_given_again() {
-    let mut store = Store::from_connection(at_step_3());
+    let mut store = Store::from_connection(at_step_3()).unwrap();
     store.migrate().unwrap();
     let (conn, db) = (store.conn().unwrap(), store.db());
     conn.execute_batch(
@@ -137,7 +137,7 @@ fn a_deleted_event_s_id_is_not_given_again() {
 
 #[test]
 fn the_chain_reads_in_id_order_a_page_at_a_time() {
-    let mut store = Store::from_connection(at_step_3());
+    let mut store = Store::from_connection(at_step_3()).unwrap();
     store.migrate().unwrap();
     let db = store.db();
     let first = chain_page(db, i64::MIN, 2).unwrap();
