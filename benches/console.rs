@@ -287,11 +287,16 @@ fn describe(db: &Db, took: Duration) {
 // ------------------------------------------------------------ raw SQLite
 
 /// The columns the Users list shows, with each user's trusted devices.
-const RAW_LIST: &str = "SELECT u.id, u.email, u.name, u.role, u.status, u.factor_kinds, \
-     u.codes_left, u.codes_total, u.last_login_at, u.locked_until, \
-     (SELECT count(*) FROM devices d WHERE d.user_id = u.id AND d.trusted_until > ?1 \
-      AND d.revoked_at IS NULL) \
-     FROM users u";
+/// The columns of a raw Users row, `u` the user.
+macro_rules! raw_columns {
+    () => {
+        "SELECT u.id, u.email, u.name, u.role, u.status, u.factor_kinds, \
+         u.codes_left, u.codes_total, u.last_login_at, u.locked_until, \
+         (SELECT count(*) FROM devices d WHERE d.user_id = u.id AND d.trusted_until > ?1 \
+          AND d.revoked_at IS NULL)"
+    };
+}
+const RAW_LIST: &str = concat!(raw_columns!(), " FROM users u");
 
 type RawUser = (
     i64,
@@ -453,15 +458,18 @@ fn raw_search_fts(conn: &Connection, term: &str) -> Vec<RawUser> {
 
 /// The same page from the search keys (schema step 17), as factordesk
 /// reads it: a word start's users in email order; for a longer term, the
-/// users of its rarest trigram in email order, tested with `LIKE`.
+/// users of its rarest trigram in email order, tested with `LIKE`. `CROSS
+/// JOIN` keeps the keys the outer loop, as factordesk's statement does
+/// (with the generator's statistics `SQLite` would rather walk `users`).
 fn raw_search_keys(conn: &Connection, term: &str) -> Vec<RawUser> {
     let chars: Vec<char> = term.chars().collect();
     if chars.len() < 3 {
         return raw_rows(
             conn,
             &format!(
-                "{RAW_LIST} JOIN users_search_starts k ON k.email = u.email \
-                 WHERE k.start = ?3 ORDER BY k.email LIMIT ?2"
+                "{} FROM users_search_starts k CROSS JOIN users u ON u.email = k.email \
+                 WHERE k.start = ?3 ORDER BY k.email LIMIT ?2",
+                raw_columns!()
             ),
             params![now().timestamp(), PAGE, term],
         );
@@ -482,9 +490,10 @@ fn raw_search_keys(conn: &Connection, term: &str) -> Vec<RawUser> {
     raw_rows(
         conn,
         &format!(
-            "{RAW_LIST} JOIN users_search_trigrams k ON k.email = u.email \
+            "{} FROM users_search_trigrams k CROSS JOIN users u ON u.email = k.email \
              WHERE k.gram = ?4 AND (u.email LIKE '%' || ?3 || '%' OR u.name LIKE '%' || ?3 || '%') \
-             ORDER BY k.email LIMIT ?2"
+             ORDER BY k.email LIMIT ?2",
+            raw_columns!()
         ),
         params![now().timestamp(), PAGE, term, gram],
     )
