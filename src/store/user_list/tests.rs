@@ -285,6 +285,15 @@ fn the_index_finds_what_the_term_matches_for_every_shape() {
             let rows = sorted(db, &search, None, Keyset::First, 100, &ctx()).unwrap();
             let want: Vec<String> = matching.iter().map(|u| u.email.clone()).collect();
             assert_eq!(emails(&rows), want, "{term:?} sorted");
+            // The whole list's page (on SQLite, from the search keys).
+            let q = Query {
+                search: Some(term),
+                filter: None,
+                after: None,
+                limit: 100,
+            };
+            let rows = page(db, &q, Keyset::First, &ctx()).unwrap();
+            assert_eq!(emails(&rows), want, "{term:?} page");
             found.push(want);
         }
         seen.push(found);
