@@ -28,6 +28,7 @@ use factordesk::desk::readiness::Sort;
 use factordesk::desk::users::ListQuery;
 use factordesk::desk::views::VerifyResult;
 use factordesk::desk::{Desk, Keyset, ORIGIN_DEMO};
+use factordesk::domain::search::Term;
 use factordesk::domain::{Action, FactorKind, FactorStatus, UserStatus};
 use factordesk::keyfile;
 use factordesk::rng::Rng;
@@ -462,8 +463,7 @@ fn raw_search_fts(conn: &Connection, term: &str) -> Vec<RawUser> {
 /// JOIN` keeps the keys the outer loop, as factordesk's statement does
 /// (with the generator's statistics `SQLite` would rather walk `users`).
 fn raw_search_keys(conn: &Connection, term: &str) -> Vec<RawUser> {
-    let chars: Vec<char> = term.chars().collect();
-    if chars.len() < 3 {
+    if term.chars().count() < 3 {
         return raw_rows(
             conn,
             &format!(
@@ -474,8 +474,8 @@ fn raw_search_keys(conn: &Connection, term: &str) -> Vec<RawUser> {
             params![now().timestamp(), PAGE, term],
         );
     }
-    let grams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
-    let json = serde_json::Value::from(grams).to_string();
+    let grams = Term::parse(term).map(|t| t.trigrams()).unwrap_or_default();
+    let json = serde_json::Value::from(grams.into_iter().collect::<Vec<_>>()).to_string();
     let rarest: Option<String> = conn
         .prepare_cached(
             "SELECT gram FROM users_search_counts WHERE gram IN (SELECT value FROM json_each(?1)) \

@@ -317,10 +317,10 @@ impl Store {
         &self.db
     }
 
-    /// A store over an open connection, outside any batch: every opening
-    /// comes through here (and tests, over a connection they set up).
-    /// A store over a `SQLite` connection, with factordesk's SQL functions
-    /// (the search keys' triggers call them) defined on it.
+    /// A store over an open `SQLite` connection, outside any batch, with
+    /// factordesk's SQL functions (the search keys' triggers call them)
+    /// defined on it: every opening comes through here (and tests, over a
+    /// connection they set up).
     pub(crate) fn from_connection(conn: Connection) -> Result<Store, StoreError> {
         define_functions(&conn)?;
         Ok(Store::from_db(Db::sqlite(conn)))

@@ -1,9 +1,10 @@
 //! What a user search matches: three or more characters anywhere in the email
 //! or name, one or two the start of a word, case- and (for words) accent-blind.
 //!
-//! The store answers a search from full-text indexes when matches are few and
-//! by walking users in email order when they are many; both keep exactly the
-//! users [`Term::matches`] accepts, so a page never depends on the route.
+//! The store answers a search from the keys [`word_starts`] and [`trigrams`]
+//! file each user under, from full-text indexes, or by walking users in
+//! email order; every route keeps exactly the users [`Term::matches`]
+//! accepts, so a page never depends on the route.
 
 use std::collections::BTreeSet;
 

@@ -130,21 +130,14 @@ fn rarest(db: &Db, term: &Term) -> Result<Option<String>, StoreError> {
     let grams = term.trigrams();
     let wanted = grams.len();
     let counted = db.query(
-        "SELECT gram, users FROM users_search_counts
-         WHERE gram IN (SELECT value FROM json_each(?1))",
+        "SELECT gram FROM users_search_counts
+         WHERE gram IN (SELECT value FROM json_each(?1)) ORDER BY users, gram",
         &[json_array(grams).into()],
     )?;
     if counted.len() < wanted {
         return Ok(None);
     }
-    let mut rarest: Option<(i64, String)> = None;
-    for row in &counted {
-        let users: i64 = row.get(1)?;
-        if rarest.as_ref().is_none_or(|(fewest, _)| users < *fewest) {
-            rarest = Some((users, row.get(0)?));
-        }
-    }
-    Ok(rarest.map(|(_, gram)| gram))
+    counted.first().map(|row| row.get(0)).transpose()
 }
 
 #[cfg(test)]
